@@ -1,0 +1,78 @@
+"""Ingest speed: paperscope's whole ingest path beside a bare json.loads + executemany baseline.
+
+    python bench/bench_ingest.py [--repeat 3] [FILES...]
+
+Defaults to every ../shared/data/arxiv/cs/*.jsonl file. Both sides read the same lines into a fresh
+SQLite database in the same run; the best of --repeat runs of each is reported, as records (input
+lines) per second, with our figure as a ratio of the baseline's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from paperscope.config import Settings
+from paperscope.ingest.pipeline import Ingester
+from paperscope.store import open_store
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv" / "cs"
+
+
+def baseline(files: list[Path], db: Path) -> float:
+    """json.loads of every line, then one executemany into a bare table; returns seconds."""
+    start = time.perf_counter()
+    rows = []
+    for path in files:
+        with path.open("rb") as stream:
+            for line in stream:
+                record = json.loads(line)
+                rows.append((record["id"], record["title"], record.get("summary") or record.get("abstract")))
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE papers (id TEXT PRIMARY KEY, title TEXT, abstract TEXT)")
+    conn.executemany("INSERT OR REPLACE INTO papers VALUES (?, ?, ?)", rows)
+    conn.commit()
+    conn.close()
+    return time.perf_counter() - start
+
+
+def paperscope_ingest(files: list[Path], db: Path) -> tuple[float, int]:
+    """paperscope's ingest (parse, validate, merge, store) into a fresh database; returns seconds, papers."""
+    store = open_store(str(db))  # creating the schema is not part of the measured ingest
+    start = time.perf_counter()
+    Ingester(store, Settings(database_url=str(db))).ingest(*map(str, files))
+    elapsed = time.perf_counter() - start
+    papers = store.count_papers()
+    store.close()
+    return elapsed, papers
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("files", nargs="*", type=Path)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    files = args.files or sorted(DEFAULT_DATA.glob("*.jsonl"))
+    if not files:
+        sys.exit(f"no input: pass JSON Lines files, or put the shared data at {DEFAULT_DATA}")
+    lines = sum(1 for path in files for line in path.open("rb") if line.strip())
+    ours, base, papers = [], [], 0
+    for run in range(args.repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            base.append(baseline(files, Path(tmp) / f"baseline{run}.db"))
+            seconds, papers = paperscope_ingest(files, Path(tmp) / f"ours{run}.db")
+            ours.append(seconds)
+    best_ours, best_base = min(ours), min(base)
+    print(f"input: {len(files)} files, {lines} records, {papers} unique papers")
+    print(f"paperscope ingest        {lines / best_ours:10,.0f} records/s  ({best_ours:.3f} s)")
+    print(f"baseline loads+executemany {lines / best_base:8,.0f} records/s  ({best_base:.3f} s)")
+    print(f"ratio (paperscope / baseline): {best_base / best_ours:.2f}  (goal >= 0.50)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Opening input files (plain or gzip) and telling their format from their content."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+from typing import BinaryIO
+
+from paperscope.errors import InputError
+
+FORMATS = ("jsonl", "atom", "hf", "bibtex", "listing")
+_GZIP_MAGIC = b"\x1f\x8b"
+_BIBTEX_ENTRY = re.compile(rb"^\s*@[A-Za-z]+\s*[{(]", re.MULTILINE)
+
+
+def open_input(path: Path) -> BinaryIO:
+    """Open a file for reading, transparently decompressing gzip."""
+    try:
+        raw = path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file. Check the path (or quote a network source such as "
+                         "arxiv:cs.LG or hf:daily).") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read: {exc.strerror}.") from None
+    if raw.read(2) == _GZIP_MAGIC:
+        raw.seek(0)
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    raw.seek(0)
+    return raw
+
+
+def detect_format(head: bytes, origin: str) -> str:
+    """The format of a file from its first bytes: one of FORMATS."""
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if not text:
+        raise InputError(f"{origin}: the file is empty; there is nothing to ingest.")
+    if text.startswith(b"<"):
+        return "atom"
+    if text.startswith(b"["):
+        return "hf"
+    if text.startswith(b"{"):
+        # A pretty-printed JSON document opens with "{" alone on its line; JSON Lines never do.
+        return "hf" if text.split(b"\n", 1)[0].strip() == b"{" else "jsonl"
+    first_content = next((line for line in text.splitlines() if line.strip()
+                          and not line.lstrip().startswith(b"%")), b"")
+    if _BIBTEX_ENTRY.match(first_content):
+        return "bibtex"
+    return "listing"
+
+
+def read_text(stream: BinaryIO, origin: str) -> str:
+    """The whole stream as text: UTF-8 (with or without BOM) or UTF-16 with a BOM.
+
+    Raises InputError naming the line and byte where the text stops being UTF-8.
+    """
+    try:
+        data = stream.read()
+    except (EOFError, OSError, gzip.BadGzipFile) as exc:
+        raise InputError(f"{origin}: the compressed file is damaged or truncated ({exc}); "
+                         "download or export it again.") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"{origin}:line {line}: byte 0x{data[exc.start]:02x} is not UTF-8 text; the file is in "
+            "another encoding. Convert it first, e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8"
+        ) from None

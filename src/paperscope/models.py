@@ -1,0 +1,114 @@
+"""The records that travel through paperscope: one `Paper` from ingest to digest.
+
+`Paper.merged_with` holds the merge rules, so every source and every store agree on what
+"the same paper seen again" means:
+
+* a record carrying a newer arXiv version (or a later `updated` date) replaces the stored fields;
+* otherwise the stored record wins and the incoming one only fills its gaps;
+* list fields that accumulate (categories, sources, AI keywords) are unions, first-seen order kept;
+* community counts (upvotes, GitHub stars) keep the highest value seen;
+* `published` keeps the earliest date, `updated` the latest.
+
+These rules are idempotent and do not depend on the order of inputs, which is why ingesting the
+same files twice, or in another order, gives the same database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+
+from paperscope.ids import author_key, title_key
+
+
+@dataclass(slots=True)
+class Paper:
+    """One research paper, as every stage of paperscope sees it."""
+
+    id: str
+    title: str
+    abstract: str = ""
+    authors: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)  # primary first
+    published: dt.date | None = None
+    updated: dt.date | None = None
+    version: int | None = None  # arXiv version number, 1 for "v1"
+    abs_url: str | None = None
+    pdf_url: str | None = None
+    doi: str | None = None
+    comment: str | None = None
+    journal_ref: str | None = None
+    sources: list[str] = field(default_factory=list)  # e.g. ["jsonl", "hf"]
+    # Hugging Face daily-papers fields, present when the paper was seen there.
+    upvotes: int | None = None
+    github_repo: str | None = None
+    github_stars: int | None = None
+    project_page: str | None = None
+    ai_keywords: list[str] = field(default_factory=list)
+    submitter: str | None = None
+
+    @property
+    def title_key(self) -> str:
+        """The normalised title used to link records that have no shared id."""
+        return title_key(self.title)
+
+    @property
+    def first_author_key(self) -> str:
+        """The normalised family name of the first author, or "" when there is none."""
+        return author_key(self.authors[0]) if self.authors else ""
+
+    @property
+    def primary_category(self) -> str | None:
+        return self.categories[0] if self.categories else None
+
+    def is_newer_than(self, other: Paper) -> bool:
+        """True when this record describes a later revision of the paper than `other`."""
+        if self.version is not None and other.version is not None and self.version != other.version:
+            return self.version > other.version
+        if self.updated is not None and other.updated is not None:
+            return self.updated > other.updated
+        return self.version is not None and other.version is None
+
+    def merged_with(self, incoming: Paper) -> Paper:
+        """This stored record updated with `incoming` (the same paper from another source or run)."""
+        newer, older = (incoming, self) if incoming.is_newer_than(self) else (self, incoming)
+        merged = dataclasses.replace(newer)
+        for f in _SCALAR_FIELDS:
+            if getattr(merged, f) in (None, ""):
+                setattr(merged, f, getattr(older, f))
+        merged.id = self.id
+        merged.authors = newer.authors or older.authors
+        merged.categories = _union(self.categories, incoming.categories)
+        merged.sources = _union(self.sources, incoming.sources)
+        merged.ai_keywords = _union(self.ai_keywords, incoming.ai_keywords)
+        merged.upvotes = _max(self.upvotes, incoming.upvotes)
+        merged.github_stars = _max(self.github_stars, incoming.github_stars)
+        merged.published = _min(self.published, incoming.published)
+        merged.updated = _max(self.updated, incoming.updated)
+        return merged
+
+
+_LIST_OR_RULED = {"id", "authors", "categories", "sources", "ai_keywords", "upvotes", "github_stars",
+                  "published", "updated"}
+_SCALAR_FIELDS = [f.name for f in dataclasses.fields(Paper) if f.name not in _LIST_OR_RULED]
+
+
+def _union(first: list[str], second: list[str]) -> list[str]:
+    if not second or second == first:
+        return list(first)
+    seen = dict.fromkeys(first)
+    seen.update(dict.fromkeys(second))
+    return list(seen)
+
+
+def _max(a, b):  # type: ignore[no-untyped-def]
+    if a is None:
+        return b
+    return a if b is None else max(a, b)
+
+
+def _min(a, b):  # type: ignore[no-untyped-def]
+    if a is None:
+        return b
+    return a if b is None else min(a, b)

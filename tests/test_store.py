@@ -1,0 +1,129 @@
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from paperscope.errors import StoreError
+from paperscope.ids import derived_id
+from paperscope.models import Paper
+from paperscope.store import Outcome, Store, migrate, open_store
+from paperscope.store.sql import engine_url
+
+
+def arxiv_paper(number: int, **fields: object) -> Paper:
+    base: dict[str, object] = {"id": f"2503.{number:05d}", "title": f"Paper number {number}",
+                               "abstract": "Text.", "authors": ["Ada Lovelace"], "sources": ["jsonl"]}
+    base.update(fields)
+    return Paper(**base)  # type: ignore[arg-type]
+
+
+def title_only(title: str, author: str = "Ada Lovelace", source: str = "bibtex") -> Paper:
+    return Paper(id=derived_id(title), title=title, authors=[author], sources=[source])
+
+
+def test_upsert_reports_each_outcome_and_round_trips_every_field(store: Store) -> None:
+    full = arxiv_paper(1, categories=["cs.LG", "stat.ML"], published=dt.date(2025, 3, 1), version=2,
+                       doi="10.1/x", upvotes=5, ai_keywords=["k-means"], github_repo="https://github.com/a/b")
+    assert store.upsert_papers([full, arxiv_paper(2)]) == [Outcome.ADDED, Outcome.ADDED]
+    assert store.upsert_papers([full]) == [Outcome.UNCHANGED]
+    assert store.upsert_papers([arxiv_paper(1, sources=["hf"], upvotes=9)]) == [Outcome.UPDATED]
+    stored = store.get_paper("arXiv:2503.00001v2")
+    assert stored is not None
+    assert stored.categories == ["cs.LG", "stat.ML"] and stored.published == dt.date(2025, 3, 1)
+    assert stored.upvotes == 9 and stored.sources == ["jsonl", "hf"] and stored.ai_keywords == ["k-means"]
+    assert store.count_papers() == 2
+
+
+def test_duplicates_inside_one_batch_become_one_paper(store: Store) -> None:
+    outcomes = store.upsert_papers([arxiv_paper(1), arxiv_paper(1, categories=["cs.CV"]), arxiv_paper(1)])
+    assert outcomes == [Outcome.ADDED, Outcome.UPDATED, Outcome.UNCHANGED]
+    assert store.count_papers() == 1
+
+
+def test_title_only_record_links_to_the_stored_arxiv_paper(store: Store) -> None:
+    store.upsert_papers([arxiv_paper(7, title="Local Graph Clustering with Noisy Labels")])
+    outcome = store.upsert_papers([title_only("Local graph clustering with noisy labels")])
+    assert outcome == [Outcome.UPDATED]
+    assert store.count_papers() == 1
+    assert store.get_paper("2503.00007").sources == ["jsonl", "bibtex"]  # type: ignore[union-attr]
+
+
+def test_title_match_with_another_first_author_is_another_paper(store: Store) -> None:
+    store.upsert_papers([arxiv_paper(7, title="Introduction")])
+    assert store.upsert_papers([title_only("Introduction", author="Alan Turing")]) == [Outcome.ADDED]
+    assert store.count_papers() == 2
+
+
+def test_arxiv_record_absorbs_an_earlier_title_only_record(store: Store) -> None:
+    store.upsert_papers([title_only("Probabilistic Partitive Partitioning (PPP)", source="listing")])
+    outcome = store.upsert_papers([arxiv_paper(9, title="Probabilistic Partitive Partitioning (PPP)")])
+    assert outcome == [Outcome.UPDATED]
+    assert store.count_papers() == 1
+    merged = store.get_paper("2503.00009")
+    assert merged is not None and merged.sources == ["listing", "jsonl"]
+    assert store.get_paper(derived_id("Probabilistic Partitive Partitioning (PPP)")) is None
+
+
+def test_a_failing_batch_changes_nothing(store: Store) -> None:
+    store.upsert_papers([arxiv_paper(1)])
+    unserialisable = arxiv_paper(3, ai_keywords=[object()])  # the JSON column cannot store this
+    with pytest.raises(sa.exc.StatementError):
+        store.upsert_papers([arxiv_paper(1, abstract="changed", version=3), arxiv_paper(2), unserialisable])
+    assert store.count_papers() == 1
+    assert store.get_paper("2503.00001").abstract == "Text."  # type: ignore[union-attr]
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    open_store(str(tmp_path / "w.db")).close()
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_sync_state_round_trips_and_clears(store: Store) -> None:
+    assert store.get_sync_state("arxiv:cs.LG") is None
+    store.set_sync_state("arxiv:cs.LG", {"high_water": "2025-06-01T00:00:00Z"})
+    assert store.get_sync_state("arxiv:cs.LG") == {"high_water": "2025-06-01T00:00:00Z"}
+    store.set_sync_state("arxiv:cs.LG", None)
+    assert store.get_sync_state("arxiv:cs.LG") is None
+
+
+def test_an_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
+    url = engine_url(str(tmp_path / "old.db"))
+    engine = sa.create_engine(url)
+    migrate.upgrade(engine, "0001")
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO papers (id, title, abstract, authors, categories, sources, ai_keywords, title_key, "
+            "added_at, modified_at) VALUES ('2401.00001', 'Old Paper', 'Kept.', '[\"Grace Hopper\"]', '[]', "
+            "'[\"jsonl\"]', '[]', 'old paper', :now, :now)"), {"now": now})
+    engine.dispose()
+    with open_store(str(tmp_path / "old.db")) as store:
+        assert store.schema_version() == migrate.head_revision() != "0001"
+        assert store.get_paper("2401.00001").abstract == "Kept."  # type: ignore[union-attr]
+        store.set_sync_state("x", {"a": 1})  # a table the upgrade added
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        key = conn.execute("SELECT first_author_key FROM papers WHERE id='2401.00001'").fetchone()[0]
+    assert key == "hopper"  # the upgrade filled the new column for old rows
+
+
+def test_a_database_from_a_newer_paperscope_is_refused(tmp_path: Path) -> None:
+    open_store(str(tmp_path / "new.db")).close()
+    with sqlite3.connect(tmp_path / "new.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num='9999'")
+    with pytest.raises(StoreError, match="newer paperscope"):
+        open_store(str(tmp_path / "new.db"))
+
+
+def test_an_unopenable_path_gives_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="--db"):
+        open_store(str(blocker / "sub" / "x.db"))
+
+
+def test_iter_papers_reads_everything_in_batches(store: Store) -> None:
+    store.upsert_papers([arxiv_paper(n) for n in range(1, 26)])
+    assert [p.id for p in store.iter_papers(batch_size=7)] == [f"2503.{n:05d}" for n in range(1, 26)]
