@@ -82,8 +82,8 @@ def test_classic_format_fields() -> None:
     assert first.published == first.updated == dt.date(2025, 10, 16)
     assert first.comment == ("39th Conference on Neural Information Processing Systems (NeurIPS 2025); "
                              "Project Website: rdd-neurips.github.io")
-    assert first.abs_url == "http://arxiv.org/abs/2510.14968v1"
-    assert first.pdf_url == "http://arxiv.org/pdf/2510.14968v1"
+    assert first.abs_url == "https://arxiv.org/abs/2510.14968"
+    assert first.pdf_url == "https://arxiv.org/pdf/2510.14968"
     assert first.sources == ["arxiv"]
     assert first.doi is None and first.journal_ref is None
     assert second.categories == ["cs.RO"]
@@ -100,7 +100,7 @@ def test_doi_and_journal_ref() -> None:
     assert paper.categories == ["cond-mat.mes-hall"]
     assert paper.published == dt.date(2015, 12, 26)
     # The DOI link is not mistaken for the abstract page.
-    assert paper.abs_url == "http://arxiv.org/abs/1601.00001v1"
+    assert paper.abs_url == "https://arxiv.org/abs/1601.00001"
 
 
 def test_2026_format_fields() -> None:
@@ -113,8 +113,8 @@ def test_2026_format_fields() -> None:
     assert found[1].categories == ["cs.AI", "cs.LG", "cs.MA"]
     assert found[0].authors == ["Zhao-Heng Yin", "Guanya Shi", "Pieter Abbeel", "C. Karen Liu"]
     assert found[0].comment == "Project Page: https://zhaohengyin.github.io/mana"
-    assert found[0].abs_url == "https://arxiv.org/abs/2606.13677v1"
-    assert found[0].pdf_url == "https://arxiv.org/pdf/2606.13677v1"
+    assert found[0].abs_url == "https://arxiv.org/abs/2606.13677"
+    assert found[0].pdf_url == "https://arxiv.org/pdf/2606.13677"
     assert found[0].updated == dt.date(2026, 6, 11)
     assert "<1 minute per tool" in found[0].abstract  # the &lt; entity is decoded
     # A paragraph break inside the abstract is collapsed like a hard wrap.

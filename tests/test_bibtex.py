@@ -59,7 +59,7 @@ def test_zotero_export() -> None:
     assert attention.title == "Attention Is All You Need"
     assert attention.authors[:3] == ["Ashish Vaswani", "Noam Shazeer", "Niki Parmar"]
     assert attention.authors[5] == "Aidan N. Gomez" and len(attention.authors) == 8
-    assert attention.published == dt.date(2023, 8, 1)
+    assert attention.published is None  # an arXiv paper's date comes from arXiv, not from BibTeX
     assert attention.doi is None and attention.comment is None and attention.journal_ref is None
     assert attention.abs_url == "https://arxiv.org/abs/1706.03762"
 
@@ -103,12 +103,12 @@ def test_every_form_of_arxiv_id() -> None:
     }
     assert papers["form_arxiv_site"].categories == ["cs.CL"]
     assert papers["form_arxiv_site"].authors == ["OpenAI"]
-    assert papers["form_biblatex"].published == dt.date(2018, 10, 11)
+    assert papers["form_biblatex"].published is None  # arXiv paper: arXiv gives the exact date
     assert papers["form_url"].abstract == (
         "A bare percent sign, as in 75% of the time, is text in BibTeX (fixture sentence).")
     assert papers["form_datacite_doi"].doi is None  # arXiv's own DOI gave the id; it is no journal DOI
     assert papers["form_note"].authors[1] == "Çağlar Gülçehre"
-    assert papers["form_note"].published == dt.date(2014, 12, 1)
+    assert papers["form_note"].published is None  # arXiv paper
     assert papers["form_old_style"].title == (
         "The Large $N$ Limit of Superconformal Field Theories and Supergravity")
     assert papers["form_scholar"].journal_ref is None and papers["form_dblp"].journal_ref is None
@@ -123,7 +123,7 @@ def test_google_scholar_export() -> None:
     gpt4, lecun, resnet = papers.values()
     assert gpt4.id == "2303.08774" and gpt4.journal_ref is None
     assert gpt4.authors == ["Josh Achiam", "Steven Adler", "Sandhini Agarwal", "Lama Ahmad", "Ilge Akkaya"]
-    assert gpt4.published == dt.date(2023, 1, 1)  # a year alone is read as January 1st
+    assert gpt4.published is None  # arXiv paper: a BibTeX year would pull arXiv's date back
     assert lecun.id == derived_id("Deep learning")
     assert lecun.journal_ref == "nature 521(7553), 436-444 (2015)"
     assert resnet.journal_ref == ("Proceedings of the IEEE conference on computer vision and pattern "
@@ -220,3 +220,16 @@ def test_ingest_detects_bibtex_and_stores_every_entry(db: Store, settings: Setti
     assert db.count_papers() == 10
     bert = db.get_paper("1810.04805")
     assert bert is not None and bert.doi == "10.18653/v1/N19-1423" and bert.sources == ["bibtex"]
+
+
+def test_dates_of_papers_without_an_arxiv_id(tmp_path: Path) -> None:
+    path = tmp_path / "dates.bib"
+    path.write_text(
+        "@online{a, title={Dated by BibLaTeX}, date={2018-10-11}}\n"
+        "@article{b, title={Dated by Month Name}, year={2014}, month=dec}\n"
+        "@article{c, title={Dated by Year Only}, year={2023}}\n", encoding="utf-8")
+    with path.open("rb") as stream:
+        papers = {i.paper.title: i.paper for i in read_bibtex(stream, str(path)) if isinstance(i, Entry)}
+    assert papers["Dated by BibLaTeX"].published == dt.date(2018, 10, 11)
+    assert papers["Dated by Month Name"].published == dt.date(2014, 12, 1)
+    assert papers["Dated by Year Only"].published == dt.date(2023, 1, 1)  # a year alone: January 1st

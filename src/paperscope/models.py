@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from paperscope.ids import author_key, title_key
 
@@ -102,13 +103,16 @@ def _union(first: list[str], second: list[str]) -> list[str]:
     return list(seen)
 
 
-def _max(a, b):  # type: ignore[no-untyped-def]
+_Ordered = TypeVar("_Ordered", int, dt.date)
+
+
+def _max(a: _Ordered | None, b: _Ordered | None) -> _Ordered | None:
     if a is None:
         return b
     return a if b is None else max(a, b)
 
 
-def _min(a, b):  # type: ignore[no-untyped-def]
+def _min(a: _Ordered | None, b: _Ordered | None) -> _Ordered | None:
     if a is None:
         return b
     return a if b is None else min(a, b)

@@ -130,7 +130,8 @@ class AtomFeed:
                 warnings.append(Problem(self.origin, where, f"field '{name}': {exc}; the paper is kept "
                                         "without this date", rejected=False))
 
-        abs_default, pdf_default = arxiv_links(paper_id)
+        # Unversioned https links, as every other source stores them (the feed's links name a version).
+        abs_url, pdf_url = arxiv_links(paper_id)
         paper = Paper(
             id=paper_id,
             title=clean_text(fields.get("title")),
@@ -140,8 +141,8 @@ class AtomFeed:
             published=dates["published"],
             updated=dates["updated"],
             version=version,
-            abs_url=fields.abs_url or abs_default,
-            pdf_url=fields.pdf_url or pdf_default,
+            abs_url=abs_url,
+            pdf_url=pdf_url,
             doi=optional_text(fields.get("doi")) or fields.doi_link,
             comment=optional_text(fields.get("comment")),
             journal_ref=optional_text(fields.get("journal_ref")),
@@ -166,8 +167,6 @@ class _Fields(dict[str, str]):
         self.authors: list[str] = []
         self.category_terms: list[str] = []
         self.primary: str | None = None
-        self.abs_url: str | None = None
-        self.pdf_url: str | None = None
         self.doi_link: str | None = None
 
     def categories(self) -> list[str]:
@@ -200,13 +199,8 @@ def _link(link: Element, fields: _Fields) -> None:
     href = (link.get("href") or "").strip()
     if not href:
         return
-    rel, title = link.get("rel", "alternate"), link.get("title", "")
-    if title == "pdf" or link.get("type") == "application/pdf":
-        fields.pdf_url = fields.pdf_url or href
-    elif title == "doi":
+    if link.get("title", "") == "doi":
         fields.doi_link = fields.doi_link or _DOI_URL.sub("", href)
-    elif rel == "alternate":
-        fields.abs_url = fields.abs_url or href
 
 
 def _local(tag: object) -> str:

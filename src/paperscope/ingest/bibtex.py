@@ -66,7 +66,8 @@ def read_bibtex(stream: BinaryIO, origin: str) -> Iterator[Item]:
 
     Field mapping: title and abstract with braces and LaTeX turned into Unicode; authors in order as
     "First von Last Jr" ("others" dropped); `published` from year, month and day (or biblatex `date`):
-    a year alone gives January 1st of that year, a year and month the 1st of that month; `journal_ref`
+    a year alone gives January 1st of that year, a year and month the 1st of that month (left out for
+    an arXiv paper, whose arXiv record carries the exact date); `journal_ref`
     from journal or booktitle with volume, number, pages and year, unless the "venue" is arXiv itself;
     `doi` unless it is arXiv's own (10.48550/arXiv.ID), which gives the arXiv id instead; `comment` from
     `note` unless it only repeats the arXiv id. Keywords are ignored.
@@ -187,7 +188,8 @@ def _read_entry(entry: model.Entry, origin: str, where: str) -> Iterator[Item]:
         abstract=text("abstract"),
         authors=[name for name in authors if name] if isinstance(authors, list) else [],
         categories=[category] if arxiv_id and _CATEGORY.match(category) else [],
-        published=_published(text, warnings),
+        # arXiv's own dates are exact; a BibTeX year would pull them back to January 1st on merge.
+        published=None if arxiv_id else _published(text, warnings),
         abs_url=abs_url,
         pdf_url=pdf_url,
         doi=doi,

@@ -243,7 +243,7 @@ class _BatchMerge:
         if inserts:
             self.conn.execute(papers.insert(), inserts)
         if updates:
-            columns = {name: sa.bindparam(f"new_{name}") for name in updates[0] if name != "id"}
+            columns: dict[str, Any] = {name: sa.bindparam(f"new_{name}") for name in updates[0] if name != "id"}
             statement = papers.update().where(papers.c.id == sa.bindparam("old_id")).values(columns)
             self.conn.execute(statement, [
                 {"old_id": row["id"], **{f"new_{k}": v for k, v in row.items() if k != "id"}}
