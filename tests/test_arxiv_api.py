@@ -131,7 +131,8 @@ def stop_after_checkpoints(items: Iterable[SourceItem], count: int) -> Iterator[
 @pytest.mark.parametrize(("query", "expected"), [
     ("cs.LG", ArxivQuery(search_query="cat:cs.LG")),
     ("math.GT", ArxivQuery(search_query="cat:math.GT")),
-    ("cs", ArxivQuery(search_query="cat:cs")),
+    ("cs", ArxivQuery(search_query="cat:cs.*")),
+    ("hep-th", ArxivQuery(search_query="cat:hep-th")),
     ("hep-th", ArxivQuery(search_query="cat:hep-th")),
     ("cond-mat.mes-hall", ArxivQuery(search_query="cat:cond-mat.mes-hall")),
     ("id:2503.11731,2401.00001v2", ArxivQuery(id_list=("2503.11731", "2401.00001v2"))),

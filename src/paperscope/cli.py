@@ -102,7 +102,7 @@ def ingest(app: AppContext, sources: tuple[str, ...], fmt: str | None, strict: b
         nonlocal shown
         shown += 1
         if not quiet and shown <= SHOWN_PROBLEMS:
-            click.echo(str(problem), err=True)
+            click.echo(str(problem), file=sys.stderr)  # sys.stderr: rich keeps it above the progress bar
 
     with app.store() as store, _progress_bar(sources) as progress:
         total = Ingester(store, app.settings, on_problem=show).ingest(

@@ -2,7 +2,7 @@
 
 Query forms (what follows `arxiv:`):
 
-* a category or archive: `cs.LG`, `math.GT`, `hep-th`, `cs`  ->  `search_query=cat:cs.LG`
+* a category or archive: `cs.LG`, `math.GT`, `hep-th`  ->  `search_query=cat:cs.LG`; `cs` -> `cat:cs.*`
 * ids: `id:2503.11731,2401.00001`                           ->  `id_list=2503.11731,2401.00001`
 * a search with field prefixes: `ti:transformer AND cat:cs.LG` is passed on as `search_query`
 * any other text: `graph neural networks`                   ->  `search_query=all:"graph neural networks"`
@@ -46,6 +46,8 @@ ARCHIVES = frozenset({
     "astro-ph", "cond-mat", "cs", "econ", "eess", "gr-qc", "hep-ex", "hep-lat", "hep-ph", "hep-th",
     "math", "math-ph", "nlin", "nucl-ex", "nucl-th", "physics", "q-bio", "q-fin", "quant-ph", "stat",
 })
+ARCHIVES_WITH_CLASSES = frozenset({"astro-ph", "cond-mat", "cs", "econ", "eess", "math", "nlin", "physics",
+                                   "q-bio", "q-fin", "stat"})
 _CATEGORY = re.compile(r"^(?P<archive>[a-z]+(?:-[a-z]+)?)(?:\.[A-Za-z]+(?:-[A-Za-z]+)?)?$")
 _FIELD_PREFIX = re.compile(r"\b(?:ti|au|abs|co|jr|cat|rn|id|all|submittedDate|lastUpdatedDate):")
 _STAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -81,6 +83,8 @@ def parse_query(query: str) -> ArxivQuery:
         return ArxivQuery(id_list=tuple(dict.fromkeys(ids)))
     match = _CATEGORY.match(text)
     if match and match["archive"] in ARCHIVES:
+        if text in ARCHIVES_WITH_CLASSES:  # `cs` alone names no category; its classes are cs.*
+            return ArxivQuery(search_query=f"cat:{text}.*")
         return ArxivQuery(search_query=f"cat:{text}")
     if _FIELD_PREFIX.search(text):
         return ArxivQuery(search_query=text)
