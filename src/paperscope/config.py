@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import platformdirs
@@ -9,6 +10,16 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_NAME = "paperscope"
+
+
+def default_index_dir(database_url: str) -> Path:
+    """Beside a SQLite file (x.db -> x.db.index/), else a folder per database in the user data directory."""
+    if database_url.startswith("sqlite:///") and database_url != "sqlite:///:memory:":
+        return Path(database_url.removeprefix("sqlite:///") + ".index")
+    if "://" not in database_url:
+        return Path(database_url + ".index")
+    digest = hashlib.sha1(database_url.encode("utf-8")).hexdigest()[:12]
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "indexes" / digest
 
 
 def default_database_url() -> str:
@@ -44,6 +55,17 @@ class Settings(BaseSettings):
     http_retries: int = Field(default=4, ge=0, description="Retries of a request that failed or got a 5xx")
     http_backoff_seconds: float = Field(default=2.0, ge=0,
                                         description="First retry delay; doubles on each retry")
+
+    embedding_model: str = Field(default="minilm", description="Embedder: minilm, minilm-fp32, minilm-int8, "
+                                 "minilm-torch, st:NAME_OR_PATH, openai:MODEL@URL")
+    index_dir: str | None = Field(default=None, description="Folder of the search indexes; default: beside a "
+                                  "SQLite database, else in the user data directory")
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant of hybrid search")
+    keyword_weight: float = Field(default=1.0, ge=0, description="Weight of the keyword list in hybrid search")
+    semantic_weight: float = Field(default=1.0, ge=0, description="Weight of the semantic list in hybrid search")
+
+    def resolved_index_dir(self) -> Path:
+        return Path(self.index_dir) if self.index_dir else default_index_dir(self.database_url)
 
     @field_validator("smtp_security")
     @classmethod

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -60,6 +61,11 @@ class Paper:
         return author_key(self.authors[0]) if self.authors else ""
 
     @property
+    def content_hash(self) -> str:
+        """Changes exactly when the text that search and embeddings read (title, abstract) changes."""
+        return content_hash(self.title, self.abstract)
+
+    @property
     def primary_category(self) -> str | None:
         return self.categories[0] if self.categories else None
 
@@ -88,6 +94,10 @@ class Paper:
         merged.published = _min(self.published, incoming.published)
         merged.updated = _max(self.updated, incoming.updated)
         return merged
+
+
+def content_hash(title: str, abstract: str) -> str:
+    return hashlib.sha1(f"{title}\n{abstract}".encode()).hexdigest()
 
 
 _LIST_OR_RULED = {"id", "authors", "categories", "sources", "ai_keywords", "upvotes", "github_stars",

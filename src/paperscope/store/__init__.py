@@ -1,6 +1,6 @@
 """The store: one package owns all database I/O (SQLite by default, PostgreSQL at scale)."""
 
-from paperscope.store.base import Outcome, Store
+from paperscope.store.base import Outcome, PaperFilter, Store
 from paperscope.store.sql import SQLStore
 
 
@@ -9,4 +9,4 @@ def open_store(database: str) -> Store:
     return SQLStore(database)
 
 
-__all__ = ["Outcome", "Store", "SQLStore", "open_store"]
+__all__ = ["Outcome", "PaperFilter", "Store", "SQLStore", "open_store"]

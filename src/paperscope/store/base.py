@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import abc
+import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+import numpy as np
 
 from paperscope.models import Paper
 
@@ -16,6 +20,19 @@ class Outcome(StrEnum):
     ADDED = "added"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class PaperFilter:
+    """Restrictions a search can add; None means no restriction."""
+
+    published_from: dt.date | None = None
+    published_to: dt.date | None = None
+    category: str | None = None  # any of the paper's categories, e.g. "cs.LG"
+    author: str | None = None  # matches a family name or a full name, case-insensitively
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in (self.published_from, self.published_to, self.category, self.author))
 
 
 class Store(abc.ABC):
@@ -50,6 +67,53 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def stats(self) -> dict[str, Any]:
         """Counts for `paperscope stats`: papers, per source, per primary category, date range."""
+
+    @abc.abstractmethod
+    def papers_modified_since(self, since: dt.datetime | None, batch_size: int = 1000
+                              ) -> Iterator[tuple[list[Paper], dt.datetime]]:
+        """Batches of papers added or changed after `since` (all with None), oldest change first, each
+        with the latest modification time in it: the watermark an index keeps to update incrementally."""
+
+    @abc.abstractmethod
+    def filter_ids(self, filters: PaperFilter) -> set[str]:
+        """Ids of the papers that pass the filters (date range, category, author)."""
+
+    # Embeddings ---------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def papers_to_embed(self, model: str, batch_size: int = 256) -> Iterator[list[Paper]]:
+        """Batches of papers with no embedding from `model`, or one computed from older text."""
+
+    @abc.abstractmethod
+    def count_papers_to_embed(self, model: str) -> int: ...
+
+    @abc.abstractmethod
+    def save_embeddings(self, model: str, model_version: str, papers: Sequence[Paper],
+                        vectors: np.ndarray) -> None:
+        """Store one vector per paper (float32 rows), replacing earlier ones of the same model."""
+
+    @abc.abstractmethod
+    def iter_embeddings(self, model: str, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
+                        batch_size: int = 10_000) -> Iterator[tuple[list[str], np.ndarray]]:
+        """Stored vectors of a model (only those stored after `since` and up to `until`, when given),
+        in batches of (paper ids, float32 matrix)."""
+
+    @abc.abstractmethod
+    def latest_embedding_time(self, model: str) -> dt.datetime | None:
+        """When the newest vector of a model was stored: the watermark of a vector index."""
+
+    @abc.abstractmethod
+    def get_embedding(self, paper_id: str, model: str) -> np.ndarray | None: ...
+
+    @abc.abstractmethod
+    def embedding_models(self) -> dict[str, dict[str, Any]]:
+        """Every model with stored vectors: {model: {"versions": [...], "count": N}}."""
+
+    @abc.abstractmethod
+    def delete_embeddings(self, model: str) -> int:
+        """Forget every vector of a model; returns how many were deleted."""
+
+    # Sync state ---------------------------------------------------------------------------------
 
     @abc.abstractmethod
     def get_sync_state(self, source: str) -> dict[str, Any] | None:

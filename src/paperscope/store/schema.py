@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -32,10 +45,25 @@ papers = Table(
     Column("submitter", Text),
     Column("title_key", Text, nullable=False),
     Column("first_author_key", Text, nullable=False),
+    Column("content_hash", String(40), nullable=False),  # of title and abstract: what embeddings depend on
     Column("added_at", DateTime(timezone=True), nullable=False),
     Column("modified_at", DateTime(timezone=True), nullable=False),
     Index("ix_papers_title_key", "title_key"),
     Index("ix_papers_published", "published"),
+    Index("ix_papers_modified_at", "modified_at"),
+)
+
+# One vector per paper and embedding model; `content_hash` tells when the paper's text changed since.
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("model", String(200), primary_key=True),
+    Column("model_version", String(200), nullable=False),
+    Column("content_hash", String(40), nullable=False),
+    Column("vector", LargeBinary, nullable=False),  # float32, little-endian
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_embeddings_model", "model"),
 )
 
 # Where each incremental source (an arXiv query, say) got to, so the next run starts from there.

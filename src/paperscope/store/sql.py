@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import operator
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from paperscope.errors import StoreError, require_extra
-from paperscope.ids import DERIVED_ID_PREFIX, is_derived_id, parse_arxiv_id
+from paperscope.ids import DERIVED_ID_PREFIX, author_key, is_derived_id, parse_arxiv_id
 from paperscope.models import Paper
 from paperscope.store import migrate
-from paperscope.store.base import Outcome, Store
-from paperscope.store.schema import papers, sync_state
+from paperscope.store.base import Outcome, PaperFilter, Store
+from paperscope.store.schema import embeddings, papers, sync_state
 
 _PAPER_FIELDS = [f.name for f in dataclasses.fields(Paper)]
 _paper_values = operator.attrgetter(*_PAPER_FIELDS)
@@ -143,6 +145,122 @@ class SQLStore(Store):
             "database": self._display_url(),
         }
 
+    def papers_modified_since(self, since: dt.datetime | None, batch_size: int = 1000
+                              ) -> Iterator[tuple[list[Paper], dt.datetime]]:
+        # Keyset pagination on (modified_at, id): papers changed while this runs are seen by the next run.
+        last_time, last_id = since, ""
+        while True:
+            query = sa.select(papers).order_by(papers.c.modified_at, papers.c.id).limit(batch_size)
+            if last_time is not None:
+                query = query.where(sa.or_(papers.c.modified_at > last_time,
+                                           sa.and_(papers.c.modified_at == last_time, papers.c.id > last_id)))
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).mappings().all()
+            if not rows:
+                return
+            last_time, last_id = rows[-1]["modified_at"], rows[-1]["id"]
+            yield [_paper_from_row(row) for row in rows], _aware(last_time)
+
+    def filter_ids(self, filters: PaperFilter) -> set[str]:
+        query = sa.select(papers.c.id)
+        if filters.published_from:
+            query = query.where(papers.c.published >= filters.published_from)
+        if filters.published_to:
+            query = query.where(papers.c.published <= filters.published_to)
+        if filters.category:
+            # JSON arrays are stored as text; match the quoted element, e.g. "cs.LG".
+            query = query.where(sa.cast(papers.c.categories, sa.Text).contains(json.dumps(filters.category)))
+        if filters.author:
+            needle = filters.author.strip().lower()
+            key = author_key(needle)
+            author_match = sa.func.lower(sa.cast(papers.c.authors, sa.Text)).contains(needle)
+            query = query.where(sa.or_(papers.c.first_author_key == key, author_match) if key else author_match)
+        with self.engine.connect() as conn:
+            return set(conn.execute(query).scalars())
+
+    # Embeddings -----------------------------------------------------------------------------
+
+    def _to_embed_query(self, model: str) -> sa.Select[Any]:
+        joined = papers.outerjoin(embeddings, sa.and_(embeddings.c.paper_id == papers.c.id,
+                                                      embeddings.c.model == model))
+        return (sa.select(papers).select_from(joined)
+                .where(sa.or_(embeddings.c.paper_id.is_(None),
+                              embeddings.c.content_hash != papers.c.content_hash)))
+
+    def papers_to_embed(self, model: str, batch_size: int = 256) -> Iterator[list[Paper]]:
+        last = ""
+        while True:
+            query = self._to_embed_query(model).where(papers.c.id > last).order_by(papers.c.id).limit(batch_size)
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).mappings().all()
+            if not rows:
+                return
+            last = rows[-1]["id"]
+            yield [_paper_from_row(row) for row in rows]
+
+    def count_papers_to_embed(self, model: str) -> int:
+        with self.engine.connect() as conn:
+            subquery = self._to_embed_query(model).subquery()
+            return int(conn.execute(sa.select(sa.func.count()).select_from(subquery)).scalar_one())
+
+    def save_embeddings(self, model: str, model_version: str, batch: Sequence[Paper],
+                        vectors: np.ndarray) -> None:
+        if len(batch) != len(vectors):
+            raise ValueError(f"{len(batch)} papers but {len(vectors)} vectors")
+        now = _now()
+        rows = [{"paper_id": p.id, "model": model, "model_version": model_version, "content_hash": p.content_hash,
+                 "vector": np.asarray(v, dtype="<f4").tobytes(), "created_at": now}
+                for p, v in zip(batch, vectors, strict=True)]
+        with self.engine.begin() as conn:
+            conn.execute(embeddings.delete().where(embeddings.c.model == model,
+                                                   embeddings.c.paper_id.in_([p.id for p in batch])))
+            conn.execute(embeddings.insert(), rows)
+
+    def iter_embeddings(self, model: str, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
+                        batch_size: int = 10_000) -> Iterator[tuple[list[str], np.ndarray]]:
+        last = ""
+        while True:
+            query = (sa.select(embeddings.c.paper_id, embeddings.c.vector)
+                     .where(embeddings.c.model == model, embeddings.c.paper_id > last)
+                     .order_by(embeddings.c.paper_id).limit(batch_size))
+            if since is not None:
+                query = query.where(embeddings.c.created_at > since)
+            if until is not None:
+                query = query.where(embeddings.c.created_at <= until)
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [row[0] for row in rows], np.vstack([np.frombuffer(row[1], dtype="<f4") for row in rows])
+
+    def latest_embedding_time(self, model: str) -> dt.datetime | None:
+        with self.engine.connect() as conn:
+            latest = conn.execute(sa.select(sa.func.max(embeddings.c.created_at))
+                                  .where(embeddings.c.model == model)).scalar_one_or_none()
+        return _aware(latest) if latest is not None else None
+
+    def get_embedding(self, paper_id: str, model: str) -> np.ndarray | None:
+        with self.engine.connect() as conn:
+            blob = conn.execute(sa.select(embeddings.c.vector).where(
+                embeddings.c.paper_id == paper_id, embeddings.c.model == model)).scalar_one_or_none()
+        return None if blob is None else np.frombuffer(blob, dtype="<f4").copy()
+
+    def embedding_models(self) -> dict[str, dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(embeddings.c.model, embeddings.c.model_version, sa.func.count())
+                                .group_by(embeddings.c.model, embeddings.c.model_version)).all()
+        models: dict[str, dict[str, Any]] = {}
+        for model, version, count in rows:
+            entry = models.setdefault(model, {"versions": [], "count": 0})
+            entry["versions"].append(version)
+            entry["count"] += int(count)
+        return models
+
+    def delete_embeddings(self, model: str) -> int:
+        with self.engine.begin() as conn:
+            return int(conn.execute(embeddings.delete().where(embeddings.c.model == model)).rowcount)
+
     # Sync state -----------------------------------------------------------------------------
 
     def get_sync_state(self, source: str) -> dict[str, Any] | None:
@@ -266,12 +384,18 @@ def _row(paper: Paper, **timestamps: dt.datetime) -> dict[str, Any]:
     row["primary_category"] = paper.primary_category
     row["title_key"] = paper.title_key
     row["first_author_key"] = paper.first_author_key
+    row["content_hash"] = paper.content_hash
     row.update(timestamps)
     return row
 
 
 def _paper_from_row(row: Any) -> Paper:
     return Paper(**{name: row[name] for name in _PAPER_FIELDS})
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes for what was stored as UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _now() -> dt.datetime:

@@ -1,0 +1,126 @@
+"""Search quality on SciFact: nDCG@10 and Recall@100 of keyword, semantic and hybrid search.
+
+    python bench/bench_search_quality.py [--model minilm] [--split test]
+
+Ingests ../shared/data/scifact/corpus.jsonl (5,183 abstracts) into a database cached under
+bench/.cache/ and indexes it (the first run embeds every abstract: minutes; later runs reuse the
+stored vectors), then runs the BEIR queries of the split through `paperscope search --queries ... --json`,
+the command line a user runs, once per mode. Baselines measured in the same run on the same corpus:
+bm25s (stemmed BM25, the raw library), exact cosine search over the same stored vectors (brute force),
+and plain reciprocal rank fusion of those two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from ir_metrics import mean, ndcg_at_k, read_qrels, recall_at_k
+
+from paperscope.config import Settings
+from paperscope.index.hybrid import reciprocal_rank_fusion
+from paperscope.index.search import SearchEngine
+from paperscope.ingest.pipeline import Ingester
+from paperscope.store import open_store
+
+SCIFACT = Path(__file__).resolve().parents[2] / "shared" / "data" / "scifact"
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+
+def build(db: Path, model: str) -> SearchEngine:
+    settings = Settings(database_url=str(db), embedding_model=model)
+    store = open_store(str(db))
+    if store.count_papers() == 0:
+        Ingester(store, settings).ingest(str(SCIFACT / "corpus.jsonl"))
+    engine = SearchEngine(store, settings)
+    started = time.perf_counter()
+    report = engine.update()
+    if report.embedded:
+        print(f"embedded {report.embedded} abstracts in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return engine
+
+
+def cli_run(db: Path, model: str, queries: Path, mode: str, limit: int) -> dict[str, list[str]]:
+    command = [sys.executable, "-m", "paperscope", "--db", str(db), "search", "--queries", str(queries),
+               "--limit", str(limit), "--mode", mode, "--json"]
+    output = subprocess.run(command, check=True, capture_output=True, text=True,
+                            env={**_env(), "PAPERSCOPE_EMBEDDING_MODEL": model}).stdout
+    runs = {}
+    for line in output.splitlines():
+        record = json.loads(line)
+        runs[str(record["query_id"])] = [r["id"] for r in record["results"]]
+    return runs
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+def baselines(engine: SearchEngine, queries: dict[str, str], limit: int) -> dict[str, dict[str, list[str]]]:
+    import bm25s
+    import Stemmer
+
+    papers = list(engine.store.iter_papers())
+    ids = [p.id for p in papers]
+    stemmer = Stemmer.Stemmer("english")
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenize([f"{p.title} {p.abstract}" for p in papers], stopwords="en",
+                                   stemmer=stemmer, show_progress=False), show_progress=False)
+    vector_ids: list[str] = []
+    blocks = []
+    for batch_ids, matrix in engine.store.iter_embeddings(engine.embedder.name):
+        vector_ids += batch_ids
+        blocks.append(matrix)
+    matrix = np.vstack(blocks)
+    keyword, semantic, fused = {}, {}, {}
+    for qid, text in queries.items():
+        tokens = bm25s.tokenize([text], stopwords="en", stemmer=stemmer, show_progress=False)
+        found, _ = retriever.retrieve(tokens, k=limit, show_progress=False)
+        keyword[qid] = [ids[i] for i in found[0]]
+        scores = matrix @ engine.embedder.embed_query(text)
+        semantic[qid] = [vector_ids[i] for i in np.argsort(-scores)[:limit]]
+        fused[qid] = [pid for pid, _ in reciprocal_rank_fusion([keyword[qid], semantic[qid]])][:limit]
+    return {"bm25s (raw library)": keyword, "exact cosine (brute force)": semantic, "plain RRF of both": fused}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="minilm")
+    parser.add_argument("--split", default="test", choices=["test", "train"])
+    args = parser.parse_args()
+    if not SCIFACT.exists():
+        sys.exit(f"SciFact not found at {SCIFACT}; this benchmark reads the shared data beside the repository")
+    qrels = read_qrels(SCIFACT / "beir" / "qrels" / f"{args.split}.tsv")
+    all_queries = [json.loads(line) for line in (SCIFACT / "beir" / "queries.jsonl").open(encoding="utf-8")]
+    queries = {str(q["_id"]): q["text"] for q in all_queries if str(q["_id"]) in qrels}
+    CACHE.mkdir(exist_ok=True)
+    split_file = CACHE / f"scifact-{args.split}-queries.jsonl"
+    split_file.write_text("".join(json.dumps({"_id": k, "text": v}) + "\n" for k, v in queries.items()),
+                          encoding="utf-8")
+    db = CACHE / f"scifact-{args.model.replace(':', '_').replace('/', '_')}.db"
+    engine = build(db, args.model)
+    limit = 100
+    print(f"SciFact {args.split}: {len(queries)} queries, {engine.store.count_papers()} abstracts, "
+          f"model {engine.embedder.name}")
+    print(f"{'run':40} {'nDCG@10':>8} {'R@100':>7}")
+    rows = {}
+    for mode in ("keyword", "semantic", "hybrid"):
+        started = time.perf_counter()
+        rows[f"paperscope {mode}"] = cli_run(db, args.model, split_file, mode, limit)
+        print(f"  ({mode}: {time.perf_counter() - started:.1f} s for the whole command)", file=sys.stderr)
+    rows.update(baselines(engine, queries, limit))
+    for name, run in rows.items():
+        ndcg = mean([ndcg_at_k(run.get(q, []), rel, 10) for q, rel in qrels.items()])
+        recall = mean([recall_at_k(run.get(q, []), rel, 100) for q, rel in qrels.items()])
+        print(f"{name:40} {ndcg:8.4f} {recall:7.4f}")
+
+
+if __name__ == "__main__":
+    main()

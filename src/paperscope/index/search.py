@@ -1,0 +1,282 @@
+"""Search over the stored papers: keyword, semantic and hybrid, plus "similar papers".
+
+`SearchEngine` keeps the two indexes current with the store:
+
+* `update()` (the `paperscope index` command) embeds papers that are new or whose text changed,
+  then brings both indexes up to date; it is the only step that runs the embedding model on papers;
+* `refresh()` (run before every search) only folds in what the store already has: papers changed
+  since the keyword index's watermark, and vectors stored since the vector index was saved. It is
+  cheap when nothing changed, so a search always sees every paper that has been indexed.
+
+Vectors of one embedding model only ever meet vectors of the same model: the vector index records
+its model, and a different configured model means a different index file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from paperscope.config import Settings
+from paperscope.embed.base import Embedder, document_text
+from paperscope.errors import InputError, PaperscopeError
+from paperscope.index.hybrid import reciprocal_rank_fusion
+from paperscope.index.keyword import KeywordIndex, parse_user_query
+from paperscope.models import Paper
+from paperscope.store import PaperFilter, Store
+
+Mode = Literal["keyword", "semantic", "hybrid"]
+MODES: tuple[Mode, ...] = ("keyword", "semantic", "hybrid")
+MAX_QUERY_CHARS = 10_000
+CANDIDATES = 100  # each list contributes at least this many candidates to the fusion
+EMBED_BATCH = 64
+
+ProgressCallback = Callable[[int, int], None]  # (done, total)
+
+
+class SearchUnavailable(PaperscopeError):
+    """The asked-for search cannot run yet (nothing embedded, say); the message says what to run."""
+
+
+@dataclass
+class Hit:
+    """One search result: the paper id, its fused score, and its rank in each list (1-based)."""
+
+    id: str
+    score: float
+    keyword_rank: int | None = None
+    semantic_rank: int | None = None
+
+
+@dataclass
+class IndexReport:
+    embedded: int = 0
+    keyword_updated: int = 0
+    vectors_added: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class SearchEngine:
+    """Keyword, semantic and hybrid search and "similar papers" over one store."""
+
+    def __init__(self, store: Store, settings: Settings, *, embedder: Embedder | None = None,
+                 index_dir: Path | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.index_dir = index_dir or settings.resolved_index_dir()
+        self._embedder = embedder
+        self._keyword: KeywordIndex | None = None
+        self._vectors: VectorIndexHandle | None = None
+
+    # Components, created on first use -------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            from paperscope.embed import get_embedder
+
+            self._embedder = get_embedder(self.settings.embedding_model)
+        return self._embedder
+
+    @property
+    def keyword(self) -> KeywordIndex:
+        if self._keyword is None:
+            self._keyword = KeywordIndex(self.index_dir / "keyword")
+        return self._keyword
+
+    @property
+    def vectors(self) -> VectorIndexHandle:
+        if self._vectors is None:
+            self._vectors = VectorIndexHandle(self.index_dir, self.embedder.name, self.embedder.version,
+                                              self.embedder.dim)
+        return self._vectors
+
+    # Keeping the indexes current -------------------------------------------------------------
+
+    def update(self, *, rebuild: bool = False, reembed: bool = False,
+               progress: ProgressCallback | None = None) -> IndexReport:
+        """Embed new and changed papers, then bring both indexes up to date."""
+        report = IndexReport()
+        model = self.embedder.name
+        if reembed:
+            self.store.delete_embeddings(model)
+            rebuild = True
+        stale = [v for v in self.store.embedding_models().get(model, {}).get("versions", [])
+                 if v != self.embedder.version]
+        if stale:
+            report.notes.append(f"some vectors of {model} were made by {', '.join(stale)}, not "
+                                f"{self.embedder.version}; run paperscope index --reembed to redo them")
+        total = self.store.count_papers_to_embed(model)
+        for batch in self.store.papers_to_embed(model, batch_size=EMBED_BATCH):
+            vectors = self.embedder.embed([document_text(p) for p in batch])
+            self.store.save_embeddings(model, self.embedder.version, batch, vectors)
+            report.embedded += len(batch)
+            if progress is not None:
+                progress(report.embedded, total)
+        if rebuild:
+            self.keyword.clear()
+            self.vectors.clear()
+        report.keyword_updated, report.vectors_added = self.refresh()
+        return report
+
+    def refresh(self) -> tuple[int, int]:
+        """Fold papers and vectors already in the store into the indexes; returns how many of each."""
+        return self._refresh_keyword(), self._refresh_vectors()
+
+    def _refresh_keyword(self) -> int:
+        index = self.keyword
+        since = dt.datetime.fromisoformat(index.watermark) if index.watermark else None
+        count = 0
+        latest = None
+        for batch, batch_latest in self.store.papers_modified_since(since, batch_size=2000):
+            index.add(batch)
+            count += len(batch)
+            latest = batch_latest
+        if latest is not None:
+            index.commit(latest.isoformat())
+        return count
+
+    def _refresh_vectors(self) -> int:
+        return self.vectors.refresh(self.store)
+
+    # Searching ----------------------------------------------------------------------------
+
+    def search(self, query: str, *, mode: Mode = "hybrid", limit: int = 10, offset: int = 0,
+               filters: PaperFilter | None = None) -> list[Hit]:
+        """Ranked hits for a query; raises InputError for an unusable query or mode."""
+        if mode not in MODES:
+            raise InputError(f"Unknown search mode {mode!r}; use one of: {', '.join(MODES)}.")
+        query = _clean_query(query)
+        if not query:
+            raise InputError("The query is empty; type some words to search for.")
+        if limit < 1 or offset < 0:
+            raise InputError("--limit must be at least 1 and --offset at least 0.")
+        filters = filters or PaperFilter()
+        allowed = self.store.filter_ids(filters) if filters else None
+        if allowed is not None and not allowed:
+            return []
+        depth = max(CANDIDATES, offset + limit)
+        keyword_ids: list[str] = []
+        semantic_ids: list[str] = []
+        scores: dict[str, float] = {}
+        if mode in ("keyword", "hybrid"):
+            self._refresh_keyword()
+            parsed = parse_user_query(query)
+            for paper_id, score in self.keyword.search(parsed, depth, allowed):
+                keyword_ids.append(paper_id)
+                scores.setdefault(paper_id, score)
+        if mode in ("semantic", "hybrid"):
+            self._require_vectors(mode)
+            if len(self.vectors):
+                vector = self.embedder.embed_query(query)
+                for paper_id, score in self.vectors.search(vector, depth, allowed):
+                    semantic_ids.append(paper_id)
+                    scores.setdefault(paper_id, score)
+        if mode == "hybrid":
+            fused = reciprocal_rank_fusion(
+                [keyword_ids, semantic_ids], k=self.settings.rrf_k,
+                weights=[self.settings.keyword_weight, self.settings.semantic_weight])
+        else:
+            fused = [(pid, scores[pid]) for pid in (keyword_ids or semantic_ids)]
+        keyword_rank = {pid: rank for rank, pid in enumerate(keyword_ids, 1)}
+        semantic_rank = {pid: rank for rank, pid in enumerate(semantic_ids, 1)}
+        return [Hit(pid, score, keyword_rank.get(pid), semantic_rank.get(pid))
+                for pid, score in fused[offset:offset + limit]]
+
+    def _require_vectors(self, mode: Mode) -> None:
+        self._refresh_vectors()
+        if len(self.vectors) == 0 and self.store.count_papers() > 0 and mode == "semantic":
+            raise SearchUnavailable(
+                f"No paper is embedded with {self.embedder.name} yet, so semantic search has nothing to "
+                "search; run: paperscope index")
+
+    def similar(self, paper_id: str, *, limit: int = 10) -> list[Hit]:
+        """Papers closest to a stored paper, from its stored embedding (itself excluded)."""
+        paper = self.store.get_paper(paper_id)
+        if paper is None:
+            raise InputError(f"No paper with id {paper_id!r} is stored; check the id (paperscope search "
+                             "finds ids).")
+        vector = self.store.get_embedding(paper.id, self.embedder.name)
+        if vector is None:
+            raise SearchUnavailable(f"Paper {paper.id} has no embedding from {self.embedder.name} yet; run: "
+                                    "paperscope index")
+        self._refresh_vectors()
+        hits = [(pid, score) for pid, score in self.vectors.search(vector, limit + 1) if pid != paper.id]
+        return [Hit(pid, score, semantic_rank=rank) for rank, (pid, score) in enumerate(hits[:limit], 1)]
+
+    def papers(self, hits: list[Hit]) -> list[tuple[Hit, Paper]]:
+        """The stored papers of hits, in order (a hit whose paper has since been merged away is dropped)."""
+        found = self.store.get_papers([h.id for h in hits])
+        return [(h, found[h.id]) for h in hits if h.id in found]
+
+
+class VectorIndexHandle:
+    """The vector index of one embedding model, saved in the index folder and refreshed from the store.
+
+    Beside the index file a small JSON file keeps the watermark: when the newest vector it holds was
+    stored. A refresh adds only vectors stored after it (new papers and re-embedded ones).
+    """
+
+    def __init__(self, index_dir: Path, model: str, version: str, dim: int) -> None:
+        from paperscope.index.vector import VectorIndex
+
+        self._new_index = lambda: VectorIndex(dim, model=model)
+        safe = re.sub(r"[^\w.-]+", "_", model)
+        self.path = index_dir / f"vectors-{safe}.bin"
+        self.meta_path = index_dir / f"vectors-{safe}.json"
+        self.model, self.version, self.dim = model, version, dim
+        self.index, self.watermark = self._load()
+
+    def _load(self) -> tuple[Any, dt.datetime | None]:
+        from paperscope.index.vector import VectorIndex
+
+        if self.path.exists() and self.meta_path.exists():
+            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
+            loaded = VectorIndex.load(self.path)
+            if loaded.model == self.model and meta.get("model") == self.model:
+                mark = meta.get("watermark")
+                return loaded, dt.datetime.fromisoformat(mark) if mark else None
+        return self._new_index(), None
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+        self.meta_path.unlink(missing_ok=True)
+        self.index, self.watermark = self._new_index(), None
+
+    def refresh(self, store: Store) -> int:
+        """Add the vectors stored since the watermark; save when anything changed."""
+        latest = store.latest_embedding_time(self.model)
+        if latest is None or (self.watermark is not None and latest <= self.watermark):
+            return 0
+        added = 0
+        for ids, matrix in store.iter_embeddings(self.model, since=self.watermark, until=latest):
+            self.index.add(ids, matrix)
+            added += len(ids)
+        self.watermark = latest
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.index.save(self.path)
+        temporary = self.meta_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"model": self.model, "version": self.version,
+                                         "watermark": latest.isoformat()}), encoding="utf-8")
+        temporary.replace(self.meta_path)
+        return added
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def search(self, vector: np.ndarray, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        results: list[tuple[str, float]] = self.index.search(vector, k, allowed)
+        return results
+
+
+def _clean_query(query: str) -> str:
+    """The query without control characters, cut to MAX_QUERY_CHARS."""
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in query[:MAX_QUERY_CHARS])
+    return " ".join(cleaned.split())

@@ -1,0 +1,75 @@
+from pathlib import Path
+
+import pytest
+
+from paperscope.index.keyword import KeywordIndex, parse_user_query
+from paperscope.models import Paper
+
+PAPERS = [
+    Paper(id="p1", title="Novel Class Discovery in Tabular Data",
+          abstract="We estimate the number of novel classes with k-means clusters."),
+    Paper(id="p2", title="Contrastive Learning of Visual Features",
+          abstract="Clustering assignments are contrasted between views of an image."),
+    Paper(id="p3", title="Transformers for Long Documents",
+          abstract="Attention over long sequences for document classification."),
+    Paper(id="p4", title="Graph Clustering with Noisy Labels",
+          abstract="Local graph clustering diffuses noisy seed labels over a graph."),
+]
+
+OPERATOR_QUERIES = [
+    "AND", "OR NOT", "NEAR(a b)", "title:(x", '"unterminated', "a^2", "-minus +plus", "{range TO x}",
+    "[1 TO 2]", "fuzzy~2", "back\\slash", "*", "**", "col:umn", "x AND (y OR", "'single'", "$\\alpha$",
+    "\x00\x01\x7f", "🙂 emoji", "Ünïcödé façade", "日本語の論文", "кластеризация", "التجميع", "क्लस्टरिंग",
+]
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> KeywordIndex:
+    built = KeywordIndex(tmp_path / "kw")
+    built.add(PAPERS)
+    built.commit("2026-01-01T00:00:00+00:00")
+    return built
+
+
+def ids(results: list[tuple[str, float]]) -> list[str]:
+    return [paper_id for paper_id, _ in results]
+
+
+def test_stemming_ranks_and_title_boost(index: KeywordIndex) -> None:
+    assert set(ids(index.search("clusters", 10))) == {"p1", "p2", "p4"}  # stemmed: cluster(s|ing)
+    assert ids(index.search("graph clustering", 10))[0] == "p4"
+
+
+def test_phrases_and_prefixes(index: KeywordIndex) -> None:
+    assert ids(index.search('"novel class discovery"', 10)) == ["p1"]
+    assert ids(index.search('"class novel"', 10)) == []  # a phrase keeps its word order
+    assert ids(index.search("transfo*", 10)) == ["p3"]
+
+
+def test_allowed_ids_restrict_results(index: KeywordIndex) -> None:
+    assert ids(index.search("clustering", 10, allowed={"p2"})) == ["p2"]
+    assert index.search("clustering", 10, allowed=set()) == []
+
+
+@pytest.mark.parametrize("query", OPERATOR_QUERIES + ["", "   ", "x" * 10_000, "word " * 5_000])
+def test_no_query_raises(index: KeywordIndex, query: str) -> None:
+    results = index.search(query, 10)
+    assert isinstance(results, list)
+
+
+def test_updates_replace_and_persist(tmp_path: Path, index: KeywordIndex) -> None:
+    index.add([Paper(id="p1", title="Renamed Paper", abstract="Nothing about the old words.")])
+    index.commit("2026-01-02T00:00:00+00:00")
+    assert "p1" not in ids(index.search('"novel class discovery"', 10))
+    assert len(index) == 4  # replaced, not doubled
+    reopened = KeywordIndex(tmp_path / "kw")
+    assert reopened.watermark == "2026-01-02T00:00:00+00:00"
+    assert ids(reopened.search("renamed", 10)) == ["p1"]
+
+
+def test_query_parsing_keeps_words_phrases_and_prefixes() -> None:
+    parsed = parse_user_query('"Novel Class" discovery of tab* AND\x07 the')
+    assert parsed.phrases == [["novel", "class"]]
+    assert parsed.prefixes == ["tab"]
+    assert parsed.words == ["discovery"]  # stop words and operators are plain words, and stop words drop
+    assert parse_user_query("the of").words == ["the", "of"]  # unless nothing else is left
