@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from ir_metrics import mean, ndcg_at_k, read_qrels, recall_at_k
 
+from ir_metrics import mean, ndcg_at_k, read_qrels, recall_at_k
 from paperscope.config import Settings
 from paperscope.index.hybrid import reciprocal_rank_fusion
 from paperscope.index.search import SearchEngine

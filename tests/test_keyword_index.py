@@ -65,6 +65,9 @@ def test_updates_replace_and_persist(tmp_path: Path, index: KeywordIndex) -> Non
     reopened = KeywordIndex(tmp_path / "kw")
     assert reopened.watermark == "2026-01-02T00:00:00+00:00"
     assert ids(reopened.search("renamed", 10)) == ["p1"]
+    reopened.delete(["p1"])
+    reopened.commit()
+    assert reopened.search("renamed", 10) == [] and len(reopened) == 3
 
 
 def test_query_parsing_keeps_words_phrases_and_prefixes() -> None:

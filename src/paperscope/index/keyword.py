@@ -145,7 +145,7 @@ class KeywordIndex:
         with self._lock:
             writer = self._get_writer()
             for paper_id in paper_ids:
-                writer.delete_documents_by_term("id", paper.id)
+                writer.delete_documents_by_term("id", paper_id)
 
     def commit(self, watermark: str | None = None) -> None:
         """Make additions searchable and remember how far the index is current."""

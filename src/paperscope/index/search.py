@@ -225,9 +225,6 @@ class VectorIndexHandle:
     """
 
     def __init__(self, index_dir: Path, model: str, version: str, dim: int) -> None:
-        from paperscope.index.vector import VectorIndex
-
-        self._new_index = lambda: VectorIndex(dim, model=model)
         safe = re.sub(r"[^\w.-]+", "_", model)
         self.path = index_dir / f"vectors-{safe}.bin"
         self.meta_path = index_dir / f"vectors-{safe}.json"
@@ -244,6 +241,11 @@ class VectorIndexHandle:
                 mark = meta.get("watermark")
                 return loaded, dt.datetime.fromisoformat(mark) if mark else None
         return self._new_index(), None
+
+    def _new_index(self) -> Any:
+        from paperscope.index.vector import VectorIndex
+
+        return VectorIndex(self.dim, model=self.model)
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

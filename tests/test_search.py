@@ -1,0 +1,169 @@
+"""The search engine and its command line, on a store with a few real papers.
+
+Engine logic (incremental indexing, filters, model change, bad input) runs with the deterministic
+hashing embedder; the real model is exercised in tests/test_search_quality.py and tests/test_embed.py.
+"""
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from paperscope.cli import main
+from paperscope.config import Settings
+from paperscope.embed import get_embedder
+from paperscope.errors import InputError
+from paperscope.index.search import SearchEngine, SearchUnavailable
+from paperscope.models import Paper
+from paperscope.store import PaperFilter, Store, open_store
+from tests.test_keyword_index import OPERATOR_QUERIES
+
+
+def paper(number: int, title: str, abstract: str, **fields: object) -> Paper:
+    return Paper(id=f"2501.{number:05d}", title=title, abstract=abstract, sources=["jsonl"], **fields)  # type: ignore[arg-type]
+
+
+PAPERS = [
+    paper(1, "Novel Class Discovery in Tabular Data", "We estimate the number of novel classes in tables.",
+          categories=["cs.LG"], authors=["Colin Troisemaine"], published=dt.date(2025, 1, 3)),
+    paper(2, "Unsupervised Visual Features by Contrasting Cluster Assignments",
+          "Swapped prediction of cluster assignments between image views.", categories=["cs.CV", "cs.LG"],
+          authors=["Mathilde Caron"], published=dt.date(2025, 2, 10)),
+    paper(3, "Local Graph Clustering with Noisy Labels", "Diffusion of noisy seed labels over a graph.",
+          categories=["cs.SI"], authors=["Artur Back de Luca"], published=dt.date(2025, 3, 20)),
+]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url=str(tmp_path / "s.db"), embedding_model="hashing")
+
+
+@pytest.fixture
+def engine(settings: Settings) -> SearchEngine:
+    store = open_store(settings.database_url)
+    store.upsert_papers(PAPERS)
+    built = SearchEngine(store, settings)
+    built.update()
+    return built
+
+
+def ids(hits: list) -> list[str]:  # type: ignore[type-arg]
+    return [hit.id for hit in hits]
+
+
+def test_each_mode_finds_the_paper(engine: SearchEngine) -> None:
+    for mode in ("keyword", "semantic", "hybrid"):
+        assert ids(engine.search("novel class discovery", mode=mode, limit=3))[0] == "2501.00001", mode
+
+
+def test_hybrid_fuses_both_rankings(engine: SearchEngine) -> None:
+    hits = engine.search("cluster assignments", mode="hybrid", limit=3)
+    assert hits[0].id == "2501.00002"
+    assert hits[0].keyword_rank == 1 and hits[0].semantic_rank is not None
+
+
+def test_new_papers_are_found_without_a_rebuild_and_nothing_doubles(engine: SearchEngine) -> None:
+    engine.store.upsert_papers([paper(4, "Probabilistic Partitive Partitioning", "Splitting k-means clusters.")])
+    assert ids(engine.search("partitive", mode="keyword")) == ["2501.00004"]  # keyword index refreshes itself
+    report = engine.update()
+    assert report.embedded == 1  # only the new paper is embedded
+    assert "2501.00004" in ids(engine.search("partitive partitioning", mode="semantic", limit=4))
+    engine.store.upsert_papers(PAPERS)  # the same input again
+    assert engine.update().embedded == 0
+    assert len(engine.keyword) == 4 and len(engine.vectors) == 4
+
+
+def test_changed_text_is_embedded_again(engine: SearchEngine) -> None:
+    changed = paper(3, "Local Graph Clustering with Noisy Labels", "A different abstract.", version=2)
+    engine.store.upsert_papers([changed])
+    assert engine.update().embedded == 1
+
+
+def test_filters_and_pagination(engine: SearchEngine) -> None:
+    assert ids(engine.search("clustering", filters=PaperFilter(category="cs.SI"))) == ["2501.00003"]
+    later = PaperFilter(published_from=dt.date(2025, 2, 1))
+    assert set(ids(engine.search("classes clusters labels", mode="keyword", filters=later))) == {
+        "2501.00002", "2501.00003"}
+    assert ids(engine.search("clustering", filters=PaperFilter(author="caron"))) == ["2501.00002"]
+    assert engine.search("clustering", filters=PaperFilter(author="nobody")) == []
+    everything = ids(engine.search("clustering classes graph", mode="keyword", limit=3))
+    assert ids(engine.search("clustering classes graph", mode="keyword", limit=1, offset=1)) == everything[1:2]
+
+
+def test_similar_papers_exclude_the_paper_itself(engine: SearchEngine) -> None:
+    hits = engine.similar("arXiv:2501.00002v1", limit=5)
+    assert "2501.00002" not in ids(hits) and len(hits) == 2
+    with pytest.raises(InputError, match="No paper"):
+        engine.similar("9999.99999")
+
+
+@pytest.mark.parametrize("query", OPERATOR_QUERIES + ["x" * 10_000])
+def test_bad_queries_give_results_or_nothing_never_an_error(engine: SearchEngine, query: str) -> None:
+    for mode in ("keyword", "semantic", "hybrid"):
+        try:
+            assert isinstance(engine.search(query, mode=mode), list)
+        except InputError as exc:  # only an empty query is refused, with a message
+            assert "empty" in str(exc)
+
+
+def test_empty_query_and_bad_mode_are_clear_errors(engine: SearchEngine) -> None:
+    with pytest.raises(InputError, match="empty"):
+        engine.search("  \x00 ")
+    with pytest.raises(InputError, match="mode"):
+        engine.search("x", mode="fuzzy")  # type: ignore[arg-type]
+
+
+def test_models_never_mix(settings: Settings, engine: SearchEngine) -> None:
+    other = get_embedder("hashing")
+    other.name = "hashing-other"  # a second model: its vectors live apart
+    second = SearchEngine(engine.store, settings, embedder=other)
+    with pytest.raises(SearchUnavailable, match="paperscope index"):
+        second.search("clustering", mode="semantic")
+    assert second.update().embedded == 3
+    models = engine.store.embedding_models()
+    assert models["hashing-other"]["count"] == 3 and models[engine.embedder.name]["count"] == 3
+    assert second.vectors.path != engine.vectors.path
+
+
+def test_reembed_redoes_every_paper(engine: SearchEngine) -> None:
+    assert engine.update(reembed=True).embedded == 3
+
+
+def test_cli_search_json_and_batch(tmp_path: Path, settings: Settings, engine: SearchEngine) -> None:
+    runner = CliRunner()
+    env = {"PAPERSCOPE_EMBEDDING_MODEL": "hashing"}
+    db = settings.database_url
+    result = runner.invoke(main, ["--db", db, "search", "graph clustering", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["results"][0]["id"] == "2501.00003"
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"_id": "a", "text": "novel classes"}\nnot json\n{"_id": "b", "text": "graph"}\n',
+                       encoding="utf-8")
+    result = runner.invoke(main, ["--db", db, "search", "--queries", str(queries), "--limit", "2", "--json"],
+                           env=env)
+    assert result.exit_code == 0
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["query_id"] for line in lines] == ["a", "b"]
+    assert lines[0]["results"][0] == {"id": "2501.00001", "score": lines[0]["results"][0]["score"]}
+    assert "line 2: skipped" in result.stderr
+    empty = runner.invoke(main, ["--db", db, "search", ""], env=env)
+    assert empty.exit_code == 1 and "empty" in empty.output
+
+
+def test_cli_similar_and_index(settings: Settings, engine: SearchEngine) -> None:
+    runner = CliRunner()
+    env = {"PAPERSCOPE_EMBEDDING_MODEL": "hashing"}
+    indexed = runner.invoke(main, ["--db", settings.database_url, "index"], env=env)
+    assert indexed.exit_code == 0 and indexed.output.startswith("embedded 0 papers")
+    result = runner.invoke(main, ["--db", settings.database_url, "similar", "2501.00001", "--json"], env=env)
+    assert result.exit_code == 0
+    assert len(json.loads(result.output)["results"]) == 2
+
+
+def test_store_is_the_source_of_truth_for_filters(engine: SearchEngine) -> None:
+    store: Store = engine.store
+    assert store.filter_ids(PaperFilter(category="cs.LG")) == {"2501.00001", "2501.00002"}
+    assert store.filter_ids(PaperFilter(published_to=dt.date(2025, 1, 31))) == {"2501.00001"}

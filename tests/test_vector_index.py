@@ -1,0 +1,386 @@
+"""VectorIndex: exact and ANN paths agree, upserts, removal, filters, persistence, odd ids, threads."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paperscope.errors import PaperscopeError, StoreError
+from paperscope.index.vector import VectorIndex
+
+DIM = 32
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    rows = rows.astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)  # type: ignore[no-any-return]
+
+
+def random_unit(n: int, dim: int = DIM, seed: int = 0) -> np.ndarray:
+    return unit(np.random.default_rng(seed).standard_normal((n, dim)))
+
+
+def clustered_unit(n: int, dim: int, seed: int = 0, clusters: int = 40) -> np.ndarray:
+    """Points around a few centres: neighbours that mean something, as with real embeddings."""
+    rng = np.random.default_rng(seed)
+    centres = unit(rng.standard_normal((clusters, dim)))
+    return unit(centres[rng.integers(0, clusters, n)] + rng.standard_normal((n, dim)) * 0.08)
+
+
+def embedding_like(n: int, dim: int, seed: int = 0, rank: int = 24) -> np.ndarray:
+    """Like real sentence embeddings: most variance in a few directions (a fixed rank-24 basis), a little
+    noise in all. Isotropic random vectors would be the ANN's worst case, with no neighbours worth the name."""
+    basis = np.random.default_rng(100).standard_normal((rank, dim))
+    rng = np.random.default_rng(seed)
+    return unit(rng.standard_normal((n, rank)) @ basis + rng.standard_normal((n, dim)) * 0.1)
+
+
+def brute_force(x: np.ndarray, ids: list[str], q: np.ndarray, k: int) -> list[str]:
+    order = np.argsort(-(x @ q), kind="stable")[:k]
+    return [ids[i] for i in order]
+
+
+def ids_for(n: int, prefix: str = "p") -> list[str]:
+    return [f"{prefix}{i}" for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def ann_20k() -> tuple[VectorIndex, np.ndarray, list[str]]:
+    """20k embedding-like vectors with the ANN path forced (exact_below=0)."""
+    x = embedding_like(20_000, 64, seed=1)
+    ids = ids_for(len(x))
+    index = VectorIndex(64, model="test-model/v1", exact_below=0, threads=2)
+    index.add(ids, x)
+    assert index.uses_ann
+    return index, x, ids
+
+
+def test_exact_search_matches_brute_force_and_scores_are_cosines() -> None:
+    x = random_unit(500)
+    ids = ids_for(500)
+    index = VectorIndex(DIM)
+    index.add(ids, x)
+    assert not index.uses_ann
+    q = x[7]
+    results = index.search(q, 10)
+    assert [i for i, _ in results] == brute_force(x, ids, q, 10)
+    assert results[0][0] == "p7"
+    assert results[0][1] == pytest.approx(1.0, abs=1e-5)
+    scores = [s for _, s in results]
+    assert scores == sorted(scores, reverse=True)
+    assert all(isinstance(s, float) for s in scores)
+
+
+def test_ann_recall_against_brute_force(ann_20k: tuple[VectorIndex, np.ndarray, list[str]]) -> None:
+    index, x, ids = ann_20k
+    queries = embedding_like(100, 64, seed=2)
+    hits = 0
+    for q in queries:
+        truth = set(brute_force(x, ids, q, 10))
+        hits += len(truth & {i for i, _ in index.search(q, 10)})
+    assert hits / (10 * len(queries)) >= 0.95
+
+
+def test_exact_and_ann_paths_give_the_same_top_results() -> None:
+    x = embedding_like(3000, DIM, seed=3)
+    ids = ids_for(len(x))
+    exact = VectorIndex(DIM, exact_below=10**9)
+    ann = VectorIndex(DIM, exact_below=0)
+    exact.add(ids, x)
+    ann.add(ids, x)
+    assert not exact.uses_ann and ann.uses_ann
+    queries = embedding_like(50, DIM, seed=4)
+    agree = sum(len({i for i, _ in exact.search(q, 10)} & {i for i, _ in ann.search(q, 10)}) for q in queries)
+    assert agree / 500 >= 0.95
+    top = exact.search(queries[0], 1)[0]
+    assert ann.search(queries[0], 1)[0][0] == top[0]
+    assert ann.search(queries[0], 1)[0][1] == pytest.approx(top[1], abs=1e-5)
+
+
+def test_switches_to_ann_when_growing_past_the_threshold() -> None:
+    x = random_unit(300)
+    index = VectorIndex(DIM, exact_below=200)
+    index.add(ids_for(150), x[:150])
+    assert not index.uses_ann
+    index.add(ids_for(300)[150:], x[150:])
+    assert index.uses_ann and len(index) == 300
+    assert index.search(x[250], 1)[0][0] == "p250"
+    assert np.allclose(index.vector("p3"), x[3])
+
+
+@pytest.mark.parametrize("exact_below", [0, 10**9], ids=["ann", "exact"])
+def test_upsert_replaces_the_vector(exact_below: int) -> None:
+    x = random_unit(200)
+    index = VectorIndex(DIM, exact_below=exact_below)
+    index.add(ids_for(200), x)
+    new = random_unit(1, seed=99)[0]
+    index.add(["p5"], new[None, :])
+    assert len(index) == 200
+    assert np.allclose(index.vector("p5"), new)  # type: ignore[arg-type]
+    results = index.search(new, 3)
+    assert results[0][0] == "p5" and results[0][1] == pytest.approx(1.0, abs=1e-5)
+    assert [i for i, _ in index.search(x[5], 200)].count("p5") == 1
+
+
+def test_add_with_repeated_id_in_one_batch_keeps_the_last() -> None:
+    x = random_unit(3)
+    index = VectorIndex(DIM)
+    index.add(["a", "b", "a"], x)
+    assert len(index) == 2
+    assert np.allclose(index.vector("a"), x[2])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("exact_below", [0, 10**9], ids=["ann", "exact"])
+def test_remove(exact_below: int) -> None:
+    x = random_unit(100)
+    index = VectorIndex(DIM, exact_below=exact_below)
+    index.add(ids_for(100), x)
+    index.remove(["p1", "p2", "not-there"])
+    assert len(index) == 98
+    assert "p1" not in index and "p3" in index
+    assert index.vector("p1") is None
+    found = [i for i, _ in index.search(x[1], 100)]
+    assert "p1" not in found and "p2" not in found and len(found) == 98
+    index.add(["p1"], x[1][None, :])
+    assert index.search(x[1], 1)[0][0] == "p1"
+
+
+def test_many_removals_then_adds_stay_correct() -> None:
+    x = random_unit(2000)
+    ids = ids_for(2000)
+    index = VectorIndex(DIM, exact_below=0)
+    index.add(ids, x)
+    index.remove(ids[:1500])
+    assert len(index) == 500
+    live = x[1500:]
+    q = random_unit(1, seed=5)[0]
+    assert [i for i, _ in index.search(q, 500)] == brute_force(live, ids[1500:], q, 500)
+    index.add(ids[:10], x[:10])
+    assert len(index) == 510 and index.search(x[3], 1)[0][0] == "p3"
+
+
+@pytest.mark.parametrize("exact_below", [0, 10**9], ids=["ann", "exact"])
+def test_allowed_filter_small_and_large(exact_below: int) -> None:
+    x = clustered_unit(5000, DIM, seed=6)
+    ids = ids_for(5000)
+    index = VectorIndex(DIM, exact_below=exact_below)
+    index.add(ids, x)
+    q = x[42]
+    small = {"p1", "p2", "p3", "p42", "missing"}
+    assert [i for i, _ in index.search(q, 10, allowed=small)] == brute_force(
+        x[[1, 2, 3, 42]], ["p1", "p2", "p3", "p42"], q, 10)
+    even = {f"p{i}" for i in range(0, 5000, 2)}
+    found = [i for i, _ in index.search(q, 10, allowed=even)]
+    assert len(found) == 10 and set(found) <= even
+    truth = brute_force(x[::2], ids[::2], q, 10)
+    assert len(set(found) & set(truth)) >= 9
+    # a callable: rare matches force the ANN to widen until enough are found
+    rare = index.search(q, 5, allowed=lambda pid: int(pid[1:]) % 500 == 0)
+    assert [i for i, _ in rare] == brute_force(x[::500], ids[::500], q, 5)
+    assert index.search(q, 5, allowed=set()) == []
+    assert index.search(q, 5, allowed=lambda pid: False) == []
+
+
+def test_empty_index_and_k_larger_than_size() -> None:
+    index = VectorIndex(DIM)
+    q = random_unit(1)[0]
+    assert index.search(q, 10) == []
+    assert len(index) == 0 and "x" not in index
+    index.add(["a", "b", "c"], random_unit(3))
+    assert len(index.search(q, 50)) == 3
+    assert index.search(q, 0) == []
+    ann = VectorIndex(DIM, exact_below=0)
+    ann.add(ids_for(30), random_unit(30))
+    assert len(ann.search(q, 1000)) == 30
+
+
+def test_odd_ids_survive_save_and_load(tmp_path: Path) -> None:
+    odd = ["hep-th/9901001", "title-abc", "2503.11731", "ünïcødé 論文", "", "with\nnewline", "a\"quote'"]
+    x = random_unit(len(odd))
+    index = VectorIndex(DIM, model="m")
+    index.add(odd, x)
+    path = tmp_path / "vectors.idx"
+    index.save(path)
+    loaded = VectorIndex.load(path)
+    for i, pid in enumerate(odd):
+        assert pid in loaded
+        assert loaded.search(x[i], 1)[0][0] == pid
+
+
+@pytest.mark.parametrize("exact_below", [0, 10**9], ids=["ann", "exact"])
+def test_save_load_round_trip(tmp_path: Path, exact_below: int) -> None:
+    x = clustered_unit(1500, DIM, seed=8)
+    ids = ids_for(1500)
+    index = VectorIndex(DIM, model="all-MiniLM-L6-v2/onnx-int8@0.1.0", exact_below=exact_below)
+    index.add(ids, x)
+    index.remove(["p0", "p10"])
+    path = tmp_path / "sub" / "vectors.idx"
+    index.save(path)
+    assert [p.name for p in path.parent.iterdir()] == ["vectors.idx"]  # no temporary file left behind
+    loaded = VectorIndex.load(path)
+    assert loaded.model == "all-MiniLM-L6-v2/onnx-int8@0.1.0"
+    assert loaded.dim == DIM and len(loaded) == 1498 and loaded.uses_ann == index.uses_ann
+    assert "p0" not in loaded
+    for q in clustered_unit(20, DIM, seed=9):
+        assert loaded.search(q, 10) == index.search(q, 10)
+    loaded.add(["new"], x[:1])  # a loaded index keeps growing
+    assert loaded.search(x[0], 1)[0][0] in {"new", "p0"}
+    index.save(path)  # overwrite in place
+    assert len(VectorIndex.load(path)) == 1498
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage" * 10, b"PSVECIDX" + b"\xff" * 40], ids=["empty", "junk", "header"])
+def test_corrupt_file_raises_a_clear_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "vectors.idx"
+    path.write_bytes(content)
+    with pytest.raises(StoreError, match="paperscope index --rebuild"):
+        VectorIndex.load(path)
+
+
+@pytest.mark.parametrize("exact_below", [0, 10**9], ids=["ann", "exact"])
+def test_truncated_file_raises_a_clear_error(tmp_path: Path, exact_below: int) -> None:
+    index = VectorIndex(DIM, exact_below=exact_below)
+    index.add(ids_for(300), random_unit(300))
+    path = tmp_path / "vectors.idx"
+    index.save(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(StoreError, match="rebuild"):
+        VectorIndex.load(path)
+
+
+def test_load_refuses_another_model_or_dimension(tmp_path: Path) -> None:
+    index = VectorIndex(DIM, model="all-MiniLM-L6-v2/onnx-fp32@0.1.0")
+    index.add(["a"], random_unit(1))
+    path = tmp_path / "vectors.idx"
+    index.save(path)
+    assert len(VectorIndex.load(path, dim=DIM, model="all-MiniLM-L6-v2/onnx-fp32@0.1.0")) == 1
+    with pytest.raises(StoreError, match=r"onnx-int8.*paperscope index --rebuild"):
+        VectorIndex.load(path, model="all-MiniLM-L6-v2/onnx-int8@0.1.0")
+    with pytest.raises(StoreError, match="768"):
+        VectorIndex.load(path, dim=768)
+
+
+@pytest.mark.parametrize("exact_below", [0, 10**9], ids=["ann", "exact"])
+def test_empty_index_round_trip(tmp_path: Path, exact_below: int) -> None:
+    index = VectorIndex(DIM, exact_below=exact_below)
+    index.add(["a"], random_unit(1))
+    index.remove(["a"])
+    index.save(tmp_path / "empty.idx")
+    loaded = VectorIndex.load(tmp_path / "empty.idx")
+    assert len(loaded) == 0 and loaded.search(random_unit(1)[0], 3) == []
+
+
+def test_missing_file_raises_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(PaperscopeError, match="paperscope index --rebuild"):
+        VectorIndex.load(tmp_path / "nope.idx")
+
+
+def test_wrong_dimension_and_bad_input_are_refused() -> None:
+    index = VectorIndex(DIM)
+    with pytest.raises(ValueError, match="dimension"):
+        index.add(["a"], random_unit(1, dim=DIM + 1))
+    with pytest.raises(ValueError, match="ids"):
+        index.add(["a", "b"], random_unit(1))
+    with pytest.raises(ValueError, match="dimension"):
+        index.search(np.zeros(DIM + 1, dtype=np.float32), 3)
+    with pytest.raises(ValueError):
+        VectorIndex(0)
+
+
+def test_vectors_are_normalised_and_copied() -> None:
+    index = VectorIndex(DIM)
+    raw = np.random.default_rng(0).standard_normal((2, DIM)) * 7  # float64, not unit length
+    index.add(["a", "b"], raw)
+    stored = index.vector("a")
+    assert stored is not None and stored.dtype == np.float32
+    assert np.linalg.norm(stored) == pytest.approx(1.0, abs=1e-5)
+    stored[:] = 0  # a copy: the index is unchanged
+    best = index.search(raw[0], 1)[0]
+    assert best[0] == "a" and best[1] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_deterministic_given_the_same_inputs() -> None:
+    x = random_unit(1500)
+    queries = random_unit(20, seed=11)
+
+    def build() -> list[list[tuple[str, float]]]:
+        index = VectorIndex(DIM, exact_below=0)
+        for start in range(0, 1500, 500):
+            index.add(ids_for(1500)[start:start + 500], x[start:start + 500])
+        return [index.search(q, 10) for q in queries]
+
+    assert build() == build()
+
+
+def test_concurrent_searches_while_one_writer_adds() -> None:
+    x = clustered_unit(6000, DIM, seed=12)
+    ids = ids_for(6000)
+    index = VectorIndex(DIM, exact_below=1000)
+    index.add(ids[:500], x[:500])  # starts exact, crosses into ANN while readers run
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader(seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        try:
+            while not stop.is_set():
+                i = int(rng.integers(0, 500))
+                found = index.search(x[i], 5)
+                assert found and found[0][0] == ids[i]
+                index.search(x[i], 5, allowed={ids[i], ids[i + 1]})
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader, args=(s,)) for s in range(3)]
+    for t in threads:
+        t.start()
+    for start in range(500, 6000, 250):
+        index.add(ids[start:start + 250], x[start:start + 250])
+    index.remove(ids[5000:5100])
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
+    assert len(index) == 5900 and index.uses_ann
+
+
+def test_model_metadata() -> None:
+    index = VectorIndex(DIM, model="all-MiniLM-L6-v2@0.1.0")
+    assert index.model == "all-MiniLM-L6-v2@0.1.0"
+    assert VectorIndex(DIM).model is None
+
+
+def test_searches_get_their_turn_during_a_long_add(monkeypatch: pytest.MonkeyPatch) -> None:
+    from paperscope.index import vector
+
+    monkeypatch.setattr(vector, "ADD_CHUNK", 100)
+    x = embedding_like(4000, 64, seed=13)
+    ids = ids_for(4000)
+    index = VectorIndex(64, exact_below=0)
+    index.add(ids[:100], x[:100])
+    adder = threading.Thread(target=index.add, args=(ids[100:], x[100:]))
+    adder.start()
+    during = 0
+    while adder.is_alive():
+        assert index.search(x[0], 1)[0][0] == "p0"
+        during += 1
+    adder.join()
+    assert during >= 5  # the add went in 39 chunks, and searches ran between them
+    assert len(index) == 4000
+
+
+def test_compact_keeps_results() -> None:
+    x = embedding_like(3000, DIM, seed=14)
+    ids = ids_for(3000)
+    index = VectorIndex(DIM, exact_below=0)
+    index.add(ids, x)
+    index.remove(ids[:50])  # below the automatic compaction threshold: tombstones
+    q = x[100]
+    before = index.search(q, 10)
+    index.compact()
+    assert index.search(q, 10) == before
+    assert len(index) == 2950 and index.uses_ann
