@@ -213,9 +213,26 @@ def test_damaged_cache_file_is_exported_again(tmp_path: Path, fp32: Any) -> None
     np.testing.assert_allclose(embedder.embed_query("cache"), fp32.embed_query("cache"), atol=1e-5)
 
 
-def test_embedder_pickles(fp32: Any) -> None:
+def test_unwritable_cache_dir_is_a_clear_error(tmp_path: Path, fp32: Any) -> None:
+    from paperscope.embed.minilm import MiniLMOnnxEmbedder, ModelExportError
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ModelExportError, match="Cannot write the model cache folder"):
+        MiniLMOnnxEmbedder("fp32", cache_dir=blocker)
+
+
+def test_embedder_pickles(fp32: Any, tmp_path: Path) -> None:
     clone = pickle.loads(pickle.dumps(fp32))
     np.testing.assert_allclose(clone.embed(["pickled worker"]), fp32.embed(["pickled worker"]), atol=1e-6)
+    from paperscope.embed.minilm import MiniLMOnnxEmbedder
+
+    elsewhere = MiniLMOnnxEmbedder("int8", cache_dir=tmp_path / "a")
+    elsewhere.cache_dir = tmp_path / "b"  # as on a worker whose cache does not hold the file yet
+    elsewhere.model_path.unlink()
+    worker = pickle.loads(pickle.dumps(elsewhere))
+    assert worker.model_path.is_relative_to(tmp_path / "b") and worker.model_path.exists()
+    assert worker.embed_query("pickled worker").shape == (384,)
 
 
 def test_get_embedder_minilm_specs(cache_dir: Path, fp32: Any, int8: Any) -> None:

@@ -127,3 +127,13 @@ def test_an_unopenable_path_gives_a_clear_error(tmp_path: Path) -> None:
 def test_iter_papers_reads_everything_in_batches(store: Store) -> None:
     store.upsert_papers([arxiv_paper(n) for n in range(1, 26)])
     assert [p.id for p in store.iter_papers(batch_size=7)] == [f"2503.{n:05d}" for n in range(1, 26)]
+
+
+def test_papers_modified_since_is_strictly_after_the_watermark(store: Store) -> None:
+    store.upsert_papers([arxiv_paper(n) for n in range(1, 6)])
+    batches = list(store.papers_modified_since(None, batch_size=2))
+    assert [len(b) for b, _ in batches] == [2, 2, 1]
+    watermark = batches[-1][1]
+    assert list(store.papers_modified_since(watermark)) == []
+    store.upsert_papers([arxiv_paper(9)])
+    assert [[p.id for p in b] for b, _ in store.papers_modified_since(watermark)] == [["2503.00009"]]

@@ -2,11 +2,14 @@
 
     PaperscopeError                 base of everything below; the command line prints its message
     ├── ConfigError                 a setting is missing or invalid
+    │   └── ModelNotAvailableError  an embedding model is not on this machine (embed/errors.py)
     ├── MissingExtraError           an optional dependency is not installed (names the pip command)
-    ├── StoreError                  the database cannot be opened, is locked, or is newer than this code
+    ├── StoreError                  the database or an index cannot be opened, is locked, or is newer than this code
+    ├── SearchUnavailable           a search cannot run yet (nothing embedded); says what to run (index/search.py)
     ├── InputError                  a whole input cannot be read (missing file, unknown format, bad encoding)
     └── SourceError                 a remote source failed or refused a request
-        └── OfflineError            a remote source cannot be reached at all
+        ├── OfflineError            a remote source cannot be reached at all
+        └── EmbeddingServiceError   an embeddings endpoint failed (embed/errors.py)
 
 A single bad record is not an exception: parsers report it as an `ingest.base.Problem` and go on.
 """

