@@ -90,10 +90,32 @@ def baselines(engine: SearchEngine, queries: dict[str, str], limit: int) -> dict
     return {"bm25s (raw library)": keyword, "exact cosine (brute force)": semantic, "plain RRF of both": fused}
 
 
+def tune(engine: SearchEngine, queries: dict[str, str], qrels: dict[str, dict[str, int]]) -> None:
+    """Grid over the fusion constant k and the semantic weight, on the queries given (use the train split)."""
+    from paperscope.index.keyword import parse_user_query
+
+    lists = {}
+    for qid in qrels:
+        keyword = [pid for pid, _ in engine.keyword.search(parse_user_query(queries[qid]), 200)]
+        semantic = [pid for pid, _ in engine.vectors.search(engine.embedder.embed_query(queries[qid]), 200)]
+        lists[qid] = (keyword, semantic)
+    results = []
+    for k in (10, 20, 40, 60, 100):
+        for weight in (0.6, 0.8, 1.0, 1.2, 1.5, 2.0):
+            run = {q: [pid for pid, _ in reciprocal_rank_fusion(pair, k=k, weights=[1.0, weight])]
+                   for q, pair in lists.items()}
+            ndcg = mean([ndcg_at_k(run[q], rel, 10) for q, rel in qrels.items()])
+            results.append((ndcg, mean([recall_at_k(run[q], rel, 100) for q, rel in qrels.items()]), k, weight))
+    for ndcg, recall, k, weight in sorted(results, reverse=True)[:5]:
+        print(f"k={k:<3} semantic weight={weight:<4} nDCG@10 {ndcg:.4f} R@100 {recall:.4f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="minilm")
     parser.add_argument("--split", default="test", choices=["test", "train"])
+    parser.add_argument("--tune", action="store_true",
+                        help="Grid-search the fusion parameters on the split instead (use --split train)")
     args = parser.parse_args()
     if not SCIFACT.exists():
         sys.exit(f"SciFact not found at {SCIFACT}; this benchmark reads the shared data beside the repository")
@@ -106,6 +128,9 @@ def main() -> None:
                           encoding="utf-8")
     db = CACHE / f"scifact-{args.model.replace(':', '_').replace('/', '_')}.db"
     engine = build(db, args.model)
+    if args.tune:
+        tune(engine, queries, qrels)
+        return
     limit = 100
     print(f"SciFact {args.split}: {len(queries)} queries, {engine.store.count_papers()} abstracts, "
           f"model {engine.embedder.name}")
