@@ -63,7 +63,7 @@ embeddings = Table(
     Column("content_hash", String(40), nullable=False),
     Column("vector", LargeBinary, nullable=False),  # float32, little-endian
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Index("ix_embeddings_model", "model"),
+    Index("ix_embeddings_model_created", "model", "created_at"),  # the newest vector of a model, fast
 )
 
 # Where each incremental source (an arXiv query, say) got to, so the next run starts from there.

@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column("vector", sa.LargeBinary, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_index("ix_embeddings_model", "embeddings", ["model"])
+    op.create_index("ix_embeddings_model_created", "embeddings", ["model", "created_at"])
     op.create_index("ix_papers_modified_at", "papers", ["modified_at"])
     with op.batch_alter_table("papers") as batch:
         batch.add_column(sa.Column("content_hash", sa.String(40), nullable=False, server_default=""))
