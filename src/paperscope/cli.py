@@ -179,8 +179,13 @@ def _engine(app: AppContext, store: Store, model: str | None = None) -> Any:
 @click.option("--rebuild", is_flag=True, help="Rebuild both indexes from the stored papers and vectors.")
 @click.option("--reembed", is_flag=True, help="Forget this model's vectors and embed every paper again.")
 @click.option("--model", metavar="SPEC", help="Embedding model (default: $PAPERSCOPE_EMBEDDING_MODEL or minilm).")
+@click.option("--cluster", metavar="local|ADDRESS",
+              help="Embed on a Dask cluster: 'local' starts one on this machine, or a scheduler address.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 256),
+              help="Worker processes of a --cluster local.")
 @click.pass_obj
-def index(app: AppContext, rebuild: bool, reembed: bool, model: str | None) -> None:
+def index(app: AppContext, rebuild: bool, reembed: bool, model: str | None, cluster: str | None,
+          workers: int) -> None:
     """Embed new and changed papers, then update the keyword and vector indexes.
 
     Only papers added or changed since the last run are embedded, so running it after every ingest
@@ -190,7 +195,8 @@ def index(app: AppContext, rebuild: bool, reembed: bool, model: str | None) -> N
     with app.store() as store:
         engine = _engine(app, store, model)
         with _count_bar("embedding") as progress:
-            report = engine.update(rebuild=rebuild, reembed=reembed, progress=progress)
+            report = engine.update(rebuild=rebuild, reembed=reembed, progress=progress, cluster=cluster,
+                                   workers=workers)
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"embedded {report.embedded} papers with {engine.embedder.name}; keyword index: "
@@ -289,7 +295,8 @@ def _search_batch(engine: Any, path: Path, *, limit: int, mode: str, filters: An
 def _paper_line(rank: int, paper: Any) -> str:
     authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
     date = f" ({paper.published.isoformat()})" if paper.published else ""
-    return f"{rank:>3}. [{paper.id}] {paper.title}\n     {authors}{date}"
+    byline = f"\n     {authors}{date}" if authors or date else ""
+    return f"{rank:>3}. [{paper.id}] {paper.title}{byline}"
 
 
 @main.command()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -100,9 +100,13 @@ class SearchEngine:
 
     # Keeping the indexes current -------------------------------------------------------------
 
-    def update(self, *, rebuild: bool = False, reembed: bool = False,
-               progress: ProgressCallback | None = None) -> IndexReport:
-        """Embed new and changed papers, then bring both indexes up to date."""
+    def update(self, *, rebuild: bool = False, reembed: bool = False, progress: ProgressCallback | None = None,
+               cluster: str | None = None, workers: int = 2) -> IndexReport:
+        """Embed new and changed papers, then bring both indexes up to date.
+
+        With `cluster` ("local", or a Dask scheduler address) the embedding runs on its workers; every
+        finished batch is stored at once, so an interrupted run resumes where it stopped.
+        """
         report = IndexReport()
         model = self.embedder.name
         if reembed:
@@ -114,8 +118,7 @@ class SearchEngine:
             report.notes.append(f"some vectors of {model} were made by {', '.join(stale)}, not "
                                 f"{self.embedder.version}; run paperscope index --reembed to redo them")
         total = self.store.count_papers_to_embed(model)
-        for batch in self.store.papers_to_embed(model, batch_size=EMBED_BATCH):
-            vectors = self.embedder.embed([document_text(p) for p in batch])
+        for batch, vectors in self._embedded_batches(cluster, workers):
             self.store.save_embeddings(model, self.embedder.version, batch, vectors)
             report.embedded += len(batch)
             if progress is not None:
@@ -125,6 +128,16 @@ class SearchEngine:
             self.vectors.clear()
         report.keyword_updated, report.vectors_added = self.refresh()
         return report
+
+    def _embedded_batches(self, cluster: str | None, workers: int) -> Iterator[tuple[list[Paper], np.ndarray]]:
+        batches = self.store.papers_to_embed(self.embedder.name, batch_size=EMBED_BATCH)
+        if cluster is not None:
+            from paperscope.embed.cluster import embed_on_cluster
+
+            yield from embed_on_cluster(self.embedder, batches, cluster, workers=workers)
+            return
+        for batch in batches:
+            yield batch, self.embedder.embed([document_text(p) for p in batch])
 
     def refresh(self) -> tuple[int, int]:
         """Fold papers and vectors already in the store into the indexes; returns how many of each."""
