@@ -23,7 +23,7 @@ import numpy as np
 
 from ir_metrics import mean, ndcg_at_k, read_qrels, recall_at_k
 from paperscope.config import Settings
-from paperscope.index.hybrid import reciprocal_rank_fusion
+from paperscope.index.hybrid import convex_combination, reciprocal_rank_fusion
 from paperscope.index.search import SearchEngine
 from paperscope.ingest.pipeline import Ingester
 from paperscope.store import open_store
@@ -45,11 +45,13 @@ def build(db: Path, model: str) -> SearchEngine:
     return engine
 
 
-def cli_run(db: Path, model: str, queries: Path, mode: str, limit: int) -> dict[str, list[str]]:
+def cli_run(db: Path, model: str, queries: Path, mode: str, limit: int, fusion: str = "rrf"
+            ) -> dict[str, list[str]]:
     command = [sys.executable, "-m", "paperscope", "--db", str(db), "search", "--queries", str(queries),
                "--limit", str(limit), "--mode", mode, "--json"]
     output = subprocess.run(command, check=True, capture_output=True, text=True,
-                            env={**_env(), "PAPERSCOPE_EMBEDDING_MODEL": model}).stdout
+                            env={**_env(), "PAPERSCOPE_EMBEDDING_MODEL": model,
+                                 "PAPERSCOPE_FUSION": fusion}).stdout
     runs = {}
     for line in output.splitlines():
         record = json.loads(line)
@@ -100,6 +102,13 @@ def tune(engine: SearchEngine, queries: dict[str, str], qrels: dict[str, dict[st
         semantic = [pid for pid, _ in engine.vectors.search(engine.embedder.embed_query(queries[qid]), 200)]
         lists[qid] = (keyword, semantic)
     results = []
+    for alpha in (0.3, 0.4, 0.5, 0.6, 0.7):
+        run = {q: [pid for pid, _ in convex_combination(
+            [engine.keyword.search(parse_user_query(queries[q]), 200),
+             engine.vectors.search(engine.embedder.embed_query(queries[q]), 200)], [alpha, 1 - alpha])]
+            for q in qrels}
+        ndcg = mean([ndcg_at_k(run[q], rel, 10) for q, rel in qrels.items()])
+        print(f"convex, keyword weight {alpha}: nDCG@10 {ndcg:.4f}")
     for k in (10, 20, 40, 60, 100):
         for weight in (0.6, 0.8, 1.0, 1.2, 1.5, 2.0):
             run = {q: [pid for pid, _ in reciprocal_rank_fusion(pair, k=k, weights=[1.0, weight])]
@@ -140,6 +149,8 @@ def main() -> None:
         started = time.perf_counter()
         rows[f"paperscope {mode}"] = cli_run(db, args.model, split_file, mode, limit)
         print(f"  ({mode}: {time.perf_counter() - started:.1f} s for the whole command)", file=sys.stderr)
+    rows["paperscope hybrid, PAPERSCOPE_FUSION=convex"] = cli_run(db, args.model, split_file, "hybrid", limit,
+                                                                   fusion="convex")
     rows.update(baselines(engine, queries, limit))
     for name, run in rows.items():
         ndcg = mean([ndcg_at_k(run.get(q, []), rel, 10) for q, rel in qrels.items()])

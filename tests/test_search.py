@@ -59,6 +59,14 @@ def test_each_mode_finds_the_paper(engine: SearchEngine) -> None:
         assert ids(engine.search("novel class discovery", mode=mode, limit=3))[0] == "2501.00001", mode
 
 
+def test_convex_fusion_is_a_setting(settings: Settings, engine: SearchEngine) -> None:
+    convex = SearchEngine(engine.store, settings.model_copy(update={"fusion": "convex"}), embedder=engine.embedder)
+    hits = convex.search("cluster assignments", limit=3)
+    assert hits[0].id == "2501.00002" and hits[0].score <= 2.0  # normalised scores, not RRF's tiny ones
+    with pytest.raises(ValueError):
+        Settings(fusion="mean")
+
+
 def test_hybrid_fuses_both_rankings(engine: SearchEngine) -> None:
     hits = engine.search("cluster assignments", mode="hybrid", limit=3)
     assert hits[0].id == "2501.00002"

@@ -60,12 +60,21 @@ class Settings(BaseSettings):
                                  "minilm-torch, st:NAME_OR_PATH, openai:MODEL@URL")
     index_dir: str | None = Field(default=None, description="Folder of the search indexes; default: beside a "
                                   "SQLite database, else in the user data directory")
+    fusion: str = Field(default="rrf", description="How hybrid search fuses its two rankings: rrf (reciprocal "
+                        "rank fusion) or convex (weighted sum of min-max normalised scores)")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant of hybrid search")
     keyword_weight: float = Field(default=1.0, ge=0, description="Weight of the keyword list in hybrid search")
     semantic_weight: float = Field(default=1.0, ge=0, description="Weight of the semantic list in hybrid search")
 
     def resolved_index_dir(self) -> Path:
         return Path(self.index_dir) if self.index_dir else default_index_dir(self.database_url)
+
+    @field_validator("fusion")
+    @classmethod
+    def _known_fusion(cls, value: str) -> str:
+        if value not in {"rrf", "convex"}:
+            raise ValueError("must be rrf or convex")
+        return value
 
     @field_validator("smtp_security")
     @classmethod

@@ -19,3 +19,23 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], *, k: int = 60,
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return sorted(scores.items(), key=lambda pair: -pair[1])
+
+
+def convex_combination(scored: Sequence[Sequence[tuple[str, float]]], weights: Sequence[float]
+                       ) -> list[tuple[str, float]]:
+    """Fuse scored lists by a weighted sum of min-max normalised scores (Bruch et al., 2023).
+
+    Each list's scores are mapped to [0, 1] over the candidates it returned; an id missing from a
+    list gets 0 there. Unlike RRF this keeps how far apart the scores are, not just their order.
+    """
+    if len(weights) != len(scored):
+        raise ValueError(f"{len(scored)} lists but {len(weights)} weights")
+    fused: dict[str, float] = {}
+    for items, weight in zip(scored, weights, strict=True):
+        if not items:
+            continue
+        values = [score for _, score in items]
+        low, span = min(values), (max(values) - min(values)) or 1.0
+        for item, score in items:
+            fused[item] = fused.get(item, 0.0) + weight * (score - low) / span
+    return sorted(fused.items(), key=lambda pair: -pair[1])

@@ -27,7 +27,7 @@ import numpy as np
 from paperscope.config import Settings
 from paperscope.embed.base import Embedder, document_text
 from paperscope.errors import InputError, PaperscopeError
-from paperscope.index.hybrid import reciprocal_rank_fusion
+from paperscope.index.hybrid import convex_combination, reciprocal_rank_fusion
 from paperscope.index.keyword import KeywordIndex, parse_user_query
 from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store
@@ -176,28 +176,25 @@ class SearchEngine:
         if allowed is not None and not allowed:
             return []
         depth = max(CANDIDATES, offset + limit)
-        keyword_ids: list[str] = []
-        semantic_ids: list[str] = []
-        scores: dict[str, float] = {}
+        keyword_hits: list[tuple[str, float]] = []
+        semantic_hits: list[tuple[str, float]] = []
         if mode in ("keyword", "hybrid"):
             self._refresh_keyword()
-            parsed = parse_user_query(query)
-            for paper_id, score in self.keyword.search(parsed, depth, allowed):
-                keyword_ids.append(paper_id)
-                scores.setdefault(paper_id, score)
+            keyword_hits = self.keyword.search(parse_user_query(query), depth, allowed)
         if mode in ("semantic", "hybrid"):
             self._require_vectors(mode)
             if len(self.vectors):
-                vector = self.embedder.embed_query(query)
-                for paper_id, score in self.vectors.search(vector, depth, allowed):
-                    semantic_ids.append(paper_id)
-                    scores.setdefault(paper_id, score)
-        if mode == "hybrid":
-            fused = reciprocal_rank_fusion(
-                [keyword_ids, semantic_ids], k=self.settings.rrf_k,
-                weights=[self.settings.keyword_weight, self.settings.semantic_weight])
+                semantic_hits = self.vectors.search(self.embedder.embed_query(query), depth, allowed)
+        weights = [self.settings.keyword_weight, self.settings.semantic_weight]
+        if mode != "hybrid":
+            fused = keyword_hits or semantic_hits
+        elif self.settings.fusion == "convex":
+            fused = convex_combination([keyword_hits, semantic_hits], weights)
         else:
-            fused = [(pid, scores[pid]) for pid in (keyword_ids or semantic_ids)]
+            fused = reciprocal_rank_fusion([[pid for pid, _ in keyword_hits], [pid for pid, _ in semantic_hits]],
+                                           k=self.settings.rrf_k, weights=weights)
+        keyword_ids = [pid for pid, _ in keyword_hits]
+        semantic_ids = [pid for pid, _ in semantic_hits]
         keyword_rank = {pid: rank for rank, pid in enumerate(keyword_ids, 1)}
         semantic_rank = {pid: rank for rank, pid in enumerate(semantic_ids, 1)}
         return [Hit(pid, score, keyword_rank.get(pid), semantic_rank.get(pid))
