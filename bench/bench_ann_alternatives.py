@@ -1,0 +1,71 @@
+"""faiss IVF-Flat on the 1M replicated set, where the HNSW graph of paperscope's VectorIndex falls short.
+
+    python bench/bench_search_latency.py --n 1000000    # once: builds and caches the 1M database
+    python bench/bench_ann_alternatives.py [--nlist 1024]
+
+Loads the 1M cached vectors, trains IVF-Flat (inner product) on a 100k sample, adds everything, and
+prints recall@10 against exact search and single-query latency for several nprobe values, for 100
+SciFact queries embedded with the default model. Exact search over the same matrix is the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from paperscope.embed import get_embedder
+from paperscope.store import open_store
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+QUERIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "scifact" / "beir" / "queries.jsonl"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nlist", type=int, default=1024)
+    parser.add_argument("--queries", type=int, default=100)
+    args = parser.parse_args()
+    db = CACHE / "latency-1000000.db"
+    if not db.exists():
+        sys.exit(f"{db} not found: run python bench/bench_search_latency.py --n 1000000 first")
+    store = open_store(str(db))
+    embedder = get_embedder("minilm")
+    blocks = [matrix for _, matrix in store.iter_embeddings(embedder.name)]
+    vectors = np.ascontiguousarray(np.vstack(blocks))
+    del blocks
+    texts = [json.loads(line)["text"] for line in QUERIES.open(encoding="utf-8")][: args.queries]
+    queries = np.vstack([embedder.embed_query(t) for t in texts]).astype("float32")
+    exact_times, exact = [], []
+    for query in queries:
+        started = time.perf_counter()
+        exact.append(set(np.argpartition(-(vectors @ query), 10)[:10]))
+        exact_times.append(time.perf_counter() - started)
+    print(f"{len(vectors):,} vectors; exact search p50 {1000 * np.median(exact_times):.1f} ms")
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(vectors.shape[1]), vectors.shape[1], args.nlist,
+                               faiss.METRIC_INNER_PRODUCT)
+    started = time.perf_counter()
+    sample = np.random.default_rng(0).choice(len(vectors), min(len(vectors), 100_000), replace=False)
+    index.train(vectors[sample])
+    index.add(vectors)
+    print(f"IVF-Flat nlist={args.nlist}: built in {time.perf_counter() - started:.0f} s")
+    faiss.omp_set_num_threads(1)
+    for nprobe in (8, 16, 32, 64, 128):
+        index.nprobe = nprobe
+        latencies, recalls = [], []
+        for query, truth in zip(queries, exact, strict=True):
+            started = time.perf_counter()
+            _, found = index.search(query[None], 10)
+            latencies.append(time.perf_counter() - started)
+            recalls.append(len(set(found[0]) & truth) / 10)
+        print(f"  nprobe {nprobe:>3}: recall@10 {np.mean(recalls):.3f}  p50 {1000 * np.percentile(latencies, 50):.2f} ms"
+              f"  p95 {1000 * np.percentile(latencies, 95):.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
