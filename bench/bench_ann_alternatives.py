@@ -63,8 +63,8 @@ def main() -> None:
             _, found = index.search(query[None], 10)
             latencies.append(time.perf_counter() - started)
             recalls.append(len(set(found[0]) & truth) / 10)
-        print(f"  nprobe {nprobe:>3}: recall@10 {np.mean(recalls):.3f}  p50 {1000 * np.percentile(latencies, 50):.2f} ms"
-              f"  p95 {1000 * np.percentile(latencies, 95):.2f} ms")
+        p50, p95 = (1000 * np.percentile(latencies, q) for q in (50, 95))
+        print(f"  nprobe {nprobe:>3}: recall@10 {np.mean(recalls):.3f}  p50 {p50:.2f} ms  p95 {p95:.2f} ms")
 
 
 if __name__ == "__main__":
