@@ -36,9 +36,7 @@ def main() -> None:
         sys.exit(f"{db} not found: run python bench/bench_search_latency.py --n 1000000 first")
     store = open_store(str(db))
     embedder = get_embedder("minilm")
-    blocks = [matrix for _, matrix in store.iter_embeddings(embedder.name)]
-    vectors = np.ascontiguousarray(np.vstack(blocks))
-    del blocks
+    vectors = np.ascontiguousarray(store.load_embeddings(embedder.name)[1])
     texts = [json.loads(line)["text"] for line in QUERIES.open(encoding="utf-8")][: args.queries]
     queries = np.vstack([embedder.embed_query(t) for t in texts]).astype("float32")
     exact_times, exact = [], []

@@ -44,7 +44,7 @@ def build(db: Path, n: int) -> SearchEngine:
         engine.refresh()
         return engine
     originals = {p.id: p for p in source.iter_papers()}
-    vectors = {pid: vec for ids, matrix in source.iter_embeddings(model) for pid, vec in zip(ids, matrix, strict=True)}
+    vectors = dict(zip(*source.load_embeddings(model), strict=True))
     ids = sorted(vectors)
     rng = random.Random(7)
     noise = np.random.default_rng(7)
@@ -96,13 +96,7 @@ def main() -> None:
     # Before the baseline loads its own copy of every vector (on a cached run nothing was built here).
     serving_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    exact_ids: list[str] = []
-    blocks = []
-    for ids, matrix in engine.store.iter_embeddings(engine.embedder.name):
-        exact_ids += ids
-        blocks.append(matrix)
-    all_vectors = np.vstack(blocks)
-    del blocks
+    exact_ids, all_vectors = engine.store.load_embeddings(engine.embedder.name)
     brute, recalls = [], []
     for text in texts:
         started = time.perf_counter()

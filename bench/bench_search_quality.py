@@ -75,12 +75,7 @@ def baselines(engine: SearchEngine, queries: dict[str, str], limit: int) -> dict
     retriever = bm25s.BM25()
     retriever.index(bm25s.tokenize([f"{p.title} {p.abstract}" for p in papers], stopwords="en",
                                    stemmer=stemmer, show_progress=False), show_progress=False)
-    vector_ids: list[str] = []
-    blocks = []
-    for batch_ids, matrix in engine.store.iter_embeddings(engine.embedder.name):
-        vector_ids += batch_ids
-        blocks.append(matrix)
-    matrix = np.vstack(blocks)
+    vector_ids, matrix = engine.store.load_embeddings(engine.embedder.name)
     keyword, semantic, fused = {}, {}, {}
     for qid, text in queries.items():
         tokens = bm25s.tokenize([text], stopwords="en", stemmer=stemmer, show_progress=False)

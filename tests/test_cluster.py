@@ -27,7 +27,7 @@ def test_cluster_embedding_matches_local_and_resumes_from_the_store(tmp_path: Pa
     engine = SearchEngine(store, settings)
     assert engine.update(cluster="local", workers=1).embedded == 150
     expected = get_embedder("hashing").embed([document_text(p) for p in papers(0, 150)])
-    ids, matrix = next(store.iter_embeddings(engine.embedder.name))
+    ids, matrix = store.load_embeddings(engine.embedder.name)
     order = [int(i.split(".")[1]) for i in ids]
     assert np.allclose(matrix, expected[order])
     store.upsert_papers(papers(150, 70))

@@ -178,8 +178,3 @@ class _ByteProgress:
         if self.callback is not None:
             done = self.finished_bytes + (self.current.tell() if self.current is not None else 0)
             self.callback(min(done, self.total), self.total)
-
-
-def iter_entries(items: Iterable[SourceItem]) -> Iterator[Entry]:
-    """Only the parsed entries of a source (handy in tests and scripts)."""
-    return (item for item in items if isinstance(item, Entry))

@@ -98,6 +98,15 @@ class Store(abc.ABC):
         """Stored vectors of a model (only those stored after `since` and up to `until`, when given),
         in batches of (paper ids, float32 matrix)."""
 
+    def load_embeddings(self, model: str) -> tuple[list[str], np.ndarray]:
+        """Every stored vector of a model at once: (paper ids, float32 matrix with one row per id)."""
+        ids: list[str] = []
+        blocks: list[np.ndarray] = []
+        for batch_ids, matrix in self.iter_embeddings(model):
+            ids += batch_ids
+            blocks.append(matrix)
+        return ids, (np.vstack(blocks) if blocks else np.zeros((0, 0), dtype=np.float32))
+
     @abc.abstractmethod
     def latest_embedding_time(self, model: str) -> dt.datetime | None:
         """When the newest vector of a model was stored: the watermark of a vector index."""
