@@ -1,5 +1,6 @@
 """The store: one package owns all database I/O (SQLite by default, PostgreSQL at scale)."""
 
+from paperscope.store.accounts import AccountStore, Collection, User
 from paperscope.store.base import Outcome, PaperFilter, Store
 from paperscope.store.sql import SQLStore
 
@@ -9,4 +10,4 @@ def open_store(database: str) -> Store:
     return SQLStore(database)
 
 
-__all__ = ["Outcome", "PaperFilter", "Store", "SQLStore", "open_store"]
+__all__ = ["AccountStore", "Collection", "User", "Outcome", "PaperFilter", "Store", "SQLStore", "open_store"]

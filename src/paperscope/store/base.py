@@ -7,11 +7,14 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from paperscope.models import Paper
+
+if TYPE_CHECKING:
+    from paperscope.store.accounts import AccountStore
 
 
 class Outcome(StrEnum):
@@ -39,6 +42,11 @@ class Store(abc.ABC):
     """Papers and ingest state, behind one interface for SQLite and PostgreSQL."""
 
     url: str
+
+    @property
+    @abc.abstractmethod
+    def accounts(self) -> AccountStore:
+        """Users, libraries, votes and collections, on the same database."""
 
     @abc.abstractmethod
     def upsert_papers(self, papers: Sequence[Paper]) -> list[Outcome]:

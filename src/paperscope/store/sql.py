@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import operator
 from collections.abc import Iterable, Iterator, Sequence
@@ -19,8 +20,9 @@ from paperscope.errors import StoreError, require_extra
 from paperscope.ids import DERIVED_ID_PREFIX, author_key, is_derived_id, parse_arxiv_id
 from paperscope.models import Paper
 from paperscope.store import migrate
+from paperscope.store.accounts import AccountStore
 from paperscope.store.base import Outcome, PaperFilter, Store
-from paperscope.store.schema import embeddings, papers, sync_state
+from paperscope.store.schema import PAPER_REFERENCES, embeddings, papers, sync_state
 
 _PAPER_FIELDS = [f.name for f in dataclasses.fields(Paper)]
 _paper_values = operator.attrgetter(*_PAPER_FIELDS)
@@ -87,6 +89,11 @@ class SQLStore(Store):
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @functools.cached_property
+    def accounts(self) -> AccountStore:
+        """Users, libraries, votes and collections, on the same database."""
+        return AccountStore(self.engine)
 
     def schema_version(self) -> str | None:
         return migrate.current_revision(self.engine)
@@ -290,7 +297,7 @@ class _BatchMerge:
         self.linking = any(is_derived_id(p.id) for p in batch) or self._has_derived_papers()
         self.by_title = self._title_candidates() if self.linking else {}
         self.stored_ids = set(self.current) | {p.id for ps in self.by_title.values() for p in ps}
-        self.absorbed: set[str] = set()  # derived-id papers merged into a paper with a real id
+        self.absorbed: dict[str, str] = {}  # derived id -> the real id of the paper that absorbed it
         self.dirty: set[str] = set()
 
     def _title_candidates(self) -> dict[str, list[Paper]]:
@@ -334,7 +341,7 @@ class _BatchMerge:
             else:
                 match = self._title_match(paper, derived=True)
                 if match is not None:  # a title-only record becomes this paper's record
-                    self.absorbed.add(match.id)
+                    self.absorbed[match.id] = target
                     self.current[target] = dataclasses.replace(self.current.get(match.id, match), id=target)
                     absorbing = True
         stored = self.current.get(target)
@@ -359,10 +366,11 @@ class _BatchMerge:
                    for i in self.dirty if i not in self.stored_ids and i not in self.absorbed]
         updates = [_row(self.current[i], modified_at=now)
                    for i in self.dirty if i in self.stored_ids and i not in self.absorbed]
-        if self.absorbed:
-            self.conn.execute(papers.delete().where(papers.c.id.in_(self.absorbed)))
         if inserts:
             self.conn.execute(papers.insert(), inserts)
+        if self.absorbed:
+            _repoint_references(self.conn, self.absorbed)
+            self.conn.execute(papers.delete().where(papers.c.id.in_(list(self.absorbed))))
         if updates:
             columns: dict[str, Any] = {name: sa.bindparam(f"new_{name}") for name in updates[0] if name != "id"}
             statement = papers.update().where(papers.c.id == sa.bindparam("old_id")).values(columns)
@@ -370,6 +378,25 @@ class _BatchMerge:
                 {"old_id": row["id"], **{f"new_{k}": v for k, v in row.items() if k != "id"}}
                 for row in updates
             ])
+
+
+def _repoint_references(conn: Connection, moves: dict[str, str]) -> None:
+    """Move users' rows (library, tags, votes, collections) from absorbed paper ids to their new ids."""
+    for table, column_name in PAPER_REFERENCES:
+        column = table.c[column_name]
+        rows = conn.execute(sa.select(table).where(column.in_(list(moves)))).mappings().all()
+        if not rows:
+            continue
+        conn.execute(table.delete().where(column.in_(list(moves))))
+        key_columns = [c.name for c in table.primary_key.columns]
+        moved = {tuple(moves.get(r[k], r[k]) if k == column_name else r[k] for k in key_columns):
+                 {**r, column_name: moves[r[column_name]]} for r in rows}
+        existing = conn.execute(sa.select(*[table.c[k] for k in key_columns])
+                                .where(column.in_(list(set(moves.values()))))).all()
+        for key in existing:
+            moved.pop(tuple(key), None)
+        if moved:
+            conn.execute(table.insert(), list(moved.values()))
 
 
 def _select_by(conn: Connection, column: sa.Column[Any], values: list[str]) -> dict[str, Paper]:

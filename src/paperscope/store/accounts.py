@@ -1,0 +1,332 @@
+"""Users and what they keep: library (saved / hidden), tags, votes and collections.
+
+`AccountStore` shares the engine of a `SQLStore` (`store.accounts`); like the rest of `store/`, it is the
+only code that reads or writes these tables. Password hashing is not done here: callers pass a hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from paperscope.errors import InputError
+from paperscope.store.schema import collection_papers, collections, library, papers, tags, users, votes
+
+LibraryState = Literal["saved", "hidden"]
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    email: str
+    display_name: str | None
+    timezone: str
+    created_at: dt.datetime
+    can_sign_in: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    id: int
+    user_id: int
+    name: str
+    description: str
+    public: bool
+    created_at: dt.datetime
+    size: int = 0
+
+
+def normalise_email(email: str) -> str:
+    """Lower-case and trim an e-mail address; raise InputError when it is clearly not one."""
+    cleaned = email.strip().lower()
+    local, _, domain = cleaned.partition("@")
+    if not local or "." not in domain or any(c.isspace() for c in cleaned) or len(cleaned) > 320:
+        raise InputError(f"{email!r} is not an e-mail address: give one like name@example.org.")
+    return cleaned
+
+
+class AccountStore:
+    """Database I/O for accounts. Every method runs in its own transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # Users ------------------------------------------------------------------------------------
+
+    def create_user(self, email: str, *, password_hash: str | None = None, display_name: str | None = None,
+                    timezone: str = "UTC") -> User:
+        """Add a user; InputError if the address is taken or malformed."""
+        address = normalise_email(email)
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(users.c.id).where(users.c.email == address)).first():
+                raise InputError(f"A user with e-mail {address} already exists.")
+            user_id = _new_id(conn.execute(users.insert().values(
+                email=address, password_hash=password_hash, display_name=display_name, timezone=timezone,
+                created_at=_now())))
+            return self._user(conn, users.c.id == user_id)  # type: ignore[return-value]
+
+    def get_user(self, user_id: int) -> User | None:
+        with self.engine.connect() as conn:
+            return self._user(conn, users.c.id == user_id)
+
+    def get_user_by_email(self, email: str) -> User | None:
+        with self.engine.connect() as conn:
+            return self._user(conn, users.c.email == email.strip().lower())
+
+    def require_user(self, email: str) -> User:
+        """The user with this address, or InputError saying how to create one."""
+        user = self.get_user_by_email(email)
+        if user is None:
+            raise InputError(f"No user with e-mail {email.strip().lower()}: add one with "
+                             f"`paperscope users add {email.strip()}`.")
+        return user
+
+    def list_users(self) -> list[User]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(users).order_by(users.c.id)).mappings().all()
+        return [_user_from_row(row) for row in rows]
+
+    def password_hash(self, user_id: int) -> str | None:
+        with self.engine.connect() as conn:
+            hashed = conn.execute(sa.select(users.c.password_hash).where(users.c.id == user_id)).scalar()
+        return str(hashed) if hashed is not None else None
+
+    def update_user(self, user_id: int, **values: Any) -> None:
+        """Change `password_hash`, `display_name` or `timezone`."""
+        allowed = {"password_hash", "display_name", "timezone"}
+        if unknown := set(values) - allowed:
+            raise ValueError(f"cannot update {sorted(unknown)}")
+        with self.engine.begin() as conn:
+            conn.execute(users.update().where(users.c.id == user_id).values(**values))
+
+    def delete_user(self, user_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(users.delete().where(users.c.id == user_id))
+
+    # Library: saved and hidden papers ---------------------------------------------------------
+
+    def set_library_state(self, user_id: int, paper_ids: Iterable[str], state: LibraryState) -> int:
+        """Save or hide papers for a user (one state replaces the other); returns how many changed."""
+        ids = list(dict.fromkeys(paper_ids))
+        with self.engine.begin() as conn:
+            _require_papers(conn, ids)
+            current = dict(conn.execute(sa.select(library.c.paper_id, library.c.state).where(
+                library.c.user_id == user_id, library.c.paper_id.in_(ids))).all())
+            changed = [i for i in ids if current.get(i) != state]
+            if changed:
+                conn.execute(library.delete().where(library.c.user_id == user_id, library.c.paper_id.in_(changed)))
+                now = _now()
+                conn.execute(library.insert(), [dict(user_id=user_id, paper_id=i, state=state, created_at=now)
+                                                for i in changed])
+        return len(changed)
+
+    def remove_from_library(self, user_id: int, paper_ids: Iterable[str]) -> int:
+        """Forget saved or hidden marks; returns how many were removed."""
+        with self.engine.begin() as conn:
+            return conn.execute(library.delete().where(library.c.user_id == user_id,
+                                                       library.c.paper_id.in_(list(paper_ids)))).rowcount
+
+    def library_ids(self, user_id: int, state: LibraryState = "saved") -> list[str]:
+        """Paper ids the user saved (or hid), newest first."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(library.c.paper_id).where(
+                library.c.user_id == user_id, library.c.state == state)
+                .order_by(library.c.created_at.desc(), library.c.paper_id)).scalars())
+
+    def library_states(self, user_id: int, paper_ids: Iterable[str]) -> dict[str, LibraryState]:
+        """The state of each of these papers that the user saved or hid."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(library.c.paper_id, library.c.state).where(
+                library.c.user_id == user_id, library.c.paper_id.in_(list(paper_ids)))).all()
+        return {paper_id: state for paper_id, state in rows}
+
+    # Tags -------------------------------------------------------------------------------------
+
+    def add_tag(self, user_id: int, paper_id: str, tag: str) -> None:
+        """Tag a paper (which also saves it to the library, as in arxiv-sanity)."""
+        name = tag.strip()
+        if not name or len(name) > 100:
+            raise InputError("A tag is 1 to 100 characters.")
+        self.set_library_state(user_id, [paper_id], "saved")
+        with self.engine.begin() as conn:
+            exists = conn.execute(sa.select(tags.c.tag).where(
+                tags.c.user_id == user_id, tags.c.paper_id == paper_id, tags.c.tag == name)).first()
+            if not exists:
+                conn.execute(tags.insert().values(user_id=user_id, paper_id=paper_id, tag=name, created_at=_now()))
+
+    def remove_tag(self, user_id: int, paper_id: str, tag: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(tags.delete().where(tags.c.user_id == user_id, tags.c.paper_id == paper_id,
+                                             tags.c.tag == tag.strip()))
+
+    def tags_of(self, user_id: int) -> dict[str, list[str]]:
+        """Each of the user's tags with its paper ids."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(tags.c.tag, tags.c.paper_id).where(tags.c.user_id == user_id)
+                                .order_by(tags.c.tag, tags.c.created_at)).all()
+        tagged: dict[str, list[str]] = {}
+        for tag, paper_id in rows:
+            tagged.setdefault(tag, []).append(paper_id)
+        return tagged
+
+    # Votes ------------------------------------------------------------------------------------
+
+    def vote(self, user_id: int, paper_id: str, up: bool = True) -> bool:
+        """Upvote (or withdraw the vote); returns whether anything changed. One vote per user per paper."""
+        with self.engine.begin() as conn:
+            _require_papers(conn, [paper_id])
+            voted = conn.execute(sa.select(votes.c.user_id).where(
+                votes.c.user_id == user_id, votes.c.paper_id == paper_id)).first() is not None
+            if up and not voted:
+                conn.execute(votes.insert().values(user_id=user_id, paper_id=paper_id, created_at=_now()))
+            elif not up and voted:
+                conn.execute(votes.delete().where(votes.c.user_id == user_id, votes.c.paper_id == paper_id))
+            return up != voted
+
+    def vote_counts(self, paper_ids: Iterable[str]) -> dict[str, int]:
+        """Local votes per paper (papers without votes are left out)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(votes.c.paper_id, sa.func.count()).where(
+                votes.c.paper_id.in_(list(paper_ids))).group_by(votes.c.paper_id)).all()
+        return {paper_id: int(n) for paper_id, n in rows}
+
+    def voted_ids(self, user_id: int) -> list[str]:
+        """Papers the user upvoted, newest first."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(votes.c.paper_id).where(votes.c.user_id == user_id)
+                                     .order_by(votes.c.created_at.desc(), votes.c.paper_id)).scalars())
+
+    # Collections ------------------------------------------------------------------------------
+
+    def create_collection(self, user_id: int, name: str, *, description: str = "", public: bool = False
+                          ) -> Collection:
+        cleaned = name.strip()
+        if not cleaned or len(cleaned) > 200:
+            raise InputError("A collection name is 1 to 200 characters.")
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(collections.c.id).where(collections.c.user_id == user_id,
+                                                             collections.c.name == cleaned)).first():
+                raise InputError(f"You already have a collection named {cleaned!r}.")
+            collection_id = _new_id(conn.execute(collections.insert().values(
+                user_id=user_id, name=cleaned, description=description, public=public, created_at=_now())))
+        collection = self.get_collection(collection_id, viewer_id=user_id)
+        assert collection is not None
+        return collection
+
+    def get_collection(self, collection_id: int, *, viewer_id: int | None) -> Collection | None:
+        """The collection if the viewer may see it (its owner, or anyone when it is public); else None."""
+        with self.engine.connect() as conn:
+            found = self._collections(conn, collections.c.id == collection_id)
+        if not found or not (found[0].public or found[0].user_id == viewer_id):
+            return None
+        return found[0]
+
+    def list_collections(self, user_id: int, *, viewer_id: int | None) -> list[Collection]:
+        """A user's collections that the viewer may see."""
+        condition = collections.c.user_id == user_id
+        if viewer_id != user_id:
+            condition = sa.and_(condition, collections.c.public.is_(True))
+        with self.engine.connect() as conn:
+            return self._collections(conn, condition)
+
+    def collection_paper_ids(self, collection_id: int, *, viewer_id: int | None) -> list[str] | None:
+        """Paper ids of a collection the viewer may see, oldest addition first; None if it is not visible."""
+        if self.get_collection(collection_id, viewer_id=viewer_id) is None:
+            return None
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(collection_papers.c.paper_id)
+                                     .where(collection_papers.c.collection_id == collection_id)
+                                     .order_by(collection_papers.c.added_at, collection_papers.c.paper_id))
+                        .scalars())
+
+    def add_to_collection(self, collection_id: int, paper_ids: Iterable[str], *, owner_id: int) -> int:
+        """Add papers to the owner's collection; InputError if it is not theirs. Returns how many were new."""
+        ids = list(dict.fromkeys(paper_ids))
+        with self.engine.begin() as conn:
+            self._require_owner(conn, collection_id, owner_id)
+            _require_papers(conn, ids)
+            present = set(conn.execute(sa.select(collection_papers.c.paper_id).where(
+                collection_papers.c.collection_id == collection_id,
+                collection_papers.c.paper_id.in_(ids))).scalars())
+            new = [i for i in ids if i not in present]
+            if new:
+                now = _now()
+                conn.execute(collection_papers.insert(),
+                             [dict(collection_id=collection_id, paper_id=i, added_at=now) for i in new])
+        return len(new)
+
+    def remove_from_collection(self, collection_id: int, paper_ids: Iterable[str], *, owner_id: int) -> int:
+        with self.engine.begin() as conn:
+            self._require_owner(conn, collection_id, owner_id)
+            return conn.execute(collection_papers.delete().where(
+                collection_papers.c.collection_id == collection_id,
+                collection_papers.c.paper_id.in_(list(paper_ids)))).rowcount
+
+    def update_collection(self, collection_id: int, *, owner_id: int, **values: Any) -> None:
+        """Change `name`, `description` or `public` of the owner's collection."""
+        if unknown := set(values) - {"name", "description", "public"}:
+            raise ValueError(f"cannot update {sorted(unknown)}")
+        with self.engine.begin() as conn:
+            self._require_owner(conn, collection_id, owner_id)
+            conn.execute(collections.update().where(collections.c.id == collection_id).values(**values))
+
+    def delete_collection(self, collection_id: int, *, owner_id: int) -> None:
+        with self.engine.begin() as conn:
+            self._require_owner(conn, collection_id, owner_id)
+            conn.execute(collections.delete().where(collections.c.id == collection_id))
+
+    # Helpers ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _user(conn: Connection, condition: sa.ColumnElement[bool]) -> User | None:
+        row = conn.execute(sa.select(users).where(condition)).mappings().first()
+        return _user_from_row(row) if row else None
+
+    @staticmethod
+    def _collections(conn: Connection, condition: sa.ColumnElement[bool]) -> list[Collection]:
+        size = (sa.select(sa.func.count()).where(collection_papers.c.collection_id == collections.c.id)
+                .scalar_subquery())
+        rows = conn.execute(sa.select(collections, size.label("size")).where(condition)
+                            .order_by(collections.c.name)).mappings().all()
+        return [Collection(id=r["id"], user_id=r["user_id"], name=r["name"], description=r["description"],
+                           public=bool(r["public"]), created_at=_aware(r["created_at"]), size=int(r["size"]))
+                for r in rows]
+
+    @staticmethod
+    def _require_owner(conn: Connection, collection_id: int, owner_id: int) -> None:
+        owner = conn.execute(sa.select(collections.c.user_id).where(collections.c.id == collection_id)).scalar()
+        if owner is None or owner != owner_id:
+            raise InputError(f"There is no collection {collection_id} of yours.")
+
+
+def _new_id(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _require_papers(conn: Connection, paper_ids: list[str]) -> None:
+    if not paper_ids:
+        return
+    known = set(conn.execute(sa.select(papers.c.id).where(papers.c.id.in_(paper_ids))).scalars())
+    if missing := [i for i in paper_ids if i not in known]:
+        raise InputError(f"Unknown paper id(s): {', '.join(missing[:5])}. Ingest the papers first "
+                         "(paperscope ingest ...), or check the ids (arXiv ids without a version, e.g. 2503.11731).")
+
+
+def _user_from_row(row: Any) -> User:
+    return User(id=row["id"], email=row["email"], display_name=row["display_name"], timezone=row["timezone"],
+                created_at=_aware(row["created_at"]), can_sign_in=row["password_hash"] is not None)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

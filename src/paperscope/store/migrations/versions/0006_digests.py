@@ -1,0 +1,19 @@
+"""digests: subscriptions, follows, outbox, papers sent (placeholder: the digest work fills this revision in)
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-26
+"""
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
