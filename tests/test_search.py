@@ -84,6 +84,20 @@ def test_new_papers_are_found_without_a_rebuild_and_nothing_doubles(engine: Sear
     assert len(engine.keyword) == 4 and len(engine.vectors) == 4
 
 
+def test_an_unusable_vector_index_file_is_built_again_from_the_store(settings: Settings, engine: SearchEngine,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """An index file from another paperscope version, or a damaged one, is only a cache of stored vectors."""
+    path = engine.vectors.path
+    assert path.exists()
+    path.write_bytes(path.read_bytes()[:40])  # damaged (a truncated write, or another format)
+    fresh = SearchEngine(engine.store, settings, embedder=engine.embedder)
+    with caplog.at_level("WARNING"):
+        hits = fresh.search("cluster assignments", mode="semantic", limit=3)
+    assert ids(hits)[0] == "2501.00002" and len(fresh.vectors) == 3
+    assert "Building it again" in caplog.text and "rebuild" in caplog.text
+    assert len(SearchEngine(engine.store, settings, embedder=engine.embedder).vectors) == 3  # saved again, whole
+
+
 def test_changed_text_is_embedded_again(engine: SearchEngine) -> None:
     changed = paper(3, "Local Graph Clustering with Noisy Labels", "A different abstract.", version=2)
     engine.store.upsert_papers([changed])

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,11 +27,13 @@ import numpy as np
 
 from paperscope.config import Settings
 from paperscope.embed.base import Embedder, document_text
-from paperscope.errors import InputError, PaperscopeError
+from paperscope.errors import InputError, PaperscopeError, StoreError
 from paperscope.index.hybrid import convex_combination, reciprocal_rank_fusion
 from paperscope.index.keyword import KeywordIndex, parse_user_query
 from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store
+
+log = logging.getLogger(__name__)
 
 Mode = Literal["keyword", "semantic", "hybrid"]
 MODES: tuple[Mode, ...] = ("keyword", "semantic", "hybrid")
@@ -242,11 +245,18 @@ class VectorIndexHandle:
         self.index, self.watermark = self._load()
 
     def _load(self) -> tuple[Any, dt.datetime | None]:
+        """The saved index and its watermark; a fresh index (filled from the store by the next refresh) when
+        there is none, or when it cannot be used: written by another version, damaged, another model.
+        The vectors themselves are all in the store, so nothing is lost by building it again."""
         from paperscope.index.vector import VectorIndex
 
         if self.path.exists() and self.meta_path.exists():
-            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
-            loaded = VectorIndex.load(self.path)
+            try:
+                meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
+                loaded = VectorIndex.load(self.path)
+            except (StoreError, ValueError) as exc:
+                log.warning("%s Building it again from the vectors stored in the database.", exc)
+                return self._new_index(), None
             if loaded.model == self.model and meta.get("model") == self.model:
                 mark = meta.get("watermark")
                 return loaded, dt.datetime.fromisoformat(mark) if mark else None
