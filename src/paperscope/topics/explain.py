@@ -7,9 +7,9 @@ Any OpenAI-compatible `/v1/chat/completions` endpoint (OpenAI, vLLM, Ollama, lla
    ...") that hold for most of them and serve the goal;
 2. **assign**: the sampled papers go to the model in small batches with every proposed description; it says which
    descriptions each paper satisfies;
-3. **select**: a covering subset of descriptions is chosen by an integer program (scipy's HiGHS `milp`): cover as
-   many sampled papers as possible with at most one description per topic, each description costing 1 and each
-   paper covered twice costing `overlap_cost`; a greedy cover is the fallback when the solver gives up.
+3. **select**: as many descriptions as there are topics are chosen by an integer program (scipy's HiGHS `milp`) so
+   that each sampled paper is covered about once: papers left uncovered and papers covered twice both cost; a
+   greedy cover is the fallback when the solver gives up.
 
 Each topic is then explained by the chosen description that covers most of its sampled papers. Requests have a
 timeout and are retried with backoff; a model that answers something other than the asked-for JSON is told so
@@ -110,7 +110,7 @@ class GoalExplainer:
 
     def __init__(self, client: ChatClient, *, goal: str = "group the papers by their method",
                  samples_per_topic: int = 6, proposals_per_topic: int = 3, batch_size: int = 8,
-                 overlap_cost: float = 0.5, max_chars: int = 600) -> None:
+                 overlap_cost: float = 1.0, max_chars: int = 600) -> None:
         self.client = client
         self.goal = goal
         self.samples_per_topic = samples_per_topic
@@ -180,27 +180,31 @@ class GoalExplainer:
         return matches
 
 
-def select_cover(matches: np.ndarray, *, max_selected: int, overlap_cost: float = 0.5) -> list[int]:
-    """A subset of descriptions (rows) that covers many papers (columns) with little overlap.
+def select_cover(matches: np.ndarray, *, max_selected: int, overlap_cost: float = 1.0) -> list[int]:
+    """`max_selected` descriptions (rows) that together cover each paper (column) about once, as GoalEx does.
 
-    Integer program: maximise covered papers - selected descriptions - overlap_cost * double coverage, with at
-    most `max_selected` descriptions. Falls back to greedy cover if the solver does not reach an optimum.
+    Integer program: choose exactly K = min(max_selected, descriptions) descriptions, minimising the papers left
+    uncovered plus `overlap_cost` times the extra coverage of papers covered more than once. Falls back to greedy
+    cover if the solver does not reach an optimum.
     """
     n_desc, n_papers = matches.shape
     if n_desc == 0 or n_papers == 0 or max_selected <= 0:
         return []
-    sizes = matches.sum(axis=1).astype(float)
-    # Variables: y (descriptions, binary) then z (papers covered, 0..1).
-    cost = np.concatenate([1.0 + overlap_cost * sizes, -(1.0 + overlap_cost) * np.ones(n_papers)])
-    cover = csr_matrix(np.hstack([-matches.T.astype(float), np.eye(n_papers)]))  # z_p - sum_{d covers p} y_d <= 0
-    budget = csr_matrix(np.concatenate([np.ones(n_desc), np.zeros(n_papers)])[None, :])
-    result = milp(cost, integrality=np.concatenate([np.ones(n_desc), np.zeros(n_papers)]),
-                  bounds=Bounds(0, 1),
-                  constraints=[LinearConstraint(cover, -np.inf, 0), LinearConstraint(budget, 0, max_selected)],
-                  options={"time_limit": 30})
+    k = min(max_selected, n_desc)
+    m = matches.T.astype(float)  # papers x descriptions
+    eye = np.eye(n_papers)
+    zeros = np.zeros((n_papers, n_papers))
+    # Variables: y (descriptions, binary), u (uncovered, >= 0), o (over-covered, >= 0).
+    cost = np.concatenate([np.zeros(n_desc), np.ones(n_papers), overlap_cost * np.ones(n_papers)])
+    covered = LinearConstraint(csr_matrix(np.hstack([m, eye, zeros])), 1, np.inf)  # sum y + u >= 1
+    at_most_once = LinearConstraint(csr_matrix(np.hstack([m, zeros, -eye])), -np.inf, 1)  # sum y - o <= 1
+    count = LinearConstraint(csr_matrix(np.concatenate([np.ones(n_desc), np.zeros(2 * n_papers)])[None, :]), k, k)
+    upper = np.concatenate([np.ones(n_desc), np.full(2 * n_papers, np.inf)])
+    result = milp(cost, integrality=np.concatenate([np.ones(n_desc), np.zeros(2 * n_papers)]),
+                  bounds=Bounds(0, upper), constraints=[covered, at_most_once, count], options={"time_limit": 30})
     if result.status == 0 and result.x is not None:
         return [int(d) for d in np.flatnonzero(result.x[:n_desc] > 0.5)]
-    return greedy_cover(matches, max_selected=max_selected)
+    return greedy_cover(matches, max_selected=k)
 
 
 def greedy_cover(matches: np.ndarray, *, max_selected: int) -> list[int]:
