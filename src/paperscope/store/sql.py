@@ -23,6 +23,7 @@ from paperscope.store import migrate
 from paperscope.store.accounts import AccountStore
 from paperscope.store.base import Outcome, PaperFilter, Store
 from paperscope.store.schema import PAPER_REFERENCES, embeddings, papers, sync_state
+from paperscope.store.topics import TopicStore
 
 _PAPER_FIELDS = [f.name for f in dataclasses.fields(Paper)]
 _paper_values = operator.attrgetter(*_PAPER_FIELDS)
@@ -94,6 +95,11 @@ class SQLStore(Store):
     def accounts(self) -> AccountStore:
         """Users, libraries, votes and collections, on the same database."""
         return AccountStore(self.engine)
+
+    @functools.cached_property
+    def topics(self) -> TopicStore:
+        """The topic map: topics, assignments, layout; on the same database."""
+        return TopicStore(self.engine)
 
     def schema_version(self) -> str | None:
         return migrate.current_revision(self.engine)
