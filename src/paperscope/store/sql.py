@@ -6,6 +6,8 @@ import dataclasses
 import datetime as dt
 import json
 import operator
+import random
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,17 @@ _PAPER_FIELDS = [f.name for f in dataclasses.fields(Paper)]
 _paper_values = operator.attrgetter(*_PAPER_FIELDS)
 # SQLite allows 32766 bound parameters; PostgreSQL 65535. Stay well below both.
 _IN_CHUNK = 900
+_WRITE_ATTEMPTS = 10
+
+
+def _is_write_conflict(exc: sa.exc.DBAPIError) -> bool:
+    """A failure a retry of the whole transaction can cure: a concurrent insert of the same key, a
+    serialization failure or deadlock (PostgreSQL), a busy or stale-snapshot database (SQLite)."""
+    code = getattr(exc.orig, "sqlstate", None)
+    if code is not None:
+        return code in {"23505", "40001", "40P01"}
+    text = str(exc.orig).lower()
+    return (isinstance(exc, sa.exc.IntegrityError) and "unique" in text) or "locked" in text or "busy" in text
 
 
 def engine_url(database: str) -> str:
@@ -45,7 +58,7 @@ def _dump_json(value: Any) -> str:
 _JSON_CODEC: dict[str, Any] = {"json_serializer": _dump_json, "json_deserializer": orjson.loads}
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, pool: PoolOptions) -> Engine:
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
@@ -64,23 +77,63 @@ def _create_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True, **_JSON_CODEC)
+    else:
+        connect_args: dict[str, Any] = {}
+        if url.startswith("postgresql") and "connect_timeout" not in sa.engine.make_url(url).query:
+            connect_args["connect_timeout"] = pool.connect_timeout  # an unreachable host fails fast
+        # pre-ping: a connection the server dropped (restart, idle timeout) is replaced, not handed out.
+        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=pool.size, max_overflow=pool.max_overflow,
+                                  pool_timeout=pool.timeout, pool_recycle=pool.recycle,
+                                  connect_args=connect_args, **_JSON_CODEC)
+    sa.event.listen(engine, "handle_error", _as_store_error)
+    return engine
+
+
+@dataclasses.dataclass(frozen=True)
+class PoolOptions:
+    """Connection pool of a server database (PostgreSQL): per process, `size` connections kept open and
+    up to `max_overflow` more under load; `timeout` seconds to wait for a free one."""
+
+    size: int = 5
+    max_overflow: int = 10
+    timeout: float = 30.0
+    recycle: int = 1800  # seconds; connections older than this are reopened (firewalls drop idle ones)
+    connect_timeout: int = 10
+
+
+def _as_store_error(context: sa.engine.ExceptionContext) -> None:
+    """A lost or refused database connection becomes a StoreError with a message, not a driver traceback."""
+    if context.is_pre_ping or not isinstance(context.original_exception, Exception):
+        return
+    error = context.sqlalchemy_exception
+    if isinstance(error, sa.exc.OperationalError) and (context.is_disconnect or context.connection is None):
+        url = context.engine.url.render_as_string(hide_password=True) if context.engine else "the database"
+        raise StoreError(f"Cannot reach the database {url}: {_first_line(context.original_exception)}. "
+                         "Check the path or URL (--db or PAPERSCOPE_DATABASE_URL), that the file is writable "
+                         "or the server is running; then try again.") from context.original_exception
+
+
+def _first_line(exc: BaseException | None) -> str:
+    text = str(exc).strip() if exc is not None else ""
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class SQLStore(Store):
     """All database I/O of paperscope."""
 
-    def __init__(self, database: str) -> None:
+    def __init__(self, database: str, pool: PoolOptions | None = None) -> None:
         self.url = engine_url(database)
-        self.engine = _create_engine(self.url)
+        self.engine = _create_engine(self.url, pool or PoolOptions())
         try:
             migrate.upgrade(self.engine)
         except sa.exc.OperationalError as exc:
             self.engine.dispose()
-            raise StoreError(f"Cannot open the database {self._display_url()}: {exc.orig}. "
-                             "Check the path or URL (--db or PAPERSCOPE_DATABASE_URL) and that "
-                             "the server is running.") from exc
+            raise StoreError(f"Cannot open the database {self._display_url()}: {_first_line(exc.orig)}. "
+                             "Check the path or URL (--db or PAPERSCOPE_DATABASE_URL), that the file is "
+                             "writable or the server is running.") from exc
+        except StoreError:
+            self.engine.dispose()
+            raise
 
     def _display_url(self) -> str:
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)
@@ -94,8 +147,18 @@ class SQLStore(Store):
     # Papers ---------------------------------------------------------------------------------
 
     def upsert_papers(self, batch: Sequence[Paper]) -> list[Outcome]:
-        with self.engine.begin() as conn:
-            return _BatchMerge(conn, batch).run()
+        for attempt in range(_WRITE_ATTEMPTS):
+            try:
+                with self.engine.begin() as conn:
+                    return _BatchMerge(conn, batch).run()
+            except (sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
+                # Another process stored one of these papers between our read and our write (a unique
+                # violation on PostgreSQL, a stale snapshot or lock on SQLite): merge again from what is
+                # stored now. Anything else, or the same failure every time, is raised.
+                if attempt == _WRITE_ATTEMPTS - 1 or not _is_write_conflict(exc):
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # jitter: the racers part
+        raise AssertionError("unreachable")
 
     def get_paper(self, paper_id: str) -> Paper | None:
         parsed = parse_arxiv_id(paper_id)
@@ -172,11 +235,12 @@ class SQLStore(Store):
             query = query.where(papers.c.published <= filters.published_to)
         if filters.category:
             # JSON arrays are stored as text; match the quoted element, e.g. "cs.LG".
-            query = query.where(sa.cast(papers.c.categories, sa.Text).contains(json.dumps(filters.category)))
+            query = query.where(sa.cast(papers.c.categories, sa.Text).contains(json.dumps(filters.category),
+                                                                                autoescape=True))
         if filters.author:
             needle = filters.author.strip().lower()
             key = author_key(needle)
-            author_match = sa.func.lower(sa.cast(papers.c.authors, sa.Text)).contains(needle)
+            author_match = sa.func.lower(sa.cast(papers.c.authors, sa.Text)).contains(needle, autoescape=True)
             query = query.where(sa.or_(papers.c.first_author_key == key, author_match) if key else author_match)
         with self.engine.connect() as conn:
             return set(conn.execute(query).scalars())
@@ -215,9 +279,7 @@ class SQLStore(Store):
                  "vector": np.asarray(v, dtype="<f4").tobytes(), "created_at": now}
                 for p, v in zip(batch, vectors, strict=True)]
         with self.engine.begin() as conn:
-            conn.execute(embeddings.delete().where(embeddings.c.model == model,
-                                                   embeddings.c.paper_id.in_([p.id for p in batch])))
-            conn.execute(embeddings.insert(), rows)
+            conn.execute(_upsert(conn, embeddings), rows)
 
     def iter_embeddings(self, model: str, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
                         batch_size: int = 10_000) -> Iterator[tuple[list[str], np.ndarray]]:
@@ -274,9 +336,10 @@ class SQLStore(Store):
 
     def set_sync_state(self, source: str, state: dict[str, Any] | None) -> None:
         with self.engine.begin() as conn:
-            conn.execute(sync_state.delete().where(sync_state.c.source == source))
-            if state is not None:
-                conn.execute(sync_state.insert().values(source=source, state=state, updated_at=_now()))
+            if state is None:
+                conn.execute(sync_state.delete().where(sync_state.c.source == source))
+            else:
+                conn.execute(_upsert(conn, sync_state), [{"source": source, "state": state, "updated_at": _now()}])
 
 
 class _BatchMerge:
@@ -302,8 +365,14 @@ class _BatchMerge:
         return by_title
 
     def _has_derived_papers(self) -> bool:
-        query = sa.select(papers.c.id).where(papers.c.id >= DERIVED_ID_PREFIX,
-                                             papers.c.id < DERIVED_ID_PREFIX[:-1] + ".").limit(1)
+        # The range [title, titlf) holds every id starting with "title-" in byte order and in linguistic
+        # collations (which may ignore the hyphen) alike, so the primary key index serves it on any
+        # PostgreSQL cluster; the LIKE then keeps exactly the derived ids.
+        stem = DERIVED_ID_PREFIX.rstrip("-")
+        query = (sa.select(papers.c.id)
+                 .where(papers.c.id >= stem, papers.c.id < stem[:-1] + chr(ord(stem[-1]) + 1),
+                        papers.c.id.startswith(DERIVED_ID_PREFIX, autoescape=True))
+                 .limit(1))
         return self.conn.execute(query).first() is not None
 
     def _title_match(self, paper: Paper, derived: bool) -> Paper | None:
@@ -370,6 +439,21 @@ class _BatchMerge:
                 {"old_id": row["id"], **{f"new_{k}": v for k, v in row.items() if k != "id"}}
                 for row in updates
             ])
+
+
+def _upsert(conn: Connection, table: sa.Table) -> Any:
+    """INSERT that replaces the row with the same primary key (ON CONFLICT DO UPDATE, in either dialect)."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    else:  # pragma: no cover - paperscope supports the two
+        raise StoreError(f"paperscope supports SQLite and PostgreSQL databases, not {dialect}")
+    statement = insert(table)
+    keys = [c.name for c in table.primary_key.columns]
+    return statement.on_conflict_do_update(
+        index_elements=keys, set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys})
 
 
 def _select_by(conn: Connection, column: sa.Column[Any], values: list[str]) -> dict[str, Paper]:
