@@ -35,7 +35,7 @@ def default_index_dir(database_url: str) -> Path:
     else:
         backend = url.get_backend_name()
         backend = "postgresql" if backend == "postgres" else backend
-        port = url.port or {"postgresql": 5432}.get(backend, "")
+        port = url.port or (5432 if backend == "postgresql" else None)
         identity = URL.create(backend, url.username, None, url.host, port or None, url.database,
                               url.query).render_as_string(hide_password=False)
         name = "-".join(str(part) for part in (backend, url.host or "local", port, url.database or "") if part)
