@@ -39,6 +39,8 @@ def shared_path(*parts: str) -> Path:
 def postgres_server_url() -> str:
     """The test PostgreSQL server from the environment, or skip the test saying how to provide one."""
     url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not url and os.environ.get("PAPERSCOPE_TEST_POSTGRES_REQUIRED"):
+        pytest.fail(f"{POSTGRES_URL_VARIABLE} is not set but PAPERSCOPE_TEST_POSTGRES_REQUIRED is (as in .ci/run)")
     if not url:
         pytest.skip(f"no PostgreSQL server for tests: set {POSTGRES_URL_VARIABLE}=postgresql://USER@HOST:PORT/DB "
                     "(.ci/run starts a throw-away one; so does .ci/with-postgres python -m pytest)")

@@ -128,14 +128,15 @@ class SQLStore(Store):
             migrate.upgrade(self.engine)
         except sa.exc.OperationalError as exc:
             self.engine.dispose()
-            raise StoreError(f"Cannot open the database {self._display_url()}: {_first_line(exc.orig)}. "
+            raise StoreError(f"Cannot open the database {self.display_url()}: {_first_line(exc.orig)}. "
                              "Check the path or URL (--db or PAPERSCOPE_DATABASE_URL), that the file is "
                              "writable or the server is running.") from exc
         except StoreError:
             self.engine.dispose()
             raise
 
-    def _display_url(self) -> str:
+    def display_url(self) -> str:
+        """The database URL with the password hidden, for messages."""
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)
 
     def close(self) -> None:
@@ -205,7 +206,7 @@ class SQLStore(Store):
             "published_from": first.isoformat() if first else None,
             "published_to": last.isoformat() if last else None,
             "schema_version": self.schema_version(),
-            "database": self._display_url(),
+            "database": self.display_url(),
         }
 
     def papers_modified_since(self, since: dt.datetime | None, batch_size: int = 1000
