@@ -107,10 +107,16 @@ def _as_store_error(context: sa.engine.ExceptionContext) -> None:
         return
     error = context.sqlalchemy_exception
     if isinstance(error, sa.exc.OperationalError) and (context.is_disconnect or context.connection is None):
-        url = context.engine.url.render_as_string(hide_password=True) if context.engine else "the database"
-        raise StoreError(f"Cannot reach the database {url}: {_first_line(context.original_exception)}. "
-                         "Check the path or URL (--db or PAPERSCOPE_DATABASE_URL), that the file is writable "
-                         "or the server is running; then try again.") from context.original_exception
+        reason = _first_line(context.original_exception)
+        url = context.engine.url if context.engine is not None else None
+        if url is not None and url.get_backend_name() == "sqlite":
+            raise StoreError(f"Cannot open the SQLite database {url.database}: {reason}. Pass --db (or set "
+                             "PAPERSCOPE_DATABASE_URL) with the path of a file you can write."
+                             ) from context.original_exception
+        where = url.render_as_string(hide_password=True) if url is not None else "the database"
+        raise StoreError(f"Cannot reach the database {where}: {reason}. Check the URL (--db or "
+                         "PAPERSCOPE_DATABASE_URL) and that the server is running; then try again."
+                         ) from context.original_exception
 
 
 def _first_line(exc: BaseException | None) -> str:
