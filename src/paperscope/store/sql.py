@@ -235,6 +235,8 @@ class SQLStore(Store):
             yield [_paper_from_row(row) for row in rows], _aware(last_time)
 
     def filter_ids(self, filters: PaperFilter) -> set[str]:
+        if not all(_storable(text) for text in (filters.category, filters.author) if text):
+            return set()  # stored text holds no NUL or lone surrogate, so nothing can match
         query = sa.select(papers.c.id)
         if filters.published_from:
             query = query.where(papers.c.published >= filters.published_from)
@@ -446,6 +448,17 @@ class _BatchMerge:
                 {"old_id": row["id"], **{f"new_{k}": v for k, v in row.items() if k != "id"}}
                 for row in updates
             ])
+
+
+def _storable(text: str) -> bool:
+    """Text both databases can take as a parameter: no NUL (PostgreSQL), no lone surrogate (UTF-8)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _upsert(conn: Connection, table: sa.Table) -> Any:
