@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 import random
 import sqlite3
@@ -148,7 +149,7 @@ def test_writers_in_parallel_on_the_same_papers_store_each_once(database_url: st
     errors: list[BaseException] = []
 
     def ingest(seed: int) -> None:
-        order = papers[:]
+        order = [dataclasses.replace(p, sources=[f"source-{seed}"]) for p in papers]
         random.Random(seed).shuffle(order)
         try:
             with open_store(database_url) as store:
@@ -165,7 +166,10 @@ def test_writers_in_parallel_on_the_same_papers_store_each_once(database_url: st
     assert errors == []
     with open_store(database_url) as store:
         assert store.count_papers() == 200
-        assert [p.id for p in store.iter_papers()] == [p.id for p in papers]
+        stored = list(store.iter_papers())
+    assert [p.id for p in stored] == [p.id for p in papers]
+    # No lost update: every writer's merge of every paper survived the others'.
+    assert {tuple(sorted(p.sources)) for p in stored} == {tuple(f"source-{seed}" for seed in range(4))}
 
 
 def test_embeddings_round_trip_exactly_and_replace_earlier_ones(store: Store) -> None:

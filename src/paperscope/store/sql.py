@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -29,6 +30,8 @@ _paper_values = operator.attrgetter(*_PAPER_FIELDS)
 # SQLite allows 32766 bound parameters; PostgreSQL 65535. Stay well below both.
 _IN_CHUNK = 900
 _WRITE_ATTEMPTS = 10
+_WRITE_LOCK_OPTION = "paperscope_write_lock"
+_PAPERS_LOCK_KEY = 0x70617065727301  # pg_advisory_xact_lock key of "merging into papers" ("papers" + 1)
 
 
 def _is_write_conflict(exc: sa.exc.DBAPIError) -> bool:
@@ -76,6 +79,15 @@ def _create_engine(url: str, pool: PoolOptions) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+            # paperscope, not the sqlite3 module, says where transactions begin (SQLAlchemy's recipe): the
+            # module would only BEGIN before the first write, after a merge's reads, so two writers could
+            # each merge into the same stale row and one update would be lost.
+            dbapi_connection.isolation_level = None
+
+        @sa.event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Connection) -> None:
+            immediate = conn.get_execution_options().get(_WRITE_LOCK_OPTION)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     else:
         connect_args: dict[str, Any] = {}
@@ -153,10 +165,23 @@ class SQLStore(Store):
 
     # Papers ---------------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _merging(self) -> Iterator[Connection]:
+        """A transaction holding the papers' write lock from before its first read: writers that merge
+        records into stored papers queue instead of each overwriting the other's merge. It also makes
+        modification times rise in commit order, which the indexes' watermarks rely on."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.execution_options(**{_WRITE_LOCK_OPTION: True})  # BEGIN IMMEDIATE
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PAPERS_LOCK_KEY)))
+                yield conn
+
     def upsert_papers(self, batch: Sequence[Paper]) -> list[Outcome]:
         for attempt in range(_WRITE_ATTEMPTS):
             try:
-                with self.engine.begin() as conn:
+                with self._merging() as conn:
                     return _BatchMerge(conn, batch).run()
             except (sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
                 # Another process stored one of these papers between our read and our write (a unique
