@@ -61,9 +61,11 @@ class PostgresCluster:
         subprocess.run([*self.as_owner, str(self.bin_dir / program), *args], check=True, capture_output=True,
                        timeout=120)
 
-    def start(self) -> None:
+    def start(self, durable: bool = False) -> None:
+        """Start the server; durable=False turns fsync off (tests), True keeps PostgreSQL's defaults (benchmarks)."""
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.folder}" + ("" if durable else " -c fsync=off")
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"), "-w", "-t", "60",
-                  "start", "-o", f"-h 127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off")
+                  "start", "-o", options)
 
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")

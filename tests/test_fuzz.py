@@ -379,3 +379,13 @@ def test_invalid_unicode_and_overlong_categories_are_rejected_with_the_field(sto
                      '{"id": "2501.00006", "title": "U", "categories": "cs.LG"}\n', encoding="utf-8")
     report = Ingester(store, Settings(database_url="unused.db")).ingest(str(jsonl))
     assert (report.added, report.rejected) == (1, 1) and store.count_papers() == 1
+
+
+def test_authors_parsed_with_a_number_is_one_rejected_line_not_a_crash(tmp_path: Path) -> None:
+    """Found: {"authors_parsed": [[null, 1]]} raised TypeError out of the JSON Lines reader, which
+    stopped the whole file at that line instead of rejecting the one record."""
+    lines = (b'{"id": "2503.11731", "title": "T", "authors_parsed": [[null, 1]]}\n'
+             b'{"id": "2503.11732", "title": "U", "authors_parsed": [["Lovelace", "Ada", null]]}\n')
+    items = parse("jsonl", lines)
+    assert isinstance(items[0], Problem) and "field 'authors_parsed'" in items[0].message
+    assert isinstance(items[1], Entry) and items[1].paper.authors == ["Ada Lovelace"]
