@@ -38,6 +38,10 @@ def test_upsert_reports_each_outcome_and_round_trips_every_field(store: Store) -
     assert stored.categories == ["cs.LG", "stat.ML"] and stored.published == dt.date(2025, 3, 1)
     assert stored.upvotes == 9 and stored.sources == ["jsonl", "hf"] and stored.ai_keywords == ["k-means"]
     assert store.count_papers() == 2
+    stats = store.stats()
+    assert stats["by_source"] == {"hf": 1, "jsonl": 2} and stats["papers"] == 2
+    assert stats["by_primary_category"] == {"cs.LG": 1, "unknown": 1}
+    assert (stats["published_from"], stats["published_to"]) == ("2025-03-01", "2025-03-01")
 
 
 def test_duplicates_inside_one_batch_become_one_paper(store: Store) -> None:

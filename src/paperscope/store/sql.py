@@ -225,11 +225,7 @@ class SQLStore(Store):
             ).all()
             first, last = conn.execute(sa.select(sa.func.min(papers.c.published),
                                                  sa.func.max(papers.c.published))).one()
-            source_lists = conn.execute(sa.select(papers.c.sources)).scalars()
-            by_source: dict[str, int] = {}
-            for sources in source_lists:
-                for source in sources:
-                    by_source[source] = by_source.get(source, 0) + 1
+            by_source = _count_sources(conn)
         return {
             "papers": int(total),
             "by_source": dict(sorted(by_source.items())),
@@ -473,6 +469,17 @@ class _BatchMerge:
                 {"old_id": row["id"], **{f"new_{k}": v for k, v in row.items() if k != "id"}}
                 for row in updates
             ])
+
+
+def _count_sources(conn: Connection) -> dict[str, int]:
+    """Papers per source, counted by the database from the JSON lists (no 1M rows into Python)."""
+    function = {"postgresql": sa.func.json_array_elements_text, "sqlite": sa.func.json_each}.get(conn.dialect.name)
+    if function is None:  # pragma: no cover - paperscope supports the two
+        raise StoreError(f"paperscope supports SQLite and PostgreSQL databases, not {conn.dialect.name}")
+    element = function(papers.c.sources).table_valued("value").alias("source")
+    query = sa.select(element.c.value, sa.func.count()).select_from(papers).join(element, sa.true()) \
+        .group_by(element.c.value)
+    return {str(source): int(count) for source, count in conn.execute(query)}
 
 
 def _storable(text: str) -> bool:
