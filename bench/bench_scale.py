@@ -8,7 +8,8 @@ one JSON Lines file cached in bench/.cache/. Each backend gets a fresh database;
 (`Ingester`: parse, validate, merge, store in 2000-paper transactions) is timed, then the database size is
 read. The baseline, in the same run and on the same server, is the fastest bulk load of the same records
 into a bare table (id, title, abstract, authors, categories): `executemany` in one transaction on SQLite,
-`COPY` on PostgreSQL. Without --postgres-url a private PostgreSQL server with its default (durable)
+`COPY` on PostgreSQL. With --copy, `db copy` of the SQLite database into PostgreSQL is timed too.
+Without --postgres-url a private PostgreSQL server with its default (durable)
 settings is started in a temporary folder and removed afterwards.
 """
 
@@ -173,6 +174,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--postgres-url", help="a server where the benchmark may create two databases")
+    parser.add_argument("--copy", action="store_true", help="also time db copy of the SQLite database to PostgreSQL")
     args = parser.parse_args()
     if not DEFAULT_DATA.exists():
         sys.exit(f"no input: the shared data is expected at {DEFAULT_DATA}")
@@ -181,21 +183,38 @@ def main() -> None:
     print(f"corpus: {args.n:,} papers, {path.stat().st_size / 2**20:,.0f} MiB of JSON Lines "
           f"({time.perf_counter() - started:.0f} s to prepare or load)", flush=True)
     backends = args.backends.split(",")
-    if "sqlite" in backends:
-        with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-            db = Path(tmp) / "scale.db"
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        db = Path(tmp) / "scale.db"
+        if "sqlite" in backends:
             ours, count = ingest(path, str(db))
             with sqlite3.connect(db) as conn:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             size = db.stat().st_size
             base = baseline_sqlite(path, Path(tmp) / "baseline.db")
             report("sqlite", args.n, ours, count, size, base, (Path(tmp) / "baseline.db").stat().st_size)
-    if "postgresql" in backends:
-        with postgres_databases(args.postgres_url) as (ours_url, base_url):
-            ours, count = ingest(path, ours_url)
-            size = postgres_size(ours_url, "%")
-            base = baseline_postgres(path, base_url)
-            report("postgresql", args.n, ours, count, size, base, postgres_size(base_url, "baseline_papers"))
+        if "postgresql" in backends:
+            with postgres_databases(args.postgres_url) as (ours_url, base_url):
+                ours, count = ingest(path, ours_url)
+                size = postgres_size(ours_url, "%")
+                base = baseline_postgres(path, base_url)
+                report("postgresql", args.n, ours, count, size, base, postgres_size(base_url, "baseline_papers"))
+                if args.copy and db.exists():
+                    copy_to_postgres(db, ours_url, args.n, base)
+
+
+def copy_to_postgres(db: Path, scratch_url: str, n: int, baseline_seconds: float) -> None:
+    """`db copy` of the SQLite database into an empty PostgreSQL database, beside COPY of the raw records."""
+    from paperscope.store.copy import copy_database
+
+    engine = sa.create_engine(scratch_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:  # reuse the scratch database, emptied
+        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    start = time.perf_counter()
+    copied = copy_database(str(db), scratch_url, batch_size=5000)
+    seconds = time.perf_counter() - start
+    print(f"db copy SQLite -> PostgreSQL: {copied.tables['papers']:,} papers in {seconds:,.1f} s "
+          f"({n / seconds:,.0f} papers/s); ratio to COPY of the raw records {baseline_seconds / seconds:.2f}")
 
 
 if __name__ == "__main__":
