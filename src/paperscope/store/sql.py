@@ -453,7 +453,7 @@ class _BatchMerge:
         return outcome
 
     def _write(self) -> None:
-        now = _now()
+        now = _lock_holder_time(self.conn)
         inserts = [_row(self.current[i], added_at=now, modified_at=now)
                    for i in self.dirty if i not in self.stored_ids and i not in self.absorbed]
         updates = [_row(self.current[i], modified_at=now)
@@ -535,6 +535,14 @@ def _paper_from_row(row: Any) -> Paper:
 def _aware(value: dt.datetime) -> dt.datetime:
     """SQLite hands back naive datetimes for what was stored as UTC."""
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _lock_holder_time(conn: Connection) -> dt.datetime:
+    """The modification time of a merge, taken while it holds the write lock: on PostgreSQL from the
+    server's clock, so that writers on several machines with skewed clocks still stamp in commit order."""
+    if conn.dialect.name == "postgresql":
+        return _aware(conn.execute(sa.select(sa.func.clock_timestamp())).scalar_one())
+    return _now()
 
 
 def _now() -> dt.datetime:
