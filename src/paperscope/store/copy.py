@@ -11,13 +11,14 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from paperscope.errors import StoreError
 from paperscope.store.schema import metadata as paperscope_metadata
-from paperscope.store.sql import SQLStore, engine_url
+from paperscope.store.sql import SQLStore, _dump_json, engine_url
 
 # Tables the migrations keep for themselves; the target gets its own when it is created.
 _BOOKKEEPING = {"alembic_version"}
@@ -88,11 +89,36 @@ def copy_table(reading: Connection, writing: Connection, table: sa.Table, batch_
                 value = row[name]
                 if isinstance(value, dt.datetime) and value.tzinfo is None:
                     row[name] = value.replace(tzinfo=dt.UTC)
-        writing.execute(table.insert(), batch)
+        if writing.dialect.name == "postgresql":
+            _copy_in(writing, table, batch)
+        else:
+            writing.execute(table.insert(), batch)
         copied += len(batch)
         if progress is not None:
             progress(table.name, copied)
     return copied
+
+
+def _copy_in(writing: Connection, table: sa.Table, batch: list[dict[str, Any]]) -> None:
+    """PostgreSQL's COPY FROM STDIN, inside the copy's transaction: about 3x an executemany of INSERTs."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.types.json import Json
+
+    columns = list(table.columns)
+    json_columns = {c.name for c in columns if isinstance(c.type, sa.JSON)}
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c.name) for c in columns))
+    driver = writing.connection.driver_connection
+    assert driver is not None
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in batch:
+                copy.write_row([Json(row[c.name], dumps=_dump_json)
+                                if c.name in json_columns and row[c.name] is not None else row[c.name]
+                                for c in columns])
+    except psycopg.Error as exc:  # the driver's own error, as SQLAlchemy would have wrapped it
+        raise sa.exc.DBAPIError(statement.as_string(driver), None, exc) from exc
 
 
 def _refuse_unknown_tables(reading: Connection, known: set[str], where: str) -> None:
