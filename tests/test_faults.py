@@ -28,7 +28,7 @@ from paperscope.models import Paper, content_hash
 from paperscope.store import open_store
 from paperscope.store.schema import papers
 from paperscope.store.sql import engine_url
-from tests.conftest import is_postgres, shared_path
+from tests.conftest import fresh_database, is_postgres, shared_path
 from tests.postgres_cluster import PostgresCluster, private_cluster
 
 EXPECTED_CS_PAPERS = 17142
@@ -185,3 +185,37 @@ def test_postgresql_down_then_back_needs_no_restart_of_paperscope(cluster: Postg
                         timeout=120)
     assert up.returncode == 0 and '"papers": 45' in up.stdout
     assert is_postgres(cluster.url)
+
+
+def test_a_killed_db_copy_leaves_the_target_empty_and_a_rerun_completes(
+        backend: str, tmp_path: Path, cs_files: list[str], reference: dict[str, Paper]) -> None:
+    source = str(tmp_path / "source.db")
+    with open_store(source) as store:
+        Ingester(store, Settings(database_url=source)).ingest(*cs_files)
+    with fresh_database(backend, tmp_path, "target") as target:
+        process = subprocess.Popen(paperscope("--db", source, "db", "copy", "--to", target, "--batch-size", "50"),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline and not _copy_started(target):
+            time.sleep(0.01)
+        time.sleep(random.Random(SEED).uniform(0.2, 0.8))  # somewhere inside the copy's transaction
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert process.returncode == -signal.SIGKILL  # killed, not finished
+        assert count_papers(target) == 0  # the copy's one transaction was rolled back
+        rerun = subprocess.run(paperscope("--db", source, "db", "copy", "--to", target), capture_output=True,
+                               text=True, timeout=600)
+        assert rerun.returncode == 0, rerun.stderr
+        assert assert_whole_papers(target, reference) == EXPECTED_CS_PAPERS
+
+
+def _copy_started(target: str) -> bool:
+    """The target's tables exist (the copy created them and is now filling them in its transaction)."""
+    engine = sa.create_engine(engine_url(target))
+    try:
+        with engine.connect() as conn:
+            return bool(sa.inspect(conn).has_table("alembic_version"))
+    except sa.exc.OperationalError:
+        return False
+    finally:
+        engine.dispose()
