@@ -97,6 +97,17 @@ def test_sync_state_round_trips_and_clears(store: Store) -> None:
     assert store.get_sync_state("arxiv:cs.LG") is None
 
 
+def test_a_source_longer_than_its_column_keeps_its_own_state(store: Store) -> None:
+    """A long arXiv query is a legal source; PostgreSQL enforces the 255-character key column."""
+    long_query, other = "arxiv:" + "a" * 1000, "arxiv:" + "a" * 999 + "b"
+    store.set_sync_state(long_query, {"high_water": "x"})
+    store.set_sync_state(other, {"high_water": "y"})
+    assert store.get_sync_state(long_query) == {"high_water": "x"}
+    assert store.get_sync_state(other) == {"high_water": "y"}
+    store.set_sync_state(long_query, None)
+    assert store.get_sync_state(long_query) is None and store.get_sync_state(other) == {"high_water": "y"}
+
+
 def test_an_older_database_is_upgraded_in_place(database_url: str) -> None:
     engine = sa.create_engine(engine_url(database_url))
     migrate.upgrade(engine, "0001")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import operator
 import random
@@ -361,15 +362,16 @@ class SQLStore(Store):
     def get_sync_state(self, source: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             state = conn.execute(sa.select(sync_state.c.state)
-                                 .where(sync_state.c.source == source)).scalar_one_or_none()
+                                 .where(sync_state.c.source == _sync_key(source))).scalar_one_or_none()
         return dict(state) if state is not None else None
 
     def set_sync_state(self, source: str, state: dict[str, Any] | None) -> None:
         with self.engine.begin() as conn:
+            key = _sync_key(source)
             if state is None:
-                conn.execute(sync_state.delete().where(sync_state.c.source == source))
+                conn.execute(sync_state.delete().where(sync_state.c.source == key))
             else:
-                conn.execute(_upsert(conn, sync_state), [{"source": source, "state": state, "updated_at": _now()}])
+                conn.execute(_upsert(conn, sync_state), [{"source": key, "state": state, "updated_at": _now()}])
 
 
 class _BatchMerge:
@@ -469,6 +471,16 @@ class _BatchMerge:
                 {"old_id": row["id"], **{f"new_{k}": v for k, v in row.items() if k != "id"}}
                 for row in updates
             ])
+
+
+def _sync_key(source: str) -> str:
+    """The stored key of a source: itself, or for a source longer than the column (a long arXiv query;
+    PostgreSQL enforces VARCHAR(255)) its start and a hash of the whole, the same on every run."""
+    column_type = sync_state.c.source.type
+    limit = column_type.length if isinstance(column_type, sa.String) and column_type.length else 255
+    if len(source) <= limit:
+        return source
+    return source[:limit - 41] + "#" + hashlib.sha1(source.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _count_sources(conn: Connection) -> dict[str, int]:
