@@ -389,3 +389,17 @@ def test_authors_parsed_with_a_number_is_one_rejected_line_not_a_crash(tmp_path:
     items = parse("jsonl", lines)
     assert isinstance(items[0], Problem) and "field 'authors_parsed'" in items[0].message
     assert isinstance(items[1], Entry) and items[1].paper.authors == ["Ada Lovelace"]
+
+
+def test_titles_without_words_and_without_an_id_are_rejected(store: Store, tmp_path: Path) -> None:
+    """Found: every title with no letters or digits ("]]>", "***") got the same derived id (the hash of an
+    empty key), so unrelated garbage records merged into one paper."""
+    from paperscope.ids import derived_id
+
+    assert derived_id("]]>") == derived_id("***")  # the cause: the key is empty for both
+    jsonl = tmp_path / "untitled.jsonl"
+    jsonl.write_text('{"title": "]]>"}\n{"title": "***"}\n{"title": "A Real Title"}\n'
+                     '{"id": "2501.00009", "title": "∞"}\n', encoding="utf-8")
+    report = Ingester(store, Settings(database_url="unused.db")).ingest(str(jsonl))
+    assert (report.added, report.rejected) == (2, 2)  # a real id needs no words in its title
+    assert all("no letters or digits" in p.message for p in report.problems if p.rejected)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from paperscope.ids import is_derived_id
 from paperscope.ingest.base import Entry, Problem
 from paperscope.models import Paper
 
@@ -30,6 +31,13 @@ def check_entry(entry: Entry) -> tuple[Paper | None, list[Problem]]:
 
     if not paper.title:
         return reject("the record has no title; every paper needs one (field 'title')")
+    unstorable = _unstorable_text(paper)
+    if unstorable:
+        return reject(unstorable)
+    if is_derived_id(paper.id) and not paper.title_key:
+        # Its id would be the hash of an empty key, shared by every other title without words.
+        return reject(f"the title {paper.title[:60]!r} has no letters or digits, and the record has no id "
+                      "to tell it apart; give it a real title or an id")
     for name, limit in MAX_CHARS.items():
         value = getattr(paper, name)
         if value and len(value) > limit:
@@ -46,9 +54,6 @@ def check_entry(entry: Entry) -> tuple[Paper | None, list[Problem]]:
     if paper.categories and len(paper.categories[0]) > MAX_CATEGORY_CHARS:
         return reject(f"the primary category is {len(paper.categories[0]):,} characters long (limit "
                       f"{MAX_CATEGORY_CHARS}); categories are short codes such as cs.LG")
-    unstorable = _unstorable_text(paper)
-    if unstorable:
-        return reject(unstorable)
     problems = []
     if longest_name > SUSPECT_AUTHOR_CHARS:
         problems.append(Problem(origin, where, f"an author name of '{paper.title[:60]}' is over "
