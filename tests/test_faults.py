@@ -219,3 +219,30 @@ def _copy_started(target: str) -> bool:
         return False
     finally:
         engine.dispose()
+
+
+def test_two_ingest_processes_at_once_on_overlapping_files_store_each_paper_once(
+        database_url: str, cs_files: list[str], reference: dict[str, Paper]) -> None:
+    """Several processes writing one database (a worker and an ingest, two ingests): the merges queue on
+    the write lock, so the result is the same as one ingest of everything."""
+    open_store(database_url).close()
+    half = len(cs_files) // 2
+    first, second = cs_files[:half + 10], list(reversed(cs_files[half - 10:]))  # 20 files in both
+    processes = [subprocess.Popen(paperscope("--db", database_url, "ingest", "--quiet", "--json", *files),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for files in (first, second)]
+    outputs = [process.communicate(timeout=600) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], [err for _, err in outputs]
+    assert assert_whole_papers(database_url, reference) == EXPECTED_CS_PAPERS
+    with open_store(database_url) as store:
+        stored = {p.id: p for p in store.iter_papers()}
+    different = [pid for pid, paper in reference.items() if comparable(stored[pid]) != comparable(paper)]
+    assert different == []
+
+
+def comparable(paper: Paper) -> dict[str, object]:
+    """A paper's fields with the secondary categories as a set: merging lists keeps first-seen order, so
+    files read in another order list a cross-listed paper's other categories in another order."""
+    fields = dataclasses.asdict(paper)
+    fields["categories"] = (paper.categories[:1], sorted(paper.categories[1:]))
+    return fields
