@@ -37,8 +37,9 @@ PAPERS = [
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=str(tmp_path / "s.db"), embedding_model="hashing")
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """On each backend (conftest.py), with the indexes in the test's own folder."""
+    return Settings(database_url=database_url, embedding_model="hashing", index_dir=str(tmp_path / "index"))
 
 
 @pytest.fixture
@@ -156,7 +157,7 @@ def test_reembed_redoes_every_paper(engine: SearchEngine) -> None:
 
 def test_cli_search_json_and_batch(tmp_path: Path, settings: Settings, engine: SearchEngine) -> None:
     runner = CliRunner()
-    env = {"PAPERSCOPE_EMBEDDING_MODEL": "hashing"}
+    env = {"PAPERSCOPE_EMBEDDING_MODEL": "hashing", "PAPERSCOPE_INDEX_DIR": str(settings.index_dir)}
     db = settings.database_url
     result = runner.invoke(main, ["--db", db, "search", "graph clustering", "--json"], env=env)
     assert result.exit_code == 0, result.output
@@ -177,7 +178,7 @@ def test_cli_search_json_and_batch(tmp_path: Path, settings: Settings, engine: S
 
 def test_cli_similar_and_index(settings: Settings, engine: SearchEngine) -> None:
     runner = CliRunner()
-    env = {"PAPERSCOPE_EMBEDDING_MODEL": "hashing"}
+    env = {"PAPERSCOPE_EMBEDDING_MODEL": "hashing", "PAPERSCOPE_INDEX_DIR": str(settings.index_dir)}
     indexed = runner.invoke(main, ["--db", settings.database_url, "index"], env=env)
     assert indexed.exit_code == 0 and indexed.output.startswith("embedded 0 papers")
     result = runner.invoke(main, ["--db", settings.database_url, "similar", "2501.00001", "--json"], env=env)

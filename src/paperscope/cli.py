@@ -386,3 +386,33 @@ def topics(app: AppContext, as_json: bool, rebuild: bool, balanced: bool, goal: 
             click.echo(f"     {topic['description']}")
         for paper_id in topic["representative_ids"][:3]:
             click.echo(f"     - [{paper_id}] {titles.get(paper_id, '')}")
+
+
+@main.group()
+def db() -> None:
+    """The database itself: copy it to another one (SQLite to PostgreSQL)."""
+
+
+@db.command("copy")
+@click.option("--to", "target", required=True, metavar="PATH_OR_URL",
+              help="The database to fill, e.g. postgresql://USER@HOST/NAME; it must be new or empty.")
+@click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(1, 100_000),
+              help="Rows read and written at a time.")
+@click.pass_obj
+def db_copy(app: AppContext, target: str, batch_size: int) -> None:
+    """Copy every record of the --db database into another database.
+
+    Every table is copied (papers, embeddings, sync state and whatever else the schema holds), in one
+    transaction on the target: an interrupted copy leaves the target empty, and a target that already
+    holds rows is refused. Stop other paperscope processes writing to the source while it runs; then
+    point PAPERSCOPE_DATABASE_URL at the target. The search indexes are rebuilt from the copy on first use.
+    """
+    from paperscope.store.copy import copy_database
+
+    with _count_bar("copying") as bar:
+        def progress(table: str, rows: int) -> None:
+            if bar is not None:
+                bar(rows, None)
+
+        report = copy_database(app.settings.database_url, target, batch_size=batch_size, progress=progress)
+    click.echo(report.summary())

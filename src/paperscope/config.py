@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import platformdirs
@@ -13,13 +14,34 @@ APP_NAME = "paperscope"
 
 
 def default_index_dir(database_url: str) -> Path:
-    """Beside a SQLite file (x.db -> x.db.index/), else a folder per database in the user data directory."""
+    """Beside a SQLite file (x.db -> x.db.index/), else a folder per database in the user data directory.
+
+    For a server database the folder is named after what identifies the database (host, port, database
+    name, connection options such as a search_path) and not after how it is reached: the password and the
+    driver name (postgresql:// or postgresql+psycopg://) do not change it. Example:
+    ~/.local/share/paperscope/indexes/postgresql-db.example.org-5432-paperscope-3f2a91c0d4e1/
+    """
     if database_url.startswith("sqlite:///") and database_url != "sqlite:///:memory:":
         return Path(database_url.removeprefix("sqlite:///") + ".index")
     if "://" not in database_url:
         return Path(database_url + ".index")
-    digest = hashlib.sha1(database_url.encode("utf-8")).hexdigest()[:12]
-    return Path(platformdirs.user_data_dir(APP_NAME)) / "indexes" / digest
+    from sqlalchemy.engine import URL, make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        name, identity = "database", database_url
+    else:
+        backend = url.get_backend_name()
+        backend = "postgresql" if backend == "postgres" else backend
+        port = url.port or (5432 if backend == "postgresql" else None)
+        identity = URL.create(backend, url.username, None, url.host, port or None, url.database,
+                              url.query).render_as_string(hide_password=False)
+        name = "-".join(str(part) for part in (backend, url.host or "local", port, url.database or "") if part)
+    digest = hashlib.sha1(identity.encode("utf-8")).hexdigest()[:12]
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80]
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "indexes" / f"{safe}-{digest}"
 
 
 def default_database_url() -> str:
