@@ -196,3 +196,13 @@ def test_centroids_are_unit_means() -> None:
     X = np.array([[1, 0], [0, 1], [1, 0]], dtype=np.float32)
     centres = centroids(X, np.array([0, 0, 1]), 2)
     assert np.allclose(centres, [[np.sqrt(0.5), np.sqrt(0.5)], [1, 0]])
+
+
+def test_other_topics_with_fewer_topics_than_slots() -> None:
+    from paperscope.topics.ambiguity import other_topics
+
+    X = np.array([[1, 0], [0.8, 0.6], [0, 1]], dtype=np.float32)
+    centres = np.array([[1, 0], [0, 1]], dtype=np.float32)
+    ids, scores = other_topics(X, centres, np.array([0, 0, 1]), np.array([0.5, 0.5]), max_other=3)
+    assert ids.tolist() == [[-1, -1, -1], [1, -1, -1], [-1, -1, -1]]
+    assert scores[1, 0] == pytest.approx(0.6)

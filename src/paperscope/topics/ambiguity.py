@@ -85,6 +85,7 @@ def other_topics(X: np.ndarray, centres: np.ndarray, labels: np.ndarray, thresho
         order = np.argsort(-masked, axis=1)[:, :max_other]
         picked = np.take_along_axis(masked, order, axis=1)
         ok = np.isfinite(picked)
-        ids[start:start + CHUNK_ROWS] = np.where(ok, order, -1)
-        values[start:start + CHUNK_ROWS] = np.where(ok, picked, 0)
+        width = order.shape[1]  # fewer than max_other when there are few topics
+        ids[start:start + CHUNK_ROWS, :width] = np.where(ok, order, -1)
+        values[start:start + CHUNK_ROWS, :width] = np.where(ok, picked, 0)
     return ids, values

@@ -7,7 +7,8 @@ agree, adjusted Rand index >= `agreement`). Where the mixture drifts to a differ
 went through a single mode of density rather than between two, and the cluster stays whole. Splitting goes
 largest cluster first and stops where no split is supported (or at `max_clusters`); a final k-means pass over
 all points, started from the leaves' centres, settles the borders. The silhouette of the result on a sample is
-kept as a cross-check (`silhouette_`).
+kept as a cross-check (`silhouette_`). A collection of fewer than `SMALL_COLLECTION` papers is too small to
+hold out papers for the test; there the silhouette chooses k (`k_rule_` says which rule chose).
 
 Repeatability: every split is fitted on up to `split_sample` points drawn with `random_state`, with k-means
 restarted `n_init` times; decisions depend on the data, not on the seed (tests check ARI >= 0.9 across seeds).
@@ -28,6 +29,10 @@ from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
 from paperscope.topics.chunks import centroids, nearest
+
+# Below this many papers a split cannot be tested on held-out papers (fewer than 100 would be held out):
+# the number of topics is then the silhouette's choice.
+SMALL_COLLECTION = 200
 
 
 @dataclass
@@ -70,16 +75,21 @@ class PPP(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         rng = np.random.default_rng(self.random_state)
         min_size = self.min_cluster_size or max(5, len(X) // 100)
         self.splits_: list[Split] = []
+        forced = self.n_clusters
+        self.k_rule_ = "given" if forced else "split test"
+        if forced is None and len(X) < SMALL_COLLECTION:
+            forced = _silhouette_k(X, min_size, self.random_state)
+            self.k_rule_ = "silhouette (too few papers to test splits on held-out ones)"
         leaves: list[np.ndarray] = []
         heap: list[tuple[int, int, np.ndarray]] = [(-len(X), 0, np.arange(len(X)))]
         counter = 1
         while heap:
             _, node, members = heapq.heappop(heap)
-            limit = self.n_clusters or self.max_clusters
+            limit = forced or self.max_clusters
             if len(leaves) + len(heap) + 1 >= limit or len(members) < 2 * min_size:
                 leaves.append(members)
                 continue
-            halves = self._split(X, members, node, min_size, rng)
+            halves = self._split(X, members, node, min_size, rng, forced is not None)
             if halves is None:
                 leaves.append(members)
                 continue
@@ -107,8 +117,8 @@ class PPP(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         labels, _ = nearest(np.asarray(X, dtype=np.float32), self.cluster_centers_)
         return np.asarray(labels)
 
-    def _split(self, X: np.ndarray, members: np.ndarray, node: int, min_size: int, rng: np.random.Generator
-               ) -> tuple[np.ndarray, np.ndarray] | None:
+    def _split(self, X: np.ndarray, members: np.ndarray, node: int, min_size: int, rng: np.random.Generator,
+               forced: bool) -> tuple[np.ndarray, np.ndarray] | None:
         fit_rows = _sample(members[0::2], self.split_sample, rng)
         test_rows = _sample(members[1::2], self.test_sample, rng)
         points = X[fit_rows]
@@ -122,7 +132,7 @@ class PPP(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         labels, _ = nearest(X[members], _unit(km.cluster_centers_))
         sizes = (int((labels == 0).sum()), int((labels == 1).sum()))
         supported = bic_gain > 0 and agreement >= self.agreement
-        accepted = (supported or self.n_clusters is not None) and min(sizes) >= min_size
+        accepted = (supported or forced) and min(sizes) >= min_size
         self.splits_.append(Split(node, len(members), accepted, bic_gain, agreement, sizes))
         if not accepted:
             return None
@@ -136,6 +146,21 @@ class PPP(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         if len(np.unique(labels[sample])) < 2:
             return None
         return float(silhouette_score(X[sample], labels[sample], metric="cosine"))
+
+
+def _silhouette_k(X: np.ndarray, min_size: int, random_state: int) -> int:
+    """For a collection too small to hold out papers for the split test: the k in 2..sqrt(n/2) (topics of at
+    least `min_size` papers) whose k-means partition has the highest cosine silhouette."""
+    best_k, best = 1, -1.0
+    for k in range(2, max(2, int(np.sqrt(len(X) / 2))) + 1):
+        if k * min_size > len(X):
+            break
+        with threadpool_limits(1):
+            labels = KMeans(n_clusters=k, n_init=10, random_state=random_state).fit_predict(X)
+        score = float(silhouette_score(X, labels, metric="cosine"))
+        if score > best:
+            best_k, best = k, score
+    return best_k
 
 
 def _sample(rows: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
