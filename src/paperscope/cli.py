@@ -315,3 +315,42 @@ def similar(app: AppContext, paper_id: str, limit: int, as_json: bool) -> None:
         return
     for rank, (_hit, paper) in enumerate(results, start=1):
         click.echo(_paper_line(rank, paper))
+
+
+def _is_loopback(host: str) -> bool:
+    return host in {"localhost", "::1"} or host.startswith("127.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every one).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--jobs/--no-jobs", "jobs", default=None,
+              help="Run the background ingest/embed/index jobs (default: $PAPERSCOPE_BACKGROUND_JOBS, on).")
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+              default="info", show_default=True, help="How much the server logs.")
+@click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request.")
+@click.pass_obj
+def serve(app: AppContext, host: str, port: int, jobs: bool | None, log_level: str, access_log: bool) -> None:
+    """Run the web app and JSON API (one process; background jobs in a thread of it).
+
+    Open http://HOST:PORT/ in a browser. On an empty database the server starts fetching the sources
+    of $PAPERSCOPE_INGEST_SOURCES in the background (arXiv cs.LG, cs.CV, cs.CL and Hugging Face daily
+    papers by default), then again every day at $PAPERSCOPE_INGEST_AT. API docs: /docs.
+    """
+    from paperscope.errors import require_extra
+
+    require_extra("fastapi", "web", "paperscope serve")
+    uvicorn = require_extra("uvicorn", "web", "paperscope serve")
+    from paperscope.web import create_app
+
+    settings = app.settings
+    if not _is_loopback(host) and settings.has_placeholder_secret():
+        click.echo("warning: listening beyond this machine with a placeholder PAPERSCOPE_SECRET_KEY; sessions "
+                   "last until the server stops. Set PAPERSCOPE_SECRET_KEY (and PAPERSCOPE_ENVIRONMENT="
+                   "production) for a real deployment.", err=True)
+    web_app = create_app(settings, background_jobs=jobs)
+    shown = "localhost" if host in {"127.0.0.1", "::1"} else host
+    click.echo(f"paperscope: serving {settings.database_url} on http://{shown}:{port}/ (API docs at /docs)",
+               err=True)
+    uvicorn.run(web_app, host=host, port=port, log_level=log_level, access_log=access_log,
+                proxy_headers=False, server_header=False)

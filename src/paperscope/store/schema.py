@@ -147,3 +147,53 @@ collection_papers = Table(
 
 # Tables that reference papers.id: rows are re-pointed when a paper record is absorbed into another.
 PAPER_REFERENCES = [(library, "paper_id"), (tags, "paper_id"), (votes, "paper_id"), (collection_papers, "paper_id")]
+
+# Web (migration 0007) ---------------------------------------------------------------------------
+# Server-side sessions and API tokens (only SHA-256 hashes of the secrets are stored), failed sign-ins
+# for rate limiting, and papers users submitted by arXiv id.
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_web_sessions_user", "user_id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),  # the first characters, shown to tell tokens apart
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True)),
+    Index("ix_api_tokens_user", "user_id"),
+)
+
+# One row per failed sign-in, keyed "account:EMAIL" and "client:ADDRESS".
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(400), nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_sign_in_failures_key_time", "key", "failed_at"),
+)
+
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("arxiv_id", String(64), nullable=False),
+    Column("paper_id", String(64)),  # the stored paper, when the fetch succeeded
+    Column("status", String(16), nullable=False),  # added, updated, unchanged or failed
+    Column("message", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_submissions_user", "user_id", "created_at"),
+)
