@@ -97,7 +97,7 @@ def _api_docs(app: FastAPI) -> None:
     from fastapi.openapi.docs import get_swagger_ui_html
 
     fastapi_offline = require_extra("fastapi_offline", "web", "The API docs page")
-    assets = Path(fastapi_offline.__file__).with_name("static")
+    assets = Path(str(fastapi_offline.__file__)).with_name("static")
     app.mount("/static/docs", StaticFiles(directory=assets), name="docs-static")
 
     @app.get("/docs", include_in_schema=False)
