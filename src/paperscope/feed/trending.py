@@ -110,16 +110,31 @@ class TrendingFeed:
         self._lock = threading.Lock()
         self._cache: dict[tuple[Period, dt.date], tuple[float, int, list[tuple[TrendingCandidate, float]]]] = {}
         self._generation = 0
+        self._latest: tuple[float, int, dt.date | None] | None = None
 
     def invalidate(self) -> None:
         with self._lock:
             self._generation += 1
             self._cache.clear()
+            self._latest = None
+
+    def latest_date(self) -> dt.date | None:
+        """The newest paper date in the store (cached like the rankings)."""
+        now = time.monotonic()
+        with self._lock:
+            if self._latest and self._latest[1] == self._generation and now - self._latest[0] < self.cache_seconds:
+                return self._latest[2]
+            generation = self._generation
+        latest = self.store.web.latest_paper_date()
+        with self._lock:
+            if generation == self._generation:
+                self._latest = (now, generation, latest)
+        return latest
 
     def default_date(self, today: dt.date | None = None) -> dt.date:
         """Today, or the newest paper's date when nothing is dated later (a database of older papers)."""
         today = today or dt.date.today()
-        latest = self.store.web.latest_paper_date()
+        latest = self.latest_date()
         return min(latest, today) if latest else today
 
     def ranked(self, period: Period, day: dt.date, today: dt.date | None = None
@@ -144,11 +159,13 @@ class TrendingFeed:
         today = today or dt.date.today()
         day = day or self.default_date(today)
         first, last = window(period, day)
-        ranking = [item for item in self.ranked(period, day, today) if item[0].id not in exclude]
+        ranking = self.ranked(period, day, today)
+        if exclude:
+            ranking = [item for item in ranking if item[0].id not in exclude]
         chosen = ranking[offset:offset + limit]
         found = self.store.get_papers([c.id for c, _ in chosen])
         entries = [TrendingEntry(found[c.id], s, c.upvotes + c.votes) for c, s in chosen if c.id in found]
-        latest = max(today, self.store.web.latest_paper_date() or today)
+        latest = max(today, self.latest_date() or today)
         following = shift(period, day, 1)
         return TrendingPage(period=period, date=day, first=first, last=last, entries=entries, total=len(ranking),
                             offset=offset, previous=shift(period, day, -1),
