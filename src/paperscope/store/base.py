@@ -15,6 +15,7 @@ from paperscope.models import Paper
 
 if TYPE_CHECKING:
     from paperscope.store.accounts import AccountStore
+    from paperscope.store.topics import TopicStore
     from paperscope.store.web import WebStore
 
 
@@ -48,6 +49,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def accounts(self) -> AccountStore:
         """Users, libraries, votes and collections, on the same database."""
+
+    @property
+    @abc.abstractmethod
+    def topics(self) -> TopicStore:
+        """The topic map (store/topics.py), on the same database."""
 
     @property
     @abc.abstractmethod

@@ -23,6 +23,7 @@ from paperscope.store import migrate
 from paperscope.store.accounts import AccountStore
 from paperscope.store.base import Outcome, PaperFilter, Store
 from paperscope.store.schema import PAPER_REFERENCES, embeddings, papers, sync_state
+from paperscope.store.topics import TopicStore
 
 if TYPE_CHECKING:
     from paperscope.store.web import WebStore
@@ -97,6 +98,11 @@ class SQLStore(Store):
     def accounts(self) -> AccountStore:
         """Users, libraries, votes and collections, on the same database."""
         return AccountStore(self.engine)
+
+    @functools.cached_property
+    def topics(self) -> TopicStore:
+        """The topic map: topics, assignments, layout; on the same database."""
+        return TopicStore(self.engine)
 
     @functools.cached_property
     def web(self) -> WebStore:
