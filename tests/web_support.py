@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -14,7 +15,8 @@ from paperscope.config import Settings
 from paperscope.index.search import SearchEngine
 from paperscope.ingest.pipeline import Ingester
 from paperscope.models import Paper
-from paperscope.store import open_store
+from paperscope.store import Store, open_store
+from paperscope.store.topics import Assignment, Neighbour, OtherTopic, TopicRecord
 from tests.conftest import shared_path
 
 LISTING = ("data", "arxiv", "cs", "2025-06-30.jsonl")
@@ -47,7 +49,35 @@ def build_site(folder: Path) -> Settings:
                   authors=["Ada Lovelace"], categories=["cs.LG"]),
         ])
         SearchEngine(store, settings).update()
+        save_topic_map(store)
     return settings
+
+
+TOPIC_CATEGORIES = ("cs.CV", "cs.LG", "cs.RO", "cs.HC")
+
+
+def save_topic_map(store: Store) -> None:
+    """A topic map through the store's API: one topic per main category, points from a 2-D projection of
+    the stored vectors (the topics stage computes real maps; the pages only read what is stored)."""
+    ids, vectors = store.load_embeddings("hashing-384")
+    centred = vectors - vectors.mean(axis=0)
+    xy = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
+    papers = store.get_papers(ids)
+    topic_of = {pid: (TOPIC_CATEGORIES.index(p.primary_category) + 1 if p.primary_category in TOPIC_CATEGORIES
+                      else None) for pid, p in papers.items()}
+    assignments = [Assignment(pid, topic_of[pid], 0.5, [OtherTopic(2, 0.4)] if topic_of[pid] == 1 and i % 5 == 0
+                              else [], float(x), float(y)) for i, (pid, (x, y)) in enumerate(zip(ids, xy, strict=True))]
+    records = []
+    for number, category in enumerate(TOPIC_CATEGORIES, start=1):
+        members = [a for a in assignments if a.topic_id == number]
+        records.append(TopicRecord(
+            id=number, label=f"{category} papers", keywords=[category, "vision" if number == 1 else "learning"],
+            representative_ids=[a.paper_id for a in members[:3]], size=len(members), cohesion=0.5,
+            centroid=np.eye(4, dtype=np.float32)[number - 1], x=float(np.mean([a.x for a in members])),
+            y=float(np.mean([a.y for a in members])),
+            neighbours=[Neighbour(2 if number == 1 else 1, 0.3 if number in (1, 2) else 0.8)],
+            emerging=number == 3))
+    store.topics.save_map("hashing-384", records, assignments, params={"method": "by category (test)"})
 
 
 @pytest.fixture(scope="module", name="site")  # named: import it as site_fixture to register it

@@ -123,15 +123,29 @@ def test_reader_signs_up_searches_upvotes_collects_and_signs_out(server: str, br
     assert page.locator("article.card h2.title").inner_text().endswith(title)
     _shot(page, "05-collection")
 
+    page.goto(f"{server}/topics")
+    page.wait_for_selector("#topic-map[data-ready=true] .scatterlayer .point")
+    _shot(page, "06-topic-map")
+    point = page.locator("#topic-map .scatterlayer .point").first
+    box = point.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector("#topic-map .hovertext")  # hover shows the paper's title
+    hovered = page.locator("#topic-map .hovertext").first.text_content() or ""
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_url("**/papers/**")
+    assert page.locator("h1.title").inner_text().split()[0] in hovered
+    _shot(page, "07-paper-from-map")
+
     page.goto(f"{server}/me")
     assert page.locator("#collections").get_by_text("Robots to read").count() == 1
-    _shot(page, "06-user-page")
+    _shot(page, "08-user-page")
 
     page.click("#sign-out")
     page.wait_for_url(f"{server}/")
     assert page.locator("header").get_by_text("Sign in").count() == 1
     assert page.locator("header").get_by_text("reader@example.org").count() == 0
-    _shot(page, "07-signed-out")
+    _shot(page, "09-signed-out")
     context.close()
 
 
@@ -144,14 +158,14 @@ def test_reading_works_without_javascript_on_a_phone_in_dark_mode(server: str, b
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(22, 24, 27)"  # the dark theme follows prefers-color-scheme
-    _shot(page, "08-phone-dark-no-js")
+    _shot(page, "10-phone-dark-no-js")
     page.click("a.theme-toggle")  # without JavaScript the toggle is a link that sets a cookie
     page.click("a.theme-toggle")
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
     page.goto(f"{server}/search?q=clustering")
     assert page.locator("article.card").count() > 0
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    _shot(page, "09-phone-search")
+    _shot(page, "11-phone-search")
     context.close()
 
 
@@ -163,6 +177,6 @@ def test_api_docs_and_feeds_load_in_the_browser(server: str, browser: object) ->
     page.goto(f"{server}/docs")
     page.wait_for_selector(".opblock", timeout=20_000)
     assert page.locator(".opblock-summary-path", has_text="/api/papers").count() >= 1
-    _shot(page, "10-api-docs")
+    _shot(page, "12-api-docs")
     assert all(url.startswith(server) for url in requests)  # nothing from a CDN
     context.close()

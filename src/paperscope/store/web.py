@@ -20,7 +20,17 @@ from paperscope.errors import InputError
 from paperscope.models import Paper
 from paperscope.store.accounts import User, _user_from_row
 from paperscope.store.base import PaperFilter
-from paperscope.store.schema import api_tokens, papers, sign_in_failures, submissions, users, votes, web_sessions
+from paperscope.store.schema import (
+    api_tokens,
+    papers,
+    sign_in_failures,
+    submissions,
+    topic_assignments,
+    topics,
+    users,
+    votes,
+    web_sessions,
+)
 from paperscope.store.sql import _paper_from_row, paper_filter_condition
 
 TOKEN_PREFIX = "ps_"
@@ -223,6 +233,16 @@ class WebStore:
         return [TrendingCandidate(id=pid, upvotes=int(up or 0), votes=int(n or 0),
                                   date=published or _aware(added).date())
                 for pid, up, published, added, n in rows]
+
+    def topic_labels(self, paper_ids: list[str]) -> dict[str, tuple[int, str]]:
+        """(topic id, label) of each of these papers that has a topic in the current map."""
+        if not paper_ids:
+            return {}
+        query = (sa.select(topic_assignments.c.paper_id, topics.c.id, topics.c.label)
+                 .select_from(topic_assignments.join(topics, topics.c.id == topic_assignments.c.topic_id))
+                 .where(topic_assignments.c.paper_id.in_(paper_ids)))
+        with self.engine.connect() as conn:
+            return {pid: (int(tid), label) for pid, tid, label in conn.execute(query).all()}
 
     def latest_paper_date(self) -> dt.date | None:
         """The newest paper date (publication, else day added), or None for an empty database."""

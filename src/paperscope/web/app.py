@@ -33,6 +33,7 @@ from paperscope.web.routes import (
     papers,
     search,
     submissions,
+    topics,
     trending,
 )
 from paperscope.web.security import SESSION_COOKIE
@@ -81,11 +82,13 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     app.add_middleware(SessionMiddleware, secret_key=services.secret_key, session_cookie=SESSION_COOKIE,
                        max_age=settings.session_days * 86400, same_site="lax",
                        https_only=settings.base_url.startswith("https://"))
-    _api_docs(app)  # before /static, whose mount would catch /static/docs
+    _api_docs(app)  # before /static, whose mount would catch /static/docs and /static/plotly
+    _plotly(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (trending, search, papers, accounts, collections, submissions, feeds,
+    for module in (trending, search, papers, accounts, collections, submissions, feeds, topics,
                    api_papers, api_search, api_collections):
         app.include_router(module.router)
+    app.include_router(topics.api)
     _error_handlers(app, services)
     return app
 
@@ -106,6 +109,20 @@ def _api_docs(app: FastAPI) -> None:
                                    swagger_js_url="/static/docs/swagger-ui-bundle.js",
                                    swagger_css_url="/static/docs/swagger-ui.css",
                                    swagger_favicon_url="/static/docs/favicon.png")
+
+
+def _plotly(app: FastAPI) -> None:
+    """plotly.js for the topic map, served from the plotly package's own copy (no CDN)."""
+    from pathlib import Path
+
+    from fastapi.responses import FileResponse
+
+    plotly = require_extra("plotly", "web", "The topic map")
+    script = Path(str(plotly.__file__)).with_name("package_data") / "plotly.min.js"
+
+    @app.get("/static/plotly/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        return FileResponse(script, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
 
 
 def _wants_json(request: Request) -> bool:

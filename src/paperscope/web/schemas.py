@@ -135,13 +135,37 @@ class SubmissionOut(BaseModel):
     created_at: dt.datetime
 
 
+class TopicNeighbourOut(BaseModel):
+    id: int
+    separability: float = Field(description="0: the two topics overlap on the map; 1: a clean border")
+    ambiguous: bool = Field(description="The border is uncertain (separability below 0.5)")
+
+
 class TopicOut(BaseModel):
     id: int
     label: str
     keywords: list[str]
     size: int
     emerging: bool = False
-    trend: list[int] = Field(default_factory=list, description="Papers per recent month, oldest first")
+    emerged_at: dt.date | None = None
+    cohesion: float
+    x: float
+    y: float
+    parent_id: int | None = None
+    description: str | None = None
+    neighbours: list[TopicNeighbourOut]
+    trend: list[int] = Field(default_factory=list, description="Papers per week over the last 12 weeks, oldest first")
+
+
+class TopicDetailOut(TopicOut):
+    papers: Page[str] = Field(description="Ids of the topic's papers, most central first")
+
+
+class MapOut(BaseModel):
+    map: bool | None
+    topics: list[dict[str, object]]
+    points: list[tuple[str, int | None, float, float, str, bool]] = Field(
+        description="Per paper: id, topic id (null: outlier), x, y, title, close to another topic too")
 
 
 class StatusOut(BaseModel):

@@ -15,6 +15,7 @@ from paperscope.feed.trending import TrendingFeed
 from paperscope.index.search import Hit, Mode, SearchEngine
 from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store
+from paperscope.web.topics import MapData
 
 if TYPE_CHECKING:
     from paperscope.web.jobs import BackgroundJobs
@@ -62,6 +63,7 @@ class Services:
     secret_key: str
     jobs: BackgroundJobs | None = None
     notes: list[str] = field(default_factory=list)
+    map_data: MapData = field(default_factory=MapData)
 
     @classmethod
     def create(cls, settings: Settings, store: Store, *, embedder: Embedder | None = None) -> Services:

@@ -13,8 +13,7 @@ from paperscope.web.deps import ApiUser, ServicesDep
 from paperscope.web.routes.api_papers import ERRORS, Limit, Offset, papers_out
 from paperscope.web.routes.search import search_form
 from paperscope.web.routes.trending import parse_day
-from paperscope.web.schemas import ScoredPaper, SearchHitOut, SearchPage, StatusOut, TopicOut, TrendingOut
-from paperscope.web.topics import topic_list
+from paperscope.web.schemas import ScoredPaper, SearchHitOut, SearchPage, StatusOut, TrendingOut
 
 router = APIRouter(prefix="/api", tags=["search"], responses=ERRORS)  # type: ignore[arg-type]
 
@@ -55,11 +54,6 @@ def trending(services: ServicesDep, period: str = "day", date: str | None = None
     return TrendingOut(period=chosen, date=trend.date, first=trend.first, last=trend.last, previous=trend.previous,
                        next=trend.next, items=items, total=trend.total, limit=limit, offset=offset,
                        next_offset=offset + limit if offset + limit < trend.total else None)
-
-
-@router.get("/topics", response_model=list[TopicOut], summary="The topic map's topics")
-def topics(services: ServicesDep) -> list[TopicOut]:
-    return topic_list(services)
 
 
 @router.get("/status", response_model=StatusOut, summary="Papers stored and what the background jobs are doing")
