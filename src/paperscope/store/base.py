@@ -15,6 +15,7 @@ from paperscope.models import Paper
 
 if TYPE_CHECKING:
     from paperscope.store.accounts import AccountStore
+    from paperscope.store.digests import DigestStore
 
 
 class Outcome(StrEnum):
@@ -47,6 +48,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def accounts(self) -> AccountStore:
         """Users, libraries, votes and collections, on the same database."""
+
+    @property
+    @abc.abstractmethod
+    def digests(self) -> DigestStore:
+        """Subscriptions, follows, the outbox and the papers sent to each user, on the same database."""
 
     @abc.abstractmethod
     def upsert_papers(self, papers: Sequence[Paper]) -> list[Outcome]:
