@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, description="SMTP password")
     smtp_security: str = Field(default="none", description="none, starttls or tls")
     mail_from: str = Field(default="paperscope@localhost", description="Sender address of digests")
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout of one SMTP connection or reply")
+    smtp_retries: int = Field(default=3, ge=0, description="Retries of a message after a temporary SMTP failure "
+                              "(connection refused, 4xx) within one digest run")
+    smtp_backoff_seconds: float = Field(default=2.0, ge=0, description="First SMTP retry delay; doubles on "
+                                        "each retry")
+    smtp_max_attempts: int = Field(default=10, ge=1, description="Attempts over all runs before a message that "
+                                   "keeps failing temporarily is given up (state failed)")
 
     arxiv_api_url: str = Field(default="https://export.arxiv.org/api/query",
                                description="arXiv API endpoint")

@@ -22,6 +22,7 @@ from paperscope.models import Paper
 from paperscope.store import migrate
 from paperscope.store.accounts import AccountStore
 from paperscope.store.base import Outcome, PaperFilter, Store
+from paperscope.store.digests import DigestStore
 from paperscope.store.schema import PAPER_REFERENCES, embeddings, papers, sync_state
 from paperscope.store.topics import TopicStore
 
@@ -110,6 +111,11 @@ class SQLStore(Store):
         from paperscope.store.web import WebStore
 
         return WebStore(self.engine)
+
+    @functools.cached_property
+    def digests(self) -> DigestStore:
+        """Subscriptions, follows, the outbox and the papers sent to each user, on the same database."""
+        return DigestStore(self.engine)
 
     def schema_version(self) -> str | None:
         return migrate.current_revision(self.engine)

@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
                    api_papers, api_search, api_collections):
         app.include_router(module.router)
     app.include_router(topics.api)
+    _digest_routes(app, services)
     _error_handlers(app, services)
     return app
 
@@ -109,6 +110,25 @@ def _api_docs(app: FastAPI) -> None:
                                    swagger_js_url="/static/docs/swagger-ui-bundle.js",
                                    swagger_css_url="/static/docs/swagger-ui.css",
                                    swagger_favicon_url="/static/docs/favicon.png")
+
+
+def _digest_routes(app: FastAPI, services: Services) -> None:
+    """The digest stage's router (unsubscribe, private RSS of recommendations, /api/recommendations), when
+    its extra is installed; the signed-in user is the session's or an API token's."""
+    try:
+        from paperscope.digest.routes import create_router
+    except ImportError as exc:
+        services.notes.append(f"Digest pages are off: {exc}. Install them with: pip install 'paperscope[digest]'")
+        return
+
+    from paperscope.web.security import bearer_user, session_user
+
+    def user_id(request: Request) -> int | None:
+        user = bearer_user(request, services) or session_user(request, services)
+        return user.id if user else None
+
+    app.include_router(create_router(get_store=lambda: services.store, get_settings=lambda: services.settings,
+                                     current_user_id=user_id))
 
 
 def _plotly(app: FastAPI) -> None:
