@@ -151,6 +151,9 @@ def test_library_tags_not_interested_and_user_page(client: TestClient) -> None:
     client.post(f"/papers/{MATH_ID}/library", data={"action": "hide", "csrf_token": token})
     me = client.get("/me").text
     assert "to-read" in me and f'data-paper-id="{HF_PAPER}"' in me  # a tag saves the paper to the library
+    feed = re.search(r'<code id="private-feed">http://localhost:8000(/feeds/users/[^<]+\.xml)</code>', me)
+    assert feed and client.get(feed.group(1)).status_code == 200  # the digest stage's feed, included
+    assert client.get("/api/recommendations").status_code == 200
     hidden_day = client.get("/api/trending", params={"date": dt.date.today().isoformat(), "limit": 200}).json()
     assert MATH_ID in {i["paper"]["id"] for i in hidden_day["items"]}  # the API is not personal
     for page_number in (1, 2, 3, 4, 5, 6, 7):

@@ -98,6 +98,7 @@ def _me_page(request: Request, services: ServicesDep, user: RequiredUser, *, mes
         "submissions": services.store.web.submissions(user.id),
         "tokens": services.store.web.api_tokens(user.id),
         "message": message, "error": error, "new_token": new_token,
+        "feed_token": services.store.digests.feed_token(user.id),
         "base_url": services.settings.base_url.rstrip("/")}, status_code=status_code)
 
 
