@@ -45,6 +45,7 @@ def render_formula(tex: str, display: bool = False) -> Markup:
     return Markup(html)  # noqa: S704 - KaTeX escapes the text it renders; trust=False forbids links and HTML
 
 
+@functools.lru_cache(maxsize=1024)
 def highlighter(query: str | None) -> re.Pattern[str] | None:
     """A pattern matching the query's words (and longer words starting with them), or None."""
     if not query:
@@ -69,6 +70,7 @@ def _text(segment: str, pattern: re.Pattern[str] | None) -> Markup:
     return out + escape(segment[last:])
 
 
+@functools.lru_cache(maxsize=16_384)  # pages show the same titles and excerpts again and again
 def rich_text(text: str | None, query: str | None = None) -> Markup:
     """Text with its LaTeX math rendered and the query's words marked; everything else escaped."""
     if not text:
@@ -85,6 +87,7 @@ def rich_text(text: str | None, query: str | None = None) -> Markup:
     return out + _text(text[last:], pattern)
 
 
+@functools.lru_cache(maxsize=16_384)
 def excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
     """The start of a text, cut at a word and never inside a formula."""
     text = " ".join((text or "").split())
