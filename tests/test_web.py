@@ -21,7 +21,8 @@ def test_every_page_and_api_route_answers(client: TestClient) -> None:
                  f"/papers/{HF_PAPER}", f"/papers/{HF_PAPER}/bibtex", "/signin", "/signup", "/submit",
                  "/api/papers", f"/api/papers/{HF_PAPER}", f"/api/papers/{HF_PAPER}/similar", "/api/search?q=robot",
                  "/api/trending?period=week", "/api/topics", "/api/status", "/feeds/trending.xml",
-                 "/feeds/search.xml?q=robot", "/search/bibtex?q=robot", "/openapi.json", "/docs"]:
+                 "/feeds/search.xml?q=robot", "/search/bibtex?q=robot", "/openapi.json", "/docs", "/topics",
+                 "/topics/1", "/api/topics/1", "/api/topics/map", "/feeds/topics/1.xml"]:
         assert client.get(path).status_code == 200, path
 
 

@@ -107,3 +107,17 @@ def test_submit_offline_gives_a_clear_message(tmp_path: Path) -> None:
         page = client.post("/submit", data={"arxiv_id": "2503.11731", "csrf_token": csrf(client, "/submit")})
         assert page.status_code == 502 and "arXiv could not be reached" in page.text
         assert client.get("/api/submissions").json()[0]["status"] == "failed"
+
+
+def test_cycle_with_file_sources_builds_the_topic_map(tmp_path: Path) -> None:
+    from tests.web_support import HF_DAILY, LISTING
+
+    sources = f"{shared_path(*LISTING)},{shared_path(*HF_DAILY)}"  # files work as sources too (no network)
+    settings = site_settings(tmp_path, ingest_sources=sources)
+    with open_store(settings.database_url) as store:
+        services = Services.create(settings, store)
+        status = BackgroundJobs(services).run_cycle()
+        assert status.state == "done" and status.added == store.count_papers() >= 200
+        current = store.topics.current_map()
+        assert current is not None and current.n_papers == store.count_papers()
+        assert current.model == services.search.embedder.name

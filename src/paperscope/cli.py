@@ -197,10 +197,22 @@ def index(app: AppContext, rebuild: bool, reembed: bool, model: str | None, clus
         with _count_bar("embedding") as progress:
             report = engine.update(rebuild=rebuild, reembed=reembed, progress=progress, cluster=cluster,
                                    workers=workers)
+        placed = _place_in_topics(store, engine.embedder.name)
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"embedded {report.embedded} papers with {engine.embedder.name}; keyword index: "
-               f"{report.keyword_updated} papers updated; vector index: {report.vectors_added} vectors added")
+               f"{report.keyword_updated} papers updated; vector index: {report.vectors_added} vectors added"
+               + (f"; topic map: {placed} papers placed" if placed else ""))
+
+
+def _place_in_topics(store: Store, model_name: str) -> int:
+    """Put newly embedded papers into the stored topic map's topics (nothing when there is no map)."""
+    current = store.topics.current_map()
+    if current is None or current.model != model_name:
+        return 0
+    from paperscope.topics.build import assign_new
+
+    return assign_new(store, model_name=model_name)
 
 
 @contextmanager
@@ -633,3 +645,59 @@ def serve(app: AppContext, host: str, port: int, jobs: bool | None, log_level: s
                err=True)
     uvicorn.run(web_app, host=host, port=port, log_level=log_level, access_log=access_log,
                 proxy_headers=False, server_header=False)
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the map as JSON: topics (id, label, keywords, size, representative_ids, ...), "
+                   "every paper's topic id (null for an outlier) and the number of outliers.")
+@click.option("--rebuild", is_flag=True, help="Build the map again from every stored vector (topic ids are kept "
+              "where a topic is still there).")
+@click.option("--balanced", is_flag=True, help="With --rebuild (or a first build): topics of equal size "
+              "(Sinkhorn-Knopp), e.g. for reading groups or shards.")
+@click.option("--explain", "goal", metavar="GOAL", help='With --rebuild (or a first build): ask the LLM at '
+              'PAPERSCOPE_TOPICS_LLM_URL to explain the topics for a goal, e.g. "group by method".')
+@click.option("--no-assignments", is_flag=True, help="Leave the per-paper assignments out of --json.")
+@click.pass_obj
+def topics(app: AppContext, as_json: bool, rebuild: bool, balanced: bool, goal: str | None,
+           no_assignments: bool) -> None:
+    """Build the topic map, or show the stored one.
+
+    The first run (and --rebuild) clusters every embedded paper; the number of topics is chosen by the
+    method itself. Later runs show the stored map, after placing papers embedded since into its topics.
+    """
+    from paperscope.errors import require_extra
+
+    require_extra("sklearn", "topics", "The topic map")
+    from paperscope.topics.build import assign_new, build_map, embedding_model_name, map_json
+
+    with app.store() as store:
+        model_name = embedding_model_name(app.settings)
+        current = store.topics.current_map()
+        if rebuild or current is None or current.model != model_name:
+            report = build_map(store, app.settings, model_name=model_name, balanced=balanced, explain_goal=goal,
+                               progress=lambda message: click.echo(message, err=True))
+            click.echo(f"built {report.map.n_topics} topics from {report.map.n_papers} papers in "
+                       f"{sum(report.seconds.values()):.1f} s (ids kept {report.kept_ids}, new {report.new_ids}, "
+                       f"retired {report.retired_ids}, emerging {len(report.emerging)})", err=True)
+        else:
+            added = assign_new(store, model_name=model_name)
+            if added:
+                click.echo(f"placed {added} new papers into the existing topics", err=True)
+        data = map_json(store, with_assignments=not no_assignments)
+        titles = {pid: paper.title for pid, paper in store.get_papers(
+            [pid for topic in data["topics"] for pid in topic["representative_ids"][:3]]).items()}
+    if as_json:
+        click.echo(json.dumps(data))
+        return
+    info = data["map"]
+    click.echo(f"{info['topics']} topics over {info['papers']} papers (built {info['built_at'][:16]}, "
+               f"{info['model']}); outliers: {data['outliers']}")
+    for topic in data["topics"]:
+        flag = f"  [emerging since {topic['emerged_at']}]" if topic["emerging"] else ""
+        click.echo(f"\n#{topic['id']}  {topic['label']}  ({topic['size']} papers, cohesion {topic['cohesion']:.2f})"
+                   f"{flag}")
+        click.echo(f"     keywords: {', '.join(topic['keywords'])}")
+        if topic["description"]:
+            click.echo(f"     {topic['description']}")
+        for paper_id in topic["representative_ids"][:3]:
+            click.echo(f"     - [{paper_id}] {titles.get(paper_id, '')}")

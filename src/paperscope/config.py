@@ -89,6 +89,16 @@ class Settings(BaseSettings):
                                   "client address within PAPERSCOPE_SIGN_IN_WINDOW_SECONDS")
     sign_in_window_seconds: int = Field(default=900, ge=1, description="Window of the sign-in rate limit")
     session_days: int = Field(default=30, ge=1, description="How long a web session lasts")
+    topics_min_size: int | None = Field(default=None, ge=2, description="Smallest topic the topic map keeps "
+                                        "splitting down to; default: 1 % of the papers, at least 5")
+    topics_max: int = Field(default=100, ge=1, description="Most topics a topic map may have")
+    topics_seed: int = Field(default=0, description="Random seed of the topic map (results do not depend on it)")
+    topics_other_quantile: float = Field(default=0.25, gt=0, lt=1, description="A paper also lists topic T when "
+                                         "its similarity to T's centre reaches this quantile of T's own papers'")
+    topics_llm_url: str | None = Field(default=None, description="OpenAI-compatible chat endpoint for topic "
+                                       "explanations (paperscope topics --explain); unset: no LLM is used")
+    topics_llm_model: str = Field(default="gpt-4o-mini", description="Model name sent to the chat endpoint")
+    topics_llm_api_key: str | None = Field(default=None, description="API key of the chat endpoint, if it wants one")
 
     def resolved_index_dir(self) -> Path:
         return Path(self.index_dir) if self.index_dir else default_index_dir(self.database_url)

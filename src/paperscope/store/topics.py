@@ -209,6 +209,14 @@ class TopicStore:
                   if any(o["id"] == topic_id for o in others)]
         return [pid for _score, pid in sorted(scored, key=lambda s: (-s[0], s[1]))[:limit]]
 
+    def built_paper_ids(self) -> set[str]:
+        """Papers the current map was built from (not those assigned to it incrementally since)."""
+        joined = topic_assignments.join(topic_maps, topic_maps.c.id == topic_assignments.c.map_id)
+        with self.engine.connect() as conn:
+            latest = conn.execute(sa.select(sa.func.max(topic_maps.c.id))).scalar()
+            return set(conn.execute(sa.select(topic_assignments.c.paper_id).select_from(joined).where(
+                topic_maps.c.id == latest, topic_assignments.c.assigned_at <= topic_maps.c.built_at)).scalars())
+
     def assignment(self, paper_id: str) -> Assignment | None:
         """Where a paper sits in the current map, or None if it has no assignment."""
         with self.engine.connect() as conn:

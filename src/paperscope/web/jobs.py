@@ -2,7 +2,8 @@
 
 Each day at PAPERSCOPE_INGEST_AT (local time), and at once when the database is empty, the thread
 ingests PAPERSCOPE_INGEST_SOURCES (arXiv categories and Hugging Face daily papers by default), embeds
-what is new, folds it into the search indexes and asks the trending feed to rank again. Requests keep
+what is new, folds it into the search indexes, places the new papers into the topic map (building the map
+when there is none or it is a week old) and asks the trending feed to rank again. Requests keep
 being served meanwhile: the store commits a batch at a time and the search indexes take new papers in
 under their own lock. Pages show what the thread is doing (`status`); with no network it says so and
 how to ingest files instead.
@@ -25,6 +26,8 @@ from paperscope.web.services import Services
 
 log = logging.getLogger("paperscope.web.jobs")
 EMBED_BATCH = 64
+MIN_PAPERS_FOR_MAP = 200  # fewer papers make a map of a handful of topics that says little
+MAP_REBUILD_AFTER = dt.timedelta(days=7)  # a weekly rebuild is what surfaces emerging topics
 
 
 @dataclass
@@ -171,7 +174,30 @@ class BackgroundJobs:
                 self._update(embedded=done)
         self._update(activity="updating the search indexes")
         services.search.refresh()
+        self._update_topics()
         services.trending.invalidate()
+
+    def _update_topics(self) -> None:
+        """Place new papers into the topic map; build the map when there is none or it is a week old."""
+        try:
+            from paperscope.topics.build import assign_new, build_map
+        except ImportError:  # the topics extra is not installed: topic pages say how to get a map
+            return
+        store = self.services.store
+        model = self.services.search.embedder.name
+        current = store.topics.current_map()
+        stale = current is not None and self._clock() - current.built_at > MAP_REBUILD_AFTER
+        if current is None or current.model != model or stale:
+            if store.count_papers() < MIN_PAPERS_FOR_MAP:
+                return
+            self._update(activity="building the topic map")
+            try:
+                build_map(store, self.services.settings, model_name=model)
+            except PaperscopeError as exc:
+                self._fail(f"The topic map could not be built: {exc}")
+            return
+        self._update(activity="placing new papers into the topic map")
+        assign_new(store, model_name=model)
 
     def embed_soon(self) -> None:
         """Embed and index new papers (a submission) in a short-lived thread of its own."""
