@@ -187,12 +187,14 @@ def our_ranker() -> Ranker:
 
 def variants() -> dict[str, Ranker]:
     return {
-        "linear (embeddings)": LinearRanker(),
-        "linear (embeddings + tf-idf)": LinearRanker(use_tfidf=True),
-        "graph (PPR, hidden as sinks)": GraphRanker(),
-        "graph (PPR, no sinks)": GraphRanker(hidden_as_sinks=False),
+        "linear (embeddings)": LinearRanker(use_tfidf=False),
+        "linear (embeddings + tf-idf)": LinearRanker(),
+        "graph, one diffusion, hidden as sinks (embeddings)": GraphRanker(contrast=False, use_tfidf=False,
+                                                                          neighbours=15, restart=0.15),
+        "graph, contrast of two diffusions (embeddings)": GraphRanker(use_tfidf=False),
+        "graph, contrast of two diffusions (embeddings + tf-idf)": GraphRanker(),
+        "graph, contrast, hidden weighted as background": GraphRanker(hidden_weight=1.0),
         "fused linear + graph": FusedRanker([LinearRanker(), GraphRanker()]),
-        "fused linear(+tf-idf) + graph": FusedRanker([LinearRanker(use_tfidf=True), GraphRanker()]),
     }
 
 

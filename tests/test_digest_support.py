@@ -28,10 +28,19 @@ class Inbox:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.replies: list[str] = []  # forced replies to the next DATA commands, e.g. "451 4.3.0 busy"
+        self.rcpt_replies: list[str] = []  # forced replies to the next RCPT TO commands
         self.data_calls = 0
         self.stall_after: int | None = None
         self.released = threading.Event()
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
+                          rcpt_options: list[str]) -> str:
+        with self.lock:
+            if self.rcpt_replies:
+                return self.rcpt_replies.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
         with self.lock:

@@ -25,7 +25,7 @@ from paperscope.embed.base import Embedder, document_text
 from paperscope.errors import PaperscopeError
 from paperscope.ids import author_key
 from paperscope.models import Paper
-from paperscope.recommend.rankers import Corpus, FusedRanker, GraphRanker, LinearRanker, Ranker, Signals
+from paperscope.recommend.rankers import Corpus, GraphRanker, Ranker, Signals
 from paperscope.store import Store
 
 AUTHOR_BOOST = 2.0  # standardised-score units added to a paper by a followed author
@@ -38,8 +38,9 @@ class NothingToGoOn(PaperscopeError):
 
 
 def default_ranker() -> Ranker:
-    """The ranker paperscope ships: the one bench/bench_recommend.py prefers (docs/benchmarks.md)."""
-    return FusedRanker([LinearRanker(), GraphRanker()])
+    """The ranker paperscope ships: the one bench/bench_recommend.py prefers (docs/benchmarks.md): the
+    contrast of two personalised PageRank diffusions over the kNN graph of embeddings and TF-IDF."""
+    return GraphRanker()
 
 
 @dataclass(frozen=True)
