@@ -13,10 +13,11 @@ import pytest
 
 from paperscope.config import Settings
 from paperscope.digest import deliver_outbox, send_digests
+from paperscope.errors import ConfigError
 from paperscope.ingest.pipeline import Ingester
 from paperscope.store import Store, open_store
 from tests.conftest import FIXTURES, REPO
-from tests.test_digest_support import free_port, smtp_server
+from tests.test_digest_support import free_port, password_check, smtp_server
 
 USERS = ["ada@example.org", "bob@example.org", "cy@example.org", "di@example.org"]
 
@@ -142,3 +143,18 @@ def test_a_5xx_reply_fails_the_message_at_once(tmp_path: Path, stage: str) -> No
         assert report.delivery.failed == [failed.id] and report.delivery.sent == [delivered.id]
         assert (failed.state, failed.attempts) == ("failed", 1) and "550" in (failed.last_error or "")
         assert [m["To"] for m in inbox.messages] == [delivered.recipient]
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # loopback only
+def test_credentials_are_used_and_a_refusal_stops_the_run_with_the_settings_to_fix(tmp_path: Path) -> None:
+    with smtp_server(authenticator=password_check("digest", "right password")) as (inbox, port):
+        settings = settings_for(tmp_path, port, smtp_user="digest", smtp_password="wrong password")
+        with open_store(settings.database_url) as store:
+            populate(store, settings, USERS[:1])
+            with pytest.raises(ConfigError, match="PAPERSCOPE_SMTP_USER and PAPERSCOPE_SMTP_PASSWORD"):
+                send_digests(store, settings, sleep=lambda _: None)
+            [message] = store.digests.outbox_messages()
+            assert message.state == "pending" and "refused the credentials" in (message.last_error or "")
+            good = settings.model_copy(update={"smtp_password": "right password"})
+            assert len(deliver_outbox(store, good).sent) == 1
+        assert [m["To"] for m in inbox.messages] == USERS[:1]

@@ -76,12 +76,28 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def password_check(user: str, password: str) -> Any:
+    """An aiosmtpd authenticator accepting one user name and password (AUTH PLAIN / LOGIN)."""
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            user.encode(), password.encode())
+        return AuthResult(success=ok, handled=False)
+
+    return authenticate
+
+
 @contextmanager
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    """An aiosmtpd server on 127.0.0.1 and a free port, stopped afterwards."""
+def smtp_server(authenticator: Any = None) -> Iterator[tuple[Inbox, int]]:
+    """An aiosmtpd server on 127.0.0.1 and a free port, stopped afterwards; with `authenticator`, it
+    requires AUTH (over plain text: loopback only)."""
     inbox = Inbox()
     port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    extra: dict[str, Any] = {}
+    if authenticator is not None:
+        extra = {"authenticator": authenticator, "auth_required": True, "auth_require_tls": False}
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, **extra)
     controller.start()
     try:
         yield inbox, port

@@ -30,6 +30,7 @@ from paperscope.store import Store
 
 AUTHOR_BOOST = 2.0  # standardised-score units added to a paper by a followed author
 CLOSEST_SHOWN = 2
+CLOSEST_MARGIN = 0.1  # cosine
 TERMS_SHOWN = 4
 
 
@@ -223,7 +224,10 @@ class Recommender:
         vector = corpus.vectors[row]
         if len(signals.positives):
             similarity = corpus.vectors[signals.positives] @ vector
-            for k in np.argsort(-similarity)[:CLOSEST_SHOWN]:
+            order = np.argsort(-similarity)[:CLOSEST_SHOWN]
+            for k in order:
+                if similarity[k] < similarity[order[0]] - CLOSEST_MARGIN:
+                    break  # name a second paper only when it is nearly as close as the first
                 paper_id = corpus.ids[int(signals.positives[k])]
                 why.closest.append(Closest(paper_id, self._titles.get(paper_id, paper_id), float(similarity[k])))
         if signals.query_vectors is not None:
@@ -246,12 +250,22 @@ def _distinct_terms(terms: list[str]) -> list[str]:
     """Drop a unigram when a bigram that contains it is already in the list (keeps "graph clustering")."""
     kept: list[str] = []
     for term in terms:
+        if any(_same_stem(term, other) for other in kept):
+            continue
         if any(term in other.split() or other in term.split() for other in kept):
             if " " in term:  # a bigram replaces the unigram it contains
                 kept = [k for k in kept if k not in term.split()] + [term]
             continue
         kept.append(term)
     return kept
+
+
+def _same_stem(a: str, b: str) -> bool:
+    """'concept' and 'concepts', 'cluster' and 'clustering': one of them is enough."""
+    if " " in a or " " in b:
+        return False
+    shorter, longer = sorted((a, b), key=len)
+    return len(shorter) >= 4 and longer.startswith(shorter) and len(longer) - len(shorter) <= 3
 
 
 def _short(title: str, limit: int = 80) -> str:
