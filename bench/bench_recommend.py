@@ -208,7 +208,7 @@ def run_split(papers: Papers, vectors: np.ndarray, split: Split, per_interest: i
     users = simulate_users(known, split, np.arange(len(corpus_rows)), per_interest, seed)
     n_candidates = len(users[0].signals.candidates)
     print(f"\n## {split.name}: {len(users)} users ({per_interest} per interest: {', '.join(split.interests)}), "
-          f"corpus {len(corpus_rows)} papers, {n_candidates} candidates (week {split.test_week})")
+          f"corpus {len(corpus_rows)} papers, {n_candidates} candidates (week {split.test_week})", flush=True)
     results: dict[str, tuple[float, float, float]] = {}
     results["baseline: arxiv-sanity-lite (tf-idf + LinearSVC)"] = evaluate(
         users, lambda s: arxiv_sanity_scores(tfidf, s))
@@ -221,7 +221,7 @@ def run_split(papers: Papers, vectors: np.ndarray, split: Split, per_interest: i
     print(f"| method | MAP@{K} | nDCG@{K} | MAP ratio to baseline | s/user |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for name, (map_k, ndcg_k, seconds) in results.items():
-        print(f"| {name} | {map_k:.3f} | {ndcg_k:.3f} | {map_k / base_map:.2f} | {seconds:.2f} |")
+        print(f"| {name} | {map_k:.3f} | {ndcg_k:.3f} | {map_k / base_map:.2f} | {seconds:.2f} |", flush=True)
     return results
 
 

@@ -36,14 +36,16 @@ def clusters(per_cluster: int = 40, seed: int = 0) -> Corpus:
     return Corpus([f"p{i}" for i in range(len(rows))], rows)
 
 
-@pytest.mark.parametrize("ranker", [LinearRanker(), GraphRanker(), FusedRanker([LinearRanker(), GraphRanker()])],
-                         ids=["linear", "graph", "fused"])
+@pytest.mark.parametrize("ranker", [LinearRanker(), GraphRanker(), GraphRanker(max_candidates=25),
+                                    FusedRanker([LinearRanker(), GraphRanker()])],
+                         ids=["linear", "graph", "graph-shortlist", "fused"])
 def test_every_ranker_puts_the_library_cluster_first(ranker: object) -> None:
     corpus = clusters()
     library = np.arange(0, 8)  # cluster 0
     hidden = np.arange(40, 44)  # cluster 1
     candidates = np.concatenate([np.arange(20, 40), np.arange(60, 80), np.arange(100, 120)])
     scores = ranker.scores(corpus, Signals(library, hidden, candidates))  # type: ignore[attr-defined]
+    assert scores.shape == candidates.shape and np.isfinite(scores).all()
     top = candidates[np.argsort(-scores)[:20]]
     assert (top < 40).mean() >= 0.9
 

@@ -135,9 +135,12 @@ class GraphRanker:
     background: int = 2000  # unlabelled papers, drawn at random, as noisy negatives (contrast only)
     hidden_weight: float = 20.0  # restart weight of a hidden paper against one background paper
     use_tfidf: bool = True
+    max_candidates: int = 3000  # beyond this, only the candidates nearest the seeds enter the graph
     seed: int = 0
 
     def scores(self, corpus: Corpus, signals: Signals) -> np.ndarray:
+        if len(signals.candidates) > self.max_candidates:
+            return self._shortlisted(corpus, signals)
         seed_vectors = corpus.vectors[signals.positives]
         seed_tfidf = corpus.tfidf[signals.positives] if corpus.tfidf is not None else None
         if signals.query_vectors is not None and len(signals.query_vectors):
@@ -177,6 +180,23 @@ class GraphRanker:
         # Restart masses differ (few seeds, many negatives): compare per seed, as a posterior would.
         share = positive / (positive + negative * n_seeds / n_negative + 1e-12)
         return np.asarray(share[first_candidate:], dtype=np.float64)
+
+    def _shortlisted(self, corpus: Corpus, signals: Signals) -> np.ndarray:
+        """Rank the `max_candidates` candidates nearest a seed by the graph, the rest below them by nearness."""
+        seeds = [corpus.vectors[signals.positives]]
+        if signals.query_vectors is not None and len(signals.query_vectors):
+            seeds.append(signals.query_vectors.astype(np.float32))
+        seed_vectors = np.vstack(seeds)
+        if len(seed_vectors) == 0:
+            return np.zeros(len(signals.candidates))
+        nearness = np.max(corpus.vectors[signals.candidates] @ seed_vectors.T, axis=1).astype(np.float64)
+        keep = np.argsort(-nearness)[:self.max_candidates]
+        short = Signals(signals.positives, signals.negatives, signals.candidates[keep], signals.query_vectors,
+                        signals.query_tfidf)
+        graph_scores = self.scores(corpus, short)
+        scores = nearness - nearness.max() - 2.0 + min(float(graph_scores.min()), 0.0)  # below every graph score
+        scores[keep] = graph_scores
+        return np.asarray(scores, dtype=np.float64)
 
     def _diffuse(self, walk: sp.csr_matrix, teleport: np.ndarray) -> np.ndarray:
         walk_t = walk.T.tocsr()
