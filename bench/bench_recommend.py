@@ -187,12 +187,14 @@ def our_ranker() -> Ranker:
 
 def variants() -> dict[str, Ranker]:
     return {
-        "linear (embeddings)": LinearRanker(),
-        "linear (embeddings + tf-idf)": LinearRanker(use_tfidf=True),
-        "graph (PPR, hidden as sinks)": GraphRanker(),
-        "graph (PPR, no sinks)": GraphRanker(hidden_as_sinks=False),
+        "linear (embeddings)": LinearRanker(use_tfidf=False),
+        "linear (embeddings + tf-idf)": LinearRanker(),
+        "graph, one diffusion, hidden as sinks (embeddings)": GraphRanker(contrast=False, use_tfidf=False,
+                                                                          neighbours=15, restart=0.15),
+        "graph, contrast of two diffusions (embeddings)": GraphRanker(use_tfidf=False),
+        "graph, contrast of two diffusions (embeddings + tf-idf)": GraphRanker(),
+        "graph, contrast, hidden weighted as background": GraphRanker(hidden_weight=1.0),
         "fused linear + graph": FusedRanker([LinearRanker(), GraphRanker()]),
-        "fused linear(+tf-idf) + graph": FusedRanker([LinearRanker(use_tfidf=True), GraphRanker()]),
     }
 
 
@@ -206,7 +208,7 @@ def run_split(papers: Papers, vectors: np.ndarray, split: Split, per_interest: i
     users = simulate_users(known, split, np.arange(len(corpus_rows)), per_interest, seed)
     n_candidates = len(users[0].signals.candidates)
     print(f"\n## {split.name}: {len(users)} users ({per_interest} per interest: {', '.join(split.interests)}), "
-          f"corpus {len(corpus_rows)} papers, {n_candidates} candidates (week {split.test_week})")
+          f"corpus {len(corpus_rows)} papers, {n_candidates} candidates (week {split.test_week})", flush=True)
     results: dict[str, tuple[float, float, float]] = {}
     results["baseline: arxiv-sanity-lite (tf-idf + LinearSVC)"] = evaluate(
         users, lambda s: arxiv_sanity_scores(tfidf, s))
@@ -219,7 +221,7 @@ def run_split(papers: Papers, vectors: np.ndarray, split: Split, per_interest: i
     print(f"| method | MAP@{K} | nDCG@{K} | MAP ratio to baseline | s/user |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for name, (map_k, ndcg_k, seconds) in results.items():
-        print(f"| {name} | {map_k:.3f} | {ndcg_k:.3f} | {map_k / base_map:.2f} | {seconds:.2f} |")
+        print(f"| {name} | {map_k:.3f} | {ndcg_k:.3f} | {map_k / base_map:.2f} | {seconds:.2f} |", flush=True)
     return results
 
 

@@ -257,3 +257,29 @@ def test_dry_run_and_preview_store_and_send_nothing(tmp_path: Path, smtp: tuple[
         assert store.digests.outbox_messages() == [] and store.digests.sent_paper_ids(1) == set()
     assert "queued: ada@example.org" in cli(env, "digest", "send", "--user", "ada@example.org")
     assert len(inbox.messages) == 1
+
+
+def test_migration_0006_builds_the_tables_of_schema_py_and_goes_back(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from paperscope.store import migrate, schema
+
+    tables = ["subscriptions", "follows", "outbox", "sent_papers", "unsubscribes", "feed_tokens"]
+    open_store(str(tmp_path / "m.db")).close()
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    inspector = sa.inspect(engine)
+    for name in tables:
+        built = {c["name"]: c["nullable"] for c in inspector.get_columns(name)}
+        declared = {c.name: c.nullable for c in schema.metadata.tables[name].columns}
+        assert built == declared, name
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrate.__file__).with_name("migrations")))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0005")
+    assert not set(tables) & set(sa.inspect(engine).get_table_names())
+    migrate.upgrade(engine)
+    assert set(tables) <= set(sa.inspect(engine).get_table_names())
+    engine.dispose()

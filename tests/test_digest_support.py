@@ -28,10 +28,19 @@ class Inbox:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.replies: list[str] = []  # forced replies to the next DATA commands, e.g. "451 4.3.0 busy"
+        self.rcpt_replies: list[str] = []  # forced replies to the next RCPT TO commands
         self.data_calls = 0
         self.stall_after: int | None = None
         self.released = threading.Event()
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
+                          rcpt_options: list[str]) -> str:
+        with self.lock:
+            if self.rcpt_replies:
+                return self.rcpt_replies.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
         with self.lock:
@@ -67,12 +76,28 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def password_check(user: str, password: str) -> Any:
+    """An aiosmtpd authenticator accepting one user name and password (AUTH PLAIN / LOGIN)."""
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            user.encode(), password.encode())
+        return AuthResult(success=ok, handled=False)
+
+    return authenticate
+
+
 @contextmanager
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    """An aiosmtpd server on 127.0.0.1 and a free port, stopped afterwards."""
+def smtp_server(authenticator: Any = None) -> Iterator[tuple[Inbox, int]]:
+    """An aiosmtpd server on 127.0.0.1 and a free port, stopped afterwards; with `authenticator`, it
+    requires AUTH (over plain text: loopback only)."""
     inbox = Inbox()
     port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    extra: dict[str, Any] = {}
+    if authenticator is not None:
+        extra = {"authenticator": authenticator, "auth_required": True, "auth_require_tls": False}
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, **extra)
     controller.start()
     try:
         yield inbox, port

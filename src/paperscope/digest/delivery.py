@@ -169,6 +169,9 @@ def _deliver_one(store: Store, settings: Settings, smtp: SmtpConnection, message
             return "skipped"  # taken by another process meanwhile
         try:
             smtp.send(claimed, sender)
+        except ConfigError as exc:  # wrong credentials or security mode: no message can go; stop the run
+            store.digests.mark_retry(claimed.id, str(exc), _now())
+            raise
         except PermanentFailure as exc:
             store.digests.mark_failed(claimed.id, str(exc))
             report.failed.append(claimed.id)

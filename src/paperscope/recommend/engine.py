@@ -25,11 +25,12 @@ from paperscope.embed.base import Embedder, document_text
 from paperscope.errors import PaperscopeError
 from paperscope.ids import author_key
 from paperscope.models import Paper
-from paperscope.recommend.rankers import Corpus, FusedRanker, GraphRanker, LinearRanker, Ranker, Signals
+from paperscope.recommend.rankers import Corpus, GraphRanker, Ranker, Signals
 from paperscope.store import Store
 
 AUTHOR_BOOST = 2.0  # standardised-score units added to a paper by a followed author
 CLOSEST_SHOWN = 2
+CLOSEST_MARGIN = 0.1  # cosine
 TERMS_SHOWN = 4
 
 
@@ -38,8 +39,9 @@ class NothingToGoOn(PaperscopeError):
 
 
 def default_ranker() -> Ranker:
-    """The ranker paperscope ships: the one bench/bench_recommend.py prefers (docs/benchmarks.md)."""
-    return FusedRanker([LinearRanker(), GraphRanker()])
+    """The ranker paperscope ships: the one bench/bench_recommend.py prefers (docs/benchmarks.md): the
+    contrast of two personalised PageRank diffusions over the kNN graph of embeddings and TF-IDF."""
+    return GraphRanker()
 
 
 @dataclass(frozen=True)
@@ -222,7 +224,10 @@ class Recommender:
         vector = corpus.vectors[row]
         if len(signals.positives):
             similarity = corpus.vectors[signals.positives] @ vector
-            for k in np.argsort(-similarity)[:CLOSEST_SHOWN]:
+            order = np.argsort(-similarity)[:CLOSEST_SHOWN]
+            for k in order:
+                if similarity[k] < similarity[order[0]] - CLOSEST_MARGIN:
+                    break  # name a second paper only when it is nearly as close as the first
                 paper_id = corpus.ids[int(signals.positives[k])]
                 why.closest.append(Closest(paper_id, self._titles.get(paper_id, paper_id), float(similarity[k])))
         if signals.query_vectors is not None:
@@ -245,12 +250,22 @@ def _distinct_terms(terms: list[str]) -> list[str]:
     """Drop a unigram when a bigram that contains it is already in the list (keeps "graph clustering")."""
     kept: list[str] = []
     for term in terms:
+        if any(_same_stem(term, other) for other in kept):
+            continue
         if any(term in other.split() or other in term.split() for other in kept):
             if " " in term:  # a bigram replaces the unigram it contains
                 kept = [k for k in kept if k not in term.split()] + [term]
             continue
         kept.append(term)
     return kept
+
+
+def _same_stem(a: str, b: str) -> bool:
+    """'concept' and 'concepts', 'cluster' and 'clustering': one of them is enough."""
+    if " " in a or " " in b:
+        return False
+    shorter, longer = sorted((a, b), key=len)
+    return len(shorter) >= 4 and longer.startswith(shorter) and len(longer) - len(shorter) <= 3
 
 
 def _short(title: str, limit: int = 80) -> str:

@@ -67,10 +67,10 @@ def standardise(values: np.ndarray) -> np.ndarray:
 class LinearRanker:
     """A linear SVM per user: library against hidden papers and the unlabelled rest of the corpus."""
 
-    c: float = 0.1
+    c: float = 0.03
     hidden_weight: float = 3.0  # a "not interested" mark counts more than an unlabelled paper
     background: int = 5000  # at most this many unlabelled papers, drawn at random, as negatives
-    use_tfidf: bool = False
+    use_tfidf: bool = True
     tfidf_weight: float = 1.0
     seed: int = 0
 
@@ -112,42 +112,106 @@ class LinearRanker:
 
 @dataclass
 class GraphRanker:
-    """Personalised PageRank over the kNN graph; library papers are restart seeds, hidden papers sinks."""
+    """Personalised PageRank over a kNN graph of papers, with the user's marks as noisy seed labels.
 
-    neighbours: int = 15
-    restart: float = 0.15  # probability of jumping back to a seed at each step
-    iterations: int = 50
-    sharpness: float = 5.0  # edge weight exp(sharpness * cosine): near neighbours carry more of the walk
-    hidden_as_sinks: bool = True
-    degree_normalise: bool = True
+    Nodes: the library (and followed searches), the hidden papers, a random sample of other papers (the
+    unlabelled background) and the candidates. Edges join each node to its nearest neighbours by the mean
+    of embedding and TF-IDF cosine (embedding only when the corpus has no TF-IDF), weighted
+    exp(sharpness * (cosine - 1)).
+
+    `contrast=True` (the default): two diffusions, one restarting at the library, one at the hidden papers
+    and the background, which stand for "not this user's interest" (noisy negative labels: most background
+    papers are not, a few are). A candidate scores the share of the library's walk in the mass that reaches
+    it, so a region many library papers point into wins, and a busy region everyone reaches does not.
+    `contrast=False`: one diffusion from the library in which hidden papers are sinks (the walk's mass that
+    reaches them stops), scored by mass over degree as in local graph clustering.
+    """
+
+    neighbours: int = 30
+    restart: float = 0.3  # probability of jumping back to a seed at each step
+    iterations: int = 40
+    sharpness: float = 5.0  # near neighbours carry more of the walk
+    contrast: bool = True
+    background: int = 2000  # unlabelled papers, drawn at random, as noisy negatives (contrast only)
+    hidden_weight: float = 20.0  # restart weight of a hidden paper against one background paper
+    use_tfidf: bool = True
+    max_candidates: int = 3000  # beyond this, only the candidates nearest the seeds enter the graph
+    seed: int = 0
 
     def scores(self, corpus: Corpus, signals: Signals) -> np.ndarray:
+        if len(signals.candidates) > self.max_candidates:
+            return self._shortlisted(corpus, signals)
+        seed_vectors = corpus.vectors[signals.positives]
+        seed_tfidf = corpus.tfidf[signals.positives] if corpus.tfidf is not None else None
+        if signals.query_vectors is not None and len(signals.query_vectors):
+            seed_vectors = np.vstack([seed_vectors, signals.query_vectors.astype(np.float32)])
+            if seed_tfidf is not None:
+                extra = signals.query_tfidf if signals.query_tfidf is not None else sp.csr_matrix(
+                    (len(signals.query_vectors), corpus.tfidf.shape[1]))  # type: ignore[union-attr]
+                seed_tfidf = sp.vstack([seed_tfidf, extra], format="csr")
+        if len(seed_vectors) == 0:
+            return np.zeros(len(signals.candidates))
+        background = self._background(corpus, signals) if self.contrast else np.zeros(0, dtype=np.int64)
+        others = np.concatenate([signals.negatives, background, signals.candidates])
+        vectors = np.vstack([seed_vectors, corpus.vectors[others]])
+        tfidf = None
+        if self.use_tfidf and seed_tfidf is not None and corpus.tfidf is not None:
+            tfidf = sp.vstack([seed_tfidf, corpus.tfidf[others]], format="csr")
+        graph = knn_graph(vectors, self.neighbours, self.sharpness, tfidf=tfidf)
+        degree = np.asarray(graph.sum(axis=1)).ravel()
+        inverse = np.divide(1.0, degree, out=np.zeros_like(degree), where=degree > 0)
+        walk = sp.diags(inverse) @ graph  # row-stochastic transitions
+        n_seeds, n_negative = len(seed_vectors), len(signals.negatives) + len(background)
+        first_candidate = n_seeds + n_negative
+        if not self.contrast:
+            if len(signals.negatives):
+                keep = np.ones(len(vectors))
+                keep[n_seeds:first_candidate] = 0.0
+                walk = sp.diags(keep) @ walk  # mass that reaches a hidden paper stops there
+            positive = self._diffuse(walk, _uniform(len(vectors), 0, n_seeds))
+            return np.asarray((positive * inverse)[first_candidate:], dtype=np.float64)
+        positive = self._diffuse(walk, _uniform(len(vectors), 0, n_seeds))
+        if n_negative == 0:
+            return np.asarray((positive * inverse)[first_candidate:], dtype=np.float64)
+        restart_negative = np.zeros(len(vectors))
+        restart_negative[n_seeds:n_seeds + len(signals.negatives)] = self.hidden_weight
+        restart_negative[n_seeds + len(signals.negatives):first_candidate] = 1.0
+        negative = self._diffuse(walk, restart_negative / restart_negative.sum())
+        # Restart masses differ (few seeds, many negatives): compare per seed, as a posterior would.
+        share = positive / (positive + negative * n_seeds / n_negative + 1e-12)
+        return np.asarray(share[first_candidate:], dtype=np.float64)
+
+    def _shortlisted(self, corpus: Corpus, signals: Signals) -> np.ndarray:
+        """Rank the `max_candidates` candidates nearest a seed by the graph, the rest below them by nearness."""
         seeds = [corpus.vectors[signals.positives]]
         if signals.query_vectors is not None and len(signals.query_vectors):
             seeds.append(signals.query_vectors.astype(np.float32))
         seed_vectors = np.vstack(seeds)
         if len(seed_vectors) == 0:
             return np.zeros(len(signals.candidates))
-        # Nodes: seeds first, then hidden papers, then the candidates.
-        nodes = np.vstack([seed_vectors, corpus.vectors[signals.negatives], corpus.vectors[signals.candidates]])
-        n_seeds, n_hidden = len(seed_vectors), len(signals.negatives)
-        graph = knn_graph(nodes, self.neighbours, self.sharpness)
-        degree = np.asarray(graph.sum(axis=1)).ravel()
-        inverse = np.divide(1.0, degree, out=np.zeros_like(degree), where=degree > 0)
-        walk = sp.diags(inverse) @ graph  # row-stochastic transitions
-        if self.hidden_as_sinks and n_hidden:
-            keep = np.ones(len(nodes))
-            keep[n_seeds:n_seeds + n_hidden] = 0.0
-            walk = sp.diags(keep) @ walk  # mass that reaches a hidden paper stops there
-        teleport = np.zeros(len(nodes))
-        teleport[:n_seeds] = 1.0 / n_seeds
-        rank = teleport.copy()
+        nearness = np.max(corpus.vectors[signals.candidates] @ seed_vectors.T, axis=1).astype(np.float64)
+        keep = np.argsort(-nearness)[:self.max_candidates]
+        short = Signals(signals.positives, signals.negatives, signals.candidates[keep], signals.query_vectors,
+                        signals.query_tfidf)
+        graph_scores = self.scores(corpus, short)
+        scores = nearness - nearness.max() - 2.0 + min(float(graph_scores.min()), 0.0)  # below every graph score
+        scores[keep] = graph_scores
+        return np.asarray(scores, dtype=np.float64)
+
+    def _diffuse(self, walk: sp.csr_matrix, teleport: np.ndarray) -> np.ndarray:
         walk_t = walk.T.tocsr()
+        rank = teleport.copy()
         for _ in range(self.iterations):
             rank = self.restart * teleport + (1 - self.restart) * (walk_t @ rank)
-        if self.degree_normalise:
-            rank = rank * inverse
-        return np.asarray(rank[n_seeds + n_hidden:], dtype=np.float64)
+        return rank
+
+    def _background(self, corpus: Corpus, signals: Signals) -> np.ndarray:
+        taken = np.zeros(len(corpus.ids), dtype=bool)
+        for rows in (signals.positives, signals.negatives, signals.candidates):
+            taken[rows] = True
+        pool = np.flatnonzero(~taken)
+        rng = np.random.default_rng(self.seed)
+        return rng.choice(pool, size=min(self.background, len(pool)), replace=False) if len(pool) else pool
 
 
 @dataclass
@@ -165,8 +229,10 @@ class FusedRanker:
         return total
 
 
-def knn_graph(vectors: np.ndarray, k: int, sharpness: float, block: int = 2048) -> sp.csr_matrix:
-    """Symmetric k-nearest-neighbour graph of unit vectors, edge weight exp(sharpness * (cosine - 1))."""
+def knn_graph(vectors: np.ndarray, k: int, sharpness: float, *, tfidf: sp.csr_matrix | None = None,
+              block: int = 2048) -> sp.csr_matrix:
+    """Symmetric k-nearest-neighbour graph of unit vectors (cosine: their dot product, averaged with the
+    TF-IDF cosine when `tfidf` rows are given), edge weight exp(sharpness * (cosine - 1))."""
     n = len(vectors)
     k = min(k, n - 1)
     if k < 1:
@@ -174,6 +240,8 @@ def knn_graph(vectors: np.ndarray, k: int, sharpness: float, block: int = 2048) 
     rows, cols, weights = [], [], []
     for start in range(0, n, block):
         sims = vectors[start:start + block] @ vectors.T
+        if tfidf is not None:
+            sims = 0.5 * sims + 0.5 * (tfidf[start:start + block] @ tfidf.T).toarray()
         for i in range(sims.shape[0]):
             sims[i, start + i] = -np.inf
         top = np.argpartition(-sims, k, axis=1)[:, :k]
@@ -182,6 +250,12 @@ def knn_graph(vectors: np.ndarray, k: int, sharpness: float, block: int = 2048) 
         weights.append(np.exp(sharpness * (np.take_along_axis(sims, top, axis=1).ravel() - 1.0)))
     graph = sp.csr_matrix((np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
     return graph.maximum(graph.T).tocsr()
+
+
+def _uniform(size: int, start: int, stop: int) -> np.ndarray:
+    vector = np.zeros(size)
+    vector[start:stop] = 1.0 / max(stop - start, 1)
+    return vector
 
 
 def _centroid_scores(corpus: Corpus, signals: Signals) -> np.ndarray:
