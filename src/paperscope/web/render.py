@@ -3,9 +3,10 @@ excerpts. Everything that is not rendered math is escaped, so a title such as `<
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
+import importlib.util
 import re
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -24,25 +25,36 @@ EXCERPT_CHARS = 320
 # $$..$$, $..$, \(..\), \[..\]; a dollar preceded by a backslash is a literal dollar.
 _MATH = re.compile(r"(?<!\\)\$\$(?P<d1>.+?)(?<!\\)\$\$|(?<!\\)\$(?P<i1>[^$]+?)(?<!\\)\$"
                    r"|\\\((?P<i2>.+?)\\\)|\\\[(?P<d2>.+?)\\\]", re.DOTALL)
-_katex_lock = threading.Lock()
+
+
+# PyKaTeX runs KaTeX in one QuickJS runtime, which only works on the thread that first used it (from another
+# thread every call fails with a bogus "size exceeded"): all formulas go through this one thread.
+_katex_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="katex")
+
+
+def _katex(tex: str, display: bool) -> str:
+    import pykatex
+
+    html: str = pykatex.renderToString(tex, displayMode=display, output="mathml", throwOnError=False,
+                                       trust=False, maxExpand=200, maxSize=20)
+    return html
 
 
 @functools.lru_cache(maxsize=20_000)
+def _rendered(tex: str, display: bool) -> Markup:
+    """The formula as MathML; raises when KaTeX fails (failures are not cached)."""
+    html = _katex_thread.submit(_katex, tex, display).result(timeout=10)
+    return Markup(html)  # noqa: S704 - KaTeX escapes the text it renders; trust=False forbids links and HTML
+
+
 def render_formula(tex: str, display: bool = False) -> Markup:
     """A formula as MathML (which browsers draw without JavaScript), or the escaped source if KaTeX fails."""
+    if len(tex) > MAX_FORMULA_CHARS or importlib.util.find_spec("pykatex") is None:
+        return Markup('<code class="tex">{}</code>').format(tex)  # the web extra brings pykatex
     try:
-        import pykatex
-    except ImportError:  # the web extra brings it; without it math stays readable TeX
-        return Markup('<code class="tex">{}</code>').format(tex)
-    if len(tex) > MAX_FORMULA_CHARS:
-        return Markup('<code class="tex">{}</code>').format(tex)
-    try:
-        with _katex_lock:  # one QuickJS runtime: not to be entered by two threads at once
-            html = pykatex.renderToString(tex, displayMode=display, output="mathml", throwOnError=False,
-                                          trust=False, maxExpand=200, maxSize=20)
+        return _rendered(tex, display)
     except Exception:  # a KaTeX failure must never take a page down
         return Markup('<code class="tex">{}</code>').format(tex)
-    return Markup(html)  # noqa: S704 - KaTeX escapes the text it renders; trust=False forbids links and HTML
 
 
 @functools.lru_cache(maxsize=1024)
