@@ -83,3 +83,18 @@ def test_undated_papers_count_from_the_day_they_were_added(store: Store) -> None
     assert feed.default_date(today) == today
     assert [e.paper.id for e in feed.page("day", today, today=today).entries] == ["2506.00001"]
     assert feed.page("day", today, today=today).next is None  # nothing after today
+
+
+def test_an_old_ranking_is_served_while_it_is_ranked_again(store: Store) -> None:
+    store.upsert_papers([Paper(id="2606.00001", title="First", upvotes=2, published=D(2026, 6, 4)),
+                         Paper(id="2606.00002", title="Second", upvotes=1, published=D(2026, 6, 4))])
+    feed = TrendingFeed(store, cache_seconds=0)  # every ranking is "old" at once
+    assert [c.id for c, _ in feed.ranked("day", D(2026, 6, 4))] == ["2606.00001", "2606.00002"]
+    for email in ("a@example.org", "b@example.org"):
+        store.accounts.vote(store.accounts.create_user(email).id, "2606.00002")  # no invalidate()
+    stale = feed.ranked("day", D(2026, 6, 4))  # served from the cache; a re-rank starts behind it
+    assert [c.id for c, _ in stale] == ["2606.00001", "2606.00002"]
+    feed.settle()
+    fresh = feed.ranked("day", D(2026, 6, 4))
+    assert [c.id for c, _ in fresh] == ["2606.00002", "2606.00001"]
+    feed.settle()

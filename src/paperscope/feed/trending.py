@@ -99,9 +99,8 @@ class TrendingPage:
 
 
 class TrendingFeed:
-    """Ranks trending windows from the store, keeping each ranking for CACHE_SECONDS.
-
-    `invalidate()` (after a vote or an ingest) makes the next request rank again.
+    """Ranks trending windows from the store, keeping each ranking for CACHE_SECONDS (then refreshed in the
+    background). `invalidate()` (after a vote or an ingest) makes the next request rank again.
     """
 
     def __init__(self, store: Store, *, cache_seconds: float = CACHE_SECONDS) -> None:
@@ -111,6 +110,8 @@ class TrendingFeed:
         self._cache: dict[tuple[Period, dt.date], tuple[float, int, list[tuple[TrendingCandidate, float]]]] = {}
         self._generation = 0
         self._latest: tuple[float, int, dt.date | None] | None = None
+        self._refreshing: set[tuple[Period, dt.date]] = set()
+        self._threads: list[threading.Thread] = []
 
     def invalidate(self) -> None:
         with self._lock:
@@ -139,19 +140,44 @@ class TrendingFeed:
 
     def ranked(self, period: Period, day: dt.date, today: dt.date | None = None
                ) -> list[tuple[TrendingCandidate, float]]:
+        """The window's ranking. After an invalidation it is ranked again at once; when it merely got older
+        than `cache_seconds`, the old ranking is served while one background thread ranks it again, so no
+        request waits for a re-rank that nothing asked for."""
         first, last = window(period, day)
+        key = (period, first)
+        reference = min(last, max(first, today or dt.date.today()))
         now = time.monotonic()
         with self._lock:
-            cached = self._cache.get((period, first))
-            if cached and cached[1] == self._generation and now - cached[0] < self.cache_seconds:
-                return cached[2]
+            cached = self._cache.get(key)
             generation = self._generation
-        reference = min(last, max(first, today or dt.date.today()))
-        ranking = rank(self.store.web.trending_candidates(first, last), period, reference)
+            if cached and cached[1] == generation:
+                if now - cached[0] >= self.cache_seconds and key not in self._refreshing:
+                    self._refreshing.add(key)
+                    thread = threading.Thread(target=self._rank_and_keep, args=(key, last, reference, generation),
+                                              name="trending-refresh", daemon=True)
+                    self._threads.append(thread)
+                    thread.start()
+                return cached[2]
+        return self._rank_and_keep(key, last, reference, generation)
+
+    def _rank_and_keep(self, key: tuple[Period, dt.date], last: dt.date, reference: dt.date, generation: int
+                       ) -> list[tuple[TrendingCandidate, float]]:
+        try:
+            ranking = rank(self.store.web.trending_candidates(key[1], last), key[0], reference)
+            with self._lock:
+                if generation == self._generation:
+                    self._cache[key] = (time.monotonic(), generation, ranking)
+            return ranking
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)
+
+    def settle(self) -> None:
+        """Wait for background re-ranks to finish (tests, shutdown)."""
         with self._lock:
-            if generation == self._generation:
-                self._cache[(period, first)] = (now, generation, ranking)
-        return ranking
+            threads, self._threads = self._threads, []
+        for thread in threads:
+            thread.join()
 
     def page(self, period: Period, day: dt.date | None = None, *, limit: int = 30, offset: int = 0,
              exclude: Collection[str] = (), today: dt.date | None = None) -> TrendingPage:
