@@ -656,9 +656,11 @@ def serve(app: AppContext, host: str, port: int, jobs: bool | None, log_level: s
               "(Sinkhorn-Knopp), e.g. for reading groups or shards.")
 @click.option("--explain", "goal", metavar="GOAL", help='With --rebuild (or a first build): ask the LLM at '
               'PAPERSCOPE_TOPICS_LLM_URL to explain the topics for a goal, e.g. "group by method".')
+@click.option("--k", "n_topics", type=click.IntRange(1, 1000), help="With --rebuild (or a first build): this many "
+              "topics instead of the number the method chooses.")
 @click.option("--no-assignments", is_flag=True, help="Leave the per-paper assignments out of --json.")
 @click.pass_obj
-def topics(app: AppContext, as_json: bool, rebuild: bool, balanced: bool, goal: str | None,
+def topics(app: AppContext, as_json: bool, rebuild: bool, balanced: bool, goal: str | None, n_topics: int | None,
            no_assignments: bool) -> None:
     """Build the topic map, or show the stored one.
 
@@ -674,8 +676,8 @@ def topics(app: AppContext, as_json: bool, rebuild: bool, balanced: bool, goal: 
         model_name = embedding_model_name(app.settings)
         current = store.topics.current_map()
         if rebuild or current is None or current.model != model_name:
-            report = build_map(store, app.settings, model_name=model_name, balanced=balanced, explain_goal=goal,
-                               progress=lambda message: click.echo(message, err=True))
+            report = build_map(store, app.settings, model_name=model_name, balanced=balanced, n_topics=n_topics,
+                               explain_goal=goal, progress=lambda message: click.echo(message, err=True))
             click.echo(f"built {report.map.n_topics} topics from {report.map.n_papers} papers in "
                        f"{sum(report.seconds.values()):.1f} s (ids kept {report.kept_ids}, new {report.new_ids}, "
                        f"retired {report.retired_ids}, emerging {len(report.emerging)})", err=True)

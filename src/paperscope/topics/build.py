@@ -57,8 +57,10 @@ def embedding_model_name(settings: Settings) -> str:
 
 
 def build_map(store: Store, settings: Settings, *, model_name: str | None = None, balanced: bool = False,
-              explain_goal: str | None = None, progress: Progress | None = None) -> BuildReport:
-    """Fit, label and store a new topic map from every stored vector of the configured model."""
+              n_topics: int | None = None, explain_goal: str | None = None, progress: Progress | None = None
+              ) -> BuildReport:
+    """Fit, label and store a new topic map from every stored vector of the configured model (with `n_topics`,
+    that many topics instead of the number PPP chooses)."""
     say = progress or (lambda _message: None)
     seconds: dict[str, float] = {}
     model_name = model_name or embedding_model_name(settings)
@@ -72,7 +74,10 @@ def build_map(store: Store, settings: Settings, *, model_name: str | None = None
     started = time.perf_counter()
     seed = settings.topics_seed
     min_size = settings.topics_min_size or max(2 if len(ids) < 100 else 5, len(ids) // 100)
-    model = TopicModel(clusterer=PPP(min_cluster_size=min_size, max_clusters=settings.topics_max, random_state=seed),
+    if n_topics:
+        min_size = min(min_size, max(1, len(ids) // (2 * n_topics)))
+    model = TopicModel(clusterer=PPP(min_cluster_size=min_size, max_clusters=settings.topics_max, n_clusters=n_topics,
+                                     random_state=seed),
                        layout=Layout(random_state=seed), balanced=balanced,
                        other_quantile=settings.topics_other_quantile, random_state=seed).fit(X)
     seconds["cluster_and_layout"] = time.perf_counter() - started
@@ -122,7 +127,8 @@ def build_map(store: Store, settings: Settings, *, model_name: str | None = None
                    float(model.coords_[row, 0]), float(model.coords_[row, 1]))
         for row, paper_id in enumerate(ids)]
     params: dict[str, Any] = {
-        "method": "ppp", "balanced": balanced, "k": k, "min_topic_size": min_size, "seed": seed,
+        "method": "ppp" if not n_topics else "ppp, k given", "balanced": balanced, "k": k,
+        "min_topic_size": min_size, "seed": seed,
         "silhouette": getattr(model.clusterer, "silhouette_", None), "layout": model.layout.method_ if model.layout
         else None, "goal": explain_goal, "splits_tested": len(getattr(model.clusterer, "splits_", []))}
     model.topic_ids_ = np.asarray(topic_ids)

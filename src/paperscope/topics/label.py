@@ -32,7 +32,7 @@ superior comprehensive leveraging leverage leverages simple effectiveness effici
 """
 ACADEMIC_FILLER = frozenset(_FILLER_TEXT.split())
 STOP_WORDS = sorted(ENGLISH_STOP_WORDS | ACADEMIC_FILLER)
-TOKEN_PATTERN = r"(?u)\b[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9]\b|\b[a-zA-Z]\b"
+TOKEN_PATTERN = r"(?u)\b[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9]\b"  # two characters or more
 
 
 class TopicLabeler:
@@ -81,10 +81,17 @@ class TopicLabeler:
         keywords = []
         for topic in range(k):
             order = np.argsort(-weights[topic], kind="stable")[: self.n_keywords * 6]
-            ranked = [(str(vocabulary[i]), float(weights[topic, i])) for i in order if weights[topic, i] > 0]
+            ranked = [(str(vocabulary[i]), float(weights[topic, i])) for i in order
+                      if weights[topic, i] > 0 and _no_repeats(str(vocabulary[i]))]
             members = [d for d, t in zip(docs, topic_of_doc, strict=True) if t == topic]
             keywords.append([_surface_form(term, members) for term in _fold(ranked)[: self.n_keywords]])
         return keywords
+
+
+def _no_repeats(term: str) -> bool:
+    """'contrastive learning contrastive' is an artefact of joined abstracts, not a phrase."""
+    words = term.split()
+    return len(set(words)) == len(words)
 
 
 def _fold(ranked: list[tuple[str, float]]) -> list[str]:

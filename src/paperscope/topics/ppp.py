@@ -48,12 +48,14 @@ class PPP(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     Parameters: `min_cluster_size` (None: 1 % of the rows, at least 5), `max_clusters`, `agreement` (the ARI the
     mixture's partition must reach with the k-means one), `covariance_type` of the mixture, `split_sample`
     (rows a split decision is fitted on), `n_init` (k-means restarts), `refine` (final k-means pass),
-    `silhouette_sample`, `random_state`.
+    `silhouette_sample`, `random_state`. `n_clusters` forces that many clusters (every split is taken, the test
+    only recorded): for comparisons at a given k.
     """
 
     def __init__(self, *, min_cluster_size: int | None = None, max_clusters: int = 100, agreement: float = 0.5,
                  test_sample: int = 1_000, split_sample: int = 20_000, refine: bool = True,
-                 silhouette_sample: int = 5_000, random_state: int = 0) -> None:
+                 silhouette_sample: int = 5_000, n_clusters: int | None = None, random_state: int = 0) -> None:
+        self.n_clusters = n_clusters
         self.min_cluster_size = min_cluster_size
         self.max_clusters = max_clusters
         self.agreement = agreement
@@ -73,7 +75,8 @@ class PPP(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         counter = 1
         while heap:
             _, node, members = heapq.heappop(heap)
-            if len(leaves) + len(heap) + 1 >= self.max_clusters or len(members) < 2 * min_size:
+            limit = self.n_clusters or self.max_clusters
+            if len(leaves) + len(heap) + 1 >= limit or len(members) < 2 * min_size:
                 leaves.append(members)
                 continue
             halves = self._split(X, members, node, min_size, rng)
@@ -118,7 +121,8 @@ class PPP(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             bic_gain, agreement = _mixture_test(projected, projected[:, 0] > cut)
         labels, _ = nearest(X[members], _unit(km.cluster_centers_))
         sizes = (int((labels == 0).sum()), int((labels == 1).sum()))
-        accepted = bic_gain > 0 and agreement >= self.agreement and min(sizes) >= min_size
+        supported = bic_gain > 0 and agreement >= self.agreement
+        accepted = (supported or self.n_clusters is not None) and min(sizes) >= min_size
         self.splits_.append(Split(node, len(members), accepted, bic_gain, agreement, sizes))
         if not accepted:
             return None
