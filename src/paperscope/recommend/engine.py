@@ -140,7 +140,15 @@ class Recommender:
         self._vectorizer, tfidf, terms = fit_tfidf(texts)
         return Corpus(ids, np.ascontiguousarray(vectors, dtype=np.float32), tfidf, terms)
 
-    # Signals -------------------------------------------------------------------------------
+    def period_candidates(self, user_id: int, since: dt.datetime | None = None) -> list[str]:
+        """The papers of "this period" for a user: stored after `since`, by default after the user's last
+        digest, or every stored paper before the first one."""
+        if since is None:
+            subscription = self.store.digests.get_subscription(user_id)
+            since = subscription.last_digest_at if subscription else None
+        return self.store.digests.papers_added_since(since)
+
+    # Ranking -------------------------------------------------------------------------------
 
     def recommend(self, user_id: int, *, candidates: Iterable[str] | None = None, limit: int = 10,
                   exclude: Iterable[str] = ()) -> list[Recommendation]:
