@@ -175,7 +175,8 @@ def simulate_users(papers: Papers, split: Split, corpus_rows: np.ndarray, per_in
     return users
 
 
-def evaluate(users: list[User], score: Callable[[Signals], np.ndarray]) -> tuple[float, float, float]:
+def evaluate(users: list[User], score: Callable[[Signals], np.ndarray],
+             per_interest: dict[str, list[float]] | None = None) -> tuple[float, float, float]:
     aps, ndcgs = [], []
     started = time.perf_counter()
     for user in users:
@@ -184,6 +185,8 @@ def evaluate(users: list[User], score: Callable[[Signals], np.ndarray]) -> tuple
         ranked = [int(i) in user.relevant for i in order]
         aps.append(average_precision(ranked, len(user.relevant)))
         ndcgs.append(ndcg(ranked, len(user.relevant)))
+        if per_interest is not None:
+            per_interest.setdefault(user.interest, []).append(aps[-1])
     return mean(aps), mean(ndcgs), (time.perf_counter() - started) / len(users)
 
 
@@ -208,7 +211,7 @@ def variants() -> dict[str, Ranker]:
 
 
 def run_split(papers: Papers, vectors: np.ndarray, split: Split, per_interest: int, seed: int,
-              show_variants: bool) -> dict[str, tuple[float, float, float]]:
+              show_variants: bool, breakdown: bool = False) -> dict[str, tuple[float, float, float]]:
     corpus_rows = np.array([r for r in range(len(papers.ids)) if papers.week[r] <= split.test_week])
     known = Papers([papers.ids[r] for r in corpus_rows], papers.week[corpus_rows],
                    [papers.categories[r] for r in corpus_rows], [papers.texts[r] for r in corpus_rows])
@@ -221,18 +224,27 @@ def run_split(papers: Papers, vectors: np.ndarray, split: Split, per_interest: i
     print(f"\n## {split.name}: {len(users)} users ({per_interest} per interest: {', '.join(interests)}), "
           f"corpus {len(corpus_rows)} papers, {n_candidates} candidates (week {split.test_week})", flush=True)
     results: dict[str, tuple[float, float, float]] = {}
+    by_interest: dict[str, dict[str, list[float]]] = {"baseline": {}, "paperscope": {}}
     results["baseline: arxiv-sanity-lite (tf-idf + LinearSVC)"] = evaluate(
-        users, lambda s: arxiv_sanity_scores(tfidf, s))
+        users, lambda s: arxiv_sanity_scores(tfidf, s), by_interest["baseline"])
     rankers = {"paperscope (shipped ranker)": our_ranker()}
     if show_variants:
         rankers.update(variants())
     for name, ranker in rankers.items():
-        results[name] = evaluate(users, lambda s, r=ranker: r.scores(corpus, s))  # type: ignore[misc]
+        results[name] = evaluate(users, lambda s, r=ranker: r.scores(corpus, s),  # type: ignore[misc]
+                                 by_interest["paperscope"] if name.startswith("paperscope") else None)
     base_map = results["baseline: arxiv-sanity-lite (tf-idf + LinearSVC)"][0]
     print(f"| method | MAP@{K} | nDCG@{K} | MAP ratio to baseline | s/user |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for name, (map_k, ndcg_k, seconds) in results.items():
         print(f"| {name} | {map_k:.3f} | {ndcg_k:.3f} | {map_k / base_map:.2f} | {seconds:.2f} |", flush=True)
+    if breakdown:
+        print(f"\n| interest | relevant in week {split.test_week} | baseline MAP@{K} | paperscope MAP@{K} |")
+        print("| --- | ---: | ---: | ---: |")
+        for interest in by_interest["baseline"]:
+            count = next(len(u.relevant) for u in users if u.interest == interest)
+            print(f"| {interest} | {count} | {mean(by_interest['baseline'][interest]):.3f} | "
+                  f"{mean(by_interest['paperscope'][interest]):.3f} |", flush=True)
     return results
 
 
@@ -242,12 +254,13 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=6, help="simulated users per interest")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", action="store_true", help="also measure the alternatives tried")
+    parser.add_argument("--per-interest", action="store_true", help="MAP per interest, ours and the baseline's")
     args = parser.parse_args()
     papers = load_papers()
     vectors = load_vectors(papers)
     names = list(SPLITS) if args.split == "all" else [args.split]
     for name in names:
-        run_split(papers, vectors, SPLITS[name], args.users, args.seed, args.variants)
+        run_split(papers, vectors, SPLITS[name], args.users, args.seed, args.variants, args.per_interest)
 
 
 if __name__ == "__main__":
