@@ -1,6 +1,6 @@
 """Recommendation quality: MAP@20 and nDCG@20 of paperscope's rankers beside arxiv-sanity-lite's method.
 
-    nice -n 5 python bench/bench_recommend.py [--split dev|heldout|both] [--users 6] [--variants]
+    nice -n 5 python bench/bench_recommend.py [--split dev|heldout|fresh|all] [--users 8] [--variants]
 
 Data: the real arXiv cs listings in ../shared/data/arxiv/cs (74 daily files). A paper's date is the first
 listing it appears in; its categories are arXiv's. The database with the stored embeddings is built once
@@ -11,9 +11,11 @@ category from the history weeks, and 2-6 "not interested" papers from another in
 is to rank every paper first listed in the test week; relevant = the paper carries the user's category.
 The corpus the rankers see is every paper listed up to the end of the test week (as in a running server).
 
-Two splits: `dev` (history weeks 12-19 of 2025, test week 20, the dev categories) was used to choose the
+Three splits: `dev` (history weeks 12-19 of 2025, test week 20, the dev categories) was used to choose the
 method and its settings; `heldout` (history weeks 21-25, test week 26, other categories) was run only to
-report, never to tune.
+report, never to tune; `fresh` (history weeks 14-21, test week 22, the rarer categories used by neither)
+was defined after the first heldout run and run once at the end. Interests with fewer than 10 history papers
+or no relevant paper in the test week are skipped (and named on stderr).
 
 Baseline, measured in the same run: arxiv-sanity-lite's recommendation, reimplemented here: TF-IDF of title
 and abstract (unigrams and bigrams, sublinear tf, its default vocabulary limits), and per user a LinearSVC
@@ -40,7 +42,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
 from ir_metrics import mean
-from paperscope.recommend.rankers import Corpus, FusedRanker, GraphRanker, LinearRanker, Ranker, Signals
+from paperscope.recommend.rankers import Corpus, FusedRanker, GraphRanker, LinearRanker, Ranker, Signals, fit_tfidf
 from paperscope.store import open_store
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv" / "cs"
@@ -62,6 +64,10 @@ SPLITS = {
     "dev": Split("dev", range(12, 20), 20, ("cs.LG", "cs.RO", "cs.IR", "eess.AS", "cs.MM", "cs.CR", "cs.SE")),
     "heldout": Split("heldout", range(21, 26), 26,
                      ("eess.IV", "cs.GR", "cs.HC", "cs.SD", "cs.CY", "stat.ML", "cs.MA")),
+    # Defined after the first heldout run, then run once: rarer categories, another time window.
+    "fresh": Split("fresh", range(14, 22), 22,
+                   ("eess.SP", "cs.NE", "cs.SI", "cs.DB", "q-bio.NC", "q-bio.QM", "physics.med-ph", "cs.DC",
+                    "cs.CE")),
 }
 
 
@@ -155,6 +161,9 @@ def simulate_users(papers: Papers, split: Split, corpus_rows: np.ndarray, per_in
     for interest in split.interests:
         liked = [r for r in history if interest in papers.categories[r]]
         relevant = {i for i, r in enumerate(candidates) if interest in papers.categories[r]}
+        if len(liked) < 10 or not relevant:
+            print(f"skipped {interest}: {len(liked)} history papers, {len(relevant)} relevant", file=sys.stderr)
+            continue
         others = [c for c in split.interests if c != interest]
         for _ in range(per_interest):
             size = int(rng.integers(10, 31))
@@ -166,7 +175,8 @@ def simulate_users(papers: Papers, split: Split, corpus_rows: np.ndarray, per_in
     return users
 
 
-def evaluate(users: list[User], score: Callable[[Signals], np.ndarray]) -> tuple[float, float, float]:
+def evaluate(users: list[User], score: Callable[[Signals], np.ndarray],
+             per_interest: dict[str, list[float]] | None = None) -> tuple[float, float, float]:
     aps, ndcgs = [], []
     started = time.perf_counter()
     for user in users:
@@ -175,6 +185,8 @@ def evaluate(users: list[User], score: Callable[[Signals], np.ndarray]) -> tuple
         ranked = [int(i) in user.relevant for i in order]
         aps.append(average_precision(ranked, len(user.relevant)))
         ndcgs.append(ndcg(ranked, len(user.relevant)))
+        if per_interest is not None:
+            per_interest.setdefault(user.interest, []).append(aps[-1])
     return mean(aps), mean(ndcgs), (time.perf_counter() - started) / len(users)
 
 
@@ -199,44 +211,56 @@ def variants() -> dict[str, Ranker]:
 
 
 def run_split(papers: Papers, vectors: np.ndarray, split: Split, per_interest: int, seed: int,
-              show_variants: bool) -> dict[str, tuple[float, float, float]]:
+              show_variants: bool, breakdown: bool = False) -> dict[str, tuple[float, float, float]]:
     corpus_rows = np.array([r for r in range(len(papers.ids)) if papers.week[r] <= split.test_week])
     known = Papers([papers.ids[r] for r in corpus_rows], papers.week[corpus_rows],
                    [papers.categories[r] for r in corpus_rows], [papers.texts[r] for r in corpus_rows])
-    tfidf = arxiv_sanity_tfidf(known.texts)
-    corpus = Corpus(known.ids, vectors[corpus_rows], tfidf)
+    tfidf = arxiv_sanity_tfidf(known.texts)  # the baseline's own features
+    _, ours, terms = fit_tfidf(known.texts)  # paperscope's, as Recommender builds them
+    corpus = Corpus(known.ids, vectors[corpus_rows], ours, terms)
     users = simulate_users(known, split, np.arange(len(corpus_rows)), per_interest, seed)
     n_candidates = len(users[0].signals.candidates)
-    print(f"\n## {split.name}: {len(users)} users ({per_interest} per interest: {', '.join(split.interests)}), "
+    interests = list(dict.fromkeys(u.interest for u in users))
+    print(f"\n## {split.name}: {len(users)} users ({per_interest} per interest: {', '.join(interests)}), "
           f"corpus {len(corpus_rows)} papers, {n_candidates} candidates (week {split.test_week})", flush=True)
     results: dict[str, tuple[float, float, float]] = {}
+    by_interest: dict[str, dict[str, list[float]]] = {"baseline": {}, "paperscope": {}}
     results["baseline: arxiv-sanity-lite (tf-idf + LinearSVC)"] = evaluate(
-        users, lambda s: arxiv_sanity_scores(tfidf, s))
+        users, lambda s: arxiv_sanity_scores(tfidf, s), by_interest["baseline"])
     rankers = {"paperscope (shipped ranker)": our_ranker()}
     if show_variants:
         rankers.update(variants())
     for name, ranker in rankers.items():
-        results[name] = evaluate(users, lambda s, r=ranker: r.scores(corpus, s))  # type: ignore[misc]
+        results[name] = evaluate(users, lambda s, r=ranker: r.scores(corpus, s),  # type: ignore[misc]
+                                 by_interest["paperscope"] if name.startswith("paperscope") else None)
     base_map = results["baseline: arxiv-sanity-lite (tf-idf + LinearSVC)"][0]
     print(f"| method | MAP@{K} | nDCG@{K} | MAP ratio to baseline | s/user |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for name, (map_k, ndcg_k, seconds) in results.items():
         print(f"| {name} | {map_k:.3f} | {ndcg_k:.3f} | {map_k / base_map:.2f} | {seconds:.2f} |", flush=True)
+    if breakdown:
+        print(f"\n| interest | relevant in week {split.test_week} | baseline MAP@{K} | paperscope MAP@{K} |")
+        print("| --- | ---: | ---: | ---: |")
+        for interest in by_interest["baseline"]:
+            count = next(len(u.relevant) for u in users if u.interest == interest)
+            print(f"| {interest} | {count} | {mean(by_interest['baseline'][interest]):.3f} | "
+                  f"{mean(by_interest['paperscope'][interest]):.3f} |", flush=True)
     return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", choices=["dev", "heldout", "both"], default="both")
+    parser.add_argument("--split", choices=["dev", "heldout", "fresh", "all"], default="all")
     parser.add_argument("--users", type=int, default=6, help="simulated users per interest")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", action="store_true", help="also measure the alternatives tried")
+    parser.add_argument("--per-interest", action="store_true", help="MAP per interest, ours and the baseline's")
     args = parser.parse_args()
     papers = load_papers()
     vectors = load_vectors(papers)
-    names = ["dev", "heldout"] if args.split == "both" else [args.split]
+    names = list(SPLITS) if args.split == "all" else [args.split]
     for name in names:
-        run_split(papers, vectors, SPLITS[name], args.users, args.seed, args.variants)
+        run_split(papers, vectors, SPLITS[name], args.users, args.seed, args.variants, args.per_interest)
 
 
 if __name__ == "__main__":

@@ -283,3 +283,27 @@ def test_migration_0006_builds_the_tables_of_schema_py_and_goes_back(tmp_path: P
     migrate.upgrade(engine)
     assert set(tables) <= set(sa.inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_the_schedule_loop_sends_each_due_digest_once(tmp_path: Path, smtp: tuple[Inbox, int]) -> None:
+    import threading
+
+    from paperscope.digest import run_schedule
+
+    class StopAfterFiveRuns(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            self.waits = getattr(self, "waits", 0) + 1
+            if self.waits >= 5:
+                self.set()
+            return super().wait(0)
+
+    inbox, port = smtp
+    settings = site_settings(tmp_path, port)
+    with open_store(settings.database_url) as store:
+        Ingester(store, settings).ingest(str(FIXTURES / "digest_papers.jsonl"))
+        user = store.accounts.create_user("ada@example.org")
+        store.accounts.set_library_state(user.id, ROBOTS[:1], "saved")
+        store.digests.subscribe(user.id)
+        assert run_schedule(store, settings, StopAfterFiveRuns(), every_seconds=60) == 5
+        [message] = store.digests.outbox_messages()
+    assert message.state == "sent" and [m["To"] for m in inbox.messages] == ["ada@example.org"]

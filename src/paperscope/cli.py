@@ -471,12 +471,8 @@ def recommend(app: AppContext, email: str, limit: int, since: str | None, as_jso
         recommender = Recommender(store, app.settings)
         if not recommender.corpus.ids:
             raise click.ClickException("No paper is embedded yet, so there is nothing to rank: run paperscope index.")
-        if since_date is not None:
-            start: dt.datetime | None = dt.datetime.combine(since_date, dt.time(), tzinfo=dt.UTC)
-        else:
-            subscription = store.digests.get_subscription(user.id)
-            start = subscription.last_digest_at if subscription else None
-        candidates = store.digests.papers_added_since(start)
+        start = dt.datetime.combine(since_date, dt.time(), tzinfo=dt.UTC) if since_date else None
+        candidates = recommender.period_candidates(user.id, start)
         unembedded = sum(1 for c in candidates if c not in recommender.corpus.row)
         results = recommender.recommend(user.id, candidates=candidates, limit=limit)
     if unembedded:

@@ -65,7 +65,8 @@ def create_router(*, get_store: Callable[..., Store] = _app_store,
             if recommender is None or recommender.store is not store:
                 recommender = recommenders[id(store)] = Recommender(store, settings)
             try:
-                return recommender.recommend(user_id, limit=limit)
+                return recommender.recommend(user_id, candidates=recommender.period_candidates(user_id),
+                                             limit=limit)
             except NothingToGoOn:
                 return []
 

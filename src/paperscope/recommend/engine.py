@@ -25,7 +25,7 @@ from paperscope.embed.base import Embedder, document_text
 from paperscope.errors import PaperscopeError
 from paperscope.ids import author_key
 from paperscope.models import Paper
-from paperscope.recommend.rankers import Corpus, GraphRanker, Ranker, Signals
+from paperscope.recommend.rankers import Corpus, GraphRanker, Ranker, Signals, fit_tfidf
 from paperscope.store import Store
 
 AUTHOR_BOOST = 2.0  # standardised-score units added to a paper by a followed author
@@ -130,8 +130,6 @@ class Recommender:
         return self._corpus
 
     def _build_corpus(self) -> Corpus:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
         ids, vectors = self.store.load_embeddings(self.embedder.name)
         papers = self.store.get_papers(ids)
         keep = [k for k, i in enumerate(ids) if i in papers]  # a paper merged away since its vector was stored
@@ -139,21 +137,18 @@ class Recommender:
         vectors = vectors[keep] if keep else np.zeros((0, self.embedder.dim), dtype=np.float32)
         self._titles = {i: papers[i].title for i in ids}
         texts = [document_text(papers[i]) for i in ids]
-        tfidf: sp.csr_matrix | None = None
-        terms = None
-        if texts:
-            self._vectorizer = TfidfVectorizer(strip_accents="unicode", stop_words="english", ngram_range=(1, 2),
-                                               sublinear_tf=True, min_df=2 if len(texts) >= 50 else 1,
-                                               max_df=0.5, max_features=50_000,
-                                               token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9-]+\b")
-            try:
-                tfidf = self._vectorizer.fit_transform(texts).tocsr()
-                terms = self._vectorizer.get_feature_names_out()
-            except ValueError:  # no term survives (a tiny corpus of stop words)
-                self._vectorizer = None
+        self._vectorizer, tfidf, terms = fit_tfidf(texts)
         return Corpus(ids, np.ascontiguousarray(vectors, dtype=np.float32), tfidf, terms)
 
-    # Signals -------------------------------------------------------------------------------
+    def period_candidates(self, user_id: int, since: dt.datetime | None = None) -> list[str]:
+        """The papers of "this period" for a user: stored after `since`, by default after the user's last
+        digest, or every stored paper before the first one."""
+        if since is None:
+            subscription = self.store.digests.get_subscription(user_id)
+            since = subscription.last_digest_at if subscription else None
+        return self.store.digests.papers_added_since(since)
+
+    # Ranking -------------------------------------------------------------------------------
 
     def recommend(self, user_id: int, *, candidates: Iterable[str] | None = None, limit: int = 10,
                   exclude: Iterable[str] = ()) -> list[Recommendation]:

@@ -17,7 +17,7 @@ the command line, the digests and the benchmark all run the very same ranking.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,6 +50,23 @@ class Signals:
     candidates: np.ndarray  # the papers of the period
     query_vectors: np.ndarray | None = None  # followed searches, embedded like a query: extra positives
     query_tfidf: sp.csr_matrix | None = None
+
+
+def fit_tfidf(texts: list[str]) -> tuple[Any, sp.csr_matrix | None, np.ndarray | None]:
+    """(vectorizer, L2-normalised TF-IDF rows, vocabulary) of titles and abstracts: unigrams and bigrams,
+    sublinear term frequency, English stop words dropped; (None, None, None) when no term survives."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if not texts:
+        return None, None, None
+    vectorizer = TfidfVectorizer(strip_accents="unicode", stop_words="english", ngram_range=(1, 2), sublinear_tf=True,
+                                 min_df=2 if len(texts) >= 50 else 1, max_df=0.5, max_features=50_000,
+                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9-]+\b")
+    try:
+        matrix = vectorizer.fit_transform(texts).tocsr()
+    except ValueError:  # a tiny corpus of stop words
+        return None, None, None
+    return vectorizer, matrix, vectorizer.get_feature_names_out()
 
 
 class Ranker(Protocol):
