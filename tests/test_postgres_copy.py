@@ -109,8 +109,9 @@ def test_a_failing_copy_keeps_nothing_in_the_target(source: str, backend: str, t
         if is_postgres(target):
             with pytest.raises(StoreError, match="Copying table papers .* Nothing was kept"):
                 copy_database(source, target, batch_size=100)
-            assert {name: len(found) for name, found in rows(target).items()} == {
-                "papers": 0, "embeddings": 0, "sync_state": 0}
+            counts = {name: len(found) for name, found in rows(target).items()}
+            assert {"papers", "embeddings", "sync_state"} <= set(counts)
+            assert set(counts.values()) == {0}
         else:
             assert copy_database(source, target).tables["papers"] > 0
 

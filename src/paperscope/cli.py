@@ -329,6 +329,319 @@ def similar(app: AppContext, paper_id: str, limit: int, as_json: bool) -> None:
         click.echo(_paper_line(rank, paper))
 
 
+# Users, libraries, recommendations and digests ---------------------------------------------------
+
+
+def _require_digest_extra() -> None:
+    from paperscope.errors import require_extra
+
+    for module in ("sklearn", "scipy", "jinja2", "itsdangerous"):
+        require_extra(module, "digest", "Recommendations and digests")
+
+
+@main.group()
+def users() -> None:
+    """Add and list users (operators; people sign up in the web app)."""
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read a password from standard input (first line), so "
+              "the user can sign in to the web app. Without it the user only gets digests.")
+@click.option("--name", "display_name", help="Display name.")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone for digest times, "
+              "e.g. Europe/Paris.")
+@click.pass_obj
+def users_add(app: AppContext, email: str, password_stdin: bool, display_name: str | None, timezone: str) -> None:
+    """Add a user with this e-mail address."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from paperscope.auth import hash_password
+
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"{timezone!r} is not a known time zone; use a name like Europe/Paris.",
+                                 param_hint="--timezone") from None
+    password_hash = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        password_hash = hash_password(password)
+    with app.store() as store:
+        user = store.accounts.create_user(email, password_hash=password_hash, display_name=display_name,
+                                          timezone=timezone)
+    click.echo(f"added user {user.email} (id {user.id})" + ("" if user.can_sign_in else "; no password: "
+                                                            "digests only"))
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def users_list(app: AppContext, as_json: bool) -> None:
+    """Every user, with their subscription."""
+    with app.store() as store:
+        rows: list[dict[str, Any]] = []
+        for user in store.accounts.list_users():
+            sub = store.digests.get_subscription(user.id)
+            rows.append({"id": user.id, "email": user.email, "timezone": user.timezone,
+                         "can_sign_in": user.can_sign_in,
+                         "subscription": None if sub is None else {
+                             "kind": sub.kind, "every": sub.frequency, "hour": sub.hour, "active": sub.active}})
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for row in rows:
+        plan = row["subscription"]
+        what = ("no digest" if plan is None else
+                f"{plan['kind']} {plan['every']} at {plan['hour']:02d}:00" + ("" if plan["active"] else
+                                                                              " (unsubscribed)"))
+        click.echo(f"{row['id']:>4}  {row['email']}  {row['timezone']}  {what}")
+
+
+@main.group()
+def library() -> None:
+    """Save papers to a user's library, or mark them "not interested"."""
+
+
+def _set_library(app: AppContext, email: str, paper_ids: tuple[str, ...], state: str) -> None:
+    from paperscope.ids import parse_arxiv_id
+
+    ids = [parsed[0] if (parsed := parse_arxiv_id(p)) else p for p in paper_ids]
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        changed = store.accounts.set_library_state(user.id, ids, "saved" if state == "saved" else "hidden")
+    verb = "saved" if state == "saved" else "hidden"
+    click.echo(f"{verb} {changed} of {len(ids)} papers for {user.email}")
+
+
+@library.command("add")
+@click.argument("email")
+@click.argument("paper_ids", nargs=-1, required=True)
+@click.pass_obj
+def library_add(app: AppContext, email: str, paper_ids: tuple[str, ...]) -> None:
+    """Save papers to the user's library (the positives of their recommendations)."""
+    _set_library(app, email, paper_ids, "saved")
+
+
+@library.command("hide")
+@click.argument("email")
+@click.argument("paper_ids", nargs=-1, required=True)
+@click.pass_obj
+def library_hide(app: AppContext, email: str, paper_ids: tuple[str, ...]) -> None:
+    """Mark papers "not interested" for the user (the negatives of their recommendations)."""
+    _set_library(app, email, paper_ids, "hidden")
+
+
+@library.command("list")
+@click.argument("email")
+@click.option("--hidden", is_flag=True, help="List the hidden papers instead of the saved ones.")
+@click.pass_obj
+def library_list(app: AppContext, email: str, hidden: bool) -> None:
+    """The user's saved (or hidden) papers, newest first."""
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        ids = store.accounts.library_ids(user.id, "hidden" if hidden else "saved")
+        papers = store.get_papers(ids)
+    for rank, paper_id in enumerate(ids, start=1):
+        if paper_id in papers:
+            click.echo(_paper_line(rank, papers[paper_id]))
+
+
+@main.command()
+@click.argument("email")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many papers.")
+@click.option("--since", metavar="YYYY-MM-DD", help="Rank the papers stored since this date (default: since the "
+              "user's last digest, or every paper before the first one).")
+@click.option("--json", "as_json", is_flag=True, help='Print JSON: [{"id", "score", "why", ...}, ...].')
+@click.pass_obj
+def recommend(app: AppContext, email: str, limit: int, since: str | None, as_json: bool) -> None:
+    """Papers ranked for a user, each with the reason; never one from their library or hidden papers."""
+    _require_digest_extra()
+    import datetime as dt
+
+    from paperscope.ingest.fields import parse_date
+    from paperscope.recommend import Recommender
+
+    try:
+        since_date = parse_date(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        recommender = Recommender(store, app.settings)
+        if not recommender.corpus.ids:
+            raise click.ClickException("No paper is embedded yet, so there is nothing to rank: run paperscope index.")
+        start = dt.datetime.combine(since_date, dt.time(), tzinfo=dt.UTC) if since_date else None
+        candidates = recommender.period_candidates(user.id, start)
+        unembedded = sum(1 for c in candidates if c not in recommender.corpus.row)
+        results = recommender.recommend(user.id, candidates=candidates, limit=limit)
+    if unembedded:
+        click.echo(f"note: {unembedded} papers of the period are not embedded yet; run paperscope index",
+                   err=True)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in results]))
+        return
+    if not results:
+        click.echo("no new papers to recommend")
+    for rank, result in enumerate(results, start=1):
+        click.echo(_paper_line(rank, result.paper))
+        click.echo(f"     why: {result.why.text()}")
+
+
+@main.command()
+@click.argument("email")
+@click.option("--every", "frequency", type=click.Choice(["daily", "weekly"]), default="daily", show_default=True,
+              help="How often the digest comes.")
+@click.option("--query", "queries", multiple=True, metavar="TEXT",
+              help="Follow a search: its words seed the recommendations (repeatable; a cold start needs no library).")
+@click.option("--author", "authors", multiple=True, metavar="NAME", help="Follow an author (repeatable).")
+@click.option("--topic", "topics", multiple=True, metavar="ID", help="Follow a topic of the topic map (repeatable).")
+@click.option("--trending", is_flag=True, help="Add the trending papers (the same list for everyone).")
+@click.option("--kind", type=click.Choice(["personal", "trending", "both"]),
+              help="What the digest holds (default: personal, or both with --trending).")
+@click.option("--hour", default=7, show_default=True, type=click.IntRange(0, 23),
+              help="Local hour of the day (the user's time zone) the digest is due.")
+@click.option("--weekday", default="monday", show_default=True,
+              type=click.Choice(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]),
+              help="Day of a weekly digest.")
+@click.option("--papers", "max_papers", default=10, show_default=True, type=click.IntRange(1, 100),
+              help="Papers per section of the digest.")
+@click.pass_obj
+def subscribe(app: AppContext, email: str, frequency: str, queries: tuple[str, ...], authors: tuple[str, ...],
+              topics: tuple[str, ...], trending: bool, kind: str | None, hour: int, weekday: str,
+              max_papers: int) -> None:
+    """Subscribe a user to e-mail digests (again, after an unsubscribe), and add what they follow."""
+    days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    chosen = kind or ("both" if trending else "personal")
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        for what, values in (("query", queries), ("author", authors), ("topic", topics)):
+            for value in values:
+                store.digests.follow(user.id, what, value)  # type: ignore[arg-type]
+        sub = store.digests.subscribe(user.id, kind=chosen, frequency=frequency,  # type: ignore[arg-type]
+                                      hour=hour, weekday=days.index(weekday), max_papers=max_papers)
+        follows = store.digests.follows_of(user.id)
+    when = f"at {sub.hour:02d}:00 {user.timezone}" + (f" on {weekday.title()}s" if frequency == "weekly" else "")
+    click.echo(f"{user.email}: {sub.kind} digest, {sub.frequency} {when}"
+               + (f"; follows: {', '.join(f'{f.kind} {f.value!r}' for f in follows)}" if follows else ""))
+
+
+@main.command()
+@click.argument("email")
+@click.pass_obj
+def unsubscribe(app: AppContext, email: str) -> None:
+    """Stop a user's digests (what the unsubscribe link in every digest does)."""
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        was_active = store.digests.unsubscribe(user.id, source="cli")
+    click.echo(f"{user.email}: unsubscribed" if was_active else f"{user.email}: had no active subscription")
+
+
+@main.group()
+def digest() -> None:
+    """Compose and send the e-mail digests, or preview one."""
+
+
+@digest.command("send")
+@click.option("--user", "email", metavar="EMAIL", help="Only this user's digest.")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; store and send nothing.")
+@click.option("--no-index", is_flag=True, help="Do not embed newly ingested papers first.")
+@click.pass_obj
+def digest_send(app: AppContext, email: str | None, dry_run: bool, no_index: bool) -> None:
+    """Compose the digests that are due and deliver every pending message over SMTP.
+
+    Safe to run as often as you like (cron, a timer): a digest is composed once per scheduled slot, each
+    paper goes to a user at most once, and the outbox delivers each message exactly once, also after a
+    crash. Exits with status 1 when a message could not be delivered (it is retried on the next run).
+    """
+    _require_digest_extra()
+    from paperscope.digest import send_digests
+
+    with app.store() as store:
+        report = send_digests(store, app.settings, email=email, dry_run=dry_run, update_index=not no_index)
+    for composed in report.composed:
+        prefix = "would send" if dry_run else "queued"
+        click.echo(f"{prefix}: {composed.recipient}: {composed.subject}")
+        if dry_run:
+            for paper in composed.personal + composed.trending:
+                click.echo(f"  [{paper.id}] {paper.title}\n     why: {paper.reason}")
+    for address in report.nothing_new:
+        click.echo(f"nothing new for {address}")
+    delivery = report.delivery
+    if not dry_run:
+        click.echo(f"sent {len(delivery.sent)}, to retry later {len(delivery.retry_later)}, "
+                   f"failed {len(delivery.failed)}")
+    for error in delivery.errors:
+        click.echo(f"error: {error}", err=True)
+    if delivery.stopped:
+        click.echo(f"stopped early: {delivery.stopped}; the other messages stay queued for the next run", err=True)
+    if delivery.retry_later or delivery.failed:
+        raise click.exceptions.Exit(1)
+
+
+@digest.command("preview")
+@click.argument("email")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="HTML file to write (default: digest-preview-<user id>.html here).")
+@click.option("--text", is_flag=True, help="Print the plain-text part as well.")
+@click.pass_obj
+def digest_preview(app: AppContext, email: str, output: Path | None, text: bool) -> None:
+    """Write the HTML of the digest the user would get now to a file (nothing is stored or sent)."""
+    _require_digest_extra()
+    from paperscope.digest import preview
+
+    with app.store() as store:
+        composed = preview(store, app.settings, email)
+    if composed is None or composed.message is None:
+        raise click.ClickException(f"Nothing new to send to {email} now: no paper stored in the period is "
+                                   "recommended or trending for them.")
+    html = composed.message.get_body(("html",))
+    plain = composed.message.get_body(("plain",))
+    assert html is not None and plain is not None
+    path = output or Path(f"digest-preview-{composed.user_id}.html")
+    path.write_text(html.get_content(), encoding="utf-8")
+    if text:
+        click.echo(plain.get_content())
+    click.echo(f"wrote {path} ({composed.subject})")
+
+def _is_loopback(host: str) -> bool:
+    return host in {"localhost", "::1"} or host.startswith("127.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every one).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--jobs/--no-jobs", "jobs", default=None,
+              help="Run the background ingest/embed/index jobs (default: $PAPERSCOPE_BACKGROUND_JOBS, on).")
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+              default="info", show_default=True, help="How much the server logs.")
+@click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request.")
+@click.pass_obj
+def serve(app: AppContext, host: str, port: int, jobs: bool | None, log_level: str, access_log: bool) -> None:
+    """Run the web app and JSON API (one process; background jobs in a thread of it).
+
+    Open http://HOST:PORT/ in a browser. On an empty database the server starts fetching the sources
+    of $PAPERSCOPE_INGEST_SOURCES in the background (arXiv cs.LG, cs.CV, cs.CL and Hugging Face daily
+    papers by default), then again every day at $PAPERSCOPE_INGEST_AT. API docs: /docs.
+    """
+    from paperscope.errors import require_extra
+
+    require_extra("fastapi", "web", "paperscope serve")
+    uvicorn = require_extra("uvicorn", "web", "paperscope serve")
+    from paperscope.web import create_app
+
+    settings = app.settings
+    if not _is_loopback(host) and settings.has_placeholder_secret():
+        click.echo("warning: listening beyond this machine with a placeholder PAPERSCOPE_SECRET_KEY; sessions "
+                   "last until the server stops. Set PAPERSCOPE_SECRET_KEY (and PAPERSCOPE_ENVIRONMENT="
+                   "production) for a real deployment.", err=True)
+    web_app = create_app(settings, background_jobs=jobs)
+    shown = "localhost" if host in {"127.0.0.1", "::1"} else host
+    click.echo(f"paperscope: serving {settings.database_url} on http://{shown}:{port}/ (API docs at /docs)",
+               err=True)
+    uvicorn.run(web_app, host=host, port=port, log_level=log_level, access_log=access_log,
+                proxy_headers=False, server_header=False)
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True,
               help="Print the map as JSON: topics (id, label, keywords, size, representative_ids, ...), "

@@ -7,10 +7,14 @@ import re
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_NAME = "paperscope"
+# Secret keys that ship in examples and must never sign anything outside development.
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "changethis", "secret", "secret-key", "dev"})
+MIN_SECRET_CHARS = 32
+DEFAULT_INGEST_SOURCES = "arxiv:cs.LG,arxiv:cs.CV,arxiv:cs.CL,hf:daily"
 
 
 def default_index_dir(database_url: str) -> Path:
@@ -65,6 +69,13 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, description="SMTP password")
     smtp_security: str = Field(default="none", description="none, starttls or tls")
     mail_from: str = Field(default="paperscope@localhost", description="Sender address of digests")
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout of one SMTP connection or reply")
+    smtp_retries: int = Field(default=3, ge=0, description="Retries of a message after a temporary SMTP failure "
+                              "(connection refused, 4xx) within one digest run")
+    smtp_backoff_seconds: float = Field(default=2.0, ge=0, description="First SMTP retry delay; doubles on "
+                                        "each retry")
+    smtp_max_attempts: int = Field(default=10, ge=1, description="Attempts over all runs before a message that "
+                                   "keeps failing temporarily is given up (state failed)")
 
     arxiv_api_url: str = Field(default="https://export.arxiv.org/api/query",
                                description="arXiv API endpoint")
@@ -88,6 +99,18 @@ class Settings(BaseSettings):
     keyword_weight: float = Field(default=1.0, ge=0, description="Weight of the keyword list in hybrid search")
     semantic_weight: float = Field(default=1.0, ge=0, description="Weight of the semantic list in hybrid search")
 
+    environment: str = Field(default="development", description="development or production; production "
+                             "refuses a placeholder or short PAPERSCOPE_SECRET_KEY")
+    ingest_sources: str = Field(default=DEFAULT_INGEST_SOURCES, description="Comma-separated sources the "
+                                "server ingests in the background each day (and at first start on an empty "
+                                "database); empty: none")
+    ingest_at: str = Field(default="06:00", description="Local time (HH:MM) of the daily background ingest")
+    background_jobs: bool = Field(default=True, description="Whether `paperscope serve` runs the background "
+                                  "ingest, embedding and topic jobs")
+    sign_in_attempts: int = Field(default=5, ge=1, description="Failed sign-ins allowed per account and per "
+                                  "client address within PAPERSCOPE_SIGN_IN_WINDOW_SECONDS")
+    sign_in_window_seconds: int = Field(default=900, ge=1, description="Window of the sign-in rate limit")
+    session_days: int = Field(default=30, ge=1, description="How long a web session lasts")
     topics_min_size: int | None = Field(default=None, ge=2, description="Smallest topic the topic map keeps "
                                         "splitting down to; default: 1 % of the papers, at least 5")
     topics_max: int = Field(default=100, ge=1, description="Most topics a topic map may have")
@@ -101,6 +124,36 @@ class Settings(BaseSettings):
 
     def resolved_index_dir(self) -> Path:
         return Path(self.index_dir) if self.index_dir else default_index_dir(self.database_url)
+
+    def ingest_source_list(self) -> list[str]:
+        return [s.strip() for s in self.ingest_sources.split(",") if s.strip()]
+
+    def has_placeholder_secret(self) -> bool:
+        return self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < MIN_SECRET_CHARS
+
+    @field_validator("environment")
+    @classmethod
+    def _known_environment(cls, value: str) -> str:
+        if value not in {"development", "production"}:
+            raise ValueError("must be development or production")
+        return value
+
+    @field_validator("ingest_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hours, _, minutes = value.partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+            raise ValueError("must be a time of day as HH:MM, e.g. 06:00")
+        return f"{int(hours):02d}:{int(minutes):02d}"
+
+    @model_validator(mode="after")
+    def _real_secret_in_production(self) -> Settings:
+        if self.environment == "production" and self.has_placeholder_secret():
+            raise ValueError(
+                f"PAPERSCOPE_SECRET_KEY is a placeholder or shorter than {MIN_SECRET_CHARS} characters, which "
+                "is refused in production. Set a random one, e.g. the output of: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        return self
 
     @field_validator("fusion")
     @classmethod

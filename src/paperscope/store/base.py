@@ -15,7 +15,9 @@ from paperscope.models import Paper
 
 if TYPE_CHECKING:
     from paperscope.store.accounts import AccountStore
+    from paperscope.store.digests import DigestStore
     from paperscope.store.topics import TopicStore
+    from paperscope.store.web import WebStore
 
 
 class Outcome(StrEnum):
@@ -53,6 +55,16 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def topics(self) -> TopicStore:
         """The topic map (store/topics.py), on the same database."""
+
+    @property
+    @abc.abstractmethod
+    def web(self) -> WebStore:
+        """Sessions, API tokens, sign-in throttling, submissions and page listings of the web app."""
+
+    @property
+    @abc.abstractmethod
+    def digests(self) -> DigestStore:
+        """Subscriptions, follows, the outbox and the papers sent to each user, on the same database."""
 
     @abc.abstractmethod
     def upsert_papers(self, papers: Sequence[Paper]) -> list[Outcome]:

@@ -199,3 +199,139 @@ collection_papers = Table(
 
 # Tables that reference papers.id: rows are re-pointed when a paper record is absorbed into another.
 PAPER_REFERENCES = [(library, "paper_id"), (tags, "paper_id"), (votes, "paper_id"), (collection_papers, "paper_id")]
+
+# Digests (migration 0006) -----------------------------------------------------------------------
+# Subscriptions, follows (cold start), the outbox that makes sending idempotent, the papers each user was
+# sent (each at most once, ever), unsubscribes and the secret tokens of private feeds.
+
+# One subscription per user: what (personal, trending, both), how often, at which local hour (users.timezone).
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(16), nullable=False),  # personal, trending, both
+    Column("frequency", String(16), nullable=False),  # daily, weekly
+    Column("hour", Integer, nullable=False),  # 0-23, in the user's time zone
+    Column("weekday", Integer, nullable=False),  # 0 = Monday; the day of weekly digests
+    Column("max_papers", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("last_slot", DateTime(timezone=True)),  # the schedule slot of the last digest composed
+    Column("last_digest_at", DateTime(timezone=True)),  # when it was composed: later papers are "new"
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# What a user follows: a saved search (query), an author, or a topic of the topic map (its id as text).
+follows = Table(
+    "follows",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),  # query, author, topic
+    Column("value", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("user_id", "kind", "value", name="uq_follows_user_kind_value"),
+)
+
+# One row per message, composed in full before any delivery: a crash and a restart send it exactly once.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(200), nullable=False, unique=True),  # digest:USER:SLOT
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("message", Text, nullable=False),  # the whole RFC 5322 message, as it goes on the wire
+    Column("paper_ids", JSON, nullable=False),
+    Column("state", String(16), nullable=False),  # pending, sending, sent, failed
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(200)),  # host:pid of the process sending it
+    Column("lease_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Index("ix_outbox_state_next", "state", "next_attempt_at"),
+)
+
+# The primary key makes it "each paper to a user at most once, ever".
+sent_papers = Table(
+    "sent_papers",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("outbox_id", Integer, ForeignKey("outbox.id", ondelete="SET NULL")),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+)
+
+unsubscribes = Table(
+    "unsubscribes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("source", String(32), nullable=False),  # link, one-click, cli, web
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# The secret of a user's private RSS feed (/feeds/users/{token}.xml); a new token revokes the old one.
+feed_tokens = Table(
+    "feed_tokens",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("token", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+PAPER_REFERENCES.append((sent_papers, "paper_id"))
+
+# Web (migration 0007) ---------------------------------------------------------------------------
+# Server-side sessions and API tokens (only SHA-256 hashes of the secrets are stored), failed sign-ins
+# for rate limiting, and papers users submitted by arXiv id.
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_web_sessions_user", "user_id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),  # the first characters, shown to tell tokens apart
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True)),
+    Index("ix_api_tokens_user", "user_id"),
+)
+
+# One row per failed sign-in, keyed "account:EMAIL" and "client:ADDRESS".
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(400), nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_sign_in_failures_key_time", "key", "failed_at"),
+)
+
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("arxiv_id", String(64), nullable=False),
+    Column("paper_id", String(64)),  # the stored paper, when the fetch succeeded
+    Column("status", String(16), nullable=False),  # added, updated, unchanged or failed
+    Column("message", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_submissions_user", "user_id", "created_at"),
+)

@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
@@ -26,8 +26,12 @@ from paperscope.models import Paper
 from paperscope.store import migrate
 from paperscope.store.accounts import AccountStore
 from paperscope.store.base import Outcome, PaperFilter, Store
+from paperscope.store.digests import DigestStore
 from paperscope.store.schema import PAPER_REFERENCES, embeddings, papers, sync_state
 from paperscope.store.topics import TopicStore
+
+if TYPE_CHECKING:
+    from paperscope.store.web import WebStore
 
 _PAPER_FIELDS = [f.name for f in dataclasses.fields(Paper)]
 _paper_values = operator.attrgetter(*_PAPER_FIELDS)
@@ -174,6 +178,18 @@ class SQLStore(Store):
         """The topic map: topics, assignments, layout; on the same database."""
         return TopicStore(self.engine)
 
+    @functools.cached_property
+    def web(self) -> WebStore:
+        """Sessions, API tokens, sign-in throttling, submissions and page listings of the web app."""
+        from paperscope.store.web import WebStore
+
+        return WebStore(self.engine)
+
+    @functools.cached_property
+    def digests(self) -> DigestStore:
+        """Subscriptions, follows, the outbox and the papers sent to each user, on the same database."""
+        return DigestStore(self.engine)
+
     def schema_version(self) -> str | None:
         return migrate.current_revision(self.engine)
 
@@ -270,24 +286,8 @@ class SQLStore(Store):
             yield [_paper_from_row(row) for row in rows], _aware(last_time)
 
     def filter_ids(self, filters: PaperFilter) -> set[str]:
-        if not all(_storable(text) for text in (filters.category, filters.author) if text):
-            return set()  # stored text holds no NUL or lone surrogate, so nothing can match
-        query = sa.select(papers.c.id)
-        if filters.published_from:
-            query = query.where(papers.c.published >= filters.published_from)
-        if filters.published_to:
-            query = query.where(papers.c.published <= filters.published_to)
-        if filters.category:
-            # JSON arrays are stored as text; match the quoted element, e.g. "cs.LG".
-            query = query.where(sa.cast(papers.c.categories, sa.Text).contains(json.dumps(filters.category),
-                                                                                autoescape=True))
-        if filters.author:
-            needle = filters.author.strip().lower()
-            key = author_key(needle)
-            author_match = sa.func.lower(sa.cast(papers.c.authors, sa.Text)).contains(needle, autoescape=True)
-            query = query.where(sa.or_(papers.c.first_author_key == key, author_match) if key else author_match)
         with self.engine.connect() as conn:
-            return set(conn.execute(query).scalars())
+            return set(conn.execute(sa.select(papers.c.id).where(paper_filter_condition(filters))).scalars())
 
     # Embeddings -----------------------------------------------------------------------------
 
@@ -385,6 +385,27 @@ class SQLStore(Store):
                 conn.execute(sync_state.delete().where(sync_state.c.source == key))
             else:
                 conn.execute(_upsert(conn, sync_state), [{"source": key, "state": state, "updated_at": _now()}])
+
+
+def paper_filter_condition(filters: PaperFilter) -> sa.ColumnElement[bool]:
+    """The filters (date range, category, author) as a WHERE clause on `papers`."""
+    if not all(_storable(text) for text in (filters.category, filters.author) if text):
+        return sa.false()  # stored text holds no NUL or lone surrogate, so nothing can match
+    conditions: list[sa.ColumnElement[bool]] = []
+    if filters.published_from:
+        conditions.append(papers.c.published >= filters.published_from)
+    if filters.published_to:
+        conditions.append(papers.c.published <= filters.published_to)
+    if filters.category:
+        # JSON arrays are stored as text; match the quoted element, e.g. "cs.LG".
+        conditions.append(sa.cast(papers.c.categories, sa.Text).contains(json.dumps(filters.category),
+                                                                         autoescape=True))
+    if filters.author:
+        needle = filters.author.strip().lower()
+        key = author_key(needle)
+        author_match = sa.func.lower(sa.cast(papers.c.authors, sa.Text)).contains(needle, autoescape=True)
+        conditions.append(sa.or_(papers.c.first_author_key == key, author_match) if key else author_match)
+    return sa.and_(sa.true(), *conditions)
 
 
 class _BatchMerge:

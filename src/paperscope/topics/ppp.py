@@ -30,9 +30,9 @@ from threadpoolctl import threadpool_limits
 
 from paperscope.topics.chunks import centroids, nearest
 
-# Below this many papers a split cannot be tested on held-out papers (fewer than 100 would be held out):
+# Below this many papers a split cannot be tested on held-out papers (fewer than 50 would be held out):
 # the number of topics is then the silhouette's choice.
-SMALL_COLLECTION = 200
+SMALL_COLLECTION = 100
 
 
 @dataclass

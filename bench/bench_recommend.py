@@ -1,0 +1,267 @@
+"""Recommendation quality: MAP@20 and nDCG@20 of paperscope's rankers beside arxiv-sanity-lite's method.
+
+    nice -n 5 python bench/bench_recommend.py [--split dev|heldout|fresh|all] [--users 8] [--variants]
+
+Data: the real arXiv cs listings in ../shared/data/arxiv/cs (74 daily files). A paper's date is the first
+listing it appears in; its categories are arXiv's. The database with the stored embeddings is built once
+under bench/.cache/ (`paperscope ingest` + `paperscope index`, minutes with the int8 model), later runs reuse it.
+
+Simulated users: each user's interest is one arXiv category; their library is 10-30 papers carrying that
+category from the history weeks, and 2-6 "not interested" papers from another interest's category. The task
+is to rank every paper first listed in the test week; relevant = the paper carries the user's category.
+The corpus the rankers see is every paper listed up to the end of the test week (as in a running server).
+
+Three splits: `dev` (history weeks 12-19 of 2025, test week 20, the dev categories) was used to choose the
+method and its settings; `heldout` (history weeks 21-25, test week 26, other categories) was run only to
+report, never to tune; `fresh` (history weeks 14-21, test week 22, the rarer categories used by neither)
+was defined after the first heldout run and run once at the end. Interests with fewer than 10 history papers
+or no relevant paper in the test week are skipped (and named on stderr).
+
+Baseline, measured in the same run: arxiv-sanity-lite's recommendation, reimplemented here: TF-IDF of title
+and abstract (unigrams and bigrams, sublinear tf, its default vocabulary limits), and per user a LinearSVC
+(C=0.01, class_weight="balanced") with the library as positives and every other paper as negatives, ranking
+by the decision function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.svm import LinearSVC
+
+from ir_metrics import mean
+from paperscope.recommend.rankers import Corpus, FusedRanker, GraphRanker, LinearRanker, Ranker, Signals, fit_tfidf
+from paperscope.store import open_store
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv" / "cs"
+CACHE = Path(__file__).resolve().parent / ".cache"
+DB = CACHE / "arxiv-cs.db"
+MODEL = "all-MiniLM-L6-v2/onnx-int8"
+K = 20
+
+
+@dataclass(frozen=True)
+class Split:
+    name: str
+    history_weeks: range
+    test_week: int
+    interests: tuple[str, ...]
+
+
+SPLITS = {
+    "dev": Split("dev", range(12, 20), 20, ("cs.LG", "cs.RO", "cs.IR", "eess.AS", "cs.MM", "cs.CR", "cs.SE")),
+    "heldout": Split("heldout", range(21, 26), 26,
+                     ("eess.IV", "cs.GR", "cs.HC", "cs.SD", "cs.CY", "stat.ML", "cs.MA")),
+    # Defined after the first heldout run, then run once: rarer categories, another time window.
+    "fresh": Split("fresh", range(14, 22), 22,
+                   ("eess.SP", "cs.NE", "cs.SI", "cs.DB", "q-bio.NC", "q-bio.QM", "physics.med-ph", "cs.DC",
+                    "cs.CE")),
+}
+
+
+@dataclass
+class Papers:
+    ids: list[str]
+    week: np.ndarray
+    categories: list[set[str]]
+    texts: list[str]
+
+
+def load_papers() -> Papers:
+    first_seen: dict[str, tuple[str, set[str], str]] = {}
+    for path in sorted(DATA.glob("*.jsonl")):
+        day = path.stem
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                record = json.loads(line)
+                if record["id"] not in first_seen:
+                    text = f"{record['title']} {record.get('summary') or ''}"
+                    first_seen[record["id"]] = (day, set(record["categories"]), " ".join(text.split()))
+    ids = sorted(first_seen)
+    week = np.array([dt.date.fromisoformat(first_seen[i][0]).isocalendar()[1] for i in ids])
+    return Papers(ids, week, [first_seen[i][1] for i in ids], [first_seen[i][2] for i in ids])
+
+
+def load_vectors(papers: Papers) -> np.ndarray:
+    if not DB.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        base = [sys.executable, "-m", "paperscope", "--db", str(DB)]
+        subprocess.run([*base, "ingest", "-q", *sorted(str(p) for p in DATA.glob("*.jsonl"))], check=True)
+        started = time.perf_counter()
+        subprocess.run([*base, "index", "--model", "minilm-int8"], check=True)
+        print(f"embedded the corpus in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    with open_store(str(DB)) as store:
+        ids, matrix = store.load_embeddings(MODEL)
+    row = {paper_id: i for i, paper_id in enumerate(ids)}
+    missing = [i for i in papers.ids if i not in row]
+    if missing:
+        raise SystemExit(f"{len(missing)} papers have no {MODEL} vector in {DB}; run paperscope index on it")
+    return matrix[[row[i] for i in papers.ids]]
+
+
+def arxiv_sanity_tfidf(texts: list[str]) -> sp.csr_matrix:
+    """The TF-IDF features arxiv-sanity-lite computes (its compute.py settings)."""
+    vectorizer = TfidfVectorizer(input="content", encoding="utf-8", decode_error="replace", strip_accents="unicode",
+                                 lowercase=True, analyzer="word", stop_words="english",
+                                 token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b", ngram_range=(1, 2),
+                                 max_features=20000, norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=True,
+                                 max_df=0.1, min_df=5)
+    return vectorizer.fit_transform(texts).tocsr()
+
+
+def arxiv_sanity_scores(tfidf: sp.csr_matrix, signals: Signals) -> np.ndarray:
+    """arxiv-sanity-lite's SVM: library = 1, every other paper of the corpus = 0; decision function."""
+    y = np.zeros(tfidf.shape[0])
+    y[signals.positives] = 1
+    model = LinearSVC(class_weight="balanced", max_iter=10000, tol=1e-6, C=0.01)
+    model.fit(tfidf, y)
+    return np.asarray(model.decision_function(tfidf[signals.candidates]))
+
+
+def average_precision(ranked_relevance: list[bool], total_relevant: int, k: int = K) -> float:
+    hits, total = 0, 0.0
+    for rank, relevant in enumerate(ranked_relevance[:k], start=1):
+        if relevant:
+            hits += 1
+            total += hits / rank
+    return total / min(total_relevant, k) if total_relevant else 0.0
+
+
+def ndcg(ranked_relevance: list[bool], total_relevant: int, k: int = K) -> float:
+    dcg = sum(1 / math.log2(rank + 2) for rank, rel in enumerate(ranked_relevance[:k]) if rel)
+    ideal = sum(1 / math.log2(rank + 2) for rank in range(min(total_relevant, k)))
+    return dcg / ideal if ideal else 0.0
+
+
+@dataclass
+class User:
+    interest: str
+    signals: Signals
+    relevant: set[int]  # candidate rows
+
+
+def simulate_users(papers: Papers, split: Split, corpus_rows: np.ndarray, per_interest: int,
+                   seed: int) -> list[User]:
+    rng = np.random.default_rng(seed)
+    history = [r for r in corpus_rows if papers.week[r] in split.history_weeks]
+    candidates = np.array([r for r in corpus_rows if papers.week[r] == split.test_week])
+    users = []
+    for interest in split.interests:
+        liked = [r for r in history if interest in papers.categories[r]]
+        relevant = {i for i, r in enumerate(candidates) if interest in papers.categories[r]}
+        if len(liked) < 10 or not relevant:
+            print(f"skipped {interest}: {len(liked)} history papers, {len(relevant)} relevant", file=sys.stderr)
+            continue
+        others = [c for c in split.interests if c != interest]
+        for _ in range(per_interest):
+            size = int(rng.integers(10, 31))
+            library = rng.choice(liked, size=min(size, len(liked)), replace=False)
+            other = others[int(rng.integers(len(others)))]
+            dislikes = [r for r in history if other in papers.categories[r] and interest not in papers.categories[r]]
+            hidden = rng.choice(dislikes, size=min(int(rng.integers(2, 7)), len(dislikes)), replace=False)
+            users.append(User(interest, Signals(np.sort(library), np.sort(hidden), candidates), relevant))
+    return users
+
+
+def evaluate(users: list[User], score: Callable[[Signals], np.ndarray],
+             per_interest: dict[str, list[float]] | None = None) -> tuple[float, float, float]:
+    aps, ndcgs = [], []
+    started = time.perf_counter()
+    for user in users:
+        scores = score(user.signals)
+        order = np.argsort(-scores, kind="stable")[:K]
+        ranked = [int(i) in user.relevant for i in order]
+        aps.append(average_precision(ranked, len(user.relevant)))
+        ndcgs.append(ndcg(ranked, len(user.relevant)))
+        if per_interest is not None:
+            per_interest.setdefault(user.interest, []).append(aps[-1])
+    return mean(aps), mean(ndcgs), (time.perf_counter() - started) / len(users)
+
+
+def our_ranker() -> Ranker:
+    """What paperscope ships (recommend.engine.default_ranker), imported so the bench measures that."""
+    from paperscope.recommend.engine import default_ranker
+
+    return default_ranker()
+
+
+def variants() -> dict[str, Ranker]:
+    return {
+        "linear (embeddings)": LinearRanker(use_tfidf=False),
+        "linear (embeddings + tf-idf)": LinearRanker(),
+        "graph, one diffusion, hidden as sinks (embeddings)": GraphRanker(contrast=False, use_tfidf=False,
+                                                                          neighbours=15, restart=0.15),
+        "graph, contrast of two diffusions (embeddings)": GraphRanker(use_tfidf=False),
+        "graph, contrast of two diffusions (embeddings + tf-idf)": GraphRanker(),
+        "graph, contrast, hidden weighted as background": GraphRanker(hidden_weight=1.0),
+        "fused linear + graph": FusedRanker([LinearRanker(), GraphRanker()]),
+    }
+
+
+def run_split(papers: Papers, vectors: np.ndarray, split: Split, per_interest: int, seed: int,
+              show_variants: bool, breakdown: bool = False) -> dict[str, tuple[float, float, float]]:
+    corpus_rows = np.array([r for r in range(len(papers.ids)) if papers.week[r] <= split.test_week])
+    known = Papers([papers.ids[r] for r in corpus_rows], papers.week[corpus_rows],
+                   [papers.categories[r] for r in corpus_rows], [papers.texts[r] for r in corpus_rows])
+    tfidf = arxiv_sanity_tfidf(known.texts)  # the baseline's own features
+    _, ours, terms = fit_tfidf(known.texts)  # paperscope's, as Recommender builds them
+    corpus = Corpus(known.ids, vectors[corpus_rows], ours, terms)
+    users = simulate_users(known, split, np.arange(len(corpus_rows)), per_interest, seed)
+    n_candidates = len(users[0].signals.candidates)
+    interests = list(dict.fromkeys(u.interest for u in users))
+    print(f"\n## {split.name}: {len(users)} users ({per_interest} per interest: {', '.join(interests)}), "
+          f"corpus {len(corpus_rows)} papers, {n_candidates} candidates (week {split.test_week})", flush=True)
+    results: dict[str, tuple[float, float, float]] = {}
+    by_interest: dict[str, dict[str, list[float]]] = {"baseline": {}, "paperscope": {}}
+    results["baseline: arxiv-sanity-lite (tf-idf + LinearSVC)"] = evaluate(
+        users, lambda s: arxiv_sanity_scores(tfidf, s), by_interest["baseline"])
+    rankers = {"paperscope (shipped ranker)": our_ranker()}
+    if show_variants:
+        rankers.update(variants())
+    for name, ranker in rankers.items():
+        results[name] = evaluate(users, lambda s, r=ranker: r.scores(corpus, s),  # type: ignore[misc]
+                                 by_interest["paperscope"] if name.startswith("paperscope") else None)
+    base_map = results["baseline: arxiv-sanity-lite (tf-idf + LinearSVC)"][0]
+    print(f"| method | MAP@{K} | nDCG@{K} | MAP ratio to baseline | s/user |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, (map_k, ndcg_k, seconds) in results.items():
+        print(f"| {name} | {map_k:.3f} | {ndcg_k:.3f} | {map_k / base_map:.2f} | {seconds:.2f} |", flush=True)
+    if breakdown:
+        print(f"\n| interest | relevant in week {split.test_week} | baseline MAP@{K} | paperscope MAP@{K} |")
+        print("| --- | ---: | ---: | ---: |")
+        for interest in by_interest["baseline"]:
+            count = next(len(u.relevant) for u in users if u.interest == interest)
+            print(f"| {interest} | {count} | {mean(by_interest['baseline'][interest]):.3f} | "
+                  f"{mean(by_interest['paperscope'][interest]):.3f} |", flush=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", choices=["dev", "heldout", "fresh", "all"], default="all")
+    parser.add_argument("--users", type=int, default=6, help="simulated users per interest")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variants", action="store_true", help="also measure the alternatives tried")
+    parser.add_argument("--per-interest", action="store_true", help="MAP per interest, ours and the baseline's")
+    args = parser.parse_args()
+    papers = load_papers()
+    vectors = load_vectors(papers)
+    names = list(SPLITS) if args.split == "all" else [args.split]
+    for name in names:
+        run_split(papers, vectors, SPLITS[name], args.users, args.seed, args.variants, args.per_interest)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""Compose one user's digest: pick the papers, render the HTML and plain-text templates, build the message.
+
+A digest has up to two sections: "For you" (the user's recommendations with their reasons) and "Trending"
+(the period's papers with the most upvotes, the same list for everyone). Papers in the user's library, upvoted or hidden
+papers and papers already sent to the user never appear. The message gets a signed one-click unsubscribe link
+and the `List-Unsubscribe` / `List-Unsubscribe-Post` headers (RFC 8058).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr, parseaddr
+from functools import cache
+from urllib.parse import quote
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from paperscope.config import Settings
+from paperscope.digest.schedule import period_length
+from paperscope.digest.tokens import unsubscribe_token
+from paperscope.ids import parse_arxiv_id
+from paperscope.models import Paper
+from paperscope.recommend.engine import NothingToGoOn, Recommender
+from paperscope.store import Store
+from paperscope.store.digests import Subscription
+
+EXCERPT_CHARS = 300
+AUTHORS_SHOWN = 5
+
+
+@dataclass
+class DigestPaper:
+    """One paper as the templates show it."""
+
+    id: str
+    title: str
+    authors: str
+    excerpt: str
+    reason: str
+    url: str
+    abs_url: str | None
+    pdf_url: str | None
+    upvotes: int | None = None
+
+
+@dataclass
+class Digest:
+    """A composed digest, ready for the outbox."""
+
+    user_id: int
+    recipient: str
+    idempotency_key: str
+    slot: dt.datetime | None
+    subject: str
+    personal: list[DigestPaper] = field(default_factory=list)
+    trending: list[DigestPaper] = field(default_factory=list)
+    message: EmailMessage | None = None
+
+    @property
+    def paper_ids(self) -> list[str]:
+        return [p.id for p in self.personal + self.trending]
+
+    def wire_text(self) -> str:
+        """The message as it goes to the SMTP server (CRLF line ends), for the outbox."""
+        assert self.message is not None
+        return self.message.as_string(policy=SMTP)
+
+
+@cache
+def templates() -> Environment:
+    """The Jinja2 environment of the digest templates (HTML autoescaped, text not)."""
+    return Environment(loader=PackageLoader("paperscope.digest", "templates"),
+                       autoescape=select_autoescape(["html", "xml"]), undefined=StrictUndefined,
+                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def paper_links(paper: Paper, base_url: str) -> tuple[str, str | None, str | None]:
+    """(our page, arXiv abstract, PDF) of a paper."""
+    page = f"{base_url.rstrip('/')}/papers/{quote(paper.id, safe='')}"
+    parsed = parse_arxiv_id(paper.id)
+    abs_url = paper.abs_url or (f"https://arxiv.org/abs/{parsed[0]}" if parsed else None)
+    pdf_url = paper.pdf_url or (f"https://arxiv.org/pdf/{parsed[0]}" if parsed else None)
+    return page, abs_url, pdf_url
+
+
+def digest_paper(paper: Paper, reason: str, base_url: str) -> DigestPaper:
+    page, abs_url, pdf_url = paper_links(paper, base_url)
+    authors = ", ".join(paper.authors[:AUTHORS_SHOWN]) + (" et al." if len(paper.authors) > AUTHORS_SHOWN else "")
+    return DigestPaper(id=paper.id, title=" ".join(paper.title.split()), authors=authors,
+                       excerpt=excerpt(paper.abstract), reason=reason, url=page, abs_url=abs_url, pdf_url=pdf_url,
+                       upvotes=paper.upvotes)
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The start of an abstract, cut at a word boundary."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    return flat[:limit].rsplit(" ", 1)[0].rstrip(",;:.") + "\u2026"
+
+
+def unsubscribe_url(settings: Settings, user_id: int, email: str) -> str:
+    token = unsubscribe_token(settings.secret_key, user_id, email)
+    return f"{settings.base_url.rstrip('/')}/unsubscribe?token={token}"
+
+
+def trending_papers(store: Store, candidates: list[str], limit: int) -> list[Paper]:
+    """The candidates with the most upvotes (Hugging Face and local votes), newest first among equals."""
+    if not candidates or limit < 1:
+        return []
+    papers = store.get_papers(candidates)
+    local = store.accounts.vote_counts(list(papers))
+    order = sorted(papers.values(), key=lambda p: (-((p.upvotes or 0) + local.get(p.id, 0)),
+                                                   -(p.published or dt.date.min).toordinal(), p.id))
+    return [p for p in order if (p.upvotes or 0) + local.get(p.id, 0) > 0][:limit]
+
+
+class DigestComposer:
+    """Chooses and renders digests; one composer serves a whole batch of users (the corpus is built once)."""
+
+    def __init__(self, store: Store, settings: Settings, recommender: Recommender | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.recommender = recommender or Recommender(store, settings)
+
+    def compose(self, subscription: Subscription, now: dt.datetime, slot: dt.datetime | None) -> Digest | None:
+        """The digest of this subscription for `slot`, or None when there is nothing new to send."""
+        user_id = subscription.user_id
+        since = subscription.last_digest_at or (now - period_length(subscription))
+        candidates = self.store.digests.papers_added_since(since)
+        exclude = (self.store.digests.sent_paper_ids(user_id)
+                   | set(self.store.accounts.library_ids(user_id, "saved"))
+                   | set(self.store.accounts.library_ids(user_id, "hidden"))
+                   | set(self.store.accounts.voted_ids(user_id)))
+        candidates = [c for c in candidates if c not in exclude]
+        base_url = self.settings.base_url
+        digest = Digest(user_id=user_id, recipient=subscription.email,
+                        idempotency_key=f"digest:{user_id}:{(slot or now).isoformat()}", slot=slot, subject="")
+        if subscription.kind in ("personal", "both") and candidates:
+            try:
+                picks = self.recommender.recommend(user_id, candidates=candidates, limit=subscription.max_papers)
+            except NothingToGoOn:
+                picks = []
+            digest.personal = [digest_paper(r.paper, r.why.text(), base_url) for r in picks]
+        if subscription.kind in ("trending", "both"):
+            taken = set(digest.paper_ids)
+            popular = trending_papers(self.store, [c for c in candidates if c not in taken], subscription.max_papers)
+            digest.trending = [digest_paper(p, _votes_reason(p), base_url) for p in popular]
+        if not digest.paper_ids:
+            return None
+        digest.subject = _subject(digest, subscription, now)
+        digest.message = self.render(digest, subscription, now)
+        return digest
+
+    def render(self, digest: Digest, subscription: Subscription, now: dt.datetime) -> EmailMessage:
+        settings = self.settings
+        unsubscribe = unsubscribe_url(settings, subscription.user_id, subscription.email)
+        context = {"digest": digest, "subscription": subscription, "unsubscribe_url": unsubscribe,
+                   "base_url": settings.base_url.rstrip("/"), "date": now.date().isoformat()}
+        env = templates()
+        message = EmailMessage()
+        message["Subject"] = digest.subject
+        message["From"] = formataddr(("paperscope", parseaddr(settings.mail_from)[1] or settings.mail_from))
+        message["To"] = digest.recipient
+        message["Date"] = format_datetime(now.astimezone(dt.UTC))
+        domain = (parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost")
+        message["Message-ID"] = f"<{digest.idempotency_key.replace(':', '.').replace('+', '.')}@{domain}>"
+        message["List-Id"] = f"paperscope digest <digest.{domain}>"
+        message["List-Unsubscribe"] = f"<{unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message["Auto-Submitted"] = "auto-generated"
+        # Quoted-printable keeps the message 7-bit with short lines, whatever the server supports.
+        message.set_content(env.get_template("digest.txt.j2").render(**context), cte="quoted-printable")
+        message.add_alternative(env.get_template("digest.html.j2").render(**context), subtype="html",
+                                cte="quoted-printable")
+        return message
+
+
+def _votes_reason(paper: Paper) -> str:
+    return f"Trending: {paper.upvotes or 0} upvotes." if paper.upvotes else "Trending: upvoted here."
+
+
+def _subject(digest: Digest, subscription: Subscription, now: dt.datetime) -> str:
+    count = len(digest.paper_ids)
+    noun = "paper" if count == 1 else "papers"
+    what = {"personal": "for you", "trending": "trending", "both": "for you and trending"}[subscription.kind]
+    return f"paperscope: {count} {noun} {what} ({now.date().isoformat()})"

@@ -1,0 +1,112 @@
+"""One digest run: compose what is due into the outbox, then deliver the outbox.
+
+`send_digests` is what `paperscope digest send` runs, and what a scheduler (the web app's, a worker's, or
+cron) calls every few minutes: it only composes for subscriptions whose slot has come (`due_subscriptions`)
+and never twice for the same slot (the outbox's idempotency key), so calling it often is harmless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from paperscope.config import Settings
+from paperscope.digest.compose import Digest, DigestComposer
+from paperscope.digest.delivery import DeliveryReport, Sleep, SmtpConnection, deliver_outbox
+from paperscope.digest.schedule import current_slot, due_subscriptions
+from paperscope.recommend.engine import Recommender
+from paperscope.store import Store
+from paperscope.store.digests import Subscription
+
+
+@dataclass
+class RunReport:
+    composed: list[Digest] = field(default_factory=list)  # new messages in the outbox (or, dry run, shown)
+    nothing_new: list[str] = field(default_factory=list)  # addresses with nothing new to send
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+
+
+def send_digests(store: Store, settings: Settings, *, now: dt.datetime | None = None, email: str | None = None,
+                 dry_run: bool = False, recommender: Recommender | None = None, update_index: bool = True,
+                 sleep: Sleep = time.sleep, connection: SmtpConnection | None = None) -> RunReport:
+    """Compose the due digests (all users, or the one with `email`) and deliver every pending message.
+
+    With `dry_run`, digests are composed and returned but nothing is stored or sent. With `update_index`
+    the papers ingested since the last run are embedded first, so they can be recommended.
+    """
+    moment = now or dt.datetime.now(dt.UTC)
+    report = RunReport()
+    user_id = store.accounts.require_user(email).id if email else None
+    due = [s for s in due_subscriptions(store, moment) if user_id is None or s.user_id == user_id]
+    if due:
+        if recommender is None:
+            if update_index:
+                from paperscope.index.search import SearchEngine
+
+                SearchEngine(store, settings).update()
+            recommender = Recommender(store, settings)
+        composer = DigestComposer(store, settings, recommender)
+        for subscription in due:
+            slot = current_slot(subscription, moment)
+            digest = composer.compose(subscription, moment, slot)
+            if digest is None or digest.message is None:
+                report.nothing_new.append(subscription.email)
+                if not dry_run:
+                    store.digests.record_slot(subscription.user_id, slot)
+                continue
+            report.composed.append(digest)
+            if not dry_run:
+                store.digests.enqueue(user_id=digest.user_id, idempotency_key=digest.idempotency_key,
+                                      recipient=digest.recipient, subject=digest.subject,
+                                      message=digest.wire_text(), paper_ids=digest.paper_ids,
+                                      slot=slot, composed_at=moment)
+    if not dry_run:
+        report.delivery = deliver_outbox(store, settings, user_id=user_id, sleep=sleep, connection=connection)
+    return report
+
+
+def preview(store: Store, settings: Settings, email: str, *, now: dt.datetime | None = None,
+            recommender: Recommender | None = None) -> Digest | None:
+    """The digest the user would get now (whether or not it is due), without storing or sending anything."""
+    moment = now or dt.datetime.now(dt.UTC)
+    user = store.accounts.require_user(email)
+    subscription = store.digests.get_subscription(user.id)
+    if subscription is None:
+        subscription = _default_subscription(store, user.id)
+    composer = DigestComposer(store, settings, recommender)
+    return composer.compose(subscription, moment, None)
+
+
+def _default_subscription(store: Store, user_id: int) -> Subscription:
+    """A daily digest of both kinds, to preview for a user who has no subscription (nothing is stored)."""
+    user = store.accounts.get_user(user_id)
+    assert user is not None
+    return Subscription(user_id=user_id, email=user.email, timezone=user.timezone, kind="both", frequency="daily",
+                        hour=7, weekday=0, max_papers=10, active=False, last_slot=None, last_digest_at=None,
+                        created_at=user.created_at)
+
+
+def run_schedule(store: Store, settings: Settings, stop: threading.Event, *, every_seconds: float = 300.0,
+                 on_error: Callable[[Exception], None] | None = None) -> int:
+    """Run `send_digests` every `every_seconds` until `stop` is set: the loop a web app's background thread
+    or a worker runs. Returns how many runs it made; an error in one run goes to `on_error` (the loop goes on)."""
+    runs = 0
+    recommender: Recommender | None = None
+    while not stop.is_set():
+        try:
+            if due_subscriptions(store):
+                from paperscope.index.search import SearchEngine
+
+                SearchEngine(store, settings).update()  # embed what was ingested since; cheap when nothing was
+                recommender = recommender or Recommender(store, settings)  # its corpus refreshes itself
+            send_digests(store, settings, recommender=recommender, update_index=False)
+        except Exception as exc:  # noqa: BLE001 (a scheduler must outlive one bad run)
+            if on_error is None:
+                raise
+            on_error(exc)
+        runs += 1
+        stop.wait(every_seconds)
+    return runs

@@ -1,0 +1,268 @@
+"""Recommendations for one user from what the store knows: library, hidden papers, votes and follows.
+
+`Recommender` builds the corpus once (every stored vector of the configured embedding model and a TF-IDF
+matrix of titles and abstracts) and ranks a period's papers for any number of users with the ranker the
+benchmark chose (`default_ranker`, see docs/benchmarks.md). Every recommendation carries its reason: the
+library papers it is closest to, the weightiest terms it shares with them, and the follows it matches.
+
+Cold start: a user with an empty library but followed searches gets their queries embedded as positive
+seeds (and their words as TF-IDF rows); followed authors lift that author's papers; followed topics are a
+filter applied through `topic_of` once the topic map provides it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from paperscope.config import Settings
+from paperscope.embed.base import Embedder, document_text
+from paperscope.errors import PaperscopeError
+from paperscope.ids import author_key
+from paperscope.models import Paper
+from paperscope.recommend.rankers import Corpus, GraphRanker, Ranker, Signals, fit_tfidf
+from paperscope.store import Store
+
+AUTHOR_BOOST = 2.0  # standardised-score units added to a paper by a followed author
+CLOSEST_SHOWN = 2
+CLOSEST_MARGIN = 0.1  # cosine
+TERMS_SHOWN = 4
+
+
+class NothingToGoOn(PaperscopeError):
+    """The user has no library, votes or follows yet; the message says how to give them some."""
+
+
+def default_ranker() -> Ranker:
+    """The ranker paperscope ships: the one bench/bench_recommend.py prefers (docs/benchmarks.md): the
+    contrast of two personalised PageRank diffusions over the kNN graph of embeddings and TF-IDF."""
+    return GraphRanker()
+
+
+@dataclass(frozen=True)
+class Closest:
+    id: str
+    title: str
+    similarity: float
+
+
+@dataclass
+class Why:
+    """Why a paper was recommended; `text()` says it in one sentence."""
+
+    closest: list[Closest] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+    follows: list[str] = field(default_factory=list)  # e.g. 'your saved search "graph clustering"'
+    topic: str | None = None
+
+    def text(self) -> str:
+        parts = []
+        if self.follows:
+            parts.append("matches " + " and ".join(self.follows))
+        if self.closest:
+            titles = " and ".join(f"\u201c{_short(c.title)}\u201d" for c in self.closest)
+            parts.append(f"close to {titles} in your library")
+        if self.terms:
+            parts.append("shared terms: " + ", ".join(self.terms))
+        if self.topic:
+            parts.append(f"topic: {self.topic}")
+        sentence = "; ".join(parts) or "ranked high among this period's papers"
+        return sentence[0].upper() + sentence[1:] + "."
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text(), "closest": [{"id": c.id, "title": c.title, "similarity": round(c.similarity, 4)}
+                                                 for c in self.closest],
+                "terms": self.terms, "follows": self.follows, "topic": self.topic}
+
+
+@dataclass
+class Recommendation:
+    paper: Paper
+    score: float
+    why: Why
+
+    @property
+    def id(self) -> str:
+        return self.paper.id
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form of `paperscope recommend --json` and /api/recommendations."""
+        return {"id": self.paper.id, "score": round(self.score, 6), "why": self.why.text(),
+                "title": self.paper.title, "reasons": self.why.as_dict()}
+
+
+class Recommender:
+    """Ranks papers for users of one store; build once, ask for many users."""
+
+    def __init__(self, store: Store, settings: Settings, *, embedder: Embedder | None = None,
+                 ranker: Ranker | None = None,
+                 topic_of: Callable[[list[str]], dict[str, str]] | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.ranker = ranker or default_ranker()
+        self.topic_of = topic_of  # paper id -> topic label, when the topic map is built
+        self._embedder = embedder
+        self._corpus: Corpus | None = None
+        self._corpus_mark: tuple[dt.datetime | None, int] | None = None
+        self._vectorizer: Any = None
+        self._titles: dict[str, str] = {}
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            from paperscope.embed import get_embedder
+
+            self._embedder = get_embedder(self.settings.embedding_model)
+        return self._embedder
+
+    @property
+    def corpus(self) -> Corpus:
+        """Every embedded paper: vectors and TF-IDF rows; rebuilt when the store gained vectors or papers."""
+        mark = (self.store.latest_embedding_time(self.embedder.name), self.store.count_papers())
+        if self._corpus is None or mark != self._corpus_mark:
+            self._corpus = self._build_corpus()
+            self._corpus_mark = mark
+        return self._corpus
+
+    def _build_corpus(self) -> Corpus:
+        ids, vectors = self.store.load_embeddings(self.embedder.name)
+        papers = self.store.get_papers(ids)
+        keep = [k for k, i in enumerate(ids) if i in papers]  # a paper merged away since its vector was stored
+        ids = [ids[k] for k in keep]
+        vectors = vectors[keep] if keep else np.zeros((0, self.embedder.dim), dtype=np.float32)
+        self._titles = {i: papers[i].title for i in ids}
+        texts = [document_text(papers[i]) for i in ids]
+        self._vectorizer, tfidf, terms = fit_tfidf(texts)
+        return Corpus(ids, np.ascontiguousarray(vectors, dtype=np.float32), tfidf, terms)
+
+    def period_candidates(self, user_id: int, since: dt.datetime | None = None) -> list[str]:
+        """The papers of "this period" for a user: stored after `since`, by default after the user's last
+        digest, or every stored paper before the first one."""
+        if since is None:
+            subscription = self.store.digests.get_subscription(user_id)
+            since = subscription.last_digest_at if subscription else None
+        return self.store.digests.papers_added_since(since)
+
+    # Ranking -------------------------------------------------------------------------------
+
+    def recommend(self, user_id: int, *, candidates: Iterable[str] | None = None, limit: int = 10,
+                  exclude: Iterable[str] = ()) -> list[Recommendation]:
+        """The best `limit` papers for a user among `candidates` (default: every embedded paper), never one
+        from the user's library, hidden papers or `exclude`."""
+        accounts = self.store.accounts
+        saved = accounts.library_ids(user_id, "saved")
+        positives_ids = list(dict.fromkeys(saved + accounts.voted_ids(user_id)))
+        hidden_ids = accounts.library_ids(user_id, "hidden")
+        follows = self.store.digests.follows_of(user_id)
+        queries = [f.value for f in follows if f.kind == "query"]
+        authors = [f.value for f in follows if f.kind == "author"]
+        topics = {f.value for f in follows if f.kind == "topic"}
+        if not positives_ids and not queries and not authors and not topics:
+            raise NothingToGoOn(
+                "This user has no saved or upvoted papers and follows nothing yet, so there is nothing to "
+                "recommend from: save papers (paperscope library add EMAIL ID...) or follow a search "
+                "(paperscope subscribe EMAIL --query \"your keywords\").")
+        corpus = self.corpus
+        skip = set(positives_ids) | set(hidden_ids) | set(exclude)
+        pool = corpus.ids if candidates is None else [i for i in dict.fromkeys(candidates) if i in corpus.row]
+        pool = [i for i in pool if i not in skip]
+        if topics and self.topic_of is not None:
+            labels = self.topic_of(pool)
+            pool = [i for i in pool if labels.get(i) in topics]
+        if not pool:
+            return []
+        signals = Signals(corpus.rows(positives_ids), corpus.rows(hidden_ids), corpus.rows(pool))
+        if queries:
+            signals.query_vectors = np.vstack([self.embedder.embed_query(q) for q in queries]).astype(np.float32)
+            if self._vectorizer is not None:
+                signals.query_tfidf = self._vectorizer.transform(queries).tocsr()
+        if len(signals.positives) or signals.query_vectors is not None:
+            scores = self.ranker.scores(corpus, signals)
+        else:
+            scores = np.zeros(len(signals.candidates))
+        author_keys = {author_key(a): a for a in authors}
+        candidate_ids = [corpus.ids[r] for r in signals.candidates]
+        papers = self.store.get_papers(candidate_ids)
+        followed_author: dict[str, str] = {}
+        if author_keys:
+            scores = scores.copy()
+            for k, paper_id in enumerate(candidate_ids):
+                paper = papers.get(paper_id)
+                match = next((author_keys[key] for key in (author_key(a) for a in paper.authors) if key in author_keys),
+                             None) if paper else None
+                if match:
+                    followed_author[paper_id] = match
+                    scores[k] += AUTHOR_BOOST
+            if not len(signals.positives) and signals.query_vectors is None:
+                keep = [k for k, i in enumerate(candidate_ids) if i in followed_author]
+                scores = np.where(np.isin(np.arange(len(scores)), keep), scores, -np.inf)
+        order = [k for k in np.argsort(-scores, kind="stable") if np.isfinite(scores[k])][:limit]
+        chosen = [candidate_ids[k] for k in order]
+        topic_labels = self.topic_of(chosen) if self.topic_of is not None else {}
+        results = []
+        for k in order:
+            paper_id = candidate_ids[k]
+            why = self._why(corpus, signals, int(signals.candidates[k]), queries)
+            if paper_id in followed_author:
+                why.follows.append(f"your followed author {followed_author[paper_id]}")
+            why.topic = topic_labels.get(paper_id)
+            results.append(Recommendation(papers[paper_id], float(scores[k]), why))
+        return results
+
+    def _why(self, corpus: Corpus, signals: Signals, row: int, queries: list[str]) -> Why:
+        why = Why()
+        vector = corpus.vectors[row]
+        if len(signals.positives):
+            similarity = corpus.vectors[signals.positives] @ vector
+            order = np.argsort(-similarity)[:CLOSEST_SHOWN]
+            for k in order:
+                if similarity[k] < similarity[order[0]] - CLOSEST_MARGIN:
+                    break  # name a second paper only when it is nearly as close as the first
+                paper_id = corpus.ids[int(signals.positives[k])]
+                why.closest.append(Closest(paper_id, self._titles.get(paper_id, paper_id), float(similarity[k])))
+        if signals.query_vectors is not None:
+            fits = signals.query_vectors @ vector
+            best = int(np.argmax(fits))
+            why.follows.append(f"your saved search \u201c{queries[best]}\u201d")
+        if corpus.tfidf is not None and corpus.terms is not None:
+            profile_rows = [corpus.tfidf[signals.positives]] if len(signals.positives) else []
+            if signals.query_tfidf is not None:
+                profile_rows.append(signals.query_tfidf)
+            if profile_rows:
+                profile = np.asarray(sp.vstack(profile_rows).mean(axis=0)).ravel()
+                shared = corpus.tfidf[row].multiply(profile).tocoo()
+                top = np.argsort(-shared.data)[:TERMS_SHOWN * 2]
+                why.terms = _distinct_terms([str(corpus.terms[shared.col[i]]) for i in top])[:TERMS_SHOWN]
+        return why
+
+
+def _distinct_terms(terms: list[str]) -> list[str]:
+    """Drop a unigram when a bigram that contains it is already in the list (keeps "graph clustering")."""
+    kept: list[str] = []
+    for term in terms:
+        if any(_same_stem(term, other) for other in kept):
+            continue
+        if any(term in other.split() or other in term.split() for other in kept):
+            if " " in term:  # a bigram replaces the unigram it contains
+                kept = [k for k in kept if k not in term.split()] + [term]
+            continue
+        kept.append(term)
+    return kept
+
+
+def _same_stem(a: str, b: str) -> bool:
+    """'concept' and 'concepts', 'cluster' and 'clustering': one of them is enough."""
+    if " " in a or " " in b:
+        return False
+    shorter, longer = sorted((a, b), key=len)
+    return len(shorter) >= 4 and longer.startswith(shorter) and len(longer) - len(shorter) <= 3
+
+
+def _short(title: str, limit: int = 80) -> str:
+    title = " ".join(title.split())
+    return title if len(title) <= limit else title[:limit - 1].rstrip() + "\u2026"
