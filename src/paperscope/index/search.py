@@ -164,12 +164,19 @@ class SearchEngine:
 
     # Searching ----------------------------------------------------------------------------
 
+    def embed_query(self, query: str) -> np.ndarray | None:
+        """The query's vector as `search` would compute it (None for an empty query): a caller that serialises
+        searches can compute it beforehand, outside its lock."""
+        cleaned = clean_query(query)
+        return self.embedder.embed_query(cleaned) if cleaned else None
+
     def search(self, query: str, *, mode: Mode = "hybrid", limit: int = 10, offset: int = 0,
-               filters: PaperFilter | None = None) -> list[Hit]:
-        """Ranked hits for a query; raises InputError for an unusable query or mode."""
+               filters: PaperFilter | None = None, query_vector: np.ndarray | None = None) -> list[Hit]:
+        """Ranked hits for a query; raises InputError for an unusable query or mode. `query_vector`, if given, is
+        the query's embedding from `embed_query`."""
         if mode not in MODES:
             raise InputError(f"Unknown search mode {mode!r}; use one of: {', '.join(MODES)}.")
-        query = _clean_query(query)
+        query = clean_query(query)
         if not query:
             raise InputError("The query is empty; type some words to search for.")
         if limit < 1 or offset < 0:
@@ -187,7 +194,8 @@ class SearchEngine:
         if mode in ("semantic", "hybrid"):
             self._require_vectors(mode)
             if len(self.vectors):
-                semantic_hits = self.vectors.search(self.embedder.embed_query(query), depth, allowed)
+                vector = query_vector if query_vector is not None else self.embedder.embed_query(query)
+                semantic_hits = self.vectors.search(vector, depth, allowed)
         weights = [self.settings.keyword_weight, self.settings.semantic_weight]
         if mode != "hybrid":
             fused = keyword_hits or semantic_hits
@@ -298,7 +306,7 @@ class VectorIndexHandle:
         return results
 
 
-def _clean_query(query: str) -> str:
+def clean_query(query: str) -> str:
     """The query without control characters, cut to MAX_QUERY_CHARS."""
     cleaned = "".join(ch if ch.isprintable() else " " for ch in query[:MAX_QUERY_CHARS])
     return " ".join(cleaned.split())

@@ -40,8 +40,11 @@ class SearchService:
 
     def search(self, query: str, *, mode: Mode = "hybrid", limit: int = 10, offset: int = 0,
                filters: PaperFilter | None = None) -> list[tuple[Hit, Paper]]:
+        # The query is embedded outside the lock, so concurrent searches overlap on the slowest step.
+        vector = self.engine.embed_query(query) if mode != "keyword" else None
         with self._lock:
-            hits = self.engine.search(query, mode=mode, limit=limit, offset=offset, filters=filters)
+            hits = self.engine.search(query, mode=mode, limit=limit, offset=offset, filters=filters,
+                                      query_vector=vector)
         return self.engine.papers(hits)
 
     def similar(self, paper_id: str, *, limit: int = 10) -> list[tuple[Hit, Paper]]:
