@@ -7,8 +7,8 @@
     index.save(path); VectorIndex.load(path)
 
 Below `exact_below` vectors the index is a numpy matrix searched by brute force, which is exact and, at
-that size, as fast (measured: docs/benchmarks.md, "Vector index"). Reaching it, the index becomes a faiss
-inverted file (`IndexIVFFlat`, inner product): k-means splits the vectors into `nlist` lists around
+that size, costs about a millisecond (measured: docs/benchmarks.md, "Vector index"). Reaching it, the index
+becomes a faiss inverted file (`IndexIVFFlat`, inner product): k-means splits the vectors into `nlist` lists around
 centroids, and a query scans only the `nprobe` lists whose centroids are nearest. The vectors are kept
 uncompressed (scores are exact cosines) and only inside faiss: 1M x 384 costs one copy, 1.5 GB.
 
@@ -68,8 +68,9 @@ __all__ = ["DEFAULT_EXACT_BELOW", "FORMAT_VERSION", "RETRAIN_FACTOR", "TARGET_RE
 FloatMatrix = npt.NDArray[np.float32]
 Slots = npt.NDArray[np.int64]
 
-#: Below this many vectors, brute force is as fast as the inverted file on this project's machine
-#: (2 cores; measured with `python bench/bench_vector.py --crossover`, see docs/benchmarks.md).
+#: Below this many vectors search is exact: it costs about 1 ms there, and the inverted file, faster from
+#: ~2,000 vectors, would give up 2-3 % of recall to save less than that (`python bench/bench_vector.py
+#: --crossover`, docs/benchmarks.md); it is also where 4 sqrt(n) lists first get 39 training points each.
 DEFAULT_EXACT_BELOW: Final = 20_000
 #: Lists per square root of the number of vectors, and the fewest / most training points per list
 #: (faiss warns below 39 per centroid; more than 64 buys little but costs k-means time).
