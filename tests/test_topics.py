@@ -206,3 +206,15 @@ def test_other_topics_with_fewer_topics_than_slots() -> None:
     ids, scores = other_topics(X, centres, np.array([0, 0, 1]), np.array([0.5, 0.5]), max_other=3)
     assert ids.tolist() == [[-1, -1, -1], [1, -1, -1], [-1, -1, -1]]
     assert scores[1, 0] == pytest.approx(0.6)
+
+
+def test_a_small_collection_gets_the_silhouettes_k(corpus: Corpus) -> None:
+    # 45 papers, as on the seed page: too few to hold out papers for the split test.
+    robotics, language = (np.flatnonzero(corpus.groups == group) for group in ("cs.RO", "cs.CL"))
+    picked = np.concatenate([robotics[:23], language[:22]])
+    reduced = Reducer().fit_transform(corpus.vectors[picked])
+    alone = PPP(min_cluster_size=5).fit(reduced)
+    small = PPP(min_cluster_size=5, silhouette_below=100).fit(reduced)
+    assert alone.k_rule_ == "split test" and small.k_rule_.startswith("silhouette")
+    assert small.n_clusters_ >= 2
+    assert adjusted_rand_score(corpus.groups[picked], small.labels_) > 0.5  # robotics and language apart

@@ -30,7 +30,7 @@ from paperscope.topics.label import TopicLabeler
 from paperscope.topics.layout import Layout
 from paperscope.topics.model import TopicModel
 from paperscope.topics.novelty import NovelTopicFinder
-from paperscope.topics.ppp import PPP
+from paperscope.topics.ppp import PPP, SMALL_COLLECTION
 
 MATCH_COSINE = 0.8  # a new topic keeps an old topic's id when their centres are at least this similar
 PARENT_COSINE = 0.5  # an unmatched new topic names the most similar old topic as its parent above this
@@ -77,6 +77,7 @@ def build_map(store: Store, settings: Settings, *, model_name: str | None = None
     if n_topics:
         min_size = min(min_size, max(1, len(ids) // (2 * n_topics)))
     model = TopicModel(clusterer=PPP(min_cluster_size=min_size, max_clusters=settings.topics_max, n_clusters=n_topics,
+                                     silhouette_below=SMALL_COLLECTION,
                                      random_state=seed),
                        layout=Layout(random_state=seed), balanced=balanced,
                        other_quantile=settings.topics_other_quantile, random_state=seed).fit(X)

@@ -7,8 +7,9 @@ agree, adjusted Rand index >= `agreement`). Where the mixture drifts to a differ
 went through a single mode of density rather than between two, and the cluster stays whole. Splitting goes
 largest cluster first and stops where no split is supported (or at `max_clusters`); a final k-means pass over
 all points, started from the leaves' centres, settles the borders. The silhouette of the result on a sample is
-kept as a cross-check (`silhouette_`). A collection of fewer than `SMALL_COLLECTION` papers is too small to
-hold out papers for the test; there the silhouette chooses k (`k_rule_` says which rule chose).
+kept as a cross-check (`silhouette_`). A collection of fewer than `silhouette_below` papers (the topic map uses
+`SMALL_COLLECTION`) is too small to hold out papers for the test; there the silhouette chooses k (`k_rule_` says
+which rule chose). Off by default, since novelty detection runs PPP on small groups where one topic is the answer.
 
 Repeatability: every split is fitted on up to `split_sample` points drawn with `random_state`, with k-means
 restarted `n_init` times; decisions depend on the data, not on the seed (tests check ARI >= 0.9 across seeds).
@@ -30,8 +31,8 @@ from threadpoolctl import threadpool_limits
 
 from paperscope.topics.chunks import centroids, nearest
 
-# Below this many papers a split cannot be tested on held-out papers (fewer than 50 would be held out):
-# the number of topics is then the silhouette's choice.
+# Below this many papers a topic map cannot test a split on held-out papers (fewer than 50 would be held out):
+# the number of topics is then the silhouette's choice (PPP's `silhouette_below`).
 SMALL_COLLECTION = 100
 
 
@@ -54,13 +55,16 @@ class PPP(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     mixture's partition must reach with the k-means one), `covariance_type` of the mixture, `split_sample`
     (rows a split decision is fitted on), `n_init` (k-means restarts), `refine` (final k-means pass),
     `silhouette_sample`, `random_state`. `n_clusters` forces that many clusters (every split is taken, the test
-    only recorded): for comparisons at a given k.
+    only recorded): for comparisons at a given k. `silhouette_below`: below this many rows, k is the silhouette's
+    choice (see the module docstring).
     """
 
     def __init__(self, *, min_cluster_size: int | None = None, max_clusters: int = 100, agreement: float = 0.5,
                  test_sample: int = 1_000, split_sample: int = 20_000, refine: bool = True,
-                 silhouette_sample: int = 5_000, n_clusters: int | None = None, random_state: int = 0) -> None:
+                 silhouette_sample: int = 5_000, n_clusters: int | None = None, silhouette_below: int = 0,
+                 random_state: int = 0) -> None:
         self.n_clusters = n_clusters
+        self.silhouette_below = silhouette_below
         self.min_cluster_size = min_cluster_size
         self.max_clusters = max_clusters
         self.agreement = agreement
@@ -77,7 +81,7 @@ class PPP(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         self.splits_: list[Split] = []
         forced = self.n_clusters
         self.k_rule_ = "given" if forced else "split test"
-        if forced is None and len(X) < SMALL_COLLECTION:
+        if forced is None and len(X) < self.silhouette_below:
             forced = _silhouette_k(X, min_size, self.random_state)
             self.k_rule_ = "silhouette (too few papers to test splits on held-out ones)"
         leaves: list[np.ndarray] = []
