@@ -1,6 +1,6 @@
 """Search quality on SciFact: nDCG@10 and Recall@100 of keyword, semantic and hybrid search.
 
-    python bench/bench_search_quality.py [--model minilm] [--split test]
+    python bench/bench_search_quality.py [--model minilm] [--split test] [--tune | --feedback]
 
 Ingests ../shared/data/scifact/corpus.jsonl (5,183 abstracts) into a database cached under
 bench/.cache/ and indexes it (the first run embeds every abstract: minutes; later runs reuse the
@@ -114,12 +114,48 @@ def tune(engine: SearchEngine, queries: dict[str, str], qrels: dict[str, dict[st
         print(f"k={k:<3} semantic weight={weight:<4} nDCG@10 {ndcg:.4f} R@100 {recall:.4f}")
 
 
+def feedback(engine: SearchEngine, queries: dict[str, str], qrels: dict[str, dict[str, int]]) -> None:
+    """Rocchio pseudo-relevance feedback on the vector side, then RRF: a grid on the queries given (use the
+    train split). The query vector moves toward the mean of the top `fb` documents of the semantic or the
+    hybrid list, by `beta`; the moved vector is searched again and fused with the keyword list."""
+    from paperscope.index.keyword import parse_user_query
+
+    ids, matrix = engine.store.load_embeddings(engine.embedder.name)
+    row = {pid: i for i, pid in enumerate(ids)}
+    keyword, semantic, vectors = {}, {}, {}
+    for qid in qrels:
+        vectors[qid] = engine.embedder.embed_query(queries[qid])
+        keyword[qid] = [pid for pid, _ in engine.keyword.search(parse_user_query(queries[qid]), 200)]
+        semantic[qid] = [pid for pid, _ in engine.vectors.search(vectors[qid], 200)]
+
+    def fused(first: list[str], second: list[str]) -> list[str]:
+        return [pid for pid, _ in reciprocal_rank_fusion([first, second])]
+
+    def score(run: dict[str, list[str]]) -> str:
+        ndcg = mean([ndcg_at_k(run[q], rel, 10) for q, rel in qrels.items()])
+        return f"nDCG@10 {ndcg:.4f} R@100 {mean([recall_at_k(run[q], rel, 100) for q, rel in qrels.items()]):.4f}"
+
+    print(f"plain RRF: {score({q: fused(keyword[q], semantic[q]) for q in qrels})}")
+    for source in ("semantic", "hybrid"):
+        for fb in (3, 5, 10):
+            for beta in (0.3, 0.6, 1.0):
+                moved = {}
+                for q in qrels:
+                    top = semantic[q][:fb] if source == "semantic" else fused(keyword[q], semantic[q])[:fb]
+                    vector = vectors[q] + beta * matrix[[row[pid] for pid in top]].mean(axis=0)
+                    moved[q] = [pid for pid, _ in engine.vectors.search(vector / np.linalg.norm(vector), 200)]
+                print(f"feedback from {source} top {fb}, beta {beta}: RRF "
+                      f"{score({q: fused(keyword[q], moved[q]) for q in qrels})}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="minilm")
     parser.add_argument("--split", default="test", choices=["test", "train"])
     parser.add_argument("--tune", action="store_true",
                         help="Grid-search the fusion parameters on the split instead (use --split train)")
+    parser.add_argument("--feedback", action="store_true",
+                        help="Grid-search Rocchio feedback on the vector side instead (use --split train)")
     args = parser.parse_args()
     if not SCIFACT.exists():
         sys.exit(f"SciFact not found at {SCIFACT}; this benchmark reads the shared data beside the repository")
@@ -134,6 +170,9 @@ def main() -> None:
     engine = build(db, args.model)
     if args.tune:
         tune(engine, queries, qrels)
+        return
+    if args.feedback:
+        feedback(engine, queries, qrels)
         return
     limit = 100
     print(f"SciFact {args.split}: {len(queries)} queries, {engine.store.count_papers()} abstracts, "

@@ -449,10 +449,12 @@ def test_arxiv_result_cap_is_respected(tmp_path: Path, store: Store, fixture_ser
 @network
 def test_requests_are_spaced_by_the_delay(tmp_path: Path, store: Store, fixture_server: FixtureServer,
                                           arxiv: FakeArxiv) -> None:
-    interval = 0.2
+    interval = 0.5
     settings = make_settings(tmp_path, fixture_server.url + API, arxiv_delay_seconds=interval)
     Ingester(store, settings).ingest("arxiv:cs.LG")
     arrivals = [request.arrived for request in fixture_server.requests_to(API)]
     assert len(arrivals) == 3
     gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:], strict=False)]
-    assert min(gaps) >= interval - 0.01, gaps  # a few ms of slack for scheduling on the server side
+    # Arrivals are stamped by the server thread, which a loaded machine may run late: allow that much slack.
+    # Without the delay the gaps would be a few milliseconds.
+    assert min(gaps) >= interval - 0.15, gaps

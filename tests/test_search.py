@@ -37,8 +37,9 @@ PAPERS = [
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=str(tmp_path / "s.db"), embedding_model="hashing")
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """On each backend (conftest.py), with the indexes in the test's own folder."""
+    return Settings(database_url=database_url, embedding_model="hashing", index_dir=str(tmp_path / "index"))
 
 
 @pytest.fixture
@@ -82,6 +83,20 @@ def test_new_papers_are_found_without_a_rebuild_and_nothing_doubles(engine: Sear
     engine.store.upsert_papers(PAPERS)  # the same input again
     assert engine.update().embedded == 0
     assert len(engine.keyword) == 4 and len(engine.vectors) == 4
+
+
+def test_an_unusable_vector_index_file_is_built_again_from_the_store(settings: Settings, engine: SearchEngine,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """An index file from another paperscope version, or a damaged one, is only a cache of stored vectors."""
+    path = engine.vectors.path
+    assert path.exists()
+    path.write_bytes(path.read_bytes()[:40])  # damaged (a truncated write, or another format)
+    fresh = SearchEngine(engine.store, settings, embedder=engine.embedder)
+    with caplog.at_level("WARNING"):
+        hits = fresh.search("cluster assignments", mode="semantic", limit=3)
+    assert ids(hits)[0] == "2501.00002" and len(fresh.vectors) == 3
+    assert "Building it again" in caplog.text and "rebuild" in caplog.text
+    assert len(SearchEngine(engine.store, settings, embedder=engine.embedder).vectors) == 3  # saved again, whole
 
 
 def test_changed_text_is_embedded_again(engine: SearchEngine) -> None:
@@ -142,7 +157,7 @@ def test_reembed_redoes_every_paper(engine: SearchEngine) -> None:
 
 def test_cli_search_json_and_batch(tmp_path: Path, settings: Settings, engine: SearchEngine) -> None:
     runner = CliRunner()
-    env = {"PAPERSCOPE_EMBEDDING_MODEL": "hashing"}
+    env = {"PAPERSCOPE_EMBEDDING_MODEL": "hashing", "PAPERSCOPE_INDEX_DIR": str(settings.index_dir)}
     db = settings.database_url
     result = runner.invoke(main, ["--db", db, "search", "graph clustering", "--json"], env=env)
     assert result.exit_code == 0, result.output
@@ -163,7 +178,7 @@ def test_cli_search_json_and_batch(tmp_path: Path, settings: Settings, engine: S
 
 def test_cli_similar_and_index(settings: Settings, engine: SearchEngine) -> None:
     runner = CliRunner()
-    env = {"PAPERSCOPE_EMBEDDING_MODEL": "hashing"}
+    env = {"PAPERSCOPE_EMBEDDING_MODEL": "hashing", "PAPERSCOPE_INDEX_DIR": str(settings.index_dir)}
     indexed = runner.invoke(main, ["--db", settings.database_url, "index"], env=env)
     assert indexed.exit_code == 0 and indexed.output.startswith("embedded 0 papers")
     result = runner.invoke(main, ["--db", settings.database_url, "similar", "2501.00001", "--json"], env=env)

@@ -1,4 +1,4 @@
-"""VectorIndex: exact and ANN paths agree, upserts, removal, filters, persistence, odd ids, threads."""
+"""VectorIndex: exact and IVF paths agree, upserts, removal, filters, retraining, persistence, odd ids, threads."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from paperscope.errors import PaperscopeError, StoreError
-from paperscope.index.vector import VectorIndex
+from paperscope.index.vector import RETRAIN_FACTOR, VectorIndex
 
 DIM = 32
 
@@ -178,11 +178,27 @@ def test_allowed_filter_small_and_large(exact_below: int) -> None:
     assert len(found) == 10 and set(found) <= even
     truth = brute_force(x[::2], ids[::2], q, 10)
     assert len(set(found) & set(truth)) >= 9
-    # a callable: rare matches force the ANN to widen until enough are found
-    rare = index.search(q, 5, allowed=lambda pid: int(pid[1:]) % 500 == 0)
-    assert [i for i, _ in rare] == brute_force(x[::500], ids[::500], q, 5)
+    rare = {f"p{i}" for i in range(0, 5000, 500)}  # few: scored exactly
+    assert [i for i, _ in index.search(q, 5, allowed=rare)] == brute_force(x[::500], ids[::500], q, 5)
     assert index.search(q, 5, allowed=set()) == []
-    assert index.search(q, 5, allowed=lambda pid: False) == []
+    assert index.search(q, 5, allowed={"missing"}) == []
+
+
+def test_filter_far_from_the_query_widens_the_scan() -> None:
+    """Allowed ids that all lie in another cluster: the nearest lists hold none of them, so the IVF scan
+    must widen until it finds k of them."""
+    x = clustered_unit(6000, DIM, seed=15, clusters=8)
+    ids = ids_for(len(x))
+    index = VectorIndex(DIM, exact_below=0)
+    index.add(ids, x)
+    assert index.uses_ann and index.nlist > 16
+    q = x[0]
+    far = np.argsort(x @ q)[:1500]  # the 1,500 vectors least like the query
+    allowed = {ids[i] for i in far}
+    found = [i for i, _ in index.search(q, 10, allowed=allowed)]
+    assert len(found) == 10 and set(found) <= allowed
+    truth = brute_force(x[far], [ids[i] for i in far], q, 10)
+    assert len(set(found) & set(truth)) >= 9
 
 
 def test_empty_index_and_k_larger_than_size() -> None:
@@ -355,12 +371,9 @@ def test_model_metadata() -> None:
     assert VectorIndex(DIM).model is None
 
 
-def test_searches_get_their_turn_during_a_long_add(monkeypatch: pytest.MonkeyPatch) -> None:
-    from paperscope.index import vector
-
-    monkeypatch.setattr(vector, "ADD_CHUNK", 100)
-    x = embedding_like(4000, 64, seed=13)
-    ids = ids_for(4000)
+def test_searches_get_their_turn_during_a_long_add() -> None:
+    x = embedding_like(12_000, 64, seed=13)
+    ids = ids_for(len(x))
     index = VectorIndex(64, exact_below=0)
     index.add(ids[:100], x[:100])
     adder = threading.Thread(target=index.add, args=(ids[100:], x[100:]))
@@ -370,18 +383,53 @@ def test_searches_get_their_turn_during_a_long_add(monkeypatch: pytest.MonkeyPat
         assert index.search(x[0], 1)[0][0] == "p0"
         during += 1
     adder.join()
-    assert during >= 5  # the add went in 39 chunks, and searches ran between them
-    assert len(index) == 4000
+    assert during >= 3  # the add went in 12 chunks (and two retrainings), and searches ran between them
+    assert len(index) == 12_000
 
 
-def test_compact_keeps_results() -> None:
-    x = embedding_like(3000, DIM, seed=14)
-    ids = ids_for(3000)
+def test_retrains_when_grown_or_shrunk_by_the_factor() -> None:
+    x = clustered_unit(9000, DIM, seed=14)
+    ids = ids_for(len(x))
+    index = VectorIndex(DIM, exact_below=500)
+    index.add(ids[:499], x[:499])
+    assert not index.uses_ann and index.trained_on == 0
+    index.add(ids[499:1000], x[499:1000])
+    assert index.uses_ann and index.trained_on == 1000
+    first = index.nlist
+    index.add(ids[1000:4000], x[1000:4000])  # 4x: not yet more than RETRAIN_FACTOR times
+    assert index.trained_on == 1000 and index.nlist == first
+    index.add(ids[4000:], x[4000:])  # past it: new centroids, more lists
+    assert index.trained_on > RETRAIN_FACTOR * 1000 and index.nlist > first
+    q = x[123]
+    assert index.search(q, 1)[0][0] == "p123"
+    assert len(set(brute_force(x, ids, q, 10)) & {i for i, _ in index.search(q, 10)}) >= 9
+    index.remove(ids[:8000])  # to under a quarter of its training size: retrained smaller
+    assert len(index) == 1000 and index.uses_ann and index.trained_on == 1000
+    assert [i for i, _ in index.search(x[8500], 3)][0] == "p8500"
+    index.remove(ids[7000:8800])  # under half of exact_below: back to the exact matrix
+    assert not index.uses_ann and len(index) == 200
+    assert [i for i, _ in index.search(x[8900], 200)] == brute_force(x[8800:], ids[8800:], x[8900], 200)
+
+
+def test_retrain_keeps_results_and_freed_slots_are_reused(tmp_path: Path) -> None:
+    x = embedding_like(3000, DIM, seed=16)
+    ids = ids_for(len(x))
     index = VectorIndex(DIM, exact_below=0)
     index.add(ids, x)
-    index.remove(ids[:50])  # below the automatic compaction threshold: tombstones
+    for round_ in range(5):  # churn: remove and add back a fifth at a time
+        part = ids[round_ * 600:(round_ + 1) * 600]
+        index.remove(part)
+        index.add(part, x[round_ * 600:(round_ + 1) * 600])
+    assert len(index) == 3000
+    index.save(tmp_path / "v.idx")
+    churned = (tmp_path / "v.idx").stat().st_size
+    fresh = VectorIndex(DIM, exact_below=0)
+    fresh.add(ids, x)
+    fresh.save(tmp_path / "w.idx")
+    assert churned <= (tmp_path / "w.idx").stat().st_size * 1.01  # no slots leaked
     q = x[100]
     before = index.search(q, 10)
-    index.compact()
-    assert index.search(q, 10) == before
-    assert len(index) == 2950 and index.uses_ann
+    index.retrain()
+    assert index.search(q, 10)[0] == before[0]
+    assert len({i for i, _ in index.search(q, 10)} & {i for i, _ in before}) >= 9
+    assert len(index) == 3000 and index.uses_ann

@@ -197,10 +197,22 @@ def index(app: AppContext, rebuild: bool, reembed: bool, model: str | None, clus
         with _count_bar("embedding") as progress:
             report = engine.update(rebuild=rebuild, reembed=reembed, progress=progress, cluster=cluster,
                                    workers=workers)
+        placed = _place_in_topics(store, engine.embedder.name)
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"embedded {report.embedded} papers with {engine.embedder.name}; keyword index: "
-               f"{report.keyword_updated} papers updated; vector index: {report.vectors_added} vectors added")
+               f"{report.keyword_updated} papers updated; vector index: {report.vectors_added} vectors added"
+               + (f"; topic map: {placed} papers placed" if placed else ""))
+
+
+def _place_in_topics(store: Store, model_name: str) -> int:
+    """Put newly embedded papers into the stored topic map's topics (nothing when there is no map)."""
+    current = store.topics.current_map()
+    if current is None or current.model != model_name:
+        return 0
+    from paperscope.topics.build import assign_new
+
+    return assign_new(store, model_name=model_name)
 
 
 @contextmanager
@@ -591,3 +603,129 @@ def digest_preview(app: AppContext, email: str, output: Path | None, text: bool)
     if text:
         click.echo(plain.get_content())
     click.echo(f"wrote {path} ({composed.subject})")
+
+def _is_loopback(host: str) -> bool:
+    return host in {"localhost", "::1"} or host.startswith("127.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every one).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--jobs/--no-jobs", "jobs", default=None,
+              help="Run the background ingest/embed/index jobs (default: $PAPERSCOPE_BACKGROUND_JOBS, on).")
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+              default="info", show_default=True, help="How much the server logs.")
+@click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request.")
+@click.pass_obj
+def serve(app: AppContext, host: str, port: int, jobs: bool | None, log_level: str, access_log: bool) -> None:
+    """Run the web app and JSON API (one process; background jobs in a thread of it).
+
+    Open http://HOST:PORT/ in a browser. On an empty database the server starts fetching the sources
+    of $PAPERSCOPE_INGEST_SOURCES in the background (arXiv cs.LG, cs.CV, cs.CL and Hugging Face daily
+    papers by default), then again every day at $PAPERSCOPE_INGEST_AT. API docs: /docs.
+    """
+    from paperscope.errors import require_extra
+
+    require_extra("fastapi", "web", "paperscope serve")
+    uvicorn = require_extra("uvicorn", "web", "paperscope serve")
+    from paperscope.web import create_app
+
+    settings = app.settings
+    if not _is_loopback(host) and settings.has_placeholder_secret():
+        click.echo("warning: listening beyond this machine with a placeholder PAPERSCOPE_SECRET_KEY; sessions "
+                   "last until the server stops. Set PAPERSCOPE_SECRET_KEY (and PAPERSCOPE_ENVIRONMENT="
+                   "production) for a real deployment.", err=True)
+    web_app = create_app(settings, background_jobs=jobs)
+    shown = "localhost" if host in {"127.0.0.1", "::1"} else host
+    click.echo(f"paperscope: serving {settings.database_url} on http://{shown}:{port}/ (API docs at /docs)",
+               err=True)
+    uvicorn.run(web_app, host=host, port=port, log_level=log_level, access_log=access_log,
+                proxy_headers=False, server_header=False)
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the map as JSON: topics (id, label, keywords, size, representative_ids, ...), "
+                   "every paper's topic id (null for an outlier) and the number of outliers.")
+@click.option("--rebuild", is_flag=True, help="Build the map again from every stored vector (topic ids are kept "
+              "where a topic is still there).")
+@click.option("--balanced", is_flag=True, help="With --rebuild (or a first build): topics of equal size "
+              "(Sinkhorn-Knopp), e.g. for reading groups or shards.")
+@click.option("--explain", "goal", metavar="GOAL", help='With --rebuild (or a first build): ask the LLM at '
+              'PAPERSCOPE_TOPICS_LLM_URL to explain the topics for a goal, e.g. "group by method".')
+@click.option("--k", "n_topics", type=click.IntRange(1, 1000), help="With --rebuild (or a first build): this many "
+              "topics instead of the number the method chooses.")
+@click.option("--no-assignments", is_flag=True, help="Leave the per-paper assignments out of --json.")
+@click.pass_obj
+def topics(app: AppContext, as_json: bool, rebuild: bool, balanced: bool, goal: str | None, n_topics: int | None,
+           no_assignments: bool) -> None:
+    """Build the topic map, or show the stored one.
+
+    The first run (and --rebuild) clusters every embedded paper; the number of topics is chosen by the
+    method itself. Later runs show the stored map, after placing papers embedded since into its topics.
+    """
+    from paperscope.errors import require_extra
+
+    require_extra("sklearn", "topics", "The topic map")
+    from paperscope.topics.build import assign_new, build_map, embedding_model_name, map_json
+
+    with app.store() as store:
+        model_name = embedding_model_name(app.settings)
+        current = store.topics.current_map()
+        if rebuild or current is None or current.model != model_name:
+            report = build_map(store, app.settings, model_name=model_name, balanced=balanced, n_topics=n_topics,
+                               explain_goal=goal, progress=lambda message: click.echo(message, err=True))
+            click.echo(f"built {report.map.n_topics} topics from {report.map.n_papers} papers in "
+                       f"{sum(report.seconds.values()):.1f} s (ids kept {report.kept_ids}, new {report.new_ids}, "
+                       f"retired {report.retired_ids}, emerging {len(report.emerging)})", err=True)
+        else:
+            added = assign_new(store, model_name=model_name)
+            if added:
+                click.echo(f"placed {added} new papers into the existing topics", err=True)
+        data = map_json(store, with_assignments=not no_assignments)
+        titles = {pid: paper.title for pid, paper in store.get_papers(
+            [pid for topic in data["topics"] for pid in topic["representative_ids"][:3]]).items()}
+    if as_json:
+        click.echo(json.dumps(data))
+        return
+    info = data["map"]
+    click.echo(f"{info['topics']} topics over {info['papers']} papers (built {info['built_at'][:16]}, "
+               f"{info['model']}); outliers: {data['outliers']}")
+    for topic in data["topics"]:
+        flag = f"  [emerging since {topic['emerged_at']}]" if topic["emerging"] else ""
+        click.echo(f"\n#{topic['id']}  {topic['label']}  ({topic['size']} papers, cohesion {topic['cohesion']:.2f})"
+                   f"{flag}")
+        click.echo(f"     keywords: {', '.join(topic['keywords'])}")
+        if topic["description"]:
+            click.echo(f"     {topic['description']}")
+        for paper_id in topic["representative_ids"][:3]:
+            click.echo(f"     - [{paper_id}] {titles.get(paper_id, '')}")
+
+
+@main.group()
+def db() -> None:
+    """The database itself: copy it to another one (SQLite to PostgreSQL)."""
+
+
+@db.command("copy")
+@click.option("--to", "target", required=True, metavar="PATH_OR_URL",
+              help="The database to fill, e.g. postgresql://USER@HOST/NAME; it must be new or empty.")
+@click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(1, 100_000),
+              help="Rows read and written at a time.")
+@click.pass_obj
+def db_copy(app: AppContext, target: str, batch_size: int) -> None:
+    """Copy every record of the --db database into another database.
+
+    Every table is copied (papers, embeddings, sync state and whatever else the schema holds), in one
+    transaction on the target: an interrupted copy leaves the target empty, and a target that already
+    holds rows is refused. Stop other paperscope processes writing to the source while it runs; then
+    point PAPERSCOPE_DATABASE_URL at the target. The search indexes are rebuilt from the copy on first use.
+    """
+    from paperscope.store.copy import copy_database
+
+    with _count_bar("copying") as bar:
+        def progress(table: str, rows: int) -> None:
+            if bar is not None:
+                bar(rows, None)
+
+        report = copy_database(app.settings.database_url, target, batch_size=batch_size, progress=progress)
+    click.echo(report.summary())

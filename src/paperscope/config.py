@@ -3,23 +3,49 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_NAME = "paperscope"
+# Secret keys that ship in examples and must never sign anything outside development.
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "changethis", "secret", "secret-key", "dev"})
+MIN_SECRET_CHARS = 32
+DEFAULT_INGEST_SOURCES = "arxiv:cs.LG,arxiv:cs.CV,arxiv:cs.CL,hf:daily"
 
 
 def default_index_dir(database_url: str) -> Path:
-    """Beside a SQLite file (x.db -> x.db.index/), else a folder per database in the user data directory."""
+    """Beside a SQLite file (x.db -> x.db.index/), else a folder per database in the user data directory.
+
+    For a server database the folder is named after what identifies the database (host, port, database
+    name, connection options such as a search_path) and not after how it is reached: the password and the
+    driver name (postgresql:// or postgresql+psycopg://) do not change it. Example:
+    ~/.local/share/paperscope/indexes/postgresql-db.example.org-5432-paperscope-3f2a91c0d4e1/
+    """
     if database_url.startswith("sqlite:///") and database_url != "sqlite:///:memory:":
         return Path(database_url.removeprefix("sqlite:///") + ".index")
     if "://" not in database_url:
         return Path(database_url + ".index")
-    digest = hashlib.sha1(database_url.encode("utf-8")).hexdigest()[:12]
-    return Path(platformdirs.user_data_dir(APP_NAME)) / "indexes" / digest
+    from sqlalchemy.engine import URL, make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        name, identity = "database", database_url
+    else:
+        backend = url.get_backend_name()
+        backend = "postgresql" if backend == "postgres" else backend
+        port = url.port or (5432 if backend == "postgresql" else None)
+        identity = URL.create(backend, url.username, None, url.host, port or None, url.database,
+                              url.query).render_as_string(hide_password=False)
+        name = "-".join(str(part) for part in (backend, url.host or "local", port, url.database or "") if part)
+    digest = hashlib.sha1(identity.encode("utf-8")).hexdigest()[:12]
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80]
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "indexes" / f"{safe}-{digest}"
 
 
 def default_database_url() -> str:
@@ -73,8 +99,61 @@ class Settings(BaseSettings):
     keyword_weight: float = Field(default=1.0, ge=0, description="Weight of the keyword list in hybrid search")
     semantic_weight: float = Field(default=1.0, ge=0, description="Weight of the semantic list in hybrid search")
 
+    environment: str = Field(default="development", description="development or production; production "
+                             "refuses a placeholder or short PAPERSCOPE_SECRET_KEY")
+    ingest_sources: str = Field(default=DEFAULT_INGEST_SOURCES, description="Comma-separated sources the "
+                                "server ingests in the background each day (and at first start on an empty "
+                                "database); empty: none")
+    ingest_at: str = Field(default="06:00", description="Local time (HH:MM) of the daily background ingest")
+    background_jobs: bool = Field(default=True, description="Whether `paperscope serve` runs the background "
+                                  "ingest, embedding and topic jobs")
+    sign_in_attempts: int = Field(default=5, ge=1, description="Failed sign-ins allowed per account and per "
+                                  "client address within PAPERSCOPE_SIGN_IN_WINDOW_SECONDS")
+    sign_in_window_seconds: int = Field(default=900, ge=1, description="Window of the sign-in rate limit")
+    session_days: int = Field(default=30, ge=1, description="How long a web session lasts")
+    topics_min_size: int | None = Field(default=None, ge=2, description="Smallest topic the topic map keeps "
+                                        "splitting down to; default: 1 % of the papers, at least 5")
+    topics_max: int = Field(default=100, ge=1, description="Most topics a topic map may have")
+    topics_seed: int = Field(default=0, description="Random seed of the topic map (results do not depend on it)")
+    topics_other_quantile: float = Field(default=0.25, gt=0, lt=1, description="A paper also lists topic T when "
+                                         "its similarity to T's centre reaches this quantile of T's own papers'")
+    topics_llm_url: str | None = Field(default=None, description="OpenAI-compatible chat endpoint for topic "
+                                       "explanations (paperscope topics --explain); unset: no LLM is used")
+    topics_llm_model: str = Field(default="gpt-4o-mini", description="Model name sent to the chat endpoint")
+    topics_llm_api_key: str | None = Field(default=None, description="API key of the chat endpoint, if it wants one")
+
     def resolved_index_dir(self) -> Path:
         return Path(self.index_dir) if self.index_dir else default_index_dir(self.database_url)
+
+    def ingest_source_list(self) -> list[str]:
+        return [s.strip() for s in self.ingest_sources.split(",") if s.strip()]
+
+    def has_placeholder_secret(self) -> bool:
+        return self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < MIN_SECRET_CHARS
+
+    @field_validator("environment")
+    @classmethod
+    def _known_environment(cls, value: str) -> str:
+        if value not in {"development", "production"}:
+            raise ValueError("must be development or production")
+        return value
+
+    @field_validator("ingest_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hours, _, minutes = value.partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+            raise ValueError("must be a time of day as HH:MM, e.g. 06:00")
+        return f"{int(hours):02d}:{int(minutes):02d}"
+
+    @model_validator(mode="after")
+    def _real_secret_in_production(self) -> Settings:
+        if self.environment == "production" and self.has_placeholder_secret():
+            raise ValueError(
+                f"PAPERSCOPE_SECRET_KEY is a placeholder or shorter than {MIN_SECRET_CHARS} characters, which "
+                "is refused in production. Set a random one, e.g. the output of: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        return self
 
     @field_validator("fusion")
     @classmethod

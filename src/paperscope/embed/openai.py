@@ -3,26 +3,28 @@ the same API (text-embeddings-inference, vLLM, Ollama, LM Studio, llama.cpp...).
 
 BASE_URL is the API root ("https://api.openai.com/v1", "http://127.0.0.1:8080"); requests go to
 `<root>/embeddings`, with "/v1" added when the root does not end in it already. The API key comes from the
-environment variable PAPERSCOPE_EMBEDDING_API_KEY (none is sent when it is unset). Texts are sent in batches;
-connection failures, timeouts, 429 and 5xx answers are retried with exponential backoff (honouring
-Retry-After); other refusals raise at once with the server's message. Returned vectors are L2-normalised.
+environment variable PAPERSCOPE_EMBEDDING_API_KEY (none is sent when it is unset). Texts are sent in batches
+through `ingest.http.PoliteClient`: connection failures, timeouts, 408, 409, 429 and 5xx answers are retried
+with exponential backoff (honouring Retry-After); other refusals raise at once with the server's message.
+Returned vectors are L2-normalised.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import numpy as np
 
 from paperscope.embed.errors import EmbeddingServiceError
+from paperscope.errors import SourceError
+
+if TYPE_CHECKING:
+    from paperscope.ingest.http import PoliteClient
 
 API_KEY_ENV = "PAPERSCOPE_EMBEDDING_API_KEY"
-_RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 
 def endpoint_url(base_url: str) -> str:
@@ -63,7 +65,7 @@ class OpenAIEmbedder:
         self.backoff = backoff
         self.max_chars = max_chars
         self._dim = dim
-        self._client: httpx.Client | None = None
+        self._client: PoliteClient | None = None
         if dim is None:
             self.embed(["dimension probe"])  # learn the size now: a dead or refusing server fails here, early
         assert self._dim is not None
@@ -124,40 +126,25 @@ class OpenAIEmbedder:
 
     def _post(self, payload: dict[str, Any]) -> Any:
         if self._client is None:
-            from paperscope.ingest.http import USER_AGENT
+            from paperscope.ingest.http import PoliteClient
 
-            headers = {"User-Agent": USER_AGENT}
-            if self.api_key:
-                headers["Authorization"] = f"Bearer {self.api_key}"
-            self._client = httpx.Client(timeout=self.timeout, headers=headers, follow_redirects=True)
-        attempts = self.retries + 1
-        delay = self.backoff
-        last = ""
-        for attempt in range(1, attempts + 1):
-            try:
-                response = self._client.post(self.url, json=payload)
-            except httpx.TimeoutException:
-                last = f"no answer within {self.timeout:g} s"
-            except httpx.HTTPError as exc:
-                connect = isinstance(exc, httpx.ConnectError)
-                last = f"cannot connect ({exc})" if connect else f"{type(exc).__name__}: {exc}"
-            else:
-                if response.status_code < 400:
-                    try:
-                        return response.json()
-                    except ValueError:
-                        raise EmbeddingServiceError(f"{self.url} answered HTTP {response.status_code} with "
-                                                    f"something that is not JSON: {response.text[:200]!r}",
-                                                    response=response) from None
-                if response.status_code not in _RETRY_STATUS:
-                    raise self._refused(response)
-                last = f"HTTP {response.status_code}"
-                delay = max(delay, _retry_after(response))
-            if attempt < attempts:
-                time.sleep(delay)
-                delay *= 2
-        raise EmbeddingServiceError(f"The embeddings endpoint {self.url} did not answer after {attempts} attempts "
-                                    f"(last: {last}). Check that the server is running and reachable.")
+            headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+            self._client = PoliteClient(name=f"the embeddings endpoint of {self.model!r}", timeout=self.timeout,
+                                        retries=self.retries, backoff=self.backoff, headers=headers,
+                                        offline_hint="Check that the server is running and reachable.")
+        try:
+            response = self._client.request("POST", self.url, json=payload)
+        except EmbeddingServiceError:
+            raise
+        except SourceError as exc:
+            if isinstance(exc.response, httpx.Response):
+                raise self._refused(exc.response) from None
+            raise EmbeddingServiceError(str(exc)) from None
+        try:
+            return response.json()
+        except ValueError:
+            raise EmbeddingServiceError(f"{self.url} answered HTTP {response.status_code} with something that is "
+                                        f"not JSON: {response.text[:200]!r}", response=response) from None
 
     def _refused(self, response: httpx.Response) -> EmbeddingServiceError:
         message = response.text[:300].strip()
@@ -179,10 +166,3 @@ class OpenAIEmbedder:
         return EmbeddingServiceError(f"The embeddings endpoint {self.url} refused the request with HTTP "
                                      f"{response.status_code}: {message}.{hint}", response=response)
 
-
-def _retry_after(response: httpx.Response) -> float:
-    try:
-        value = float(response.headers.get("Retry-After", 0))
-    except ValueError:
-        return 0.0
-    return min(value, 60.0) if math.isfinite(value) and value > 0 else 0.0

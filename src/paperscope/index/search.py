@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,11 +27,13 @@ import numpy as np
 
 from paperscope.config import Settings
 from paperscope.embed.base import Embedder, document_text
-from paperscope.errors import InputError, PaperscopeError
+from paperscope.errors import InputError, PaperscopeError, StoreError
 from paperscope.index.hybrid import convex_combination, reciprocal_rank_fusion
 from paperscope.index.keyword import KeywordIndex, parse_user_query
 from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store
+
+log = logging.getLogger(__name__)
 
 Mode = Literal["keyword", "semantic", "hybrid"]
 MODES: tuple[Mode, ...] = ("keyword", "semantic", "hybrid")
@@ -161,12 +164,19 @@ class SearchEngine:
 
     # Searching ----------------------------------------------------------------------------
 
+    def embed_query(self, query: str) -> np.ndarray | None:
+        """The query's vector as `search` would compute it (None for an empty query): a caller that serialises
+        searches can compute it beforehand, outside its lock."""
+        cleaned = clean_query(query)
+        return self.embedder.embed_query(cleaned) if cleaned else None
+
     def search(self, query: str, *, mode: Mode = "hybrid", limit: int = 10, offset: int = 0,
-               filters: PaperFilter | None = None) -> list[Hit]:
-        """Ranked hits for a query; raises InputError for an unusable query or mode."""
+               filters: PaperFilter | None = None, query_vector: np.ndarray | None = None) -> list[Hit]:
+        """Ranked hits for a query; raises InputError for an unusable query or mode. `query_vector`, if given, is
+        the query's embedding from `embed_query`."""
         if mode not in MODES:
             raise InputError(f"Unknown search mode {mode!r}; use one of: {', '.join(MODES)}.")
-        query = _clean_query(query)
+        query = clean_query(query)
         if not query:
             raise InputError("The query is empty; type some words to search for.")
         if limit < 1 or offset < 0:
@@ -184,7 +194,8 @@ class SearchEngine:
         if mode in ("semantic", "hybrid"):
             self._require_vectors(mode)
             if len(self.vectors):
-                semantic_hits = self.vectors.search(self.embedder.embed_query(query), depth, allowed)
+                vector = query_vector if query_vector is not None else self.embedder.embed_query(query)
+                semantic_hits = self.vectors.search(vector, depth, allowed)
         weights = [self.settings.keyword_weight, self.settings.semantic_weight]
         if mode != "hybrid":
             fused = keyword_hits or semantic_hits
@@ -242,11 +253,18 @@ class VectorIndexHandle:
         self.index, self.watermark = self._load()
 
     def _load(self) -> tuple[Any, dt.datetime | None]:
+        """The saved index and its watermark; a fresh index (filled from the store by the next refresh) when
+        there is none, or when it cannot be used: written by another version, damaged, another model.
+        The vectors themselves are all in the store, so nothing is lost by building it again."""
         from paperscope.index.vector import VectorIndex
 
         if self.path.exists() and self.meta_path.exists():
-            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
-            loaded = VectorIndex.load(self.path)
+            try:
+                meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
+                loaded = VectorIndex.load(self.path)
+            except (StoreError, ValueError) as exc:
+                log.warning("%s Building it again from the vectors stored in the database.", exc)
+                return self._new_index(), None
             if loaded.model == self.model and meta.get("model") == self.model:
                 mark = meta.get("watermark")
                 return loaded, dt.datetime.fromisoformat(mark) if mark else None
@@ -288,7 +306,7 @@ class VectorIndexHandle:
         return results
 
 
-def _clean_query(query: str) -> str:
+def clean_query(query: str) -> str:
     """The query without control characters, cut to MAX_QUERY_CHARS."""
     cleaned = "".join(ch if ch.isprintable() else " " for ch in query[:MAX_QUERY_CHARS])
     return " ".join(cleaned.split())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -12,54 +14,73 @@ from paperscope.config import Settings
 from paperscope.errors import OfflineError, SourceError
 
 USER_AGENT = f"paperscope/{__version__} (self-hosted paper radar; https://github.com/paperscope)"
-_RETRY_STATUS = {429, 500, 502, 503, 504}
+#: Answers worth another try: request timeout, conflict (OpenAI's API asks for a retry), rate limit, 5xx.
+RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+OFFLINE_HINT = "Check the network connection; without one, ingest saved files instead (paperscope ingest FILE)."
 
 
 class PoliteClient:
     """An httpx client that waits `min_interval` seconds between requests and retries transient failures.
 
-    Retried: connection errors, timeouts, 429 and 5xx answers (honouring Retry-After up to a minute).
-    Not retried: other 4xx answers, which mean the request itself is wrong.
+    Retried: connection errors, timeouts, and the answers in RETRY_STATUS (honouring Retry-After up to a
+    minute), with exponential backoff. Not retried: other 4xx answers, which mean the request itself is
+    wrong. Timeout, retries and backoff come from `settings` (PAPERSCOPE_HTTP_*) unless given here;
+    `offline_hint` ends the message when the server cannot be reached at all.
     """
 
-    def __init__(self, settings: Settings, *, min_interval: float = 0.0, name: str = "the server") -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings | None = None, *, min_interval: float = 0.0, name: str = "the server",
+                 timeout: float | None = None, retries: int | None = None, backoff: float | None = None,
+                 headers: Mapping[str, str] | None = None, offline_hint: str = OFFLINE_HINT) -> None:
+        fields = Settings.model_fields
+        self.timeout = _first(timeout, settings and settings.http_timeout_seconds,
+                              fields["http_timeout_seconds"].default)
+        self.retries = int(_first(retries, settings and settings.http_retries, fields["http_retries"].default))
+        self.backoff = _first(backoff, settings and settings.http_backoff_seconds,
+                              fields["http_backoff_seconds"].default)
         self.min_interval = min_interval
         self.name = name
+        self.offline_hint = offline_hint
         self._last_request = 0.0
-        self._client = httpx.Client(timeout=settings.http_timeout_seconds, follow_redirects=True,
-                                    headers={"User-Agent": USER_AGENT})
+        self._client = httpx.Client(timeout=self.timeout, follow_redirects=True,
+                                    headers={"User-Agent": USER_AGENT, **(headers or {})})
 
     def __enter__(self) -> PoliteClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
         self._client.close()
 
     def get(self, url: str, params: dict[str, Any] | None = None) -> httpx.Response:
         """GET with the politeness and retry rules above; raises SourceError/OfflineError when it gives up."""
-        attempts = self.settings.http_retries + 1
-        delay = self.settings.http_backoff_seconds
+        return self.request("GET", url, params=params)
+
+    def request(self, method: str, url: str, *, params: dict[str, Any] | None = None,
+                json: Any = None) -> httpx.Response:
+        """Send a request with the rules above and return the successful response. Raises OfflineError when
+        the server cannot be reached, SourceError (with `.response`) when it refuses the request, and
+        SourceError when it still fails after the retries."""
+        attempts = self.retries + 1
+        delay = self.backoff
         last_error = ""
         for attempt in range(1, attempts + 1):
             self._wait_turn()
             try:
-                response = self._client.get(url, params=params)
+                response = self._client.request(method, url, params=params, json=json)
             except httpx.ConnectError as exc:
                 last_error = f"cannot connect ({exc})"
                 if attempt == attempts:
-                    raise OfflineError(
-                        f"Cannot reach {self.name} at {url}: {exc}. Check the network connection; "
-                        "without one, ingest saved files instead (paperscope ingest FILE)."
-                    ) from None
+                    raise OfflineError(f"Cannot reach {self.name} at {url}: {exc}. {self.offline_hint}") from None
             except httpx.TimeoutException:
-                last_error = f"no answer within {self.settings.http_timeout_seconds:g} s"
+                last_error = f"no answer within {self.timeout:g} s"
             except httpx.HTTPError as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
             else:
                 if response.status_code < 400:
                     return response
-                if response.status_code not in _RETRY_STATUS:
+                if response.status_code not in RETRY_STATUS:
                     raise SourceError(f"{self.name} refused the request {response.url} with HTTP "
                                       f"{response.status_code}: {response.text[:200].strip()}",
                                       response=response)
@@ -78,8 +99,13 @@ class PoliteClient:
         self._last_request = time.monotonic()
 
 
+def _first(*values: Any) -> Any:
+    return next(v for v in values if v is not None)
+
+
 def _retry_after(response: httpx.Response) -> float:
     try:
-        return min(float(response.headers.get("Retry-After", 0)), 60.0)
+        value = float(response.headers.get("Retry-After", 0))
     except ValueError:
         return 0.0
+    return min(value, 60.0) if math.isfinite(value) and value > 0 else 0.0

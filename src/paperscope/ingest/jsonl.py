@@ -151,6 +151,9 @@ def _authors(record: dict[str, Any]) -> list[str]:
     parsed = record.get("authors_parsed")
     if isinstance(parsed, list) and parsed:
         # The snapshot's [last, first, suffix] triples are already decoded from LaTeX.
+        if not all(isinstance(part, str | None) for p in parsed if isinstance(p, list) for part in p):
+            raise FieldError("field 'authors_parsed' must hold [last, first, suffix] lists of text "
+                             '(e.g. [["Lovelace", "Ada", ""]]); a part is not text')
         names = [" ".join(part for part in (p[1], p[0], *p[2:]) if part) for p in parsed
                  if isinstance(p, list) and len(p) >= 2]
         return [clean_text(name) for name in names if clean_text(name)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from paperscope.ids import is_derived_id
 from paperscope.ingest.base import Entry, Problem
 from paperscope.models import Paper
 
@@ -15,6 +16,10 @@ MAX_AUTHOR_CHARS = 5_000
 # Real metadata does hold a few names run together ("Xiangyu Kongand Xiaoxia Xingand ..."): kept, with a warning.
 SUSPECT_AUTHOR_CHARS = 300
 MAX_CATEGORIES = 100
+MAX_CATEGORY_CHARS = 64  # the stored primary category is VARCHAR(64), enforced by PostgreSQL
+_TEXT_FIELDS = ("id", "title", "abstract", "doi", "comment", "journal_ref", "abs_url", "pdf_url", "github_repo",
+                "project_page", "submitter")
+_LIST_FIELDS = ("authors", "categories", "ai_keywords")
 
 
 def check_entry(entry: Entry) -> tuple[Paper | None, list[Problem]]:
@@ -26,6 +31,13 @@ def check_entry(entry: Entry) -> tuple[Paper | None, list[Problem]]:
 
     if not paper.title:
         return reject("the record has no title; every paper needs one (field 'title')")
+    unstorable = _unstorable_text(paper)
+    if unstorable:
+        return reject(unstorable)
+    if is_derived_id(paper.id) and not paper.title_key:
+        # Its id would be the hash of an empty key, shared by every other title without words.
+        return reject(f"the title {paper.title[:60]!r} has no letters or digits, and the record has no id "
+                      "to tell it apart; give it a real title or an id")
     for name, limit in MAX_CHARS.items():
         value = getattr(paper, name)
         if value and len(value) > limit:
@@ -39,6 +51,9 @@ def check_entry(entry: Entry) -> tuple[Paper | None, list[Problem]]:
                       "are the authors one unsplit string?")
     if len(paper.categories) > MAX_CATEGORIES:
         return reject(f"{len(paper.categories)} categories, over the limit of {MAX_CATEGORIES}")
+    if paper.categories and len(paper.categories[0]) > MAX_CATEGORY_CHARS:
+        return reject(f"the primary category is {len(paper.categories[0]):,} characters long (limit "
+                      f"{MAX_CATEGORY_CHARS}); categories are short codes such as cs.LG")
     problems = []
     if longest_name > SUSPECT_AUTHOR_CHARS:
         problems.append(Problem(origin, where, f"an author name of '{paper.title[:60]}' is over "
@@ -49,3 +64,33 @@ def check_entry(entry: Entry) -> tuple[Paper | None, list[Problem]]:
                                 "will not be found by semantic search until a source supplies one",
                                 rejected=False))
     return paper, problems
+
+
+def _unstorable_text(paper: Paper) -> str | None:
+    """Why a text field cannot be stored (a NUL character, or not Unicode), or None.
+
+    PostgreSQL refuses NUL in text and neither database takes lone surrogates (what undecodable
+    bytes become in Python); either means the input is binary or damaged, not metadata.
+    """
+    values = [getattr(paper, name) or "" for name in _TEXT_FIELDS] + [
+        item for name in _LIST_FIELDS for item in getattr(paper, name)]
+    joined = "\x1f".join(values)
+    try:
+        joined.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        if "\x00" not in joined:
+            return None
+    for name in _TEXT_FIELDS + _LIST_FIELDS:
+        value = getattr(paper, name)
+        for text in value if isinstance(value, list) else [value or ""]:
+            if "\x00" in text:
+                return (f"field '{name}' holds a NUL character (\\x00), which is never part of metadata; "
+                        "the record is binary or damaged. Fix or remove it")
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return (f"field '{name}' is not valid Unicode text (character {exc.object[exc.start]!r} at "
+                        f"position {exc.start + 1}); re-export the file as UTF-8")
+    return None

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
@@ -16,6 +16,8 @@ from paperscope.models import Paper
 if TYPE_CHECKING:
     from paperscope.store.accounts import AccountStore
     from paperscope.store.digests import DigestStore
+    from paperscope.store.topics import TopicStore
+    from paperscope.store.web import WebStore
 
 
 class Outcome(StrEnum):
@@ -48,6 +50,16 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def accounts(self) -> AccountStore:
         """Users, libraries, votes and collections, on the same database."""
+
+    @property
+    @abc.abstractmethod
+    def topics(self) -> TopicStore:
+        """The topic map (store/topics.py), on the same database."""
+
+    @property
+    @abc.abstractmethod
+    def web(self) -> WebStore:
+        """Sessions, API tokens, sign-in throttling, submissions and page listings of the web app."""
 
     @property
     @abc.abstractmethod
@@ -153,7 +165,7 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -78,7 +79,58 @@ sync_state = Table(
 )
 
 # Topics (migration 0004) ------------------------------------------------------------------------
-# Filled in by the topics work.
+# The current topic map: one row per build in `topic_maps`, topics whose ids stay stable across rebuilds
+# (a topic that no longer matches is retired, never reused), and one assignment per paper.
+
+topic_maps = Table(
+    "topic_maps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model", String(200), nullable=False),  # the embedding model whose vectors were clustered
+    Column("built_at", DateTime(timezone=True), nullable=False),
+    Column("n_papers", Integer, nullable=False),
+    Column("n_topics", Integer, nullable=False),
+    Column("n_outliers", Integer, nullable=False),
+    Column("params", JSON, nullable=False),  # method, chosen k, thresholds, seed, silhouette, ...
+    Column("state", LargeBinary),  # the fitted model (npz): what incremental assignment predicts with
+)
+
+topics = Table(
+    "topics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # stable across rebuilds
+    Column("map_id", Integer, ForeignKey("topic_maps.id"), nullable=False),  # the last build it was part of
+    Column("label", Text, nullable=False),
+    Column("keywords", JSON, nullable=False),
+    Column("representative_ids", JSON, nullable=False),
+    Column("description", Text),  # an LLM explanation, when one was asked for
+    Column("size", Integer, nullable=False),
+    Column("cohesion", Float, nullable=False),
+    Column("centroid", LargeBinary, nullable=False),  # float32, little-endian, unit length, embedding space
+    Column("x", Float, nullable=False),
+    Column("y", Float, nullable=False),
+    Column("neighbours", JSON, nullable=False),  # [{"id": topic id, "separability": 0..1}], nearest first
+    Column("parent_id", Integer),  # the earlier topic this one split from, if any
+    Column("emerging", Boolean, nullable=False, default=False),  # new against the previous map
+    Column("emerged_at", Date),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("retired_at", DateTime(timezone=True)),  # no longer in the current map
+    Index("ix_topics_map", "map_id"),
+)
+
+topic_assignments = Table(
+    "topic_assignments",
+    metadata,
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_id", Integer, ForeignKey("topics.id")),  # None: an outlier
+    Column("score", Float, nullable=False),  # cosine similarity to the topic's centre
+    Column("other_topics", JSON, nullable=False),  # [{"id", "score"}]: further topics the paper is close to
+    Column("x", Float, nullable=False),
+    Column("y", Float, nullable=False),
+    Column("map_id", Integer, ForeignKey("topic_maps.id"), nullable=False),
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
+    Index("ix_topic_assignments_topic", "topic_id", "score"),
+)
 
 # Accounts (migration 0005) ----------------------------------------------------------------------
 # Users, what they keep (library), what they mark "not interested", their votes and collections.
@@ -233,3 +285,53 @@ feed_tokens = Table(
 )
 
 PAPER_REFERENCES.append((sent_papers, "paper_id"))
+
+# Web (migration 0007) ---------------------------------------------------------------------------
+# Server-side sessions and API tokens (only SHA-256 hashes of the secrets are stored), failed sign-ins
+# for rate limiting, and papers users submitted by arXiv id.
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_web_sessions_user", "user_id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),  # the first characters, shown to tell tokens apart
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True)),
+    Index("ix_api_tokens_user", "user_id"),
+)
+
+# One row per failed sign-in, keyed "account:EMAIL" and "client:ADDRESS".
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(400), nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_sign_in_failures_key_time", "key", "failed_at"),
+)
+
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("arxiv_id", String(64), nullable=False),
+    Column("paper_id", String(64)),  # the stored paper, when the fetch succeeded
+    Column("status", String(16), nullable=False),  # added, updated, unchanged or failed
+    Column("message", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_submissions_user", "user_id", "created_at"),
+)

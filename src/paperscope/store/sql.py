@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
+import hashlib
 import json
 import operator
+import random
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
@@ -24,11 +28,28 @@ from paperscope.store.accounts import AccountStore
 from paperscope.store.base import Outcome, PaperFilter, Store
 from paperscope.store.digests import DigestStore
 from paperscope.store.schema import PAPER_REFERENCES, embeddings, papers, sync_state
+from paperscope.store.topics import TopicStore
+
+if TYPE_CHECKING:
+    from paperscope.store.web import WebStore
 
 _PAPER_FIELDS = [f.name for f in dataclasses.fields(Paper)]
 _paper_values = operator.attrgetter(*_PAPER_FIELDS)
 # SQLite allows 32766 bound parameters; PostgreSQL 65535. Stay well below both.
 _IN_CHUNK = 900
+_WRITE_ATTEMPTS = 10
+_WRITE_LOCK_OPTION = "paperscope_write_lock"
+_PAPERS_LOCK_KEY = 0x70617065727301  # pg_advisory_xact_lock key of "merging into papers" ("papers" + 1)
+
+
+def _is_write_conflict(exc: sa.exc.DBAPIError) -> bool:
+    """A failure a retry of the whole transaction can cure: a concurrent insert of the same key, a
+    serialization failure or deadlock (PostgreSQL), a busy or stale-snapshot database (SQLite)."""
+    code = getattr(exc.orig, "sqlstate", None)
+    if code is not None:
+        return code in {"23505", "40001", "40P01"}
+    text = str(exc.orig).lower()
+    return (isinstance(exc, sa.exc.IntegrityError) and "unique" in text) or "locked" in text or "busy" in text
 
 
 def engine_url(database: str) -> str:
@@ -48,7 +69,7 @@ def _dump_json(value: Any) -> str:
 _JSON_CODEC: dict[str, Any] = {"json_serializer": _dump_json, "json_deserializer": orjson.loads}
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, pool: PoolOptions) -> Engine:
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
@@ -66,26 +87,82 @@ def _create_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+            # paperscope, not the sqlite3 module, says where transactions begin (SQLAlchemy's recipe): the
+            # module would only BEGIN before the first write, after a merge's reads, so two writers could
+            # each merge into the same stale row and one update would be lost.
+            dbapi_connection.isolation_level = None
 
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True, **_JSON_CODEC)
+        @sa.event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Connection) -> None:
+            immediate = conn.get_execution_options().get(_WRITE_LOCK_OPTION)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    else:
+        connect_args: dict[str, Any] = {}
+        if url.startswith("postgresql") and "connect_timeout" not in sa.engine.make_url(url).query:
+            connect_args["connect_timeout"] = pool.connect_timeout  # an unreachable host fails fast
+        # pre-ping: a connection the server dropped (restart, idle timeout) is replaced, not handed out.
+        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=pool.size, max_overflow=pool.max_overflow,
+                                  pool_timeout=pool.timeout, pool_recycle=pool.recycle,
+                                  connect_args=connect_args, **_JSON_CODEC)
+    sa.event.listen(engine, "handle_error", _as_store_error)
+    return engine
+
+
+@dataclasses.dataclass(frozen=True)
+class PoolOptions:
+    """Connection pool of a server database (PostgreSQL): per process, `size` connections kept open and
+    up to `max_overflow` more under load; `timeout` seconds to wait for a free one."""
+
+    size: int = 5
+    max_overflow: int = 10
+    timeout: float = 30.0
+    recycle: int = 1800  # seconds; connections older than this are reopened (firewalls drop idle ones)
+    connect_timeout: int = 10
+
+
+def _as_store_error(context: sa.engine.ExceptionContext) -> None:
+    """A lost or refused database connection becomes a StoreError with a message, not a driver traceback."""
+    if context.is_pre_ping or not isinstance(context.original_exception, Exception):
+        return
+    error = context.sqlalchemy_exception
+    if isinstance(error, sa.exc.OperationalError) and (context.is_disconnect or context.connection is None):
+        reason = _first_line(context.original_exception)
+        url = context.engine.url if context.engine is not None else None
+        if url is not None and url.get_backend_name() == "sqlite":
+            raise StoreError(f"Cannot open the SQLite database {url.database}: {reason}. Pass --db (or set "
+                             "PAPERSCOPE_DATABASE_URL) with the path of a file you can write."
+                             ) from context.original_exception
+        where = url.render_as_string(hide_password=True) if url is not None else "the database"
+        raise StoreError(f"Cannot reach the database {where}: {reason}. Check the URL (--db or "
+                         "PAPERSCOPE_DATABASE_URL) and that the server is running; then try again."
+                         ) from context.original_exception
+
+
+def _first_line(exc: BaseException | None) -> str:
+    text = str(exc).strip() if exc is not None else ""
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class SQLStore(Store):
     """All database I/O of paperscope."""
 
-    def __init__(self, database: str) -> None:
+    def __init__(self, database: str, pool: PoolOptions | None = None) -> None:
         self.url = engine_url(database)
-        self.engine = _create_engine(self.url)
+        self.engine = _create_engine(self.url, pool or PoolOptions())
         try:
             migrate.upgrade(self.engine)
         except sa.exc.OperationalError as exc:
             self.engine.dispose()
-            raise StoreError(f"Cannot open the database {self._display_url()}: {exc.orig}. "
-                             "Check the path or URL (--db or PAPERSCOPE_DATABASE_URL) and that "
-                             "the server is running.") from exc
+            raise StoreError(f"Cannot open the database {self.display_url()}: {_first_line(exc.orig)}. "
+                             "Check the path or URL (--db or PAPERSCOPE_DATABASE_URL), that the file is "
+                             "writable or the server is running.") from exc
+        except StoreError:
+            self.engine.dispose()
+            raise
 
-    def _display_url(self) -> str:
+    def display_url(self) -> str:
+        """The database URL with the password hidden, for messages."""
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)
 
     def close(self) -> None:
@@ -97,6 +174,18 @@ class SQLStore(Store):
         return AccountStore(self.engine)
 
     @functools.cached_property
+    def topics(self) -> TopicStore:
+        """The topic map: topics, assignments, layout; on the same database."""
+        return TopicStore(self.engine)
+
+    @functools.cached_property
+    def web(self) -> WebStore:
+        """Sessions, API tokens, sign-in throttling, submissions and page listings of the web app."""
+        from paperscope.store.web import WebStore
+
+        return WebStore(self.engine)
+
+    @functools.cached_property
     def digests(self) -> DigestStore:
         """Subscriptions, follows, the outbox and the papers sent to each user, on the same database."""
         return DigestStore(self.engine)
@@ -106,9 +195,32 @@ class SQLStore(Store):
 
     # Papers ---------------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _merging(self) -> Iterator[Connection]:
+        """A transaction holding the papers' write lock from before its first read: writers that merge
+        records into stored papers queue instead of each overwriting the other's merge. It also makes
+        modification times rise in commit order, which the indexes' watermarks rely on."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.execution_options(**{_WRITE_LOCK_OPTION: True})  # BEGIN IMMEDIATE
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PAPERS_LOCK_KEY)))
+                yield conn
+
     def upsert_papers(self, batch: Sequence[Paper]) -> list[Outcome]:
-        with self.engine.begin() as conn:
-            return _BatchMerge(conn, batch).run()
+        for attempt in range(_WRITE_ATTEMPTS):
+            try:
+                with self._merging() as conn:
+                    return _BatchMerge(conn, batch).run()
+            except (sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
+                # Another process stored one of these papers between our read and our write (a unique
+                # violation on PostgreSQL, a stale snapshot or lock on SQLite): merge again from what is
+                # stored now. Anything else, or the same failure every time, is raised.
+                if attempt == _WRITE_ATTEMPTS - 1 or not _is_write_conflict(exc):
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # jitter: the racers part
+        raise AssertionError("unreachable")
 
     def get_paper(self, paper_id: str) -> Paper | None:
         parsed = parse_arxiv_id(paper_id)
@@ -143,11 +255,7 @@ class SQLStore(Store):
             ).all()
             first, last = conn.execute(sa.select(sa.func.min(papers.c.published),
                                                  sa.func.max(papers.c.published))).one()
-            source_lists = conn.execute(sa.select(papers.c.sources)).scalars()
-            by_source: dict[str, int] = {}
-            for sources in source_lists:
-                for source in sources:
-                    by_source[source] = by_source.get(source, 0) + 1
+            by_source = _count_sources(conn)
         return {
             "papers": int(total),
             "by_source": dict(sorted(by_source.items())),
@@ -155,7 +263,7 @@ class SQLStore(Store):
             "published_from": first.isoformat() if first else None,
             "published_to": last.isoformat() if last else None,
             "schema_version": self.schema_version(),
-            "database": self._display_url(),
+            "database": self.display_url(),
         }
 
     def papers_modified_since(self, since: dt.datetime | None, batch_size: int = 1000
@@ -178,21 +286,8 @@ class SQLStore(Store):
             yield [_paper_from_row(row) for row in rows], _aware(last_time)
 
     def filter_ids(self, filters: PaperFilter) -> set[str]:
-        query = sa.select(papers.c.id)
-        if filters.published_from:
-            query = query.where(papers.c.published >= filters.published_from)
-        if filters.published_to:
-            query = query.where(papers.c.published <= filters.published_to)
-        if filters.category:
-            # JSON arrays are stored as text; match the quoted element, e.g. "cs.LG".
-            query = query.where(sa.cast(papers.c.categories, sa.Text).contains(json.dumps(filters.category)))
-        if filters.author:
-            needle = filters.author.strip().lower()
-            key = author_key(needle)
-            author_match = sa.func.lower(sa.cast(papers.c.authors, sa.Text)).contains(needle)
-            query = query.where(sa.or_(papers.c.first_author_key == key, author_match) if key else author_match)
         with self.engine.connect() as conn:
-            return set(conn.execute(query).scalars())
+            return set(conn.execute(sa.select(papers.c.id).where(paper_filter_condition(filters))).scalars())
 
     # Embeddings -----------------------------------------------------------------------------
 
@@ -228,9 +323,7 @@ class SQLStore(Store):
                  "vector": np.asarray(v, dtype="<f4").tobytes(), "created_at": now}
                 for p, v in zip(batch, vectors, strict=True)]
         with self.engine.begin() as conn:
-            conn.execute(embeddings.delete().where(embeddings.c.model == model,
-                                                   embeddings.c.paper_id.in_([p.id for p in batch])))
-            conn.execute(embeddings.insert(), rows)
+            conn.execute(_upsert(conn, embeddings), rows)
 
     def iter_embeddings(self, model: str, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
                         batch_size: int = 10_000) -> Iterator[tuple[list[str], np.ndarray]]:
@@ -282,14 +375,37 @@ class SQLStore(Store):
     def get_sync_state(self, source: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             state = conn.execute(sa.select(sync_state.c.state)
-                                 .where(sync_state.c.source == source)).scalar_one_or_none()
+                                 .where(sync_state.c.source == _sync_key(source))).scalar_one_or_none()
         return dict(state) if state is not None else None
 
     def set_sync_state(self, source: str, state: dict[str, Any] | None) -> None:
         with self.engine.begin() as conn:
-            conn.execute(sync_state.delete().where(sync_state.c.source == source))
-            if state is not None:
-                conn.execute(sync_state.insert().values(source=source, state=state, updated_at=_now()))
+            key = _sync_key(source)
+            if state is None:
+                conn.execute(sync_state.delete().where(sync_state.c.source == key))
+            else:
+                conn.execute(_upsert(conn, sync_state), [{"source": key, "state": state, "updated_at": _now()}])
+
+
+def paper_filter_condition(filters: PaperFilter) -> sa.ColumnElement[bool]:
+    """The filters (date range, category, author) as a WHERE clause on `papers`."""
+    if not all(_storable(text) for text in (filters.category, filters.author) if text):
+        return sa.false()  # stored text holds no NUL or lone surrogate, so nothing can match
+    conditions: list[sa.ColumnElement[bool]] = []
+    if filters.published_from:
+        conditions.append(papers.c.published >= filters.published_from)
+    if filters.published_to:
+        conditions.append(papers.c.published <= filters.published_to)
+    if filters.category:
+        # JSON arrays are stored as text; match the quoted element, e.g. "cs.LG".
+        conditions.append(sa.cast(papers.c.categories, sa.Text).contains(json.dumps(filters.category),
+                                                                         autoescape=True))
+    if filters.author:
+        needle = filters.author.strip().lower()
+        key = author_key(needle)
+        author_match = sa.func.lower(sa.cast(papers.c.authors, sa.Text)).contains(needle, autoescape=True)
+        conditions.append(sa.or_(papers.c.first_author_key == key, author_match) if key else author_match)
+    return sa.and_(sa.true(), *conditions)
 
 
 class _BatchMerge:
@@ -315,8 +431,14 @@ class _BatchMerge:
         return by_title
 
     def _has_derived_papers(self) -> bool:
-        query = sa.select(papers.c.id).where(papers.c.id >= DERIVED_ID_PREFIX,
-                                             papers.c.id < DERIVED_ID_PREFIX[:-1] + ".").limit(1)
+        # The range [title, titlf) holds every id starting with "title-" in byte order and in linguistic
+        # collations (which may ignore the hyphen) alike, so the primary key index serves it on any
+        # PostgreSQL cluster; the LIKE then keeps exactly the derived ids.
+        stem = DERIVED_ID_PREFIX.rstrip("-")
+        query = (sa.select(papers.c.id)
+                 .where(papers.c.id >= stem, papers.c.id < stem[:-1] + chr(ord(stem[-1]) + 1),
+                        papers.c.id.startswith(DERIVED_ID_PREFIX, autoescape=True))
+                 .limit(1))
         return self.conn.execute(query).first() is not None
 
     def _title_match(self, paper: Paper, derived: bool) -> Paper | None:
@@ -367,7 +489,7 @@ class _BatchMerge:
         return outcome
 
     def _write(self) -> None:
-        now = _now()
+        now = _lock_holder_time(self.conn)
         inserts = [_row(self.current[i], added_at=now, modified_at=now)
                    for i in self.dirty if i not in self.stored_ids and i not in self.absorbed]
         updates = [_row(self.current[i], modified_at=now)
@@ -403,6 +525,51 @@ def _repoint_references(conn: Connection, moves: dict[str, str]) -> None:
             moved.pop(tuple(key), None)
         if moved:
             conn.execute(table.insert(), list(moved.values()))
+def _sync_key(source: str) -> str:
+    """The stored key of a source: itself, or for a source longer than the column (a long arXiv query;
+    PostgreSQL enforces VARCHAR(255)) its start and a hash of the whole, the same on every run."""
+    column_type = sync_state.c.source.type
+    limit = column_type.length if isinstance(column_type, sa.String) and column_type.length else 255
+    if len(source) <= limit:
+        return source
+    return source[:limit - 41] + "#" + hashlib.sha1(source.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _count_sources(conn: Connection) -> dict[str, int]:
+    """Papers per source, counted by the database from the JSON lists (no 1M rows into Python)."""
+    function = {"postgresql": sa.func.json_array_elements_text, "sqlite": sa.func.json_each}.get(conn.dialect.name)
+    if function is None:  # pragma: no cover - paperscope supports the two
+        raise StoreError(f"paperscope supports SQLite and PostgreSQL databases, not {conn.dialect.name}")
+    element = function(papers.c.sources).table_valued("value").alias("source")
+    query = sa.select(element.c.value, sa.func.count()).select_from(papers).join(element, sa.true()) \
+        .group_by(element.c.value)
+    return {str(source): int(count) for source, count in conn.execute(query)}
+
+
+def _storable(text: str) -> bool:
+    """Text both databases can take as a parameter: no NUL (PostgreSQL), no lone surrogate (UTF-8)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _upsert(conn: Connection, table: sa.Table) -> Any:
+    """INSERT that replaces the row with the same primary key (ON CONFLICT DO UPDATE, in either dialect)."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    else:  # pragma: no cover - paperscope supports the two
+        raise StoreError(f"paperscope supports SQLite and PostgreSQL databases, not {dialect}")
+    statement = insert(table)
+    keys = [c.name for c in table.primary_key.columns]
+    return statement.on_conflict_do_update(
+        index_elements=keys, set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys})
 
 
 def _select_by(conn: Connection, column: sa.Column[Any], values: list[str]) -> dict[str, Paper]:
@@ -432,6 +599,14 @@ def _paper_from_row(row: Any) -> Paper:
 def _aware(value: dt.datetime) -> dt.datetime:
     """SQLite hands back naive datetimes for what was stored as UTC."""
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _lock_holder_time(conn: Connection) -> dt.datetime:
+    """The modification time of a merge, taken while it holds the write lock: on PostgreSQL from the
+    server's clock, so that writers on several machines with skewed clocks still stamp in commit order."""
+    if conn.dialect.name == "postgresql":
+        return _aware(conn.execute(sa.select(sa.func.clock_timestamp())).scalar_one())
+    return _now()
 
 
 def _now() -> dt.datetime:

@@ -1,0 +1,49 @@
+"""Atom and RSS feeds of paper lists (trending, a search, a topic), built with feedgen, which escapes
+every title and abstract."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Literal
+
+from feedgen.feed import FeedGenerator
+
+from paperscope.models import Paper
+
+FeedFormat = Literal["atom", "rss"]
+
+
+def paper_feed(papers: Iterable[Paper], *, title: str, description: str, page_url: str, feed_url: str,
+               base_url: str, fmt: FeedFormat = "atom", updated: dt.datetime | None = None) -> bytes:
+    """The papers as an Atom (default) or RSS 2.0 document, newest links pointing at this site."""
+    now = updated or dt.datetime.now(dt.UTC)
+    feed = FeedGenerator()
+    feed.id(feed_url)
+    feed.title(title)
+    feed.subtitle(description)
+    feed.link(href=page_url, rel="alternate")
+    feed.link(href=feed_url, rel="self")
+    feed.language("en")
+    feed.updated(now)
+    feed.generator("paperscope")
+    base = base_url.rstrip("/")
+    for paper in reversed(list(papers)):  # feedgen prepends: add the last first to keep the ranking order
+        entry = feed.add_entry()
+        url = f"{base}/papers/{paper.id}"
+        entry.id(url)
+        entry.title(paper.title)
+        entry.link(href=url, rel="alternate")
+        if paper.pdf_url:
+            entry.link(href=paper.pdf_url, rel="related", type="application/pdf")
+        entry.summary(paper.abstract or paper.title)
+        for name in paper.authors[:20]:
+            entry.author({"name": name})
+        day = paper.published or paper.updated
+        stamp = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC) if day else now
+        entry.published(stamp)
+        entry.updated(dt.datetime.combine(paper.updated, dt.time(), tzinfo=dt.UTC) if paper.updated else stamp)
+        for category in paper.categories:
+            entry.category(term=category)
+    data: bytes = feed.rss_str(pretty=True) if fmt == "rss" else feed.atom_str(pretty=True)
+    return data

@@ -1,0 +1,276 @@
+"""Building, updating and showing the stored topic map (what `paperscope topics` runs).
+
+* `build_map` fits a `TopicModel` on every stored vector of the configured embedding model, labels the topics,
+  keeps topic ids stable (new topics are matched to the current ones by centroid with the Hungarian method;
+  a match needs cosine >= MATCH_COSINE), flags emerging topics (novelty.py, over the papers that arrived since the
+  last build, with the old centres held fixed), optionally asks an LLM for explanations, and saves it all.
+* `assign_new` puts papers embedded since the last build into the existing topics (no refit): `paperscope index`
+  runs it after embedding.
+* `map_json` is the JSON of `paperscope topics --json`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from paperscope.config import Settings
+from paperscope.embed.base import document_text
+from paperscope.errors import ConfigError
+from paperscope.index.search import SearchUnavailable
+from paperscope.store import Store
+from paperscope.store.topics import Assignment, MapInfo, Neighbour, OtherTopic, TopicRecord
+from paperscope.topics.label import TopicLabeler
+from paperscope.topics.layout import Layout
+from paperscope.topics.model import TopicModel
+from paperscope.topics.novelty import NovelTopicFinder
+from paperscope.topics.ppp import PPP
+
+MATCH_COSINE = 0.8  # a new topic keeps an old topic's id when their centres are at least this similar
+PARENT_COSINE = 0.5  # an unmatched new topic names the most similar old topic as its parent above this
+EMERGED_FRACTION = 0.1  # a topic emerged on the day by which this share of its papers had appeared
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class BuildReport:
+    map: MapInfo
+    seconds: dict[str, float] = field(default_factory=dict)
+    kept_ids: int = 0
+    new_ids: int = 0
+    retired_ids: int = 0
+    emerging: list[int] = field(default_factory=list)
+
+
+def embedding_model_name(settings: Settings) -> str:
+    """The name vectors of the configured model are stored under."""
+    from paperscope.embed import get_embedder
+
+    return get_embedder(settings.embedding_model).name
+
+
+def build_map(store: Store, settings: Settings, *, model_name: str | None = None, balanced: bool = False,
+              n_topics: int | None = None, explain_goal: str | None = None, progress: Progress | None = None
+              ) -> BuildReport:
+    """Fit, label and store a new topic map from every stored vector of the configured model (with `n_topics`,
+    that many topics instead of the number PPP chooses)."""
+    say = progress or (lambda _message: None)
+    seconds: dict[str, float] = {}
+    model_name = model_name or embedding_model_name(settings)
+    started = time.perf_counter()
+    ids, X = store.load_embeddings(model_name)
+    if len(ids) < 2:
+        raise SearchUnavailable(f"A topic map needs embedded papers, and {len(ids)} are embedded with {model_name}. "
+                                "Run `paperscope ingest ...` and then `paperscope index` first.")
+    seconds["load"] = time.perf_counter() - started
+    say(f"clustering {len(ids):,} papers")
+    started = time.perf_counter()
+    seed = settings.topics_seed
+    min_size = settings.topics_min_size or max(2 if len(ids) < 100 else 5, len(ids) // 100)
+    if n_topics:
+        min_size = min(min_size, max(1, len(ids) // (2 * n_topics)))
+    model = TopicModel(clusterer=PPP(min_cluster_size=min_size, max_clusters=settings.topics_max, n_clusters=n_topics,
+                                     random_state=seed),
+                       layout=Layout(random_state=seed), balanced=balanced,
+                       other_quantile=settings.topics_other_quantile, random_state=seed).fit(X)
+    seconds["cluster_and_layout"] = time.perf_counter() - started
+    k = model.n_topics_
+
+    say(f"labelling {k} topics")
+    started = time.perf_counter()
+    rows = _label_rows(model, per_topic=500)
+    papers = store.get_papers([ids[i] for i in rows])
+    texts = [document_text(papers[ids[i]]) if ids[i] in papers else "" for i in rows]
+    labeler = TopicLabeler().fit(texts, model.labels_[rows], model.scores_[rows])
+    representatives = [[ids[rows[j]] for j in chosen] for chosen in labeler.representatives_]
+    seconds["label"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    dates_by_id = store.topics.paper_dates(ids)
+    dates = [dates_by_id.get(i) for i in ids]
+    previous = store.topics.current_map()
+    old_topics = store.topics.list_topics() if previous else []
+    topic_ids, parents = _stable_ids(model.centres_, old_topics, store.topics.next_topic_id())
+    emerging = _emerging(store, previous, model, ids, X, dates, topic_ids, {t.id for t in old_topics}, seed)
+    seconds["match_and_novelty"] = time.perf_counter() - started
+
+    descriptions: list[str | None] = [None] * k
+    if explain_goal:
+        say(f"asking {settings.topics_llm_url} to explain the topics ({explain_goal})")
+        descriptions = _explain(settings, explain_goal, texts, model.labels_[rows], model.scores_[rows])
+
+    old_by_id = {t.id: t for t in old_topics}
+    records = []
+    for topic in range(k):
+        members = np.flatnonzero(model.labels_ == topic)
+        old = old_by_id.get(topic_ids[topic])
+        records.append(TopicRecord(
+            id=topic_ids[topic], label=labeler.labels_text_[topic], keywords=labeler.keywords_[topic],
+            representative_ids=representatives[topic], size=len(members), cohesion=float(model.cohesion_[topic]),
+            centroid=model.centres_[topic], x=float(model.topic_coords_[topic, 0]),
+            y=float(model.topic_coords_[topic, 1]),
+            neighbours=[Neighbour(topic_ids[j], sep) for j, sep in model.neighbours_[topic]],
+            parent_id=parents[topic], emerging=topic in emerging,
+            emerged_at=emerging.get(topic) or (old.emerged_at if old else _emerged_at(members, dates)),
+            description=descriptions[topic]))
+    assignments = [
+        Assignment(paper_id, topic_ids[model.labels_[row]], float(model.scores_[row]),
+                   [OtherTopic(topic_ids[j], float(s)) for j, s in zip(model.other_ids_[row],
+                                                                     model.other_scores_[row], strict=True) if j >= 0],
+                   float(model.coords_[row, 0]), float(model.coords_[row, 1]))
+        for row, paper_id in enumerate(ids)]
+    params: dict[str, Any] = {
+        "method": "ppp" if not n_topics else "ppp, k given", "balanced": balanced, "k": k,
+        "min_topic_size": min_size, "seed": seed,
+        "silhouette": getattr(model.clusterer, "silhouette_", None), "layout": model.layout.method_ if model.layout
+        else None, "goal": explain_goal, "splits_tested": len(getattr(model.clusterer, "splits_", []))}
+    model.topic_ids_ = np.asarray(topic_ids)
+    started = time.perf_counter()
+    info = store.topics.save_map(model_name, records, assignments, params=params, state=model.state())
+    seconds["save"] = time.perf_counter() - started
+    kept = sum(1 for t in topic_ids if t in old_by_id)
+    return BuildReport(info, seconds, kept_ids=kept, new_ids=k - kept, retired_ids=len(old_topics) - kept,
+                       emerging=[topic_ids[t] for t in sorted(emerging)])
+
+
+def assign_new(store: Store, *, model_name: str | None = None) -> int:
+    """Assign papers embedded since the map was built to its topics; returns how many were assigned."""
+    current = store.topics.current_map()
+    if current is None or (model_name is not None and model_name != current.model):
+        return 0
+    blob = store.topics.map_state(current.id)
+    if blob is None:
+        return 0
+    model = TopicModel.from_state(blob)
+    assert model.topic_ids_ is not None
+    topic_ids = [int(t) for t in model.topic_ids_]
+    added = 0
+    for ids, X in store.topics.unassigned_embeddings(current.model):
+        placed = model.assign(X)
+        added += store.topics.add_assignments([
+            Assignment(paper_id, topic_ids[placed.labels[row]], float(placed.scores[row]),
+                       [OtherTopic(topic_ids[j], float(s)) for j, s in zip(placed.other_ids[row],
+                                                                         placed.other_scores[row], strict=True)
+                        if j >= 0],
+                       float(placed.coords[row, 0]), float(placed.coords[row, 1]))
+            for row, paper_id in enumerate(ids)])
+    return added
+
+
+def map_json(store: Store, *, with_assignments: bool = True) -> dict[str, Any]:
+    """The stored map as `paperscope topics --json` prints it."""
+    current = store.topics.current_map()
+    if current is None:
+        return {"map": None, "topics": [], "assignments": {}, "outliers": 0}
+    topics = store.topics.list_topics()
+    weeks = store.topics.sizes_per_week()
+    result: dict[str, Any] = {
+        "map": {"id": current.id, "model": current.model, "built_at": current.built_at.isoformat(),
+                "papers": current.n_papers, "topics": current.n_topics, "params": current.params},
+        "topics": [{
+            "id": t.id, "label": t.label, "keywords": t.keywords, "size": t.size,
+            "representative_ids": t.representative_ids, "cohesion": round(t.cohesion, 4),
+            "neighbours": [{"id": n.id, "separability": n.separability} for n in t.neighbours],
+            "parent_id": t.parent_id, "emerging": t.emerging,
+            "emerged_at": t.emerged_at.isoformat() if t.emerged_at else None, "description": t.description,
+            "x": round(t.x, 4), "y": round(t.y, 4),
+            "sizes_per_week": {week.isoformat(): n for week, n in weeks.get(t.id, {}).items()}}
+            for t in topics],
+        "outliers": current.n_outliers,
+    }
+    if with_assignments:
+        result["assignments"] = {a.paper_id: a.topic_id for a in store.topics.assignments()}
+    return result
+
+
+# Steps ------------------------------------------------------------------------------------------
+
+def _label_rows(model: TopicModel, per_topic: int) -> np.ndarray:
+    """Rows of the most central papers of each topic: all a labeler (and an explainer) reads."""
+    chosen = []
+    for topic in range(model.n_topics_):
+        members = np.flatnonzero(model.labels_ == topic)
+        chosen.append(members[np.argsort(-model.scores_[members], kind="stable")][:per_topic])
+    return np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
+
+
+def _stable_ids(centres: np.ndarray, old_topics: list[TopicRecord], next_id: int
+                ) -> tuple[list[int], list[int | None]]:
+    """An id per new topic: the matched old topic's (Hungarian on centroid cosine), else a new one."""
+    ids: list[int | None] = [None] * len(centres)
+    parents: list[int | None] = [None] * len(centres)
+    if old_topics and len(centres):
+        old = np.vstack([t.centroid for t in old_topics])
+        if old.shape[1] == centres.shape[1]:
+            sims = centres @ old.T
+            for new, matched in zip(*linear_sum_assignment(-sims), strict=True):
+                if sims[new, matched] >= MATCH_COSINE:
+                    ids[new] = old_topics[matched].id
+            for new in range(len(centres)):
+                best = int(sims[new].argmax())
+                if ids[new] is None and sims[new, best] >= PARENT_COSINE:
+                    parents[new] = old_topics[best].id
+    result = []
+    for topic_id in ids:
+        if topic_id is None:
+            topic_id, next_id = next_id, next_id + 1
+        result.append(topic_id)
+    return result, parents
+
+
+def _emerging(store: Store, previous: MapInfo | None, model: TopicModel, ids: list[str], X: np.ndarray,
+              dates: list[dt.date | None], topic_ids: list[int], old_ids: set[int], seed: int
+              ) -> dict[int, dt.date | None]:
+    """New topics (no old id) that hold a novel group of the papers that arrived since the last build."""
+    if previous is None:
+        return {}
+    blob = store.topics.map_state(previous.id)
+    if blob is None:
+        return {}
+    old = TopicModel.from_state(blob)
+    if old.centres_.shape[1] != X.shape[1]:
+        return {}
+    built = store.topics.built_paper_ids()
+    new_rows = np.array([row for row, paper_id in enumerate(ids) if paper_id not in built], dtype=np.int64)
+    if len(new_rows) < 2:
+        return {}
+    min_size = max(5, len(new_rows) // 100)
+    finder = NovelTopicFinder(old.centres_, old.other_thresholds_, min_topic_size=min_size,
+                              emerged_fraction=EMERGED_FRACTION, random_state=seed)
+    finder.fit(X[new_rows], [dates[i] for i in new_rows])
+    emerging: dict[int, dt.date | None] = {}
+    for members, emerged_at in zip(finder.novel_members_, finder.emerged_at_, strict=True):
+        topics, counts = np.unique(model.labels_[new_rows[members]], return_counts=True)
+        topic = int(topics[counts.argmax()])
+        if counts.max() >= 0.5 * len(members) and topic_ids[topic] not in old_ids:
+            emerging[topic] = emerged_at
+    return emerging
+
+
+def _emerged_at(members: np.ndarray, dates: list[dt.date | None]) -> dt.date | None:
+    known = sorted(d for d in (dates[i] for i in members) if d is not None)
+    return known[min(len(known) - 1, int(EMERGED_FRACTION * len(known)))] if known else None
+
+
+def _explain(settings: Settings, goal: str, texts: list[str], labels: np.ndarray, scores: np.ndarray
+             ) -> list[str | None]:
+    from paperscope.topics.explain import ChatClient, GoalExplainer
+
+    if not settings.topics_llm_url:
+        raise ConfigError("Explanations need an OpenAI-compatible chat endpoint: set PAPERSCOPE_TOPICS_LLM_URL "
+                          "(and PAPERSCOPE_TOPICS_LLM_MODEL, PAPERSCOPE_TOPICS_LLM_API_KEY if needed).")
+    client = ChatClient(settings.topics_llm_url, settings.topics_llm_model, api_key=settings.topics_llm_api_key,
+                        timeout=settings.http_timeout_seconds, retries=settings.http_retries,
+                        backoff=settings.http_backoff_seconds)
+    try:
+        return GoalExplainer(client, goal=goal).fit(texts, labels, scores).explanation_.topic_descriptions
+    finally:
+        client.close()
+

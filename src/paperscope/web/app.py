@@ -1,0 +1,210 @@
+"""The FastAPI application: `create_app(settings)` wires the store, the search engine, the routers, the
+session middleware, static files, error pages and the background jobs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from paperscope import __version__
+from paperscope.config import Settings
+from paperscope.embed.base import Embedder
+from paperscope.errors import PaperscopeError, require_extra
+from paperscope.store import Store, open_store
+from paperscope.web.deps import SignInRequired
+from paperscope.web.pages import page
+from paperscope.web.render import STATIC
+from paperscope.web.routes import (
+    accounts,
+    api_collections,
+    api_papers,
+    api_search,
+    collections,
+    feeds,
+    papers,
+    search,
+    submissions,
+    topics,
+    trending,
+)
+from paperscope.web.security import SESSION_COOKIE
+from paperscope.web.services import Services
+
+log = logging.getLogger("paperscope.web")
+
+DESCRIPTION = """The JSON API of a paperscope server: papers, search, trending, topics, votes, collections and
+submissions. Read routes need no account. Routes that change something need an API token (create one on your
+page, /me) sent as `Authorization: Bearer ps_...`. Every error answers `{"error": {"status", "code", "message"}}`;
+lists are pages with `items`, `total`, `limit`, `offset` and `next_offset`."""
+
+ERROR_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 422: "invalid_request", 429: "too_many_requests",
+               500: "internal_error", 502: "upstream_failed", 503: "unavailable"}
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None, embedder: Embedder | None = None,
+               background_jobs: bool | None = None) -> FastAPI:
+    """The web app over the store of `settings` (or `store`), with background jobs unless switched off."""
+    settings = settings or Settings()
+    owns_store = store is None
+    store = store or open_store(settings.database_url)
+    services = Services.create(settings, store, embedder=embedder)
+    run_jobs = settings.background_jobs if background_jobs is None else background_jobs
+    if run_jobs:
+        from paperscope.web.jobs import BackgroundJobs
+
+        services.jobs = BackgroundJobs(services)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services.jobs is not None:
+            services.jobs.start()
+        try:
+            yield
+        finally:
+            if services.jobs is not None:
+                services.jobs.stop()
+            if owns_store:
+                store.close()
+
+    app = FastAPI(title="paperscope", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app.state.services = services
+    app.add_middleware(SessionMiddleware, secret_key=services.secret_key, session_cookie=SESSION_COOKIE,
+                       max_age=settings.session_days * 86400, same_site="lax",
+                       https_only=settings.base_url.startswith("https://"))
+    _api_docs(app)  # before /static, whose mount would catch /static/docs and /static/plotly
+    _plotly(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (trending, search, papers, accounts, collections, submissions, feeds, topics,
+                   api_papers, api_search, api_collections):
+        app.include_router(module.router)
+    app.include_router(topics.api)
+    _digest_routes(app, services)
+    _error_handlers(app, services)
+    return app
+
+
+def _api_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from files we serve (the fastapi-offline package's copy), never from a CDN."""
+    from pathlib import Path
+
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    fastapi_offline = require_extra("fastapi_offline", "web", "The API docs page")
+    assets = Path(str(fastapi_offline.__file__)).with_name("static")
+    app.mount("/static/docs", StaticFiles(directory=assets), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="paperscope API",
+                                   swagger_js_url="/static/docs/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/docs/swagger-ui.css",
+                                   swagger_favicon_url="/static/docs/favicon.png")
+
+
+def _digest_routes(app: FastAPI, services: Services) -> None:
+    """The digest stage's router (unsubscribe, private RSS of recommendations, /api/recommendations), when
+    its extra is installed; the signed-in user is the session's or an API token's."""
+    try:
+        from paperscope.digest.routes import create_router
+    except ImportError as exc:
+        services.notes.append(f"Digest pages are off: {exc}. Install them with: pip install 'paperscope[digest]'")
+        return
+
+    from paperscope.web.security import bearer_user, session_user
+
+    def user_id(request: Request) -> int | None:
+        user = bearer_user(request, services) or session_user(request, services)
+        return user.id if user else None
+
+    app.include_router(create_router(get_store=lambda: services.store, get_settings=lambda: services.settings,
+                                     current_user_id=user_id))
+
+
+def _plotly(app: FastAPI) -> None:
+    """plotly.js for the topic map, served from the plotly package's own copy (no CDN)."""
+    from pathlib import Path
+
+    from fastapi.responses import FileResponse
+
+    plotly = require_extra("plotly", "web", "The topic map")
+    script = Path(str(plotly.__file__)).with_name("package_data") / "plotly.min.js"
+
+    @app.get("/static/plotly/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        return FileResponse(script, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/api"
+
+
+def _error(request: Request, services: Services, status: int, message: str,
+           headers: Mapping[str, str] | None = None) -> Response:
+    if _wants_json(request):
+        code = ERROR_CODES.get(status, HTTPStatus(status).phrase.lower().replace(" ", "_"))
+        return JSONResponse({"error": {"status": status, "code": code, "message": message}}, status_code=status,
+                            headers=headers)
+    title = HTTPStatus(status).phrase
+    response = page(request, services, "error.html", {"title": title, "message": message}, status_code=status)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def _error_handlers(app: FastAPI, services: Services) -> None:
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        return _error(request, services, exc.status_code, message, exc.headers)
+
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def starlette_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and exc.detail == "Not Found":
+            message = f"There is nothing at {request.url.path}."
+        else:
+            message = str(exc.detail)
+        return _error(request, services, exc.status_code, message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        return _error(request, services, 422, "; ".join(_describe(e) for e in exc.errors()))
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
+        from urllib.parse import quote
+
+        target = exc.next_path if request.method == "GET" else request.headers.get("referer", "/")
+        return RedirectResponse(f"/signin?next={quote(_local(target))}", status_code=303)
+
+    @app.exception_handler(PaperscopeError)
+    async def paperscope_error(request: Request, exc: PaperscopeError) -> Response:
+        return _error(request, services, 400, str(exc))
+
+
+def _local(target: str) -> str:
+    from paperscope.web.security import safe_next
+
+    if "://" in target:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(target)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return safe_next(target)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "form"))
+    return f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid"))

@@ -1,0 +1,76 @@
+"""Rendering pages: the context every template gets, and paper cards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from paperscope.models import Paper
+from paperscope.store.accounts import User
+from paperscope.web.render import render
+from paperscope.web.security import CSRF_FIELD, csrf_token, session_user
+from paperscope.web.services import Services
+from paperscope.web.topics import TopicBadge, topic_badges
+
+THEMES = ("auto", "light", "dark")
+
+
+@dataclass
+class Card:
+    """A paper as a card shows it: with its total upvotes, the viewer's vote and mark, and its topic."""
+
+    paper: Paper
+    upvotes: int
+    voted: bool = False
+    saved: bool = False
+    topic: TopicBadge | None = None
+    score: float | None = None
+
+
+def cards(services: Services, user: User | None, papers: Iterable[Paper],
+          upvotes: dict[str, int] | None = None) -> list[Card]:
+    """Cards for papers; `upvotes` (source plus local) is computed when not given."""
+    papers = list(papers)
+    ids = [p.id for p in papers]
+    if upvotes is None:
+        local = services.store.accounts.vote_counts(ids)
+        upvotes = {p.id: (p.upvotes or 0) + local.get(p.id, 0) for p in papers}
+    voted: set[str] = set()
+    saved: set[str] = set()
+    if user is not None:
+        voted = set(services.store.accounts.voted_ids(user.id)) & set(ids)
+        saved = {pid for pid, state in services.store.accounts.library_states(user.id, ids).items()
+                 if state == "saved"}
+    badges = topic_badges(services, ids)
+    return [Card(p, upvotes.get(p.id, 0), p.id in voted, p.id in saved, badges.get(p.id)) for p in papers]
+
+
+def theme(request: Request) -> str:
+    chosen = request.cookies.get("theme", "auto")
+    return chosen if chosen in THEMES else "auto"
+
+
+def page(request: Request, services: Services, template: str, context: dict[str, Any] | None = None,
+         status_code: int = 200) -> HTMLResponse:
+    """A rendered page with what every page needs: the user, CSRF token, theme and background status."""
+    user = session_user(request, services)
+    jobs = services.jobs
+    full: dict[str, Any] = {
+        "request": request,
+        "path": request.url.path,
+        "full_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "user": user,
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": lambda: csrf_token(request),  # called by forms only: no cookie for mere readers
+        "theme": theme(request),
+        "job": jobs.status if jobs is not None else None,
+        "jobs_enabled": jobs is not None,
+        "notes": services.notes,
+        "q": "",
+    }
+    full.update(context or {})
+    return HTMLResponse(render(template, full), status_code=status_code)

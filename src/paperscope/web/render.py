@@ -1,0 +1,135 @@
+"""Turning paper text into safe HTML: LaTeX math as MathML (KaTeX, on the server), highlighted search terms,
+excerpts. Everything that is not rendered math is escaped, so a title such as `<script>` shows as text."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import functools
+import importlib.util
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from markupsafe import Markup, escape
+
+from paperscope.index.keyword import parse_user_query
+
+TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
+MAX_FORMULA_CHARS = 600
+EXCERPT_CHARS = 320
+
+# $$..$$, $..$, \(..\), \[..\]; a dollar preceded by a backslash is a literal dollar.
+_MATH = re.compile(r"(?<!\\)\$\$(?P<d1>.+?)(?<!\\)\$\$|(?<!\\)\$(?P<i1>[^$]+?)(?<!\\)\$"
+                   r"|\\\((?P<i2>.+?)\\\)|\\\[(?P<d2>.+?)\\\]", re.DOTALL)
+
+
+# PyKaTeX runs KaTeX in one QuickJS runtime, which only works on the thread that first used it (from another
+# thread every call fails with a bogus "size exceeded"): all formulas go through this one thread.
+_katex_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="katex")
+
+
+def _katex(tex: str, display: bool) -> str:
+    import pykatex
+
+    html: str = pykatex.renderToString(tex, displayMode=display, output="mathml", throwOnError=False,
+                                       trust=False, maxExpand=200, maxSize=20)
+    return html
+
+
+@functools.lru_cache(maxsize=20_000)
+def _rendered(tex: str, display: bool) -> Markup:
+    """The formula as MathML; raises when KaTeX fails (failures are not cached)."""
+    html = _katex_thread.submit(_katex, tex, display).result(timeout=10)
+    return Markup(html)  # noqa: S704 - KaTeX escapes the text it renders; trust=False forbids links and HTML
+
+
+def render_formula(tex: str, display: bool = False) -> Markup:
+    """A formula as MathML (which browsers draw without JavaScript), or the escaped source if KaTeX fails."""
+    if len(tex) > MAX_FORMULA_CHARS or importlib.util.find_spec("pykatex") is None:
+        return Markup('<code class="tex">{}</code>').format(tex)  # the web extra brings pykatex
+    try:
+        return _rendered(tex, display)
+    except Exception:  # a KaTeX failure must never take a page down
+        return Markup('<code class="tex">{}</code>').format(tex)
+
+
+@functools.lru_cache(maxsize=1024)
+def highlighter(query: str | None) -> re.Pattern[str] | None:
+    """A pattern matching the query's words (and longer words starting with them), or None."""
+    if not query:
+        return None
+    parsed = parse_user_query(query)
+    terms = {w for w in parsed.words if len(w) > 1} | set(parsed.prefixes)
+    terms |= {w for phrase in parsed.phrases for w in phrase if len(w) > 1}
+    if not terms:
+        return None
+    alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+    return re.compile(rf"\b(?:{alternatives})\w*", re.IGNORECASE)
+
+
+def _text(segment: str, pattern: re.Pattern[str] | None) -> Markup:
+    if pattern is None:
+        return escape(segment)
+    out = Markup()
+    last = 0
+    for match in pattern.finditer(segment):
+        out += escape(segment[last:match.start()]) + Markup("<mark>{}</mark>").format(match.group(0))
+        last = match.end()
+    return out + escape(segment[last:])
+
+
+@functools.lru_cache(maxsize=16_384)  # pages show the same titles and excerpts again and again
+def rich_text(text: str | None, query: str | None = None) -> Markup:
+    """Text with its LaTeX math rendered and the query's words marked; everything else escaped."""
+    if not text:
+        return Markup()
+    pattern = highlighter(query)
+    out = Markup()
+    last = 0
+    for match in _MATH.finditer(text):
+        out += _text(text[last:match.start()], pattern)
+        display = match.group("d1") is not None or match.group("d2") is not None
+        tex = next(g for g in match.group("d1", "i1", "i2", "d2") if g is not None)
+        out += render_formula(tex.strip(), display)
+        last = match.end()
+    return out + _text(text[last:], pattern)
+
+
+@functools.lru_cache(maxsize=16_384)
+def excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
+    """The start of a text, cut at a word and never inside a formula."""
+    text = " ".join((text or "").split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    if len(re.findall(r"(?<!\\)\$", cut)) % 2:  # an open formula: end before it
+        cut = cut[:cut.rfind("$")].rstrip()
+    return cut + " …"
+
+
+def author_list(authors: Iterable[str], limit: int = 6) -> str:
+    names = list(authors)
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment of every page: autoescaping on for everything."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["rich"] = rich_text
+    env.filters["excerpt"] = excerpt
+    env.filters["authors"] = author_list
+    env.filters["pid"] = lambda paper_id: quote(str(paper_id), safe="/:")
+    env.globals["max"] = max
+    env.globals["min"] = min
+    return env
+
+
+def render(template: str, context: dict[str, Any]) -> str:
+    return environment().get_template(template).render(context)

@@ -1,0 +1,1 @@
+"""One router per resource: pages first, then the JSON API under /api."""

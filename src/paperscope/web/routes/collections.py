@@ -1,0 +1,95 @@
+"""Collections: create, read (the owner's, or anyone's public ones), edit, delete, remove papers, BibTeX.
+A private collection is answered 404 to everyone but its owner, so its existence does not leak."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from paperscope.errors import InputError
+from paperscope.feed.bibtex import to_bibtex
+from paperscope.models import Paper
+from paperscope.store.accounts import Collection, User
+from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
+from paperscope.web.pages import cards, page
+from paperscope.web.services import Services
+
+router = APIRouter(tags=["collections"])
+
+
+def visible_collection(services: Services, collection_id: int, viewer: User | None) -> tuple[Collection, list[Paper]]:
+    """The collection and its papers if the viewer may read it; 404 otherwise."""
+    viewer_id = viewer.id if viewer else None
+    collection = services.store.accounts.get_collection(collection_id, viewer_id=viewer_id)
+    ids = services.store.accounts.collection_paper_ids(collection_id, viewer_id=viewer_id)
+    if collection is None or ids is None:
+        raise HTTPException(404, f"There is no collection {collection_id} that you can see.")
+    found = services.store.get_papers(ids)
+    return collection, [found[i] for i in ids if i in found]
+
+
+@router.post("/collections", dependencies=[CsrfChecked], summary="Create a collection")
+def create(services: ServicesDep, user: RequiredUser, name: Annotated[str, Form()],
+           description: Annotated[str, Form()] = "", public: Annotated[str | None, Form()] = None) -> Response:
+    try:
+        collection = services.store.accounts.create_collection(user.id, name, description=description,
+                                                               public=bool(public))
+    except InputError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return RedirectResponse(f"/collections/{collection.id}", status_code=303)
+
+
+@router.get("/collections/{collection_id}", response_class=HTMLResponse, summary="A collection")
+def show(request: Request, services: ServicesDep, user: CurrentUser, collection_id: int) -> HTMLResponse:
+    collection, papers = visible_collection(services, collection_id, user)
+    return page(request, services, "collection.html", {
+        "collection": collection, "items": cards(services, user, papers),
+        "owner": user is not None and user.id == collection.user_id})
+
+
+@router.get("/collections/{collection_id}/bibtex", summary="BibTeX of a collection", response_class=Response,
+            responses={200: {"content": {"application/x-bibtex": {}}}})
+def bibtex(services: ServicesDep, user: CurrentUser, collection_id: int) -> Response:
+    collection, papers = visible_collection(services, collection_id, user)
+    return Response(to_bibtex(papers), media_type="application/x-bibtex; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="collection-{collection.id}.bib"'})
+
+
+def _owned(action: str) -> str:
+    return f"There is no collection of yours to {action}."
+
+
+@router.post("/collections/{collection_id}/edit", dependencies=[CsrfChecked], summary="Edit a collection")
+def edit(services: ServicesDep, user: RequiredUser, collection_id: int, name: Annotated[str, Form()],
+         description: Annotated[str, Form()] = "", public: Annotated[str | None, Form()] = None) -> Response:
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > 200:
+        raise HTTPException(400, "A collection name is 1 to 200 characters.")
+    try:
+        services.store.accounts.update_collection(collection_id, owner_id=user.id, name=cleaned,
+                                                  description=description, public=bool(public))
+    except InputError:
+        raise HTTPException(404, _owned("edit")) from None
+    return RedirectResponse(f"/collections/{collection_id}", status_code=303)
+
+
+@router.post("/collections/{collection_id}/delete", dependencies=[CsrfChecked], summary="Delete a collection")
+def delete(services: ServicesDep, user: RequiredUser, collection_id: int) -> Response:
+    try:
+        services.store.accounts.delete_collection(collection_id, owner_id=user.id)
+    except InputError:
+        raise HTTPException(404, _owned("delete")) from None
+    return RedirectResponse("/me#collections", status_code=303)
+
+
+@router.post("/collections/{collection_id}/remove", dependencies=[CsrfChecked],
+             summary="Remove a paper from a collection")
+def remove(services: ServicesDep, user: RequiredUser, collection_id: int,
+           paper_id: Annotated[str, Form()]) -> Response:
+    try:
+        services.store.accounts.remove_from_collection(collection_id, [paper_id], owner_id=user.id)
+    except InputError:
+        raise HTTPException(404, _owned("change")) from None
+    return RedirectResponse(f"/collections/{collection_id}", status_code=303)

@@ -1,0 +1,123 @@
+"""`/papers/{id}`: the whole record, and what a signed-in reader does with it (vote, save, hide, tag,
+collect). Every POST here checks the CSRF token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from paperscope.errors import InputError, PaperscopeError
+from paperscope.feed.bibtex import to_bibtex
+from paperscope.models import Paper
+from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
+from paperscope.web.pages import cards, page
+from paperscope.web.security import safe_next
+from paperscope.web.services import Services
+
+router = APIRouter(tags=["pages"])
+SIMILAR = 8
+
+
+def get_paper(services: Services, paper_id: str) -> Paper:
+    paper = services.store.get_paper(paper_id)
+    if paper is None:
+        raise HTTPException(404, f"No paper with id {paper_id!r} is stored here. Search for it, or submit it by "
+                            "its arXiv id.")
+    return paper
+
+
+def back(request: Request, paper: Paper, next_path: str | None = None) -> RedirectResponse:
+    return RedirectResponse(safe_next(next_path, f"/papers/{paper.id}"), status_code=303)
+
+
+@router.post("/papers/{paper_id:path}/vote", dependencies=[CsrfChecked], summary="Upvote or withdraw a vote")
+def vote(request: Request, services: ServicesDep, user: RequiredUser, paper_id: str,
+         up: Annotated[int, Form()] = 1, next: Annotated[str | None, Form()] = None) -> Response:
+    paper = get_paper(services, paper_id)
+    if services.store.accounts.vote(user.id, paper.id, up=bool(up)):
+        services.trending.invalidate()
+    if "application/json" in request.headers.get("accept", ""):
+        local = services.store.accounts.vote_counts([paper.id]).get(paper.id, 0)
+        return JSONResponse({"paper_id": paper.id, "voted": bool(up), "upvotes": (paper.upvotes or 0) + local})
+    return back(request, paper, next)
+
+
+@router.post("/papers/{paper_id:path}/library", dependencies=[CsrfChecked], summary="Save, hide or forget")
+def library(request: Request, services: ServicesDep, user: RequiredUser, paper_id: str,
+            action: Annotated[str, Form()], next: Annotated[str | None, Form()] = None) -> Response:
+    paper = get_paper(services, paper_id)
+    accounts = services.store.accounts
+    if action == "save":
+        accounts.set_library_state(user.id, [paper.id], "saved")
+    elif action == "hide":
+        accounts.set_library_state(user.id, [paper.id], "hidden")
+    elif action == "remove":
+        accounts.remove_from_library(user.id, [paper.id])
+    else:
+        raise HTTPException(400, "action must be save, hide or remove")
+    return back(request, paper, next)
+
+
+@router.post("/papers/{paper_id:path}/tags", dependencies=[CsrfChecked], summary="Tag a paper")
+def tag(request: Request, services: ServicesDep, user: RequiredUser, paper_id: str,
+        tag: Annotated[str, Form()]) -> Response:
+    paper = get_paper(services, paper_id)
+    try:
+        services.store.accounts.add_tag(user.id, paper.id, tag)
+    except InputError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return back(request, paper)
+
+
+@router.post("/papers/{paper_id:path}/collect", dependencies=[CsrfChecked], summary="Add to a collection")
+def collect(request: Request, services: ServicesDep, user: RequiredUser, paper_id: str,
+            collection_id: Annotated[str, Form()] = "", new_name: Annotated[str, Form()] = "") -> Response:
+    paper = get_paper(services, paper_id)
+    accounts = services.store.accounts
+    try:
+        if new_name.strip() or not collection_id:
+            target = accounts.create_collection(user.id, new_name or "Reading list").id
+        else:
+            target = int(collection_id)
+        accounts.add_to_collection(target, [paper.id], owner_id=user.id)
+    except ValueError:
+        raise HTTPException(400, "collection_id must be a number") from None
+    except InputError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return RedirectResponse(f"/collections/{target}", status_code=303)
+
+
+@router.get("/papers/{paper_id:path}/bibtex", summary="BibTeX of a paper", response_class=Response,
+            responses={200: {"content": {"application/x-bibtex": {}}}})
+def bibtex(services: ServicesDep, paper_id: str) -> Response:
+    paper = get_paper(services, paper_id)
+    return Response(to_bibtex([paper]), media_type="application/x-bibtex; charset=utf-8")
+
+
+@router.get("/papers/{paper_id:path}", response_class=HTMLResponse, summary="A paper's page")
+def paper_page(request: Request, services: ServicesDep, user: CurrentUser, paper_id: str) -> HTMLResponse:
+    paper = get_paper(services, paper_id)
+    if paper.id != paper_id:  # an arXiv id given with a version or as a link: one address per paper
+        return RedirectResponse(f"/papers/{paper.id}", status_code=301)  # type: ignore[return-value]
+    card = cards(services, user, [paper])[0]
+    similar_note = None
+    similar = []
+    try:
+        similar = cards(services, user, [p for _, p in services.search.similar(paper.id, limit=SIMILAR)])
+    except PaperscopeError as exc:
+        similar_note = ("Similar papers appear once this paper is embedded (the server does it in the background; "
+                        "or run: paperscope index)." if "embedding" in str(exc) else str(exc))
+    context: dict[str, object] = {"paper": paper, "card": card, "similar": similar, "similar_note": similar_note,
+                                  "bibtex": to_bibtex([paper]), "state": None, "collections": [],
+                                  "in_collections": [], "paper_tags": []}
+    if user is not None:
+        accounts = services.store.accounts
+        mine = accounts.list_collections(user.id, viewer_id=user.id)
+        context["state"] = accounts.library_states(user.id, [paper.id]).get(paper.id)
+        context["collections"] = mine
+        context["in_collections"] = [c for c in mine
+                                     if paper.id in (accounts.collection_paper_ids(c.id, viewer_id=user.id) or [])]
+        context["paper_tags"] = [t for t, ids in accounts.tags_of(user.id).items() if paper.id in ids]
+    return page(request, services, "paper.html", context)

@@ -1,0 +1,109 @@
+"""`/search`: hybrid search with date, category and author filters and highlighted matches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from paperscope.errors import InputError
+from paperscope.feed.bibtex import to_bibtex
+from paperscope.index.search import MODES, Mode, SearchUnavailable
+from paperscope.ingest.fields import parse_date
+from paperscope.store import PaperFilter
+from paperscope.web.deps import CurrentUser, ServicesDep
+from paperscope.web.pages import cards, page
+
+router = APIRouter(tags=["pages"])
+PAGE_SIZE = 20
+EXPORT_LIMIT = 200
+
+
+@dataclass
+class SearchForm:
+    q: str
+    mode: str
+    date_from: str | None
+    date_to: str | None
+    category: str | None
+    author: str | None
+
+    def filters(self) -> PaperFilter:
+        try:
+            return PaperFilter(published_from=parse_date(self.date_from), published_to=parse_date(self.date_to),
+                               category=self.category, author=self.author)
+        except ValueError as exc:
+            raise InputError(f"Dates are YYYY-MM-DD: {exc}") from None
+
+    def checked_mode(self) -> Mode:
+        for mode in MODES:
+            if mode == self.mode:
+                return mode
+        raise InputError(f"mode must be one of {', '.join(MODES)}")
+
+    def query_string(self) -> str:
+        pairs = {"q": self.q, "mode": self.mode, "from": self.date_from, "to": self.date_to,
+                 "category": self.category, "author": self.author}
+        return urlencode({k: v for k, v in pairs.items() if v and not (k == "mode" and v == "hybrid")})
+
+
+def _blank(value: str | None) -> str | None:
+    return (value or "").strip() or None
+
+
+def search_form(q: str = "", mode: str = "hybrid",
+                date_from: Annotated[str | None, Query(alias="from")] = None,
+                date_to: Annotated[str | None, Query(alias="to")] = None,
+                category: str | None = None, author: str | None = None) -> SearchForm:
+    """The search parameters, blanks as None."""
+    return SearchForm(q=q.strip(), mode=mode, date_from=_blank(date_from), date_to=_blank(date_to),
+                      category=_blank(category), author=_blank(author))
+
+
+@router.get("/search", response_class=HTMLResponse, summary="Search page")
+def search_page(request: Request, services: ServicesDep, user: CurrentUser,
+                q: str = "", mode: str = "hybrid",
+                date_from: Annotated[str | None, Query(alias="from")] = None,
+                date_to: Annotated[str | None, Query(alias="to")] = None,
+                category: str | None = None, author: str | None = None,
+                page_number: Annotated[int, Query(alias="page", ge=1, le=500)] = 1) -> HTMLResponse:
+    form = search_form(q, mode, date_from, date_to, category, author)
+    offset = (page_number - 1) * PAGE_SIZE
+    items: list[object] = []
+    error = None
+    has_more = False
+    status = 200
+    if form.q:
+        try:
+            results = services.search.search(form.q, mode=form.checked_mode(), limit=PAGE_SIZE + 1, offset=offset,
+                                             filters=form.filters())
+            hidden = set(services.store.accounts.library_ids(user.id, "hidden")) if user else set()
+            has_more = len(results) > PAGE_SIZE
+            items = list(cards(services, user, [p for _, p in results[:PAGE_SIZE] if p.id not in hidden]))
+        except SearchUnavailable as exc:
+            error, status = str(exc), 503
+        except InputError as exc:
+            error, status = str(exc), 400
+    return page(request, services, "search.html", {
+        "q": form.q, "mode": form.mode, "filters": form, "items": items, "offset": offset, "error": error,
+        "has_more": has_more, "page_number": page_number, "query_string": form.query_string(),
+        "any_filter": bool(form.date_from or form.date_to or form.category or form.author)}, status_code=status)
+
+
+@router.get("/search/bibtex", summary="BibTeX of a search result", response_class=Response,
+            responses={200: {"content": {"application/x-bibtex": {}}}})
+def search_bibtex(services: ServicesDep, q: str, mode: str = "hybrid",
+                  date_from: Annotated[str | None, Query(alias="from")] = None,
+                  date_to: Annotated[str | None, Query(alias="to")] = None,
+                  category: str | None = None, author: str | None = None,
+                  limit: Annotated[int, Query(ge=1, le=EXPORT_LIMIT)] = 50) -> Response:
+    form = search_form(q, mode, date_from, date_to, category, author)
+    try:
+        results = services.search.search(form.q, mode=form.checked_mode(), limit=limit, filters=form.filters())
+    except InputError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return Response(to_bibtex(p for _, p in results), media_type="application/x-bibtex; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="search.bib"'})

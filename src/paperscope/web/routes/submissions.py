@@ -1,0 +1,35 @@
+"""`/submit`: add a paper by its arXiv id (metadata fetched from the arXiv API)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+
+from paperscope.errors import InputError
+from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
+from paperscope.web.pages import page
+from paperscope.web.submit import submit_arxiv_paper
+
+router = APIRouter(tags=["submissions"])
+
+
+@router.get("/submit", response_class=HTMLResponse, summary="Submission form")
+def submit_form(request: Request, services: ServicesDep, user: CurrentUser) -> HTMLResponse:
+    return page(request, services, "submit.html", {"error": None, "submission": None, "arxiv_id": ""})
+
+
+@router.post("/submit", response_class=HTMLResponse, dependencies=[CsrfChecked], summary="Submit a paper")
+async def submit(request: Request, services: ServicesDep, user: RequiredUser,
+                 arxiv_id: Annotated[str, Form()]) -> HTMLResponse:
+    try:
+        submission = await run_in_threadpool(submit_arxiv_paper, services, user, arxiv_id)
+    except InputError as exc:
+        return page(request, services, "submit.html", {"error": str(exc), "submission": None,
+                                                       "arxiv_id": arxiv_id}, status_code=400)
+    status = 502 if submission.status == "failed" else 200
+    return page(request, services, "submit.html", {"error": submission.message if status != 200 else None,
+                                                   "submission": submission if status == 200 else None,
+                                                   "arxiv_id": arxiv_id}, status_code=status)

@@ -1,0 +1,115 @@
+"""Topic pages (`/topics`, `/topics/{id}`), their JSON API and the per-topic feed.
+
+The interactive map is drawn by plotly.js, served from the plotly package (no CDN); without JavaScript
+the pages still show the topic list, each topic's trend as an inline SVG and a static map of topic centres.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from paperscope.feed.syndication import paper_feed
+from paperscope.store.topics import TopicRecord
+from paperscope.web.deps import CurrentUser, ServicesDep
+from paperscope.web.pages import cards, page
+from paperscope.web.routes.api_papers import ERRORS, Limit, Offset
+from paperscope.web.routes.feeds import FEED_SIZE, MEDIA, FormatQuery
+from paperscope.web.schemas import MapOut, Page, TopicDetailOut, TopicOut
+from paperscope.web.services import Services
+from paperscope.web.topics import AMBIGUOUS_SEPARABILITY, sparkline, topic_list, topic_out, weekly_trend
+
+router = APIRouter(tags=["topics"])
+api = APIRouter(prefix="/api", tags=["topics"], responses=ERRORS)  # type: ignore[arg-type]
+PAGE_SIZE = 20
+
+
+def get_topic(services: Services, topic_id: int) -> TopicRecord:
+    topic = services.store.topics.get_topic(topic_id)
+    if topic is None:
+        raise HTTPException(404, f"There is no topic {topic_id}; the list is at /topics.")
+    return topic
+
+
+def _centres(topics: list[TopicOut], width: int = 640, height: int = 400) -> list[dict[str, object]]:
+    """Topic centres scaled into an SVG box, for the map drawn without JavaScript."""
+    if not topics:
+        return []
+    xs, ys = [t.x for t in topics], [t.y for t in topics]
+    span_x, span_y = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+    biggest = max(t.size for t in topics) or 1
+    return [{"topic": t, "cx": 30 + (t.x - min(xs)) / span_x * (width - 60),
+             "cy": 30 + (max(ys) - t.y) / span_y * (height - 60), "r": 4 + 16 * (t.size / biggest) ** 0.5}
+            for t in topics]
+
+
+@router.get("/topics", response_class=HTMLResponse, summary="The topic map")
+def topics_page(request: Request, services: ServicesDep) -> HTMLResponse:
+    topics = topic_list(services)
+    by_id = {t.id: t for t in topics}
+    borders = sorted({(min(t.id, n.id), max(t.id, n.id)): (t, by_id[n.id], n.separability)
+                      for t in topics for n in t.neighbours if n.ambiguous and n.id in by_id}.values(),
+                     key=lambda item: item[2])
+    current = services.store.topics.current_map()
+    return page(request, services, "topics.html", {
+        "topics": topics, "current": current, "borders": borders, "centres": _centres(topics),
+        "sparkline": sparkline, "threshold": AMBIGUOUS_SEPARABILITY})
+
+
+@router.get("/topics/{topic_id}", response_class=HTMLResponse, summary="A topic")
+def topic_page(request: Request, services: ServicesDep, user: CurrentUser, topic_id: int,
+               page_number: Annotated[int, Query(alias="page", ge=1, le=1000)] = 1) -> HTMLResponse:
+    record = get_topic(services, topic_id)
+    store = services.store
+    trend = weekly_trend(store.topics.sizes_per_week(topic_id).get(topic_id, {}))
+    topic = topic_out(record, trend)
+    offset = (page_number - 1) * PAGE_SIZE
+    ids = store.topics.paper_ids(topic_id, limit=PAGE_SIZE + 1, offset=offset)
+    found = store.get_papers(ids[:PAGE_SIZE])
+    related_ids = store.topics.related_paper_ids(topic_id, limit=10)
+    related = store.get_papers(related_ids)
+    neighbours = [(n, store.topics.get_topic(n.id)) for n in topic.neighbours]
+    return page(request, services, "topic.html", {
+        "topic": topic, "retired": record.retired_at is not None, "page_number": page_number,
+        "items": cards(services, user, [found[i] for i in ids[:PAGE_SIZE] if i in found]),
+        "has_more": len(ids) > PAGE_SIZE, "offset": offset,
+        "related": cards(services, user, [related[i] for i in related_ids if i in related]),
+        "neighbours": [(n, t) for n, t in neighbours if t is not None], "sparkline": sparkline})
+
+
+@router.get("/feeds/topics/{topic_id}.xml", tags=["feeds"], summary="A topic's newest papers as Atom or RSS",
+            response_class=Response, responses={200: {"content": {"application/atom+xml": {}}}})
+def topic_feed(services: ServicesDep, topic_id: int, fmt: FormatQuery = "atom") -> Response:
+    topic = get_topic(services, topic_id)
+    ids = services.store.topics.paper_ids(topic_id)
+    dates = services.store.topics.paper_dates(ids)
+    newest = sorted(ids, key=lambda pid: (dates.get(pid) is not None, dates.get(pid), pid), reverse=True)[:FEED_SIZE]
+    found = services.store.get_papers(newest)
+    base = services.settings.base_url.rstrip("/")
+    body = paper_feed([found[i] for i in newest if i in found], title=f"paperscope topic: {topic.label}",
+                      description=", ".join(topic.keywords), page_url=f"{base}/topics/{topic_id}",
+                      feed_url=f"{base}/feeds/topics/{topic_id}.xml" + ("?format=rss" if fmt == "rss" else ""),
+                      base_url=base, fmt=fmt)
+    return Response(body, media_type=MEDIA[fmt])
+
+
+@api.get("/topics", response_model=list[TopicOut], summary="The current topics, largest first")
+def api_topics(services: ServicesDep) -> list[TopicOut]:
+    return topic_list(services)
+
+
+@api.get("/topics/map", response_model=MapOut, summary="Every paper's point on the 2-D topic map")
+def api_map(services: ServicesDep, topic: int | None = None) -> MapOut:
+    return MapOut(**services.map_data.get(services, topic))
+
+
+@api.get("/topics/{topic_id}", response_model=TopicDetailOut, summary="A topic and its papers")
+def api_topic(services: ServicesDep, topic_id: int, limit: Limit = 50, offset: Offset = 0) -> TopicDetailOut:
+    record = get_topic(services, topic_id)
+    trend = weekly_trend(services.store.topics.sizes_per_week(topic_id).get(topic_id, {}))
+    ids = services.store.topics.paper_ids(topic_id, limit=limit + 1, offset=offset)
+    papers = Page[str](items=ids[:limit], total=record.size, limit=limit, offset=offset,
+                       next_offset=offset + limit if len(ids) > limit else None)
+    return TopicDetailOut(**topic_out(record, trend).model_dump(), papers=papers)

@@ -1,0 +1,176 @@
+"""Pydantic models of the JSON API: what /openapi.json documents and every answer is checked against."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+from paperscope.models import Paper
+
+T = TypeVar("T")
+
+
+class ErrorDetail(BaseModel):
+    status: int = Field(description="The HTTP status code")
+    code: str = Field(description="A stable machine-readable name, e.g. not_found, invalid_request")
+    message: str = Field(description="What went wrong and how to fix it")
+
+
+class ErrorBody(BaseModel):
+    """Every API error has this shape."""
+
+    error: ErrorDetail
+
+
+class PaperOut(BaseModel):
+    id: str
+    title: str
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    published: dt.date | None
+    updated: dt.date | None
+    version: int | None
+    abs_url: str | None
+    pdf_url: str | None
+    doi: str | None
+    comment: str | None
+    journal_ref: str | None
+    sources: list[str]
+    upvotes: int = Field(description="Upvotes from the paper's source (Hugging Face) plus votes on this site")
+    github_repo: str | None
+    github_stars: int | None
+    project_page: str | None
+    ai_keywords: list[str]
+    url: str = Field(description="The paper's page on this site")
+
+    @classmethod
+    def of(cls, paper: Paper, upvotes: int, base_url: str) -> PaperOut:
+        return cls(id=paper.id, title=paper.title, abstract=paper.abstract, authors=paper.authors,
+                   categories=paper.categories, published=paper.published, updated=paper.updated,
+                   version=paper.version, abs_url=paper.abs_url, pdf_url=paper.pdf_url, doi=paper.doi,
+                   comment=paper.comment, journal_ref=paper.journal_ref, sources=paper.sources, upvotes=upvotes,
+                   github_repo=paper.github_repo, github_stars=paper.github_stars, project_page=paper.project_page,
+                   ai_keywords=paper.ai_keywords, url=f"{base_url.rstrip('/')}/papers/{paper.id}")
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of results: `items`, the total when it is known, and the offset of the next page (or null)."""
+
+    items: list[T]
+    total: int | None
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class ScoredPaper(BaseModel):
+    score: float
+    paper: PaperOut
+
+
+class SearchHitOut(BaseModel):
+    score: float
+    keyword_rank: int | None
+    semantic_rank: int | None
+    paper: PaperOut
+
+
+class SearchPage(Page[SearchHitOut]):
+    query: str
+    mode: str
+
+
+class TrendingOut(Page[ScoredPaper]):
+    period: str
+    date: dt.date
+    first: dt.date
+    last: dt.date
+    previous: dt.date
+    next: dt.date | None
+
+
+class VoteIn(BaseModel):
+    up: bool = True
+
+
+class VoteOut(BaseModel):
+    paper_id: str
+    voted: bool
+    upvotes: int
+
+
+class CollectionIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    public: bool = False
+
+
+class CollectionOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    public: bool
+    size: int
+    created_at: dt.datetime
+    paper_ids: list[str] | None = None
+
+
+class CollectionPapersIn(BaseModel):
+    paper_ids: list[str] = Field(min_length=1, max_length=1000)
+
+
+class SubmissionIn(BaseModel):
+    arxiv_id: str = Field(description="An arXiv id or abs/pdf link, e.g. 2503.11731")
+
+
+class SubmissionOut(BaseModel):
+    id: int
+    arxiv_id: str
+    paper_id: str | None
+    status: str = Field(description="added, updated, unchanged or failed")
+    message: str
+    created_at: dt.datetime
+
+
+class TopicNeighbourOut(BaseModel):
+    id: int
+    separability: float = Field(description="0: the two topics overlap on the map; 1: a clean border")
+    ambiguous: bool = Field(description="The border is uncertain (separability below 0.5)")
+
+
+class TopicOut(BaseModel):
+    id: int
+    label: str
+    keywords: list[str]
+    size: int
+    emerging: bool = False
+    emerged_at: dt.date | None = None
+    cohesion: float
+    x: float
+    y: float
+    parent_id: int | None = None
+    description: str | None = None
+    neighbours: list[TopicNeighbourOut]
+    trend: list[int] = Field(default_factory=list, description="Papers per week over the last 12 weeks, oldest first")
+
+
+class TopicDetailOut(TopicOut):
+    papers: Page[str] = Field(description="Ids of the topic's papers, most central first")
+
+
+class MapOut(BaseModel):
+    map: bool | None
+    topics: list[dict[str, object]]
+    points: list[tuple[str, int | None, float, float, str, bool]] = Field(
+        description="Per paper: id, topic id (null: outlier), x, y, title, close to another topic too")
+
+
+class StatusOut(BaseModel):
+    papers: int
+    background_jobs: bool
+    state: str | None
+    activity: str | None
+    problems: list[str]

@@ -1,0 +1,82 @@
+"""What the web app holds for its lifetime: settings, the store, one search engine, the trending feed
+and the background jobs. Routes reach it through the `ServicesDep` dependency (web/deps.py)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from paperscope.config import Settings
+from paperscope.embed.base import Embedder
+from paperscope.feed.trending import TrendingFeed
+from paperscope.index.search import Hit, Mode, SearchEngine
+from paperscope.models import Paper
+from paperscope.store import PaperFilter, Store
+from paperscope.web.topics import MapData
+
+if TYPE_CHECKING:
+    from paperscope.web.jobs import BackgroundJobs
+
+log = logging.getLogger("paperscope.web")
+
+
+class SearchService:
+    """The app's one SearchEngine, shared by every request.
+
+    Each search folds what the store gained since the last one into the indexes (`SearchEngine.refresh`);
+    the lock keeps two requests from folding the same vectors in at once. Nothing is rebuilt per request.
+    """
+
+    def __init__(self, store: Store, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.engine = SearchEngine(store, settings, embedder=embedder)
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.engine.embedder
+
+    def search(self, query: str, *, mode: Mode = "hybrid", limit: int = 10, offset: int = 0,
+               filters: PaperFilter | None = None) -> list[tuple[Hit, Paper]]:
+        # The query is embedded outside the lock, so concurrent searches overlap on the slowest step.
+        vector = self.engine.embed_query(query) if mode != "keyword" else None
+        with self._lock:
+            hits = self.engine.search(query, mode=mode, limit=limit, offset=offset, filters=filters,
+                                      query_vector=vector)
+        return self.engine.papers(hits)
+
+    def similar(self, paper_id: str, *, limit: int = 10) -> list[tuple[Hit, Paper]]:
+        with self._lock:
+            hits = self.engine.similar(paper_id, limit=limit)
+        return self.engine.papers(hits)
+
+    def refresh(self) -> tuple[int, int]:
+        with self._lock:
+            return self.engine.refresh()
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    search: SearchService
+    trending: TrendingFeed
+    secret_key: str
+    jobs: BackgroundJobs | None = None
+    notes: list[str] = field(default_factory=list)
+    map_data: MapData = field(default_factory=MapData)
+
+    @classmethod
+    def create(cls, settings: Settings, store: Store, *, embedder: Embedder | None = None) -> Services:
+        notes = []
+        secret_key = settings.secret_key
+        if settings.has_placeholder_secret():
+            # Only reachable in development (Settings refuses it in production): sign with a key of this
+            # process, so a placeholder from an example never signs anything.
+            secret_key = secrets.token_urlsafe(32)
+            notes.append("PAPERSCOPE_SECRET_KEY is a placeholder, so sessions are signed with a key that lasts "
+                         "until the server stops; set a random PAPERSCOPE_SECRET_KEY to keep them.")
+        return cls(settings=settings, store=store, search=SearchService(store, settings, embedder),
+                   trending=TrendingFeed(store), secret_key=secret_key, notes=notes)

@@ -1,0 +1,182 @@
+"""End to end in a real browser: Debian's chromium, headless, driven by Playwright, against
+`paperscope serve` started as a subprocess on a free loopback port over a store of real papers.
+
+Screenshots of every page visited are saved in test-artifacts/ (gitignored)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import REPO
+from tests.web_support import PASSWORD, build_site
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.e2e
+playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)")
+if not CHROMIUM.exists():
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does it)",
+                allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`paperscope serve` as a real process over a store of real papers; yields its base URL."""
+    folder = tmp_path_factory.mktemp("e2e")
+    settings = build_site(folder)
+    port = _free_port()
+    env = {**os.environ, "PAPERSCOPE_EMBEDDING_MODEL": "hashing", "PAPERSCOPE_BACKGROUND_JOBS": "false",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}
+    log = (folder / "serve.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "paperscope", "--db", settings.database_url, "serve",
+                                "--port", str(port), "--no-access-log"], env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/api/status", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("paperscope serve did not start: " + (folder / "serve.log").read_text())
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        yield launched
+        launched.close()
+
+
+def _shot(page: object, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def test_reader_signs_up_searches_upvotes_collects_and_signs_out(server: str, browser: object) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(f"{server}/?period=month&date=2026-06-04")
+    assert page.locator("article.card").count() >= 20  # the recorded HF daily papers of June 2026
+    _shot(page, "01-trending")
+
+    page.goto(f"{server}/signup")
+    page.fill("input[name=email]", "reader@example.org")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/signup'] button[type=submit]")
+    page.wait_for_url(f"{server}/")
+    assert page.locator("header").get_by_text("reader@example.org").count() == 1
+    _shot(page, "02-signed-up")
+
+    page.fill("header input[name=q]", "robot manipulation")
+    page.press("header input[name=q]", "Enter")
+    page.wait_for_url("**/search?q=robot+manipulation")
+    assert page.locator("article.card mark").count() > 0
+    _shot(page, "03-search")
+
+    page.locator("article.card h2.title a").first.click()
+    page.wait_for_url("**/papers/**")
+    vote = page.locator(".paper-head form[data-vote] button")
+    before = int(vote.locator(".count").inner_text())
+    vote.click()
+    page.wait_for_function("document.querySelector('.paper-head form[data-vote] button')"
+                           ".getAttribute('aria-pressed') === 'true'")
+    assert int(vote.locator(".count").inner_text()) == before + 1
+    page.reload()
+    assert page.locator(".paper-head form[data-vote] button").get_attribute("aria-pressed") == "true"
+    assert page.locator("section.similar article.card").count() > 0
+    _shot(page, "04-paper-upvoted")
+
+    title = page.locator("h1.title").inner_text()
+    page.select_option("#add-to-collection select", value="")
+    page.fill("#add-to-collection input[name=new_name]", "Robots to read")
+    page.click("#add-to-collection button[type=submit]")
+    page.wait_for_url("**/collections/**")
+    assert page.locator("h1").inner_text() == "Robots to read"
+    assert page.locator("article.card h2.title").inner_text().endswith(title)
+    _shot(page, "05-collection")
+
+    page.goto(f"{server}/topics")
+    page.wait_for_selector("#topic-map[data-ready=true] .scatterlayer .point")
+    _shot(page, "06-topic-map")
+    point = page.locator("#topic-map .scatterlayer .point").first
+    box = point.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector("#topic-map .hovertext")  # hover shows the paper's title
+    hovered = page.locator("#topic-map .hovertext").first.text_content() or ""
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_url("**/papers/**")
+    assert page.locator("h1.title").inner_text().split()[0] in hovered
+    _shot(page, "07-paper-from-map")
+
+    page.goto(f"{server}/me")
+    assert page.locator("#collections").get_by_text("Robots to read").count() == 1
+    _shot(page, "08-user-page")
+
+    page.click("#sign-out")
+    page.wait_for_url(f"{server}/")
+    assert page.locator("header").get_by_text("Sign in").count() == 1
+    assert page.locator("header").get_by_text("reader@example.org").count() == 0
+    _shot(page, "09-signed-out")
+    context.close()
+
+
+def test_reading_works_without_javascript_on_a_phone_in_dark_mode(server: str, browser: object) -> None:
+    context = browser.new_context(java_script_enabled=False, color_scheme="dark",  # type: ignore[attr-defined]
+                                  viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{server}/papers/2599.00002")
+    assert page.locator("math").count() >= 2  # LaTeX rendered on the server, no script needed
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(22, 24, 27)"  # the dark theme follows prefers-color-scheme
+    _shot(page, "10-phone-dark-no-js")
+    page.click("a.theme-toggle")  # without JavaScript the toggle is a link that sets a cookie
+    page.click("a.theme-toggle")
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    page.goto(f"{server}/search?q=clustering")
+    assert page.locator("article.card").count() > 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(page, "11-phone-search")
+    context.close()
+
+
+def test_api_docs_and_feeds_load_in_the_browser(server: str, browser: object) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(f"{server}/docs")
+    page.wait_for_selector(".opblock", timeout=20_000)
+    assert page.locator(".opblock-summary-path", has_text="/api/papers").count() >= 1
+    _shot(page, "12-api-docs")
+    assert all(url.startswith(server) for url in requests)  # nothing from a CDN
+    context.close()

@@ -1,0 +1,192 @@
+"""The web app and JSON API through an HTTP client, on a real SQLite store of real papers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import xml.etree.ElementTree as ET
+
+from fastapi.testclient import TestClient
+
+from paperscope.config import Settings
+from paperscope.store import open_store
+from tests.web_support import MATH_ID, api_token, client_fixture, csrf, sign_up, site_fixture  # noqa: F401 (registers them)
+
+HF_PAPER = "2606.06113"  # in the recorded HF daily papers, 13 upvotes, published 2026-06-04
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def test_every_page_and_api_route_answers(client: TestClient) -> None:
+    for path in ["/", "/?period=week", "/?period=month&date=2026-06-04", "/search?q=robot+manipulation",
+                 f"/papers/{HF_PAPER}", f"/papers/{HF_PAPER}/bibtex", "/signin", "/signup", "/submit",
+                 "/api/papers", f"/api/papers/{HF_PAPER}", f"/api/papers/{HF_PAPER}/similar", "/api/search?q=robot",
+                 "/api/trending?period=week", "/api/topics", "/api/status", "/feeds/trending.xml",
+                 "/feeds/search.xml?q=robot", "/search/bibtex?q=robot", "/openapi.json", "/docs", "/topics",
+                 "/topics/1", "/api/topics/1", "/api/topics/map", "/feeds/topics/1.xml"]:
+        assert client.get(path).status_code == 200, path
+
+
+def test_trending_ranks_by_upvotes_within_the_day(client: TestClient) -> None:
+    data = client.get("/api/trending", params={"period": "day", "date": "2026-06-04"}).json()
+    upvotes = [item["paper"]["upvotes"] for item in data["items"]]
+    assert data["total"] == len(upvotes) > 1 and upvotes == sorted(upvotes, reverse=True)
+    assert all(item["paper"]["published"] == "2026-06-04" for item in data["items"])
+    assert data["previous"] == "2026-06-03" and data["first"] == data["last"] == "2026-06-04"
+
+
+def test_trending_page_navigates_between_windows(client: TestClient) -> None:
+    html = client.get("/", params={"period": "week", "date": "2026-06-04"}).text.replace("&amp;", "&")
+    assert 'href="/?period=week&date=2026-05-25"' in html  # the Monday of the week before
+    assert 'href="/?period=week&date=2026-06-08"' in html
+    assert f'href="/papers/{HF_PAPER}"' in html
+    assert client.get("/", params={"period": "year"}).status_code == 400
+    assert client.get("/", params={"date": "yesterday"}).status_code == 400
+
+
+def test_cards_show_title_authors_excerpt_upvotes_and_links(client: TestClient) -> None:
+    html = client.get("/", params={"period": "day", "date": "2026-06-04"}).text
+    card = html[html.index(f'data-paper-id="{HF_PAPER}"'):]
+    card = card[:card.index("</article>")]
+    assert "Structured Defect Grounding" in card and "Huaisong Zhang" in card
+    assert 'class="count">13<' in card
+    assert "https://arxiv.org/pdf/2606.06113" in card and "https://github.com/nianbai006/SDG" in card
+    assert 'class="excerpt"' in card
+
+
+def test_search_highlights_matches_and_filters(client: TestClient) -> None:
+    html = client.get("/search", params={"q": "robot"}).text
+    assert "<mark>robot" in html.lower()
+    filtered = client.get("/api/search", params={"q": "robot", "category": "cs.RO", "limit": 50}).json()
+    assert filtered["items"] and all("cs.RO" in i["paper"]["categories"] for i in filtered["items"])
+    dated = client.get("/api/search", params={"q": "model", "from": "2026-06-04", "to": "2026-06-04"}).json()
+    assert dated["items"] and all(i["paper"]["published"] == "2026-06-04" for i in dated["items"])
+    authored = client.get("/api/search", params={"q": "defect", "author": "Huaisong"}).json()
+    assert [i["paper"]["id"] for i in authored["items"]] == [HF_PAPER]
+    assert client.get("/search", params={"q": "x", "from": "June"}).status_code == 400
+
+
+def test_paper_page_renders_math_as_mathml(client: TestClient) -> None:
+    html = client.get(f"/papers/{MATH_ID}").text
+    assert "<math" in html and "<msqrt>" in html
+    assert r"\sum_" not in html.split("<annotation")[0]  # rendered, the TeX only kept as MathML annotation
+
+
+def test_paper_page_has_similar_papers_and_bibtex(client: TestClient) -> None:
+    html = client.get(f"/papers/{HF_PAPER}").text
+    similar = html[html.index('class="similar"'):]
+    assert similar.count('class="card"') == 8
+    assert "@misc{zhang2026where," in html
+    bib = client.get(f"/papers/{HF_PAPER}/bibtex")
+    assert bib.headers["content-type"].startswith("application/x-bibtex") and "eprint = {2606.06113}" in bib.text
+    assert client.get("/papers/2606.06113v2").url.path == f"/papers/{HF_PAPER}"  # versioned ids redirect
+    assert client.get("/papers/0000.00000").status_code == 404
+
+
+def test_api_papers_are_paginated(client: TestClient) -> None:
+    first = client.get("/api/papers", params={"limit": 5}).json()
+    second = client.get("/api/papers", params={"limit": 5, "offset": first["next_offset"]}).json()
+    assert first["total"] == second["total"] >= 200 and first["next_offset"] == 5
+    assert not {p["id"] for p in first["items"]} & {p["id"] for p in second["items"]}
+    dates = [p["published"] for p in first["items"]]
+    assert dates == sorted(dates, reverse=True)
+    assert client.get("/api/papers", params={"limit": 0}).status_code == 422
+
+
+def test_api_errors_share_one_shape(client: TestClient) -> None:
+    for path, status in [("/api/papers/0000.00000", 404), ("/api/papers?limit=abc", 422), ("/api/search", 422),
+                         ("/api/trending?period=year", 400), ("/api/collections", 401), ("/api/nowhere", 404)]:
+        response = client.get(path)
+        body = response.json()
+        assert response.status_code == status, path
+        assert set(body) == {"error"} and body["error"]["status"] == status and body["error"]["message"], path
+
+
+def test_openapi_documents_the_api(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for path in ["/api/papers", "/api/papers/{paper_id}", "/api/papers/{paper_id}/similar", "/api/search",
+                 "/api/trending", "/api/topics", "/api/papers/{paper_id}/vote", "/api/collections",
+                 "/api/submissions"]:
+        assert path in spec["paths"], path
+    assert "PaperOut" in spec["components"]["schemas"] and "ErrorBody" in spec["components"]["schemas"]
+    docs = client.get("/docs").text
+    assert "/static/docs/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+
+
+def test_api_token_votes_and_collections(client: TestClient) -> None:
+    sign_up(client, "script-user@example.org")
+    token = api_token(client)
+    script = TestClient(client.app)  # no cookies: the token alone
+    headers = {"Authorization": f"Bearer {token}"}
+    before = script.get(f"/api/papers/{HF_PAPER}").json()["upvotes"]
+    voted = script.put(f"/api/papers/{HF_PAPER}/vote", json={"up": True}, headers=headers).json()
+    assert voted == {"paper_id": HF_PAPER, "voted": True, "upvotes": before + 1}
+    assert script.get("/api/votes", headers=headers).json() == [HF_PAPER]
+    created = script.post("/api/collections", json={"name": "Grounding"}, headers=headers)
+    assert created.status_code == 201
+    cid = created.json()["id"]
+    added = script.post(f"/api/collections/{cid}/papers", json={"paper_ids": [HF_PAPER, MATH_ID]}, headers=headers)
+    assert sorted(added.json()["paper_ids"]) == sorted([HF_PAPER, MATH_ID])
+    assert [c["name"] for c in script.get("/api/collections", headers=headers).json()] == ["Grounding"]
+    bib = client.get(f"/collections/{cid}/bibtex").text
+    assert bib.count("@misc{") == 2
+    assert script.delete(f"/api/collections/{cid}", headers=headers).status_code == 204
+    assert script.put(f"/api/papers/{HF_PAPER}/vote", json={"up": True},
+                      headers={"Authorization": "Bearer ps_wrong"}).status_code == 401
+
+
+def test_html_vote_answers_json_to_scripts_and_redirects_forms(client: TestClient) -> None:
+    sign_up(client, "voter@example.org")
+    token = csrf(client, f"/papers/{MATH_ID}")
+    answer = client.post(f"/papers/{MATH_ID}/vote", data={"up": "1", "csrf_token": token},
+                         headers={"Accept": "application/json"})
+    assert answer.json() == {"paper_id": MATH_ID, "voted": True, "upvotes": 1}
+    page = client.post(f"/papers/{MATH_ID}/vote", data={"up": "0", "csrf_token": token}, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == f"/papers/{MATH_ID}"
+    assert client.get(f"/api/papers/{MATH_ID}").json()["upvotes"] == 0
+
+
+def test_library_tags_not_interested_and_user_page(client: TestClient) -> None:
+    sign_up(client, "reader@example.org")
+    token = csrf(client, "/me")
+    client.post(f"/papers/{HF_PAPER}/tags", data={"tag": "to-read", "csrf_token": token})
+    client.post(f"/papers/{MATH_ID}/library", data={"action": "hide", "csrf_token": token})
+    me = client.get("/me").text
+    assert "to-read" in me and f'data-paper-id="{HF_PAPER}"' in me  # a tag saves the paper to the library
+    feed = re.search(r'<code id="private-feed">http://localhost:8000(/feeds/users/[^<]+\.xml)</code>', me)
+    assert feed and client.get(feed.group(1)).status_code == 200  # the digest stage's feed, included
+    assert client.get("/api/recommendations").status_code == 200
+    hidden_day = client.get("/api/trending", params={"date": dt.date.today().isoformat(), "limit": 200}).json()
+    assert MATH_ID in {i["paper"]["id"] for i in hidden_day["items"]}  # the API is not personal
+    for page_number in (1, 2, 3, 4, 5, 6, 7):
+        listing = client.get("/", params={"date": dt.date.today().isoformat(), "page": page_number}).text
+        assert f'data-paper-id="{MATH_ID}"' not in listing
+
+
+def test_feeds_are_valid_atom_and_rss(client: TestClient) -> None:
+    atom = ET.fromstring(client.get("/feeds/trending.xml", params={"period": "month"}).content)
+    entries = atom.findall(f"{ATOM}entry")
+    assert atom.tag == f"{ATOM}feed" and entries
+    assert entries[0].find(f"{ATOM}link").get("href").startswith("http://localhost:8000/papers/")  # type: ignore[union-attr]
+    rss = ET.fromstring(client.get("/feeds/search.xml", params={"q": "robot", "format": "rss"}).content)
+    titles = [item.findtext("title") or "" for item in rss.iter("item")]
+    assert rss.tag == "rss" and titles and any("robot" in t.lower() for t in titles)
+
+
+def test_search_result_exports_as_bibtex(client: TestClient) -> None:
+    bib = client.get("/search/bibtex", params={"q": "robot", "limit": 5}).text
+    keys = re.findall(r"@\w+\{([^,]+),", bib)
+    assert len(keys) == 5 and len(set(keys)) == 5
+
+
+def test_empty_database_page_says_how_to_add_papers(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from paperscope.web import create_app
+
+    settings = Settings(database_url=f"sqlite:///{Path(str(tmp_path)) / 'empty.db'}", embedding_model="hashing",
+                        background_jobs=False)
+    with TestClient(create_app(settings)) as empty:
+        html = empty.get("/").text
+    assert "No papers yet" in html and "paperscope ingest" in html
+    with open_store(settings.database_url) as store:
+        assert store.count_papers() == 0
