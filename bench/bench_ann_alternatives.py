@@ -1,4 +1,4 @@
-"""faiss IVF-Flat on the 1M replicated set, where the HNSW graph of paperscope's VectorIndex falls short.
+"""faiss IVF-Flat on the 1M replicated set: the measurement that moved VectorIndex from an HNSW graph to IVF.
 
     python bench/bench_search_latency.py --n 1000000    # once: builds and caches the 1M database
     python bench/bench_ann_alternatives.py [--nlist 1024,4096] [--train-per-list 64]

@@ -136,6 +136,31 @@ def feedback(engine: SearchEngine, queries: dict[str, str], qrels: dict[str, dic
         return f"nDCG@10 {ndcg:.4f} R@100 {mean([recall_at_k(run[q], rel, 100) for q, rel in qrels.items()]):.4f}"
 
     print(f"plain RRF: {score({q: fused(keyword[q], semantic[q]) for q in qrels})}")
+    # RM3-style expansion on the keyword side: the most frequent words of the top `fb` keyword results
+    # (weighted by their rank), added to the query with weight `beta` (tantivy's term^weight)
+    import re
+    from collections import Counter
+
+    from paperscope.index.keyword import _STOPWORDS
+
+    papers = {p.id: p for p in engine.store.iter_papers()}
+    for fb in (3, 5, 10):
+        for terms, beta in ((10, 0.3), (10, 0.5), (20, 0.3)):
+            expanded = {}
+            for q in qrels:
+                counts: Counter[str] = Counter()
+                for rank, pid in enumerate(keyword[q][:fb]):
+                    words = re.findall(r"[a-z][a-z0-9-]{2,}", f"{papers[pid].title} {papers[pid].abstract}".lower())
+                    for word, n in Counter(w for w in words if w not in _STOPWORDS).items():
+                        counts[word] += n / len(words) / (rank + 1)
+                asked = set(parse_user_query(queries[q]).words)
+                extra = [w for w, _ in counts.most_common(terms + len(asked)) if w not in asked][:terms]
+                text = parse_user_query(queries[q]).as_query_string() + "".join(f" {w}^{beta}" for w in extra)
+                query, _ = engine.keyword._index.parse_query_lenient(text, ["text"])
+                searcher = engine.keyword._index.searcher()
+                expanded[q] = [searcher.doc(a)["id"][0] for _, a in searcher.search(query, 200).hits]
+            print(f"keyword expansion from top {fb}, {terms} terms, weight {beta}: keyword {score(expanded)}; "
+                  f"RRF {score({q: fused(expanded[q], semantic[q]) for q in qrels})}", flush=True)
     for source in ("semantic", "hybrid"):
         for fb in (3, 5, 10):
             for beta in (0.3, 0.6, 1.0):

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from paperscope.index.keyword import KeywordIndex, parse_user_query
+from paperscope.index.keyword import TITLE_BOOST, KeywordIndex, parse_user_query
 from paperscope.models import Paper
 
 PAPERS = [
@@ -38,6 +38,22 @@ def ids(results: list[tuple[str, float]]) -> list[str]:
 def test_stemming_ranks_and_title_boost(index: KeywordIndex) -> None:
     assert set(ids(index.search("clusters", 10))) == {"p1", "p2", "p4"}  # stemmed: cluster(s|ing)
     assert ids(index.search("graph clustering", 10))[0] == "p4"
+
+
+def test_title_boost_is_added_to_the_text_score(tmp_path: Path) -> None:
+    """Two papers with the same words, once in the title and once in the abstract only: the title wins,
+    and the scores are what one query over both fields (text + TITLE_BOOST * title) gives."""
+    built = KeywordIndex(tmp_path / "kw")
+    built.add([Paper(id="in-abstract", title="A study", abstract="Sparse attention for proteins. Other words."),
+               Paper(id="in-title", title="Sparse attention", abstract="A study for proteins. Other words.")])
+    built.commit()
+    results = built.search("sparse attention", 10)
+    assert ids(results) == ["in-title", "in-abstract"]
+    one_query, _ = built._index.parse_query_lenient("sparse attention", ["text", "title"],
+                                                    field_boosts={"title": TITLE_BOOST})
+    searcher = built._index.searcher()
+    expected = {searcher.doc(a)["id"][0]: s for s, a in searcher.search(one_query, 10).hits}
+    assert {pid: pytest.approx(score, rel=1e-5) for pid, score in results} == expected
 
 
 def test_phrases_and_prefixes(index: KeywordIndex) -> None:

@@ -433,3 +433,24 @@ def test_retrain_keeps_results_and_freed_slots_are_reused(tmp_path: Path) -> Non
     assert index.search(q, 10)[0] == before[0]
     assert len({i for i, _ in index.search(q, 10)} & {i for i, _ in before}) >= 9
     assert len(index) == 3000 and index.uses_ann
+
+
+def test_a_bulk_load_in_sorted_order_is_trained_once_on_all_of_it() -> None:
+    """Vectors that arrive grouped (as the store yields them, in id order) are trained on at the end, not
+    on the first groups only."""
+    x = clustered_unit(12_000, DIM, seed=17, clusters=24)
+    order = np.argsort(np.argmax(x @ x[:24].T, axis=1), kind="stable")  # grouped by nearest of 24 anchors
+    x = x[order]
+    ids = ids_for(len(x))
+    bulk = VectorIndex(DIM, exact_below=500)
+    assert bulk.add_many((ids[i:i + 1000], x[i:i + 1000]) for i in range(0, len(x), 1000)) == 12_000
+    assert bulk.uses_ann and bulk.trained_on == 12_000
+    one_by_one = VectorIndex(DIM, exact_below=500)
+    for i in range(0, len(x), 1000):
+        one_by_one.add(ids[i:i + 1000], x[i:i + 1000])
+    assert one_by_one.trained_on < 12_000  # the 4x rule retrained at 5,000 and then no more
+    bulk.add_many([(["extra"], x[:1])])  # a small bulk call follows the usual rule
+    assert bulk.trained_on == 12_000
+    queries = clustered_unit(100, DIM, seed=18, clusters=24)
+    hits = sum(len(set(brute_force(x, ids, q, 10)) & {i for i, _ in bulk.search(q, 10)}) for q in queries)
+    assert hits / 1000 >= 0.95

@@ -285,10 +285,7 @@ class VectorIndexHandle:
         latest = store.latest_embedding_time(self.model)
         if latest is None or (self.watermark is not None and latest <= self.watermark):
             return 0
-        added = 0
-        for ids, matrix in store.iter_embeddings(self.model, since=self.watermark, until=latest):
-            self.index.add(ids, matrix)
-            added += len(ids)
+        added: int = self.index.add_many(store.iter_embeddings(self.model, since=self.watermark, until=latest))
         self.watermark = latest
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.index.save(self.path)

@@ -7,8 +7,8 @@
     index.save(path); VectorIndex.load(path)
 
 Below `exact_below` vectors the index is a numpy matrix searched by brute force, which is exact and, at
-that size, as fast (measured: docs/benchmarks.md, "Vector index"). Reaching it, the index becomes a faiss
-inverted file (`IndexIVFFlat`, inner product): k-means splits the vectors into `nlist` lists around
+that size, costs about a millisecond (measured: docs/benchmarks.md, "Vector index"). Reaching it, the index
+becomes a faiss inverted file (`IndexIVFFlat`, inner product): k-means splits the vectors into `nlist` lists around
 centroids, and a query scans only the `nprobe` lists whose centroids are nearest. The vectors are kept
 uncompressed (scores are exact cosines) and only inside faiss: 1M x 384 costs one copy, 1.5 GB.
 
@@ -26,7 +26,10 @@ probes made from stored vectors needed far fewer. New vectors go to the list of 
 the vectors they were trained on, so the rule is: **when the index has grown to 4 times (or shrunk to a
 quarter of) the size it was trained at, it is retrained**: new centroids from a sample of the live vectors,
 every vector moved into the new lists. Searches go on with the old lists meanwhile (both are in memory for
-that time). Below half of `exact_below` it returns to the exact matrix.
+that time). Below half of `exact_below` it returns to the exact matrix. A bulk load (`add_many`, which
+building the index from the store uses) is retrained once at the end instead, on a sample of everything:
+vectors read in id order are no sample of the whole (on the 1M benchmark set, centroids trained on the
+first third of the ids cost 5 points of recall).
 
 Removing or replacing an id removes its vector from faiss (through faiss's id -> list position hash map);
 its slot number is reused by a later add.
@@ -65,8 +68,9 @@ __all__ = ["DEFAULT_EXACT_BELOW", "FORMAT_VERSION", "RETRAIN_FACTOR", "TARGET_RE
 FloatMatrix = npt.NDArray[np.float32]
 Slots = npt.NDArray[np.int64]
 
-#: Below this many vectors, brute force is as fast as the inverted file on this project's machine
-#: (2 cores; measured with `python bench/bench_vector.py --crossover`, see docs/benchmarks.md).
+#: Below this many vectors search is exact: it costs about 1 ms there, and the inverted file, faster from
+#: ~2,000 vectors, would give up 2-3 % of recall to save less than that (`python bench/bench_vector.py
+#: --crossover`, docs/benchmarks.md); it is also where 4 sqrt(n) lists first get 39 training points each.
 DEFAULT_EXACT_BELOW: Final = 20_000
 #: Lists per square root of the number of vectors, and the fewest / most training points per list
 #: (faiss warns below 39 per centroid; more than 64 buys little but costs k-means time).
@@ -191,6 +195,7 @@ class VectorIndex:
         self._ivf: Any = None
         self._trained_on = 0
         self._tuned_nprobe = 1
+        self._bulk = False  # inside add_many: no retraining on the way
 
     # ------------------------------------------------------------------------------------------ queries
 
@@ -288,6 +293,28 @@ class VectorIndex:
                 with self._lock.write():
                     self._add_locked(ids[start:start + ADD_CHUNK], matrix[start:start + ADD_CHUNK])
                 self._maybe_rebuild()
+
+    def add_many(self, batches: Iterable[tuple[Sequence[str], npt.ArrayLike]]) -> int:
+        """Add batches of (ids, vectors) as `add` does, for a bulk load (a build from the store); returns how
+        many vectors came. The IVF is not retrained on the way as it grows; when the batches more than doubled
+        the index, it is retrained once at the end if it was trained on fewer than half of what it then holds
+        (otherwise the usual rule applies): batches that come in id or date order are no
+        sample of the whole, and centroids trained on the first part of them fit the rest badly."""
+        count = 0
+        with self._mutating:
+            before = len(self._slots)
+            self._bulk = True
+            try:
+                for ids, vectors in batches:
+                    self.add(ids, vectors)
+                    count += len(ids)
+            finally:
+                self._bulk = False
+            if self._ivf is not None and count > before and 2 * self._trained_on < len(self._slots):
+                self._rebuild(ivf=True)
+            else:
+                self._maybe_rebuild()
+        return count
 
     def remove(self, ids: Iterable[str]) -> None:
         """Remove `ids` from the index; ids that are not in it are ignored."""
@@ -530,7 +557,7 @@ class VectorIndex:
                 self._rebuild(ivf=True)
         elif not n or n < self.exact_below // 2:
             self._rebuild(ivf=False)
-        elif n > RETRAIN_FACTOR * self._trained_on or RETRAIN_FACTOR * n < self._trained_on:
+        elif not self._bulk and (n > RETRAIN_FACTOR * self._trained_on or RETRAIN_FACTOR * n < self._trained_on):
             self._rebuild(ivf=True)
 
     def _live(self) -> Iterator[tuple[Slots, FloatMatrix]]:
