@@ -129,9 +129,10 @@ def test_a_subscriber_gets_one_digest_then_nothing_new_then_nothing_after_unsubs
     assert len(inbox.to("bob@example.org")) == 2
 
 
-def test_each_paper_goes_to_a_user_at_most_once(tmp_path: Path, smtp: tuple[Inbox, int]) -> None:
+def test_each_paper_goes_to_a_user_at_most_once(tmp_path: Path, database_url: str, smtp: tuple[Inbox, int]
+                                                 ) -> None:
     inbox, port = smtp
-    settings = site_settings(tmp_path, port).model_copy(update={"smtp_port": port})
+    settings = site_settings(tmp_path, port).model_copy(update={"database_url": database_url})
     with open_store(settings.database_url) as store:
         Ingester(store, settings).ingest(str(FIXTURES / "digest_papers.jsonl"))
         user = store.accounts.create_user("ada@example.org")

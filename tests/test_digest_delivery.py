@@ -1,4 +1,6 @@
-"""Delivery over a real SMTP server: a crash mid-batch, refused connections, 4xx and 5xx replies."""
+"""Delivery over a real SMTP server: a crash mid-batch, refused connections, 4xx and 5xx replies.
+
+Each test runs on SQLite and on PostgreSQL (the `database_url` fixture)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +23,8 @@ from tests.test_digest_support import free_port, password_check, smtp_server
 USERS = ["ada@example.org", "bob@example.org", "cy@example.org", "di@example.org"]
 
 
-def settings_for(tmp_path: Path, port: int, **changes: object) -> Settings:
-    values: dict[str, object] = dict(database_url=str(tmp_path / "d.db"), embedding_model="hashing",
+def settings_for(database_url: str, port: int, **changes: object) -> Settings:
+    values: dict[str, object] = dict(database_url=database_url, embedding_model="hashing",
                                      smtp_host="127.0.0.1", smtp_port=port, secret_key="delivery-test",
                                      smtp_backoff_seconds=0.01, smtp_timeout_seconds=10, smtp_retries=2)
     values.update(changes)
@@ -42,9 +43,9 @@ def states(store: Store) -> dict[str, tuple[str, int]]:
     return {m.recipient: (m.state, m.attempts) for m in store.digests.outbox_messages()}
 
 
-def test_a_crash_mid_batch_and_a_restart_deliver_one_digest_per_user(tmp_path: Path) -> None:
+def test_a_crash_mid_batch_and_a_restart_deliver_one_digest_per_user(database_url: str) -> None:
     with smtp_server() as (inbox, port):
-        settings = settings_for(tmp_path, port)
+        settings = settings_for(database_url, port)
         with open_store(settings.database_url) as store:
             populate(store, settings, USERS)
         env = {**os.environ, "PAPERSCOPE_DATABASE_URL": settings.database_url, "PAPERSCOPE_EMBEDDING_MODEL": "hashing",
@@ -76,9 +77,9 @@ def test_a_crash_mid_batch_and_a_restart_deliver_one_digest_per_user(tmp_path: P
             assert {state for state, _ in states(store).values()} == {"sent"}
 
 
-def test_a_refused_connection_is_retried_with_backoff_then_left_pending(tmp_path: Path) -> None:
+def test_a_refused_connection_is_retried_with_backoff_then_left_pending(database_url: str) -> None:
     closed_port = free_port()  # nothing listens there
-    settings = settings_for(tmp_path, closed_port)
+    settings = settings_for(database_url, closed_port)
     waits: list[float] = []
     with open_store(settings.database_url) as store:
         populate(store, settings, USERS[:2])
@@ -96,9 +97,9 @@ def test_a_refused_connection_is_retried_with_backoff_then_left_pending(tmp_path
         assert len(done.sent) == 2 and sorted(m["To"] for m in inbox.messages) == USERS[:2]
 
 
-def test_a_4xx_reply_is_retried_in_the_same_run(tmp_path: Path) -> None:
+def test_a_4xx_reply_is_retried_in_the_same_run(database_url: str) -> None:
     with smtp_server() as (inbox, port):
-        settings = settings_for(tmp_path, port)
+        settings = settings_for(database_url, port)
         inbox.replies = ["451 4.3.0 try again later"]
         with open_store(settings.database_url) as store:
             populate(store, settings, USERS[:1])
@@ -108,9 +109,9 @@ def test_a_4xx_reply_is_retried_in_the_same_run(tmp_path: Path) -> None:
         assert inbox.data_calls == 2 and len(inbox.messages) == 1
 
 
-def test_a_4xx_that_persists_is_given_up_after_the_maximum_attempts(tmp_path: Path) -> None:
+def test_a_4xx_that_persists_is_given_up_after_the_maximum_attempts(database_url: str) -> None:
     with smtp_server() as (inbox, port):
-        settings = settings_for(tmp_path, port, smtp_retries=1, smtp_max_attempts=3)
+        settings = settings_for(database_url, port, smtp_retries=1, smtp_max_attempts=3)
         inbox.replies = ["452 4.2.2 mailbox full"] * 10
         with open_store(settings.database_url) as store:
             populate(store, settings, USERS[:1])
@@ -128,9 +129,9 @@ def test_a_4xx_that_persists_is_given_up_after_the_maximum_attempts(tmp_path: Pa
 
 
 @pytest.mark.parametrize("stage", ["data", "rcpt"])
-def test_a_5xx_reply_fails_the_message_at_once(tmp_path: Path, stage: str) -> None:
+def test_a_5xx_reply_fails_the_message_at_once(database_url: str, stage: str) -> None:
     with smtp_server() as (inbox, port):
-        settings = settings_for(tmp_path, port)
+        settings = settings_for(database_url, port)
         reply = "550 5.1.1 no such mailbox"
         if stage == "data":
             inbox.replies = [reply]
@@ -146,9 +147,9 @@ def test_a_5xx_reply_fails_the_message_at_once(tmp_path: Path, stage: str) -> No
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # loopback only
-def test_credentials_are_used_and_a_refusal_stops_the_run_with_the_settings_to_fix(tmp_path: Path) -> None:
+def test_credentials_are_used_and_a_refusal_stops_the_run_with_the_settings_to_fix(database_url: str) -> None:
     with smtp_server(authenticator=password_check("digest", "right password")) as (inbox, port):
-        settings = settings_for(tmp_path, port, smtp_user="digest", smtp_password="wrong password")
+        settings = settings_for(database_url, port, smtp_user="digest", smtp_password="wrong password")
         with open_store(settings.database_url) as store:
             populate(store, settings, USERS[:1])
             with pytest.raises(ConfigError, match="PAPERSCOPE_SMTP_USER and PAPERSCOPE_SMTP_PASSWORD"):
