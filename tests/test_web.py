@@ -190,3 +190,17 @@ def test_empty_database_page_says_how_to_add_papers(tmp_path: object) -> None:
     assert "No papers yet" in html and "paperscope ingest" in html
     with open_store(settings.database_url) as store:
         assert store.count_papers() == 0
+
+
+def test_for_you_page_recommends_with_reasons_and_skips_the_library(client: TestClient) -> None:
+    assert client.get("/for-you", follow_redirects=False).status_code in (303, 401)  # signed-in users only
+    sign_up(client, "foryou@example.org")
+    token = csrf(client, "/me")
+    client.post(f"/papers/{HF_PAPER}/tags", data={"tag": "agents", "csrf_token": token})
+    page = client.get("/for-you")
+    assert page.status_code == 200 and "<h1>For you</h1>" in page.text and 'href="/for-you"' in page.text
+    picked = re.findall(r'<article class="card" data-paper-id="([^"]+)"', page.text)
+    assert picked and HF_PAPER not in picked
+    assert page.text.count('<p class="why">Why: ') == len(picked)
+    api = [item["id"] for item in client.get("/api/recommendations", params={"limit": 30}).json()]
+    assert picked == api  # the page and the API rank alike

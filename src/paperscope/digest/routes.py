@@ -48,27 +48,37 @@ def _nobody() -> int | None:
     return None
 
 
-def create_router(*, get_store: Callable[..., Store] = _app_store,
-                  get_settings: Callable[..., Settings] = _app_settings,
-                  current_user_id: Callable[..., int | None] = _nobody) -> APIRouter:
-    """The digest routes; the dependencies say where the store, the settings and the signed-in user come from."""
-    router = APIRouter(tags=["digests"])
-    StoreDep = Annotated[Store, Depends(get_store)]
-    SettingsDep = Annotated[Settings, Depends(get_settings)]
-    UserDep = Annotated[int | None, Depends(current_user_id)]
-    recommenders: dict[int, Recommender] = {}
-    lock = threading.Lock()
+class RecommendationCache:
+    """One Recommender per store, built once and refreshed when the store changes; shared by the routes that
+    recommend (the private feed, the JSON API, the web app's "For you" page) and safe across threads."""
 
-    def recommend(store: Store, settings: Settings, user_id: int, limit: int) -> list[Recommendation]:
-        with lock:  # one corpus per store, built once and refreshed when the store changes
-            recommender = recommenders.get(id(store))
+    def __init__(self) -> None:
+        self._recommenders: dict[int, Recommender] = {}
+        self._lock = threading.Lock()
+
+    def recommend(self, store: Store, settings: Settings, user_id: int, limit: int) -> list[Recommendation]:
+        """The user's picks among the papers new since their last digest; [] when there is nothing to go on."""
+        with self._lock:
+            recommender = self._recommenders.get(id(store))
             if recommender is None or recommender.store is not store:
-                recommender = recommenders[id(store)] = Recommender(store, settings)
+                recommender = self._recommenders[id(store)] = Recommender(store, settings)
             try:
                 return recommender.recommend(user_id, candidates=recommender.period_candidates(user_id),
                                              limit=limit)
             except NothingToGoOn:
                 return []
+
+
+def create_router(*, get_store: Callable[..., Store] = _app_store,
+                  get_settings: Callable[..., Settings] = _app_settings,
+                  current_user_id: Callable[..., int | None] = _nobody,
+                  cache: RecommendationCache | None = None) -> APIRouter:
+    """The digest routes; the dependencies say where the store, the settings and the signed-in user come from."""
+    router = APIRouter(tags=["digests"])
+    StoreDep = Annotated[Store, Depends(get_store)]
+    SettingsDep = Annotated[Settings, Depends(get_settings)]
+    UserDep = Annotated[int | None, Depends(current_user_id)]
+    recommend = (cache or RecommendationCache()).recommend
 
     def page(state: str, email: str = "", action: str = "", status: int = 200) -> HTMLResponse:
         titles = {"confirm": "Unsubscribe from paperscope digests", "done": "You are unsubscribed",

@@ -30,6 +30,7 @@ from paperscope.web.routes import (
     api_search,
     collections,
     feeds,
+    for_you,
     papers,
     search,
     submissions,
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     _api_docs(app)  # before /static, whose mount would catch /static/docs and /static/plotly
     _plotly(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (trending, search, papers, accounts, collections, submissions, feeds, topics,
+    for module in (trending, search, papers, accounts, collections, submissions, feeds, topics, for_you,
                    api_papers, api_search, api_collections):
         app.include_router(module.router)
     app.include_router(topics.api)
@@ -116,7 +117,7 @@ def _digest_routes(app: FastAPI, services: Services) -> None:
     """The digest stage's router (unsubscribe, private RSS of recommendations, /api/recommendations), when
     its extra is installed; the signed-in user is the session's or an API token's."""
     try:
-        from paperscope.digest.routes import create_router
+        from paperscope.digest.routes import RecommendationCache, create_router
     except ImportError as exc:
         services.notes.append(f"Digest pages are off: {exc}. Install them with: pip install 'paperscope[digest]'")
         return
@@ -127,8 +128,9 @@ def _digest_routes(app: FastAPI, services: Services) -> None:
         user = bearer_user(request, services) or session_user(request, services)
         return user.id if user else None
 
+    services.recommendations = RecommendationCache()
     app.include_router(create_router(get_store=lambda: services.store, get_settings=lambda: services.settings,
-                                     current_user_id=user_id))
+                                     current_user_id=user_id, cache=services.recommendations))
 
 
 def _plotly(app: FastAPI) -> None:

@@ -18,6 +18,7 @@ from paperscope.store import PaperFilter, Store
 from paperscope.web.topics import MapData
 
 if TYPE_CHECKING:
+    from paperscope.digest.routes import RecommendationCache
     from paperscope.web.jobs import BackgroundJobs
 
 log = logging.getLogger("paperscope.web")
@@ -67,6 +68,7 @@ class Services:
     jobs: BackgroundJobs | None = None
     notes: list[str] = field(default_factory=list)
     map_data: MapData = field(default_factory=MapData)
+    recommendations: RecommendationCache | None = None  # None when the digest extra is not installed
 
     @classmethod
     def create(cls, settings: Settings, store: Store, *, embedder: Embedder | None = None) -> Services:
