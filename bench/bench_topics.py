@@ -122,7 +122,7 @@ def main() -> None:
     print(f"  sklearn KMeans at k {true_k}: {sec_km:.1f} s, {mib_km:.0f} MiB; ratio {sec / sec_km:.2f}x the time")
     Z = Reducer().fit_transform(big)
     _, sec, mib = measured(lambda: Layout().fit_transform(Z))
-    print(f"  2-D layout (UMAP fitted on 20,000, the rest transformed): {sec:.1f} s, {mib:.0f} MiB")
+    print(f"  2-D layout (UMAP fitted on 10,000, the rest placed by their nearest): {sec:.1f} s, {mib:.0f} MiB")
 
     sf = topics_data.scifact()
     sf_model = TopicModel(labeler=TopicLabeler()).fit(sf.vectors, [document_text(p) for p in sf.papers])
