@@ -14,11 +14,11 @@ import warnings
 
 import numpy as np
 
-from paperscope.topics.chunks import CHUNK_ROWS
-
 # Softmax temperature of the placement weights, in cosine similarity: a neighbour 0.005 less similar than the
 # nearest weighs e^-1 of it (chosen on 6,000 arXiv cs papers; docs/benchmarks.md, Topics, has the comparison).
 PLACE_TEMPERATURE = 0.005
+# Rows placed at a time: their similarities to a 10,000-paper sample (and its argpartition) stay near 250 MB.
+PLACE_CHUNK = 2_000
 
 
 class Layout:
@@ -51,8 +51,8 @@ class Layout:
             coords = np.empty((len(X), 2), dtype=np.float32)
             coords[fit_rows] = reducer.fit_transform(X[fit_rows])
         rest = np.setdiff1d(np.arange(len(X)), fit_rows)
-        for start in range(0, len(rest), CHUNK_ROWS):
-            chunk = rest[start:start + CHUNK_ROWS]
+        for start in range(0, len(rest), PLACE_CHUNK):
+            chunk = rest[start:start + PLACE_CHUNK]
             coords[chunk] = _placed(X[chunk], X[fit_rows], coords[fit_rows], self.place_neighbors)
         return _scaled(coords)
 
