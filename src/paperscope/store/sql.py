@@ -26,6 +26,7 @@ from paperscope.models import Paper
 from paperscope.store import migrate
 from paperscope.store.accounts import AccountStore
 from paperscope.store.base import Outcome, PaperFilter, Store
+from paperscope.store.batches import decoded_vectors, keyset_batches
 from paperscope.store.digests import DigestStore
 from paperscope.store.schema import PAPER_REFERENCES, embeddings, papers, sync_state
 from paperscope.store.topics import TopicStore
@@ -232,15 +233,8 @@ class SQLStore(Store):
             return _select_by(conn, papers.c.id, list(paper_ids))
 
     def iter_papers(self, batch_size: int = 1000) -> Iterator[Paper]:
-        last = ""
-        while True:
-            with self.engine.connect() as conn:
-                rows = conn.execute(sa.select(papers).where(papers.c.id > last)
-                                    .order_by(papers.c.id).limit(batch_size)).mappings().all()
-            if not rows:
-                return
+        for rows in keyset_batches(self.engine, sa.select(papers), papers.c.id, batch_size):
             yield from (_paper_from_row(row) for row in rows)
-            last = rows[-1]["id"]
 
     def count_papers(self) -> int:
         with self.engine.connect() as conn:
@@ -299,14 +293,7 @@ class SQLStore(Store):
                               embeddings.c.content_hash != papers.c.content_hash)))
 
     def papers_to_embed(self, model: str, batch_size: int = 256) -> Iterator[list[Paper]]:
-        last = ""
-        while True:
-            query = self._to_embed_query(model).where(papers.c.id > last).order_by(papers.c.id).limit(batch_size)
-            with self.engine.connect() as conn:
-                rows = conn.execute(query).mappings().all()
-            if not rows:
-                return
-            last = rows[-1]["id"]
+        for rows in keyset_batches(self.engine, self._to_embed_query(model), papers.c.id, batch_size):
             yield [_paper_from_row(row) for row in rows]
 
     def count_papers_to_embed(self, model: str) -> int:
@@ -327,21 +314,13 @@ class SQLStore(Store):
 
     def iter_embeddings(self, model: str, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
                         batch_size: int = 10_000) -> Iterator[tuple[list[str], np.ndarray]]:
-        last = ""
-        while True:
-            query = (sa.select(embeddings.c.paper_id, embeddings.c.vector)
-                     .where(embeddings.c.model == model, embeddings.c.paper_id > last)
-                     .order_by(embeddings.c.paper_id).limit(batch_size))
-            if since is not None:
-                query = query.where(embeddings.c.created_at > since)
-            if until is not None:
-                query = query.where(embeddings.c.created_at <= until)
-            with self.engine.connect() as conn:
-                rows = conn.execute(query).all()
-            if not rows:
-                return
-            last = rows[-1][0]
-            yield [row[0] for row in rows], np.vstack([np.frombuffer(row[1], dtype="<f4") for row in rows])
+        query = sa.select(embeddings.c.paper_id, embeddings.c.vector).where(embeddings.c.model == model)
+        if since is not None:
+            query = query.where(embeddings.c.created_at > since)
+        if until is not None:
+            query = query.where(embeddings.c.created_at <= until)
+        for rows in keyset_batches(self.engine, query, embeddings.c.paper_id, batch_size):
+            yield decoded_vectors(rows)
 
     def latest_embedding_time(self, model: str) -> dt.datetime | None:
         with self.engine.connect() as conn:

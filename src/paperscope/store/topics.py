@@ -35,6 +35,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from paperscope.store.batches import decoded_vectors, keyset_batches
 from paperscope.store.schema import embeddings, papers, topic_assignments, topic_maps, topics
 
 _IN_CHUNK = 900
@@ -226,15 +227,9 @@ class TopicStore:
 
     def assignments(self, batch_size: int = 10_000) -> Iterator[Assignment]:
         """Every paper's assignment, in paper id order."""
-        last = ""
-        while True:
-            with self.engine.connect() as conn:
-                rows = conn.execute(sa.select(topic_assignments).where(topic_assignments.c.paper_id > last)
-                                    .order_by(topic_assignments.c.paper_id).limit(batch_size)).mappings().all()
-            if not rows:
-                return
+        for rows in keyset_batches(self.engine, sa.select(topic_assignments), topic_assignments.c.paper_id,
+                                   batch_size):
             yield from (_assignment_from_row(row) for row in rows)
-            last = rows[-1]["paper_id"]
 
     def layout(self, *, topic_id: int | None = None, limit: int | None = None) -> list[tuple[str, int | None, float,
                                                                                                  float]]:
@@ -250,19 +245,11 @@ class TopicStore:
 
     def unassigned_embeddings(self, model: str, batch_size: int = 10_000) -> Iterator[tuple[list[str], np.ndarray]]:
         """Vectors of `model` whose papers have no assignment yet: what incremental assignment works on."""
-        last = ""
         joined = embeddings.outerjoin(topic_assignments, topic_assignments.c.paper_id == embeddings.c.paper_id)
-        while True:
-            query = (sa.select(embeddings.c.paper_id, embeddings.c.vector).select_from(joined)
-                     .where(embeddings.c.model == model, topic_assignments.c.paper_id.is_(None),
-                            embeddings.c.paper_id > last)
-                     .order_by(embeddings.c.paper_id).limit(batch_size))
-            with self.engine.connect() as conn:
-                rows = conn.execute(query).all()
-            if not rows:
-                return
-            last = rows[-1][0]
-            yield [r[0] for r in rows], np.vstack([np.frombuffer(r[1], dtype="<f4") for r in rows])
+        query = (sa.select(embeddings.c.paper_id, embeddings.c.vector).select_from(joined)
+                 .where(embeddings.c.model == model, topic_assignments.c.paper_id.is_(None)))
+        for rows in keyset_batches(self.engine, query, embeddings.c.paper_id, batch_size):
+            yield decoded_vectors(rows)
 
     def paper_dates(self, paper_ids: Sequence[str] | None = None) -> dict[str, dt.date]:
         """Each paper's date: published, else the day it was added to the store (all papers when None)."""
