@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,13 @@ def private_cluster() -> PostgresCluster:
         cluster.remove()
         raise
     return cluster
+
+
+@pytest.fixture(name="cluster")
+def cluster_fixture() -> Iterator[PostgresCluster]:
+    """A private PostgreSQL server for one test, removed afterwards."""
+    server = private_cluster()
+    try:
+        yield server
+    finally:
+        server.remove()

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,10 @@ from paperscope.store import open_store
 from paperscope.store.schema import papers
 from paperscope.store.sql import engine_url
 from tests.conftest import fresh_database, is_postgres, shared_path
-from tests.postgres_cluster import PostgresCluster, private_cluster
+from tests.postgres_cluster import (
+    PostgresCluster,
+    cluster_fixture,  # noqa: F401 (registers it)
+)
 
 EXPECTED_CS_PAPERS = 17142
 KILLS = 4
@@ -156,15 +158,6 @@ def test_an_unreachable_database_is_a_message_and_exit_1(case: str) -> None:
         assert result.stderr.startswith("Error: " + message), result.stderr
         assert "Traceback" not in result.stderr and "secret" not in result.stderr
         assert result.stdout == ""
-
-
-@pytest.fixture
-def cluster() -> Iterator[PostgresCluster]:
-    server = private_cluster()
-    try:
-        yield server
-    finally:
-        server.remove()
 
 
 def test_postgresql_down_then_back_needs_no_restart_of_paperscope(cluster: PostgresCluster, tmp_path: Path) -> None:

@@ -9,14 +9,21 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from paperscope.config import Settings
+from paperscope.jobs import BackgroundJobs
 from paperscope.store import open_store
 from paperscope.web import create_app
-from paperscope.web.jobs import BackgroundJobs
 from paperscope.web.services import Services
 from tests.conftest import shared_path
 from tests.http_fixture_server import FixtureServer, Reply, Request
 from tests.http_fixture_server import fixture_server as fixture_server_fixture  # noqa: F401 (registers it)
 from tests.web_support import csrf, sign_up, site_settings
+
+
+def jobs_of(services: Services) -> BackgroundJobs:
+    """The background jobs as `serve` wires them to its services."""
+    return BackgroundJobs(services.settings, services.store, services.search,
+                          on_papers_changed=services.trending.invalidate)
+
 
 CLOSED_PORT_URL = "http://127.0.0.1:9/api/query"  # the discard port: nothing listens, the connection is refused
 
@@ -40,7 +47,7 @@ def test_cycle_ingests_embeds_and_indexes_the_sources(tmp_path: Path, fixture_se
     settings = site_settings(tmp_path, ingest_sources="arxiv:cs.LG,hf:daily", **_recorded(fixture_server))
     with open_store(settings.database_url) as store:
         services = Services.create(settings, store)
-        status = BackgroundJobs(services).run_cycle()
+        status = jobs_of(services).run_cycle()
         assert status.state == "done" and status.problems == []
         assert status.added == store.count_papers() == 35 and status.embedded == 35
         assert store.count_papers_to_embed(services.search.embedder.name) == 0
@@ -72,7 +79,7 @@ def test_offline_first_start_says_so_and_shows_how_to_ingest_files(tmp_path: Pat
                              arxiv_api_url=CLOSED_PORT_URL, hf_api_url="http://127.0.0.1:9/api/daily_papers")
     with open_store(settings.database_url) as store:
         services = Services.create(settings, store)
-        services.jobs = BackgroundJobs(services)
+        services.jobs = jobs_of(services)
         status = services.jobs.run_cycle()
         assert status.state == "offline" and len(status.problems) == 1  # the other sources are not tried
         assert "Cannot reach the arXiv API" in status.problems[0]
@@ -116,7 +123,7 @@ def test_cycle_with_file_sources_builds_the_topic_map(tmp_path: Path) -> None:
     settings = site_settings(tmp_path, ingest_sources=sources)
     with open_store(settings.database_url) as store:
         services = Services.create(settings, store)
-        status = BackgroundJobs(services).run_cycle()
+        status = jobs_of(services).run_cycle()
         assert status.state == "done" and status.added == store.count_papers() >= 200
         current = store.topics.current_map()
         assert current is not None and current.n_papers == store.count_papers()

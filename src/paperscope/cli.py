@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import secrets
+import signal
+import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,12 +24,13 @@ from paperscope.config import Settings
 from paperscope.errors import ConfigError, PaperscopeError
 from paperscope.ingest.base import Problem
 from paperscope.ingest.detect import FORMATS
-from paperscope.store import Store, open_store
+from paperscope.store import Store, open_configured_store
 
 # Problems printed to the terminal before the rest are only counted (all go to --problems FILE).
 SHOWN_PROBLEMS = 20
 # Inputs smaller than this finish too fast for a progress bar to help.
 PROGRESS_MIN_BYTES = 1 << 20
+LOG_LEVELS = ["critical", "error", "warning", "info", "debug"]
 
 
 @dataclass
@@ -32,7 +39,7 @@ class AppContext:
 
     @contextmanager
     def store(self) -> Iterator[Store]:
-        store = open_store(self.settings.database_url)
+        store = open_configured_store(self.settings)
         try:
             yield store
         finally:
@@ -611,18 +618,23 @@ def _is_loopback(host: str) -> bool:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every one).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Web processes. Above 1 the background jobs run in one separate worker process "
+                   "(as paperscope worker), which alone writes the search indexes.")
 @click.option("--jobs/--no-jobs", "jobs", default=None,
-              help="Run the background ingest/embed/index jobs (default: $PAPERSCOPE_BACKGROUND_JOBS, on).")
-@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]),
-              default="info", show_default=True, help="How much the server logs.")
+              help="Run the background ingest/embed/index/digest jobs (default: $PAPERSCOPE_BACKGROUND_JOBS, on).")
+@click.option("--log-level", type=click.Choice(LOG_LEVELS), default="info", show_default=True,
+              help="How much the server logs.")
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request.")
 @click.pass_obj
-def serve(app: AppContext, host: str, port: int, jobs: bool | None, log_level: str, access_log: bool) -> None:
-    """Run the web app and JSON API (one process; background jobs in a thread of it).
+def serve(app: AppContext, host: str, port: int, workers: int, jobs: bool | None, log_level: str,
+          access_log: bool) -> None:
+    """Run the web app and JSON API (one process, background jobs in a thread of it; or --workers N).
 
     Open http://HOST:PORT/ in a browser. On an empty database the server starts fetching the sources
     of $PAPERSCOPE_INGEST_SOURCES in the background (arXiv cs.LG, cs.CV, cs.CL and Hugging Face daily
-    papers by default), then again every day at $PAPERSCOPE_INGEST_AT. API docs: /docs.
+    papers by default), then again every day at $PAPERSCOPE_INGEST_AT; it embeds and indexes papers
+    others add, and sends the digests that are due. API docs: /docs.
     """
     from paperscope.errors import require_extra
 
@@ -635,12 +647,75 @@ def serve(app: AppContext, host: str, port: int, jobs: bool | None, log_level: s
         click.echo("warning: listening beyond this machine with a placeholder PAPERSCOPE_SECRET_KEY; sessions "
                    "last until the server stops. Set PAPERSCOPE_SECRET_KEY (and PAPERSCOPE_ENVIRONMENT="
                    "production) for a real deployment.", err=True)
-    web_app = create_app(settings, background_jobs=jobs)
     shown = "localhost" if host in {"127.0.0.1", "::1"} else host
-    click.echo(f"paperscope: serving {settings.database_url} on http://{shown}:{port}/ (API docs at /docs)",
-               err=True)
-    uvicorn.run(web_app, host=host, port=port, log_level=log_level, access_log=access_log,
-                proxy_headers=False, server_header=False)
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "access_log": access_log,
+                               "proxy_headers": False, "server_header": False}
+    if workers == 1:
+        web_app = create_app(settings, background_jobs=jobs)
+        click.echo(f"paperscope: serving {settings.database_url} on http://{shown}:{port}/ (API docs at /docs)",
+                   err=True)
+        uvicorn.run(web_app, **options)
+        return
+    run_jobs = settings.background_jobs if jobs is None else jobs
+    _share_settings_with_child_processes(settings)
+    worker_process = subprocess.Popen([sys.executable, "-m", "paperscope", "worker", "--log-level", log_level]
+                                      ) if run_jobs else None
+    click.echo(f"paperscope: serving {settings.database_url} on http://{shown}:{port}/ with {workers} web "
+               f"processes{' and a worker' if run_jobs else ''} (API docs at /docs)", err=True)
+    factory = "web_process_app" if run_jobs else "web_process_app_without_jobs"
+    try:
+        uvicorn.run(f"paperscope.web.app:{factory}", factory=True, workers=workers, **options)
+    finally:
+        if worker_process is not None:
+            _stop_process(worker_process)
+
+
+def _share_settings_with_child_processes(settings: Settings) -> None:
+    """Web processes and the worker read their settings from the environment: put there what the command
+    line chose (--db), and one signing key for all of them when the configured one is a placeholder."""
+    os.environ["PAPERSCOPE_DATABASE_URL"] = settings.database_url
+    os.environ["PAPERSCOPE_INDEX_DIR"] = str(settings.resolved_index_dir())
+    if settings.has_placeholder_secret():
+        os.environ["PAPERSCOPE_SECRET_KEY"] = secrets.token_urlsafe(32)  # lasts until the server stops
+
+
+def _stop_process(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@main.command()
+@click.option("--log-level", type=click.Choice(LOG_LEVELS), default="info", show_default=True,
+              help="How much the worker logs.")
+@click.pass_obj
+def worker(app: AppContext, log_level: str) -> None:
+    """Run the background jobs alone, beside web processes (serve --workers N starts one itself).
+
+    Ingests $PAPERSCOPE_INGEST_SOURCES daily at $PAPERSCOPE_INGEST_AT (at once on an empty database),
+    embeds and indexes every paper added by anyone, keeps the topic map current and sends the digests
+    that are due. It is the only process that writes the search index folder; web processes read it.
+    Run one worker per database. Stops on Ctrl-C or SIGTERM.
+    """
+    from paperscope.index.search import SearchEngine
+    from paperscope.jobs import BackgroundJobs, status_file
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = app.settings
+    stop = threading.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signal_number, lambda *_: stop.set())
+    with app.store() as store:
+        jobs = BackgroundJobs(settings, store, SearchEngine(store, settings), status_file=status_file(settings))
+        click.echo(f"paperscope worker: {settings.database_url}, indexes in {settings.resolved_index_dir()}",
+                   err=True)
+        jobs.start()
+        stop.wait()
+        jobs.stop(timeout=30)
+
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True,

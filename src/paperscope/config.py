@@ -61,6 +61,12 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default_factory=default_database_url,
                               description="SQLite path or URL, or postgresql:// URL")
+    db_pool_size: int = Field(default=5, ge=1, description="PostgreSQL connections each process keeps open "
+                              "(serve --workers N opens N times this, plus the worker's)")
+    db_pool_overflow: int = Field(default=10, ge=0, description="Extra PostgreSQL connections a process may open "
+                                  "under load, beyond PAPERSCOPE_DB_POOL_SIZE")
+    db_pool_timeout_seconds: float = Field(default=30.0, gt=0, description="How long a request waits for a free "
+                                           "database connection before it fails")
     secret_key: str = Field(default="change-me", description="Signs sessions and unsubscribe links")
     base_url: str = Field(default="http://localhost:8000", description="Public address used in links")
     smtp_host: str = Field(default="localhost", description="SMTP server for digests")
@@ -106,7 +112,9 @@ class Settings(BaseSettings):
                                 "database); empty: none")
     ingest_at: str = Field(default="06:00", description="Local time (HH:MM) of the daily background ingest")
     background_jobs: bool = Field(default=True, description="Whether `paperscope serve` runs the background "
-                                  "ingest, embedding and topic jobs")
+                                  "ingest, embedding, topic and digest jobs")
+    jobs_poll_seconds: float = Field(default=10.0, gt=0, description="How often the background jobs look for "
+                                     "papers added by others (to embed and index them) and for digests due")
     sign_in_attempts: int = Field(default=5, ge=1, description="Failed sign-ins allowed per account and per "
                                   "client address within PAPERSCOPE_SIGN_IN_WINDOW_SECONDS")
     sign_in_window_seconds: int = Field(default=900, ge=1, description="Window of the sign-in rate limit")

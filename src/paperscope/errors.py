@@ -5,6 +5,7 @@
     │   └── ModelNotAvailableError  an embedding model is not on this machine (embed/errors.py)
     ├── MissingExtraError           an optional dependency is not installed (names the pip command)
     ├── StoreError                  the database or an index cannot be opened, is locked, or is newer than this code
+    │   └── DatabaseUnavailable     the database server cannot be reached now (down, restarting); try again later
     ├── SearchUnavailable           a search cannot run yet (nothing embedded); says what to run (index/search.py)
     ├── InputError                  a whole input cannot be read (missing file, unknown format, bad encoding)
     └── SourceError                 a remote source failed or refused a request
@@ -34,6 +35,10 @@ class MissingExtraError(PaperscopeError):
 
 class StoreError(PaperscopeError):
     pass
+
+
+class DatabaseUnavailable(StoreError):
+    """The database server is down or unreachable: a temporary state (the web app answers 503)."""
 
 
 class InputError(PaperscopeError):

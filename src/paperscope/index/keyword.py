@@ -17,6 +17,7 @@ import re
 import shutil
 import threading
 import unicodedata
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,10 @@ _STOPWORDS = frozenset([
     "in", "into", "is", "it", "its", "of", "on", "or", "that", "the", "their", "this", "to", "was", "were",
     "what", "when", "which", "who", "why", "with",
 ])
+
+
+class IndexBusy(StoreError):
+    """Another process holds the keyword index's writer lock."""
 
 
 @dataclass
@@ -97,6 +102,7 @@ class KeywordIndex:
             raise StoreError(f"The keyword index in {path} was written by another version of paperscope; "
                              "rebuild it with: paperscope index --rebuild")
         self.watermark: str | None = meta.get("watermark") if meta else None
+        self._commit: str | None = meta.get("commit") if meta else None
         self._index = self._open()
 
     def _schema(self) -> Any:
@@ -129,7 +135,7 @@ class KeywordIndex:
         with self._lock:
             self._writer = None
             shutil.rmtree(self.path, ignore_errors=True)
-            self.watermark = None
+            self.watermark = self._commit = None
             self._index = self._open()
 
     def add(self, papers: Iterable[Paper]) -> None:
@@ -156,19 +162,33 @@ class KeywordIndex:
                 self._writer = None
             if watermark is not None:
                 self.watermark = watermark
-            meta = {"format": FORMAT_VERSION, "watermark": self.watermark}
+            self._commit = uuid.uuid4().hex  # tells readers in other processes to reload
+            meta = {"format": FORMAT_VERSION, "watermark": self.watermark, "commit": self._commit}
             temporary = self.path / f".{_META}.tmp"
             temporary.write_text(json.dumps(meta), encoding="utf-8")
             temporary.replace(self.path / _META)
             self._index.reload()
+
+    def reload(self) -> bool:
+        """See what another process committed (a worker that writes this index); True when it changed.
+
+        Only the small metadata file is read when nothing changed, so this is cheap enough to run before
+        every search."""
+        meta = self._read_meta() or {}
+        if meta.get("commit") == self._commit:
+            return False
+        with self._lock:
+            self._index.reload()
+            self.watermark, self._commit = meta.get("watermark"), meta.get("commit")
+        return True
 
     def _get_writer(self) -> Any:
         if self._writer is None:
             try:
                 self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
             except ValueError as exc:
-                raise StoreError(f"The keyword index in {self.path} is being written by another process "
-                                 f"({exc}); wait for it to finish and try again.") from exc
+                raise IndexBusy(f"The keyword index in {self.path} is being written by another process "
+                                f"({exc}); wait for it to finish and try again.") from exc
         return self._writer
 
     def __len__(self) -> int:

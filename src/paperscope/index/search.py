@@ -8,6 +8,11 @@
   since the keyword index's watermark, and vectors stored since the vector index was saved. It is
   cheap when nothing changed, so a search always sees every paper that has been indexed.
 
+With several processes on one database (`serve --workers N` beside `paperscope worker`) only the
+worker writes the index folder. The web processes' engines are made with `writes_indexes=False`: their
+refresh reloads the keyword index the worker committed and adds new stored vectors to their own copy of
+the vector index in memory.
+
 Vectors of one embedding model only ever meet vectors of the same model: the vector index records
 its model, and a different configured model means a different index file.
 """
@@ -29,7 +34,7 @@ from paperscope.config import Settings
 from paperscope.embed.base import Embedder, document_text
 from paperscope.errors import InputError, PaperscopeError, StoreError
 from paperscope.index.hybrid import convex_combination, reciprocal_rank_fusion
-from paperscope.index.keyword import KeywordIndex, parse_user_query
+from paperscope.index.keyword import IndexBusy, KeywordIndex, parse_user_query
 from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store
 
@@ -70,10 +75,11 @@ class SearchEngine:
     """Keyword, semantic and hybrid search and "similar papers" over one store."""
 
     def __init__(self, store: Store, settings: Settings, *, embedder: Embedder | None = None,
-                 index_dir: Path | None = None) -> None:
+                 index_dir: Path | None = None, writes_indexes: bool = True) -> None:
         self.store = store
         self.settings = settings
         self.index_dir = index_dir or settings.resolved_index_dir()
+        self.writes_indexes = writes_indexes
         self._embedder = embedder
         self._keyword: KeywordIndex | None = None
         self._vectors: VectorIndexHandle | None = None
@@ -148,19 +154,28 @@ class SearchEngine:
 
     def _refresh_keyword(self) -> int:
         index = self.keyword
+        if not self.writes_indexes:
+            index.reload()
+            return 0
         since = dt.datetime.fromisoformat(index.watermark) if index.watermark else None
         count = 0
         latest = None
-        for batch, batch_latest in self.store.papers_modified_since(since, batch_size=2000):
-            index.add(batch)
-            count += len(batch)
-            latest = batch_latest
+        try:
+            for batch, batch_latest in self.store.papers_modified_since(since, batch_size=2000):
+                index.add(batch)
+                count += len(batch)
+                latest = batch_latest
+        except IndexBusy:
+            # Another process (paperscope index, a worker) is writing the index and will fold these papers
+            # in itself: read what it has committed instead of failing the search.
+            index.reload()
+            return 0
         if latest is not None:
             index.commit(latest.isoformat())
         return count
 
     def _refresh_vectors(self) -> int:
-        return self.vectors.refresh(self.store)
+        return self.vectors.refresh(self.store, save=self.writes_indexes)
 
     # Searching ----------------------------------------------------------------------------
 
@@ -280,13 +295,16 @@ class VectorIndexHandle:
         self.meta_path.unlink(missing_ok=True)
         self.index, self.watermark = self._new_index(), None
 
-    def refresh(self, store: Store) -> int:
-        """Add the vectors stored since the watermark; save when anything changed."""
+    def refresh(self, store: Store, *, save: bool = True) -> int:
+        """Add the vectors stored since the watermark; with `save`, write the index when anything changed
+        (a process that only reads the index folder, beside a worker that writes it, keeps them in memory)."""
         latest = store.latest_embedding_time(self.model)
         if latest is None or (self.watermark is not None and latest <= self.watermark):
             return 0
         added: int = self.index.add_many(store.iter_embeddings(self.model, since=self.watermark, until=latest))
         self.watermark = latest
+        if not save:
+            return added
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.index.save(self.path)
         temporary = self.meta_path.with_suffix(".tmp")

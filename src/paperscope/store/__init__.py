@@ -1,5 +1,6 @@
 """The store: one package owns all database I/O (SQLite by default, PostgreSQL at scale)."""
 
+from paperscope.config import Settings
 from paperscope.store.accounts import AccountStore, Collection, User
 from paperscope.store.base import Outcome, PaperFilter, Store
 from paperscope.store.sql import PoolOptions, SQLStore
@@ -11,5 +12,12 @@ def open_store(database: str, pool: PoolOptions | None = None) -> Store:
     return SQLStore(database, pool)
 
 
+def open_configured_store(settings: Settings) -> Store:
+    """The store of `settings`: its database, with the pool the settings size (PAPERSCOPE_DB_POOL_*)."""
+    return SQLStore(settings.database_url, PoolOptions(size=settings.db_pool_size,
+                                                       max_overflow=settings.db_pool_overflow,
+                                                       timeout=settings.db_pool_timeout_seconds))
+
+
 __all__ = ["AccountStore", "Collection", "User", "Outcome", "PaperFilter", "PoolOptions", "Store", "SQLStore",
-           "open_store"]
+           "open_configured_store", "open_store"]

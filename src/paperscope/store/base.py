@@ -134,6 +134,10 @@ class Store(abc.ABC):
         return ids, (np.vstack(blocks) if blocks else np.zeros((0, 0), dtype=np.float32))
 
     @abc.abstractmethod
+    def latest_modification_time(self) -> dt.datetime | None:
+        """When a paper was last added or changed (None for an empty store): a cheap "anything new?" check."""
+
+    @abc.abstractmethod
     def latest_embedding_time(self, model: str) -> dt.datetime | None:
         """When the newest vector of a model was stored: the watermark of a vector index."""
 

@@ -20,7 +20,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from paperscope.errors import StoreError, require_extra
+from paperscope.errors import DatabaseUnavailable, StoreError, require_extra
 from paperscope.ids import DERIVED_ID_PREFIX, author_key, is_derived_id, parse_arxiv_id
 from paperscope.models import Paper
 from paperscope.store import migrate
@@ -135,7 +135,7 @@ def _as_store_error(context: sa.engine.ExceptionContext) -> None:
                              "PAPERSCOPE_DATABASE_URL) with the path of a file you can write."
                              ) from context.original_exception
         where = url.render_as_string(hide_password=True) if url is not None else "the database"
-        raise StoreError(f"Cannot reach the database {where}: {reason}. Check the URL (--db or "
+        raise DatabaseUnavailable(f"Cannot reach the database {where}: {reason}. Check the URL (--db or "
                          "PAPERSCOPE_DATABASE_URL) and that the server is running; then try again."
                          ) from context.original_exception
 
@@ -321,6 +321,11 @@ class SQLStore(Store):
             query = query.where(embeddings.c.created_at <= until)
         for rows in keyset_batches(self.engine, query, embeddings.c.paper_id, batch_size):
             yield decoded_vectors(rows)
+
+    def latest_modification_time(self) -> dt.datetime | None:
+        with self.engine.connect() as conn:
+            latest = conn.execute(sa.select(sa.func.max(papers.c.modified_at))).scalar_one_or_none()
+        return _aware(latest) if latest is not None else None
 
     def latest_embedding_time(self, model: str) -> dt.datetime | None:
         with self.engine.connect() as conn:

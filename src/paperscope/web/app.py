@@ -18,8 +18,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from paperscope import __version__
 from paperscope.config import Settings
 from paperscope.embed.base import Embedder
-from paperscope.errors import PaperscopeError, require_extra
-from paperscope.store import Store, open_store
+from paperscope.errors import DatabaseUnavailable, PaperscopeError, require_extra
+from paperscope.store import Store, open_configured_store
 from paperscope.web.deps import SignInRequired
 from paperscope.web.pages import page
 from paperscope.web.render import STATIC
@@ -50,20 +50,28 @@ lists are pages with `items`, `total`, `limit`, `offset` and `next_offset`."""
 ERROR_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 422: "invalid_request", 429: "too_many_requests",
                500: "internal_error", 502: "upstream_failed", 503: "unavailable"}
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None, embedder: Embedder | None = None,
-               background_jobs: bool | None = None) -> FastAPI:
-    """The web app over the store of `settings` (or `store`), with background jobs unless switched off."""
+               background_jobs: bool | None = None, separate_worker: bool = False) -> FastAPI:
+    """The web app over the store of `settings` (or `store`), with background jobs unless switched off.
+
+    With `separate_worker` the app is one of several web processes beside a `paperscope worker`: the worker
+    runs the jobs and writes the index folder; this process only reads it and shows the worker's status."""
     settings = settings or Settings()
     owns_store = store is None
-    store = store or open_store(settings.database_url)
-    services = Services.create(settings, store, embedder=embedder)
+    store = store or open_configured_store(settings)
+    services = Services.create(settings, store, embedder=embedder, writes_indexes=not separate_worker)
     run_jobs = settings.background_jobs if background_jobs is None else background_jobs
     if run_jobs:
-        from paperscope.web.jobs import BackgroundJobs
+        from paperscope.jobs import BackgroundJobs, WorkerStatus, status_file
 
-        services.jobs = BackgroundJobs(services)
+        if separate_worker:
+            services.jobs = WorkerStatus(status_file(settings))
+        else:
+            services.jobs = BackgroundJobs(settings, store, services.search,
+                                           on_papers_changed=services.trending.invalidate)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -93,6 +101,17 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     _digest_routes(app, services)
     _error_handlers(app, services)
     return app
+
+
+def web_process_app() -> FastAPI:
+    """One web process of `paperscope serve --workers N` (uvicorn's factory): settings from the environment,
+    the background jobs in the separate worker process that `serve` started."""
+    return create_app(Settings(), separate_worker=True)
+
+
+def web_process_app_without_jobs() -> FastAPI:
+    """One web process of `paperscope serve --workers N --no-jobs`: no worker, indexes only read."""
+    return create_app(Settings(), background_jobs=False, separate_worker=True)
 
 
 def _api_docs(app: FastAPI) -> None:
@@ -190,6 +209,12 @@ def _error_handlers(app: FastAPI, services: Services) -> None:
 
         target = exc.next_path if request.method == "GET" else request.headers.get("referer", "/")
         return RedirectResponse(f"/signin?next={quote(_local(target))}", status_code=303)
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def database_unavailable(request: Request, exc: DatabaseUnavailable) -> Response:
+        log.warning("%s", exc)
+        return _error(request, services, 503, "The database cannot be reached just now; try again in a few seconds.",
+                      {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
 
     @app.exception_handler(PaperscopeError)
     async def paperscope_error(request: Request, exc: PaperscopeError) -> Response:

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from paperscope.errors import DatabaseUnavailable
 from paperscope.models import Paper
 from paperscope.store.accounts import User
 from paperscope.web.render import render
@@ -57,7 +58,10 @@ def theme(request: Request) -> str:
 def page(request: Request, services: Services, template: str, context: dict[str, Any] | None = None,
          status_code: int = 200) -> HTMLResponse:
     """A rendered page with what every page needs: the user, CSRF token, theme and background status."""
-    user = session_user(request, services)
+    try:
+        user = session_user(request, services)
+    except DatabaseUnavailable:  # the error page of an outage still renders, as if signed out
+        user = None
     jobs = services.jobs
     full: dict[str, Any] = {
         "request": request,

@@ -174,3 +174,6 @@ class StatusOut(BaseModel):
     state: str | None
     activity: str | None
     problems: list[str]
+    process_id: int = Field(description="The web process that answered (serve --workers N runs several)")
+    keyword_indexed: int = Field(description="Papers in this process's keyword index")
+    vectors_indexed: int = Field(description="Vectors in this process's vector index")

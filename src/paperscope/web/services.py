@@ -1,5 +1,6 @@
 """What the web app holds for its lifetime: settings, the store, one search engine, the trending feed
-and the background jobs. Routes reach it through the `ServicesDep` dependency (web/deps.py)."""
+and the background jobs (or, beside a separate worker process, the status it publishes). Routes reach it
+through the `ServicesDep` dependency (web/deps.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from paperscope.web.topics import MapData
 
 if TYPE_CHECKING:
     from paperscope.digest.routes import RecommendationCache
-    from paperscope.web.jobs import BackgroundJobs
+    from paperscope.jobs import BackgroundJobs, WorkerStatus
 
 log = logging.getLogger("paperscope.web")
 
@@ -31,8 +32,9 @@ class SearchService:
     the lock keeps two requests from folding the same vectors in at once. Nothing is rebuilt per request.
     """
 
-    def __init__(self, store: Store, settings: Settings, embedder: Embedder | None = None) -> None:
-        self.engine = SearchEngine(store, settings, embedder=embedder)
+    def __init__(self, store: Store, settings: Settings, embedder: Embedder | None = None, *,
+                 writes_indexes: bool = True) -> None:
+        self.engine = SearchEngine(store, settings, embedder=embedder, writes_indexes=writes_indexes)
         self._lock = threading.Lock()
 
     @property
@@ -57,6 +59,12 @@ class SearchService:
         with self._lock:
             return self.engine.refresh()
 
+    def sizes(self) -> tuple[int, int]:
+        """How many papers the keyword and the vector index hold in this process, after a refresh."""
+        with self._lock:
+            self.engine.refresh()
+            return len(self.engine.keyword), len(self.engine.vectors)
+
 
 @dataclass
 class Services:
@@ -65,13 +73,14 @@ class Services:
     search: SearchService
     trending: TrendingFeed
     secret_key: str
-    jobs: BackgroundJobs | None = None
+    jobs: BackgroundJobs | WorkerStatus | None = None  # None: no background jobs at all
     notes: list[str] = field(default_factory=list)
     map_data: MapData = field(default_factory=MapData)
     recommendations: RecommendationCache | None = None  # None when the digest extra is not installed
 
     @classmethod
-    def create(cls, settings: Settings, store: Store, *, embedder: Embedder | None = None) -> Services:
+    def create(cls, settings: Settings, store: Store, *, embedder: Embedder | None = None,
+               writes_indexes: bool = True) -> Services:
         notes = []
         secret_key = settings.secret_key
         if settings.has_placeholder_secret():
@@ -80,5 +89,6 @@ class Services:
             secret_key = secrets.token_urlsafe(32)
             notes.append("PAPERSCOPE_SECRET_KEY is a placeholder, so sessions are signed with a key that lasts "
                          "until the server stops; set a random PAPERSCOPE_SECRET_KEY to keep them.")
-        return cls(settings=settings, store=store, search=SearchService(store, settings, embedder),
-                   trending=TrendingFeed(store), secret_key=secret_key, notes=notes)
+        search = SearchService(store, settings, embedder, writes_indexes=writes_indexes)
+        return cls(settings=settings, store=store, search=search, trending=TrendingFeed(store),
+                   secret_key=secret_key, notes=notes)

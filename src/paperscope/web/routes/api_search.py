@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
@@ -59,6 +60,8 @@ def trending(services: ServicesDep, period: str = "day", date: str | None = None
 @router.get("/status", response_model=StatusOut, summary="Papers stored and what the background jobs are doing")
 def status(services: ServicesDep) -> StatusOut:
     job = services.jobs.status if services.jobs is not None else None
+    keyword_indexed, vectors_indexed = services.search.sizes()
     return StatusOut(papers=services.store.count_papers(), background_jobs=services.jobs is not None,
                      state=job.state if job else None, activity=job.activity if job else None,
-                     problems=job.problems if job else [])
+                     problems=job.problems if job else [], process_id=os.getpid(),
+                     keyword_indexed=keyword_indexed, vectors_indexed=vectors_indexed)

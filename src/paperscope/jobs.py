@@ -1,0 +1,345 @@
+"""Background work: one thread, inside `paperscope serve` or alone in `paperscope worker`.
+
+Each day at PAPERSCOPE_INGEST_AT (local time), and at once when the database is empty, the thread
+ingests PAPERSCOPE_INGEST_SOURCES (arXiv categories and Hugging Face daily papers by default), embeds
+what is new, folds it into the search indexes and places the new papers into the topic map (building
+the map when there is none or it is a week old). Between runs it looks every PAPERSCOPE_JOBS_POLL_SECONDS
+for papers that others added (`paperscope ingest`, a submission on any web process) and embeds and
+indexes them the same way, and it sends the digests whose time has come.
+
+Requests keep being served meanwhile: the store commits a batch at a time and the search indexes take
+new papers in under their own lock. The thread's state (`status`) is what the pages show; when the
+thread runs in a worker process it is also written to a small file in the index folder, which the web
+processes read (`WorkerStatus`). With no network the status says so and how to ingest files instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from paperscope.config import Settings
+from paperscope.embed.base import Embedder, document_text
+from paperscope.errors import OfflineError, PaperscopeError
+from paperscope.ingest.pipeline import Ingester, is_network_source
+from paperscope.ingest.remote import network_items
+from paperscope.store import Store
+
+log = logging.getLogger("paperscope.jobs")
+EMBED_BATCH = 64
+MIN_PAPERS_FOR_MAP = 200  # fewer papers make a map of a handful of topics that says little
+MAP_REBUILD_AFTER = dt.timedelta(days=7)  # a weekly rebuild is what surfaces emerging topics
+STATUS_FILE = "worker-status.json"
+
+
+class Indexes(Protocol):
+    """What the jobs need of the search side: the embedding model and a refresh of both indexes."""
+
+    @property
+    def embedder(self) -> Embedder: ...
+
+    def refresh(self) -> tuple[int, int]: ...
+
+
+@dataclass
+class JobStatus:
+    """What the background thread is doing or last did, for the pages to show."""
+
+    state: str = "idle"  # idle, running, done, offline, failed
+    activity: str = ""
+    added: int = 0
+    embedded: int = 0
+    problems: list[str] = field(default_factory=list)
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    next_run: dt.datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: value.isoformat() if isinstance(value, dt.datetime) else value
+                for name, value in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JobStatus:
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        for moment in ("started_at", "finished_at", "next_run"):
+            if values.get(moment):
+                values[moment] = dt.datetime.fromisoformat(values[moment])
+        return cls(**values)
+
+
+class BackgroundJobs:
+    """The daily ingest -> embed -> index (-> topics) cycle, the pick-up of papers added by others, and the
+    digest schedule, in one daemon thread."""
+
+    def __init__(self, settings: Settings, store: Store, indexes: Indexes, *,
+                 on_papers_changed: Callable[[], None] | None = None,
+                 clock: Callable[[], dt.datetime] | None = None, status_file: Path | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.indexes = indexes
+        self._on_papers_changed = on_papers_changed or (lambda: None)
+        self._clock = clock or (lambda: dt.datetime.now().astimezone())
+        self._status_file = status_file
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._embed_lock = threading.Lock()  # the cycle and a submission never embed the same papers twice
+        self._status = JobStatus()
+        self._thread: threading.Thread | None = None
+        self._seen_change: dt.datetime | None = None
+        self._recommender: Any = None
+
+    @property
+    def status(self) -> JobStatus:
+        with self._lock:
+            return dataclasses.replace(self._status, problems=list(self._status.problems))
+
+    def _update(self, **changes: object) -> None:
+        with self._lock:
+            for name, value in changes.items():
+                setattr(self._status, name, value)
+        self._publish()
+
+    def _publish(self) -> None:
+        """Write the status for web processes in other processes to read (atomically)."""
+        if self._status_file is None:
+            return
+        try:
+            self._status_file.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self._status_file.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(self.status.to_json()), encoding="utf-8")
+            temporary.replace(self._status_file)
+        except OSError as exc:
+            log.warning("cannot write the worker status to %s: %s", self._status_file, exc)
+
+    def start(self) -> None:
+        """Start the thread: a first ingest now when the database is empty, then one a day."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="paperscope-jobs", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def run_now(self) -> None:
+        """Ask the thread to run the cycle now (used by tests and the status page)."""
+        self._wake.set()
+
+    def next_run(self, now: dt.datetime) -> dt.datetime:
+        """The next daily run at PAPERSCOPE_INGEST_AT, local time."""
+        hours, minutes = (int(part) for part in self.settings.ingest_at.split(":"))
+        candidate = now.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+        return candidate if candidate > now else candidate + dt.timedelta(days=1)
+
+    def _loop(self) -> None:
+        if self._guarded(self.store.count_papers) == 0 and self.settings.ingest_source_list():
+            self.run_cycle()
+        upcoming = self.next_run(self._clock())
+        self._update(next_run=upcoming)
+        while not self._stop.is_set():
+            now = self._clock()
+            wait = min(self.settings.jobs_poll_seconds, max((upcoming - now).total_seconds(), 0.0))
+            woken = self._wake.wait(timeout=wait)
+            if self._stop.is_set():
+                return
+            self._wake.clear()
+            if woken or self._clock() >= upcoming:
+                self.run_cycle()
+                upcoming = self.next_run(self._clock())
+                self._update(next_run=upcoming)
+            else:
+                self._guarded(self.pick_up_changes)
+            self._guarded(self.send_due_digests)
+
+    def _guarded(self, step: Callable[[], Any]) -> Any:
+        """Run one step; the thread outlives anything it meets (a database restart, a full disk)."""
+        try:
+            return step()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("background step %s failed: %s", getattr(step, "__name__", step), exc)
+            return None
+
+    def run_cycle(self) -> JobStatus:
+        """Ingest the configured sources, embed and index what is new; returns the final status."""
+        sources = self.settings.ingest_source_list()
+        self._update(state="running", activity="starting", added=0, embedded=0, problems=[],
+                     started_at=self._clock(), finished_at=None)
+        offline = False
+        try:
+            for source in sources:
+                if self._stop.is_set():
+                    break
+                if offline and is_network_source(source):
+                    continue
+                offline = self._ingest(source) or offline
+            self._embed()
+            if offline:
+                self._update(state="offline")
+            else:
+                self._update(state="failed" if self.status.problems else "done")
+        except Exception as exc:  # the thread must survive anything one cycle meets
+            log.exception("background cycle failed")
+            self._fail(f"The background job stopped: {exc}")
+        self._update(activity="", finished_at=self._clock())
+        return self.status
+
+    def pick_up_changes(self) -> int:
+        """Embed and index papers that others added or changed since the last look; returns how many
+        were embedded. One indexed query when nothing changed."""
+        latest = self.store.latest_modification_time()
+        if latest is None or latest == self._seen_change:
+            return 0
+        embedded = self._embed()
+        self._seen_change = latest
+        return embedded
+
+    def send_due_digests(self) -> int:
+        """Send the digests whose time has come (none when no one subscribed); returns how many were sent."""
+        try:
+            from paperscope.digest import due_subscriptions, send_digests
+            from paperscope.recommend import Recommender
+        except ImportError:  # the digest extra is not installed: nobody can have subscribed
+            return 0
+        if not due_subscriptions(self.store):
+            return 0
+        self.pick_up_changes()  # what was ingested since can be recommended
+        self._recommender = self._recommender or Recommender(self.store, self.settings)
+        report = send_digests(self.store, self.settings, recommender=self._recommender, update_index=False)
+        for error in report.delivery.errors:
+            log.warning("digest delivery: %s", error)
+        return len(report.delivery.sent)
+
+    def _ingest(self, source: str) -> bool:
+        """Ingest one source; True when the network could not be reached."""
+        self._update(activity=f"ingesting {source}")
+        ingester = Ingester(self.store, self.settings)
+        try:
+            if is_network_source(source):
+                report = ingester.store_items(network_items(source, self.store, self.settings))
+            else:
+                report = ingester.ingest(source)
+        except OfflineError as exc:
+            self._fail(str(exc))
+            return True
+        except PaperscopeError as exc:
+            self._fail(f"{source}: {exc}")
+            return False
+        for message in report.failed_sources:
+            self._fail(message)
+        with self._lock:
+            self._status.added += report.added + report.updated
+        if report.added or report.updated:
+            self._on_papers_changed()
+        return False
+
+    def _embed(self) -> int:
+        """Embed papers that have no vector yet, then fold them into the search indexes."""
+        with self._embed_lock:
+            return self._embed_pending()
+
+    def _embed_pending(self) -> int:
+        store = self.store
+        embedder = self.indexes.embedder
+        total = store.count_papers_to_embed(embedder.name)
+        done = 0
+        for batch in store.papers_to_embed(embedder.name, batch_size=EMBED_BATCH):
+            if self._stop.is_set():
+                return done
+            self._update(activity=f"embedding papers ({done} of {total})")
+            store.save_embeddings(embedder.name, embedder.version, batch,
+                                  embedder.embed([document_text(p) for p in batch]))
+            done += len(batch)
+            self._update(embedded=done)
+        self._update(activity="updating the search indexes")
+        self.indexes.refresh()
+        self._update_topics()
+        self._on_papers_changed()
+        return done
+
+    def _update_topics(self) -> None:
+        """Place new papers into the topic map; build the map when there is none or it is a week old."""
+        try:
+            from paperscope.topics.build import assign_new, build_map
+        except ImportError:  # the topics extra is not installed: topic pages say how to get a map
+            return
+        model = self.indexes.embedder.name
+        current = self.store.topics.current_map()
+        stale = current is not None and self._clock() - current.built_at > MAP_REBUILD_AFTER
+        if current is None or current.model != model or stale:
+            if self.store.count_papers() < MIN_PAPERS_FOR_MAP:
+                return
+            self._update(activity="building the topic map")
+            try:
+                build_map(self.store, self.settings, model_name=model)
+            except PaperscopeError as exc:
+                self._fail(f"The topic map could not be built: {exc}")
+            return
+        self._update(activity="placing new papers into the topic map")
+        assign_new(self.store, model_name=model)
+
+    def embed_soon(self) -> None:
+        """Embed and index new papers (a submission) in a short-lived thread of its own."""
+        threading.Thread(target=self._embed_quietly, name="paperscope-embed", daemon=True).start()
+
+    def _embed_quietly(self) -> None:
+        try:
+            self._embed()
+        except Exception:
+            log.exception("embedding a submission failed")
+        self._update(activity="")
+
+    def _fail(self, message: str) -> None:
+        log.warning("%s", message)
+        with self._lock:
+            self._status.problems.append(message)
+        self._publish()
+
+
+class WorkerStatus:
+    """The jobs as a web process sees them when they run in a separate `paperscope worker`: the status the
+    worker last wrote. New papers (a submission) need no nudge: the worker picks them up by itself."""
+
+    def __init__(self, status_file: Path, *, cache_seconds: float = 1.0) -> None:
+        self.status_file = status_file
+        self.cache_seconds = cache_seconds
+        self._cached: tuple[float, JobStatus] | None = None
+
+    @property
+    def status(self) -> JobStatus:
+        now = time.monotonic()
+        if self._cached is None or now - self._cached[0] > self.cache_seconds:
+            try:
+                status = JobStatus.from_json(json.loads(self.status_file.read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError):
+                status = JobStatus(activity="waiting for the worker (paperscope worker)")
+            self._cached = (now, status)
+        return self._cached[1]
+
+    def start(self) -> None:
+        """Nothing to start: the worker is its own process."""
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Nothing to stop."""
+
+    def embed_soon(self) -> None:
+        """Nothing to do: the worker looks for new papers every PAPERSCOPE_JOBS_POLL_SECONDS."""
+
+
+def status_file(settings: Settings) -> Path:
+    """Where a worker publishes its status: in the index folder, which the worker and web processes share."""
+    return settings.resolved_index_dir() / STATUS_FILE
