@@ -286,17 +286,14 @@ def test_migration_0006_builds_the_tables_of_schema_py_and_goes_back(tmp_path: P
     engine.dispose()
 
 
-def test_the_schedule_loop_sends_each_due_digest_once(tmp_path: Path, smtp: tuple[Inbox, int]) -> None:
-    import threading
-
-    from paperscope.digest import run_schedule
-
-    class StopAfterFiveRuns(threading.Event):
-        def wait(self, timeout: float | None = None) -> bool:
-            self.waits = getattr(self, "waits", 0) + 1
-            if self.waits >= 5:
-                self.set()
-            return super().wait(0)
+def test_the_worker_process_sends_each_due_digest_once(tmp_path: Path, smtp: tuple[Inbox, int]) -> None:
+    """The scheduled sending as deployed: `paperscope worker` (what `serve` runs in a thread or, with
+    --workers N, as a process of its own) sends the due digest, and nothing more on its next looks."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
 
     inbox, port = smtp
     settings = site_settings(tmp_path, port)
@@ -305,6 +302,21 @@ def test_the_schedule_loop_sends_each_due_digest_once(tmp_path: Path, smtp: tupl
         user = store.accounts.create_user("ada@example.org")
         store.accounts.set_library_state(user.id, ROBOTS[:1], "saved")
         store.digests.subscribe(user.id)
-        assert run_schedule(store, settings, StopAfterFiveRuns(), every_seconds=60) == 5
+    env = {**os.environ, **site_env(tmp_path, port), "PAPERSCOPE_INGEST_SOURCES": "",
+           "PAPERSCOPE_JOBS_POLL_SECONDS": "0.2", "PAPERSCOPE_INDEX_DIR": str(tmp_path / "index")}
+    worker = subprocess.Popen([sys.executable, "-m", "paperscope", "worker"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not inbox.messages and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)  # several more polls: the digest is not sent again
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output = worker.communicate(timeout=60)[0].decode()
+    assert worker.returncode == 0 and "Traceback" not in output, output
+    assert [m["To"] for m in inbox.messages] == ["ada@example.org"]
+    with open_store(settings.database_url) as store:
         [message] = store.digests.outbox_messages()
-    assert message.state == "sent" and [m["To"] for m in inbox.messages] == ["ada@example.org"]
+        assert message.state == "sent"
+        assert store.count_papers_to_embed("hashing-384") == 0  # the worker embedded what was ingested

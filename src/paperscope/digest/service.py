@@ -8,9 +8,7 @@ and never twice for the same slot (the outbox's idempotency key), so calling it 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from paperscope.config import Settings
@@ -87,26 +85,3 @@ def _default_subscription(store: Store, user_id: int) -> Subscription:
     return Subscription(user_id=user_id, email=user.email, timezone=user.timezone, kind="both", frequency="daily",
                         hour=7, weekday=0, max_papers=10, active=False, last_slot=None, last_digest_at=None,
                         created_at=user.created_at)
-
-
-def run_schedule(store: Store, settings: Settings, stop: threading.Event, *, every_seconds: float = 300.0,
-                 on_error: Callable[[Exception], None] | None = None) -> int:
-    """Run `send_digests` every `every_seconds` until `stop` is set: the loop a web app's background thread
-    or a worker runs. Returns how many runs it made; an error in one run goes to `on_error` (the loop goes on)."""
-    runs = 0
-    recommender: Recommender | None = None
-    while not stop.is_set():
-        try:
-            if due_subscriptions(store):
-                from paperscope.index.search import SearchEngine
-
-                SearchEngine(store, settings).update()  # embed what was ingested since; cheap when nothing was
-                recommender = recommender or Recommender(store, settings)  # its corpus refreshes itself
-            send_digests(store, settings, recommender=recommender, update_index=False)
-        except Exception as exc:  # noqa: BLE001 (a scheduler must outlive one bad run)
-            if on_error is None:
-                raise
-            on_error(exc)
-        runs += 1
-        stop.wait(every_seconds)
-    return runs
