@@ -70,10 +70,32 @@ def test_feed_over_a_store_counts_local_votes_and_invalidates(store: Store) -> N
     for email in ("a@example.org", "b@example.org", "c@example.org"):
         store.accounts.vote(store.accounts.create_user(email).id, "2606.00002")
     assert [e.paper.id for e in feed.page("day", D(2026, 6, 4), today=D(2026, 6, 10)).entries][0] == "2606.00001"
-    feed.invalidate()  # votes are seen after an invalidation (the web app invalidates on every vote)
+    feed.invalidate()  # votes from elsewhere (another process) are seen after an invalidation
     entries = feed.page("day", D(2026, 6, 4), today=D(2026, 6, 10)).entries
     assert [(e.paper.id, e.upvotes) for e in entries] == [("2606.00002", 4), ("2606.00001", 3)]
     assert feed.page("day", D(2026, 6, 4), exclude={"2606.00002"}, today=D(2026, 6, 10)).total == 1
+
+
+def test_a_recorded_vote_moves_the_paper_in_the_cached_ranking_without_ranking_again(store: Store) -> None:
+    store.upsert_papers([Paper(id="2606.00001", title="Popular", upvotes=2, published=D(2026, 6, 4)),
+                         Paper(id="2606.00002", title="Local favourite", upvotes=1, published=D(2026, 6, 4)),
+                         Paper(id="2606.00003", title="Quiet", upvotes=0, published=D(2026, 6, 4))])
+    feed = TrendingFeed(store)
+    before = feed.ranked("day", D(2026, 6, 4), today=D(2026, 6, 10))
+    assert [c.id for c, _ in before] == ["2606.00001", "2606.00002", "2606.00003"]
+    voters = [store.accounts.create_user(f"{n}@example.org").id for n in range(2)]
+    for voter in voters:
+        store.accounts.vote(voter, "2606.00003")
+        feed.record_vote("2606.00003", +1)
+    store.upsert_papers([Paper(id="2606.00004", title="Not ranked yet", published=D(2026, 6, 4))])
+    after = feed.ranked("day", D(2026, 6, 4), today=D(2026, 6, 10))
+    assert [c.id for c, _ in after] == ["2606.00001", "2606.00003", "2606.00002"]  # the cache, moved: no 00004
+    assert after[1][1] == pytest.approx(score(2, 0, 1.0)) and after[1][0].votes == 2
+    store.accounts.vote(voters[0], "2606.00003", up=False)
+    feed.record_vote("2606.00003", -1)
+    cached = feed.ranked("day", D(2026, 6, 4), today=D(2026, 6, 10))
+    ranked_anew = TrendingFeed(store).ranked("day", D(2026, 6, 4), today=D(2026, 6, 10))
+    assert [(c, pytest.approx(s)) for c, s in ranked_anew if c.id != "2606.00004"] == cached
 
 
 def test_undated_papers_count_from_the_day_they_were_added(store: Store) -> None:

@@ -14,6 +14,7 @@ Thursday to stay ahead; papers without votes come newest first.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 import threading
 import time
@@ -28,7 +29,7 @@ from paperscope.store.web import TrendingCandidate
 Period = Literal["day", "week", "month"]
 PERIODS: tuple[Period, ...] = get_args(Period)
 HALF_LIFE_DAYS: dict[Period, float] = {"day": 1.0, "week": 3.0, "month": 10.0}
-CACHE_SECONDS = 60.0  # ranked windows are reused this long unless a vote or an ingest invalidates them
+CACHE_SECONDS = 60.0  # ranked windows are reused this long unless an ingest invalidates them
 
 
 def parse_period(value: str | None) -> Period:
@@ -72,8 +73,12 @@ def rank(candidates: Collection[TrendingCandidate], period: Period, reference: d
     """Candidates with their scores, best first; ties go to the newer paper, then to the smaller id."""
     half_life = HALF_LIFE_DAYS[period]
     scored = [(c, score(c.upvotes + c.votes, (reference - c.date).days, half_life)) for c in candidates]
-    scored.sort(key=lambda item: (-item[1], -item[0].date.toordinal(), item[0].id))
+    scored.sort(key=_ranking_order)
     return scored
+
+
+def _ranking_order(item: tuple[TrendingCandidate, float]) -> tuple[float, int, str]:
+    return -item[1], -item[0].date.toordinal(), item[0].id
 
 
 @dataclass
@@ -100,7 +105,8 @@ class TrendingPage:
 
 class TrendingFeed:
     """Ranks trending windows from the store, keeping each ranking for CACHE_SECONDS (then refreshed in the
-    background). `invalidate()` (after a vote or an ingest) makes the next request rank again.
+    background). `invalidate()` (after an ingest) makes the next request rank again; `record_vote()` moves
+    one paper within the cached rankings. Votes cast on other web processes show once the cache expires.
     """
 
     def __init__(self, store: Store, *, cache_seconds: float = CACHE_SECONDS) -> None:
@@ -118,6 +124,24 @@ class TrendingFeed:
             self._generation += 1
             self._cache.clear()
             self._latest = None
+
+    def record_vote(self, paper_id: str, change: int) -> None:
+        """Apply one vote (+1, or -1 when withdrawn) to the cached rankings that hold the paper, re-sorting
+        them (a nearly sorted list sorts in linear time) instead of ranking whole windows again: under
+        steady voting, a full re-rank per vote would cost every trending page its cache."""
+        with self._lock:
+            for key, (made, generation, ranking) in list(self._cache.items()):
+                position = next((i for i, (c, _) in enumerate(ranking) if c.id == paper_id), None)
+                if position is None:
+                    continue
+                candidate, old_score = ranking[position]
+                moved = dataclasses.replace(candidate, votes=candidate.votes + change)
+                new_score = old_score * (max(moved.upvotes + moved.votes, 0) + 1) / (
+                    max(candidate.upvotes + candidate.votes, 0) + 1)
+                updated = list(ranking)
+                updated[position] = (moved, new_score)
+                updated.sort(key=_ranking_order)
+                self._cache[key] = (made, generation, updated)
 
     def latest_date(self) -> dt.date | None:
         """The newest paper date in the store (cached like the rankings)."""

@@ -69,7 +69,7 @@ def vote(services: ServicesDep, user: RequiredApiUser, paper_id: str, body: Vote
     paper = get_paper(services, paper_id)
     try:
         if services.store.accounts.vote(user.id, paper.id, up=body.up):
-            services.trending.invalidate()
+            services.trending.record_vote(paper.id, 1 if body.up else -1)
     except InputError as exc:
         raise HTTPException(404, str(exc)) from None
     local = services.store.accounts.vote_counts([paper.id]).get(paper.id, 0)

@@ -37,7 +37,7 @@ def vote(request: Request, services: ServicesDep, user: RequiredUser, paper_id: 
          up: Annotated[int, Form()] = 1, next: Annotated[str | None, Form()] = None) -> Response:
     paper = get_paper(services, paper_id)
     if services.store.accounts.vote(user.id, paper.id, up=bool(up)):
-        services.trending.invalidate()
+        services.trending.record_vote(paper.id, 1 if up else -1)
     if "application/json" in request.headers.get("accept", ""):
         local = services.store.accounts.vote_counts([paper.id]).get(paper.id, 0)
         return JSONResponse({"paper_id": paper.id, "voted": bool(up), "upvotes": (paper.upvotes or 0) + local})

@@ -1,0 +1,290 @@
+"""Mixed traffic on `paperscope serve --workers N`: PostgreSQL beside SQLite, in one run.
+
+    nice -n 5 python bench/bench_serve_load.py [--duration 60] [--workers 2] [--connections 16]
+    python bench/bench_serve_load.py --scale-db bench/.cache/latency-1000000.db   # RSS and search at 1M papers
+
+The data is bench/bench_web_load.py's database (the 17,142 papers of ../shared/data/arxiv/cs plus the recorded
+Hugging Face daily papers, embedded with the default model; built once and cached). For each backend the
+benchmark makes a scratch copy (SQLite: the file; PostgreSQL: `paperscope db copy --to` into a private server
+with PostgreSQL's default, durable settings, or --postgres-url), adds 50 users with API tokens, starts `paperscope
+serve --workers N` (N web processes and the background worker) and runs wrk for --duration seconds with this mix
+(a Lua script picks each request at random):
+
+* 40 % `/`: the trending page;
+* 25 % `/search?q=...`: the search page, hybrid, 24 queries;
+* 25 % `/papers/{id}`: paper pages, 500 random papers;
+* 10 % `PUT /api/papers/{id}/vote`: a vote (up or withdrawn) by one of the 50 users, with its API token.
+
+Reported per backend: requests/s, latency p50/p95/p99 over the mix, errors (socket errors and non-2xx), and
+the RSS of the server's processes; the baseline in the same run is the same server's static file
+(`/static/style.css`) and, for PostgreSQL, SQLite's figures (ratio).
+
+With --scale-db a database that already holds papers, vectors and indexes (bench_search_latency.py builds
+one of 1M papers) is served by one web process without jobs; after a warm-up the benchmark reports the
+server's RSS and the latency of `/api/search` (hybrid, one connection, 24 queries) beside the static file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote_plus
+
+import httpx
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_web_load import DB, QUERIES, REPO, build, env, free_port  # noqa: E402
+
+MIX = [("home", 40), ("search", 25), ("paper", 25), ("vote", 10)]
+USERS = 50
+PAPER_PAGES = 500
+LUA = """
+local home = {"/"}
+local searches = {%(searches)s}
+local papers = {%(papers)s}
+local tokens = {%(tokens)s}
+local kinds = {%(kinds)s}
+math.randomseed(7)
+request = function()
+  local kind = kinds[math.random(#kinds)]
+  if kind == "home" then return wrk.format("GET", "/") end
+  if kind == "search" then return wrk.format("GET", searches[math.random(#searches)]) end
+  local paper = papers[math.random(#papers)]
+  if kind == "paper" then return wrk.format("GET", "/papers/" .. paper) end
+  local up = math.random(2) == 1 and "true" or "false"
+  return wrk.format("PUT", "/api/papers/" .. paper .. "/vote",
+    {["Authorization"] = "Bearer " .. tokens[math.random(#tokens)], ["Content-Type"] = "application/json"},
+    '{"up": ' .. up .. '}')
+end
+%(done)s
+"""
+DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p95_us": %d, '
+    .. '"p99_us": %d, "connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+CYCLE = """
+local paths = {%s}
+local i = 0
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i])
+end
+"""
+
+
+def run_wrk(url: str, script: str, duration: int, connections: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+                              "-s", handle.name, url], capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(handle.name)
+    raw = json.loads(next(line for line in out.splitlines() if line.startswith("RESULT ")).removeprefix("RESULT "))
+    errors = sum(raw[k] for k in ("connect", "read", "write", "status", "timeout"))
+    return {"rps": raw["requests"] / (raw["duration_us"] / 1e6), "p50": raw["p50_us"] / 1000,
+            "p95": raw["p95_us"] / 1000, "p99": raw["p99_us"] / 1000, "requests": raw["requests"], "errors": errors}
+
+
+def cycling(paths: list[str]) -> str:
+    return CYCLE % ", ".join(json.dumps(p) for p in paths) + DONE
+
+
+def mixed(papers: list[str], tokens: list[str]) -> str:
+    kinds = [kind for kind, weight in MIX for _ in range(weight)]
+    return LUA % {"searches": ", ".join(json.dumps(f"/search?q={quote_plus(q)}") for q in QUERIES),
+                  "papers": ", ".join(json.dumps(p) for p in papers),
+                  "tokens": ", ".join(json.dumps(t) for t in tokens),
+                  "kinds": ", ".join(json.dumps(k) for k in kinds), "done": DONE}
+
+
+def tree_rss_mib(process: subprocess.Popen[bytes]) -> tuple[float, int]:
+    """RSS of the server and every process it started (web processes, worker), and how many there are."""
+    parent = psutil.Process(process.pid)
+    members = [parent, *parent.children(recursive=True)]
+    return sum(p.memory_info().rss for p in members) / 2**20, len(members)
+
+
+@contextmanager
+def serving(database: str, index_dir: Path, *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = index_dir.parent / "serve.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen([sys.executable, "-m", "paperscope", "--db", database, "serve", "--port", str(port),
+                                   "--no-access-log", "--log-level", "warning", *args],
+                                  env={**env(), "PAPERSCOPE_INDEX_DIR": str(index_dir),
+                                       "PAPERSCOPE_INGEST_SOURCES": "", "PAPERSCOPE_BACKGROUND_JOBS": "true"},
+                                  stdout=log, stderr=log)
+        try:
+            deadline = time.monotonic() + 1200
+            while True:
+                try:
+                    if httpx.get(f"{base}/api/status", timeout=5).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    sys.exit(f"paperscope serve did not start; see {log_path}")
+                time.sleep(0.5)
+            yield base, server
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+
+
+def prepare_accounts(database: str) -> tuple[list[str], list[str]]:
+    """50 users with API tokens, and 500 random paper ids for the paper pages and votes."""
+    from paperscope.store import open_store
+
+    with open_store(database) as store:
+        ids = sorted(p.id for p in store.iter_papers())
+        tokens = []
+        for n in range(USERS):
+            user = store.accounts.create_user(f"load{n}@example.org")
+            tokens.append(store.web.create_api_token(user.id, "load")[1])
+    return random.Random(0).sample(ids, PAPER_PAGES), tokens
+
+
+def warm_up(base: str, papers: list[str], processes: int) -> None:
+    """Load the model, open the indexes and rank trending in every web process (new connections spread)."""
+    for _ in range(4 * processes):
+        for path in ["/", f"/search?q={quote_plus(QUERIES[0])}", f"/papers/{papers[0]}"]:
+            httpx.get(base + path, timeout=120, headers={"Connection": "close"}).raise_for_status()
+
+
+def measure_backend(name: str, database: str, index_dir: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    papers, tokens = prepare_accounts(database)
+    with serving(database, index_dir, "--workers", str(args.workers)) as (base, server):
+        warm_up(base, papers, args.workers)
+        results = {"static": run_wrk(base, cycling(["/static/style.css"]), args.duration, args.connections),
+                   "mixed": run_wrk(base, mixed(papers, tokens), args.duration, args.connections)}
+        rss, count = tree_rss_mib(server)
+        results["mixed"]["rss_mib"] = rss
+        results["mixed"]["processes"] = count
+        print(f"  {name}: {results['mixed']['rps']:.0f} req/s mixed, p95 {results['mixed']['p95']:.1f} ms, "
+              f"{results['mixed']['errors']:.0f} errors, {count} processes {rss:,.0f} MiB", file=sys.stderr)
+    return results
+
+
+@contextmanager
+def postgres_url(given: str | None) -> Iterator[str]:
+    """A fresh database on the given server, or on a private durable one started for the run."""
+    import sqlalchemy as sa
+
+    cluster = None
+    if given is None:
+        sys.path.insert(0, str(REPO))
+        from tests.postgres_cluster import PostgresCluster, find_postgres_bin
+
+        bin_dir = find_postgres_bin()
+        if bin_dir is None:
+            sys.exit("PostgreSQL is not installed; pass --postgres-url or install it (apt-get install postgresql)")
+        cluster = PostgresCluster(bin_dir)
+        cluster.start(durable=True)
+        given = cluster.url
+    admin = sa.create_engine(given.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("DROP DATABASE IF EXISTS bench_serve_load"))
+            conn.execute(sa.text("CREATE DATABASE bench_serve_load"))
+        yield sa.engine.make_url(given).set(database="bench_serve_load").render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text("DROP DATABASE IF EXISTS bench_serve_load WITH (FORCE)"))
+        admin.dispose()
+        if cluster is not None:
+            cluster.remove()
+
+
+def mixed_load(args: argparse.Namespace) -> None:
+    build()
+    scratch = Path(tempfile.mkdtemp(prefix="paperscope-serve-load-"))
+    source_index = DB.with_name(DB.name + ".index")
+    results = {}
+    try:
+        sqlite_db = scratch / "sqlite" / "site.db"
+        sqlite_db.parent.mkdir()
+        shutil.copy(DB, sqlite_db)
+        shutil.copytree(source_index, sqlite_db.parent / "index")
+        results["SQLite"] = measure_backend("SQLite", str(sqlite_db), sqlite_db.parent / "index", args)
+        with postgres_url(args.postgres_url) as url:
+            subprocess.run([sys.executable, "-m", "paperscope", "--db", str(DB), "db", "copy", "--to", url],
+                           env=env(), check=True, capture_output=True)
+            (scratch / "postgresql").mkdir()
+            shutil.copytree(source_index, scratch / "postgresql" / "index")  # same papers, same times
+            results["PostgreSQL"] = measure_backend("PostgreSQL", url, scratch / "postgresql" / "index", args)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    sqlite_rps = results["SQLite"]["mixed"]["rps"]
+    print(f"\n`serve --workers {args.workers}` (+ the worker); wrk -t1 -c{args.connections} -d{args.duration}s; mix "
+          + ", ".join(f"{w} % {k}" for k, w in MIX) + f"; {os.cpu_count()} cores\n")
+    print("| backend | route | req/s | ratio to SQLite | ratio to static | p50 ms | p95 ms | p99 ms | requests | "
+          "errors | RSS of all processes |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for backend, figures in results.items():
+        for route, r in figures.items():
+            rss = f"{r['rss_mib']:,.0f} MiB ({r['processes']:.0f})" if "rss_mib" in r else ""
+            ratio = f"{r['rps'] / sqlite_rps:.2f}" if route == "mixed" else ""
+            print(f"| {backend} | {route} | {r['rps']:.0f} | {ratio} | {r['rps'] / figures['static']['rps']:.2f} | "
+                  f"{r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['requests']:,.0f} | {r['errors']:.0f} | "
+                  f"{rss} |")
+
+
+def scale(args: argparse.Namespace) -> None:
+    database = Path(args.scale_db)
+    index_dir = database.with_name(database.name + ".index")
+    started = time.perf_counter()
+    with serving(str(database), index_dir, "--no-jobs") as (base, server):
+        ready = time.perf_counter() - started
+        api = [f"/api/search?q={quote_plus(q)}&limit=10" for q in QUERIES]
+        for path in api:
+            httpx.get(base + path, timeout=300).raise_for_status()
+        papers = httpx.get(f"{base}/api/status", timeout=60).json()
+        static = run_wrk(base, cycling(["/static/style.css"]), args.duration, 1)
+        search = run_wrk(base, cycling(api), args.duration, 1)
+        rss, count = tree_rss_mib(server)
+    print(f"\n{papers['papers']:,} papers, vectors indexed {papers['vectors_indexed']:,}; serve ready in "
+          f"{ready:.0f} s; RSS {rss:,.0f} MiB ({count} process); wrk -t1 -c1 -d{args.duration}s\n")
+    print("| route | req/s | p50 ms | p95 ms | p99 ms | requests | errors |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in (("baseline: /static/style.css", static), ("/api/search (hybrid, 24 queries)", search)):
+        print(f"| {name} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['requests']:,.0f} | "
+              f"{r['errors']:.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=60, help="Seconds of load per measurement.")
+    parser.add_argument("--workers", type=int, default=2, help="Web processes of serve.")
+    parser.add_argument("--connections", type=int, default=16, help="Concurrent connections of wrk.")
+    parser.add_argument("--postgres-url", help="A server where the benchmark may create a database.")
+    parser.add_argument("--scale-db", help="Serve this database (with its index folder beside it) alone and report "
+                        "RSS and search latency instead of the mixed load.")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk")
+    if args.scale_db:
+        scale(args)
+    else:
+        mixed_load(args)
+
+
+if __name__ == "__main__":
+    main()
