@@ -125,7 +125,7 @@ def tree_rss_mib(process: subprocess.Popen[bytes]) -> tuple[float, int]:
 def serving(database: str, index_dir: Path, *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log_path = index_dir.parent / "serve.log"
+    log_path = DB.parent / f"serve-load-{index_dir.parent.name}.log"
     with log_path.open("wb") as log:
         server = subprocess.Popen([sys.executable, "-m", "paperscope", "--db", database, "serve", "--port", str(port),
                                    "--no-access-log", "--log-level", "warning", *args],

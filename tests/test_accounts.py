@@ -90,3 +90,37 @@ def test_user_marks_follow_a_title_only_record_into_its_arxiv_record(store: Stor
     assert store.accounts.library_ids(user.id) == ["2501.00009"]
     assert store.accounts.tags_of(user.id) == {"to read": ["2501.00009"]}
     assert store.accounts.voted_ids(user.id) == ["2501.00009"]
+
+
+def test_concurrent_writers_on_separate_connections_never_fail_with_a_locked_database(database_url: str) -> None:
+    """Four connections (as four web processes would) vote at once; each vote reads, then writes. On SQLite
+    a plain BEGIN would fail such a transaction with "database is locked" whenever another committed first."""
+    import threading
+
+    from paperscope.store import open_store
+
+    papers = [Paper(id=f"2601.{n:05d}", title=f"Paper {n}") for n in range(20)]
+    stores = [open_store(database_url) for _ in range(4)]
+    try:
+        stores[0].upsert_papers(papers)
+        voters = [stores[0].accounts.create_user(f"voter{n}@example.org").id for n in range(4)]
+        failures: list[BaseException] = []
+
+        def vote_many(store: Store, user_id: int) -> None:
+            try:
+                for round_ in range(3):
+                    for paper in papers:
+                        store.accounts.vote(user_id, paper.id, up=round_ != 1)
+            except BaseException as exc:  # noqa: BLE001 (reported below)
+                failures.append(exc)
+
+        threads = [threading.Thread(target=vote_many, args=(s, u)) for s, u in zip(stores, voters, strict=True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        assert stores[0].accounts.vote_counts([p.id for p in papers]) == {p.id: 4 for p in papers}
+    finally:
+        for store in stores:
+            store.close()

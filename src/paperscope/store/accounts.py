@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from paperscope.errors import InputError
 from paperscope.store.schema import collection_papers, collections, library, papers, tags, users, votes
+from paperscope.store.transactions import write_transaction
 
 LibraryState = Literal["saved", "hidden"]
 
@@ -62,7 +63,7 @@ class AccountStore:
                     timezone: str = "UTC") -> User:
         """Add a user; InputError if the address is taken or malformed."""
         address = normalise_email(email)
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             if conn.execute(sa.select(users.c.id).where(users.c.email == address)).first():
                 raise InputError(f"A user with e-mail {address} already exists.")
             user_id = _new_id(conn.execute(users.insert().values(
@@ -101,11 +102,11 @@ class AccountStore:
         allowed = {"password_hash", "display_name", "timezone"}
         if unknown := set(values) - allowed:
             raise ValueError(f"cannot update {sorted(unknown)}")
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(users.update().where(users.c.id == user_id).values(**values))
 
     def delete_user(self, user_id: int) -> None:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(users.delete().where(users.c.id == user_id))
 
     # Library: saved and hidden papers ---------------------------------------------------------
@@ -113,7 +114,7 @@ class AccountStore:
     def set_library_state(self, user_id: int, paper_ids: Iterable[str], state: LibraryState) -> int:
         """Save or hide papers for a user (one state replaces the other); returns how many changed."""
         ids = list(dict.fromkeys(paper_ids))
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             _require_papers(conn, ids)
             current = dict(conn.execute(sa.select(library.c.paper_id, library.c.state).where(
                 library.c.user_id == user_id, library.c.paper_id.in_(ids))).all())
@@ -127,7 +128,7 @@ class AccountStore:
 
     def remove_from_library(self, user_id: int, paper_ids: Iterable[str]) -> int:
         """Forget saved or hidden marks; returns how many were removed."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             return conn.execute(library.delete().where(library.c.user_id == user_id,
                                                        library.c.paper_id.in_(list(paper_ids)))).rowcount
 
@@ -153,14 +154,14 @@ class AccountStore:
         if not name or len(name) > 100:
             raise InputError("A tag is 1 to 100 characters.")
         self.set_library_state(user_id, [paper_id], "saved")
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             exists = conn.execute(sa.select(tags.c.tag).where(
                 tags.c.user_id == user_id, tags.c.paper_id == paper_id, tags.c.tag == name)).first()
             if not exists:
                 conn.execute(tags.insert().values(user_id=user_id, paper_id=paper_id, tag=name, created_at=_now()))
 
     def remove_tag(self, user_id: int, paper_id: str, tag: str) -> None:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(tags.delete().where(tags.c.user_id == user_id, tags.c.paper_id == paper_id,
                                              tags.c.tag == tag.strip()))
 
@@ -178,7 +179,7 @@ class AccountStore:
 
     def vote(self, user_id: int, paper_id: str, up: bool = True) -> bool:
         """Upvote (or withdraw the vote); returns whether anything changed. One vote per user per paper."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             _require_papers(conn, [paper_id])
             voted = conn.execute(sa.select(votes.c.user_id).where(
                 votes.c.user_id == user_id, votes.c.paper_id == paper_id)).first() is not None
@@ -208,7 +209,7 @@ class AccountStore:
         cleaned = name.strip()
         if not cleaned or len(cleaned) > 200:
             raise InputError("A collection name is 1 to 200 characters.")
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             if conn.execute(sa.select(collections.c.id).where(collections.c.user_id == user_id,
                                                              collections.c.name == cleaned)).first():
                 raise InputError(f"You already have a collection named {cleaned!r}.")
@@ -247,7 +248,7 @@ class AccountStore:
     def add_to_collection(self, collection_id: int, paper_ids: Iterable[str], *, owner_id: int) -> int:
         """Add papers to the owner's collection; InputError if it is not theirs. Returns how many were new."""
         ids = list(dict.fromkeys(paper_ids))
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             self._require_owner(conn, collection_id, owner_id)
             _require_papers(conn, ids)
             present = set(conn.execute(sa.select(collection_papers.c.paper_id).where(
@@ -261,7 +262,7 @@ class AccountStore:
         return len(new)
 
     def remove_from_collection(self, collection_id: int, paper_ids: Iterable[str], *, owner_id: int) -> int:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             self._require_owner(conn, collection_id, owner_id)
             return conn.execute(collection_papers.delete().where(
                 collection_papers.c.collection_id == collection_id,
@@ -271,12 +272,12 @@ class AccountStore:
         """Change `name`, `description` or `public` of the owner's collection."""
         if unknown := set(values) - {"name", "description", "public"}:
             raise ValueError(f"cannot update {sorted(unknown)}")
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             self._require_owner(conn, collection_id, owner_id)
             conn.execute(collections.update().where(collections.c.id == collection_id).values(**values))
 
     def delete_collection(self, collection_id: int, *, owner_id: int) -> None:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             self._require_owner(conn, collection_id, owner_id)
             conn.execute(collections.delete().where(collections.c.id == collection_id))
 

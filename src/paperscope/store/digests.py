@@ -28,6 +28,7 @@ from paperscope.store.schema import (
     unsubscribes,
     users,
 )
+from paperscope.store.transactions import write_transaction
 
 SubscriptionKind = Literal["personal", "trending", "both"]
 Frequency = Literal["daily", "weekly"]
@@ -105,7 +106,7 @@ class DigestStore:
             raise InputError("A digest carries 1 to 100 papers.")
         values = dict(kind=kind, frequency=frequency, hour=hour, weekday=weekday, max_papers=max_papers,
                       active=True, updated_at=_now())
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             exists = conn.execute(sa.select(subscriptions.c.user_id)
                                   .where(subscriptions.c.user_id == user_id)).first()
             if exists:
@@ -128,7 +129,7 @@ class DigestStore:
 
     def unsubscribe(self, user_id: int, *, source: str = "link") -> bool:
         """Stop the user's digests; returns whether a subscription was active. Every call is logged."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             changed = conn.execute(subscriptions.update().where(
                 subscriptions.c.user_id == user_id, subscriptions.c.active.is_(True))
                 .values(active=False, updated_at=_now())).rowcount
@@ -144,7 +145,7 @@ class DigestStore:
 
     def record_slot(self, user_id: int, slot: dt.datetime) -> None:
         """Mark a schedule slot as done when there was nothing new to send in it."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(subscriptions.update().where(subscriptions.c.user_id == user_id)
                          .values(last_slot=slot))
 
@@ -157,7 +158,7 @@ class DigestStore:
             raise InputError(f"Unknown kind of follow {kind!r}: use one of {', '.join(FOLLOW_KINDS)}.")
         if not cleaned or len(cleaned) > 500:
             raise InputError("What you follow is 1 to 500 characters.")
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             if conn.execute(sa.select(follows.c.id).where(follows.c.user_id == user_id, follows.c.kind == kind,
                                                           follows.c.value == cleaned)).first():
                 return False
@@ -165,7 +166,7 @@ class DigestStore:
         return True
 
     def unfollow(self, user_id: int, kind: FollowKind, value: str) -> bool:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             return bool(conn.execute(follows.delete().where(
                 follows.c.user_id == user_id, follows.c.kind == kind,
                 follows.c.value == " ".join(value.split()))).rowcount)
@@ -181,7 +182,7 @@ class DigestStore:
 
     def feed_token(self, user_id: int, *, rotate: bool = False) -> str:
         """The secret token of the user's private feed, made on first use; `rotate` revokes the old one."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             token = conn.execute(sa.select(feed_tokens.c.token)
                                  .where(feed_tokens.c.user_id == user_id)).scalar_one_or_none()
             if token is not None and not rotate:
@@ -221,7 +222,7 @@ class DigestStore:
         Returns the outbox id, or None when a message with this key exists already (nothing is changed)
         or when every paper in it was sent to the user meanwhile.
         """
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             if conn.execute(sa.select(outbox.c.id).where(outbox.c.idempotency_key == idempotency_key)).first():
                 return None
             already = _existing(conn, sent_papers.c.paper_id, list(paper_ids), sent_papers.c.user_id == user_id)
@@ -263,7 +264,7 @@ class DigestStore:
             condition = sa.and_(condition, outbox.c.claimed_by.is_(None))
         else:
             condition = sa.and_(condition, outbox.c.claimed_by == message.claimed_by)
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             taken = conn.execute(outbox.update().where(condition).values(
                 state="sending", claimed_by=claimant, lease_until=lease_until, attempts=outbox.c.attempts + 1,
                 updated_at=_now())).rowcount
@@ -273,20 +274,20 @@ class DigestStore:
 
     def mark_sent(self, message_id: int) -> None:
         now = _now()
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(outbox.update().where(outbox.c.id == message_id).values(
                 state="sent", sent_at=now, updated_at=now, lease_until=None, last_error=None))
 
     def mark_retry(self, message_id: int, error: str, next_attempt_at: dt.datetime) -> None:
         """Back to pending after a temporary failure, to be tried again at `next_attempt_at`."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(outbox.update().where(outbox.c.id == message_id).values(
                 state="pending", last_error=error[:2000], next_attempt_at=next_attempt_at, claimed_by=None,
                 lease_until=None, updated_at=_now()))
 
     def mark_failed(self, message_id: int, error: str) -> None:
         """Give up on a message; its papers count as unsent again, so a later digest may carry them."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(outbox.update().where(outbox.c.id == message_id).values(
                 state="failed", last_error=error[:2000], claimed_by=None, lease_until=None, updated_at=_now()))
             conn.execute(sent_papers.delete().where(sent_papers.c.outbox_id == message_id))

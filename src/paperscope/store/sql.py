@@ -30,6 +30,7 @@ from paperscope.store.batches import decoded_vectors, keyset_batches
 from paperscope.store.digests import DigestStore
 from paperscope.store.schema import PAPER_REFERENCES, embeddings, papers, sync_state
 from paperscope.store.topics import TopicStore
+from paperscope.store.transactions import WRITE_LOCK_OPTION, write_transaction
 
 if TYPE_CHECKING:
     from paperscope.store.web import WebStore
@@ -39,7 +40,6 @@ _paper_values = operator.attrgetter(*_PAPER_FIELDS)
 # SQLite allows 32766 bound parameters; PostgreSQL 65535. Stay well below both.
 _IN_CHUNK = 900
 _WRITE_ATTEMPTS = 10
-_WRITE_LOCK_OPTION = "paperscope_write_lock"
 _PAPERS_LOCK_KEY = 0x70617065727301  # pg_advisory_xact_lock key of "merging into papers" ("papers" + 1)
 
 
@@ -95,7 +95,7 @@ def _create_engine(url: str, pool: PoolOptions) -> Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
-            immediate = conn.get_execution_options().get(_WRITE_LOCK_OPTION)
+            immediate = conn.get_execution_options().get(WRITE_LOCK_OPTION)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     else:
@@ -203,7 +203,7 @@ class SQLStore(Store):
         modification times rise in commit order, which the indexes' watermarks rely on."""
         with self.engine.connect() as conn:
             if conn.dialect.name == "sqlite":
-                conn.execution_options(**{_WRITE_LOCK_OPTION: True})  # BEGIN IMMEDIATE
+                conn.execution_options(**{WRITE_LOCK_OPTION: True})  # BEGIN IMMEDIATE
             with conn.begin():
                 if conn.dialect.name == "postgresql":
                     conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PAPERS_LOCK_KEY)))
@@ -309,7 +309,7 @@ class SQLStore(Store):
         rows = [{"paper_id": p.id, "model": model, "model_version": model_version, "content_hash": p.content_hash,
                  "vector": np.asarray(v, dtype="<f4").tobytes(), "created_at": now}
                 for p, v in zip(batch, vectors, strict=True)]
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(_upsert(conn, embeddings), rows)
 
     def iter_embeddings(self, model: str, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
@@ -351,7 +351,7 @@ class SQLStore(Store):
         return models
 
     def delete_embeddings(self, model: str) -> int:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             return int(conn.execute(embeddings.delete().where(embeddings.c.model == model)).rowcount)
 
     # Sync state -----------------------------------------------------------------------------
@@ -363,7 +363,7 @@ class SQLStore(Store):
         return dict(state) if state is not None else None
 
     def set_sync_state(self, source: str, state: dict[str, Any] | None) -> None:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             key = _sync_key(source)
             if state is None:
                 conn.execute(sync_state.delete().where(sync_state.c.source == key))

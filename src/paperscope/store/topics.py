@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from paperscope.store.batches import decoded_vectors, keyset_batches
 from paperscope.store.schema import embeddings, papers, topic_assignments, topic_maps, topics
+from paperscope.store.transactions import write_transaction
 
 _IN_CHUNK = 900
 
@@ -115,7 +116,7 @@ class TopicStore:
         caller; see `next_topic_id`), current topics not among them are retired, and every assignment
         is replaced by the given ones."""
         now = _now()
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             rows = list(assignments)
             map_id = _new_id(conn.execute(topic_maps.insert().values(
                 model=model, built_at=now, n_papers=len(rows), n_topics=len(records),
@@ -138,7 +139,7 @@ class TopicStore:
         if not assignments:
             return 0
         now = _now()
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             map_id = conn.execute(sa.select(sa.func.max(topic_maps.c.id))).scalar()
             if map_id is None:
                 raise ValueError("there is no topic map to add to")
@@ -152,7 +153,7 @@ class TopicStore:
 
     def set_descriptions(self, descriptions: dict[int, str | None]) -> None:
         """Attach (or with None, remove) LLM explanations of topics."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             for topic_id, text in descriptions.items():
                 conn.execute(topics.update().where(topics.c.id == topic_id).values(description=text))
 

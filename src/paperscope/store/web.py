@@ -32,6 +32,7 @@ from paperscope.store.schema import (
     web_sessions,
 )
 from paperscope.store.sql import _paper_from_row, paper_filter_condition
+from paperscope.store.transactions import write_transaction
 
 TOKEN_PREFIX = "ps_"
 # A token's last use is written at most this often, so a busy script does not write on every request.
@@ -85,7 +86,7 @@ class WebStore:
         """A new session for the user; returns its secret token (only its hash is stored)."""
         token = secrets.token_urlsafe(32)
         now = _now()
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(web_sessions.delete().where(web_sessions.c.expires_at < now))
             conn.execute(web_sessions.insert().values(token_hash=hash_secret(token), user_id=user_id,
                                                       created_at=now, expires_at=now + lifetime))
@@ -100,12 +101,12 @@ class WebStore:
         return _user_from_row(row) if row else None
 
     def end_session(self, token: str) -> None:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(web_sessions.delete().where(web_sessions.c.token_hash == hash_secret(token)))
 
     def end_all_sessions(self, user_id: int) -> None:
         """Sign the user out everywhere (after a password change)."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(web_sessions.delete().where(web_sessions.c.user_id == user_id))
 
     # API tokens -------------------------------------------------------------------------------
@@ -116,7 +117,7 @@ class WebStore:
         if not cleaned or len(cleaned) > 100:
             raise InputError("A token name is 1 to 100 characters, e.g. 'laptop script'.")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             result = conn.execute(api_tokens.insert().values(
                 user_id=user_id, name=cleaned, token_hash=hash_secret(secret), prefix=secret[:10],
                 created_at=_now()))
@@ -133,7 +134,7 @@ class WebStore:
 
     def revoke_api_token(self, user_id: int, token_id: int) -> bool:
         """Delete one of the user's tokens; False when the user has no such token."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             deleted = conn.execute(api_tokens.delete().where(api_tokens.c.id == token_id,
                                                              api_tokens.c.user_id == user_id)).rowcount
         return bool(deleted)
@@ -153,7 +154,7 @@ class WebStore:
         now = _now()
         last = row["last_used_at"]
         if last is None or _aware(last) < now - LAST_USED_RESOLUTION:
-            with self.engine.begin() as conn:
+            with write_transaction(self.engine) as conn:
                 conn.execute(api_tokens.update().where(api_tokens.c.id == row["token_id"])
                              .values(last_used_at=now))
         return _user_from_row(row)
@@ -162,13 +163,13 @@ class WebStore:
 
     def record_sign_in_failure(self, *keys: str) -> None:
         now = _now()
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(sign_in_failures.insert(), [{"key": key[:400], "failed_at": now} for key in keys])
 
     def recent_sign_in_failures(self, key: str, window: dt.timedelta) -> tuple[int, dt.datetime | None]:
         """How many sign-ins failed for `key` within the window, and when the oldest of them was."""
         since = _now() - window
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(sign_in_failures.delete().where(sign_in_failures.c.failed_at < since))
             count, oldest = conn.execute(
                 sa.select(sa.func.count(), sa.func.min(sign_in_failures.c.failed_at))
@@ -176,14 +177,14 @@ class WebStore:
         return int(count), _aware(oldest) if oldest is not None else None
 
     def clear_sign_in_failures(self, key: str) -> None:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(sign_in_failures.delete().where(sign_in_failures.c.key == key[:400]))
 
     # Submissions ------------------------------------------------------------------------------
 
     def add_submission(self, user_id: int, arxiv_id: str, *, paper_id: str | None, status: str,
                        message: str) -> Submission:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             result = conn.execute(submissions.insert().values(
                 user_id=user_id, arxiv_id=arxiv_id, paper_id=paper_id, status=status, message=message,
                 created_at=_now()))
