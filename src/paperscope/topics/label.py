@@ -16,6 +16,7 @@ from at most `max_docs_per_topic` of their most central papers, which keeps the 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -81,7 +82,7 @@ class TopicLabeler:
             document_frequency: Counter[str] = Counter()
             written: Counter[tuple[str, str]] = Counter()
             for doc in docs:  # one word longer than shown, to tell fragments of longer phrases
-                phrases = {(_stemmed(p), p) for p in candidate_phrases(doc, (low, high + 1))}
+                phrases = set(_phrases(doc, (low, high + 1)))
                 written.update(phrases)
                 document_frequency.update({key for key, _ in phrases})
             least = min(self.min_df, len(docs))
@@ -101,8 +102,7 @@ class TopicLabeler:
             papers: Counter[int] = Counter()
             occurrences: Counter[int] = Counter()
             for doc in docs:
-                found = Counter(vocabulary[key] for p in candidate_phrases(doc, (low, high))
-                                if (key := _stemmed(p)) in vocabulary)
+                found = Counter(vocabulary[key] for key, _ in _phrases(doc, (low, high)) if key in vocabulary)
                 papers.update(found.keys())
                 occurrences.update(found)
             rows += [topic] * len(papers)
@@ -150,26 +150,31 @@ _STOP = frozenset(STOP_WORDS)
 
 def candidate_phrases(text: str, ngram_range: tuple[int, int] = (1, 3)) -> list[str]:
     """Lower-cased word n-grams of `text` that cross no stop word and no punctuation (RAKE's candidates)."""
+    return [phrase for _key, phrase in _phrases(text, ngram_range)]
+
+
+def _phrases(text: str, ngram_range: tuple[int, int]) -> list[tuple[str, str]]:
+    """(phrase with plurals stripped, phrase) for each candidate phrase of `text`; each word is stemmed once."""
     low, high = ngram_range
-    phrases: list[str] = []
+    found: list[tuple[str, str]] = []
     for segment in _SEGMENT.split(text.lower()):
         run: list[str] = []
+        stems: list[str] = []
         for word in [*_TOKEN.findall(segment), ""]:  # "" closes the last run
             if word and word not in _STOP:
                 run.append(word)
+                stems.append(_stem(word))
                 continue
             for n in range(low, min(high, len(run)) + 1):
-                phrases.extend(" ".join(run[i:i + n]) for i in range(len(run) - n + 1))
-            run = []
-    return [p for p in phrases if _no_repeats(p)]
+                for i in range(len(run) - n + 1):
+                    words = run[i:i + n]
+                    if n == 1 or len(set(words)) == n:  # 'learning contrastive learning' is no phrase
+                        found.append((" ".join(stems[i:i + n]), " ".join(words)))
+            run, stems = [], []
+    return found
 
 
-def _no_repeats(term: str) -> bool:
-    """'learning contrastive learning' says nothing more than its words once."""
-    words = term.split()
-    return len(set(words)) == len(words)
-
-
+@functools.lru_cache(maxsize=1 << 16)
 def _stem(word: str) -> str:
     """A light plural strip, enough to see 'jailbreak', 'jailbreaks' and 'jailbreaking' as one word."""
     if len(word) > 4 and word.endswith("ies"):
@@ -181,10 +186,6 @@ def _stem(word: str) -> str:
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
-
-
-def _stemmed(phrase: str) -> str:
-    return " ".join(_stem(w) for w in phrase.split())
 
 
 def _initials(words: list[str]) -> set[str]:
