@@ -8,7 +8,9 @@ On ../shared/data/arxiv/cs (17,142 papers, primary category as the label): V-mea
 with its defaults on the same embeddings (its outliers count as one more cluster); the chosen k beside the true k;
 ARI between paperscope runs with 5 seeds and between two runs on different 90 % samples; wall time and peak
 Python memory (tracemalloc). Then the same timings at --big papers: the real vectors replicated with Gaussian
-noise (sigma 0.02 per dimension, renormalised). Last, a sanity look at SciFact (an unseen field, no labels).
+noise (sigma 0.02 per dimension, renormalised), the clustering, the 2-D layout and the labels (the whole map but
+storing it; bench/bench_topics_scale.py measures `build_map` with the database) beside KMeans. Last, a sanity
+look at SciFact (an unseen field, no labels).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import resource
 import sys
 import time
 import tracemalloc
@@ -33,14 +36,17 @@ from paperscope.embed.base import document_text  # noqa: E402
 from paperscope.topics import PPP, Layout, Reducer, TopicLabeler, TopicModel  # noqa: E402
 
 
-def measured(run: Callable[[], Any]) -> tuple[Any, float, float]:
-    """(result, seconds, peak MiB of Python allocations)."""
-    tracemalloc.start()
+def measured(run: Callable[[], Any], *, trace: bool = True) -> tuple[Any, float, float]:
+    """(result, seconds, peak MiB of Python allocations). tracemalloc slows allocation-heavy Python code (the
+    labels' phrase counting, about 5x): with trace=False the run is timed without it and the peak is NaN."""
+    if trace:
+        tracemalloc.start()
     started = time.perf_counter()
     result = run()
     seconds = time.perf_counter() - started
-    peak = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
+    peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else float("nan")
+    if trace:
+        tracemalloc.stop()
     return result, seconds, peak
 
 
@@ -102,7 +108,7 @@ def main() -> None:
           f"{adjusted_rand_score(*(m.predict(X[common]) for m in halves)):.3f} "
           f"(k {halves[0].n_topics_} and {halves[1].n_topics_})")
 
-    labeler, sec, _ = measured(lambda: TopicLabeler().fit(texts, model.labels_, model.scores_))
+    labeler, sec, _ = measured(lambda: TopicLabeler().fit(texts, model.labels_, model.scores_), trace=False)
     print(f"\nlabels of the {model.n_topics_} topics in {sec:.1f} s; the five largest:")
     for topic in range(5):
         share = np.bincount(np.unique(truth, return_inverse=True)[1][model.labels_ == topic]).max() / \
@@ -110,25 +116,35 @@ def main() -> None:
         print(f"  {labeler.labels_text_[topic]:55s} {model.sizes_[topic]:5d} papers, top category "
               f"{share:.0%}")
 
-    print(f"\n{args.big:,} papers (real vectors replicated with noise):")
+    print(f"\n{args.big:,} papers (real vectors replicated with noise, texts repeated):")
     noise = np.random.default_rng(1)
     big = np.vstack([X] * (args.big // len(X) + 1))[: args.big]
     big = big + noise.normal(0, 0.02, big.shape).astype(np.float32)
     big /= np.linalg.norm(big, axis=1, keepdims=True)
+    big_texts = (texts * (args.big // len(texts) + 1))[: args.big]
+    Layout().fit_transform(Reducer().fit_transform(big[:6000]))  # numba compiles UMAP and NN-descent once
     big_model, sec, mib = measured(lambda: paperscope(big))
     print(f"  paperscope (reduce, PPP, scores, further topics, ambiguity): k {big_model.n_topics_}, "
           f"{sec:.1f} s, {mib:.0f} MiB")
+    Z = big_model.reducer.transform(big)
+    _, sec_layout, mib_layout = measured(lambda: Layout().fit_transform(Z))
+    print(f"  2-D layout (UMAP fitted on 10,000, the rest placed by their nearest): {sec_layout:.1f} s, "
+          f"{mib_layout:.0f} MiB")
+    _, sec_label, _ = measured(lambda: TopicLabeler().fit(big_texts, big_model.labels_, big_model.scores_),
+                               trace=False)
+    print(f"  labels (500 central papers per topic; timed without tracemalloc): {sec_label:.1f} s")
+    total = sec + sec_layout + sec_label
+    print(f"  the whole map: {total:.1f} s, peak {max(mib, mib_layout):.0f} MiB (Python allocations, labels aside)")
     _, sec_km, mib_km = measured(lambda: KMeans(true_k, random_state=0).fit_predict(big))
-    print(f"  sklearn KMeans at k {true_k}: {sec_km:.1f} s, {mib_km:.0f} MiB; ratio {sec / sec_km:.2f}x the time")
-    Z = Reducer().fit_transform(big)
-    _, sec, mib = measured(lambda: Layout().fit_transform(Z))
-    print(f"  2-D layout (UMAP fitted on 10,000, the rest placed by their nearest): {sec:.1f} s, {mib:.0f} MiB")
+    print(f"  sklearn KMeans at k {true_k}: {sec_km:.1f} s, {mib_km:.0f} MiB; ratio: the clustering "
+          f"{sec / sec_km:.2f}x its time, the whole map {total / sec_km:.2f}x")
 
     sf = topics_data.scifact()
     sf_model = TopicModel(labeler=TopicLabeler()).fit(sf.vectors, [document_text(p) for p in sf.papers])
     print(f"\nSciFact ({len(sf.vectors):,} abstracts, biomedical, unseen): k {sf_model.n_topics_}; largest topics:")
     for topic in range(min(8, sf_model.n_topics_)):
         print(f"  {sf_model.labels_text_[topic]:55s} {sf_model.sizes_[topic]:5d}")
+    print(f"\npeak RSS of this benchmark process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
 
 
 if __name__ == "__main__":

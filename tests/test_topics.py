@@ -26,6 +26,7 @@ from paperscope.topics import PPP, NovelTopicFinder, Reducer, TopicLabeler, Topi
 from paperscope.topics.balance import balanced_assignment
 from paperscope.topics.build import assign_new, build_map, map_json
 from paperscope.topics.chunks import centroids
+from paperscope.topics.label import candidate_phrases
 from tests.conftest import shared_path
 
 # Four fields that a reader tells apart at a glance; audio is the one held out for "emerging".
@@ -109,6 +110,54 @@ def test_labels_are_non_empty_distinct_and_about_the_field(corpus: Corpus) -> No
                                                                                                     "audio"))
     for topic, rows in enumerate(model.representatives_):  # the central papers are the topic's own
         assert rows and all(model.labels_[r] == topic for r in rows)
+    for words in model.keywords_:
+        _assert_no_sub_phrases(words)
+
+
+def _assert_no_sub_phrases(keywords: list[str]) -> None:
+    for a, b in itertools.permutations(keywords, 2):
+        assert f" {a.lower()} " not in f" {b.lower()} ", f"{a!r} repeats {b!r} in {keywords}"
+
+
+def test_labels_of_many_real_topics_are_distinct_and_not_repetitive() -> None:
+    """Labels for the 14 arXiv categories with 40 papers or more (40 each, the category as the topic; cs.LG and
+    cs.AI, cs.SD and eess.AS overlap): every label non-empty and distinct, no keyword inside another of its
+    topic, and the fields recognisable."""
+    wanted = {c: 40 for c in ("cs.CV", "cs.CL", "cs.LG", "cs.AI", "eess.IV", "cs.GR", "cs.RO", "cs.IR", "cs.HC",
+                              "cs.SD", "cs.CR", "cs.CY", "eess.AS", "cs.SE")}
+    texts: list[str] = []
+    categories: list[str] = []
+    for path in sorted(shared_path("data", "arxiv", "cs").glob("*.jsonl")):
+        with path.open("rb") as stream:
+            for item in read_jsonl(stream, path.name):
+                category = item.paper.primary_category if isinstance(item, Entry) else None
+                if category and wanted.get(category, 0) > 0:
+                    texts.append(document_text(item.paper))
+                    categories.append(category)
+                    wanted[category] -= 1
+        if not any(wanted.values()):
+            break
+    names = sorted(set(categories))
+    labels = np.array([names.index(c) for c in categories])
+    labeler = TopicLabeler().fit(texts, labels, np.ones(len(texts)))
+    assert len(labeler.labels_text_) == len(names) == 14
+    assert all(label.strip() for label in labeler.labels_text_)
+    assert len({label.lower() for label in labeler.labels_text_}) == len(names)
+    for words in labeler.keywords_:
+        assert len(words) >= 5
+        _assert_no_sub_phrases(words)
+    keywords = {name: " ".join(words).lower() for name, words in zip(names, labeler.keywords_, strict=True)}
+    assert "robot" in keywords["cs.RO"] and "speech" in keywords["cs.SD"] + keywords["eess.AS"]
+    assert any(w in keywords["cs.CR"] for w in ("attack", "security", "privacy"))
+
+
+def test_candidate_phrases_stop_at_stop_words_and_punctuation() -> None:
+    phrases = candidate_phrases("Large Reasoning Models (LRMs) help hate speech detection in social media; "
+                                "vision-language-action models, too.")
+    assert {"large reasoning models", "lrms", "hate speech detection", "social media",
+            "vision-language-action models"} <= set(phrases)
+    assert not {"reasoning models lrms", "detection social media", "detection social", "media vision-language-action"
+                } & set(phrases)
 
 
 def test_an_emerging_field_is_found_with_the_date_it_emerged(corpus: Corpus) -> None:

@@ -125,13 +125,23 @@ class Store(abc.ABC):
         in batches of (paper ids, float32 matrix)."""
 
     def load_embeddings(self, model: str) -> tuple[list[str], np.ndarray]:
-        """Every stored vector of a model at once: (paper ids, float32 matrix with one row per id)."""
+        """Every stored vector of a model at once: (paper ids, float32 matrix with one row per id). The matrix
+        is allocated once at the stored count and filled batch by batch, so loading a million vectors needs the
+        matrix and one batch, not the batches and a stacked copy of them."""
         ids: list[str] = []
-        blocks: list[np.ndarray] = []
-        for batch_ids, matrix in self.iter_embeddings(model):
+        expected = int(self.embedding_models().get(model, {}).get("count", 0))
+        matrix: np.ndarray | None = None
+        for batch_ids, block in self.iter_embeddings(model):
+            if matrix is None:
+                matrix = np.empty((max(expected, len(block)), block.shape[1]), dtype=np.float32)
+            if len(ids) + len(block) > len(matrix):  # vectors stored since the count: grow
+                matrix = np.concatenate([matrix, np.empty((len(ids) + len(block) - len(matrix) + len(matrix) // 8,
+                                                           matrix.shape[1]), dtype=np.float32)])
+            matrix[len(ids):len(ids) + len(block)] = block
             ids += batch_ids
-            blocks.append(matrix)
-        return ids, (np.vstack(blocks) if blocks else np.zeros((0, 0), dtype=np.float32))
+        if matrix is None:
+            return ids, np.zeros((0, 0), dtype=np.float32)
+        return ids, matrix[: len(ids)]
 
     @abc.abstractmethod
     def latest_modification_time(self) -> dt.datetime | None:

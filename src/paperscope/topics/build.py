@@ -65,6 +65,7 @@ def build_map(store: Store, settings: Settings, *, model_name: str | None = None
     seconds: dict[str, float] = {}
     model_name = model_name or embedding_model_name(settings)
     started = time.perf_counter()
+    say("loading the vectors")
     ids, X = store.load_embeddings(model_name)
     if len(ids) < 2:
         raise SearchUnavailable(f"A topic map needs embedded papers, and {len(ids)} are embedded with {model_name}. "
@@ -93,6 +94,7 @@ def build_map(store: Store, settings: Settings, *, model_name: str | None = None
     representatives = [[ids[rows[j]] for j in chosen] for chosen in labeler.representatives_]
     seconds["label"] = time.perf_counter() - started
 
+    say("matching topic ids, looking for emerging topics")
     started = time.perf_counter()
     dates_by_id = store.topics.paper_dates(ids)
     dates = [dates_by_id.get(i) for i in ids]
@@ -107,6 +109,7 @@ def build_map(store: Store, settings: Settings, *, model_name: str | None = None
         say(f"asking {settings.topics_llm_url} to explain the topics ({explain_goal})")
         descriptions = _explain(settings, explain_goal, texts, model.labels_[rows], model.scores_[rows])
 
+    say(f"saving the map ({len(ids):,} assignments)")
     old_by_id = {t.id: t for t in old_topics}
     records = []
     for topic in range(k):

@@ -1,0 +1,162 @@
+"""Building the whole topic map at scale: wall time and peak memory, beside scikit-learn k-means in the same run.
+
+    python bench/bench_topics_scale.py --source PATH [--baseline minibatch|kmeans ...] [--keep] [--optimize]
+
+PATH is a paperscope SQLite database with stored vectors (e.g. the 1,000,000-paper one that
+`bench/bench_search_latency.py --n 1000000` caches as bench/.cache/latency-1000000.db). It is copied to
+bench/.cache/topics-scale.db first (the copy is upgraded to this branch's schema and gets the map; the source
+is never opened); --keep reuses an existing copy, whose map the build then replaces (a rebuild).
+
+paperscope: `build_map` exactly as `paperscope topics --rebuild` runs it: load the vectors, reduce, PPP, scores,
+further topics, ambiguity, the 2-D layout, labels, stable ids, storing every assignment. Baseline: load the same
+vectors the same way, then scikit-learn's MiniBatchKMeans (and/or KMeans) at the k paperscope chose; nothing is
+labelled, laid out or stored. Each runs in a process of its own, so each peak RSS (ru_maxrss) is its own; a
+thread samples the RSS every 0.2 s to tell in which step the peak fell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+WORK_DB = CACHE / "topics-scale.db"
+MODEL = "all-MiniLM-L6-v2/onnx-int8"
+
+
+class RssSampler:
+    """The peak resident memory of this process per named step, sampled by a daemon thread."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.step = "start"
+        self.peaks: dict[str, float] = {}
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def enter(self, step: str) -> None:
+        self._sample()
+        self.step = step
+
+    def _sample(self) -> None:
+        rss = current_rss_mib()
+        self.peaks[self.step] = max(self.peaks.get(self.step, 0.0), rss)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+
+def current_rss_mib() -> float:
+    with open("/proc/self/statm") as stream:
+        return int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def run_paperscope(db: Path) -> dict[str, Any]:
+    from paperscope.config import Settings
+    from paperscope.store import open_store
+    from paperscope.topics.build import build_map
+
+    store = open_store(str(db))
+    settings = Settings(database_url=str(db))
+    with RssSampler() as sampler:
+        sampler.enter("load")
+        started = time.perf_counter()
+        report = build_map(store, settings, model_name=MODEL, progress=sampler.enter)
+        seconds = time.perf_counter() - started
+    return {"seconds": seconds, "peak_mib": peak_rss_mib(), "k": report.map.n_topics, "papers": report.map.n_papers,
+            "steps_seconds": report.seconds, "steps_peak_mib": sampler.peaks,
+            "params": report.map.params}
+
+
+def run_baseline(db: Path, method: str, k: int) -> dict[str, Any]:
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+
+    from paperscope.store import open_store
+
+    store = open_store(str(db))
+    with RssSampler() as sampler:
+        sampler.enter("load")
+        started = time.perf_counter()
+        ids, X = store.load_embeddings(MODEL)
+        loaded = time.perf_counter() - started
+        sampler.enter(method)
+        if method == "kmeans":
+            KMeans(n_clusters=k, random_state=0).fit(X)
+        else:
+            MiniBatchKMeans(n_clusters=k, random_state=0, batch_size=4096, n_init=3).fit(X)
+        seconds = time.perf_counter() - started
+    return {"seconds": seconds, "load_seconds": loaded, "peak_mib": peak_rss_mib(), "papers": len(ids),
+            "steps_peak_mib": sampler.peaks}
+
+
+def child(args: list[str]) -> dict[str, Any]:
+    """Run one side in a fresh process and return what it printed (its last line, JSON)."""
+    done = subprocess.run([sys.executable, __file__, "--child", *args], check=True, stdout=subprocess.PIPE,
+                          text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--source", type=Path, default=CACHE / "latency-1000000.db")
+    parser.add_argument("--baseline", nargs="+", default=["minibatch"], choices=["minibatch", "kmeans"])
+    parser.add_argument("--keep", action="store_true", help="Reuse bench/.cache/topics-scale.db (a rebuild).")
+    parser.add_argument("--optimize", action="store_true", help="Run SQLite's PRAGMA optimize on the copy first "
+                        "(it gives the planner statistics; without them it sorts every vector per batch read).")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        side, db = args.child[0], Path(args.child[1])
+        result = run_paperscope(db) if side == "paperscope" else run_baseline(db, side, int(args.child[2]))
+        print(json.dumps(result))
+        return
+
+    if not (args.keep and WORK_DB.exists()):
+        if not args.source.exists():
+            sys.exit(f"{args.source} does not exist: build it with bench/bench_search_latency.py --n 1000000")
+        print(f"copying {args.source} to {WORK_DB}", file=sys.stderr)
+        shutil.copyfile(args.source, WORK_DB)
+    if args.optimize:
+        with sqlite3.connect(WORK_DB) as conn:
+            conn.execute("PRAGMA optimize")
+    ours = child(["paperscope", str(WORK_DB)])
+    print(f"paperscope build_map on {ours['papers']:,} papers: k {ours['k']}, {ours['seconds']:.1f} s, "
+          f"peak RSS {ours['peak_mib']:,.0f} MiB")
+    print("  steps (s): " + ", ".join(f"{name} {sec:.1f}" for name, sec in ours["steps_seconds"].items()))
+    print("  peak RSS per step (MiB): " + ", ".join(f"{name!r} {mib:,.0f}"
+                                                   for name, mib in ours["steps_peak_mib"].items()))
+    for method in args.baseline:
+        base = child([method, str(WORK_DB), str(ours["k"])])
+        print(f"baseline: load + scikit-learn {method} at k {ours['k']}: {base['seconds']:.1f} s "
+              f"(load {base['load_seconds']:.1f} s), peak RSS {base['peak_mib']:,.0f} MiB")
+        print(f"  paperscope / {method}: {ours['seconds'] / base['seconds']:.2f}x the time, "
+              f"{ours['peak_mib'] / base['peak_mib']:.2f}x the peak memory")
+
+
+if __name__ == "__main__":
+    main()
