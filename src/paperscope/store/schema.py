@@ -67,6 +67,7 @@ embeddings = Table(
     Column("vector", LargeBinary, nullable=False),  # float32, little-endian
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_embeddings_model_created", "model", "created_at"),  # the newest vector of a model, fast
+    Index("ix_embeddings_model_paper", "model", "paper_id"),  # every vector of a model, in keyset order
 )
 
 # Where each incremental source (an arXiv query, say) got to, so the next run starts from there.
