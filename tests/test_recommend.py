@@ -17,6 +17,7 @@ from paperscope.recommend import (
     GraphRanker,
     LinearRanker,
     NothingToGoOn,
+    RankFusion,
     Recommender,
     Signals,
 )
@@ -40,8 +41,9 @@ def clusters(per_cluster: int = 40, seed: int = 0) -> Corpus:
 
 
 @pytest.mark.parametrize("ranker", [LinearRanker(), GraphRanker(), GraphRanker(max_candidates=25),
-                                    FusedRanker([LinearRanker(), GraphRanker()])],
-                         ids=["linear", "graph", "graph-shortlist", "fused"])
+                                    FusedRanker([LinearRanker(), GraphRanker()]),
+                                    RankFusion([LinearRanker(), GraphRanker()])],
+                         ids=["linear", "graph", "graph-shortlist", "fused", "rank-fusion"])
 def test_every_ranker_puts_the_library_cluster_first(ranker: object) -> None:
     corpus = clusters()
     library = np.arange(0, 8)  # cluster 0

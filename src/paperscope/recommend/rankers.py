@@ -12,6 +12,7 @@ the command line, the digests and the benchmark all run the very same ranking.
   regions (the idea of "Local Graph Clustering with Noisy Labels": labels, even noisy ones, steer a
   local diffusion). Scores are degree-normalised, as in local graph clustering.
 * `FusedRanker`: the mean of both rankers' standardised scores.
+* `RankFusion`: reciprocal rank fusion of both rankers (shipped: the benchmark's dev users prefer it).
 """
 
 from __future__ import annotations
@@ -88,7 +89,10 @@ def standardise(values: np.ndarray) -> np.ndarray:
 
 @dataclass
 class LinearRanker:
-    """A linear SVM per user: library against hidden papers and the unlabelled rest of the corpus."""
+    """A linear SVM per user: library against hidden papers and the unlabelled rest of the corpus.
+
+    The background sample and its features are drawn once per corpus and kept for the next users (a user's
+    own library or hidden papers are left out of it for them)."""
 
     c: float = 0.03
     hidden_weight: float = 3.0  # a "not interested" mark counts more than an unlabelled paper
@@ -96,12 +100,22 @@ class LinearRanker:
     use_tfidf: bool = True
     tfidf_weight: float = 1.0
     seed: int = 0
+    _cache: dict[int, tuple[np.ndarray, Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def features(self, corpus: Corpus, rows: np.ndarray) -> np.ndarray | sp.csr_matrix:
         dense = corpus.vectors[rows]
         if not self.use_tfidf or corpus.tfidf is None:
             return dense
         return sp.hstack([sp.csr_matrix(dense), corpus.tfidf[rows] * self.tfidf_weight], format="csr")
+
+    def _background(self, corpus: Corpus) -> tuple[np.ndarray, Any]:
+        if id(corpus) not in self._cache:
+            rng = np.random.default_rng(self.seed)
+            size = min(self.background, len(corpus.ids))
+            rows = np.sort(rng.choice(len(corpus.ids), size=size, replace=False)) if size else np.zeros(0, np.int64)
+            self._cache.clear()
+            self._cache[id(corpus)] = (rows, self.features(corpus, rows))
+        return self._cache[id(corpus)]
 
     def scores(self, corpus: Corpus, signals: Signals) -> np.ndarray:
         from sklearn.svm import LinearSVC
@@ -110,19 +124,20 @@ class LinearRanker:
         extra = _query_rows(signals, self.use_tfidf and corpus.tfidf is not None, self.tfidf_weight)
         if len(positives) == 0 and extra is None:
             return np.zeros(len(signals.candidates))
-        labelled = set(positives.tolist()) | set(signals.negatives.tolist())
-        rng = np.random.default_rng(self.seed)
-        pool = np.array([r for r in range(len(corpus.ids)) if r not in labelled], dtype=np.int64)
-        background = rng.choice(pool, size=min(self.background, len(pool)), replace=False) if len(pool) else pool
-        rows = np.concatenate([positives, signals.negatives, background])
-        x = self.features(corpus, rows)
-        y = np.concatenate([np.ones(len(positives)), np.zeros(len(signals.negatives) + len(background))])
+        background_rows, background_features = self._background(corpus)
+        unlabelled = ~np.isin(background_rows, np.concatenate([positives, signals.negatives]))
+        background = background_features[unlabelled]
+        labelled = np.concatenate([positives, signals.negatives])
+        parts = [self.features(corpus, labelled), background]
+        y = np.concatenate([np.ones(len(positives)), np.zeros(len(signals.negatives) + background.shape[0])])
         weight = np.concatenate([np.ones(len(positives)), np.full(len(signals.negatives), self.hidden_weight),
-                                 np.ones(len(background))])
+                                 np.ones(background.shape[0])])
         if extra is not None:
-            x = sp.vstack([sp.csr_matrix(x), extra], format="csr") if sp.issparse(extra) else np.vstack([x, extra])
+            parts.append(extra)
             y = np.concatenate([y, np.ones(extra.shape[0])])
             weight = np.concatenate([weight, np.ones(extra.shape[0])])
+        x = sp.vstack([sp.csr_matrix(p) for p in parts], format="csr") if any(sp.issparse(p) for p in parts) \
+            else np.vstack(parts)
         # Balance the classes by weight, as arxiv-sanity does with class_weight="balanced".
         n_pos, n_neg = float(weight[y == 1].sum()), float(weight[y == 0].sum())
         if n_neg == 0:
@@ -323,6 +338,23 @@ class FusedRanker:
         total = np.zeros(len(signals.candidates))
         for ranker, weight in zip(self.rankers, weights, strict=True):
             total += weight * standardise(ranker.scores(corpus, signals))
+        return total
+
+
+@dataclass
+class RankFusion:
+    """Reciprocal rank fusion: a candidate scores the sum over rankers of 1 / (k + its rank in each)."""
+
+    rankers: list[Ranker]
+    k: int = 60
+
+    def scores(self, corpus: Corpus, signals: Signals) -> np.ndarray:
+        total = np.zeros(len(signals.candidates))
+        for ranker in self.rankers:
+            order = np.argsort(-ranker.scores(corpus, signals), kind="stable")
+            ranks = np.empty(len(order))
+            ranks[order] = np.arange(1, len(order) + 1)
+            total += 1.0 / (self.k + ranks)
         return total
 
 
