@@ -1,10 +1,12 @@
 """Recommendation quality: MAP@20 and nDCG@20 of paperscope's rankers beside arxiv-sanity-lite's method.
 
-    nice -n 5 python bench/bench_recommend.py [--split dev|heldout|fresh|all] [--users 8] [--variants]
+    nice -n 5 python bench/bench_recommend.py [--split dev|heldout|fresh|unseen|all] [--users 8] [--variants]
+        [--interests categories|topics|all]
 
 Data: the real arXiv cs listings in ../shared/data/arxiv/cs (74 daily files). A paper's date is the first
-listing it appears in; its categories are arXiv's. The database with the stored embeddings is built once
-under bench/.cache/ (`paperscope ingest` + `paperscope index`, minutes with the int8 model), later runs reuse it.
+listing it appears in; its categories are arXiv's. The vectors (all-MiniLM-L6-v2, int8) are read from
+bench/.cache/web-cs.db (the web benchmark's database, copied from the main checkout) or arxiv-cs.db; when
+neither exists, arxiv-cs.db is built once (`paperscope ingest` + `paperscope index`, about 15 minutes).
 
 Simulated users: each user's interest is one arXiv category; their library is 10-30 papers carrying that
 category from the history weeks, and 2-6 "not interested" papers from another interest's category. The task
@@ -14,8 +16,19 @@ The corpus the rankers see is every paper listed up to the end of the test week 
 Three splits: `dev` (history weeks 12-19 of 2025, test week 20, the dev categories) was used to choose the
 method and its settings; `heldout` (history weeks 21-25, test week 26, other categories) was run only to
 report, never to tune; `fresh` (history weeks 14-21, test week 22, the rarer categories used by neither)
-was defined after the first heldout run and run once at the end. Interests with fewer than 10 history papers
-or no relevant paper in the test week are skipped (and named on stderr).
+was defined after the first heldout run and run once at the end; `unseen` (history weeks 16-23, test week
+24, the categories no other split uses, among them the three largest: cs.CV, cs.CL, cs.AI) was defined
+before its only run, to check the goal on data never seen while developing. Interests with fewer than 10
+history papers or no relevant paper in the test week are skipped (and named on stderr).
+
+Topic interests (`--interests topics`, an extra evaluation, since the issue says an interest is "a category
+or a topic"): the papers of the history weeks are clustered into 40 topics, and 8 topics with at least 10
+history papers and 3 test-week papers are drawn at random (seeded); a test-week paper is relevant when its
+nearest topic centre is the user's topic. The clustering decides what relevant means, so it favours rankers
+that see the same features: both clusterings are reported, k-means on the embeddings (favours paperscope)
+and k-means on an LSA reduction of the baseline's own TF-IDF (favours the baseline).
+
+Each MAP ratio comes with a 95 % bootstrap interval (users resampled with replacement, 2,000 times).
 
 Baseline, measured in the same run: arxiv-sanity-lite's recommendation, reimplemented here: TF-IDF of title
 and abstract (unigrams and bigrams, sublinear tf, its default vocabulary limits), and per user a LinearSVC
@@ -42,12 +55,22 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
 from ir_metrics import mean
-from paperscope.recommend.rankers import Corpus, FusedRanker, GraphRanker, LinearRanker, Ranker, Signals, fit_tfidf
+from paperscope.recommend.rankers import (
+    Corpus,
+    FusedRanker,
+    GraphRanker,
+    LinearRanker,
+    Ranker,
+    RankFusion,
+    Signals,
+    fit_tfidf,
+)
 from paperscope.store import open_store
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv" / "cs"
 CACHE = Path(__file__).resolve().parent / ".cache"
 DB = CACHE / "arxiv-cs.db"
+SHARED_DB = CACHE / "web-cs.db"  # the same papers and vectors, from the web benchmark
 MODEL = "all-MiniLM-L6-v2/onnx-int8"
 K = 20
 
@@ -68,7 +91,13 @@ SPLITS = {
     "fresh": Split("fresh", range(14, 22), 22,
                    ("eess.SP", "cs.NE", "cs.SI", "cs.DB", "q-bio.NC", "q-bio.QM", "physics.med-ph", "cs.DC",
                     "cs.CE")),
+    # Defined before its only run (session 2): a test week no split used, the categories none used.
+    "unseen": Split("unseen", range(16, 24), 24,
+                    ("cs.CV", "cs.CL", "cs.AI", "cs.ET", "cs.DL", "cs.IT", "cs.AR", "cs.NA")),
 }
+TOPICS, TOPIC_INTERESTS = 40, 8
+BOOTSTRAP = 2000
+ONLY = ""  # --only
 
 
 @dataclass
@@ -95,19 +124,20 @@ def load_papers() -> Papers:
 
 
 def load_vectors(papers: Papers) -> np.ndarray:
-    if not DB.exists():
+    db = DB if DB.exists() or not SHARED_DB.exists() else SHARED_DB
+    if not db.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         base = [sys.executable, "-m", "paperscope", "--db", str(DB)]
         subprocess.run([*base, "ingest", "-q", *sorted(str(p) for p in DATA.glob("*.jsonl"))], check=True)
         started = time.perf_counter()
         subprocess.run([*base, "index", "--model", "minilm-int8"], check=True)
         print(f"embedded the corpus in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    with open_store(str(DB)) as store:
+    with open_store(str(db)) as store:
         ids, matrix = store.load_embeddings(MODEL)
     row = {paper_id: i for i, paper_id in enumerate(ids)}
     missing = [i for i in papers.ids if i not in row]
     if missing:
-        raise SystemExit(f"{len(missing)} papers have no {MODEL} vector in {DB}; run paperscope index on it")
+        raise SystemExit(f"{len(missing)} papers have no {MODEL} vector in {db}; run paperscope index on it")
     return matrix[[row[i] for i in papers.ids]]
 
 
@@ -154,29 +184,81 @@ class User:
 
 def simulate_users(papers: Papers, split: Split, corpus_rows: np.ndarray, per_interest: int,
                    seed: int) -> list[User]:
+    """Category interests: a paper is of the interest when it carries the category."""
+    members = {c: {r for r in corpus_rows if c in papers.categories[r]} for c in split.interests}
+    return users_from(papers, split, corpus_rows, members, per_interest, seed)
+
+
+def topic_members(papers: Papers, split: Split, corpus_rows: np.ndarray, features: np.ndarray, label: str,
+                  seed: int) -> dict[str, set[int]]:
+    """Topic interests: k-means on the history weeks' `features` (unit rows); every paper of the corpus goes
+    to its nearest centre; TOPIC_INTERESTS topics with enough history and test-week papers, drawn at random."""
+    from sklearn.cluster import KMeans
+
+    history = np.array([r for r in corpus_rows if papers.week[r] in split.history_weeks])
+    model = KMeans(TOPICS, n_init=4, random_state=seed).fit(features[history])
+    assigned = model.predict(features[corpus_rows])
+    test = papers.week[corpus_rows] == split.test_week
+    eligible = [t for t in range(TOPICS)
+                if ((assigned == t) & ~test & np.isin(papers.week[corpus_rows], list(split.history_weeks))).sum()
+                >= 10 and ((assigned == t) & test).sum() >= 3]
+    chosen = np.random.default_rng(seed).choice(eligible, size=min(TOPIC_INTERESTS, len(eligible)), replace=False)
+    return {f"{label} topic {t}": set(corpus_rows[assigned == t].tolist()) for t in sorted(chosen)}
+
+
+def users_from(papers: Papers, split: Split, corpus_rows: np.ndarray, members: dict[str, set[int]],
+               per_interest: int, seed: int) -> list[User]:
+    """Per interest, `per_interest` users: 10-30 history papers of it as the library, 2-6 history papers of
+    another interest (and not of this one) hidden; relevant = the test-week papers of the interest."""
     rng = np.random.default_rng(seed)
     history = [r for r in corpus_rows if papers.week[r] in split.history_weeks]
     candidates = np.array([r for r in corpus_rows if papers.week[r] == split.test_week])
     users = []
-    for interest in split.interests:
-        liked = [r for r in history if interest in papers.categories[r]]
-        relevant = {i for i, r in enumerate(candidates) if interest in papers.categories[r]}
+    names = list(members)
+    for interest in names:
+        liked = [r for r in history if r in members[interest]]
+        relevant = {i for i, r in enumerate(candidates) if r in members[interest]}
         if len(liked) < 10 or not relevant:
             print(f"skipped {interest}: {len(liked)} history papers, {len(relevant)} relevant", file=sys.stderr)
             continue
-        others = [c for c in split.interests if c != interest]
+        others = [c for c in names if c != interest]
         for _ in range(per_interest):
             size = int(rng.integers(10, 31))
             library = rng.choice(liked, size=min(size, len(liked)), replace=False)
             other = others[int(rng.integers(len(others)))]
-            dislikes = [r for r in history if other in papers.categories[r] and interest not in papers.categories[r]]
+            dislikes = [r for r in history if r in members[other] and r not in members[interest]]
             hidden = rng.choice(dislikes, size=min(int(rng.integers(2, 7)), len(dislikes)), replace=False)
             users.append(User(interest, Signals(np.sort(library), np.sort(hidden), candidates), relevant))
     return users
 
 
+def difference_interval(ours: list[float], other: list[float], seed: int = 0) -> tuple[float, float]:
+    """95 % bootstrap interval of mean(ours) - mean(other), resampling users (paired)."""
+    rng = np.random.default_rng(seed)
+    diff = np.array(ours) - np.array(other)
+    means = diff[rng.integers(0, len(diff), size=(BOOTSTRAP, len(diff)))].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def ratio_interval(ours: list[float], base: list[float], seed: int = 0) -> tuple[float, float]:
+    """95 % bootstrap interval of mean(ours) / mean(base), resampling users (paired)."""
+    rng = np.random.default_rng(seed)
+    a, b = np.array(ours), np.array(base)
+    picks = rng.integers(0, len(a), size=(BOOTSTRAP, len(a)))
+    ratios = a[picks].mean(axis=1) / np.maximum(b[picks].mean(axis=1), 1e-12)
+    return float(np.percentile(ratios, 2.5)), float(np.percentile(ratios, 97.5))
+
+
+@dataclass
+class Result:
+    map: float
+    ndcg: float
+    seconds: float  # per user
+    aps: list[float]
+
+
 def evaluate(users: list[User], score: Callable[[Signals], np.ndarray],
-             per_interest: dict[str, list[float]] | None = None) -> tuple[float, float, float]:
+             per_interest: dict[str, list[float]] | None = None) -> Result:
     aps, ndcgs = [], []
     started = time.perf_counter()
     for user in users:
@@ -187,7 +269,7 @@ def evaluate(users: list[User], score: Callable[[Signals], np.ndarray],
         ndcgs.append(ndcg(ranked, len(user.relevant)))
         if per_interest is not None:
             per_interest.setdefault(user.interest, []).append(aps[-1])
-    return mean(aps), mean(ndcgs), (time.perf_counter() - started) / len(users)
+    return Result(mean(aps), mean(ndcgs), (time.perf_counter() - started) / len(users), aps)
 
 
 def our_ranker() -> Ranker:
@@ -207,37 +289,66 @@ def variants() -> dict[str, Ranker]:
         "graph, contrast of two diffusions (embeddings + tf-idf)": GraphRanker(),
         "graph, contrast, hidden weighted as background": GraphRanker(hidden_weight=1.0),
         "fused linear + graph": FusedRanker([LinearRanker(), GraphRanker()]),
+        "fused linear + graph, reciprocal rank fusion (k=60)": RankFusion([LinearRanker(), GraphRanker()]),
     }
 
 
+BASELINE = "baseline: arxiv-sanity-lite (tf-idf + LinearSVC)"
+
+
 def run_split(papers: Papers, vectors: np.ndarray, split: Split, per_interest: int, seed: int,
-              show_variants: bool, breakdown: bool = False) -> dict[str, tuple[float, float, float]]:
+              show_variants: bool, breakdown: bool = False, interests: str = "categories") -> None:
     corpus_rows = np.array([r for r in range(len(papers.ids)) if papers.week[r] <= split.test_week])
     known = Papers([papers.ids[r] for r in corpus_rows], papers.week[corpus_rows],
                    [papers.categories[r] for r in corpus_rows], [papers.texts[r] for r in corpus_rows])
     tfidf = arxiv_sanity_tfidf(known.texts)  # the baseline's own features
     _, ours, terms = fit_tfidf(known.texts)  # paperscope's, as Recommender builds them
     corpus = Corpus(known.ids, vectors[corpus_rows], ours, terms)
-    users = simulate_users(known, split, np.arange(len(corpus_rows)), per_interest, seed)
+    rows = np.arange(len(corpus_rows))
+    populations: list[tuple[str, list[User]]] = []
+    if interests in ("categories", "all"):
+        populations.append(("category interests", simulate_users(known, split, rows, per_interest, seed)))
+    if interests in ("topics", "all"):
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.preprocessing import normalize
+
+        lsa = normalize(TruncatedSVD(100, random_state=seed).fit_transform(tfidf))
+        for label, features in (("embedding", corpus.vectors), ("tf-idf", lsa)):
+            members = topic_members(known, split, rows, features, label, seed)
+            populations.append((f"topic interests, topics by k-means on {label}",
+                                users_from(known, split, rows, members, per_interest, seed)))
+    for title, users in populations:
+        run_users(title, split, users, corpus, tfidf, per_interest, show_variants, breakdown)
+
+
+def run_users(title: str, split: Split, users: list[User], corpus: Corpus, tfidf: sp.csr_matrix,
+              per_interest: int, show_variants: bool, breakdown: bool) -> None:
     n_candidates = len(users[0].signals.candidates)
-    interests = list(dict.fromkeys(u.interest for u in users))
-    print(f"\n## {split.name}: {len(users)} users ({per_interest} per interest: {', '.join(interests)}), "
-          f"corpus {len(corpus_rows)} papers, {n_candidates} candidates (week {split.test_week})", flush=True)
-    results: dict[str, tuple[float, float, float]] = {}
+    names = list(dict.fromkeys(u.interest for u in users))
+    print(f"\n## {split.name}, {title}: {len(users)} users ({per_interest} per interest: {', '.join(names)}), "
+          f"corpus {len(corpus.ids)} papers, {n_candidates} candidates (week {split.test_week})", flush=True)
+    results: dict[str, Result] = {}
     by_interest: dict[str, dict[str, list[float]]] = {"baseline": {}, "paperscope": {}}
-    results["baseline: arxiv-sanity-lite (tf-idf + LinearSVC)"] = evaluate(
-        users, lambda s: arxiv_sanity_scores(tfidf, s), by_interest["baseline"])
+    results[BASELINE] = evaluate(users, lambda s: arxiv_sanity_scores(tfidf, s), by_interest["baseline"])
     rankers = {"paperscope (shipped ranker)": our_ranker()}
     if show_variants:
-        rankers.update(variants())
+        rankers.update({name: r for name, r in variants().items() if not ONLY or ONLY in name})
     for name, ranker in rankers.items():
         results[name] = evaluate(users, lambda s, r=ranker: r.scores(corpus, s),  # type: ignore[misc]
                                  by_interest["paperscope"] if name.startswith("paperscope") else None)
-    base_map = results["baseline: arxiv-sanity-lite (tf-idf + LinearSVC)"][0]
-    print(f"| method | MAP@{K} | nDCG@{K} | MAP ratio to baseline | s/user |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for name, (map_k, ndcg_k, seconds) in results.items():
-        print(f"| {name} | {map_k:.3f} | {ndcg_k:.3f} | {map_k / base_map:.2f} | {seconds:.2f} |", flush=True)
+    base = results[BASELINE]
+    print(f"| method | MAP@{K} | nDCG@{K} | MAP ratio to baseline | 95 % interval | s/user |")
+    print("| --- | ---: | ---: | ---: | --- | ---: |")
+    for name, result in results.items():
+        low, high = ratio_interval(result.aps, base.aps)
+        print(f"| {name} | {result.map:.3f} | {result.ndcg:.3f} | {result.map / base.map:.2f} | "
+              f"{low:.2f}-{high:.2f} | {result.seconds:.2f} |", flush=True)
+    shipped = results["paperscope (shipped ranker)"]
+    for name, result in results.items():
+        if name not in (BASELINE, "paperscope (shipped ranker)"):
+            low, high = difference_interval(result.aps, shipped.aps)
+            print(f"  {name}: MAP minus the shipped ranker's {result.map - shipped.map:+.3f} "
+                  f"(95 % interval {low:+.3f} to {high:+.3f})")
     if breakdown:
         print(f"\n| interest | relevant in week {split.test_week} | baseline MAP@{K} | paperscope MAP@{K} |")
         print("| --- | ---: | ---: | ---: |")
@@ -245,22 +356,27 @@ def run_split(papers: Papers, vectors: np.ndarray, split: Split, per_interest: i
             count = next(len(u.relevant) for u in users if u.interest == interest)
             print(f"| {interest} | {count} | {mean(by_interest['baseline'][interest]):.3f} | "
                   f"{mean(by_interest['paperscope'][interest]):.3f} |", flush=True)
-    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", choices=["dev", "heldout", "fresh", "all"], default="all")
+    parser.add_argument("--split", choices=[*SPLITS, "all"], default="all")
     parser.add_argument("--users", type=int, default=6, help="simulated users per interest")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", action="store_true", help="also measure the alternatives tried")
+    parser.add_argument("--only", metavar="TEXT", help="with --variants: only the variants whose name contains TEXT")
     parser.add_argument("--per-interest", action="store_true", help="MAP per interest, ours and the baseline's")
+    parser.add_argument("--interests", choices=["categories", "topics", "all"], default="categories",
+                        help="simulated interests: arXiv categories, topics of the history weeks, or both")
     args = parser.parse_args()
+    global ONLY
+    ONLY = args.only or ""
     papers = load_papers()
     vectors = load_vectors(papers)
     names = list(SPLITS) if args.split == "all" else [args.split]
     for name in names:
-        run_split(papers, vectors, SPLITS[name], args.users, args.seed, args.variants, args.per_interest)
+        run_split(papers, vectors, SPLITS[name], args.users, args.seed, args.variants, args.per_interest,
+                  args.interests)
 
 
 if __name__ == "__main__":

@@ -70,6 +70,8 @@ def test_library_recommend_and_subscribe(tmp_path: Path) -> None:
                             "--hour", "9", "--query", "robot grasping", "--trending"])
     assert sub.exit_code == 0 and "both digest, weekly at 09:00 UTC on Fridays" in sub.output
     assert "query 'robot grasping'" in sub.output
+    no_topic = cli.invoke(main, ["subscribe", "ada@example.org", "--topic", "42"])
+    assert no_topic.exit_code == 2 and "there is no topic '42'" in no_topic.output
     listed = json.loads(cli.invoke(main, ["users", "list", "--json"]).output)
     assert listed[0]["subscription"] == {"kind": "both", "every": "weekly", "hour": 9, "active": True}
     assert "unsubscribed" in cli.invoke(main, ["unsubscribe", "ada@example.org"]).output

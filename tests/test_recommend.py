@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,14 @@ from paperscope.recommend import (
     GraphRanker,
     LinearRanker,
     NothingToGoOn,
+    RankFusion,
     Recommender,
     Signals,
 )
+from paperscope.recommend.rankers import knn_graph
 from paperscope.store import Store, open_store
-from tests.conftest import FIXTURES
+from paperscope.store.topics import Assignment, TopicRecord
+from tests.conftest import FIXTURES, shared_path
 
 GRAPH = [f"2601.{n:05d}" for n in range(1, 7)]
 SPEECH = [f"2601.{n:05d}" for n in range(7, 12)]
@@ -37,8 +41,9 @@ def clusters(per_cluster: int = 40, seed: int = 0) -> Corpus:
 
 
 @pytest.mark.parametrize("ranker", [LinearRanker(), GraphRanker(), GraphRanker(max_candidates=25),
-                                    FusedRanker([LinearRanker(), GraphRanker()])],
-                         ids=["linear", "graph", "graph-shortlist", "fused"])
+                                    FusedRanker([LinearRanker(), GraphRanker()]),
+                                    RankFusion([LinearRanker(), GraphRanker()])],
+                         ids=["linear", "graph", "graph-shortlist", "fused", "rank-fusion"])
 def test_every_ranker_puts_the_library_cluster_first(ranker: object) -> None:
     corpus = clusters()
     library = np.arange(0, 8)  # cluster 0
@@ -59,7 +64,8 @@ def test_hidden_papers_push_their_region_down(contrast: bool) -> None:
     left, right = base.copy(), base.copy()
     left[1], right[2] = 0.8, 0.8
     rows = np.vstack([base + 0.3 * rng.normal(size=(6, 8)),  # the library
-                      left + 0.3 * rng.normal(size=(30, 8)), right + 0.3 * rng.normal(size=(30, 8))])
+                      left + 0.3 * rng.normal(size=(30, 8)), right + 0.3 * rng.normal(size=(30, 8)),
+                      left + 0.3 * rng.normal(size=(10, 8)), right + 0.3 * rng.normal(size=(10, 8))])  # others
     rows = (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
     corpus = Corpus([f"p{i}" for i in range(len(rows))], rows)
     library, hidden = np.arange(6), np.arange(6, 12)  # hidden papers in the left cluster
@@ -70,6 +76,25 @@ def test_hidden_papers_push_their_region_down(contrast: bool) -> None:
     assert right_mean > 1.1 * left_mean
     unmarked = ranker.scores(corpus, Signals(library, np.arange(0), candidates))
     assert unmarked[24:].mean() / unmarked[:24].mean() < right_mean / left_mean
+
+
+def test_the_graph_shared_by_a_run_is_the_graph_built_for_one_user() -> None:
+    """Users ranked one after another among the same papers get the scores a fresh ranker gives each."""
+    corpus = clusters(per_cluster=60)
+    candidates = np.concatenate([np.arange(40, 60), np.arange(100, 120), np.arange(160, 180)])
+    users = [Signals(np.arange(0, 8), np.arange(60, 64), candidates),
+             Signals(np.arange(60, 70), np.arange(0, 3), candidates[5:], pool=candidates),
+             Signals(np.array([1, 41, 120]), np.arange(0), candidates[:-3], pool=candidates)]  # marks in the pool
+    shared = GraphRanker(background=30)
+    for user in users + users[:1]:
+        alone = GraphRanker(background=30, reuse_graph=False).scores(corpus, user)
+        assert np.allclose(shared.scores(corpus, user), alone)
+    assert len(shared._shared) == 1  # noqa: SLF001 (one period, built once)
+    reference = knn_graph(corpus.vectors[np.concatenate([np.arange(0, 8), candidates])], 30, 5.0)
+    plain = GraphRanker(contrast=False)  # no background: the nodes are the library and the candidates
+    merged = plain._user_graph(corpus, plain._shared_graph(corpus, candidates, False),  # noqa: SLF001
+                               corpus.vectors[np.arange(0, 8)], None)
+    assert abs(reference - merged).max() < 1e-6  # merging the user's nodes into cached lists is exact
 
 
 @pytest.fixture
@@ -118,16 +143,84 @@ def test_cold_start_from_a_followed_search_and_author(site: tuple[Store, Setting
     store.close()
 
 
-def test_followed_topics_filter_through_the_topic_map_hook(site: tuple[Store, Settings]) -> None:
+def save_topics(store: Store, model: str, members: dict[str, list[str]], *, first_id: int = 1) -> dict[str, int]:
+    """A topic map through the store's API (the topics stage builds real ones): one topic per named group of
+    papers, each paper scored by its cosine to the group's centre, so "most central" means what it says."""
+    ids, vectors = store.load_embeddings(model)
+    row = {pid: i for i, pid in enumerate(ids)}
+    records, assignments, numbers = [], [], {}
+    for number, (label, papers) in enumerate(members.items(), start=first_id):
+        block = vectors[[row[p] for p in papers]]
+        centre = block.mean(axis=0)
+        centre /= np.linalg.norm(centre)
+        scores = block @ centre
+        assignments += [Assignment(p, number, float(c)) for p, c in zip(papers, scores, strict=True)]
+        records.append(TopicRecord(id=number, label=label, keywords=[label], representative_ids=papers[:3],
+                                   size=len(papers), cohesion=float(scores.mean()), centroid=centre))
+        numbers[label] = number
+    store.topics.save_map(model, records, assignments, params={"method": "by hand (test)"})
+    return numbers
+
+
+def test_a_followed_topic_seeds_the_ranking_beside_the_library(site: tuple[Store, Settings]) -> None:
     store, settings = site
+    topics = save_topics(store, "hashing-384", {"graphs": GRAPH, "speech": SPEECH, "robots": ROBOTS})
     user = store.accounts.create_user("cy@example.org")
     store.accounts.set_library_state(user.id, GRAPH[:1], "saved")
-    store.digests.follow(user.id, "topic", "7")
-    topic_of = {pid: "7" for pid in ROBOTS} | {pid: "3" for pid in GRAPH + SPEECH}
-    recommender = Recommender(store, settings, topic_of=lambda ids: {i: topic_of[i] for i in ids if i in topic_of})
-    results = recommender.recommend(user.id, limit=10)
-    assert sorted(r.id for r in results) == ROBOTS and results[0].why.topic == "7"
+    store.digests.follow(user.id, "topic", str(topics["robots"]))
+    results = Recommender(store, settings).recommend(user.id, limit=10)
+    ids = [r.id for r in results]
+    assert set(ROBOTS) <= set(ids) and set(GRAPH[1:3]) & set(ids)  # the topic joins the library, no filter
+    assert not set(ids[:10]) & {GRAPH[0]}
+    robot = next(r for r in results if r.id in ROBOTS)
+    assert "your followed topic \u201crobots\u201d" in robot.why.text() and robot.why.topic == "robots"
+    graph = next(r for r in results if r.id in GRAPH)
+    assert "followed topic" not in graph.why.text() and graph.why.topic == "graphs"
     store.close()
+
+
+def test_a_cold_start_user_who_follows_a_topic_gets_that_topics_papers(tmp_path: Path) -> None:
+    """The real model on real arXiv listings: a topic map of one day's papers (a topic per main category),
+    a user with an empty library who follows one topic, and the next listing's papers to rank."""
+    day_one = read_listing("2025-05-23.jsonl", ("cs.CV", "cs.CL", "cs.LG"), 25)
+    day_two = [r for r in read_listing("2025-06-04.jsonl", ("cs.CV", "cs.CL", "cs.LG"), 20)
+               if r["id"] not in {d["id"] for d in day_one}]
+    settings = Settings(database_url=str(tmp_path / "cold.db"), embedding_model="minilm")
+    with open_store(settings.database_url) as store:
+        for name, records in (("one", day_one), ("two", day_two)):
+            path = tmp_path / f"{name}.jsonl"
+            path.write_text("".join(json.dumps(r) + "\n" for r in records))
+            Ingester(store, settings).ingest(str(path))
+        SearchEngine(store, settings).update()
+        groups = {c: [r["id"] for r in day_one if r["categories"][0] == c] for c in ("cs.CV", "cs.CL", "cs.LG")}
+        recommender = Recommender(store, settings)
+        topics = save_topics(store, recommender.embedder.name, {f"{c} papers": ids for c, ids in groups.items()})
+        candidates = [r["id"] for r in day_two]
+        category = {r["id"]: set(r["categories"]) for r in day_two}
+        for followed in ("cs.CL", "cs.CV"):
+            user = store.accounts.create_user(f"{followed}@example.org")
+            store.digests.follow(user.id, "topic", str(topics[f"{followed} papers"]))
+            picks = recommender.recommend(user.id, candidates=candidates, limit=10)
+            on_topic = [p.id for p in picks if followed in category[p.id]]
+            assert len(on_topic) >= 8, (followed, [(p.id, category[p.id]) for p in picks])
+            assert picks[0].why.text()  # a reason even without a library: the shared terms
+    assert len(day_two) >= 50
+
+
+def read_listing(name: str, categories: tuple[str, ...], per_category: int) -> list[dict[str, object]]:
+    """The first `per_category` papers of each main category in one real daily listing."""
+    taken: dict[str, int] = {}
+    seen: set[str] = set()
+    records = []
+    with shared_path("data", "arxiv", "cs", name).open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            main = record["categories"][0]
+            if main in categories and taken.get(main, 0) < per_category and record["id"] not in seen:
+                seen.add(record["id"])
+                taken[main] = taken.get(main, 0) + 1
+                records.append(record)
+    return records
 
 
 def test_the_real_model_ranks_the_librarys_theme_first(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 from fastapi.testclient import TestClient
 
-from tests.web_support import client_fixture, site_fixture  # noqa: F401 (registers them)
+from tests.web_support import client_fixture, csrf, sign_up, site_fixture  # noqa: F401 (registers them)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -55,3 +55,41 @@ def test_topic_feed(client: TestClient) -> None:
     feed = ET.fromstring(client.get("/feeds/topics/1.xml").content)
     assert "cs.CV papers" in (feed.findtext(f"{ATOM}title") or "") and feed.findall(f"{ATOM}entry")
     assert client.get("/feeds/topics/999.xml").status_code == 404
+
+
+def test_a_new_user_follows_a_topic_and_for_you_recommends_from_it(client: TestClient) -> None:
+    robots = next(t for t in client.get("/api/topics").json() if t["label"] == "cs.RO papers")
+    path = f"/topics/{robots['id']}"
+    assert "Sign in to follow this topic" in client.get(path).text
+    sign_up(client, "newcomer@example.org")
+    assert client.get("/api/recommendations").json() == []  # nothing to go on yet
+    html = client.get(path).text
+    assert 'name="action" value="follow"' in html and "Follow this topic" in html
+    form = {"kind": "topic", "value": str(robots["id"]), "action": "follow", "next": path}
+    assert client.post("/follows", data=form, follow_redirects=False).status_code == 403  # no CSRF token
+    done = client.post("/follows", data={**form, "csrf_token": csrf(client, path)}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == path
+    assert "Unfollow this topic" in client.get(path).text
+
+    picks = client.get("/api/recommendations", params={"limit": 10}).json()
+    in_topic = [p for p in picks if p["reasons"]["topic"] == "cs.RO papers"]
+    assert len(in_topic) >= min(8, robots["size"]) and "your followed topic" in in_topic[0]["why"]
+    page = client.get("/for-you").text
+    assert f'<a href="/topics/{robots["id"]}">cs.RO papers</a>' in page and "your followed topic" in page
+
+    token = csrf(client, "/for-you")
+    missing = client.post("/follows", data={**form, "value": "999", "csrf_token": token})
+    assert missing.status_code == 404
+    client.post("/follows", data={**form, "action": "unfollow", "csrf_token": token})
+    assert "Follow this topic" in client.get(path).text and client.get("/api/recommendations").json() == []
+
+
+def test_a_search_can_be_followed_from_the_search_page(client: TestClient) -> None:
+    sign_up(client, "searcher@example.org")
+    html = client.get("/search", params={"q": "robot"}).text
+    assert "Follow this search" in html
+    token = csrf(client, "/search?q=robot")
+    client.post("/follows", data={"kind": "query", "value": "robot", "next": "/search?q=robot", "csrf_token": token})
+    assert "Unfollow this search" in client.get("/search", params={"q": "robot"}).text
+    picks = client.get("/api/recommendations", params={"limit": 5}).json()
+    assert picks and "your saved search \u201crobot\u201d" in picks[0]["why"]

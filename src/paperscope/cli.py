@@ -502,7 +502,8 @@ def recommend(app: AppContext, email: str, limit: int, since: str | None, as_jso
 @click.option("--query", "queries", multiple=True, metavar="TEXT",
               help="Follow a search: its words seed the recommendations (repeatable; a cold start needs no library).")
 @click.option("--author", "authors", multiple=True, metavar="NAME", help="Follow an author (repeatable).")
-@click.option("--topic", "topics", multiple=True, metavar="ID", help="Follow a topic of the topic map (repeatable).")
+@click.option("--topic", "topics", multiple=True, metavar="ID", help="Follow a topic of the topic map: its most "
+              "central papers seed the recommendations (repeatable; a cold start needs no library).")
 @click.option("--trending", is_flag=True, help="Add the trending papers (the same list for everyone).")
 @click.option("--kind", type=click.Choice(["personal", "trending", "both"]),
               help="What the digest holds (default: personal, or both with --trending).")
@@ -522,6 +523,10 @@ def subscribe(app: AppContext, email: str, frequency: str, queries: tuple[str, .
     chosen = kind or ("both" if trending else "personal")
     with app.store() as store:
         user = store.accounts.require_user(email)
+        for topic in topics:
+            if not topic.isdigit() or store.topics.get_topic(int(topic)) is None:
+                raise click.BadParameter(f"there is no topic {topic!r}: `paperscope topics` lists the topic ids",
+                                         param_hint="--topic")
         for what, values in (("query", queries), ("author", authors), ("topic", topics)):
             for value in values:
                 store.digests.follow(user.id, what, value)  # type: ignore[arg-type]

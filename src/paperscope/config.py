@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     smtp_user: str | None = Field(default=None, description="SMTP user name, if the server wants one")
     smtp_password: str | None = Field(default=None, description="SMTP password")
     smtp_security: str = Field(default="none", description="none, starttls or tls")
+    smtp_ca_file: str | None = Field(default=None, description="PEM file of certificate authorities trusted for "
+                                     "the SMTP server's certificate (e.g. your own CA or a self-signed "
+                                     "certificate), in addition to the system's; the certificate and host name "
+                                     "are always verified")
     mail_from: str = Field(default="paperscope@localhost", description="Sender address of digests")
     smtp_timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout of one SMTP connection or reply")
     smtp_retries: int = Field(default=3, ge=0, description="Retries of a message after a temporary SMTP failure "

@@ -130,18 +130,21 @@ class DigestComposer:
         """The digest of this subscription for `slot`, or None when there is nothing new to send."""
         user_id = subscription.user_id
         since = subscription.last_digest_at or (now - period_length(subscription))
-        candidates = self.store.digests.papers_added_since(since)
+        period = self.store.digests.papers_added_since(since)
         exclude = (self.store.digests.sent_paper_ids(user_id)
                    | set(self.store.accounts.library_ids(user_id, "saved"))
                    | set(self.store.accounts.library_ids(user_id, "hidden"))
                    | set(self.store.accounts.voted_ids(user_id)))
-        candidates = [c for c in candidates if c not in exclude]
+        candidates = [c for c in period if c not in exclude]
         base_url = self.settings.base_url
         digest = Digest(user_id=user_id, recipient=subscription.email,
                         idempotency_key=f"digest:{user_id}:{(slot or now).isoformat()}", slot=slot, subject="")
         if subscription.kind in ("personal", "both") and candidates:
             try:
-                picks = self.recommender.recommend(user_id, candidates=candidates, limit=subscription.max_papers)
+                # The whole period, the same for the users of a run (the ranker builds its graph once), and
+                # this user's exclusions apart.
+                picks = self.recommender.recommend(user_id, candidates=period, exclude=exclude,
+                                                   limit=subscription.max_papers)
             except NothingToGoOn:
                 picks = []
             digest.personal = [digest_paper(r.paper, r.why.text(), base_url) for r in picks]

@@ -16,6 +16,8 @@ What each SMTP failure does (docs/reference.md, "Digests"):
 * a 5xx reply (mailbox unknown, message refused): permanent. The message is `failed` at once, with the
   server's reply as `last_error`, and its papers count as unsent again.
 * the server refuses our credentials (535): the run stops with a message naming the settings to fix.
+* the security mode does not fit the server (STARTTLS not offered, no TLS spoken, an untrusted certificate):
+  the run stops with a message naming PAPERSCOPE_SMTP_SECURITY or PAPERSCOPE_SMTP_CA_FILE.
 """
 
 from __future__ import annotations
@@ -67,28 +69,49 @@ class SmtpConnection:
 
     def _open(self) -> smtplib.SMTP:
         s = self.settings
+        where = f"{s.smtp_host}:{s.smtp_port}"
         try:
             if s.smtp_security == "tls":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_seconds,
-                                                      context=ssl.create_default_context())
+                                                      context=tls_context(s))
             else:
                 smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_seconds)
                 if s.smtp_security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=tls_context(s))
             if s.smtp_user:
                 smtp.login(s.smtp_user, s.smtp_password or "")
         except smtplib.SMTPAuthenticationError as exc:
-            raise ConfigError(f"The SMTP server {s.smtp_host}:{s.smtp_port} refused the credentials ({exc.smtp_code} "
+            raise ConfigError(f"The SMTP server {where} refused the credentials ({exc.smtp_code} "
                               f"{_text(exc.smtp_error)}): check PAPERSCOPE_SMTP_USER and PAPERSCOPE_SMTP_PASSWORD."
                               ) from exc
         except smtplib.SMTPNotSupportedError as exc:
-            raise ConfigError(f"The SMTP server {s.smtp_host}:{s.smtp_port} does not support what "
-                              f"PAPERSCOPE_SMTP_SECURITY={s.smtp_security} or the credentials need: {exc}") from exc
+            if s.smtp_security == "starttls" and "STARTTLS" in str(exc).upper():
+                raise ConfigError(f"The SMTP server {where} does not offer STARTTLS, so "
+                                  "PAPERSCOPE_SMTP_SECURITY=starttls cannot secure the connection: use tls if the "
+                                  "server expects TLS from the first byte (usually port 465), or none if it only "
+                                  "speaks plain SMTP.") from exc
+            raise ConfigError(f"The SMTP server {where} does not support what PAPERSCOPE_SMTP_SECURITY="
+                              f"{s.smtp_security} or the credentials need: {exc}") from exc
         except smtplib.SMTPResponseException as exc:
             raise _classify_code(exc.smtp_code, f"{exc.smtp_code} {_text(exc.smtp_error)}", unreachable=True) from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise ConfigError(f"The certificate of the SMTP server {where} is not trusted ({exc.verify_message}): "
+                              "if it is signed by your own certificate authority or self-signed, set "
+                              "PAPERSCOPE_SMTP_CA_FILE to that certificate (PEM); check PAPERSCOPE_SMTP_HOST is "
+                              "the name the certificate is for.") from exc
+        except ssl.SSLError as exc:
+            raise ConfigError(f"No TLS session with the SMTP server {where} ({exc.reason or exc}): with "
+                              f"PAPERSCOPE_SMTP_SECURITY={s.smtp_security} the server must speak TLS "
+                              + ("from the first byte (usually port 465); for a server that starts in plain text "
+                                 "use starttls (usually port 587) or none." if s.smtp_security == "tls" else
+                                 "after STARTTLS.")) from exc
         except (OSError, smtplib.SMTPException) as exc:
-            raise Unreachable(f"cannot reach the SMTP server {s.smtp_host}:{s.smtp_port} "
-                              f"({type(exc).__name__}: {exc})") from exc
+            hint = ""
+            timed_out = isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
+            if timed_out and s.smtp_security != "tls":
+                hint = (" (a server that expects TLS from the first byte, usually on port 465, never greets a "
+                        "plain client: then set PAPERSCOPE_SMTP_SECURITY=tls)")
+            raise Unreachable(f"cannot reach the SMTP server {where} ({type(exc).__name__}: {exc}){hint}") from exc
         return smtp
 
     def send(self, message: OutboxMessage, sender: str) -> None:
@@ -118,6 +141,18 @@ class SmtpConnection:
             except (OSError, smtplib.SMTPException):
                 self.smtp.close()
             self.smtp = None
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """A verifying client context: the system's certificate authorities, and PAPERSCOPE_SMTP_CA_FILE's."""
+    context = ssl.create_default_context()
+    if settings.smtp_ca_file:
+        try:
+            context.load_verify_locations(cafile=settings.smtp_ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"PAPERSCOPE_SMTP_CA_FILE={settings.smtp_ca_file} cannot be read as PEM certificates "
+                              f"({exc}): point it to the certificate authority's PEM file.") from exc
+    return context
 
 
 def claimant_id() -> str:

@@ -5,15 +5,16 @@ matrix of titles and abstracts) and ranks a period's papers for any number of us
 benchmark chose (`default_ranker`, see docs/benchmarks.md). Every recommendation carries its reason: the
 library papers it is closest to, the weightiest terms it shares with them, and the follows it matches.
 
-Cold start: a user with an empty library but followed searches gets their queries embedded as positive
-seeds (and their words as TF-IDF rows); followed authors lift that author's papers; followed topics are a
-filter applied through `topic_of` once the topic map provides it.
+Cold start and follows: a followed search is embedded as a query and seeds the ranking beside the library
+(its words as TF-IDF rows); a followed topic of the topic map seeds it with the topic's most central papers;
+a followed author's papers are lifted above the rest. So a user with an empty library who picked a topic
+or typed a few keywords gets a sensible list from the first day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,10 +26,11 @@ from paperscope.embed.base import Embedder, document_text
 from paperscope.errors import PaperscopeError
 from paperscope.ids import author_key
 from paperscope.models import Paper
-from paperscope.recommend.rankers import Corpus, GraphRanker, Ranker, Signals, fit_tfidf
+from paperscope.recommend.rankers import Corpus, GraphRanker, LinearRanker, Ranker, RankFusion, Signals, fit_tfidf
 from paperscope.store import Store
 
-AUTHOR_BOOST = 2.0  # standardised-score units added to a paper by a followed author
+AUTHOR_BOOST = 2.0  # added to a paper by a followed author: above every ranker score (shares lie in [0, 1])
+TOPIC_SEEDS = 20  # a followed topic's most central papers that seed the ranking
 CLOSEST_SHOWN = 2
 CLOSEST_MARGIN = 0.1  # cosine
 TERMS_SHOWN = 4
@@ -39,9 +41,10 @@ class NothingToGoOn(PaperscopeError):
 
 
 def default_ranker() -> Ranker:
-    """The ranker paperscope ships: the one bench/bench_recommend.py prefers (docs/benchmarks.md): the
-    contrast of two personalised PageRank diffusions over the kNN graph of embeddings and TF-IDF."""
-    return GraphRanker()
+    """The ranker paperscope ships: the one bench/bench_recommend.py's dev users prefer (docs/benchmarks.md):
+    reciprocal rank fusion of the linear SVM on embeddings and TF-IDF with the contrast of two personalised
+    PageRank diffusions over the kNN graph of embeddings and TF-IDF."""
+    return RankFusion([LinearRanker(), GraphRanker()])
 
 
 @dataclass(frozen=True)
@@ -100,13 +103,12 @@ class Recommender:
     """Ranks papers for users of one store; build once, ask for many users."""
 
     def __init__(self, store: Store, settings: Settings, *, embedder: Embedder | None = None,
-                 ranker: Ranker | None = None,
-                 topic_of: Callable[[list[str]], dict[str, str]] | None = None) -> None:
+                 ranker: Ranker | None = None) -> None:
         self.store = store
         self.settings = settings
         self.ranker = ranker or default_ranker()
-        self.topic_of = topic_of  # paper id -> topic label, when the topic map is built
         self._embedder = embedder
+        self._topics: tuple[tuple[object, ...], dict[str, int], dict[int, str]] | None = None
         self._corpus: Corpus | None = None
         self._corpus_mark: tuple[dt.datetime | None, int] | None = None
         self._vectorizer: Any = None
@@ -148,6 +150,18 @@ class Recommender:
             since = subscription.last_digest_at if subscription else None
         return self.store.digests.papers_added_since(since)
 
+    def topic_labels(self) -> tuple[dict[str, int], dict[int, str]]:
+        """(paper id -> main topic id, topic id -> label) of the current topic map; empty without one."""
+        current = self.store.topics.current_map()
+        if current is None:
+            return {}, {}
+        mark = (current.id, current.n_papers, current.n_topics)  # assign_new recounts n_papers
+        if self._topics is None or self._topics[0] != mark:
+            topic_of = {a.paper_id: a.topic_id for a in self.store.topics.assignments() if a.topic_id is not None}
+            labels = {t.id: t.label for t in self.store.topics.list_topics()}
+            self._topics = (mark, topic_of, labels)
+        return self._topics[1], self._topics[2]
+
     # Ranking -------------------------------------------------------------------------------
 
     def recommend(self, user_id: int, *, candidates: Iterable[str] | None = None, limit: int = 10,
@@ -161,22 +175,25 @@ class Recommender:
         follows = self.store.digests.follows_of(user_id)
         queries = [f.value for f in follows if f.kind == "query"]
         authors = [f.value for f in follows if f.kind == "author"]
-        topics = {f.value for f in follows if f.kind == "topic"}
+        topics = [int(f.value) for f in follows if f.kind == "topic" and f.value.isdigit()]
         if not positives_ids and not queries and not authors and not topics:
             raise NothingToGoOn(
                 "This user has no saved or upvoted papers and follows nothing yet, so there is nothing to "
-                "recommend from: save papers (paperscope library add EMAIL ID...) or follow a search "
-                "(paperscope subscribe EMAIL --query \"your keywords\").")
+                "recommend from: save papers (paperscope library add EMAIL ID...), follow a topic of the topic "
+                "map (paperscope subscribe EMAIL --topic ID) or a search (paperscope subscribe EMAIL --query "
+                "\"your keywords\").")
         corpus = self.corpus
         skip = set(positives_ids) | set(hidden_ids) | set(exclude)
         pool = corpus.ids if candidates is None else [i for i in dict.fromkeys(candidates) if i in corpus.row]
-        pool = [i for i in pool if i not in skip]
-        if topics and self.topic_of is not None:
-            labels = self.topic_of(pool)
-            pool = [i for i in pool if labels.get(i) in topics]
-        if not pool:
+        mine = [i for i in pool if i not in skip]
+        if not mine:
             return []
-        signals = Signals(corpus.rows(positives_ids), corpus.rows(hidden_ids), corpus.rows(pool))
+        topic_of, topic_label = self.topic_labels()
+        followed_topics = {t: topic_label[t] for t in topics if t in topic_label}
+        topic_seeds = [p for t in followed_topics for p in self.store.topics.paper_ids(t, limit=TOPIC_SEEDS)]
+        library = corpus.rows(positives_ids)
+        signals = Signals(corpus.rows(set(positives_ids) | set(topic_seeds)), corpus.rows(hidden_ids),
+                          corpus.rows(mine), pool=corpus.rows(pool) if candidates is not None else None)
         if queries:
             signals.query_vectors = np.vstack([self.embedder.embed_query(q) for q in queries]).astype(np.float32)
             if self._vectorizer is not None:
@@ -202,28 +219,29 @@ class Recommender:
                 keep = [k for k, i in enumerate(candidate_ids) if i in followed_author]
                 scores = np.where(np.isin(np.arange(len(scores)), keep), scores, -np.inf)
         order = [k for k in np.argsort(-scores, kind="stable") if np.isfinite(scores[k])][:limit]
-        chosen = [candidate_ids[k] for k in order]
-        topic_labels = self.topic_of(chosen) if self.topic_of is not None else {}
         results = []
         for k in order:
             paper_id = candidate_ids[k]
-            why = self._why(corpus, signals, int(signals.candidates[k]), queries)
+            why = self._why(corpus, signals, library, int(signals.candidates[k]), queries)
             if paper_id in followed_author:
                 why.follows.append(f"your followed author {followed_author[paper_id]}")
-            why.topic = topic_labels.get(paper_id)
+            topic = topic_of.get(paper_id)
+            if topic in followed_topics:
+                why.follows.append(f"your followed topic \u201c{followed_topics[topic]}\u201d")
+            why.topic = topic_label.get(topic) if topic is not None else None
             results.append(Recommendation(papers[paper_id], float(scores[k]), why))
         return results
 
-    def _why(self, corpus: Corpus, signals: Signals, row: int, queries: list[str]) -> Why:
+    def _why(self, corpus: Corpus, signals: Signals, library: np.ndarray, row: int, queries: list[str]) -> Why:
         why = Why()
         vector = corpus.vectors[row]
-        if len(signals.positives):
-            similarity = corpus.vectors[signals.positives] @ vector
+        if len(library):
+            similarity = corpus.vectors[library] @ vector
             order = np.argsort(-similarity)[:CLOSEST_SHOWN]
             for k in order:
                 if similarity[k] < similarity[order[0]] - CLOSEST_MARGIN:
                     break  # name a second paper only when it is nearly as close as the first
-                paper_id = corpus.ids[int(signals.positives[k])]
+                paper_id = corpus.ids[int(library[k])]
                 why.closest.append(Closest(paper_id, self._titles.get(paper_id, paper_id), float(similarity[k])))
         if signals.query_vectors is not None:
             fits = signals.query_vectors @ vector

@@ -12,6 +12,7 @@ the command line, the digests and the benchmark all run the very same ranking.
   regions (the idea of "Local Graph Clustering with Noisy Labels": labels, even noisy ones, steer a
   local diffusion). Scores are degree-normalised, as in local graph clustering.
 * `FusedRanker`: the mean of both rankers' standardised scores.
+* `RankFusion`: reciprocal rank fusion of both rankers (shipped: the benchmark's dev users prefer it).
 """
 
 from __future__ import annotations
@@ -47,9 +48,15 @@ class Signals:
 
     positives: np.ndarray  # library: saved, tagged, upvoted
     negatives: np.ndarray  # hidden ("not interested")
-    candidates: np.ndarray  # the papers of the period
+    candidates: np.ndarray  # the papers to score
     query_vectors: np.ndarray | None = None  # followed searches, embedded like a query: extra positives
     query_tfidf: sp.csr_matrix | None = None
+    # The papers of the period, shared by every user ranked in the same run; `candidates` is this user's part
+    # of it (without their library, hidden or already sent papers). Lets GraphRanker build the graph once.
+    pool: np.ndarray | None = None
+
+    def shared_pool(self) -> np.ndarray:
+        return self.candidates if self.pool is None else self.pool
 
 
 def fit_tfidf(texts: list[str]) -> tuple[Any, sp.csr_matrix | None, np.ndarray | None]:
@@ -82,7 +89,10 @@ def standardise(values: np.ndarray) -> np.ndarray:
 
 @dataclass
 class LinearRanker:
-    """A linear SVM per user: library against hidden papers and the unlabelled rest of the corpus."""
+    """A linear SVM per user: library against hidden papers and the unlabelled rest of the corpus.
+
+    The background sample and its features are drawn once per corpus and kept for the next users (a user's
+    own library or hidden papers are left out of it for them)."""
 
     c: float = 0.03
     hidden_weight: float = 3.0  # a "not interested" mark counts more than an unlabelled paper
@@ -90,12 +100,22 @@ class LinearRanker:
     use_tfidf: bool = True
     tfidf_weight: float = 1.0
     seed: int = 0
+    _cache: dict[int, tuple[np.ndarray, Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def features(self, corpus: Corpus, rows: np.ndarray) -> np.ndarray | sp.csr_matrix:
         dense = corpus.vectors[rows]
         if not self.use_tfidf or corpus.tfidf is None:
             return dense
         return sp.hstack([sp.csr_matrix(dense), corpus.tfidf[rows] * self.tfidf_weight], format="csr")
+
+    def _background(self, corpus: Corpus) -> tuple[np.ndarray, Any]:
+        if id(corpus) not in self._cache:
+            rng = np.random.default_rng(self.seed)
+            size = min(self.background, len(corpus.ids))
+            rows = np.sort(rng.choice(len(corpus.ids), size=size, replace=False)) if size else np.zeros(0, np.int64)
+            self._cache.clear()
+            self._cache[id(corpus)] = (rows, self.features(corpus, rows))
+        return self._cache[id(corpus)]
 
     def scores(self, corpus: Corpus, signals: Signals) -> np.ndarray:
         from sklearn.svm import LinearSVC
@@ -104,19 +124,20 @@ class LinearRanker:
         extra = _query_rows(signals, self.use_tfidf and corpus.tfidf is not None, self.tfidf_weight)
         if len(positives) == 0 and extra is None:
             return np.zeros(len(signals.candidates))
-        labelled = set(positives.tolist()) | set(signals.negatives.tolist())
-        rng = np.random.default_rng(self.seed)
-        pool = np.array([r for r in range(len(corpus.ids)) if r not in labelled], dtype=np.int64)
-        background = rng.choice(pool, size=min(self.background, len(pool)), replace=False) if len(pool) else pool
-        rows = np.concatenate([positives, signals.negatives, background])
-        x = self.features(corpus, rows)
-        y = np.concatenate([np.ones(len(positives)), np.zeros(len(signals.negatives) + len(background))])
+        background_rows, background_features = self._background(corpus)
+        unlabelled = ~np.isin(background_rows, np.concatenate([positives, signals.negatives]))
+        background = background_features[unlabelled]
+        labelled = np.concatenate([positives, signals.negatives])
+        parts = [self.features(corpus, labelled), background]
+        y = np.concatenate([np.ones(len(positives)), np.zeros(len(signals.negatives) + background.shape[0])])
         weight = np.concatenate([np.ones(len(positives)), np.full(len(signals.negatives), self.hidden_weight),
-                                 np.ones(len(background))])
+                                 np.ones(background.shape[0])])
         if extra is not None:
-            x = sp.vstack([sp.csr_matrix(x), extra], format="csr") if sp.issparse(extra) else np.vstack([x, extra])
+            parts.append(extra)
             y = np.concatenate([y, np.ones(extra.shape[0])])
             weight = np.concatenate([weight, np.ones(extra.shape[0])])
+        x = sp.vstack([sp.csr_matrix(p) for p in parts], format="csr") if any(sp.issparse(p) for p in parts) \
+            else np.vstack(parts)
         # Balance the classes by weight, as arxiv-sanity does with class_weight="balanced".
         n_pos, n_neg = float(weight[y == 1].sum()), float(weight[y == 0].sum())
         if n_neg == 0:
@@ -128,13 +149,24 @@ class LinearRanker:
 
 
 @dataclass
+class SharedGraph:
+    """The kNN lists of the nodes every user of a run shares: the period's papers, then the background."""
+
+    rows: np.ndarray  # corpus rows: the pool, then the background sample
+    n_pool: int
+    neighbours: np.ndarray  # (nodes, k) node numbers of each node's nearest other nodes
+    similarity: np.ndarray  # (nodes, k) their cosines
+    position: dict[int, int]  # corpus row -> node number
+
+
+@dataclass
 class GraphRanker:
     """Personalised PageRank over a kNN graph of papers, with the user's marks as noisy seed labels.
 
-    Nodes: the library (and followed searches), the hidden papers, a random sample of other papers (the
-    unlabelled background) and the candidates. Edges join each node to its nearest neighbours by the mean
-    of embedding and TF-IDF cosine (embedding only when the corpus has no TF-IDF), weighted
-    exp(sharpness * (cosine - 1)).
+    Nodes: the library (and followed searches), the hidden papers, the papers of the period (the candidates)
+    and a random sample of other papers (the unlabelled background). Edges join each node to its nearest
+    neighbours by the mean of embedding and TF-IDF cosine (embedding only when the corpus has no TF-IDF),
+    weighted exp(sharpness * (cosine - 1)).
 
     `contrast=True` (the default): two diffusions, one restarting at the library, one at the hidden papers
     and the background, which stand for "not this user's interest" (noisy negative labels: most background
@@ -142,6 +174,10 @@ class GraphRanker:
     it, so a region many library papers point into wins, and a busy region everyone reaches does not.
     `contrast=False`: one diffusion from the library in which hidden papers are sinks (the walk's mass that
     reaches them stops), scored by mass over degree as in local graph clustering.
+
+    The period's papers and the background are the same for every user of a digest run, so their
+    neighbour lists are computed once (`reuse_graph`) and kept for the next users; per user, only the
+    library and hidden papers are compared with them and merged in, which gives the very same kNN graph.
     """
 
     neighbours: int = 30
@@ -152,67 +188,125 @@ class GraphRanker:
     background: int = 2000  # unlabelled papers, drawn at random, as noisy negatives (contrast only)
     hidden_weight: float = 20.0  # restart weight of a hidden paper against one background paper
     use_tfidf: bool = True
-    max_candidates: int = 3000  # beyond this, only the candidates nearest the seeds enter the graph
+    max_candidates: int = 10_000  # beyond this, only the candidates nearest the seeds enter the graph
+    reuse_graph: bool = True  # keep the period's kNN lists for the next user (False: rebuild per user)
     seed: int = 0
+    _shared: dict[tuple[int, int, bytes], SharedGraph] = field(default_factory=dict, init=False, repr=False,
+                                                               compare=False)
 
     def scores(self, corpus: Corpus, signals: Signals) -> np.ndarray:
-        if len(signals.candidates) > self.max_candidates:
+        pool = signals.shared_pool()
+        if len(pool) > self.max_candidates:
             return self._shortlisted(corpus, signals)
-        seed_vectors = corpus.vectors[signals.positives]
-        seed_tfidf = corpus.tfidf[signals.positives] if corpus.tfidf is not None else None
-        if signals.query_vectors is not None and len(signals.query_vectors):
-            seed_vectors = np.vstack([seed_vectors, signals.query_vectors.astype(np.float32)])
-            if seed_tfidf is not None:
-                extra = signals.query_tfidf if signals.query_tfidf is not None else sp.csr_matrix(
-                    (len(signals.query_vectors), corpus.tfidf.shape[1]))  # type: ignore[union-attr]
-                seed_tfidf = sp.vstack([seed_tfidf, extra], format="csr")
-        if len(seed_vectors) == 0:
+        queries = signals.query_vectors if signals.query_vectors is not None else np.zeros((0, corpus.vectors.shape[1]))
+        if len(signals.positives) + len(queries) == 0:
             return np.zeros(len(signals.candidates))
-        background = self._background(corpus, signals) if self.contrast else np.zeros(0, dtype=np.int64)
-        others = np.concatenate([signals.negatives, background, signals.candidates])
-        vectors = np.vstack([seed_vectors, corpus.vectors[others]])
-        tfidf = None
-        if self.use_tfidf and seed_tfidf is not None and corpus.tfidf is not None:
-            tfidf = sp.vstack([seed_tfidf, corpus.tfidf[others]], format="csr")
-        graph = knn_graph(vectors, self.neighbours, self.sharpness, tfidf=tfidf)
+        use_tfidf = self.use_tfidf and corpus.tfidf is not None
+        shared = self._shared_graph(corpus, pool, use_tfidf)
+        # The user's papers that are shared nodes already (say, a library paper of this period) are labelled
+        # there; the others, and the followed searches, become nodes of their own in front of the shared ones.
+        own_positives = np.array([r for r in signals.positives if int(r) not in shared.position], dtype=np.int64)
+        own_negatives = np.array([r for r in signals.negatives if int(r) not in shared.position], dtype=np.int64)
+        n_own_seeds = len(own_positives) + len(queries)
+        n_user = n_own_seeds + len(own_negatives)
+        user_vectors = np.vstack([corpus.vectors[own_positives], queries.astype(np.float32),
+                                  corpus.vectors[own_negatives]])
+        user_tfidf = None
+        if use_tfidf:
+            assert corpus.tfidf is not None
+            query_tfidf = signals.query_tfidf if signals.query_tfidf is not None and len(queries) else \
+                sp.csr_matrix((len(queries), corpus.tfidf.shape[1]))
+            user_tfidf = sp.vstack([corpus.tfidf[own_positives], query_tfidf, corpus.tfidf[own_negatives]],
+                                   format="csr")
+        graph = self._user_graph(corpus, shared, user_vectors, user_tfidf)
         degree = np.asarray(graph.sum(axis=1)).ravel()
         inverse = np.divide(1.0, degree, out=np.zeros_like(degree), where=degree > 0)
         walk = sp.diags(inverse) @ graph  # row-stochastic transitions
-        n_seeds, n_negative = len(seed_vectors), len(signals.negatives) + len(background)
-        first_candidate = n_seeds + n_negative
+        size = graph.shape[0]
+
+        def nodes(rows: np.ndarray, own: range) -> np.ndarray:
+            return np.concatenate([np.arange(own.start, own.stop, dtype=np.int64),
+                                   [n_user + shared.position[int(r)] for r in rows if int(r) in shared.position]]
+                                  ).astype(np.int64)
+
+        seeds = nodes(signals.positives, range(n_own_seeds))
+        hidden = nodes(signals.negatives, range(n_own_seeds, n_user))
+        candidates = n_user + np.array([shared.position[int(r)] for r in signals.candidates], dtype=np.int64)
+        teleport = np.zeros(size)
+        teleport[seeds] = 1.0 / len(seeds)
         if not self.contrast:
-            if len(signals.negatives):
-                keep = np.ones(len(vectors))
-                keep[n_seeds:first_candidate] = 0.0
-                walk = sp.diags(keep) @ walk  # mass that reaches a hidden paper stops there
-            positive = self._diffuse(walk, _uniform(len(vectors), 0, n_seeds))
-            return np.asarray((positive * inverse)[first_candidate:], dtype=np.float64)
-        positive = self._diffuse(walk, _uniform(len(vectors), 0, n_seeds))
-        if n_negative == 0:
-            return np.asarray((positive * inverse)[first_candidate:], dtype=np.float64)
-        restart_negative = np.zeros(len(vectors))
-        restart_negative[n_seeds:n_seeds + len(signals.negatives)] = self.hidden_weight
-        restart_negative[n_seeds + len(signals.negatives):first_candidate] = 1.0
+            positive = self._diffuse(_sinks(walk, hidden) if len(hidden) else walk, teleport)
+            return np.asarray((positive * inverse)[candidates], dtype=np.float64)
+        positive = self._diffuse(walk, teleport)
+        restart_negative = np.zeros(size)
+        background = n_user + np.arange(shared.n_pool, len(shared.rows))
+        restart_negative[background] = 1.0
+        restart_negative[seeds] = 0.0  # a background paper the user saved is no background for them
+        restart_negative[hidden] = self.hidden_weight
+        if not restart_negative.any():
+            return np.asarray((positive * inverse)[candidates], dtype=np.float64)
+        n_negative = float(np.count_nonzero(restart_negative))
         negative = self._diffuse(walk, restart_negative / restart_negative.sum())
         # Restart masses differ (few seeds, many negatives): compare per seed, as a posterior would.
-        share = positive / (positive + negative * n_seeds / n_negative + 1e-12)
-        return np.asarray(share[first_candidate:], dtype=np.float64)
+        share = positive / (positive + negative * len(seeds) / n_negative + 1e-12)
+        return np.asarray(share[candidates], dtype=np.float64)
+
+    def _seeds(self, corpus: Corpus, signals: Signals) -> np.ndarray:
+        """The library's vectors, then the followed searches'."""
+        if signals.query_vectors is not None and len(signals.query_vectors):
+            return np.vstack([corpus.vectors[signals.positives], signals.query_vectors.astype(np.float32)])
+        return np.asarray(corpus.vectors[signals.positives])
+
+    def _shared_graph(self, corpus: Corpus, pool: np.ndarray, use_tfidf: bool) -> SharedGraph:
+        key = (id(corpus), int(use_tfidf), np.ascontiguousarray(pool).tobytes())
+        if self.reuse_graph and key in self._shared:
+            return self._shared[key]
+        background = self._background(corpus, pool) if self.contrast else np.zeros(0, dtype=np.int64)
+        rows = np.concatenate([pool, background]).astype(np.int64)
+        tfidf = corpus.tfidf[rows] if use_tfidf else None  # type: ignore[index]
+        neighbours, similarity = knn_lists(corpus.vectors[rows], self.neighbours, tfidf=tfidf)
+        shared = SharedGraph(rows, len(pool), neighbours, similarity, {int(r): i for i, r in enumerate(rows)})
+        if self.reuse_graph:
+            self._shared.clear()  # one period at a time: a run ranks every user among the same papers
+            self._shared[key] = shared
+        return shared
+
+    def _user_graph(self, corpus: Corpus, shared: SharedGraph, user_vectors: np.ndarray,
+                    user_tfidf: sp.csr_matrix | None) -> sp.csr_matrix:
+        """The kNN graph of the user's nodes followed by the shared ones: the shared lists merged with the
+        user's nodes, exactly the lists a build over all the nodes would give."""
+        n_user, n_shared = len(user_vectors), len(shared.rows)
+        n = n_user + n_shared
+        k = min(self.neighbours, n - 1)
+        to_shared = _cosines(user_vectors, corpus.vectors[shared.rows], user_tfidf,
+                             corpus.tfidf[shared.rows] if user_tfidf is not None else None)  # type: ignore[index]
+        among = _cosines(user_vectors, user_vectors, user_tfidf, user_tfidf)
+        np.fill_diagonal(among, -np.inf)
+        user_sims = np.hstack([among, to_shared])
+        user_top = _top(user_sims, k)
+        # A shared node's list: its cached neighbours (shifted past the user's nodes) or a closer user node.
+        merged_sims = np.hstack([shared.similarity, to_shared.T])
+        merged_ids = np.hstack([shared.neighbours + n_user, np.broadcast_to(np.arange(n_user), (n_shared, n_user))])
+        shared_top = _top(merged_sims, k)
+        rows = np.concatenate([np.repeat(np.arange(n_user), user_top.shape[1]),
+                               np.repeat(np.arange(n_user, n), shared_top.shape[1])])
+        cols = np.concatenate([user_top.ravel(), np.take_along_axis(merged_ids, shared_top, axis=1).ravel()])
+        sims = np.concatenate([np.take_along_axis(user_sims, user_top, axis=1).ravel(),
+                               np.take_along_axis(merged_sims, shared_top, axis=1).ravel()])
+        return _symmetric(rows, cols, sims, n, self.sharpness)
 
     def _shortlisted(self, corpus: Corpus, signals: Signals) -> np.ndarray:
         """Rank the `max_candidates` candidates nearest a seed by the graph, the rest below them by nearness."""
-        seeds = [corpus.vectors[signals.positives]]
-        if signals.query_vectors is not None and len(signals.query_vectors):
-            seeds.append(signals.query_vectors.astype(np.float32))
-        seed_vectors = np.vstack(seeds)
+        seed_vectors = self._seeds(corpus, signals)
         if len(seed_vectors) == 0:
             return np.zeros(len(signals.candidates))
         nearness = np.max(corpus.vectors[signals.candidates] @ seed_vectors.T, axis=1).astype(np.float64)
         keep = np.argsort(-nearness)[:self.max_candidates]
-        short = Signals(signals.positives, signals.negatives, signals.candidates[keep], signals.query_vectors,
-                        signals.query_tfidf)
-        graph_scores = self.scores(corpus, short)
-        scores = nearness - nearness.max() - 2.0 + min(float(graph_scores.min()), 0.0)  # below every graph score
-        scores[keep] = graph_scores
+        short = Signals(signals.positives, signals.negatives, np.sort(signals.candidates[keep]),
+                        signals.query_vectors, signals.query_tfidf)
+        graph_scores = dict(zip(short.candidates.tolist(), self.scores(corpus, short).tolist(), strict=True))
+        scores = nearness - nearness.max() - 2.0 + min(min(graph_scores.values()), 0.0)  # below every graph score
+        scores[keep] = [graph_scores[int(r)] for r in signals.candidates[keep]]
         return np.asarray(scores, dtype=np.float64)
 
     def _diffuse(self, walk: sp.csr_matrix, teleport: np.ndarray) -> np.ndarray:
@@ -222,13 +316,14 @@ class GraphRanker:
             rank = self.restart * teleport + (1 - self.restart) * (walk_t @ rank)
         return rank
 
-    def _background(self, corpus: Corpus, signals: Signals) -> np.ndarray:
+    def _background(self, corpus: Corpus, pool: np.ndarray) -> np.ndarray:
+        """The same random sample of papers outside the period for every user (their marks are taken out of
+        the negative restart, not out of the graph)."""
         taken = np.zeros(len(corpus.ids), dtype=bool)
-        for rows in (signals.positives, signals.negatives, signals.candidates):
-            taken[rows] = True
-        pool = np.flatnonzero(~taken)
+        taken[pool] = True
+        others = np.flatnonzero(~taken)
         rng = np.random.default_rng(self.seed)
-        return rng.choice(pool, size=min(self.background, len(pool)), replace=False) if len(pool) else pool
+        return rng.choice(others, size=min(self.background, len(others)), replace=False) if len(others) else others
 
 
 @dataclass
@@ -246,27 +341,77 @@ class FusedRanker:
         return total
 
 
-def knn_graph(vectors: np.ndarray, k: int, sharpness: float, *, tfidf: sp.csr_matrix | None = None,
-              block: int = 2048) -> sp.csr_matrix:
-    """Symmetric k-nearest-neighbour graph of unit vectors (cosine: their dot product, averaged with the
-    TF-IDF cosine when `tfidf` rows are given), edge weight exp(sharpness * (cosine - 1))."""
+@dataclass
+class RankFusion:
+    """Reciprocal rank fusion: a candidate scores the sum over rankers of 1 / (k + its rank in each)."""
+
+    rankers: list[Ranker]
+    k: int = 60
+
+    def scores(self, corpus: Corpus, signals: Signals) -> np.ndarray:
+        total = np.zeros(len(signals.candidates))
+        for ranker in self.rankers:
+            order = np.argsort(-ranker.scores(corpus, signals), kind="stable")
+            ranks = np.empty(len(order))
+            ranks[order] = np.arange(1, len(order) + 1)
+            total += 1.0 / (self.k + ranks)
+        return total
+
+
+def knn_lists(vectors: np.ndarray, k: int, *, tfidf: sp.csr_matrix | None = None,
+              block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k nearest other rows and their cosines (the dot product of unit vectors, averaged with the
+    TF-IDF cosine when `tfidf` rows are given): two (n, k) arrays."""
     n = len(vectors)
     k = min(k, n - 1)
     if k < 1:
-        return sp.csr_matrix((n, n))
-    rows, cols, weights = [], [], []
+        return np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0))
+    ids, sims_out = [], []
     for start in range(0, n, block):
-        sims = vectors[start:start + block] @ vectors.T
-        if tfidf is not None:
-            sims = 0.5 * sims + 0.5 * (tfidf[start:start + block] @ tfidf.T).toarray()
-        for i in range(sims.shape[0]):
-            sims[i, start + i] = -np.inf
-        top = np.argpartition(-sims, k, axis=1)[:, :k]
-        rows.append(np.repeat(np.arange(start, start + sims.shape[0]), k))
-        cols.append(top.ravel())
-        weights.append(np.exp(sharpness * (np.take_along_axis(sims, top, axis=1).ravel() - 1.0)))
-    graph = sp.csr_matrix((np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+        sims = _cosines(vectors[start:start + block], vectors, tfidf[start:start + block] if tfidf is not None
+                        else None, tfidf)
+        sims[np.arange(sims.shape[0]), start + np.arange(sims.shape[0])] = -np.inf
+        top = _top(sims, k)
+        ids.append(top)
+        sims_out.append(np.take_along_axis(sims, top, axis=1))
+    return np.vstack(ids).astype(np.int64), np.vstack(sims_out)
+
+
+def knn_graph(vectors: np.ndarray, k: int, sharpness: float, *, tfidf: sp.csr_matrix | None = None) -> sp.csr_matrix:
+    """Symmetric k-nearest-neighbour graph of unit vectors (cosine as in `knn_lists`), edge weight
+    exp(sharpness * (cosine - 1))."""
+    n = len(vectors)
+    neighbours, sims = knn_lists(vectors, k, tfidf=tfidf)
+    return _symmetric(np.repeat(np.arange(n), neighbours.shape[1]), neighbours.ravel(), sims.ravel(), n, sharpness)
+
+
+def _cosines(a: np.ndarray, b: np.ndarray, a_tfidf: sp.csr_matrix | None, b_tfidf: sp.csr_matrix | None
+             ) -> np.ndarray:
+    sims = np.asarray(a @ b.T, dtype=np.float64)
+    if a_tfidf is not None and b_tfidf is not None:
+        sims = 0.5 * sims + 0.5 * (a_tfidf @ b_tfidf.T).toarray()
+    return sims
+
+
+def _top(sims: np.ndarray, k: int) -> np.ndarray:
+    """Column numbers of each row's k largest values (unordered)."""
+    if k >= sims.shape[1]:
+        return np.broadcast_to(np.arange(sims.shape[1]), sims.shape).copy()
+    return np.argpartition(-sims, k - 1, axis=1)[:, :k]
+
+
+def _symmetric(rows: np.ndarray, cols: np.ndarray, sims: np.ndarray, n: int, sharpness: float) -> sp.csr_matrix:
+    keep = np.isfinite(sims)
+    weights = np.exp(sharpness * (sims[keep] - 1.0))
+    graph = sp.csr_matrix((weights, (rows[keep], cols[keep])), shape=(n, n))
     return graph.maximum(graph.T).tocsr()
+
+
+def _sinks(walk: sp.csr_matrix, nodes: np.ndarray) -> sp.csr_matrix:
+    """The walk with `nodes` as sinks: mass that reaches them stops there."""
+    keep = np.ones(walk.shape[0])
+    keep[nodes] = 0.0
+    return sp.csr_matrix(sp.diags(keep) @ walk)
 
 
 def _uniform(size: int, start: int, stop: int) -> np.ndarray:

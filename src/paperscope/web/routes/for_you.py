@@ -1,26 +1,64 @@
 """The "For you" page: the signed-in user's recommendations among the papers new since their last digest,
-each with the reason it was picked (the same ranking as the digest, the private feed and /api/recommendations)."""
+each with the reason it was picked (the same ranking as the digest, the private feed and /api/recommendations),
+and the follows that steer it: `POST /follows` follows or unfollows a topic (the button on a topic page), a
+search (on the search page) or an author."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from typing import Annotated
 
-from paperscope.web.deps import RequiredUser, ServicesDep
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from paperscope.errors import InputError
+from paperscope.web.deps import CsrfChecked, RequiredUser, ServicesDep
 from paperscope.web.pages import cards, page
+from paperscope.web.security import safe_next
+from paperscope.web.services import Services
 
 router = APIRouter(tags=["recommendations"])
 
 PAGE_SIZE = 30
 
 
+def is_following(services: Services, user_id: int | None, kind: str, value: str | int) -> bool:
+    """Whether the user (None: nobody signed in) follows this topic id, search or author."""
+    if user_id is None:
+        return False
+    wanted = " ".join(str(value).split())
+    return any(f.kind == kind and f.value == wanted for f in services.store.digests.follows_of(user_id))
+
+
 @router.get("/for-you", response_class=HTMLResponse, summary="Papers recommended for the signed-in user")
 def for_you(request: Request, services: ServicesDep, user: RequiredUser) -> HTMLResponse:
     cache = services.recommendations
     picks = cache.recommend(services.store, services.settings, user.id, PAGE_SIZE) if cache else []
+    follows = services.store.digests.follows_of(user.id)
+    topics = {int(f.value): services.store.topics.get_topic(int(f.value)) for f in follows
+              if f.kind == "topic" and f.value.isdigit()}
     return page(request, services, "for_you.html", {
         "items": list(zip(cards(services, user, [pick.paper for pick in picks]), [pick.why.text() for pick in picks],
                           strict=True)),
         "available": cache is not None,
         "library_size": len(services.store.accounts.library_ids(user.id)),
+        "follows": [(f, topics.get(int(f.value)) if f.kind == "topic" and f.value.isdigit() else None)
+                    for f in follows],
     })
+
+
+@router.post("/follows", dependencies=[CsrfChecked], summary="Follow or unfollow a topic, a search or an author")
+def follow(services: ServicesDep, user: RequiredUser, kind: Annotated[str, Form()], value: Annotated[str, Form()],
+           action: Annotated[str, Form()] = "follow", next: Annotated[str | None, Form()] = None) -> RedirectResponse:
+    if kind == "topic" and (not value.isdigit() or services.store.topics.get_topic(int(value)) is None):
+        raise HTTPException(404, f"There is no topic {value}; the list is at /topics.")
+    digests = services.store.digests
+    try:
+        if action == "follow":
+            digests.follow(user.id, kind, value)  # type: ignore[arg-type]
+        elif action == "unfollow":
+            digests.unfollow(user.id, kind, value)  # type: ignore[arg-type]
+        else:
+            raise HTTPException(400, "action must be follow or unfollow")
+    except InputError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return RedirectResponse(safe_next(next, "/for-you"), status_code=303)

@@ -16,6 +16,7 @@ from paperscope.ingest.fields import parse_date
 from paperscope.store import PaperFilter
 from paperscope.web.deps import CurrentUser, ServicesDep
 from paperscope.web.pages import cards, page
+from paperscope.web.routes.for_you import is_following
 
 router = APIRouter(tags=["pages"])
 PAGE_SIZE = 20
@@ -90,7 +91,9 @@ def search_page(request: Request, services: ServicesDep, user: CurrentUser,
     return page(request, services, "search.html", {
         "q": form.q, "mode": form.mode, "filters": form, "items": items, "offset": offset, "error": error,
         "has_more": has_more, "page_number": page_number, "query_string": form.query_string(),
-        "any_filter": bool(form.date_from or form.date_to or form.category or form.author)}, status_code=status)
+        "any_filter": bool(form.date_from or form.date_to or form.category or form.author),
+        "following": is_following(services, user.id if user else None, "query", form.q) if form.q else False},
+        status_code=status)
 
 
 @router.get("/search/bibtex", summary="BibTeX of a search result", response_class=Response,

@@ -17,6 +17,7 @@ from paperscope.web.deps import CurrentUser, ServicesDep
 from paperscope.web.pages import cards, page
 from paperscope.web.routes.api_papers import ERRORS, Limit, Offset
 from paperscope.web.routes.feeds import FEED_SIZE, MEDIA, FormatQuery
+from paperscope.web.routes.for_you import is_following
 from paperscope.web.schemas import MapOut, Page, TopicDetailOut, TopicOut
 from paperscope.web.services import Services
 from paperscope.web.topics import AMBIGUOUS_SEPARABILITY, sparkline, topic_list, topic_out, weekly_trend
@@ -76,7 +77,8 @@ def topic_page(request: Request, services: ServicesDep, user: CurrentUser, topic
         "items": cards(services, user, [found[i] for i in ids[:PAGE_SIZE] if i in found]),
         "has_more": len(ids) > PAGE_SIZE, "offset": offset,
         "related": cards(services, user, [related[i] for i in related_ids if i in related]),
-        "neighbours": [(n, t) for n, t in neighbours if t is not None], "sparkline": sparkline})
+        "neighbours": [(n, t) for n, t in neighbours if t is not None], "sparkline": sparkline,
+        "following": is_following(services, user.id if user else None, "topic", topic_id)})
 
 
 @router.get("/feeds/topics/{topic_id}.xml", tags=["feeds"], summary="A topic's newest papers as Atom or RSS",

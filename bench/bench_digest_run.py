@@ -1,0 +1,183 @@
+"""Speed of a digest run: 100 users, one day's worth of new papers, the shipped ranker beside the baseline.
+
+    nice -n 5 python bench/bench_digest_run.py [--users 100] [--before COMMIT]
+
+A real `send_digests(dry_run=True)` over a SQLite store: the arXiv cs listings of 2025 weeks 12-21 are
+ingested first (the history), then week 22's (the period: every user's digest ranks the papers stored
+since). The vectors are copied from bench/.cache/web-cs.db (all-MiniLM-L6-v2 int8, as bench_recommend uses)
+instead of embedding again. Users: 10 interests x 10, each with 10-30 saved papers of their category from
+the history and 2-6 hidden ones of another, subscribed daily.
+
+Printed, per user: the whole run (compose: read the user's marks, rank, render the e-mail) and the ranking
+alone, for the graph ranker as of `--before` (a commit before the shared graph; loaded from git), the graph
+ranker now (kNN lists of the period shared by the run), the shipped ranker (rank fusion of the linear SVM and
+that graph), and the baseline's ranking in the same run: arxiv-sanity-lite's per-user LinearSVC on TF-IDF
+over the same corpus (bench_recommend.py). Also how many of each user's 10 picks the versions share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench_recommend import DATA, MODEL, Papers, arxiv_sanity_scores, arxiv_sanity_tfidf, load_papers
+from paperscope.config import Settings
+from paperscope.digest import send_digests
+from paperscope.ingest.pipeline import Ingester
+from paperscope.recommend import GraphRanker, Recommender, Signals
+from paperscope.store import open_store
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+SOURCE_DB = CACHE / "web-cs.db"
+HISTORY, PERIOD = range(12, 22), 22
+INTERESTS = ("cs.CV", "cs.CL", "cs.LG", "cs.AI", "cs.RO", "eess.IV", "cs.GR", "cs.IR", "cs.CR", "cs.HC")
+BEFORE = "5258d3b"  # the last commit whose GraphRanker built the whole graph per user
+
+
+class Timed:
+    """A ranker that adds up the time spent in its `scores`."""
+
+    def __init__(self, ranker: Any) -> None:
+        self.ranker, self.seconds, self.calls = ranker, 0.0, 0
+
+    def scores(self, corpus: Any, signals: Signals) -> np.ndarray:
+        started = time.perf_counter()
+        try:
+            return np.asarray(self.ranker.scores(corpus, signals))
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.calls += 1
+
+
+def ranker_at(commit: str) -> Any:
+    """The GraphRanker of recommend/rankers.py as it was at `commit`."""
+    repo = Path(__file__).resolve().parents[1]
+    source = subprocess.run(["git", "-C", str(repo), "show", f"{commit}:src/paperscope/recommend/rankers.py"],
+                            check=True, capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp()) / f"rankers_{commit}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module.GraphRanker()
+
+
+def build_store(db: Path, papers: Papers) -> tuple[dt.datetime, int]:
+    """Ingest the history, then the period, and copy their vectors; returns when the period began."""
+    files = sorted(DATA.glob("*.jsonl"))
+    week = {p: dt.date.fromisoformat(p.stem).isocalendar()[1] for p in files}
+    settings = Settings(database_url=str(db), embedding_model="minilm-int8")
+    with open_store(str(SOURCE_DB)) as source:
+        version = source.embedding_models()[MODEL]["versions"][0]
+        ids, vectors = source.load_embeddings(MODEL)
+    row = {paper_id: i for i, paper_id in enumerate(ids)}
+    with open_store(str(db)) as store:
+        ingester = Ingester(store, settings)
+        ingester.ingest(*[str(p) for p in files if week[p] in HISTORY])
+        start = dt.datetime.now(dt.UTC)
+        time.sleep(0.01)
+        ingester.ingest(*[str(p) for p in files if week[p] == PERIOD])
+        stored = store.get_papers([i for i in papers.ids if i in row])
+        batch = list(stored.values())
+        for first in range(0, len(batch), 2000):
+            part = batch[first:first + 2000]
+            store.save_embeddings(MODEL, str(version), part, vectors[[row[p.id] for p in part]])
+        return start, store.count_papers()
+
+
+def add_users(db: Path, papers: Papers, per_interest: int, seed: int = 0) -> list[tuple[str, list[str]]]:
+    rng = np.random.default_rng(seed)
+    history = [r for r in range(len(papers.ids)) if papers.week[r] in HISTORY]
+    users = []
+    with open_store(str(db)) as store:
+        for interest in INTERESTS:
+            liked = [r for r in history if interest in papers.categories[r]]
+            for n in range(per_interest):
+                library = rng.choice(liked, size=min(int(rng.integers(10, 31)), len(liked)), replace=False)
+                other = INTERESTS[(INTERESTS.index(interest) + 1 + n % (len(INTERESTS) - 1)) % len(INTERESTS)]
+                dislikes = [r for r in history
+                            if other in papers.categories[r] and interest not in papers.categories[r]]
+                hidden = rng.choice(dislikes, size=min(int(rng.integers(2, 7)), len(dislikes)), replace=False)
+                user = store.accounts.create_user(f"{interest.replace('.', '-')}-{n}@example.org")
+                store.accounts.set_library_state(user.id, [papers.ids[r] for r in library], "saved")
+                store.accounts.set_library_state(user.id, [papers.ids[r] for r in hidden], "hidden")
+                store.digests.subscribe(user.id, hour=7)
+                users.append((user.email, [papers.ids[r] for r in library]))
+    return users
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=100, help="users in all (split over 10 interests)")
+    parser.add_argument("--before", default=BEFORE, help="commit of the ranker to compare with")
+    args = parser.parse_args()
+    if not SOURCE_DB.exists():
+        raise SystemExit(f"{SOURCE_DB} is missing: copy it from the main checkout's bench/.cache")
+    papers = load_papers()
+    with tempfile.TemporaryDirectory(dir=CACHE) as folder:
+        db = Path(folder) / "digest-run.db"
+        started = time.perf_counter()
+        period_start, total = build_store(db, papers)
+        users = add_users(db, papers, max(1, args.users // len(INTERESTS)))
+        print(f"store: {total} papers, {len(users)} users, built in {time.perf_counter() - started:.0f} s",
+              file=sys.stderr)
+        settings = Settings(database_url=str(db), embedding_model="minilm-int8")
+        now = period_start + dt.timedelta(days=1)  # a first daily digest covers the day before: the period
+        picks: dict[str, dict[str, list[str]]] = {}
+        rows = []
+        with open_store(str(db)) as store:
+            recommender = Recommender(store, settings)
+            started = time.perf_counter()
+            corpus = recommender.corpus
+            corpus_seconds = time.perf_counter() - started
+            period = store.digests.papers_added_since(period_start)
+            print(f"\ncorpus {len(corpus.ids)} papers (TF-IDF and vectors, once per run: {corpus_seconds:.1f} s); "
+                  f"period: {len(period)} papers; {len(users)} users\n")
+            for name, ranker in ((f"before: the graph ranker, graph built per user ({args.before})",
+                                  ranker_at(args.before)),
+                                 ("the graph ranker, graph shared by the run", GraphRanker()),
+                                 ("shipped: rank fusion of the linear SVM and the shared graph", recommender.ranker)):
+                timed = Timed(ranker)
+                recommender.ranker = timed  # type: ignore[assignment]
+                started = time.perf_counter()
+                report = send_digests(store, settings, now=now, dry_run=True, recommender=recommender,
+                                      update_index=False)
+                seconds = time.perf_counter() - started
+                picks[name] = {d.recipient: d.paper_ids for d in report.composed}
+                assert len(report.composed) == len(users), (len(report.composed), report.nothing_new[:3])
+                rows.append((name, seconds / len(users), timed.seconds / max(timed.calls, 1)))
+            # The baseline ranks the same users among the same period, with its own TF-IDF of the corpus.
+            texts = [f"{p.title} {p.abstract or ''}" for p in store.get_papers(corpus.ids).values()]
+            started = time.perf_counter()
+            tfidf = arxiv_sanity_tfidf(texts)
+            tfidf_seconds = time.perf_counter() - started
+            candidates = corpus.rows(period)
+            started = time.perf_counter()
+            for _email, library in users:
+                arxiv_sanity_scores(tfidf, Signals(corpus.rows(library), np.zeros(0, dtype=np.int64), candidates))
+            baseline = (time.perf_counter() - started) / len(users)
+        print("| ranker | whole run, s/user | ranking, s/user | ratio to baseline's ranking |")
+        print("| --- | ---: | ---: | ---: |")
+        for name, per_user, ranking in rows:
+            print(f"| {name} | {per_user:.3f} | {ranking:.3f} | {ranking / baseline:.2f} |")
+        print(f"| baseline: arxiv-sanity-lite (tf-idf + LinearSVC) | | {baseline:.3f} | 1.00 |")
+        print(f"\nbaseline TF-IDF of the corpus (once per run): {tfidf_seconds:.1f} s")
+        before, graph, shipped = (picks[name] for name, _, _ in rows)
+        for label, other in (("the shared graph", graph), ("the shipped ranker", shipped)):
+            same = [len(set(before[u]) & set(other[u])) / max(len(other[u]), 1) for u in other]
+            print(f"picks {label} shares with the graph built per user: {np.mean(same):.2f} of each digest")
+
+
+if __name__ == "__main__":
+    main()
