@@ -21,7 +21,8 @@ the RSS of the server's processes; the baseline in the same run is the same serv
 
 With --scale-db a database that already holds papers, vectors and indexes (bench_search_latency.py builds
 one of 1M papers) is served by one web process without jobs; after a warm-up the benchmark reports the
-server's RSS and the latency of `/api/search` (hybrid, one connection, 24 queries) beside the static file.
+server's RSS and the latency of `/api/search` (hybrid, one connection, the 300 SciFact queries that
+bench_search_latency.py times in process) beside the static file.
 """
 
 from __future__ import annotations
@@ -247,13 +248,22 @@ def mixed_load(args: argparse.Namespace) -> None:
                   f"{rss} |")
 
 
+def scale_queries(count: int = 300) -> list[str]:
+    """The first 300 SciFact queries, as bench_search_latency.py uses them (the 24 short ones without SciFact)."""
+    path = REPO.parent / "shared" / "data" / "scifact" / "beir" / "queries.jsonl"
+    if not path.exists():
+        return QUERIES
+    with path.open(encoding="utf-8") as lines:
+        return [json.loads(line)["text"] for line in lines][:count]
+
+
 def scale(args: argparse.Namespace) -> None:
     database = Path(args.scale_db)
     index_dir = database.with_name(database.name + ".index")
     started = time.perf_counter()
     with serving(str(database), index_dir, "--no-jobs") as (base, server):
         ready = time.perf_counter() - started
-        api = [f"/api/search?q={quote_plus(q)}&limit=10" for q in QUERIES]
+        api = [f"/api/search?q={quote_plus(q)}&limit=10" for q in scale_queries()]
         for path in api:
             httpx.get(base + path, timeout=300).raise_for_status()
         papers = httpx.get(f"{base}/api/status", timeout=60).json()
@@ -264,7 +274,7 @@ def scale(args: argparse.Namespace) -> None:
           f"{ready:.0f} s; RSS {rss:,.0f} MiB ({count} process); wrk -t1 -c1 -d{args.duration}s\n")
     print("| route | req/s | p50 ms | p95 ms | p99 ms | requests | errors |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, r in (("baseline: /static/style.css", static), ("/api/search (hybrid, 24 queries)", search)):
+    for name, r in (("baseline: /static/style.css", static), (f"/api/search (hybrid, {len(api)} queries)", search)):
         print(f"| {name} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['requests']:,.0f} | "
               f"{r['errors']:.0f} |")
 
