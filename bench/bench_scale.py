@@ -129,8 +129,10 @@ def ingest(path: Path, database: str) -> tuple[float, int]:
 
 
 @contextmanager
-def postgres_databases(url: str | None) -> Iterator[tuple[str, str]]:
-    """Two fresh databases (paperscope's, the baseline's) on the given server or on a private one."""
+def postgres_databases(url: str | None, names: tuple[str, ...] = ("bench_scale_paperscope", "bench_scale_baseline")
+                       ) -> Iterator[tuple[str, ...]]:
+    """Fresh databases (by default paperscope's and the baseline's) on the given server or on a private,
+    durable one started for the run; dropped afterwards."""
     cluster = None
     if url is None:
         sys.path.insert(0, str(REPO))
@@ -144,14 +146,13 @@ def postgres_databases(url: str | None) -> Iterator[tuple[str, str]]:
         url = cluster.url
     admin = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1),
                              isolation_level="AUTOCOMMIT")
-    names = ["bench_scale_paperscope", "bench_scale_baseline"]
     try:
         with admin.connect() as conn:
             for name in names:
                 conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
                 conn.execute(sa.text(f"CREATE DATABASE {name}"))
         base = sa.engine.make_url(url)
-        yield tuple(base.set(database=n).render_as_string(hide_password=False) for n in names)  # type: ignore[misc]
+        yield tuple(base.set(database=n).render_as_string(hide_password=False) for n in names)
     finally:
         with admin.connect() as conn:
             for name in names:

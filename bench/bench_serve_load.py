@@ -36,8 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote_plus
 
@@ -45,7 +43,8 @@ import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_web_load import DB, QUERIES, REPO, build, env, free_port  # noqa: E402
+from bench_scale import postgres_databases  # noqa: E402
+from bench_web_load import DB, LUA_DONE, QUERIES, REPO, build, env, run_wrk, serving, wrk  # noqa: E402
 
 MIX = [("home", 40), ("search", 25), ("paper", 25), ("vote", 10)]
 USERS = 50
@@ -68,43 +67,7 @@ request = function()
     {["Authorization"] = "Bearer " .. tokens[math.random(#tokens)], ["Content-Type"] = "application/json"},
     '{"up": ' .. up .. '}')
 end
-%(done)s
 """
-DONE = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p95_us": %d, '
-    .. '"p99_us": %d, "connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    e.connect, e.read, e.write, e.status, e.timeout))
-end
-"""
-CYCLE = """
-local paths = {%s}
-local i = 0
-request = function()
-  i = i %% #paths + 1
-  return wrk.format("GET", paths[i])
-end
-"""
-
-
-def run_wrk(url: str, script: str, duration: int, connections: int) -> dict[str, float]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(script)
-    try:
-        out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
-                              "-s", handle.name, url], capture_output=True, text=True, check=True).stdout
-    finally:
-        os.unlink(handle.name)
-    raw = json.loads(next(line for line in out.splitlines() if line.startswith("RESULT ")).removeprefix("RESULT "))
-    errors = sum(raw[k] for k in ("connect", "read", "write", "status", "timeout"))
-    return {"rps": raw["requests"] / (raw["duration_us"] / 1e6), "p50": raw["p50_us"] / 1000,
-            "p95": raw["p95_us"] / 1000, "p99": raw["p99_us"] / 1000, "requests": raw["requests"], "errors": errors}
-
-
-def cycling(paths: list[str]) -> str:
-    return CYCLE % ", ".join(json.dumps(p) for p in paths) + DONE
 
 
 def mixed(papers: list[str], tokens: list[str]) -> str:
@@ -112,7 +75,7 @@ def mixed(papers: list[str], tokens: list[str]) -> str:
     return LUA % {"searches": ", ".join(json.dumps(f"/search?q={quote_plus(q)}") for q in QUERIES),
                   "papers": ", ".join(json.dumps(p) for p in papers),
                   "tokens": ", ".join(json.dumps(t) for t in tokens),
-                  "kinds": ", ".join(json.dumps(k) for k in kinds), "done": DONE}
+                  "kinds": ", ".join(json.dumps(k) for k in kinds)} + LUA_DONE
 
 
 def tree_rss_mib(process: subprocess.Popen[bytes]) -> tuple[float, int]:
@@ -122,32 +85,10 @@ def tree_rss_mib(process: subprocess.Popen[bytes]) -> tuple[float, int]:
     return sum(p.memory_info().rss for p in members) / 2**20, len(members)
 
 
-@contextmanager
-def serving(database: str, index_dir: Path, *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log_path = DB.parent / f"serve-load-{index_dir.parent.name}.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen([sys.executable, "-m", "paperscope", "--db", database, "serve", "--port", str(port),
-                                   "--no-access-log", "--log-level", "warning", *args],
-                                  env={**env(), "PAPERSCOPE_INDEX_DIR": str(index_dir),
-                                       "PAPERSCOPE_INGEST_SOURCES": "", "PAPERSCOPE_BACKGROUND_JOBS": "true"},
-                                  stdout=log, stderr=log)
-        try:
-            deadline = time.monotonic() + 1200
-            while True:
-                try:
-                    if httpx.get(f"{base}/api/status", timeout=5).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    sys.exit(f"paperscope serve did not start; see {log_path}")
-                time.sleep(0.5)
-            yield base, server
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
+def server_env(index_dir: Path) -> dict[str, str]:
+    """The index folder given to serve, no sources to ingest, the background worker on."""
+    return {"PAPERSCOPE_INDEX_DIR": str(index_dir), "PAPERSCOPE_INGEST_SOURCES": "",
+            "PAPERSCOPE_BACKGROUND_JOBS": "true"}
 
 
 def prepare_accounts(database: str) -> tuple[list[str], list[str]]:
@@ -172,9 +113,10 @@ def warm_up(base: str, papers: list[str], processes: int) -> None:
 
 def measure_backend(name: str, database: str, index_dir: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     papers, tokens = prepare_accounts(database)
-    with serving(database, index_dir, "--workers", str(args.workers)) as (base, server):
+    with serving(database, DB.parent / f"serve-load-{name.lower()}.log", "--workers", str(args.workers),
+                 extra_env=server_env(index_dir)) as (base, server):
         warm_up(base, papers, args.workers)
-        results = {"static": run_wrk(base, cycling(["/static/style.css"]), args.duration, args.connections),
+        results = {"static": wrk(base, ["/static/style.css"], args.duration, args.connections),
                    "mixed": run_wrk(base, mixed(papers, tokens), args.duration, args.connections)}
         rss, count = tree_rss_mib(server)
         results["mixed"]["rss_mib"] = rss
@@ -182,36 +124,6 @@ def measure_backend(name: str, database: str, index_dir: Path, args: argparse.Na
         print(f"  {name}: {results['mixed']['rps']:.0f} req/s mixed, p95 {results['mixed']['p95']:.1f} ms, "
               f"{results['mixed']['errors']:.0f} errors, {count} processes {rss:,.0f} MiB", file=sys.stderr)
     return results
-
-
-@contextmanager
-def postgres_url(given: str | None) -> Iterator[str]:
-    """A fresh database on the given server, or on a private durable one started for the run."""
-    import sqlalchemy as sa
-
-    cluster = None
-    if given is None:
-        sys.path.insert(0, str(REPO))
-        from tests.postgres_cluster import PostgresCluster, find_postgres_bin
-
-        bin_dir = find_postgres_bin()
-        if bin_dir is None:
-            sys.exit("PostgreSQL is not installed; pass --postgres-url or install it (apt-get install postgresql)")
-        cluster = PostgresCluster(bin_dir)
-        cluster.start(durable=True)
-        given = cluster.url
-    admin = sa.create_engine(given.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text("DROP DATABASE IF EXISTS bench_serve_load"))
-            conn.execute(sa.text("CREATE DATABASE bench_serve_load"))
-        yield sa.engine.make_url(given).set(database="bench_serve_load").render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text("DROP DATABASE IF EXISTS bench_serve_load WITH (FORCE)"))
-        admin.dispose()
-        if cluster is not None:
-            cluster.remove()
 
 
 def mixed_load(args: argparse.Namespace) -> None:
@@ -225,7 +137,7 @@ def mixed_load(args: argparse.Namespace) -> None:
         shutil.copy(DB, sqlite_db)
         shutil.copytree(source_index, sqlite_db.parent / "index")
         results["SQLite"] = measure_backend("SQLite", str(sqlite_db), sqlite_db.parent / "index", args)
-        with postgres_url(args.postgres_url) as url:
+        with postgres_databases(args.postgres_url, ("bench_serve_load",)) as (url,):
             subprocess.run([sys.executable, "-m", "paperscope", "--db", str(DB), "db", "copy", "--to", url],
                            env=env(), check=True, capture_output=True)
             (scratch / "postgresql").mkdir()
@@ -261,14 +173,15 @@ def scale(args: argparse.Namespace) -> None:
     database = Path(args.scale_db)
     index_dir = database.with_name(database.name + ".index")
     started = time.perf_counter()
-    with serving(str(database), index_dir, "--no-jobs") as (base, server):
+    with serving(str(database), DB.parent / "serve-scale.log", "--no-jobs", extra_env=server_env(index_dir)
+                 ) as (base, server):
         ready = time.perf_counter() - started
         api = [f"/api/search?q={quote_plus(q)}&limit=10" for q in scale_queries()]
         for path in api:
             httpx.get(base + path, timeout=300).raise_for_status()
         papers = httpx.get(f"{base}/api/status", timeout=60).json()
-        static = run_wrk(base, cycling(["/static/style.css"]), args.duration, 1)
-        search = run_wrk(base, cycling(api), args.duration, 1)
+        static = wrk(base, ["/static/style.css"], args.duration, 1)
+        search = wrk(base, api, args.duration, 1)
         rss, count = tree_rss_mib(server)
     print(f"\n{papers['papers']:,} papers, vectors indexed {papers['vectors_indexed']:,}; serve ready in "
           f"{ready:.0f} s; RSS {rss:,.0f} MiB ({count} process); wrk -t1 -c1 -d{args.duration}s\n")

@@ -28,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote_plus
 
@@ -46,20 +48,22 @@ QUERIES = [
     "knowledge distillation", "mixture of experts", "low rank adaptation", "point cloud", "machine translation",
     "anomaly detection", "chain of thought",
 ]
-# wrk's Lua hooks: cycle through the given paths, then print the summary as one JSON line.
-LUA = """
+# wrk's Lua hooks: `done` prints the summary as one JSON line; CYCLE's `request` goes through the given paths.
+LUA_DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p95_us": %d, '
+    .. '"p99_us": %d, "connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+LUA_CYCLE = """
 local paths = {%s}
 local i = 0
 request = function()
   i = i %% #paths + 1
   return wrk.format("GET", paths[i])
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('RESULT {"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p95_us": %%d, '
-    .. '"p99_us": %%d, "connect": %%d, "read": %%d, "write": %%d, "status": %%d, "timeout": %%d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    e.connect, e.read, e.write, e.status, e.timeout))
 end
 """
 
@@ -94,19 +98,52 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wrk(url: str, paths: list[str], duration: int, connections: int) -> dict[str, float]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA % ", ".join(json.dumps(p) for p in paths))
+def run_wrk(url: str, script: str, duration: int, connections: int) -> dict[str, float]:
+    """wrk with a Lua script (ending in LUA_DONE) against `url`: requests/s, latency percentiles, errors."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
     try:
         out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
-                              "-s", script.name, url], capture_output=True, text=True, check=True).stdout
+                              "-s", handle.name, url], capture_output=True, text=True, check=True).stdout
     finally:
-        os.unlink(script.name)
+        os.unlink(handle.name)
     line = next(line for line in out.splitlines() if line.startswith("RESULT "))
     raw = json.loads(line.removeprefix("RESULT "))
     errors = sum(raw[k] for k in ("connect", "read", "write", "status", "timeout"))
     return {"rps": raw["requests"] / (raw["duration_us"] / 1e6), "p50": raw["p50_us"] / 1000,
             "p95": raw["p95_us"] / 1000, "p99": raw["p99_us"] / 1000, "requests": raw["requests"], "errors": errors}
+
+
+def wrk(url: str, paths: list[str], duration: int, connections: int) -> dict[str, float]:
+    """wrk cycling through `paths`."""
+    return run_wrk(url, LUA_CYCLE % ", ".join(json.dumps(p) for p in paths) + LUA_DONE, duration, connections)
+
+
+@contextmanager
+def serving(database: str, log_path: Path, *args: str, extra_env: dict[str, str] | None = None
+            ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`paperscope serve ARGS` on a free loopback port until it answers; yields (base URL, process)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen([sys.executable, "-m", "paperscope", "--db", database, "serve", "--port", str(port),
+                                   "--no-access-log", "--log-level", "warning", *args],
+                                  env={**env(), **(extra_env or {})}, stdout=log, stderr=log)
+        try:
+            deadline = time.monotonic() + 1200
+            while True:
+                try:
+                    if httpx.get(f"{base}/api/status", timeout=5).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    sys.exit(f"paperscope serve did not start; see {log_path}")
+                time.sleep(0.3)
+            yield base, server
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
 
 
 def main() -> None:
@@ -117,23 +154,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
     build()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = (CACHE / "web-serve.log").open("w")
-    server = subprocess.Popen([sys.executable, "-m", "paperscope", "--db", str(DB), "serve", "--port", str(port),
-                               "--no-jobs", "--no-access-log", "--log-level", "warning"],
-                              env=env(), stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/api/status", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                sys.exit("paperscope serve did not start; see bench/.cache/web-serve.log")
-            time.sleep(0.3)
+    with serving(str(DB), CACHE / "web-serve.log", "--no-jobs") as (base, _server):
         papers = httpx.get(f"{base}/api/status").json()["papers"]
         searches = [f"/search?q={quote_plus(q)}" for q in QUERIES]
         api = [f"/api/search?q={quote_plus(q)}&limit=20" for q in QUERIES]
@@ -146,10 +167,6 @@ def main() -> None:
         for name, paths in routes:
             results[name] = wrk(base, paths, args.duration, args.connections)
             print(f"  {name}: {results[name]['rps']:.0f} req/s", file=sys.stderr)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
     baseline = results["baseline: /static/style.css"]["rps"]
     print(f"\n{papers:,} papers; `/` ranks {trending_total:,} papers of today's window; wrk -t1 -c{args.connections} "
           f"-d{args.duration}s per route; {os.cpu_count()} cores\n")
