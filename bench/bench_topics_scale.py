@@ -1,6 +1,6 @@
 """Building the whole topic map at scale: wall time and peak memory, beside scikit-learn k-means in the same run.
 
-    python bench/bench_topics_scale.py --source PATH [--baseline minibatch|kmeans ...] [--keep] [--optimize]
+    python bench/bench_topics_scale.py --source PATH [--baseline minibatch|kmeans ...] [--keep]
 
 PATH is a paperscope SQLite database with stored vectors (e.g. the 1,000,000-paper one that
 `bench/bench_search_latency.py --n 1000000` caches as bench/.cache/latency-1000000.db). It is copied to
@@ -21,7 +21,6 @@ import json
 import os
 import resource
 import shutil
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -126,8 +125,6 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=CACHE / "latency-1000000.db")
     parser.add_argument("--baseline", nargs="+", default=["minibatch"], choices=["minibatch", "kmeans"])
     parser.add_argument("--keep", action="store_true", help="Reuse bench/.cache/topics-scale.db (a rebuild).")
-    parser.add_argument("--optimize", action="store_true", help="Run SQLite's PRAGMA optimize on the copy first "
-                        "(it gives the planner statistics; without them it sorts every vector per batch read).")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -141,9 +138,6 @@ def main() -> None:
             sys.exit(f"{args.source} does not exist: build it with bench/bench_search_latency.py --n 1000000")
         print(f"copying {args.source} to {WORK_DB}", file=sys.stderr)
         shutil.copyfile(args.source, WORK_DB)
-    if args.optimize:
-        with sqlite3.connect(WORK_DB) as conn:
-            conn.execute("PRAGMA optimize")
     ours = child(["paperscope", str(WORK_DB)])
     print(f"paperscope build_map on {ours['papers']:,} papers: k {ours['k']}, {ours['seconds']:.1f} s, "
           f"peak RSS {ours['peak_mib']:,.0f} MiB")
