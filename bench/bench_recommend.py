@@ -5,7 +5,7 @@
 
 Data: the real arXiv cs listings in ../shared/data/arxiv/cs (74 daily files). A paper's date is the first
 listing it appears in; its categories are arXiv's. The vectors (all-MiniLM-L6-v2, int8) are read from
-bench/.cache/web-cs.db (the web benchmark's database, copied from the main checkout) or arxiv-cs.db; when
+bench/.cache/web-cs.db (the web benchmark's database, built by bench/bench_web_load.py) or arxiv-cs.db; when
 neither exists, arxiv-cs.db is built once (`paperscope ingest` + `paperscope index`, about 15 minutes).
 
 Simulated users: each user's interest is one arXiv category; their library is 10-30 papers carrying that
