@@ -1,7 +1,7 @@
 """Recommendation quality: MAP@20 and nDCG@20 of paperscope's rankers beside arxiv-sanity-lite's method.
 
     nice -n 5 python bench/bench_recommend.py [--split dev|heldout|fresh|unseen|all] [--users 8] [--variants]
-        [--interests categories|topics|all]
+        [--interests categories|topics|all] [--ltr]
 
 Data: the real arXiv cs listings in ../shared/data/arxiv/cs (74 daily files). A paper's date is the first
 listing it appears in; its categories are arXiv's. The vectors (all-MiniLM-L6-v2, int8) are read from
@@ -27,6 +27,9 @@ history papers and 3 test-week papers are drawn at random (seeded); a test-week 
 nearest topic centre is the user's topic. The clustering decides what relevant means, so it favours rankers
 that see the same features: both clusterings are reported, k-means on the embeddings (favours paperscope)
 and k-means on an LSA reduction of the baseline's own TF-IDF (favours the baseline).
+
+`--ltr` (dev only, session 3): learning to rank over the users, cross-validated by leaving one interest
+out, beside rank fusions that add a TF-IDF-only SVM (the baseline's kind of signal) to the shipped two.
 
 Each MAP ratio comes with a 95 % bootstrap interval (users resampled with replacement, 2,000 times).
 
@@ -64,6 +67,7 @@ from paperscope.recommend.rankers import (
     RankFusion,
     Signals,
     fit_tfidf,
+    standardise,
 )
 from paperscope.store import open_store
 
@@ -98,6 +102,7 @@ SPLITS = {
 TOPICS, TOPIC_INTERESTS = 40, 8
 BOOTSTRAP = 2000
 ONLY = ""  # --only
+LTR = False  # --ltr
 
 
 @dataclass
@@ -290,7 +295,102 @@ def variants() -> dict[str, Ranker]:
         "graph, contrast, hidden weighted as background": GraphRanker(hidden_weight=1.0),
         "fused linear + graph": FusedRanker([LinearRanker(), GraphRanker()]),
         "fused linear + graph, reciprocal rank fusion (k=60)": RankFusion([LinearRanker(), GraphRanker()]),
+        "linear SVM on tf-idf only (C=0.01)": tfidf_svm(),
+        "rank fusion of linear + graph + tf-idf SVM": RankFusion([LinearRanker(), GraphRanker(), tfidf_svm()]),
     }
+
+
+def tfidf_svm() -> LinearRanker:
+    """A baseline-like scorer inside paperscope: a linear SVM on paperscope's own TF-IDF alone."""
+    return LinearRanker(c=0.01, use_embeddings=False)
+
+
+def ltr_features(corpus: Corpus, signals: Signals, scores: list[np.ndarray]) -> np.ndarray:
+    """Per candidate: each ranker's score standardised over the user's candidates and its reciprocal rank
+    term, and the largest and mean embedding cosine to the library."""
+    columns = []
+    for values in scores:
+        columns.append(standardise(values))
+        columns.append(reciprocal_rank(values))
+    cosines = corpus.vectors[signals.candidates] @ corpus.vectors[signals.positives].T
+    columns += [standardise(cosines.max(axis=1)), standardise(cosines.mean(axis=1))]
+    return np.column_stack(columns)
+
+
+def reciprocal_rank(values: np.ndarray, k: int = 60) -> np.ndarray:
+    order = np.argsort(-values, kind="stable")
+    ranks = np.empty(len(order))
+    ranks[order] = np.arange(1, len(order) + 1)
+    return 1.0 / (k + ranks)
+
+
+def run_ltr(title: str, users: list[User], corpus: Corpus, tfidf: sp.csr_matrix) -> None:
+    """Learning to rank, cross-validated by leaving one interest out: a model trained on the other interests'
+    users (features: `ltr_features` of the linear, graph and TF-IDF SVM rankers; label: relevant) ranks the
+    held-out interest's users. Compared, on the same users, with the shipped fusion and the baseline."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    rankers = [LinearRanker(), GraphRanker(), tfidf_svm()]
+    features, labels, per_user = [], [], []
+    started = time.perf_counter()
+    for user in users:
+        scores = [r.scores(corpus, user.signals) for r in rankers]
+        features.append(ltr_features(corpus, user.signals, scores))
+        labels.append(np.isin(np.arange(len(user.signals.candidates)), list(user.relevant)).astype(int))
+        base = arxiv_sanity_scores(tfidf, user.signals)
+        fused = [reciprocal_rank(values) for values in scores]
+        per_user.append({"baseline": base, "shipped (rank fusion linear + graph)": fused[0] + fused[1],
+                         "rank fusion linear + graph + tf-idf SVM": fused[0] + fused[1] + fused[2],
+                         "rank fusion, tf-idf SVM weighted 0.5": fused[0] + fused[1] + 0.5 * fused[2],
+                         "rank fusion, tf-idf SVM weighted 0.25": fused[0] + fused[1] + 0.25 * fused[2]})
+    print(f"\n## learning to rank, {title}: {len(users)} users, features in "
+          f"{(time.perf_counter() - started) / len(users):.2f} s/user", flush=True)
+    # Each user weighs the same, and within a user the relevant papers weigh as much as the rest together.
+    weights = [np.where(y == 1, 0.5 / max(y.sum(), 1), 0.5 / max(len(y) - y.sum(), 1)) for y in labels]
+    models = {"logistic regression": lambda: LogisticRegression(C=1.0, max_iter=2000),
+              "gradient boosting": lambda: HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1,
+                                                                           random_state=0)}
+    interests = np.array([u.interest for u in users])
+    # Re-ranking the shipped fusion's top 100 only: the model learns to order the head of the list.
+    heads = [np.argsort(-scored["shipped (rank fusion linear + graph)"], kind="stable")[:100] for scored in per_user]
+    for name, make in models.items():
+        for head_only in (False, True):
+            label = f"learned: {name}" + (", re-ranking the shipped top 100" if head_only else "")
+            pick = [h if head_only else slice(None) for h in heads]
+            for interest in dict.fromkeys(interests):
+                train = np.flatnonzero(interests != interest)
+                part_w = [weights[i] if not head_only else np.where(labels[i][pick[i]] == 1,
+                          0.5 / max(labels[i][pick[i]].sum(), 1), 0.5 / max(len(pick[i]) - labels[i][pick[i]].sum(), 1))
+                          for i in train]
+                model = make().fit(np.vstack([features[i][pick[i]] for i in train]),
+                                   np.concatenate([labels[i][pick[i]] for i in train]),
+                                   sample_weight=np.concatenate(part_w) * len(train))
+                for i in np.flatnonzero(interests == interest):
+                    values = model.predict_proba(features[i])[:, 1]
+                    if head_only:  # the head, re-ordered, above the rest in the shipped order
+                        shipped = per_user[i]["shipped (rank fusion linear + graph)"]
+                        values = np.where(np.isin(np.arange(len(values)), heads[i]), 10 + values,
+                                          shipped / (1 + shipped.max()))
+                    per_user[i][label] = values
+        full = make().fit(np.vstack(features), np.concatenate(labels),
+                          sample_weight=np.concatenate(weights) * len(users))
+        if hasattr(full, "coef_"):
+            print(f"  {name} on every user: coefficients {np.round(full.coef_[0], 3).tolist()}, "
+                  f"intercept {full.intercept_[0]:.3f}")
+    aps: dict[str, list[float]] = {}
+    for user, scored in zip(users, per_user, strict=True):
+        for name, values in scored.items():
+            ranked = [int(i) in user.relevant for i in np.argsort(-values, kind="stable")[:K]]
+            aps.setdefault(name, []).append(average_precision(ranked, len(user.relevant)))
+    base, shipped = aps["baseline"], aps["shipped (rank fusion linear + graph)"]
+    print(f"| method | MAP@{K} | ratio to baseline | 95 % interval | minus shipped | 95 % interval |")
+    print("| --- | ---: | ---: | --- | ---: | --- |")
+    for name, values in aps.items():
+        low, high = ratio_interval(values, base)
+        d_low, d_high = difference_interval(values, shipped)
+        print(f"| {name} | {mean(values):.3f} | {mean(values) / mean(base):.2f} | {low:.2f}-{high:.2f} | "
+              f"{mean(values) - mean(shipped):+.3f} | {d_low:+.3f} to {d_high:+.3f} |", flush=True)
 
 
 BASELINE = "baseline: arxiv-sanity-lite (tf-idf + LinearSVC)"
@@ -318,6 +418,9 @@ def run_split(papers: Papers, vectors: np.ndarray, split: Split, per_interest: i
             populations.append((f"topic interests, topics by k-means on {label}",
                                 users_from(known, split, rows, members, per_interest, seed)))
     for title, users in populations:
+        if LTR:
+            run_ltr(title, users, corpus, tfidf)
+            continue
         run_users(title, split, users, corpus, tfidf, per_interest, show_variants, breakdown)
 
 
@@ -365,12 +468,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", action="store_true", help="also measure the alternatives tried")
     parser.add_argument("--only", metavar="TEXT", help="with --variants: only the variants whose name contains TEXT")
+    parser.add_argument("--ltr", action="store_true",
+                        help="learning to rank over the users, cross-validated leaving one interest out (dev only)")
     parser.add_argument("--per-interest", action="store_true", help="MAP per interest, ours and the baseline's")
     parser.add_argument("--interests", choices=["categories", "topics", "all"], default="categories",
                         help="simulated interests: arXiv categories, topics of the history weeks, or both")
     args = parser.parse_args()
-    global ONLY
+    global ONLY, LTR
     ONLY = args.only or ""
+    LTR = args.ltr
+    if LTR and args.split != "dev":
+        raise SystemExit("--ltr chooses a method: it runs on the dev split only")
     papers = load_papers()
     vectors = load_vectors(papers)
     names = list(SPLITS) if args.split == "all" else [args.split]

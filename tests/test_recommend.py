@@ -21,7 +21,7 @@ from paperscope.recommend import (
     Recommender,
     Signals,
 )
-from paperscope.recommend.rankers import knn_graph
+from paperscope.recommend.rankers import fit_tfidf, knn_graph
 from paperscope.store import Store, open_store
 from paperscope.store.topics import Assignment, TopicRecord
 from tests.conftest import FIXTURES, shared_path
@@ -53,6 +53,31 @@ def test_every_ranker_puts_the_library_cluster_first(ranker: object) -> None:
     assert scores.shape == candidates.shape and np.isfinite(scores).all()
     top = candidates[np.argsort(-scores)[:20]]
     assert (top < 40).mean() >= 0.9
+
+
+def test_tfidf_only_linear_ranker_reads_the_words_not_the_vectors() -> None:
+    """With `use_embeddings=False` the SVM sees TF-IDF alone: random vectors do not matter, the words do,
+    for a library and for a followed search's TF-IDF row."""
+    rng = np.random.default_rng(2)
+    pools = [["graph", "node", "edge", "spectral", "clustering", "walk"],
+             ["speech", "audio", "acoustic", "speaker", "phoneme", "prosody"]]
+    texts = [" ".join(rng.choice(pools[i // 30], size=8)) + " method results paper" for i in range(60)]
+    _, tfidf, terms = fit_tfidf(texts)
+    vectors = rng.normal(size=(60, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    corpus = Corpus([f"p{i}" for i in range(60)], vectors, tfidf, terms)
+    candidates = np.arange(10, 60)
+    ranker = LinearRanker(c=0.01, use_embeddings=False)
+    scores = ranker.scores(corpus, Signals(np.arange(0, 10), np.arange(0), candidates))
+    assert (candidates[np.argsort(-scores)[:15]] < 30).all()
+    shuffled = Corpus(corpus.ids, vectors[rng.permutation(60)], tfidf, terms)
+    assert np.allclose(LinearRanker(c=0.01, use_embeddings=False).scores(
+        shuffled, Signals(np.arange(0, 10), np.arange(0), candidates)), scores)
+    assert tfidf is not None
+    follow = Signals(np.arange(0), np.arange(0), candidates, query_vectors=vectors[:1],
+                     query_tfidf=tfidf[[45]])  # a search made of the speech words
+    scores = ranker.scores(corpus, follow)
+    assert (candidates[np.argsort(-scores)[:15]] >= 30).all()
 
 
 @pytest.mark.parametrize("contrast", [True, False], ids=["contrast", "sinks"])

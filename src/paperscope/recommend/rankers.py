@@ -5,7 +5,8 @@ the command line, the digests and the benchmark all run the very same ranking.
 
 * `LinearRanker`: a linear classifier per user over the paper embeddings (optionally beside TF-IDF
   features), the library as positives, "not interested" papers as weighted negatives and the rest of the
-  corpus as unlabelled background (arxiv-sanity's habit of training against everything else).
+  corpus as unlabelled background (arxiv-sanity's habit of training against everything else); with
+  `use_embeddings=False`, on TF-IDF alone (tried in the benchmark's fusions, not shipped).
 * `GraphRanker`: personalised PageRank on the k-nearest-neighbour graph of the library, hidden and candidate
   papers. Library papers (and followed searches) are noisy seed labels: the walk restarts at them; hidden
   papers are sinks where the walk's mass is dropped, so it does not flow on through "not interested"
@@ -99,6 +100,7 @@ class LinearRanker:
     background: int = 5000  # at most this many unlabelled papers, drawn at random, as negatives
     use_tfidf: bool = True
     tfidf_weight: float = 1.0
+    use_embeddings: bool = True  # False (with use_tfidf): TF-IDF features only, as arxiv-sanity ranks
     seed: int = 0
     _cache: dict[int, tuple[np.ndarray, Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -106,6 +108,8 @@ class LinearRanker:
         dense = corpus.vectors[rows]
         if not self.use_tfidf or corpus.tfidf is None:
             return dense
+        if not self.use_embeddings:
+            return corpus.tfidf[rows] * self.tfidf_weight
         return sp.hstack([sp.csr_matrix(dense), corpus.tfidf[rows] * self.tfidf_weight], format="csr")
 
     def _background(self, corpus: Corpus) -> tuple[np.ndarray, Any]:
@@ -121,7 +125,8 @@ class LinearRanker:
         from sklearn.svm import LinearSVC
 
         positives = signals.positives
-        extra = _query_rows(signals, self.use_tfidf and corpus.tfidf is not None, self.tfidf_weight)
+        extra = _query_rows(signals, self.use_tfidf and corpus.tfidf is not None, self.tfidf_weight,
+                            self.use_embeddings)
         if len(positives) == 0 and extra is None:
             return np.zeros(len(signals.candidates))
         background_rows, background_features = self._background(corpus)
@@ -425,9 +430,12 @@ def _centroid_scores(corpus: Corpus, signals: Signals) -> np.ndarray:
     return np.asarray(corpus.vectors[signals.candidates] @ centre, dtype=np.float64)
 
 
-def _query_rows(signals: Signals, with_tfidf: bool, tfidf_weight: float) -> np.ndarray | sp.csr_matrix | None:
+def _query_rows(signals: Signals, with_tfidf: bool, tfidf_weight: float, with_embeddings: bool = True
+                ) -> np.ndarray | sp.csr_matrix | None:
     if signals.query_vectors is None or not len(signals.query_vectors):
         return None
+    if with_tfidf and not with_embeddings:
+        return None if signals.query_tfidf is None else signals.query_tfidf * tfidf_weight
     if with_tfidf and signals.query_tfidf is not None:
         return sp.hstack([sp.csr_matrix(signals.query_vectors), signals.query_tfidf * tfidf_weight], format="csr")
     return signals.query_vectors
