@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from paperscope.config import Settings
+from paperscope.ingest.pipeline import Ingester
 from paperscope.jobs import BackgroundJobs
 from paperscope.store import open_store
 from paperscope.web import create_app
@@ -128,3 +129,19 @@ def test_cycle_with_file_sources_builds_the_topic_map(tmp_path: Path) -> None:
         current = store.topics.current_map()
         assert current is not None and current.n_papers == store.count_papers()
         assert current.model == services.search.embedder.name
+
+
+def test_papers_added_by_others_are_picked_up_once_and_the_status_goes_quiet(tmp_path: Path) -> None:
+    from tests.web_support import LISTING
+
+    settings = site_settings(tmp_path)
+    with open_store(settings.database_url) as store:
+        services = Services.create(settings, store)
+        jobs = jobs_of(services)
+        assert jobs.pick_up_changes() == 0  # an empty store: nothing to do
+        Ingester(store, settings).ingest(str(shared_path(*LISTING)))  # as `paperscope ingest` would, elsewhere
+        added = store.count_papers()
+        assert jobs.pick_up_changes() == added and jobs.status.activity == ""
+        assert store.count_papers_to_embed(services.search.embedder.name) == 0
+        assert jobs.pick_up_changes() == 0  # nothing changed since: one indexed query, no work
+        assert services.search.sizes() == (added, added)

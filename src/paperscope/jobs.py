@@ -269,6 +269,7 @@ class BackgroundJobs:
         self.indexes.refresh()
         self._update_topics()
         self._on_papers_changed()
+        self._update(activity="")
         return done
 
     def _update_topics(self) -> None:
@@ -301,7 +302,7 @@ class BackgroundJobs:
             self._embed()
         except Exception:
             log.exception("embedding a submission failed")
-        self._update(activity="")
+            self._update(activity="")
 
     def _fail(self, message: str) -> None:
         log.warning("%s", message)
