@@ -7,7 +7,6 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-import json
 import operator
 import random
 import time
@@ -21,13 +20,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from paperscope.errors import DatabaseUnavailable, StoreError, require_extra
-from paperscope.ids import DERIVED_ID_PREFIX, author_key, is_derived_id, parse_arxiv_id
+from paperscope.ids import DERIVED_ID_PREFIX, is_derived_id, parse_arxiv_id
 from paperscope.models import Paper
 from paperscope.store import migrate
 from paperscope.store.accounts import AccountStore
 from paperscope.store.base import Outcome, PaperFilter, Store
 from paperscope.store.batches import decoded_vectors, keyset_batches
 from paperscope.store.digests import DigestStore
+from paperscope.store.filters import author_condition, category_condition, write_filter_rows
 from paperscope.store.schema import PAPER_REFERENCES, embeddings, papers, sync_state
 from paperscope.store.topics import TopicStore
 from paperscope.store.transactions import WRITE_LOCK_OPTION, write_transaction
@@ -381,14 +381,9 @@ def paper_filter_condition(filters: PaperFilter) -> sa.ColumnElement[bool]:
     if filters.published_to:
         conditions.append(papers.c.published <= filters.published_to)
     if filters.category:
-        # JSON arrays are stored as text; match the quoted element, e.g. "cs.LG".
-        conditions.append(sa.cast(papers.c.categories, sa.Text).contains(json.dumps(filters.category),
-                                                                         autoescape=True))
+        conditions.append(category_condition(filters.category))
     if filters.author:
-        needle = filters.author.strip().lower()
-        key = author_key(needle)
-        author_match = sa.func.lower(sa.cast(papers.c.authors, sa.Text)).contains(needle, autoescape=True)
-        conditions.append(sa.or_(papers.c.first_author_key == key, author_match) if key else author_match)
+        conditions.append(author_condition(filters.author))
     return sa.and_(sa.true(), *conditions)
 
 
@@ -403,6 +398,9 @@ class _BatchMerge:
         self.linking = any(is_derived_id(p.id) for p in batch) or self._has_derived_papers()
         self.by_title = self._title_candidates() if self.linking else {}
         self.stored_ids = set(self.current) | {p.id for ps in self.by_title.values() for p in ps}
+        # What the filter tables hold for each stored paper, to rewrite only the rows of papers that changed.
+        self.stored_filters = {p.id: (p.authors, p.categories)
+                               for p in [*self.current.values(), *(p for ps in self.by_title.values() for p in ps)]}
         self.absorbed: dict[str, str] = {}  # derived id -> the real id of the paper that absorbed it
         self.dirty: set[str] = set()
 
@@ -490,6 +488,11 @@ class _BatchMerge:
                 {"old_id": row["id"], **{f"new_{k}": v for k, v in row.items() if k != "id"}}
                 for row in updates
             ])
+        # The filter tables, in the same transaction; an absorbed paper's rows went with it (ON DELETE CASCADE).
+        write_filter_rows(self.conn, [self.current[row["id"]] for row in inserts], replace=False)
+        changed = [paper for paper in (self.current[row["id"]] for row in updates)
+                   if (paper.authors, paper.categories) != self.stored_filters.get(paper.id)]
+        write_filter_rows(self.conn, changed, replace=True)
 
 
 def _repoint_references(conn: Connection, moves: dict[str, str]) -> None:
