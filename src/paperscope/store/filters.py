@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from paperscope.ids import author_words
 from paperscope.models import Paper
-from paperscope.store.schema import paper_author_words, paper_categories, papers
+from paperscope.store.schema import paper_author_words, paper_categories
 
 # Values are cut to this many characters, in the tables and in the filters alike: a PostgreSQL B-tree entry
 # must stay under a third of a page (2,704 bytes), and only a corrupt record has a longer category or name word.
@@ -62,25 +62,24 @@ def write_filter_rows(conn: Connection, batch: Sequence[Paper], *, replace: bool
         conn.execute(paper_author_words.insert(), words)
 
 
-def category_condition(category: str) -> sa.ColumnElement[bool]:
-    """Papers with this category (exactly, any position: primary or cross-listed)."""
-    matching = sa.select(paper_categories.c.paper_id).where(
-        paper_categories.c.category == category[:INDEXED_CHARS])
-    return papers.c.id.in_(matching)
+def category_ids(category: str) -> sa.Select[str]:
+    """Ids of the papers with this category (exactly, any position: primary or cross-listed)."""
+    return sa.select(paper_categories.c.paper_id).where(paper_categories.c.category == category[:INDEXED_CHARS])
 
 
-def author_condition(author: str) -> sa.ColumnElement[bool]:
-    """Papers with an author whose name has a word starting with each word of `author` (see the module)."""
+def author_ids(author: str) -> sa.Select[str] | None:
+    """Ids of the papers with an author whose name has a word starting with each word of `author` (see the
+    module), or None when `author` has no letters or digits: no name matches."""
     words = [word[:INDEXED_CHARS] for word in author_words(author)]
     if not words:
-        return sa.false()  # no letters or digits: no name can match
+        return None
     table = paper_author_words
     if len(words) == 1:
-        return papers.c.id.in_(sa.select(table.c.paper_id).where(_starts_with(table.c.word, words[0])))
+        return sa.select(table.c.paper_id).where(_starts_with(table.c.word, words[0])).distinct()
     # Every word on the same author: intersect the (paper, position) pairs each word finds.
     same_author = sa.intersect(*[sa.select(table.c.paper_id, table.c.position)
                                  .where(_starts_with(table.c.word, word)) for word in words]).subquery()
-    return papers.c.id.in_(sa.select(same_author.c.paper_id))
+    return sa.select(same_author.c.paper_id)
 
 
 def _starts_with(column: sa.ColumnElement[str], prefix: str) -> sa.ColumnElement[bool]:

@@ -27,7 +27,7 @@ from paperscope.store.accounts import AccountStore
 from paperscope.store.base import Outcome, PaperFilter, Store
 from paperscope.store.batches import decoded_vectors, keyset_batches
 from paperscope.store.digests import DigestStore
-from paperscope.store.filters import author_condition, category_condition, write_filter_rows
+from paperscope.store.filters import author_ids, category_ids, write_filter_rows
 from paperscope.store.schema import PAPER_REFERENCES, embeddings, papers, sync_state
 from paperscope.store.topics import TopicStore
 from paperscope.store.transactions import WRITE_LOCK_OPTION, write_transaction
@@ -281,7 +281,7 @@ class SQLStore(Store):
 
     def filter_ids(self, filters: PaperFilter) -> set[str]:
         with self.engine.connect() as conn:
-            return set(conn.execute(sa.select(papers.c.id).where(paper_filter_condition(filters))).scalars())
+            return set(conn.execute(paper_filter_ids(filters)).scalars())
 
     # Embeddings -----------------------------------------------------------------------------
 
@@ -373,18 +373,38 @@ class SQLStore(Store):
 
 def paper_filter_condition(filters: PaperFilter) -> sa.ColumnElement[bool]:
     """The filters (date range, category, author) as a WHERE clause on `papers`."""
-    if not all(_storable(text) for text in (filters.category, filters.author) if text):
-        return sa.false()  # stored text holds no NUL or lone surrogate, so nothing can match
     conditions: list[sa.ColumnElement[bool]] = []
     if filters.published_from:
         conditions.append(papers.c.published >= filters.published_from)
     if filters.published_to:
         conditions.append(papers.c.published <= filters.published_to)
-    if filters.category:
-        conditions.append(category_condition(filters.category))
-    if filters.author:
-        conditions.append(author_condition(filters.author))
+    matching = _filter_table_ids(filters)
+    if matching is not None:
+        conditions.append(papers.c.id.in_(matching))
     return sa.and_(sa.true(), *conditions)
+
+
+def paper_filter_ids(filters: PaperFilter) -> sa.Select[str]:
+    """The ids of the papers that pass the filters, each once. Without a date range they are read from the
+    filter tables alone: a broad filter (a category of half the papers) then reads no row of `papers`."""
+    matching = _filter_table_ids(filters)
+    if matching is None or filters.published_from or filters.published_to:
+        return sa.select(papers.c.id).where(paper_filter_condition(filters))
+    return matching
+
+
+def _filter_table_ids(filters: PaperFilter) -> sa.Select[str] | None:
+    """Ids of the papers passing the category and author filters (store/filters.py), None for no such filter."""
+    if not all(_storable(text) for text in (filters.category, filters.author) if text):
+        return sa.select(papers.c.id).where(sa.false())  # stored text holds no NUL or lone surrogate: no match
+    selects = [category_ids(filters.category)] if filters.category else []
+    if filters.author:
+        by_author = author_ids(filters.author)
+        selects.append(by_author if by_author is not None else sa.select(papers.c.id).where(sa.false()))
+    if len(selects) < 2:
+        return selects[0] if selects else None
+    both = sa.intersect(*selects).subquery()
+    return sa.select(both.c[0])
 
 
 class _BatchMerge:

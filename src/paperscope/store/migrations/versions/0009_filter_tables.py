@@ -53,6 +53,9 @@ def upgrade() -> None:
         last = rows[-1][0]
     op.create_index("ix_paper_categories_category", "paper_categories", ["category", "paper_id"])
     op.create_index("ix_paper_author_words_word", "paper_author_words", ["word", "paper_id", "position"])
+    if connection.dialect.name == "postgresql":  # statistics now, not at autovacuum's leisure: the planner needs them
+        op.execute("ANALYZE paper_categories")
+        op.execute("ANALYZE paper_author_words")
 
 
 def downgrade() -> None:
