@@ -258,7 +258,7 @@ def _filters(date_from: str | None, date_to: str | None, category: str | None, a
 @click.option("--from", "date_from", metavar="YYYY-MM-DD", help="Only papers published on or after this date.")
 @click.option("--to", "date_to", metavar="YYYY-MM-DD", help="Only papers published on or before this date.")
 @click.option("--category", metavar="CAT", help="Only papers in this arXiv category, e.g. cs.LG.")
-@click.option("--author", metavar="NAME", help="Only papers with this author (family or full name).")
+@click.option("--author", metavar="NAME", help="Only papers with this author (a family, given or full name; any case).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def search(app: AppContext, query: str | None, queries_file: Path | None, limit: int, offset: int, mode: str,

@@ -69,6 +69,13 @@ def author_key(name: str) -> str:
     return title_key(family)
 
 
+def author_words(name: str) -> list[str]:
+    """The distinct normalised words of an author's name, in order: what the author filter matches (a
+    family name, a given name, an initial's prefix or the full name in either order, whatever the case
+    and accents). "Lovelace, Ada" and "ADA LOVELACE" both give ["lovelace", "ada"] or ["ada", "lovelace"]."""
+    return list(dict.fromkeys(title_key(name).split()))
+
+
 def derived_id(title: str) -> str:
     """A stable id for a paper whose source gives none, derived from its normalised title."""
     digest = hashlib.sha1(title_key(title).encode("utf-8")).hexdigest()[:12]

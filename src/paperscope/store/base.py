@@ -35,7 +35,7 @@ class PaperFilter:
     published_from: dt.date | None = None
     published_to: dt.date | None = None
     category: str | None = None  # any of the paper's categories, e.g. "cs.LG"
-    author: str | None = None  # matches a family name or a full name, case-insensitively
+    author: str | None = None  # one author with a word starting with each word given: "caron", "Caron, M."
 
     def __bool__(self) -> bool:
         return any(v is not None for v in (self.published_from, self.published_to, self.category, self.author))

@@ -56,6 +56,31 @@ papers = Table(
     Index("ix_papers_modified_at", "modified_at"),
 )
 
+# Filters (migration 0009) ------------------------------------------------------------------------
+# Each paper's categories and the words of its authors' names, one row each, rewritten with the paper in the
+# same transaction (store/filters.py), so that category and author filters read an index, not every paper's
+# JSON. Values are cut at INDEXED_CHARS (a PostgreSQL index entry must fit in a third of a page).
+
+paper_categories = Table(
+    "paper_categories",
+    metadata,
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("category", Text, primary_key=True),
+    Index("ix_paper_categories_category", "category", "paper_id"),
+)
+
+# Byte order ("C" collation on PostgreSQL, SQLite's default BINARY) so that a word prefix is an index range.
+WORD_TYPE = Text().with_variant(Text(collation="C"), "postgresql")
+
+paper_author_words = Table(
+    "paper_author_words",
+    metadata,
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),  # the author's place in the list, 0 first
+    Column("word", WORD_TYPE, primary_key=True),  # ids.author_words of the name
+    Index("ix_paper_author_words_word", "word", "paper_id", "position"),
+)
+
 # One vector per paper and embedding model; `content_hash` tells when the paper's text changed since.
 embeddings = Table(
     "embeddings",

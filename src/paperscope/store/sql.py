@@ -7,7 +7,6 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-import json
 import operator
 import random
 import time
@@ -21,13 +20,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from paperscope.errors import DatabaseUnavailable, StoreError, require_extra
-from paperscope.ids import DERIVED_ID_PREFIX, author_key, is_derived_id, parse_arxiv_id
+from paperscope.ids import DERIVED_ID_PREFIX, is_derived_id, parse_arxiv_id
 from paperscope.models import Paper
 from paperscope.store import migrate
 from paperscope.store.accounts import AccountStore
 from paperscope.store.base import Outcome, PaperFilter, Store
 from paperscope.store.batches import decoded_vectors, keyset_batches
 from paperscope.store.digests import DigestStore
+from paperscope.store.filters import author_ids, category_ids, write_filter_rows
 from paperscope.store.schema import PAPER_REFERENCES, embeddings, papers, sync_state
 from paperscope.store.topics import TopicStore
 from paperscope.store.transactions import WRITE_LOCK_OPTION, write_transaction
@@ -281,7 +281,7 @@ class SQLStore(Store):
 
     def filter_ids(self, filters: PaperFilter) -> set[str]:
         with self.engine.connect() as conn:
-            return set(conn.execute(sa.select(papers.c.id).where(paper_filter_condition(filters))).scalars())
+            return set(conn.execute(paper_filter_ids(filters)).scalars())
 
     # Embeddings -----------------------------------------------------------------------------
 
@@ -373,23 +373,38 @@ class SQLStore(Store):
 
 def paper_filter_condition(filters: PaperFilter) -> sa.ColumnElement[bool]:
     """The filters (date range, category, author) as a WHERE clause on `papers`."""
-    if not all(_storable(text) for text in (filters.category, filters.author) if text):
-        return sa.false()  # stored text holds no NUL or lone surrogate, so nothing can match
     conditions: list[sa.ColumnElement[bool]] = []
     if filters.published_from:
         conditions.append(papers.c.published >= filters.published_from)
     if filters.published_to:
         conditions.append(papers.c.published <= filters.published_to)
-    if filters.category:
-        # JSON arrays are stored as text; match the quoted element, e.g. "cs.LG".
-        conditions.append(sa.cast(papers.c.categories, sa.Text).contains(json.dumps(filters.category),
-                                                                         autoescape=True))
-    if filters.author:
-        needle = filters.author.strip().lower()
-        key = author_key(needle)
-        author_match = sa.func.lower(sa.cast(papers.c.authors, sa.Text)).contains(needle, autoescape=True)
-        conditions.append(sa.or_(papers.c.first_author_key == key, author_match) if key else author_match)
+    matching = _filter_table_ids(filters)
+    if matching is not None:
+        conditions.append(papers.c.id.in_(matching))
     return sa.and_(sa.true(), *conditions)
+
+
+def paper_filter_ids(filters: PaperFilter) -> sa.Select[str]:
+    """The ids of the papers that pass the filters, each once. Without a date range they are read from the
+    filter tables alone: a broad filter (a category of half the papers) then reads no row of `papers`."""
+    matching = _filter_table_ids(filters)
+    if matching is None or filters.published_from or filters.published_to:
+        return sa.select(papers.c.id).where(paper_filter_condition(filters))
+    return matching
+
+
+def _filter_table_ids(filters: PaperFilter) -> sa.Select[str] | None:
+    """Ids of the papers passing the category and author filters (store/filters.py), None for no such filter."""
+    if not all(_storable(text) for text in (filters.category, filters.author) if text):
+        return sa.select(papers.c.id).where(sa.false())  # stored text holds no NUL or lone surrogate: no match
+    selects = [category_ids(filters.category)] if filters.category else []
+    if filters.author:
+        by_author = author_ids(filters.author)
+        selects.append(by_author if by_author is not None else sa.select(papers.c.id).where(sa.false()))
+    if len(selects) < 2:
+        return selects[0] if selects else None
+    both = sa.intersect(*selects).subquery()
+    return sa.select(both.c[0])
 
 
 class _BatchMerge:
@@ -403,6 +418,9 @@ class _BatchMerge:
         self.linking = any(is_derived_id(p.id) for p in batch) or self._has_derived_papers()
         self.by_title = self._title_candidates() if self.linking else {}
         self.stored_ids = set(self.current) | {p.id for ps in self.by_title.values() for p in ps}
+        # What the filter tables hold for each stored paper, to rewrite only the rows of papers that changed.
+        self.stored_filters = {p.id: (p.authors, p.categories)
+                               for p in [*self.current.values(), *(p for ps in self.by_title.values() for p in ps)]}
         self.absorbed: dict[str, str] = {}  # derived id -> the real id of the paper that absorbed it
         self.dirty: set[str] = set()
 
@@ -490,6 +508,11 @@ class _BatchMerge:
                 {"old_id": row["id"], **{f"new_{k}": v for k, v in row.items() if k != "id"}}
                 for row in updates
             ])
+        # The filter tables, in the same transaction; an absorbed paper's rows went with it (ON DELETE CASCADE).
+        write_filter_rows(self.conn, [self.current[row["id"]] for row in inserts], replace=False)
+        changed = [paper for paper in (self.current[row["id"]] for row in updates)
+                   if (paper.authors, paper.categories) != self.stored_filters.get(paper.id)]
+        write_filter_rows(self.conn, changed, replace=True)
 
 
 def _repoint_references(conn: Connection, moves: dict[str, str]) -> None:

@@ -31,7 +31,7 @@ from paperscope.store.schema import (
     votes,
     web_sessions,
 )
-from paperscope.store.sql import _paper_from_row, paper_filter_condition
+from paperscope.store.sql import _paper_from_row, paper_filter_condition, paper_filter_ids
 from paperscope.store.transactions import write_transaction
 
 TOKEN_PREFIX = "ps_"
@@ -209,7 +209,8 @@ class WebStore:
         condition = paper_filter_condition(filters or PaperFilter())
         order = [papers.c.published.desc().nulls_last(), papers.c.added_at.desc(), papers.c.id]
         with self.engine.connect() as conn:
-            total = conn.execute(sa.select(sa.func.count()).select_from(papers).where(condition)).scalar_one()
+            matching = paper_filter_ids(filters or PaperFilter()).subquery()
+            total = conn.execute(sa.select(sa.func.count()).select_from(matching)).scalar_one()
             rows = conn.execute(sa.select(papers).where(condition).order_by(*order)
                                 .limit(limit).offset(offset)).mappings().all()
         return [_paper_from_row(row) for row in rows], int(total)

@@ -1,0 +1,102 @@
+"""Category and author filters answered from indexed tables instead of each paper's JSON.
+
+`paper_categories` holds one row per (paper, category) and `paper_author_words` one row per word of each
+author's name (`ids.author_words`: lower-cased, accents folded). Every write of `papers` rewrites a paper's rows
+in its own transaction (`write_filter_rows`), and migration 0009 fills them for papers stored before it.
+
+A category filter is an exact match. An author filter matches papers with one author whose name has, for
+every word of the filter, a word starting with it: "caron", "Mathilde Caron", "caron, m", "HUAISONG" and
+"lovel" match "Mathilde Caron", "Huaisong Zhang" and "Ada Lovelace" as expected; each word is an index range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from paperscope.ids import author_words
+from paperscope.models import Paper
+from paperscope.store.schema import paper_author_words, paper_categories
+
+# Values are cut to this many characters, in the tables and in the filters alike: a PostgreSQL B-tree entry
+# must stay under a third of a page (2,704 bytes), and only a corrupt record has a longer category or name word.
+INDEXED_CHARS = 200
+# SQLite allows 32766 bound parameters; PostgreSQL 65535. Stay well below both.
+_IN_CHUNK = 900
+_SURROGATES = range(0xD800, 0xE000)
+
+
+def category_rows(paper_id: str, categories: Iterable[str]) -> list[dict[str, Any]]:
+    """The `paper_categories` rows of one paper."""
+    return [{"paper_id": paper_id, "category": category}
+            for category in dict.fromkeys(c[:INDEXED_CHARS] for c in categories)]
+
+
+def author_word_rows(paper_id: str, authors: Iterable[str]) -> list[dict[str, Any]]:
+    """The `paper_author_words` rows of one paper: each distinct word of each author's name, with the
+    author's position in the list."""
+    return [{"paper_id": paper_id, "position": position, "word": word}
+            for position, name in enumerate(authors)
+            for word in dict.fromkeys(w[:INDEXED_CHARS] for w in author_words(name))]
+
+
+def write_filter_rows(conn: Connection, batch: Sequence[Paper], *, replace: bool) -> None:
+    """Store the filter rows of these papers (already in `papers`), first removing their old rows when
+    `replace`; on the caller's connection, so they commit or roll back with the papers."""
+    if not batch:
+        return
+    if replace:
+        ids = [paper.id for paper in batch]
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start:start + _IN_CHUNK]
+            conn.execute(paper_categories.delete().where(paper_categories.c.paper_id.in_(chunk)))
+            conn.execute(paper_author_words.delete().where(paper_author_words.c.paper_id.in_(chunk)))
+    categories = [row for paper in batch for row in category_rows(paper.id, paper.categories)]
+    words = [row for paper in batch for row in author_word_rows(paper.id, paper.authors)]
+    if categories:
+        conn.execute(paper_categories.insert(), categories)
+    if words:
+        conn.execute(paper_author_words.insert(), words)
+
+
+def category_ids(category: str) -> sa.Select[str]:
+    """Ids of the papers with this category (exactly, any position: primary or cross-listed)."""
+    return sa.select(paper_categories.c.paper_id).where(paper_categories.c.category == category[:INDEXED_CHARS])
+
+
+def author_ids(author: str) -> sa.Select[str] | None:
+    """Ids of the papers with an author whose name has a word starting with each word of `author` (see the
+    module), or None when `author` has no letters or digits: no name matches."""
+    words = [word[:INDEXED_CHARS] for word in author_words(author)]
+    if not words:
+        return None
+    table = paper_author_words
+    if len(words) == 1:
+        return sa.select(table.c.paper_id).where(_starts_with(table.c.word, words[0])).distinct()
+    # Every word on the same author: intersect the (paper, position) pairs each word finds.
+    same_author = sa.intersect(*[sa.select(table.c.paper_id, table.c.position)
+                                 .where(_starts_with(table.c.word, word)) for word in words]).subquery()
+    return sa.select(same_author.c.paper_id)
+
+
+def _starts_with(column: sa.ColumnElement[str], prefix: str) -> sa.ColumnElement[bool]:
+    """`column` starts with `prefix`, as a range the column's index answers (the column compares in code
+    point order: BINARY on SQLite, collation "C" on PostgreSQL)."""
+    upper = _successor(prefix)
+    if upper is None:  # the prefix is all U+10FFFF: nothing sorts after it but its extensions
+        return column >= prefix
+    return sa.and_(column >= prefix, column < upper)
+
+
+def _successor(prefix: str) -> str | None:
+    """The first string after every string that starts with `prefix`, in code point order."""
+    stem = prefix.rstrip(chr(0x10FFFF))
+    if not stem:
+        return None
+    following = ord(stem[-1]) + 1
+    if following in _SURROGATES:  # not text either database takes: skip to the next real character
+        following = _SURROGATES.stop
+    return stem[:-1] + chr(following)
