@@ -1,7 +1,7 @@
 """Recommendation quality: MAP@20 and nDCG@20 of paperscope's rankers beside arxiv-sanity-lite's method.
 
-    nice -n 5 python bench/bench_recommend.py [--split dev|heldout|fresh|unseen|all] [--users 8] [--variants]
-        [--interests categories|topics|all] [--ltr]
+    nice -n 5 python bench/bench_recommend.py [--split dev|dev-w16|dev-w18|heldout|fresh|unseen|all]
+        [--users 8] [--variants] [--interests categories|topics|all] [--ltr]
 
 Data: the real arXiv cs listings in ../shared/data/arxiv/cs (74 daily files). A paper's date is the first
 listing it appears in; its categories are arXiv's. The vectors (all-MiniLM-L6-v2, int8) are read from
@@ -18,7 +18,9 @@ method and its settings; `heldout` (history weeks 21-25, test week 26, other cat
 report, never to tune; `fresh` (history weeks 14-21, test week 22, the rarer categories used by neither)
 was defined after the first heldout run and run once at the end; `unseen` (history weeks 16-23, test week
 24, the categories no other split uses, among them the three largest: cs.CV, cs.CL, cs.AI) was defined
-before its only run, to check the goal on data never seen while developing. Interests with fewer than 10
+before its only run, to check the goal on data never seen while developing. `dev-w16` and `dev-w18` (session 4)
+are more development data without new categories: dev's categories at test weeks 16 and 18, which no other split
+tests on; like dev, they may choose a method. Interests with fewer than 10
 history papers or no relevant paper in the test week are skipped (and named on stderr).
 
 Topic interests (`--interests topics`, an extra evaluation, since the issue says an interest is "a category
@@ -28,7 +30,7 @@ nearest topic centre is the user's topic. The clustering decides what relevant m
 that see the same features: both clusterings are reported, k-means on the embeddings (favours paperscope)
 and k-means on an LSA reduction of the baseline's own TF-IDF (favours the baseline).
 
-`--ltr` (dev only, session 3): learning to rank over the users, cross-validated by leaving one interest
+`--ltr` (dev splits only, session 3): learning to rank over the users, cross-validated by leaving one interest
 out, beside rank fusions that add a TF-IDF-only SVM (the baseline's kind of signal) to the shipped two.
 
 Each MAP ratio comes with a 95 % bootstrap interval (users resampled with replacement, 2,000 times).
@@ -49,7 +51,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +100,11 @@ SPLITS = {
     # Defined before its only run (session 2): a test week no split used, the categories none used.
     "unseen": Split("unseen", range(16, 24), 24,
                     ("cs.CV", "cs.CL", "cs.AI", "cs.ET", "cs.DL", "cs.IT", "cs.AR", "cs.NA")),
+    # Session 4: more development data, no new categories: dev's categories at two test weeks no split used.
+    "dev-w16": Split("dev-w16", range(12, 16), 16, ("cs.LG", "cs.RO", "cs.IR", "eess.AS", "cs.MM", "cs.CR", "cs.SE")),
+    "dev-w18": Split("dev-w18", range(12, 18), 18, ("cs.LG", "cs.RO", "cs.IR", "eess.AS", "cs.MM", "cs.CR", "cs.SE")),
 }
+DEV_SPLITS = ("dev", "dev-w16", "dev-w18")  # the only splits a method may be chosen on
 TOPICS, TOPIC_INTERESTS = 40, 8
 BOOTSTRAP = 2000
 ONLY = ""  # --only
@@ -284,7 +290,9 @@ def our_ranker() -> Ranker:
     return default_ranker()
 
 
-def variants() -> dict[str, Ranker]:
+def variants(texts: list[str]) -> dict[str, Ranker]:
+    """Every alternative tried, by name; `texts` are the corpus's titles and abstracts, row by row."""
+    shipped: list[Ranker] = [LinearRanker(), GraphRanker()]
     return {
         "linear (embeddings)": LinearRanker(use_tfidf=False),
         "linear (embeddings + tf-idf)": LinearRanker(),
@@ -297,7 +305,101 @@ def variants() -> dict[str, Ranker]:
         "fused linear + graph, reciprocal rank fusion (k=60)": RankFusion([LinearRanker(), GraphRanker()]),
         "linear SVM on tf-idf only (C=0.01)": tfidf_svm(),
         "rank fusion of linear + graph + tf-idf SVM": RankFusion([LinearRanker(), GraphRanker(), tfidf_svm()]),
+        # Session 4 (dev splits only):
+        "session 4: rank fusion, the week's papers among the linear SVM's negatives":
+            RankFusion([WeekAmongNegatives(), GraphRanker()]),
+        "session 4: rank fusion on a TF-IDF of distinctive terms (max_df 0.1, as arxiv-sanity)":
+            OwnTfidf(RankFusion([LinearRanker(), GraphRanker()]), texts, max_df=0.1),
+        "session 4: rank fusion, linear SVM at C=0.1": RankFusion([LinearRanker(c=0.1), GraphRanker()]),
+        "session 4: rank fusion, k=10": RankFusion([LinearRanker(), GraphRanker()], k=10),
+        "session 4: pseudo-relevance feedback, the fused top 3 join the library":
+            PseudoFeedback(RankFusion(shipped), top=3),
+        "session 4: per user, the fusion with or without the tf-idf SVM, whichever ranks held-out library papers "
+        "best": InLibraryChoice({"linear": shipped[0], "graph": shipped[1], "tf-idf SVM": tfidf_svm()},
+                                [("linear", "graph"), ("linear", "graph", "tf-idf SVM")]),
     }
+
+
+@dataclass
+class WeekAmongNegatives(LinearRanker):
+    """The linear SVM with the period's papers added to its unlabelled negatives, as arxiv-sanity trains
+    against every paper, the ones it then ranks included."""
+
+    _pool: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), init=False, repr=False)
+
+    def scores(self, corpus: Corpus, signals: Signals) -> np.ndarray:
+        self._pool = signals.shared_pool()
+        return super().scores(corpus, signals)
+
+    def _background(self, corpus: Corpus) -> tuple[np.ndarray, object]:
+        if id(corpus) not in self._cache:
+            rows = np.union1d(super()._background(corpus)[0], self._pool)
+            self._cache[id(corpus)] = (rows, self.features(corpus, rows))
+        return self._cache[id(corpus)]
+
+
+@dataclass
+class OwnTfidf:
+    """A ranker run over the same vectors with another TF-IDF of the same texts."""
+
+    ranker: Ranker
+    texts: list[str]
+    max_df: float
+    _corpus: dict[int, Corpus] = field(default_factory=dict, init=False, repr=False)
+
+    def scores(self, corpus: Corpus, signals: Signals) -> np.ndarray:
+        if id(corpus) not in self._corpus:
+            vectorizer = TfidfVectorizer(strip_accents="unicode", stop_words="english", ngram_range=(1, 2),
+                                         sublinear_tf=True, min_df=2, max_df=self.max_df, max_features=50_000,
+                                         token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9-]+\b")
+            matrix = vectorizer.fit_transform(self.texts).tocsr()
+            self._corpus = {id(corpus): Corpus(corpus.ids, corpus.vectors, matrix, vectorizer.get_feature_names_out())}
+        return self.ranker.scores(self._corpus[id(corpus)], signals)
+
+
+@dataclass
+class PseudoFeedback:
+    """Rank, add the `top` candidates to the library as if the user had saved them, rank again."""
+
+    ranker: Ranker
+    top: int
+
+    def scores(self, corpus: Corpus, signals: Signals) -> np.ndarray:
+        first = self.ranker.scores(corpus, signals)
+        taken = signals.candidates[np.argsort(-first, kind="stable")[:self.top]]
+        library = np.sort(np.concatenate([signals.positives, taken]))
+        return self.ranker.scores(corpus, Signals(library, signals.negatives, signals.candidates,
+                                                  pool=signals.pool))
+
+
+@dataclass
+class InLibraryChoice:
+    """Per user, the rank fusion from `menu` that best ranks held-out library papers among the candidates
+    (3-fold cross-validation over the library: the user's own data picks the signals that explain them)."""
+
+    rankers: dict[str, Ranker]
+    menu: list[tuple[str, ...]]
+    folds: int = 3
+
+    def scores(self, corpus: Corpus, signals: Signals) -> np.ndarray:
+        from sklearn.metrics import average_precision_score
+
+        parts = np.array_split(np.random.default_rng(0).permutation(signals.positives), self.folds)
+        pool = np.concatenate([signals.shared_pool(), signals.positives])  # one graph for every fold
+        held_out: list[dict[str, np.ndarray]] = []
+        labels = []
+        for part in parts:
+            fold = Signals(np.setdiff1d(signals.positives, part), signals.negatives,
+                           np.concatenate([signals.candidates, np.sort(part)]), pool=pool)
+            held_out.append({name: reciprocal_rank(r.scores(corpus, fold)) for name, r in self.rankers.items()})
+            labels.append(np.r_[np.zeros(len(signals.candidates)), np.ones(len(part))])
+
+        def quality(combo: tuple[str, ...]) -> float:
+            return mean([float(average_precision_score(y, sum(fold[n] for n in combo)))
+                         for fold, y in zip(held_out, labels, strict=True)])
+
+        best = max(self.menu, key=quality)
+        return np.asarray(sum(reciprocal_rank(self.rankers[n].scores(corpus, signals)) for n in best))
 
 
 def tfidf_svm() -> LinearRanker:
@@ -421,11 +523,11 @@ def run_split(papers: Papers, vectors: np.ndarray, split: Split, per_interest: i
         if LTR:
             run_ltr(title, users, corpus, tfidf)
             continue
-        run_users(title, split, users, corpus, tfidf, per_interest, show_variants, breakdown)
+        run_users(title, split, users, corpus, tfidf, per_interest, show_variants, breakdown, known.texts)
 
 
 def run_users(title: str, split: Split, users: list[User], corpus: Corpus, tfidf: sp.csr_matrix,
-              per_interest: int, show_variants: bool, breakdown: bool) -> None:
+              per_interest: int, show_variants: bool, breakdown: bool, texts: list[str]) -> None:
     n_candidates = len(users[0].signals.candidates)
     names = list(dict.fromkeys(u.interest for u in users))
     print(f"\n## {split.name}, {title}: {len(users)} users ({per_interest} per interest: {', '.join(names)}), "
@@ -435,7 +537,7 @@ def run_users(title: str, split: Split, users: list[User], corpus: Corpus, tfidf
     results[BASELINE] = evaluate(users, lambda s: arxiv_sanity_scores(tfidf, s), by_interest["baseline"])
     rankers = {"paperscope (shipped ranker)": our_ranker()}
     if show_variants:
-        rankers.update({name: r for name, r in variants().items() if not ONLY or ONLY in name})
+        rankers.update({name: r for name, r in variants(texts).items() if not ONLY or ONLY in name})
     for name, ranker in rankers.items():
         results[name] = evaluate(users, lambda s, r=ranker: r.scores(corpus, s),  # type: ignore[misc]
                                  by_interest["paperscope"] if name.startswith("paperscope") else None)
@@ -477,8 +579,8 @@ def main() -> None:
     global ONLY, LTR
     ONLY = args.only or ""
     LTR = args.ltr
-    if LTR and args.split != "dev":
-        raise SystemExit("--ltr chooses a method: it runs on the dev split only")
+    if LTR and args.split not in DEV_SPLITS:
+        raise SystemExit(f"--ltr chooses a method: it runs on the dev splits only ({', '.join(DEV_SPLITS)})")
     papers = load_papers()
     vectors = load_vectors(papers)
     names = list(SPLITS) if args.split == "all" else [args.split]
