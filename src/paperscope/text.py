@@ -38,7 +38,7 @@ _WHITESPACE = str.maketrans("\t\r\f\v", "    ")
 
 # Commands that stand for a character (a following `{}` is eaten: `\deg{}`).
 SYMBOLS = {
-    "\\%": "%", "\\&": "&", "\\_": "_", "\\#": "#", "\\$": "$", "\\{": "{", "\\}": "}", "\\ ": " ", "\\\n": " ",
+    "\\%": "%", "\\&": "&", "\\_": "_", "\\#": "#", "\\$": "$", "\\{": "{", "\\}": "}", "\\ ": " ",
     "\\,": "\u2009", "\\;": " ", "\\@": "", "\\/": "", "\\eg": "e.g.", "\\ie": "i.e.", "\\etal": "et al.",
     "\\deg": "°", "\\textdegree": "°", "\\textemdash": "—", "\\textendash": "–", "\\textasciitilde": "~",
     "\\textasciicircum": "^", "\\textbackslash": "\\", "\\textbar": "|", "\\textless": "<", "\\textgreater": ">",
