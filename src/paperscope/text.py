@@ -175,25 +175,26 @@ def _is_space(node: Node) -> bool:
     return isinstance(node, Text) and not node.text.strip()
 
 
-def _argument(nodes: tuple[Node, ...], at: int) -> int | None:
-    """The index of the closed group that is the argument of the command before `at` (spaces between
-    allowed, as in TeX), or None."""
+def _argument(nodes: tuple[Node, ...], at: int) -> tuple[int, Group] | None:
+    """The closed group that is the argument of the command before `at` (spaces between allowed, as in TeX),
+    with its index, or None."""
     while at < len(nodes) and _is_space(nodes[at]):
         at += 1
-    if at < len(nodes) and isinstance(nodes[at], Group) and nodes[at].closed:  # type: ignore[union-attr]
-        return at
-    return None
+    node = nodes[at] if at < len(nodes) else None
+    return (at, node) if isinstance(node, Group) and node.closed else None
 
 
 def _after_options(nodes: tuple[Node, ...], at: int) -> int:
     """The index after the optional `[..]` arguments (in text, no braces inside) that start at `at`."""
     for _ in range(2):
-        if at >= len(nodes) or not isinstance(nodes[at], Text) or not nodes[at].text.startswith("["):  # type: ignore[union-attr]
+        node = nodes[at] if at < len(nodes) else None
+        if not (isinstance(node, Text) and node.text.startswith("[")):
             return at
         end = at
-        while end < len(nodes) and isinstance(nodes[end], Text) and "]" not in nodes[end].text:  # type: ignore[union-attr]
+        while isinstance(node, Text) and "]" not in node.text:
             end += 1
-        if end == len(nodes) or not isinstance(nodes[end], Text) or nodes[end].text.split("]", 1)[1].strip():  # type: ignore[union-attr]
+            node = nodes[end] if end < len(nodes) else None
+        if not isinstance(node, Text) or node.text.split("]", 1)[1].strip():
             return at
         at = end + 1
     return at
@@ -258,10 +259,13 @@ class _Converter:
                 rest = nodes[at:]
                 if rest and isinstance(rest[0], Text):  # TeX drops the space after a command word
                     rest = (Text(rest[0].text.lstrip()), *rest[1:])
-                self.tag(DECLARATIONS[node.name], lambda rest=rest: self.walk(rest, True))  # type: ignore[misc]
+                self.declaration(DECLARATIONS[node.name], rest)
                 return
             else:
                 at = self.command(node, nodes, at)
+
+    def declaration(self, tag: str | None, rest: tuple[Node, ...]) -> None:
+        self.tag(tag, lambda: self.walk(rest, True))
 
     def group(self, group: Group, keep_braces: bool = False) -> None:
         if not group.closed:  # the rest of the text: as written, and no declaration reaches past it
@@ -287,15 +291,15 @@ class _Converter:
             return self.accent(name, nodes, at)
         if name in CITATIONS:  # `\citep[p.~3][see]{key}`
             at = _after_options(nodes, at)
-        arg = _argument(nodes, at) if name in KNOWN else None
-        if arg is None:  # unknown, or missing its argument: as written, and a group right after keeps its braces
+        found = _argument(nodes, at) if name in KNOWN else None
+        if found is None:  # unknown, or missing its argument: as written, and a group right after keeps its braces
             self.text(name)
             following = nodes[at] if at < len(nodes) else None
             if isinstance(following, Group):
                 self.group(following, keep_braces=True)
                 return at + 1
             return at
-        first: Group = nodes[arg]  # type: ignore[assignment]
+        arg, first = found
         after = arg + 1
         if name in FORMATS or name in DECLARATIONS:  # `\bf{x}` as if `\textbf{x}`
             start = len(self.out)
@@ -317,9 +321,9 @@ class _Converter:
         if name == "\\url":
             self.link(first.source, lambda: self.text(_ESCAPED.sub(r"\1", first.source).strip()))
             return after
-        second_at = _argument(nodes, after)
-        if second_at is not None:
-            second: Group = nodes[second_at]  # type: ignore[assignment]
+        found = _argument(nodes, after)
+        if found is not None:
+            second_at, second = found
             if name in LINKS:
                 self.link(first.source, lambda: self.walk(second.children, True))
                 return second_at + 1
