@@ -17,9 +17,11 @@ from fastapi.testclient import TestClient
 from paperscope.cli import main
 from paperscope.config import Settings
 from paperscope.digest import current_slot, due_subscriptions, send_digests
+from paperscope.digest.compose import Digest, DigestComposer, digest_paper
 from paperscope.digest.routes import create_router
 from paperscope.digest.tokens import read_unsubscribe_token, unsubscribe_token
 from paperscope.ingest.pipeline import Ingester
+from paperscope.models import Paper
 from paperscope.store import Store, open_store
 from paperscope.store.digests import Subscription
 from tests.conftest import FIXTURES
@@ -320,3 +322,27 @@ def test_the_worker_process_sends_each_due_digest_once(tmp_path: Path, smtp: tup
         [message] = store.digests.outbox_messages()
         assert message.state == "sent"
         assert store.count_papers_to_embed("hashing-384") == 0  # the worker embedded what was ingested
+
+
+def test_tex_markup_shows_as_html_and_plain_text_in_the_message(tmp_path: Path) -> None:
+    settings = site_settings(tmp_path, 2525)
+    paper = Paper(id="2601.09999", title=r"Fast \textsc{Graph} cuts -- exact", authors=["Ada Lovelace"],
+                  abstract=r"We cut \textbf{large graphs} 20\% faster~\cite{x} with $O(n)$ memory. See "
+                           r"\href{https://example.org/code}{the code}; \href{javascript:alert(1)}{not this}. <b>x</b>")
+    now = dt.datetime(2026, 6, 1, 8, tzinfo=dt.UTC)
+    subscription = Subscription(user_id=1, email="ada@example.org", timezone="UTC", kind="personal",
+                                frequency="daily", hour=8, weekday=0, max_papers=10, active=True, last_slot=None,
+                                last_digest_at=None, created_at=now)
+    digest = Digest(user_id=1, recipient="ada@example.org", idempotency_key="digest:1:test", slot=None,
+                    subject="paperscope: 1 paper for you", personal=[digest_paper(paper, "Close to x.", BASE_URL)])
+    with open_store(settings.database_url) as store:
+        message = DigestComposer(store, settings).render(digest, subscription, now)
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "1. Fast Graph cuts \u2013 exact" in text
+    assert ("We cut large graphs 20% faster with $O(n)$ memory. See the code (https://example.org/code); not this. "
+            "<b>x</b>") in text
+    assert "Fast Graph cuts \u2013 exact</a>" in html
+    assert "We cut <strong>large graphs</strong> 20% faster with $O(n)$ memory" in html
+    assert '<a href="https://example.org/code" rel="nofollow noopener">the code</a>' in html
+    assert "javascript:" not in html and "&lt;b&gt;x&lt;/b&gt;" in html and "<b>" not in html

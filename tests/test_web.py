@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from paperscope.config import Settings
 from paperscope.store import open_store
-from tests.web_support import MATH_ID, api_token, client_fixture, csrf, sign_up, site_fixture  # noqa: F401 (registers them)
+from tests.web_support import MATH_ID, TEX_ID, api_token, client_fixture, csrf, sign_up, site_fixture  # noqa: F401 (registers them)
 
 HF_PAPER = "2606.06113"  # in the recorded HF daily papers, 13 upvotes, published 2026-06-04
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -69,6 +69,26 @@ def test_paper_page_renders_math_as_mathml(client: TestClient) -> None:
     html = client.get(f"/papers/{MATH_ID}").text
     assert "<math" in html and "<msqrt>" in html
     assert r"\sum_" not in html.split("<annotation")[0]  # rendered, the TeX only kept as MathML annotation
+
+
+def test_tex_markup_shows_as_html_on_pages_and_as_plain_text_in_feeds(client: TestClient) -> None:
+    page = client.get(f"/papers/{TEX_ID}").text
+    assert "<title>Sparse Spectre cuts \u2013 fast and exact · paperscope</title>" in page
+    assert "<strong>graph partitioning</strong> up to 20% faster." in page  # the citation is dropped
+    assert '<a href="https://example.org/spectre" rel="nofollow noopener">the repository</a>' in page
+    assert "javascript:" not in page and "no link." in page and "\\textbf" not in page
+    found = client.get("/search", params={"q": "spectre partitioning"}).text
+    card = found[found.index(f'data-paper-id="{TEX_ID}"'):]
+    card = card[:card.index("</article>")]
+    assert "<strong>graph <mark>partitioning</mark></strong> up to 20% faster" in card  # the excerpt, marked
+    atom = ET.fromstring(client.get("/feeds/search.xml", params={"q": "spectre partitioning"}).content)
+    entry = next(e for e in atom.iter(f"{ATOM}entry") if (e.findtext(f"{ATOM}id") or "").endswith(TEX_ID))
+    assert entry.findtext(f"{ATOM}title") == "Sparse Spectre cuts \u2013 fast and exact"
+    assert entry.findtext(f"{ATOM}summary") == (
+        "Spectre makes graph partitioning up to 20% faster. Code: the repository (https://example.org/spectre); "
+        "no link.")
+    stored = client.get(f"/api/papers/{TEX_ID}").json()["abstract"]
+    assert stored.startswith(r"Spectre makes \textbf{")  # the API gives the data as stored
 
 
 def test_paper_page_has_similar_papers_and_bibtex(client: TestClient) -> None:

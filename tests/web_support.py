@@ -24,6 +24,7 @@ HF_DAILY = ("data", "fixtures", "hf_daily_papers", "sotawhat_hf_daily_papers.jso
 HOSTILE_ID = "2599.00001"
 HOSTILE_TITLE = "<script>alert(1)</script> & friends"
 MATH_ID = "2599.00002"
+TEX_ID = "2599.00003"
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -37,7 +38,8 @@ def site_settings(folder: Path, **overrides: object) -> Settings:
 
 
 def build_site(folder: Path) -> Settings:
-    """A database of real papers plus two crafted ones (a hostile title, an abstract with math), indexed."""
+    """A database of real papers plus three crafted ones (a hostile title, an abstract with math, TeX text
+    markup), indexed."""
     settings = site_settings(folder)
     with open_store(settings.database_url) as store:
         Ingester(store, settings).ingest(str(shared_path(*LISTING)), str(shared_path(*HF_DAILY)))
@@ -47,6 +49,10 @@ def build_site(folder: Path) -> Settings:
             Paper(id=MATH_ID, title="Bounds of order $O(n^2)$ for clustering",
                   abstract=r"We prove that $\sum_{i=1}^n x_i \leq \sqrt{n}$ for clustering costs.",
                   authors=["Ada Lovelace"], categories=["cs.LG"]),
+            Paper(id=TEX_ID, title=r"Sparse \textsc{Spectre} cuts -- fast and exact",
+                  abstract=r"Spectre makes \textbf{graph partitioning} up to 20\% faster \cite{x}. Code: "
+                           r"\href{https://example.org/spectre}{the repository}; \href{javascript:alert(3)}{no link}.",
+                  authors=["Grace Hopper"], categories=["cs.DS"]),
         ])
         SearchEngine(store, settings).update()
         save_topic_map(store)

@@ -315,7 +315,9 @@ def _paper_line(rank: int, paper: Any) -> str:
     authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
     date = f" ({paper.published.isoformat()})" if paper.published else ""
     byline = f"\n     {authors}{date}" if authors or date else ""
-    return f"{rank:>3}. [{paper.id}] {paper.title}{byline}"
+    from paperscope.text import plain_text
+
+    return f"{rank:>3}. [{paper.id}] {plain_text(paper.title)}{byline}"
 
 
 @main.command()

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO
-from tests.web_support import PASSWORD, build_site
+from tests.web_support import PASSWORD, TEX_ID, build_site
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
@@ -166,6 +166,20 @@ def test_reading_works_without_javascript_on_a_phone_in_dark_mode(server: str, b
     assert page.locator("article.card").count() > 0
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     _shot(page, "11-phone-search")
+    context.close()
+
+
+def test_tex_markup_in_an_abstract_shows_as_bold_text_and_a_link(server: str, browser: object) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(f"{server}/papers/{TEX_ID}")
+    bold = page.locator("section.abstract strong")
+    assert bold.inner_text() == "graph partitioning"
+    assert int(bold.evaluate("e => getComputedStyle(e).fontWeight")) >= 600  # drawn bold, not just tagged
+    abstract = page.locator("section.abstract").inner_text()
+    assert "\\textbf" not in abstract and "20% faster" in abstract
+    assert page.locator("section.abstract a").get_attribute("href") == "https://example.org/spectre"
+    _shot(page, "13-tex-markup")
     context.close()
 
 

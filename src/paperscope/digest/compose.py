@@ -17,6 +17,7 @@ from functools import cache
 from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from paperscope.config import Settings
 from paperscope.digest.schedule import period_length
@@ -26,6 +27,7 @@ from paperscope.models import Paper
 from paperscope.recommend.engine import NothingToGoOn, Recommender
 from paperscope.store import Store
 from paperscope.store.digests import Subscription
+from paperscope.text import excerpt, html_text, plain_text
 
 EXCERPT_CHARS = 300
 AUTHORS_SHOWN = 5
@@ -33,7 +35,8 @@ AUTHORS_SHOWN = 5
 
 @dataclass
 class DigestPaper:
-    """One paper as the templates show it."""
+    """One paper as the templates show it: title and excerpt as plain text (TeX markup converted; the text
+    part, the feed) and as HTML (bold, italics, links; math stays its TeX source in e-mail)."""
 
     id: str
     title: str
@@ -44,6 +47,8 @@ class DigestPaper:
     abs_url: str | None
     pdf_url: str | None
     upvotes: int | None = None
+    title_html: Markup = field(default_factory=Markup)
+    excerpt_html: Markup = field(default_factory=Markup)
 
 
 @dataclass
@@ -89,17 +94,10 @@ def paper_links(paper: Paper, base_url: str) -> tuple[str, str | None, str | Non
 def digest_paper(paper: Paper, reason: str, base_url: str) -> DigestPaper:
     page, abs_url, pdf_url = paper_links(paper, base_url)
     authors = ", ".join(paper.authors[:AUTHORS_SHOWN]) + (" et al." if len(paper.authors) > AUTHORS_SHOWN else "")
-    return DigestPaper(id=paper.id, title=" ".join(paper.title.split()), authors=authors,
-                       excerpt=excerpt(paper.abstract), reason=reason, url=page, abs_url=abs_url, pdf_url=pdf_url,
-                       upvotes=paper.upvotes)
-
-
-def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """The start of an abstract, cut at a word boundary."""
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    return flat[:limit].rsplit(" ", 1)[0].rstrip(",;:.") + "\u2026"
+    return DigestPaper(id=paper.id, title=plain_text(paper.title), authors=authors,
+                       excerpt=excerpt(paper.abstract, EXCERPT_CHARS), reason=reason, url=page, abs_url=abs_url,
+                       pdf_url=pdf_url, upvotes=paper.upvotes, title_html=html_text(paper.title),
+                       excerpt_html=html_text(paper.abstract, limit=EXCERPT_CHARS))
 
 
 def unsubscribe_url(settings: Settings, user_id: int, email: str) -> str:

@@ -1,5 +1,5 @@
 """Atom and RSS feeds of paper lists (trending, a search, a topic), built with feedgen, which escapes
-every title and abstract."""
+every title and abstract; their TeX text markup is converted to plain text (math stays its source)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Literal
 from feedgen.feed import FeedGenerator
 
 from paperscope.models import Paper
+from paperscope.text import plain_text
 
 FeedFormat = Literal["atom", "rss"]
 
@@ -32,11 +33,11 @@ def paper_feed(papers: Iterable[Paper], *, title: str, description: str, page_ur
         entry = feed.add_entry()
         url = f"{base}/papers/{paper.id}"
         entry.id(url)
-        entry.title(paper.title)
+        entry.title(plain_text(paper.title))
         entry.link(href=url, rel="alternate")
         if paper.pdf_url:
             entry.link(href=paper.pdf_url, rel="related", type="application/pdf")
-        entry.summary(paper.abstract or paper.title)
+        entry.summary(plain_text(paper.abstract or paper.title))
         for name in paper.authors[:20]:
             entry.author({"name": name})
         day = paper.published or paper.updated

@@ -1,5 +1,6 @@
-"""Turning paper text into safe HTML: LaTeX math as MathML (KaTeX, on the server), highlighted search terms,
-excerpts. Everything that is not rendered math is escaped, so a title such as `<script>` shows as text."""
+"""Turning paper text into safe HTML: LaTeX math as MathML (KaTeX, on the server), TeX text markup
+(`\\textbf`, `\\%`, ...; paperscope.text), highlighted search terms, excerpts. Everything that is not rendered
+math or a tag made from known markup is escaped, so a title such as `<script>` shows as text."""
 
 from __future__ import annotations
 
@@ -13,18 +14,14 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from paperscope.index.keyword import parse_user_query
+from paperscope.text import EXCERPT_CHARS, excerpt, html_text, plain_text
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 MAX_FORMULA_CHARS = 600
-EXCERPT_CHARS = 320
-
-# $$..$$, $..$, \(..\), \[..\]; a dollar preceded by a backslash is a literal dollar.
-_MATH = re.compile(r"(?<!\\)\$\$(?P<d1>.+?)(?<!\\)\$\$|(?<!\\)\$(?P<i1>[^$]+?)(?<!\\)\$"
-                   r"|\\\((?P<i2>.+?)\\\)|\\\[(?P<d2>.+?)\\\]", re.DOTALL)
 
 
 # PyKaTeX runs KaTeX in one QuickJS runtime, which only works on the thread that first used it (from another
@@ -71,44 +68,16 @@ def highlighter(query: str | None) -> re.Pattern[str] | None:
     return re.compile(rf"\b(?:{alternatives})\w*", re.IGNORECASE)
 
 
-def _text(segment: str, pattern: re.Pattern[str] | None) -> Markup:
-    if pattern is None:
-        return escape(segment)
-    out = Markup()
-    last = 0
-    for match in pattern.finditer(segment):
-        out += escape(segment[last:match.start()]) + Markup("<mark>{}</mark>").format(match.group(0))
-        last = match.end()
-    return out + escape(segment[last:])
-
-
 @functools.lru_cache(maxsize=16_384)  # pages show the same titles and excerpts again and again
-def rich_text(text: str | None, query: str | None = None) -> Markup:
-    """Text with its LaTeX math rendered and the query's words marked; everything else escaped."""
-    if not text:
-        return Markup()
-    pattern = highlighter(query)
-    out = Markup()
-    last = 0
-    for match in _MATH.finditer(text):
-        out += _text(text[last:match.start()], pattern)
-        display = match.group("d1") is not None or match.group("d2") is not None
-        tex = next(g for g in match.group("d1", "i1", "i2", "d2") if g is not None)
-        out += render_formula(tex.strip(), display)
-        last = match.end()
-    return out + _text(text[last:], pattern)
+def rich_text(text: str | None, query: str | None = None, limit: int | None = None) -> Markup:
+    """Text with its LaTeX math rendered, its TeX text markup converted and the query's words marked;
+    everything else escaped. With `limit`, an excerpt: that many characters of the converted text, cut at a word
+    and never inside a formula."""
+    return html_text(text, highlight=highlighter(query), math=render_formula, limit=limit)
 
 
-@functools.lru_cache(maxsize=16_384)
-def excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
-    """The start of a text, cut at a word and never inside a formula."""
-    text = " ".join((text or "").split())
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0]
-    if len(re.findall(r"(?<!\\)\$", cut)) % 2:  # an open formula: end before it
-        cut = cut[:cut.rfind("$")].rstrip()
-    return cut + " …"
+def rich_excerpt(text: str | None, query: str | None = None, limit: int = EXCERPT_CHARS) -> Markup:
+    return rich_text(text, query, limit)
 
 
 def author_list(authors: Iterable[str], limit: int = 6) -> str:
@@ -123,7 +92,9 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["rich"] = rich_text
+    env.filters["rich_excerpt"] = rich_excerpt
     env.filters["excerpt"] = excerpt
+    env.filters["plain"] = plain_text
     env.filters["authors"] = author_list
     env.filters["pid"] = lambda paper_id: quote(str(paper_id), safe="/:")
     env.globals["max"] = max

@@ -8,6 +8,7 @@ from paperscope.ingest.arxiv_api import arxiv_items
 from paperscope.ingest.pipeline import Ingester
 from paperscope.store.accounts import User
 from paperscope.store.web import Submission
+from paperscope.text import plain_text
 from paperscope.web.services import Services
 
 # A person is waiting for the answer: fewer and shorter retries than a background crawl.
@@ -49,8 +50,9 @@ def submit_arxiv_paper(services: Services, user: User, raw_id: str) -> Submissio
             user.id, arxiv_id, paper_id=None, status="failed",
             message=f"arXiv has no paper {arxiv_id}" + (f" ({reasons})" if reasons else "") + ". Check the id.")
     status = "added" if report.added else "updated" if report.updated else "unchanged"
-    message = {"added": f"Added “{paper.title}”.", "updated": f"Updated “{paper.title}” from arXiv.",
-               "unchanged": f"“{paper.title}” was already here, unchanged."}[status]
+    title = plain_text(paper.title)
+    message = {"added": f"Added “{title}”.", "updated": f"Updated “{title}” from arXiv.",
+               "unchanged": f"“{title}” was already here, unchanged."}[status]
     if report.added or report.updated:
         services.trending.invalidate()
         if services.jobs is not None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from paperscope.store.topics import TopicRecord
+from paperscope.text import plain_text
 from paperscope.web.schemas import TopicNeighbourOut, TopicOut
 
 if TYPE_CHECKING:
@@ -97,7 +98,8 @@ class MapData:
             assignments.append(assignment)
             if len(assignments) >= MAX_MAP_POINTS:
                 break
-        titles = {pid: paper.title for pid, paper in services.store.get_papers(a.paper_id for a in assignments).items()}
+        found = services.store.get_papers(a.paper_id for a in assignments)
+        titles = {pid: plain_text(paper.title) for pid, paper in found.items()}
         # (paper id, topic id or None, x, y, title, ambiguous: close to another topic too)
         points = [(a.paper_id, a.topic_id, round(a.x, 4), round(a.y, 4), titles.get(a.paper_id, a.paper_id),
                    bool(a.other_topics)) for a in assignments]
