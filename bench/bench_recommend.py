@@ -65,7 +65,6 @@ from paperscope.recommend.rankers import (
     FusedRanker,
     GraphRanker,
     LinearRanker,
-    PseudoFeedback,
     Ranker,
     RankFusion,
     Signals,
@@ -314,8 +313,7 @@ def variants(texts: list[str]) -> dict[str, Ranker]:
         "session 4: rank fusion, linear SVM at C=0.1": RankFusion([LinearRanker(c=0.1), GraphRanker()]),
         "session 4: rank fusion, k=10": RankFusion([LinearRanker(), GraphRanker()], k=10),
         "session 4: pseudo-relevance feedback, the fused top 3 join the library":
-            PseudoFeedback(RankFusion(shipped), top=3),  # shipped after session 4
-        "rank fusion of linear + graph (shipped before session 4)": RankFusion([LinearRanker(), GraphRanker()]),
+            PseudoFeedback(RankFusion(shipped), top=3),
         "session 4: per user, the fusion with or without the tf-idf SVM, whichever ranks held-out library papers "
         "best": InLibraryChoice({"linear": shipped[0], "graph": shipped[1], "tf-idf SVM": tfidf_svm()},
                                 [("linear", "graph"), ("linear", "graph", "tf-idf SVM")]),
@@ -357,6 +355,21 @@ class OwnTfidf:
             matrix = vectorizer.fit_transform(self.texts).tocsr()
             self._corpus = {id(corpus): Corpus(corpus.ids, corpus.vectors, matrix, vectorizer.get_feature_names_out())}
         return self.ranker.scores(self._corpus[id(corpus)], signals)
+
+
+@dataclass
+class PseudoFeedback:
+    """Rank, add the `top` candidates to the library as if the user had saved them, rank again."""
+
+    ranker: Ranker
+    top: int
+
+    def scores(self, corpus: Corpus, signals: Signals) -> np.ndarray:
+        first = self.ranker.scores(corpus, signals)
+        taken = signals.candidates[np.argsort(-first, kind="stable")[:self.top]]
+        library = np.sort(np.concatenate([signals.positives, taken]))
+        return self.ranker.scores(corpus, Signals(library, signals.negatives, signals.candidates,
+                                                  pool=signals.pool))
 
 
 @dataclass

@@ -17,7 +17,6 @@ from paperscope.recommend import (
     GraphRanker,
     LinearRanker,
     NothingToGoOn,
-    PseudoFeedback,
     RankFusion,
     Recommender,
     Signals,
@@ -43,9 +42,8 @@ def clusters(per_cluster: int = 40, seed: int = 0) -> Corpus:
 
 @pytest.mark.parametrize("ranker", [LinearRanker(), GraphRanker(), GraphRanker(max_candidates=25),
                                     FusedRanker([LinearRanker(), GraphRanker()]),
-                                    RankFusion([LinearRanker(), GraphRanker()]),
-                                    PseudoFeedback(RankFusion([LinearRanker(), GraphRanker()]))],
-                         ids=["linear", "graph", "graph-shortlist", "fused", "rank-fusion", "pseudo-feedback"])
+                                    RankFusion([LinearRanker(), GraphRanker()])],
+                         ids=["linear", "graph", "graph-shortlist", "fused", "rank-fusion"])
 def test_every_ranker_puts_the_library_cluster_first(ranker: object) -> None:
     corpus = clusters()
     library = np.arange(0, 8)  # cluster 0
@@ -55,24 +53,6 @@ def test_every_ranker_puts_the_library_cluster_first(ranker: object) -> None:
     assert scores.shape == candidates.shape and np.isfinite(scores).all()
     top = candidates[np.argsort(-scores)[:20]]
     assert (top < 40).mean() >= 0.9
-
-
-def test_pseudo_feedback_ranks_again_with_the_first_rankings_top_in_the_library() -> None:
-    corpus = clusters()
-    candidates = np.concatenate([np.arange(20, 40), np.arange(60, 80), np.arange(100, 120)])
-    signals = Signals(np.arange(0, 8), np.arange(40, 44), candidates)
-    fusion = RankFusion([LinearRanker(), GraphRanker()])
-    first = fusion.scores(corpus, signals)
-    top3 = candidates[np.argsort(-first, kind="stable")[:3]]
-    scores = PseudoFeedback(fusion, top=3).scores(corpus, signals)
-    widened = Signals(np.union1d(signals.positives, top3), signals.negatives, candidates)
-    assert np.allclose(scores, fusion.scores(corpus, widened)) and not np.allclose(scores, first)
-    # A followed search alone (cold start) is kept for the second ranking; with no signal at all, nothing moves.
-    follow = Signals(np.arange(0), np.arange(0), candidates, query_vectors=np.eye(16, dtype=np.float32)[[2]])
-    ranked = candidates[np.argsort(-PseudoFeedback(fusion).scores(corpus, follow))[:10]]
-    assert (ranked >= 80).all()
-    nothing = Signals(np.arange(0), np.arange(0), candidates)
-    assert np.array_equal(PseudoFeedback(fusion).scores(corpus, nothing), fusion.scores(corpus, nothing))
 
 
 def test_tfidf_only_linear_ranker_reads_the_words_not_the_vectors() -> None:

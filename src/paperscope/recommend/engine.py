@@ -26,16 +26,7 @@ from paperscope.embed.base import Embedder, document_text
 from paperscope.errors import PaperscopeError
 from paperscope.ids import author_key
 from paperscope.models import Paper
-from paperscope.recommend.rankers import (
-    Corpus,
-    GraphRanker,
-    LinearRanker,
-    PseudoFeedback,
-    Ranker,
-    RankFusion,
-    Signals,
-    fit_tfidf,
-)
+from paperscope.recommend.rankers import Corpus, GraphRanker, LinearRanker, Ranker, RankFusion, Signals, fit_tfidf
 from paperscope.store import Store
 
 AUTHOR_BOOST = 2.0  # added to a paper by a followed author: above every ranker score (shares lie in [0, 1])
@@ -52,9 +43,8 @@ class NothingToGoOn(PaperscopeError):
 def default_ranker() -> Ranker:
     """The ranker paperscope ships: the one bench/bench_recommend.py's dev users prefer (docs/benchmarks.md):
     reciprocal rank fusion of the linear SVM on embeddings and TF-IDF with the contrast of two personalised
-    PageRank diffusions over the kNN graph of embeddings and TF-IDF, run twice: the first ranking's top 3
-    candidates join the library for the second (pseudo-relevance feedback)."""
-    return PseudoFeedback(RankFusion([LinearRanker(), GraphRanker()]), top=3)
+    PageRank diffusions over the kNN graph of embeddings and TF-IDF."""
+    return RankFusion([LinearRanker(), GraphRanker()])
 
 
 @dataclass(frozen=True)

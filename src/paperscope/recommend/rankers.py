@@ -13,14 +13,12 @@ the command line, the digests and the benchmark all run the very same ranking.
   regions (the idea of "Local Graph Clustering with Noisy Labels": labels, even noisy ones, steer a
   local diffusion). Scores are degree-normalised, as in local graph clustering.
 * `FusedRanker`: the mean of both rankers' standardised scores.
-* `RankFusion`: reciprocal rank fusion of both rankers.
-* `PseudoFeedback`: rank, take the top few candidates as if the user had saved them, rank again (shipped
-  around the rank fusion: the benchmark's dev users prefer it, see docs/benchmarks.md).
+* `RankFusion`: reciprocal rank fusion of both rankers (shipped: the benchmark's dev users prefer it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -363,24 +361,6 @@ class RankFusion:
             ranks[order] = np.arange(1, len(order) + 1)
             total += 1.0 / (self.k + ranks)
         return total
-
-
-@dataclass
-class PseudoFeedback:
-    """Pseudo-relevance feedback: the `top` candidates of a first ranking join the library, and the ranker
-    ranks again. The period's own papers of the user's interest then pull up their neighbours in this period,
-    which the library, drawn from earlier weeks, may sit a little apart from."""
-
-    ranker: Ranker
-    top: int = 3
-
-    def scores(self, corpus: Corpus, signals: Signals) -> np.ndarray:
-        first = self.ranker.scores(corpus, signals)
-        told = len(signals.positives) or (signals.query_vectors is not None and len(signals.query_vectors))
-        if not told or self.top < 1 or len(first) <= self.top:  # a first ranking of nothing teaches nothing
-            return first
-        taken = signals.candidates[np.argsort(-first, kind="stable")[:self.top]]
-        return self.ranker.scores(corpus, replace(signals, positives=np.union1d(signals.positives, taken)))
 
 
 def knn_lists(vectors: np.ndarray, k: int, *, tfidf: sp.csr_matrix | None = None,
