@@ -122,7 +122,7 @@ def test_an_old_ranking_is_served_while_it_is_ranked_again(store: Store) -> None
     feed.settle()
 
 
-def test_a_page_shows_votes_cast_on_another_process_at_once(store: Store) -> None:
+def test_a_page_with_fresh_votes_shows_votes_cast_on_another_process_at_once(store: Store) -> None:
     store.upsert_papers([Paper(id="2606.00001", title="Popular", upvotes=2, published=D(2026, 6, 4)),
                          Paper(id="2606.00002", title="Local favourite", upvotes=1, published=D(2026, 6, 4))])
     this_process, other_process = TrendingFeed(store), TrendingFeed(store)
@@ -131,6 +131,8 @@ def test_a_page_shows_votes_cast_on_another_process_at_once(store: Store) -> Non
     for n in range(2):  # votes cast through the other process: only its cache hears of them
         store.accounts.vote(store.accounts.create_user(f"{n}@example.org").id, "2606.00002")
         other_process.record_vote("2606.00002", +1)
-    entries = this_process.page("day", day, today=today).entries
+    anonymous = this_process.page("day", day, today=today).entries  # the cached ranking, as it was
+    assert [(e.paper.id, e.upvotes) for e in anonymous] == [("2606.00001", 2), ("2606.00002", 1)]
+    entries = this_process.page("day", day, today=today, fresh_votes=True).entries
     assert [(e.paper.id, e.upvotes) for e in entries] == [("2606.00002", 3), ("2606.00001", 2)]
     assert [c.id for c, _ in this_process.ranked("day", day, today=today)] == ["2606.00002", "2606.00001"]

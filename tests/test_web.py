@@ -10,7 +10,16 @@ from fastapi.testclient import TestClient
 
 from paperscope.config import Settings
 from paperscope.store import open_store
-from tests.web_support import MATH_ID, TEX_ID, api_token, client_fixture, csrf, sign_up, site_fixture  # noqa: F401 (registers them)
+from tests.web_support import (  # noqa: F401 (registers the fixtures)
+    MATH_ID,
+    PASSWORD,
+    TEX_ID,
+    api_token,
+    client_fixture,
+    csrf,
+    sign_up,
+    site_fixture,
+)
 
 HF_PAPER = "2606.06113"  # in the recorded HF daily papers, 13 upvotes, published 2026-06-04
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -224,3 +233,21 @@ def test_for_you_page_recommends_with_reasons_and_skips_the_library(client: Test
     assert page.text.count('<p class="why">Why: ') == len(picked)
     api = [item["id"] for item in client.get("/api/recommendations", params={"limit": 30}).json()]
     assert picked == api  # the page and the API rank alike
+
+
+def test_a_vote_through_another_process_shows_on_the_voters_next_page(site: Settings, client: TestClient) -> None:
+    """Two apps over one store stand for two web processes, each with its own cached trending ranking."""
+    from paperscope.web import create_app
+
+    day = "/?period=day&date=2026-06-04"
+    count = re.compile(rf'action="/papers/{HF_PAPER}/vote".*?<span class="count">(\d+)</span>', re.DOTALL)
+    sign_up(client, "two-processes@example.org")
+    token = api_token(client)
+    with TestClient(create_app(site)) as other:
+        form = {"email": "two-processes@example.org", "password": PASSWORD, "csrf_token": csrf(other)}
+        assert other.post("/signin", data=form, follow_redirects=False).status_code == 303
+        before = int(count.search(other.get(day).text).group(1))  # type: ignore[union-attr]
+        voted = client.put(f"/api/papers/{HF_PAPER}/vote", json={"up": True},
+                           headers={"Authorization": f"Bearer {token}"})
+        assert voted.json()["upvotes"] == before + 1
+        assert int(count.search(other.get(day).text).group(1)) == before + 1  # type: ignore[union-attr]

@@ -106,8 +106,8 @@ class TrendingPage:
 class TrendingFeed:
     """Ranks trending windows from the store, keeping each ranking for CACHE_SECONDS (then refreshed in the
     background). `invalidate()` (after an ingest) makes the next request rank again; `record_vote()` moves
-    one paper within the cached rankings. Votes cast on other web processes are read afresh for the papers a
-    page shows (and move them); elsewhere in the ranking they show once the cache expires.
+    one paper within the cached rankings. Votes cast on other web processes show once the cache expires, or at
+    once on a page asked for with `fresh_votes` (signed-in readers), which reads them for the papers it shows.
     """
 
     def __init__(self, store: Store, *, cache_seconds: float = CACHE_SECONDS) -> None:
@@ -204,29 +204,33 @@ class TrendingFeed:
         for thread in threads:
             thread.join()
 
+    def _visible(self, period: Period, day: dt.date, today: dt.date, exclude: Collection[str]
+                 ) -> list[tuple[TrendingCandidate, float]]:
+        ranking = self.ranked(period, day, today)
+        return [item for item in ranking if item[0].id not in exclude] if exclude else ranking
+
     def _with_fresh_votes(self, period: Period, day: dt.date, today: dt.date, exclude: Collection[str], offset: int,
                           limit: int) -> list[tuple[TrendingCandidate, float]]:
         """The window's ranking, with the local votes of the papers on the page read afresh: votes cast on
         another web process since the ranking was cached move those papers now (one small query)."""
-
-        def visible() -> list[tuple[TrendingCandidate, float]]:
-            ranking = self.ranked(period, day, today)
-            return [item for item in ranking if item[0].id not in exclude] if exclude else ranking
-
-        shown = [candidate for candidate, _ in visible()[offset:offset + limit]]
+        shown = [candidate for candidate, _ in self._visible(period, day, today, exclude)[offset:offset + limit]]
         current = self.store.accounts.vote_counts([c.id for c in shown]) if shown else {}
-        stale = [(c.id, current.get(c.id, 0) - c.votes) for c in shown if current.get(c.id, 0) != c.votes]
-        for paper_id, change in stale:
-            self.record_vote(paper_id, change)
-        return visible()
+        for candidate in shown:
+            if current.get(candidate.id, 0) != candidate.votes:
+                self.record_vote(candidate.id, current.get(candidate.id, 0) - candidate.votes)
+        return self._visible(period, day, today, exclude)
 
     def page(self, period: Period, day: dt.date | None = None, *, limit: int = 30, offset: int = 0,
-             exclude: Collection[str] = (), today: dt.date | None = None) -> TrendingPage:
-        """Trending papers of the window holding `day` (default: `default_date()`), without `exclude`."""
+             exclude: Collection[str] = (), today: dt.date | None = None, fresh_votes: bool = False
+             ) -> TrendingPage:
+        """Trending papers of the window holding `day` (default: `default_date()`), without `exclude`.
+        `fresh_votes`: read the shown papers' local votes afresh (for signed-in readers, who may have just
+        voted through another web process), at the cost of one query."""
         today = today or dt.date.today()
         day = day or self.default_date(today)
         first, last = window(period, day)
-        ranking = self._with_fresh_votes(period, day, today, exclude, offset, limit)
+        ranking = self._with_fresh_votes(period, day, today, exclude, offset, limit) if fresh_votes \
+            else self._visible(period, day, today, exclude)
         chosen = ranking[offset:offset + limit]
         found = self.store.get_papers([c.id for c, _ in chosen])
         entries = [TrendingEntry(found[c.id], s, c.upvotes + c.votes) for c, s in chosen if c.id in found]

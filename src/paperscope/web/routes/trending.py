@@ -40,7 +40,7 @@ def trending_page(request: Request, services: ServicesDep, user: CurrentUser,
     chosen = parse_period(period_of(period))
     hidden = set(services.store.accounts.library_ids(user.id, "hidden")) if user else set()
     trend = services.trending.page(chosen, parse_day(date), limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE,
-                                   exclude=hidden)
+                                   exclude=hidden, fresh_votes=user is not None)
     upvotes = {e.paper.id: e.upvotes for e in trend.entries}
     items = cards(services, user, [e.paper for e in trend.entries], upvotes)
     today = dt.date.today()
