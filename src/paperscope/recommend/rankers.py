@@ -7,11 +7,11 @@ the command line, the digests and the benchmark all run the very same ranking.
   features), the library as positives, "not interested" papers as weighted negatives and the rest of the
   corpus as unlabelled background (arxiv-sanity's habit of training against everything else); with
   `use_embeddings=False`, on TF-IDF alone (tried in the benchmark's fusions, not shipped).
-* `GraphRanker`: personalised PageRank on the k-nearest-neighbour graph of the library, hidden and candidate
-  papers. Library papers (and followed searches) are noisy seed labels: the walk restarts at them; hidden
-  papers are sinks where the walk's mass is dropped, so it does not flow on through "not interested"
-  regions (the idea of "Local Graph Clustering with Noisy Labels": labels, even noisy ones, steer a
-  local diffusion). Scores are degree-normalised, as in local graph clustering.
+* `GraphRanker`: personalised PageRank on the k-nearest-neighbour graph of the library, hidden, candidate and
+  background papers, with the user's marks as noisy seed labels (the idea of "Local Graph Clustering with
+  Noisy Labels": labels, even noisy ones, steer a local diffusion). By default two diffusions, one from the
+  library and one from the hidden and background papers, and a candidate scores the library walk's share of
+  the mass reaching it; `contrast=False` is one diffusion from the library with hidden papers as sinks.
 * `FusedRanker`: the mean of both rankers' standardised scores.
 * `RankFusion`: reciprocal rank fusion of both rankers (shipped: the benchmark's dev users prefer it).
 """
@@ -417,12 +417,6 @@ def _sinks(walk: sp.csr_matrix, nodes: np.ndarray) -> sp.csr_matrix:
     keep = np.ones(walk.shape[0])
     keep[nodes] = 0.0
     return sp.csr_matrix(sp.diags(keep) @ walk)
-
-
-def _uniform(size: int, start: int, stop: int) -> np.ndarray:
-    vector = np.zeros(size)
-    vector[start:stop] = 1.0 / max(stop - start, 1)
-    return vector
 
 
 def _centroid_scores(corpus: Corpus, signals: Signals) -> np.ndarray:
