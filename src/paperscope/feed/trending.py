@@ -213,12 +213,13 @@ class TrendingFeed:
                           limit: int) -> list[tuple[TrendingCandidate, float]]:
         """The window's ranking, with the local votes of the papers on the page read afresh: votes cast on
         another web process since the ranking was cached move those papers now (one small query)."""
-        shown = [candidate for candidate, _ in self._visible(period, day, today, exclude)[offset:offset + limit]]
+        ranking = self._visible(period, day, today, exclude)
+        shown = [candidate for candidate, _ in ranking[offset:offset + limit]]
         current = self.store.accounts.vote_counts([c.id for c in shown]) if shown else {}
-        for candidate in shown:
-            if current.get(candidate.id, 0) != candidate.votes:
-                self.record_vote(candidate.id, current.get(candidate.id, 0) - candidate.votes)
-        return self._visible(period, day, today, exclude)
+        stale = [(c.id, current.get(c.id, 0) - c.votes) for c in shown if current.get(c.id, 0) != c.votes]
+        for paper_id, change in stale:
+            self.record_vote(paper_id, change)
+        return self._visible(period, day, today, exclude) if stale else ranking
 
     def page(self, period: Period, day: dt.date | None = None, *, limit: int = 30, offset: int = 0,
              exclude: Collection[str] = (), today: dt.date | None = None, fresh_votes: bool = False
