@@ -15,6 +15,7 @@ from paperscope.config import Settings
 from paperscope.digest import send_digests
 from paperscope.errors import ConfigError
 from paperscope.store import open_store
+from paperscope.store.digests import OutboxMessage
 from tests.test_digest_delivery import populate, settings_for
 from tests.test_digest_support import Certificate, certificate, smtp_server
 
@@ -39,6 +40,18 @@ def check_digest(message: object) -> None:
     assert message["List-Unsubscribe"].startswith("<http") and message["List-Unsubscribe-Post"]
     html = message.get_body(("html",))
     assert html is not None and "/papers/2601." in html.get_content()
+
+
+def stopped_run(settings: Settings, match: str) -> OutboxMessage:
+    """Send USER's digest with `settings`: the run stops with a ConfigError matching `match`, and the digest
+    stays queued (its one outbox message is returned)."""
+    with open_store(settings.database_url) as store:
+        populate(store, settings, [USER])
+        with pytest.raises(ConfigError, match=match):
+            send_digests(store, settings, sleep=lambda _: None)
+        [message] = store.digests.outbox_messages()
+    assert message.state == "pending"
+    return message
 
 
 def test_starttls_upgrades_the_connection_and_delivers(tmp_path: Path, cert: Certificate) -> None:
@@ -72,35 +85,22 @@ def test_tls_from_the_first_byte_delivers(tmp_path: Path, cert: Certificate) -> 
 
 def test_starttls_against_a_server_that_does_not_offer_it_names_the_setting(tmp_path: Path) -> None:
     with smtp_server() as (inbox, port):
-        settings = tls_settings(tmp_path, port, smtp_security="starttls")
-        with open_store(settings.database_url) as store:
-            populate(store, settings, [USER])
-            with pytest.raises(ConfigError, match=r"does not offer STARTTLS.*PAPERSCOPE_SMTP_SECURITY=starttls"):
-                send_digests(store, settings, sleep=lambda _: None)
-            [message] = store.digests.outbox_messages()
-        assert message.state == "pending" and "STARTTLS" in (message.last_error or "")
+        message = stopped_run(tls_settings(tmp_path, port, smtp_security="starttls"),
+                              r"does not offer STARTTLS.*PAPERSCOPE_SMTP_SECURITY=starttls")
+        assert "STARTTLS" in (message.last_error or "")
     assert inbox.messages == []  # never sent in plain text instead
 
 
 def test_tls_against_a_plain_server_names_the_setting(tmp_path: Path) -> None:
     with smtp_server() as (inbox, port):
-        settings = tls_settings(tmp_path, port, smtp_security="tls")
-        with open_store(settings.database_url) as store:
-            populate(store, settings, [USER])
-            with pytest.raises(ConfigError, match=r"No TLS session.*use starttls .* or none"):
-                send_digests(store, settings, sleep=lambda _: None)
-            assert store.digests.outbox_messages()[0].state == "pending"
+        stopped_run(tls_settings(tmp_path, port, smtp_security="tls"), r"No TLS session.*use starttls .* or none")
     assert inbox.messages == []
 
 
 def test_a_certificate_nobody_vouches_for_is_refused_not_ignored(tmp_path: Path, cert: Certificate) -> None:
     with smtp_server(starttls=cert) as (inbox, port):
-        settings = tls_settings(tmp_path, port, smtp_security="starttls")  # no PAPERSCOPE_SMTP_CA_FILE
-        with open_store(settings.database_url) as store:
-            populate(store, settings, [USER])
-            with pytest.raises(ConfigError, match=r"not trusted .*PAPERSCOPE_SMTP_CA_FILE"):
-                send_digests(store, settings, sleep=lambda _: None)
-            assert store.digests.outbox_messages()[0].state == "pending"
+        stopped_run(tls_settings(tmp_path, port, smtp_security="starttls"),  # no PAPERSCOPE_SMTP_CA_FILE
+                    r"not trusted .*PAPERSCOPE_SMTP_CA_FILE")
     assert inbox.messages == []
 
 
@@ -108,11 +108,8 @@ def test_an_unreadable_ca_file_is_named(tmp_path: Path, cert: Certificate) -> No
     not_pem = tmp_path / "ca.txt"
     not_pem.write_text("not a certificate\n")
     with smtp_server(starttls=cert) as (inbox, port):
-        settings = tls_settings(tmp_path, port, smtp_security="starttls", smtp_ca_file=str(not_pem))
-        with open_store(settings.database_url) as store:
-            populate(store, settings, [USER])
-            with pytest.raises(ConfigError, match=r"PAPERSCOPE_SMTP_CA_FILE=.*ca.txt cannot be read"):
-                send_digests(store, settings, sleep=lambda _: None)
+        stopped_run(tls_settings(tmp_path, port, smtp_security="starttls", smtp_ca_file=str(not_pem)),
+                    r"PAPERSCOPE_SMTP_CA_FILE=.*ca.txt cannot be read")
     assert inbox.messages == []
 
 
