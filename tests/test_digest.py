@@ -327,7 +327,7 @@ def test_the_worker_process_sends_each_due_digest_once(tmp_path: Path, smtp: tup
 def test_tex_markup_shows_as_html_and_plain_text_in_the_message(tmp_path: Path) -> None:
     settings = site_settings(tmp_path, 2525)
     paper = Paper(id="2601.09999", title=r"Fast \textsc{Graph} cuts -- exact", authors=["Ada Lovelace"],
-                  abstract=r"We cut \textbf{large graphs} 20\% faster~\cite{x} with $O(n)$ memory. See "
+                  abstract=r"We cut \textbf{large graphs} 20\% faster~\cite{x} with $O(n^2)$ memory. See "
                            r"\href{https://example.org/code}{the code}; \href{javascript:alert(1)}{not this}. <b>x</b>")
     now = dt.datetime(2026, 6, 1, 8, tzinfo=dt.UTC)
     subscription = Subscription(user_id=1, email="ada@example.org", timezone="UTC", kind="personal",
@@ -340,9 +340,9 @@ def test_tex_markup_shows_as_html_and_plain_text_in_the_message(tmp_path: Path) 
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "1. Fast Graph cuts \u2013 exact" in text
-    assert ("We cut large graphs 20% faster with $O(n)$ memory. See the code (https://example.org/code); not this. "
+    assert ("We cut large graphs 20% faster with O(n²) memory. See the code (https://example.org/code); not this. "
             "<b>x</b>") in text
     assert "Fast Graph cuts \u2013 exact</a>" in html
-    assert "We cut <strong>large graphs</strong> 20% faster with $O(n)$ memory" in html
+    assert "We cut <strong>large graphs</strong> 20% faster with O(n²) memory" in html  # no client renders TeX
     assert '<a href="https://example.org/code" rel="nofollow noopener">the code</a>' in html
     assert "javascript:" not in html and "&lt;b&gt;x&lt;/b&gt;" in html and "<b>" not in html

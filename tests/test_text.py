@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
 
-from paperscope.text import excerpt, html_text, plain_text
+from paperscope.text import excerpt, html_text, math_as_text, math_text, plain_text
 from tests.conftest import shared_path
 
 NBSP, THIN = "\u00a0", "\u2009"
@@ -122,11 +122,61 @@ def test_excerpt_counts_converted_text_cuts_at_words_and_keeps_tags_balanced() -
     assert "<a" not in html_text(linked, limit=4)  # a tag the cut left empty is dropped
 
 
-def test_math_is_left_to_the_caller() -> None:
-    source = r"bound \textbf{$O(n^2)$ when \%} and $a\%b$"
-    assert plain_text(source) == r"bound $O(n^2)$ when % and $a\%b$"
+def test_math_is_left_to_the_caller_in_html_and_read_as_text_in_plain_text() -> None:
+    source = r"bound \textbf{$O(n^2)$ when \%} and $a\%b$, but $\myop{x}$"
+    assert plain_text(source) == r"bound O(n²) when % and a%b, but $\myop{x}$"
     assert html_text(source, math=lambda tex, display: Markup("<math>{}</math>").format(tex)) == \
-        r"bound <strong><math>O(n^2)</math> when %</strong> and <math>a\%b</math>"
+        r"bound <strong><math>O(n^2)</math> when %</strong> and <math>a\%b</math>, but <math>\myop{x}</math>"
+    assert html_text(source, math=math_as_text) == \
+        r"bound <strong>O(n²) when %</strong> and a%b, but $\myop{x}$"
+    assert html_text("$x<y$ and $$\\unknown<b>$$", math=math_as_text) == "x&lt;y and $$\\unknown&lt;b&gt;$$"
+
+
+@pytest.mark.parametrize(("tex", "expected"), [
+    (r"\sim 10", "∼ 10"),
+    (r"O(n^2 \log n)", "O(n² log n)"),  # the space TeX drops after a command word, a formula puts back
+    (r"d = \Omega(\log" "\n" "n)", "d = Ω(log n)"),
+    (r"1.8\times10^{8}", "1.8×10⁸"),
+    (r"10^{-3}", "10⁻³"),
+    (r"\mathbb{R}^d", "ℝᵈ"),
+    (r"x \in \mathbb{R}^{d \times k}", "x ∈ ℝ^(d × k)"),  # no raised ×: the script keeps its grouping
+    (r"\sum_{i=1}^{n} x_i", "∑ᵢ₌₁ⁿ xᵢ"),
+    (r"20^{th}", "20ᵗʰ"),
+    (r"\Theta_\text{post}", "Θ_post"),  # long raised words read badly
+    (r"W^\top", "Wᵀ"),
+    (r"f'' + g^{\prime}", "f′′ + g′"),  # primes, not quotes
+    (r"\frac{a}{b}", "a/b"),
+    (r"\sqrt{d}", "√(d)"),
+    (r"\mathcal{O}(N)", "𝒪(N)"),
+    (r"\textbf{16.3%}", "16.3%"),  # a percent sign, not a TeX comment
+    (r"\{(\texttt{patch}, \texttt{ID})\}", "{(patch, ID)}"),
+    (r"\left(x\right)", "(x)"),
+    (r"\bm{x}_t", "xₜ"),
+    (r"\myop{x}", None),  # a command of the author's own: the source is shown
+    (r"\bW_1", None),
+    (r"a_\myop", None),
+])
+def test_formulas_read_as_unicode_text(tex: str, expected: str | None) -> None:
+    assert math_text(tex) == expected
+
+
+def test_real_formulas_read_as_text_or_are_left_as_written() -> None:
+    folder = shared_path("data", "arxiv", "cs")
+    formula = re.compile(r"(?<!\\)\$(?P<tex>[^$]+?)(?<!\\)\$")
+    read = kept = 0
+    for path in sorted(folder.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            for match in formula.finditer(json.loads(line)["summary"]):
+                text = math_text(match["tex"])
+                if text is None:
+                    kept += 1
+                    continue
+                read += 1
+                assert "\\" not in text, (match["tex"], text)  # no command survives half-converted
+                digits = [c for c in match["tex"] if c.isdigit()]
+                assert len([c for c in unicodedata.normalize("NFKC", text) if c.isdigit()]) == len(digits), \
+                    (match["tex"], text)
+    assert read > 900 and kept < read / 10
 
 
 def test_highlighting_marks_words_in_converted_text() -> None:

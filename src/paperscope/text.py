@@ -3,7 +3,8 @@
 arXiv abstracts are TeX source: `\\textbf{LLMs}`, `20\\%`, `--`, `\\href{url}{code}`, `Fr\\'echet`, `{\\em x}`.
 `html_text` gives escaped HTML (`<strong>`, `<em>`, links only to http(s) URLs), `plain_text` and `excerpt` the
 same conversions without tags (e-mail text parts, feeds, the command line). Math (`$..$`, `\\(..\\)`, ...) is
-left to the caller: a `math` function renders it in HTML, plain text keeps its source.
+left to the caller in HTML: a `math` function renders it (KaTeX on web pages, `math_as_text` in e-mail). Plain
+text shows a formula as Unicode text where it reads well so (`math_text`: `$O(n^2)$` as `O(n²)`), else its source.
 
 Display only: what is stored, indexed and embedded stays the source. The rules hold for any input:
 unknown macros stay exactly as written, unbalanced braces stay as text and never swallow what follows, and
@@ -16,9 +17,14 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from markupsafe import Markup, escape
+from pylatexenc.latex2text import (  # type: ignore[import-untyped]
+    LatexNodes2Text,
+    MacroTextSpec,
+    get_default_latex_context_db,
+)
 
 EXCERPT_CHARS = 320
 MAX_DEPTH = 40  # brace groups deeper than this are text (no recursion limit for hostile input)
@@ -83,6 +89,10 @@ KNOWN = (set(SYMBOLS) | set(ACCENTS) | set(FORMATS) | set(DECLARATIONS) | CITATI
          | {"\\url", "\\footnote", "\\textcolor", "\\colorbox", "\\color"})
 _SUPERSCRIPTS = str.maketrans("0123456789+-=()ni", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ")
 _SUBSCRIPTS = str.maketrans("0123456789+-=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎")
+# In formulas also the letters Unicode raises or lowers (`L^K`, `x_t`, `W^\top`).
+_MATH_SUPERSCRIPTS = str.maketrans("0123456789+-−=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVW⊤*′'",
+                                   "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂᵀ*′′")
+_MATH_SUBSCRIPTS = str.maketrans("0123456789+-−=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
 
 
 # The parsed source: a tree of these.
@@ -492,12 +502,21 @@ def html_text(source: str | None, *, highlight: re.Pattern[str] | None = None,
 
 
 def _joined(converted: list[Piece] | tuple[Piece, ...]) -> str:
-    return _collapse("".join(p.text for p in converted if p.kind in ("text", "math"))).strip()
+    shown = (p.text if p.kind == "text" else math_text(p.tex) or p.text
+             for p in converted if p.kind in ("text", "math"))
+    return _collapse("".join(shown)).strip()
+
+
+def math_as_text(tex: str, display: bool) -> Markup:
+    """A formula for HTML that nothing renders (e-mail): its Unicode text (`math_text`), else its source."""
+    delimiter = "$$" if display else "$"
+    return escape(math_text(tex) or f"{delimiter}{tex}{delimiter}")
 
 
 @functools.lru_cache(maxsize=16_384)
 def plain_text(source: str | None) -> str:
-    """The text with its markup converted and no tags; math stays as its source; spaces collapsed."""
+    """The text with its markup converted and no tags; formulas as Unicode text where they read well so (else
+    their source); spaces collapsed."""
     return _joined(pieces(source, False)) if source else ""
 
 
@@ -505,3 +524,72 @@ def plain_text(source: str | None) -> str:
 def excerpt(source: str | None, limit: int = EXCERPT_CHARS) -> str:
     """The start of the plain text, at most `limit` characters of it, cut at a word, never inside a formula."""
     return _joined(truncate(pieces(source, False), limit)) if source else ""
+
+
+# Formulas as text, for where nothing renders them (e-mail, feeds, the command line).
+_SCRIPT = re.compile(r"(?P<mark>[\^_])\s*(?:\{(?P<group>[^{}]*)\}|(?P<command>\\[A-Za-z]+(?:\{[^{}]*\})?)"
+                     r"|(?P<char>[^\s\\{}]))")
+_COMMAND_WORD = re.compile(r"\\([A-Za-z]+)(?=\s|[^\x00-\x7f])")  # and before a raised `\sumᵢ`
+_ALL_COMMANDS = re.compile(r"\\([A-Za-z]+)")
+# Commands that only style, size or space a formula: pylatexenc keeps what they act on.
+_LAYOUT = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "middle", "displaystyle",
+           "textstyle", "scriptstyle", "limits", "nolimits", "nonumber", "bm", "boldsymbol", "operatorname", "mathop",
+           "mathscr", "mathsf", "mathnormal", "text", "textrm", "mathrm", "rm", "bf", "it", "mathbf", "mathit", "tt"}
+_BARE_PERCENT = re.compile(r"(?<!\\)%")  # a percent sign in an abstract, never a TeX comment
+
+
+@functools.cache
+def _formula_context() -> Any:
+    """pylatexenc's macros, and `\\texttt{..}`, which it parses but would drop with its argument."""
+    context = get_default_latex_context_db()
+    context.add_context_category("paperscope-formulas", prepend=True,
+                                 macros=[MacroTextSpec("texttt", simplify_repl="%s")])
+    return context
+
+
+@functools.cache
+def _formula_decoder() -> LatexNodes2Text:
+    return LatexNodes2Text(latex_context=_formula_context(), math_mode="text")
+
+
+class _NotSimple(Exception):
+    pass
+
+
+def _script(match: re.Match[str]) -> str:
+    """`^2` as ², `_{t}` as ₜ where Unicode has every character raised or lowered, else `_post` or `^(d × k)`."""
+    inner = match["group"] if match["group"] is not None else match["command"] or match["char"]
+    value = math_text(inner) if "\\" in inner else inner
+    if value is None:
+        raise _NotSimple
+    value = value.strip()
+    table = _MATH_SUPERSCRIPTS if match["mark"] == "^" else _MATH_SUBSCRIPTS
+    raised = value.translate(table)
+    # Raised letters read well in short scripts only (`20^{th}`, `x_t`; not `Θ_{post}`).
+    if value and all(a != b for a, b in zip(value, raised, strict=True)) and sum(c.isalpha() for c in value) <= 2:
+        return raised
+    return match["mark"] + (value if value.isalnum() else f"({value})")
+
+
+@functools.lru_cache(maxsize=16_384)
+def math_text(tex: str) -> str | None:
+    """A formula as Unicode text when it reads well so: `\\sim 10` as `∼ 10`, `O(n^2 \\log n)` as
+    `O(n² log n)`, `\\mathbb{R}^d` as `ℝᵈ`, `\\frac{a}{b}` as `a/b`. None when it holds a command
+    pylatexenc does not know and that is not layout (show the source instead)."""
+    known = _formula_context()
+    for name in _ALL_COMMANDS.findall(tex):
+        if name not in _LAYOUT and known.get_macro_spec(name) is None:
+            return None
+    try:
+        # In a formula `'` is a prime (`''` two, not a quote).
+        scripted = _SCRIPT.sub(_script, _BARE_PERCENT.sub(r"\\%", tex).replace("'", "′"))
+    except _NotSimple:
+        return None
+    # TeX drops the space after a command word; in a formula it then adds its own (`\\log n`, `\\in X`).
+    # Before a raised character the `{}` ends the name, which pylatexenc would read on (`\\sumᵢ`).
+    spaced = _COMMAND_WORD.sub(r"\\\1{}", scripted)
+    try:
+        text: str = _formula_decoder().latex_to_text(spaced)
+    except Exception:  # pylatexenc is tolerant; should it still fail, the caller shows the source
+        return None
+    return _collapse(text).strip() or None

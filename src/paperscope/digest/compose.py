@@ -27,7 +27,7 @@ from paperscope.models import Paper
 from paperscope.recommend.engine import NothingToGoOn, Recommender
 from paperscope.store import Store
 from paperscope.store.digests import Subscription
-from paperscope.text import excerpt, html_text, plain_text
+from paperscope.text import excerpt, html_text, math_as_text, plain_text
 
 EXCERPT_CHARS = 300
 AUTHORS_SHOWN = 5
@@ -36,7 +36,7 @@ AUTHORS_SHOWN = 5
 @dataclass
 class DigestPaper:
     """One paper as the templates show it: title and excerpt as plain text (TeX markup converted; the text
-    part, the feed) and as HTML (bold, italics, links; math stays its TeX source in e-mail)."""
+    part, the feed) and as HTML (bold, italics, links; formulas as Unicode text, as no e-mail client renders TeX)."""
 
     id: str
     title: str
@@ -96,8 +96,9 @@ def digest_paper(paper: Paper, reason: str, base_url: str) -> DigestPaper:
     authors = ", ".join(paper.authors[:AUTHORS_SHOWN]) + (" et al." if len(paper.authors) > AUTHORS_SHOWN else "")
     return DigestPaper(id=paper.id, title=plain_text(paper.title), authors=authors,
                        excerpt=excerpt(paper.abstract, EXCERPT_CHARS), reason=reason, url=page, abs_url=abs_url,
-                       pdf_url=pdf_url, upvotes=paper.upvotes, title_html=html_text(paper.title),
-                       excerpt_html=html_text(paper.abstract, limit=EXCERPT_CHARS))
+                       pdf_url=pdf_url, upvotes=paper.upvotes,
+                       title_html=html_text(paper.title, math=math_as_text),
+                       excerpt_html=html_text(paper.abstract, math=math_as_text, limit=EXCERPT_CHARS))
 
 
 def unsubscribe_url(settings: Settings, user_id: int, email: str) -> str:
