@@ -1,6 +1,6 @@
 """Recommendation quality: MAP@20 and nDCG@20 of paperscope's rankers beside arxiv-sanity-lite's method.
 
-    nice -n 5 python bench/bench_recommend.py [--split dev|dev-w16|dev-w18|heldout|fresh|unseen|all]
+    nice -n 5 python bench/bench_recommend.py [--split dev|dev-w16|dev-w18|heldout|fresh|unseen|...|all]
         [--users 8] [--variants] [--interests categories|topics|all] [--ltr]
 
 Data: the real arXiv cs listings in ../shared/data/arxiv/cs (74 daily files). A paper's date is the first
@@ -20,7 +20,9 @@ was defined after the first heldout run and run once at the end; `unseen` (histo
 24, the categories no other split uses, among them the three largest: cs.CV, cs.CL, cs.AI) was defined
 before its only run, to check the goal on data never seen while developing. `dev-w16` and `dev-w18` (session 4)
 are more development data without new categories: dev's categories at test weeks 16 and 18, which no other split
-tests on; like dev, they may choose a method. Interests with fewer than 10
+tests on; like dev, they may choose a method. `heldout-categories-w19` (session 5) asks whether heldout's miss
+belongs to its categories or to its week: heldout's categories at test week 19 (history 12-18), papers heldout
+never holds. Interests with fewer than 10
 history papers or no relevant paper in the test week are skipped (and named on stderr).
 
 Topic interests (`--interests topics`, an extra evaluation, since the issue says an interest is "a category
@@ -104,6 +106,9 @@ SPLITS = {
     "dev-w16": Split("dev-w16", range(12, 16), 16, ("cs.LG", "cs.RO", "cs.IR", "eess.AS", "cs.MM", "cs.CR", "cs.SE")),
     "dev-w18": Split("dev-w18", range(12, 18), 18, ("cs.LG", "cs.RO", "cs.IR", "eess.AS", "cs.MM", "cs.CR", "cs.SE")),
 }
+# Session 5, a probe: heldout's categories at a test week before heldout's weeks. Its papers are not heldout's,
+# but its categories are, so a method chosen on it must say so.
+SPLITS["heldout-categories-w19"] = Split("heldout-categories-w19", range(12, 19), 19, SPLITS["heldout"].interests)
 DEV_SPLITS = ("dev", "dev-w16", "dev-w18")  # the only splits a method may be chosen on
 TOPICS, TOPIC_INTERESTS = 40, 8
 BOOTSTRAP = 2000
