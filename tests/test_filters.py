@@ -1,4 +1,5 @@
-"""Category and author filters read the filter tables (migration 0009), kept in step with every write of papers."""
+"""Category and author filters read the filter tables (migration 0009), kept in step with every write of papers;
+the listing reads its pages in the order of its index (migration 0010)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from paperscope.models import Paper
 from paperscope.store import Outcome, PaperFilter, Store, migrate, open_store
 from paperscope.store.schema import metadata, papers
 from paperscope.store.sql import SQLStore, engine_url
+from paperscope.store.web import listing_query, walk_pays
 from tests.conftest import fresh_database
 
 FILTER_TABLES = ("paper_categories", "paper_author_words")
@@ -194,3 +196,63 @@ def test_migration_0009_builds_the_tables_of_schema_py_and_goes_back(engine_at_0
     _alembic(engine, "downgrade", "0008")
     assert not set(FILTER_TABLES) & set(sa.inspect(engine).get_table_names())
     assert migrate.current_revision(engine) == "0008"
+
+
+def test_listing_pages_run_newest_first_with_undated_papers_last(store: Store) -> None:
+    dates = [dt.date(2025, 1, 1), dt.date(2025, 3, 1), None, dt.date(2025, 3, 1), None, dt.date(2025, 2, 1), None]
+    for number, published in enumerate(dates, start=1):  # one write each: undated papers differ by when added
+        store.upsert_papers([paper(number, ["Ada Lovelace"], ["cs.LG"] if number % 2 else ["cs.CV"],
+                                   published=published)])
+
+    def pages(filters: PaperFilter) -> list[str]:
+        listed = []
+        for offset in range(0, 9, 3):
+            page, total = store.web.list_papers(filters, limit=3, offset=offset)
+            listed += [p.id.removeprefix("2504.0000") for p in page]
+        return listed
+
+    # Same date: the later added first. Undated (daily listings): after every dated paper, newest added first.
+    assert pages(PaperFilter()) == ["4", "2", "6", "1", "7", "5", "3"]
+    assert pages(PaperFilter(category="cs.LG")) == ["1", "7", "5", "3"]  # half the papers: checked one by one
+    assert walk_pays(4, 7, 9) and not walk_pays(300, 100_000, 20)  # a rare category is collected, then sorted
+    assert isinstance(store, SQLStore)
+    for filters in (PaperFilter(category="cs.LG"), PaperFilter(category="cs.CV", published_from=dt.date(2025, 2, 1)),
+                    PaperFilter(category="cs.XX")):
+        with store.engine.connect() as conn:
+            both = [[row.id for row in conn.execute(listing_query(filters, limit=2, offset=1, per_paper=walk))]
+                    for walk in (False, True)]
+        assert both[0] == both[1]
+    assert both == [[], []]
+
+
+@pytest.fixture
+def engine_at_0009(backend: str, tmp_path: Path) -> Iterator[sa.Engine]:
+    with fresh_database(backend, tmp_path) as url:
+        engine = sa.create_engine(engine_url(url))
+        migrate.upgrade(engine, "0009")
+        yield engine
+        engine.dispose()
+
+
+def _listing_plan(engine: sa.Engine) -> str:
+    """How the database reads the first listing page (PostgreSQL told to avoid a full scan, so that a small
+    table shows what a large one gets)."""
+    query = str(listing_query(None, limit=20).compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            return "\n".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}"))
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        return "\n".join(str(row[0]) for row in conn.exec_driver_sql(f"EXPLAIN {query}"))
+
+
+def test_migration_0010_lets_the_listing_read_pages_in_index_order_and_goes_back(engine_at_0009: sa.Engine) -> None:
+    engine = engine_at_0009
+    assert "ix_papers_listing" not in _listing_plan(engine)
+    migrate.upgrade(engine)
+    plan = _listing_plan(engine)
+    assert "ix_papers_listing" in plan and "ORDER BY" not in plan and "Sort" not in plan, plan
+    indexes = {ix["name"] for ix in sa.inspect(engine).get_indexes("papers")}
+    assert "ix_papers_listing" in indexes and "ix_papers_published" not in indexes  # the listing index leads with it
+    _alembic(engine, "downgrade", "0009")
+    indexes = {ix["name"] for ix in sa.inspect(engine).get_indexes("papers")}
+    assert "ix_papers_published" in indexes and "ix_papers_listing" not in indexes

@@ -67,6 +67,12 @@ def category_ids(category: str) -> sa.Select[str]:
     return sa.select(paper_categories.c.paper_id).where(paper_categories.c.category == category[:INDEXED_CHARS])
 
 
+def has_category(paper_id: sa.ColumnElement[str], category: str) -> sa.ColumnElement[bool]:
+    """Whether the paper `paper_id` has this category: one probe of the table's key, per paper."""
+    return sa.exists().where(paper_categories.c.paper_id == paper_id,
+                             paper_categories.c.category == category[:INDEXED_CHARS])
+
+
 def author_ids(author: str) -> sa.Select[str] | None:
     """Ids of the papers with an author whose name has a word starting with each word of `author` (see the
     module), or None when `author` has no letters or digits: no name matches."""

@@ -52,9 +52,12 @@ papers = Table(
     Column("added_at", DateTime(timezone=True), nullable=False),
     Column("modified_at", DateTime(timezone=True), nullable=False),
     Index("ix_papers_title_key", "title_key"),
-    Index("ix_papers_published", "published"),
     Index("ix_papers_modified_at", "modified_at"),
 )
+
+# The listing's order, newest first, undated last (migration 0010 writes NULLS LAST on PostgreSQL; SQLite
+# orders NULLs so without being told, and refuses the words in an index).
+Index("ix_papers_listing", papers.c.published.desc(), papers.c.added_at.desc(), papers.c.id)
 
 # Filters (migration 0009) ------------------------------------------------------------------------
 # Each paper's categories and the words of its authors' names, one row each, rewritten with the paper in the

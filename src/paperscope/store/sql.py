@@ -27,7 +27,7 @@ from paperscope.store.accounts import AccountStore
 from paperscope.store.base import Outcome, PaperFilter, Store
 from paperscope.store.batches import decoded_vectors, keyset_batches
 from paperscope.store.digests import DigestStore
-from paperscope.store.filters import author_ids, category_ids, write_filter_rows
+from paperscope.store.filters import author_ids, category_ids, has_category, write_filter_rows
 from paperscope.store.schema import PAPER_REFERENCES, embeddings, papers, sync_state
 from paperscope.store.topics import TopicStore
 from paperscope.store.transactions import WRITE_LOCK_OPTION, write_transaction
@@ -371,16 +371,21 @@ class SQLStore(Store):
                 conn.execute(_upsert(conn, sync_state), [{"source": key, "state": state, "updated_at": _now()}])
 
 
-def paper_filter_condition(filters: PaperFilter) -> sa.ColumnElement[bool]:
-    """The filters (date range, category, author) as a WHERE clause on `papers`."""
+def paper_filter_condition(filters: PaperFilter, *, per_paper: bool = False) -> sa.ColumnElement[bool]:
+    """The filters (date range, category, author) as a WHERE clause on `papers`. A category alone is checked
+    paper by paper with `per_paper` (a query reading papers in an index's order and stopping early), else
+    the matching ids are collected first."""
     conditions: list[sa.ColumnElement[bool]] = []
     if filters.published_from:
         conditions.append(papers.c.published >= filters.published_from)
     if filters.published_to:
         conditions.append(papers.c.published <= filters.published_to)
-    matching = _filter_table_ids(filters)
-    if matching is not None:
-        conditions.append(papers.c.id.in_(matching))
+    if per_paper and filters.category and not filters.author and _storable(filters.category):
+        conditions.append(has_category(papers.c.id, filters.category))
+    else:
+        matching = _filter_table_ids(filters)
+        if matching is not None:
+            conditions.append(papers.c.id.in_(matching))
     return sa.and_(sa.true(), *conditions)
 
 

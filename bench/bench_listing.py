@@ -1,0 +1,122 @@
+"""The paper listing (`/api/papers`) at scale: a page read through the index in the listing's order (migration
+0010) beside the same query with that index dropped, as it ran before.
+
+    python bench/bench_listing.py [--n 100000] [--backends sqlite,postgresql] [--postgres-url URL] [--repeat 5]
+
+The database is bench_filters' (bench/.cache/filters-N.db for SQLite: bench_scale's replicated arXiv cs corpus,
+ingested with paperscope; built when missing). For each filter, the median of --repeat runs after a warm-up:
+the first page (20 papers), a deep page (offset 10,000) and the counts (of the matches, which the API
+returns, and with a category filter of all papers, which decides how its page is read), the queries of
+`Store.web.list_papers`. The baseline is the listing before migration 0010, measured in the same run on the
+same database: the matching ids collected first, inside a transaction that drops `ix_papers_listing` and is
+rolled back afterwards (both backends roll back DDL), so the database is left as it was. Both ways must
+return the same papers in the same order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from paperscope.store import PaperFilter, open_store
+from paperscope.store.schema import papers
+from paperscope.store.sql import SQLStore, paper_filter_ids
+from paperscope.store.web import listing_query, walk_pays
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_filters import build  # noqa: E402
+from bench_scale import CACHE, DEFAULT_DATA, corpus, postgres_databases  # noqa: E402
+
+FILTERS = [PaperFilter(), PaperFilter(category="cs.CV"), PaperFilter(category="cs.LG"),
+           PaperFilter(category="cs.DB"), PaperFilter(author="Wang")]
+DEEP = 10_000
+
+
+def median_seconds(run: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    result = run()  # warm-up: both ways read from a warm cache
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def timings(conn: sa.Connection, filters: PaperFilter, repeat: int, before: bool
+            ) -> tuple[list[float], list[list[str]]]:
+    """Seconds for the count, the first page and the deep page, and the two pages' ids. `before`: the pages
+    as queried before (the matching ids collected first, whatever their number)."""
+    def count() -> tuple[int, int]:
+        """The matches, and (to choose how to read a category's page) all papers."""
+        matches = conn.execute(sa.select(sa.func.count()).select_from(paper_filter_ids(filters).subquery()))
+        everything = conn.execute(sa.select(sa.func.count()).select_from(papers)) if filters.category else None
+        return int(matches.scalar_one()), int(everything.scalar_one()) if everything else 0
+
+    count_s, (matches, everything) = median_seconds(count, repeat)
+
+    def page(offset: int) -> list[str]:
+        per_paper = not before and bool(filters.category) and walk_pays(matches, everything, offset + 20)
+        return [row.id for row in conn.execute(listing_query(filters, limit=20, offset=offset, per_paper=per_paper))]
+
+    first_s, first = median_seconds(lambda: page(0), repeat)
+    deep_s, deep = median_seconds(lambda: page(DEEP), repeat)
+    return [count_s, first_s, deep_s], [first, deep]
+
+
+def measure(store: SQLStore, backend: str, repeat: int) -> None:
+    print(f"| {backend}, {store.count_papers():,} papers | first page | before | speed-up | page at offset {DEEP:,} "
+          "| before | speed-up | counts |")
+    print("|---|---|---|---|---|---|---|---|")
+    for filters in FILTERS:
+        with store.engine.connect() as conn:
+            count, first, deep = timings(conn, filters, repeat, before=False)[0]
+            pages = timings(conn, filters, 1, before=False)[1]
+        with store.engine.connect() as conn, conn.begin() as transaction:
+            conn.execute(sa.text("DROP INDEX ix_papers_listing"))
+            (_, old_first, old_deep), old_pages = timings(conn, filters, repeat, before=True)
+            transaction.rollback()
+        assert pages == old_pages, f"the listing with {filters} changed its papers"
+        label = (f"category {filters.category}" if filters.category else f"author {filters.author!r}"
+                 if filters.author else "no filter")
+        print(f"| {label} | {first * 1000:,.1f} ms | {old_first * 1000:,.1f} ms | {old_first / first:,.1f}x "
+              f"| {deep * 1000:,.1f} ms | {old_deep * 1000:,.1f} ms | {old_deep / deep:,.1f}x "
+              f"| {count * 1000:,.1f} ms |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--backends", default="sqlite")
+    parser.add_argument("--postgres-url", help="a server where the benchmark may create a database")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    path = corpus(args.n, DEFAULT_DATA)
+    targets = []
+    if "sqlite" in args.backends.split(","):
+        targets.append(("sqlite", None))
+    if "postgresql" in args.backends.split(","):
+        targets.append(("postgresql", args.postgres_url))
+    for backend, url in targets:
+        if backend == "sqlite":
+            database = str(CACHE / f"filters-{args.n}.db")
+            build(path, database)
+            with open_store(database) as store:  # opening migrates an older cached database to the head
+                assert isinstance(store, SQLStore)
+                measure(store, backend, args.repeat)
+        else:
+            with postgres_databases(url, ("bench_listing",)) as (database,):
+                build(path, database)
+                with open_store(database) as store:
+                    assert isinstance(store, SQLStore)
+                    measure(store, backend, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
