@@ -130,6 +130,10 @@ def test_math_is_left_to_the_caller_in_html_and_read_as_text_in_plain_text() -> 
     assert html_text(source, math=math_as_text) == \
         r"bound <strong>O(n²) when %</strong> and a%b, but $\myop{x}$"
     assert html_text("$x<y$ and $$\\unknown<b>$$", math=math_as_text) == "x&lt;y and $$\\unknown&lt;b&gt;$$"
+    prices = "from $5 and $10 to $x$"  # a dollar before a number and one after a space: prices, not a formula
+    assert plain_text(prices) == "from $5 and $10 to x"
+    assert html_text(prices, math=lambda tex, display: Markup("<math>{}</math>").format(tex)) == \
+        "from $5 and $10 to <math>x</math>"
 
 
 @pytest.mark.parametrize(("tex", "expected"), [

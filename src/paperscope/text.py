@@ -149,7 +149,9 @@ def parse(source: str) -> tuple[Node, ...]:
         kind = match.lastgroup
         value = match.group(0)
         children = stack[-1][0]
-        if kind in ("d1", "i1", "i2", "d2"):
+        if kind == "i1" and value[1].isdigit() and value[-2].isspace():  # `$5 and $10`: prices, no formula
+            children.append(Text(value))
+        elif kind in ("d1", "i1", "i2", "d2"):
             tex = match.group(kind) or ""
             children.append(Math(value, tex.strip(), kind in ("d1", "d2")))
         elif kind == "url":
