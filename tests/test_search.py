@@ -15,6 +15,7 @@ from paperscope.cli import main
 from paperscope.config import Settings
 from paperscope.embed import get_embedder
 from paperscope.errors import InputError
+from paperscope.index.hybrid import reciprocal_rank_fusion
 from paperscope.index.search import SearchEngine, SearchUnavailable
 from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store, open_store
@@ -190,3 +191,35 @@ def test_store_is_the_source_of_truth_for_filters(engine: SearchEngine) -> None:
     store: Store = engine.store
     assert store.filter_ids(PaperFilter(category="cs.LG")) == {"2501.00001", "2501.00002"}
     assert store.filter_ids(PaperFilter(published_to=dt.date(2025, 1, 31))) == {"2501.00001"}
+
+
+def test_a_filter_gives_the_ranking_restricted_to_the_papers_it_passes_broad_or_narrow(settings: Settings) -> None:
+    # 1,500 papers: cs.B (74 %) says "graph" often, cs.A (25 %) once in a longer text, cs.C (1 %) in between.
+    # A broad filter is applied to a deeper ranking made without it; when too few of that ranking pass (cs.A
+    # here), and for a narrow filter (cs.C), the filter's ids restrict the ranking instead. Either way the
+    # answer is the unfiltered ranking with the papers the filter stops left out.
+    def words(n: int) -> str:
+        return " ".join(f"w{n}x{i}" for i in range(n % 17))
+
+    papers = []
+    for n in range(1500):
+        category = "cs.C" if n % 100 == 7 else "cs.A" if n % 4 == 0 else "cs.B"
+        text = {"cs.A": f"graph {words(n)} filler text", "cs.B": f"graph graph {words(n)}",
+                "cs.C": f"graph graph {words(n)} note"}[category]
+        papers.append(Paper(id=f"2502.{n:05d}", title=f"Paper {n}", abstract=text, categories=[category],
+                            sources=["jsonl"]))
+    with open_store(settings.database_url) as store:
+        store.upsert_papers(papers)
+        engine = SearchEngine(store, settings)
+        engine.update()
+        unfiltered = {mode: ids(engine.search("graph", mode=mode, limit=1500)) for mode in ("keyword", "semantic")}
+        assert len(unfiltered["keyword"]) == len(unfiltered["semantic"]) == 1500
+        for category in ("cs.B", "cs.A", "cs.C"):
+            passing = store.filter_ids(PaperFilter(category=category))
+            expected = {mode: [pid for pid in ranking if pid in passing] for mode, ranking in unfiltered.items()}
+            expected["hybrid"] = [pid for pid, _ in reciprocal_rank_fusion(
+                [expected["keyword"][:100], expected["semantic"][:100]], k=settings.rrf_k,
+                weights=[settings.keyword_weight, settings.semantic_weight])]  # the fusion of the lists restricted
+            for mode in ("keyword", "semantic", "hybrid"):
+                got = engine.search("graph", mode=mode, limit=40, offset=5, filters=PaperFilter(category=category))
+                assert ids(got) == expected[mode][5:45], (mode, category)

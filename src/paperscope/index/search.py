@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -44,6 +45,10 @@ Mode = Literal["keyword", "semantic", "hybrid"]
 MODES: tuple[Mode, ...] = ("keyword", "semantic", "hybrid")
 MAX_QUERY_CHARS = 10_000
 CANDIDATES = 100  # each list contributes at least this many candidates to the fusion
+# A filter at least this share of the papers pass is applied to rankings made without it, this many times deeper
+# than the fusion needs (SearchEngine._post_filtered); a narrower one restricts the rankings to its ids.
+BROAD_SHARE = 0.15
+OVERFETCH = 10
 EMBED_BATCH = 64
 
 ProgressCallback = Callable[[int, int], None]  # (done, total)
@@ -197,20 +202,20 @@ class SearchEngine:
         if limit < 1 or offset < 0:
             raise InputError("--limit must be at least 1 and --offset at least 0.")
         filters = filters or PaperFilter()
-        allowed = self.store.filter_ids(filters) if filters else None
-        if allowed is not None and not allowed:
-            return []
         depth = max(CANDIDATES, offset + limit)
-        keyword_hits: list[tuple[str, float]] = []
-        semantic_hits: list[tuple[str, float]] = []
         if mode in ("keyword", "hybrid"):
             self._refresh_keyword()
-            keyword_hits = self.keyword.search(parse_user_query(query), depth, allowed)
         if mode in ("semantic", "hybrid"):
             self._require_vectors(mode)
-            if len(self.vectors):
-                vector = query_vector if query_vector is not None else self.embedder.embed_query(query)
-                semantic_hits = self.vectors.search(vector, depth, allowed)
+            if len(self.vectors) and query_vector is None:
+                query_vector = self.embedder.embed_query(query)
+        lists = self._post_filtered(query, mode, depth, filters, query_vector) if filters else None
+        if lists is None:
+            allowed = self.store.filter_ids(filters) if filters else None
+            if allowed is not None and not allowed:
+                return []
+            lists = self._ranked(query, mode, depth, allowed, query_vector)
+        keyword_hits, semantic_hits = lists
         weights = [self.settings.keyword_weight, self.settings.semantic_weight]
         if mode != "hybrid":
             fused = keyword_hits or semantic_hits
@@ -225,6 +230,33 @@ class SearchEngine:
         semantic_rank = {pid: rank for rank, pid in enumerate(semantic_ids, 1)}
         return [Hit(pid, score, keyword_rank.get(pid), semantic_rank.get(pid))
                 for pid, score in fused[offset:offset + limit]]
+
+    def _ranked(self, query: str, mode: Mode, depth: int, allowed: set[str] | None,
+                query_vector: np.ndarray | None) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """The keyword and the semantic ranking (each empty when the mode does not ask for it)."""
+        keyword_hits = self.keyword.search(parse_user_query(query), depth, allowed) if mode != "semantic" else []
+        semantic_hits = (self.vectors.search(query_vector, depth, allowed)
+                         if mode != "keyword" and query_vector is not None and len(self.vectors) else [])
+        return keyword_hits, semantic_hits
+
+    def _post_filtered(self, query: str, mode: Mode, depth: int, filters: PaperFilter,
+                       query_vector: np.ndarray | None
+                       ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]] | None:
+        """For a filter that most papers pass (a large category): the rankings without it, OVERFETCH times
+        deeper, keeping the hits that pass. Collecting the ids of half a million papers to restrict the
+        indexes to would cost far more. None when the filter is narrower than BROAD_SHARE of the papers, or
+        when too few hits passed to fill a ranking (the collected ids then decide)."""
+        searched = max(len(self.keyword) if mode != "semantic" else 0, len(self.vectors) if mode != "keyword" else 0)
+        broad = math.ceil(BROAD_SHARE * searched)
+        if not searched or self.store.count_filter_matches(filters, at_most=broad) < broad:
+            return None
+        deeper = depth * OVERFETCH
+        rankings = self._ranked(query, mode, deeper, None, query_vector)
+        passing = self.store.passing_filters(filters, {pid for hits in rankings for pid, _ in hits})
+        kept = tuple([hit for hit in hits if hit[0] in passing][:depth] for hits in rankings)
+        if any(len(hits) == deeper and len(some) < depth for hits, some in zip(rankings, kept, strict=True)):
+            return None  # the filter passes many papers, but few of those the query ranks first
+        return kept[0], kept[1]
 
     def _require_vectors(self, mode: Mode) -> None:
         self._refresh_vectors()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Self
@@ -103,6 +103,14 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def filter_ids(self, filters: PaperFilter) -> set[str]:
         """Ids of the papers that pass the filters (date range, category, author)."""
+
+    @abc.abstractmethod
+    def count_filter_matches(self, filters: PaperFilter, at_most: int) -> int:
+        """How many papers pass the filters, counting no further than `at_most`."""
+
+    @abc.abstractmethod
+    def passing_filters(self, filters: PaperFilter, paper_ids: Collection[str]) -> set[str]:
+        """Those of `paper_ids` that pass the filters: a few lookups per paper, however many others pass."""
 
     # Embeddings ---------------------------------------------------------------------------------
 

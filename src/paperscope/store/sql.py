@@ -10,7 +10,7 @@ import hashlib
 import operator
 import random
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -282,6 +282,21 @@ class SQLStore(Store):
     def filter_ids(self, filters: PaperFilter) -> set[str]:
         with self.engine.connect() as conn:
             return set(conn.execute(paper_filter_ids(filters)).scalars())
+
+    def count_filter_matches(self, filters: PaperFilter, at_most: int) -> int:
+        first = paper_filter_ids(filters).limit(at_most).subquery()
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(first)).scalar_one())
+
+    def passing_filters(self, filters: PaperFilter, paper_ids: Collection[str]) -> set[str]:
+        passing: set[str] = set()
+        values = sorted(set(paper_ids))
+        with self.engine.connect() as conn:
+            for start in range(0, len(values), _IN_CHUNK):
+                query = sa.select(papers.c.id).where(papers.c.id.in_(values[start:start + _IN_CHUNK]),
+                                                     paper_filter_condition(filters, per_paper=True))
+                passing.update(conn.execute(query).scalars())
+        return passing
 
     # Embeddings -----------------------------------------------------------------------------
 
