@@ -16,12 +16,8 @@ return the same papers in the same order.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -31,22 +27,12 @@ from paperscope.store.sql import SQLStore, paper_filter_ids
 from paperscope.store.web import listing_query, walk_pays
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_filters import build  # noqa: E402
+from bench_filters import build, median_seconds  # noqa: E402
 from bench_scale import CACHE, DEFAULT_DATA, corpus, postgres_databases  # noqa: E402
 
 FILTERS = [PaperFilter(), PaperFilter(category="cs.CV"), PaperFilter(category="cs.LG"),
            PaperFilter(category="cs.DB"), PaperFilter(author="Wang")]
 DEEP = 10_000
-
-
-def median_seconds(run: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    result = run()  # warm-up: both ways read from a warm cache
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def timings(conn: sa.Connection, filters: PaperFilter, repeat: int, before: bool
@@ -98,28 +84,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     path = corpus(args.n, DEFAULT_DATA)
-    targets = []
     if "sqlite" in args.backends.split(","):
-        targets.append(("sqlite", None))
+        database = str(CACHE / f"filters-{args.n}.db")
+        build(path, database)
+        with open_store(database) as store:  # opening migrates an older cached database to the head
+            assert isinstance(store, SQLStore)
+            measure(store, "sqlite", args.repeat)
     if "postgresql" in args.backends.split(","):
-        targets.append(("postgresql", args.postgres_url))
-    for backend, url in targets:
-        if backend == "sqlite":
-            database = str(CACHE / f"filters-{args.n}.db")
+        with postgres_databases(args.postgres_url, ("bench_listing",)) as (database,):
             build(path, database)
-            with open_store(database) as store:  # opening migrates an older cached database to the head
+            with open_store(database) as store:
                 assert isinstance(store, SQLStore)
-                measure(store, backend, args.repeat)
-        else:
-            with postgres_databases(url, ("bench_listing",)) as (database,):
-                build(path, database)
-                with open_store(database) as store:
-                    assert isinstance(store, SQLStore)
-                    with store.engine.connect() as conn:  # what autovacuum does soon after a large ingest
-                        conn.execute(sa.text("ANALYZE"))
-                        conn.commit()
-                    measure(store, backend, args.repeat)
-
+                with store.engine.connect() as conn:  # what autovacuum does soon after a large ingest
+                    conn.execute(sa.text("ANALYZE"))
+                    conn.commit()
+                measure(store, "postgresql", args.repeat)
 
 if __name__ == "__main__":
     main()

@@ -274,7 +274,7 @@ def listing_query(filters: PaperFilter | None, *, limit: int, offset: int = 0,
 def walk_pays(matches: int, papers_total: int, rows: int) -> bool:
     """Whether a page of `rows` (offset + limit) costs less read along the listing index, checking each paper
     (about rows * papers_total / matches checks), than collecting and sorting all `matches` papers. A check
-    costs about a fifth of a sorted row on SQLite (bench/bench_listing.py); PostgreSQL plans either way alike."""
+    costs about a fifth of a sorted row on SQLite (bench/bench_listing.py); PostgreSQL plans from its statistics."""
     return rows * papers_total <= 4 * matches * matches
 
 
