@@ -256,3 +256,15 @@ def test_migration_0010_lets_the_listing_read_pages_in_index_order_and_goes_back
     _alembic(engine, "downgrade", "0009")
     indexes = {ix["name"] for ix in sa.inspect(engine).get_indexes("papers")}
     assert "ix_papers_published" in indexes and "ix_papers_listing" not in indexes
+
+
+def test_passing_filters_checks_given_papers_alike_to_collecting_every_match(library: Store) -> None:
+    everyone = [f"2504.{n:05d}" for n in range(1, 6)] + ["2504.99999"]  # one id that is not stored
+    for filters in (PaperFilter(category="cs.LG"), PaperFilter(author="Ada Turing"), PaperFilter(author="lovel"),
+                    PaperFilter(category="stat.ML", author="turing"), PaperFilter(published_to=dt.date(2025, 2, 1)),
+                    PaperFilter(category="cs.LG", published_from=dt.date(2025, 2, 1)), PaperFilter(author="\x00"),
+                    PaperFilter(author="...")):
+        assert library.passing_filters(filters, everyone[1:4]) == library.filter_ids(filters) & set(everyone[1:4])
+        assert library.passing_filters(filters, everyone) == library.filter_ids(filters)
+    assert library.count_filter_matches(PaperFilter(category="cs.LG"), at_most=1) == 1
+    assert library.count_filter_matches(PaperFilter(category="cs.LG"), at_most=10) == 2

@@ -62,9 +62,11 @@ def write_filter_rows(conn: Connection, batch: Sequence[Paper], *, replace: bool
         conn.execute(paper_author_words.insert(), words)
 
 
-def category_ids(category: str) -> sa.Select[str]:
-    """Ids of the papers with this category (exactly, any position: primary or cross-listed)."""
-    return sa.select(paper_categories.c.paper_id).where(paper_categories.c.category == category[:INDEXED_CHARS])
+def category_ids(category: str, among: Sequence[str] | None = None) -> sa.Select[str]:
+    """Ids of the papers with this category (exactly, any position: primary or cross-listed); only those
+    `among` these ids when given (looked up by key, however many papers have the category)."""
+    query = sa.select(paper_categories.c.paper_id).where(paper_categories.c.category == category[:INDEXED_CHARS])
+    return query.where(paper_categories.c.paper_id.in_(among)) if among is not None else query
 
 
 def has_category(paper_id: sa.ColumnElement[str], category: str) -> sa.ColumnElement[bool]:
@@ -73,18 +75,20 @@ def has_category(paper_id: sa.ColumnElement[str], category: str) -> sa.ColumnEle
                              paper_categories.c.category == category[:INDEXED_CHARS])
 
 
-def author_ids(author: str) -> sa.Select[str] | None:
+def author_ids(author: str, among: Sequence[str] | None = None) -> sa.Select[str] | None:
     """Ids of the papers with an author whose name has a word starting with each word of `author` (see the
-    module), or None when `author` has no letters or digits: no name matches."""
+    module), or None when `author` has no letters or digits: no name matches. Only those `among` these ids
+    when given (looked up by key, however many papers the name matches)."""
     words = [word[:INDEXED_CHARS] for word in author_words(author)]
     if not words:
         return None
     table = paper_author_words
+    restrict = [table.c.paper_id.in_(among)] if among is not None else []
     if len(words) == 1:
-        return sa.select(table.c.paper_id).where(_starts_with(table.c.word, words[0])).distinct()
+        return sa.select(table.c.paper_id).where(_starts_with(table.c.word, words[0]), *restrict).distinct()
     # Every word on the same author: intersect the (paper, position) pairs each word finds.
     same_author = sa.intersect(*[sa.select(table.c.paper_id, table.c.position)
-                                 .where(_starts_with(table.c.word, word)) for word in words]).subquery()
+                                 .where(_starts_with(table.c.word, word), *restrict) for word in words]).subquery()
     return sa.select(same_author.c.paper_id)
 
 

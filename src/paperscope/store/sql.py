@@ -291,10 +291,14 @@ class SQLStore(Store):
     def passing_filters(self, filters: PaperFilter, paper_ids: Collection[str]) -> set[str]:
         passing: set[str] = set()
         values = sorted(set(paper_ids))
+        dates = PaperFilter(published_from=filters.published_from, published_to=filters.published_to)
         with self.engine.connect() as conn:
             for start in range(0, len(values), _IN_CHUNK):
-                query = sa.select(papers.c.id).where(papers.c.id.in_(values[start:start + _IN_CHUNK]),
-                                                     paper_filter_condition(filters, per_paper=True))
+                chunk = values[start:start + _IN_CHUNK]
+                matching = _filter_table_ids(filters, among=chunk)
+                query = sa.select(papers.c.id).where(papers.c.id.in_(chunk), paper_filter_condition(dates))
+                if matching is not None:
+                    query = query.where(papers.c.id.in_(matching))
                 passing.update(conn.execute(query).scalars())
         return passing
 
@@ -413,13 +417,14 @@ def paper_filter_ids(filters: PaperFilter) -> sa.Select[str]:
     return matching
 
 
-def _filter_table_ids(filters: PaperFilter) -> sa.Select[str] | None:
-    """Ids of the papers passing the category and author filters (store/filters.py), None for no such filter."""
+def _filter_table_ids(filters: PaperFilter, among: Sequence[str] | None = None) -> sa.Select[str] | None:
+    """Ids of the papers passing the category and author filters (store/filters.py), None for no such filter;
+    only those `among` these ids when given."""
     if not all(_storable(text) for text in (filters.category, filters.author) if text):
         return sa.select(papers.c.id).where(sa.false())  # stored text holds no NUL or lone surrogate: no match
-    selects = [category_ids(filters.category)] if filters.category else []
+    selects = [category_ids(filters.category, among)] if filters.category else []
     if filters.author:
-        by_author = author_ids(filters.author)
+        by_author = author_ids(filters.author, among)
         selects.append(by_author if by_author is not None else sa.select(papers.c.id).where(sa.false()))
     if len(selects) < 2:
         return selects[0] if selects else None
