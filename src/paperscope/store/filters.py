@@ -75,6 +75,21 @@ def has_category(paper_id: sa.ColumnElement[str], category: str) -> sa.ColumnEle
                              paper_categories.c.category == category[:INDEXED_CHARS])
 
 
+def has_author(paper_id: sa.ColumnElement[str], author: str) -> sa.ColumnElement[bool]:
+    """Whether the paper `paper_id` has an author matching `author` (as `author_ids`): probes of the table's
+    key, per paper."""
+    words = [word[:INDEXED_CHARS] for word in author_words(author)]
+    if not words:
+        return sa.false()
+    rows = [paper_author_words.alias(f"word{i}") for i in range(len(words))]
+    conditions = []
+    for row, word in zip(rows, words, strict=True):
+        conditions += [row.c.paper_id == paper_id, _starts_with(row.c.word, word)]
+        if row is not rows[0]:
+            conditions.append(row.c.position == rows[0].c.position)  # every word on the same author
+    return sa.exists().where(*conditions)
+
+
 def author_ids(author: str, among: Sequence[str] | None = None) -> sa.Select[str] | None:
     """Ids of the papers with an author whose name has a word starting with each word of `author` (see the
     module), or None when `author` has no letters or digits: no name matches. Only those `among` these ids

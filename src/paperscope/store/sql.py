@@ -27,7 +27,7 @@ from paperscope.store.accounts import AccountStore
 from paperscope.store.base import Outcome, PaperFilter, Store
 from paperscope.store.batches import decoded_vectors, keyset_batches
 from paperscope.store.digests import DigestStore
-from paperscope.store.filters import author_ids, category_ids, has_category, write_filter_rows
+from paperscope.store.filters import author_ids, category_ids, has_author, has_category, write_filter_rows
 from paperscope.store.schema import PAPER_REFERENCES, embeddings, papers, sync_state
 from paperscope.store.topics import TopicStore
 from paperscope.store.transactions import WRITE_LOCK_OPTION, write_transaction
@@ -391,16 +391,21 @@ class SQLStore(Store):
 
 
 def paper_filter_condition(filters: PaperFilter, *, per_paper: bool = False) -> sa.ColumnElement[bool]:
-    """The filters (date range, category, author) as a WHERE clause on `papers`. A category alone is checked
-    paper by paper with `per_paper` (a query reading papers in an index's order and stopping early), else
-    the matching ids are collected first."""
+    """The filters (date range, category, author) as a WHERE clause on `papers`. With `per_paper` the
+    category and the author are checked on each paper by key (for a query reading papers in an index's
+    order and stopping early), else the ids passing them are collected first."""
     conditions: list[sa.ColumnElement[bool]] = []
     if filters.published_from:
         conditions.append(papers.c.published >= filters.published_from)
     if filters.published_to:
         conditions.append(papers.c.published <= filters.published_to)
-    if per_paper and filters.category and not filters.author and _storable(filters.category):
-        conditions.append(has_category(papers.c.id, filters.category))
+    if not all(_storable(text) for text in (filters.category, filters.author) if text):
+        conditions.append(sa.false())  # stored text holds no NUL or lone surrogate: no match
+    elif per_paper:
+        if filters.category:
+            conditions.append(has_category(papers.c.id, filters.category))
+        if filters.author:
+            conditions.append(has_author(papers.c.id, filters.author))
     else:
         matching = _filter_table_ids(filters)
         if matching is not None:

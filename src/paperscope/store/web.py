@@ -211,7 +211,7 @@ class WebStore:
             matching = paper_filter_ids(filters).subquery()
             total = int(conn.execute(sa.select(sa.func.count()).select_from(matching)).scalar_one())
             per_paper = False
-            if filters.category and not filters.author:  # the filter that can be checked paper by paper
+            if filters.category or filters.author:  # checked on each paper, or collected first
                 everything = int(conn.execute(sa.select(sa.func.count()).select_from(papers)).scalar_one())
                 per_paper = walk_pays(total, everything, offset + limit)
             query = listing_query(filters, limit=limit, offset=offset, per_paper=per_paper)
@@ -265,7 +265,7 @@ class WebStore:
 def listing_query(filters: PaperFilter | None, *, limit: int, offset: int = 0,
                   per_paper: bool = False) -> sa.Select[Any]:
     """One page of the listing: newest first, undated papers last, in the order of `ix_papers_listing`.
-    `per_paper`: check a category filter on each paper while reading that index (see `walk_pays`)."""
+    `per_paper`: check the category and author filters on each paper while reading that index (`walk_pays`)."""
     order = [papers.c.published.desc().nulls_last(), papers.c.added_at.desc(), papers.c.id]
     condition = paper_filter_condition(filters or PaperFilter(), per_paper=per_paper)
     return sa.select(papers).where(condition).order_by(*order).limit(limit).offset(offset)
