@@ -156,6 +156,7 @@ def test_math_is_left_to_the_caller_in_html_and_read_as_text_in_plain_text() -> 
     (r"\{(\texttt{patch}, \texttt{ID})\}", "{(patch, ID)}"),
     (r"\left(x\right)", "(x)"),
     (r"\bm{x}_t", "xₜ"),
+    (r"x^{}_{ }y", "xy"),
     (r"\myop{x}", None),  # a command of the author's own: the source is shown
     (r"\bW_1", None),
     (r"a_\myop", None),

@@ -565,10 +565,12 @@ def _script(match: re.Match[str]) -> str:
     if value is None:
         raise _NotSimple
     value = value.strip()
+    if not value:  # `x^{}`: TeX shows x
+        return ""
     table = _MATH_SUPERSCRIPTS if match["mark"] == "^" else _MATH_SUBSCRIPTS
     raised = value.translate(table)
     # Raised letters read well in short scripts only (`20^{th}`, `x_t`; not `Θ_{post}`).
-    if value and all(a != b for a, b in zip(value, raised, strict=True)) and sum(c.isalpha() for c in value) <= 2:
+    if all(a != b for a, b in zip(value, raised, strict=True)) and sum(c.isalpha() for c in value) <= 2:
         return raised
     return match["mark"] + (value if value.isalnum() else f"({value})")
 
