@@ -210,10 +210,7 @@ class WebStore:
         with self.engine.connect() as conn:
             matching = paper_filter_ids(filters).subquery()
             total = int(conn.execute(sa.select(sa.func.count()).select_from(matching)).scalar_one())
-            per_paper = False
-            if filters.category or filters.author:  # checked on each paper, or collected first
-                everything = int(conn.execute(sa.select(sa.func.count()).select_from(papers)).scalar_one())
-                per_paper = walk_pays(total, everything, offset + limit)
+            per_paper = checks_each_paper(conn, filters, total, offset + limit)
             query = listing_query(filters, limit=limit, offset=offset, per_paper=per_paper)
             rows = conn.execute(query).mappings().all()
         return [_paper_from_row(row) for row in rows], total
@@ -269,6 +266,19 @@ def listing_query(filters: PaperFilter | None, *, limit: int, offset: int = 0,
     order = [papers.c.published.desc().nulls_last(), papers.c.added_at.desc(), papers.c.id]
     condition = paper_filter_condition(filters or PaperFilter(), per_paper=per_paper)
     return sa.select(papers).where(condition).order_by(*order).limit(limit).offset(offset)
+
+
+def checks_each_paper(conn: sa.Connection, filters: PaperFilter, matches: int, rows: int) -> bool:
+    """Whether a listing page of `rows` (offset + limit) checks the category and author filters on each paper
+    along the listing index (else their `matches` are collected first, then sorted). PostgreSQL is given the
+    per-paper form and chooses between the two plans from its statistics; SQLite cannot, so `walk_pays`
+    decides, from an upper bound of the number of papers (the largest rowid: no count of the table)."""
+    if not (filters.category or filters.author):
+        return False
+    if conn.dialect.name != "sqlite":
+        return True
+    largest = conn.execute(sa.text("SELECT max(rowid) FROM papers")).scalar_one()
+    return walk_pays(matches, int(largest or 0), rows)
 
 
 def walk_pays(matches: int, papers_total: int, rows: int) -> bool:
