@@ -207,13 +207,20 @@ class SearchEngine:
             self._refresh_keyword()
         if mode in ("semantic", "hybrid"):
             self._require_vectors(mode)
-            if len(self.vectors) and query_vector is None:
-                query_vector = self.embedder.embed_query(query)
-        lists = self._post_filtered(query, mode, depth, filters, query_vector) if filters else None
+        broad = False
+        if filters:  # how many papers pass it, counted up to BROAD_SHARE of those searched
+            searched = max(len(self.keyword) if mode != "semantic" else 0,
+                           len(self.vectors) if mode != "keyword" else 0)
+            enough = max(1, math.ceil(BROAD_SHARE * searched))
+            matches = self.store.count_filter_matches(filters, at_most=enough)
+            if not matches:
+                return []
+            broad = matches >= enough
+        if mode != "keyword" and len(self.vectors) and query_vector is None:
+            query_vector = self.embedder.embed_query(query)
+        lists = self._post_filtered(query, mode, depth, filters, query_vector) if broad else None
         if lists is None:
             allowed = self.store.filter_ids(filters) if filters else None
-            if allowed is not None and not allowed:
-                return []
             lists = self._ranked(query, mode, depth, allowed, query_vector)
         keyword_hits, semantic_hits = lists
         weights = [self.settings.keyword_weight, self.settings.semantic_weight]
@@ -242,14 +249,10 @@ class SearchEngine:
     def _post_filtered(self, query: str, mode: Mode, depth: int, filters: PaperFilter,
                        query_vector: np.ndarray | None
                        ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]] | None:
-        """For a filter that most papers pass (a large category): the rankings without it, OVERFETCH times
+        """For a filter that many papers pass (a large category): the rankings without it, OVERFETCH times
         deeper, keeping the hits that pass. Collecting the ids of half a million papers to restrict the
-        indexes to would cost far more. None when the filter is narrower than BROAD_SHARE of the papers, or
-        when too few hits passed to fill a ranking (the collected ids then decide)."""
-        searched = max(len(self.keyword) if mode != "semantic" else 0, len(self.vectors) if mode != "keyword" else 0)
-        broad = math.ceil(BROAD_SHARE * searched)
-        if not searched or self.store.count_filter_matches(filters, at_most=broad) < broad:
-            return None
+        indexes to would cost far more. None when too few hits passed to fill a ranking (the collected ids
+        then decide)."""
         deeper = depth * OVERFETCH
         rankings = self._ranked(query, mode, deeper, None, query_vector)
         passing = self.store.passing_filters(filters, {pid for hits in rankings for pid, _ in hits})
