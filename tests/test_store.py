@@ -214,3 +214,26 @@ def test_filters_treat_like_wildcards_literally(store: Store) -> None:
     assert store.filter_ids(PaperFilter(author="ada_lovelace")) == {"2503.00001"}
     assert store.filter_ids(PaperFilter(category="cs.LG")) == {"2503.00001"}
     assert store.filter_ids(PaperFilter(author="%")) == set()
+
+
+def test_processes_opening_a_new_database_at_once_upgrade_it_once(database_url: str) -> None:
+    # `serve --workers N` and its worker open the same new database together: one upgrades, the others wait
+    # for it and find the schema current (without the lock they raced to create the same tables).
+    start = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            start.wait()
+            with open_store(database_url) as store:
+                assert store.schema_version() == migrate.head_revision()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_it, daemon=True) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads), "an upgrade waited on another for a minute"
+    assert failures == []

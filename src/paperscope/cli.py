@@ -664,6 +664,8 @@ def serve(app: AppContext, host: str, port: int, workers: int, jobs: bool | None
         uvicorn.run(web_app, **options)
         return
     run_jobs = settings.background_jobs if jobs is None else jobs
+    with app.store():  # opening upgrades the schema once, before the web processes and the worker open it
+        pass
     _share_settings_with_child_processes(settings)
     worker_process = subprocess.Popen([sys.executable, "-m", "paperscope", "worker", "--log-level", log_level]
                                       ) if run_jobs else None

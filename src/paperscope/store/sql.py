@@ -9,6 +9,7 @@ import functools
 import hashlib
 import operator
 import random
+import sqlite3
 import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -63,6 +64,19 @@ def engine_url(database: str) -> str:
     return database
 
 
+def _switch_to_wal(cursor: Any, attempts: int = 200) -> None:
+    """WAL mode. Switching a new database to it takes an exclusive lock that SQLite does not wait for (no busy
+    handler), so processes opening a new database together retry for up to 10 s."""
+    for attempt in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+
+
 def _dump_json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
@@ -84,7 +98,7 @@ def _create_engine(url: str, pool: PoolOptions) -> Engine:
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
