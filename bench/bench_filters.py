@@ -141,12 +141,25 @@ def build(path: Path, database: str) -> None:
             print(f"ingested {report.added:,} papers in {time.perf_counter() - start:,.0f} s", flush=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def scale_options(description: str | None) -> argparse.ArgumentParser:
+    """The options of the benchmarks on bench_scale's corpus: its size, the backends, a server, repeats."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite")
     parser.add_argument("--postgres-url", help="a server where the benchmark may create a database")
     parser.add_argument("--repeat", type=int, default=5)
+    return parser
+
+
+def cached_sqlite(path: Path, n: int) -> str:
+    """bench/.cache/filters-N.db, ingested from the corpus at `path` when it is new."""
+    database = str(CACHE / f"filters-{n}.db")
+    build(path, database)
+    return database
+
+
+def main() -> None:
+    parser = scale_options(__doc__)
     parser.add_argument("--db", help="an existing SQLite database (at revision 0008 or later; it is migrated "
                                      "in place, so pass a copy)")
     args = parser.parse_args()
@@ -155,9 +168,7 @@ def main() -> None:
         return
     path = corpus(args.n, DEFAULT_DATA)
     if "sqlite" in args.backends.split(","):
-        db = CACHE / f"filters-{args.n}.db"
-        build(path, str(db))
-        run(str(db), "sqlite", args.repeat)
+        run(cached_sqlite(path, args.n), "sqlite", args.repeat)
     if "postgresql" in args.backends.split(","):
         with postgres_databases(args.postgres_url, ("bench_filters",)) as (url,):
             build(path, url)

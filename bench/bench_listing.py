@@ -14,7 +14,6 @@ it was. Both ways must return the same papers in the same order.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -25,8 +24,8 @@ from paperscope.store.sql import SQLStore, paper_filter_ids
 from paperscope.store.web import checks_each_paper, listing_query
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_filters import build, median_seconds  # noqa: E402
-from bench_scale import CACHE, DEFAULT_DATA, corpus, postgres_databases  # noqa: E402
+from bench_filters import build, cached_sqlite, median_seconds, scale_options  # noqa: E402
+from bench_scale import DEFAULT_DATA, corpus, postgres_databases  # noqa: E402
 
 FILTERS = [PaperFilter(), PaperFilter(category="cs.CV"), PaperFilter(category="cs.LG"),
            PaperFilter(category="cs.DB"), PaperFilter(author="Wang"), PaperFilter(author="Dacheng Tao")]
@@ -74,17 +73,10 @@ def measure(store: SQLStore, backend: str, repeat: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--backends", default="sqlite")
-    parser.add_argument("--postgres-url", help="a server where the benchmark may create a database")
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
+    args = scale_options(__doc__).parse_args()
     path = corpus(args.n, DEFAULT_DATA)
     if "sqlite" in args.backends.split(","):
-        database = str(CACHE / f"filters-{args.n}.db")
-        build(path, database)
-        with open_store(database) as store:  # opening migrates an older cached database to the head
+        with open_store(cached_sqlite(path, args.n)) as store:  # opening migrates an older cached database to the head
             assert isinstance(store, SQLStore)
             measure(store, "sqlite", args.repeat)
     if "postgresql" in args.backends.split(","):

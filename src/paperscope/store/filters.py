@@ -75,10 +75,15 @@ def has_category(paper_id: sa.ColumnElement[str], category: str) -> sa.ColumnEle
                              paper_categories.c.category == category[:INDEXED_CHARS])
 
 
+def _indexed_words(author: str) -> list[str]:
+    """The words of an author filter as the table holds them."""
+    return [word[:INDEXED_CHARS] for word in author_words(author)]
+
+
 def has_author(paper_id: sa.ColumnElement[str], author: str) -> sa.ColumnElement[bool]:
     """Whether the paper `paper_id` has an author matching `author` (as `author_ids`): probes of the table's
     key, per paper."""
-    words = [word[:INDEXED_CHARS] for word in author_words(author)]
+    words = _indexed_words(author)
     if not words:
         return sa.false()
     rows = [paper_author_words.alias(f"word{i}") for i in range(len(words))]
@@ -94,7 +99,7 @@ def author_ids(author: str, among: Sequence[str] | None = None) -> sa.Select[str
     """Ids of the papers with an author whose name has a word starting with each word of `author` (see the
     module), or None when `author` has no letters or digits: no name matches. Only those `among` these ids
     when given (looked up by key, however many papers the name matches)."""
-    words = [word[:INDEXED_CHARS] for word in author_words(author)]
+    words = _indexed_words(author)
     if not words:
         return None
     table = paper_author_words
