@@ -20,8 +20,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from paperscope.store import PaperFilter, open_store
-from paperscope.store.sql import SQLStore, paper_filter_ids
-from paperscope.store.web import checks_each_paper, listing_query
+from paperscope.store.filters import paper_filter_ids
+from paperscope.store.papers import checks_each_paper, listing_query
+from paperscope.store.sql import SQLStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_filters import build, cached_sqlite, median_seconds, scale_options  # noqa: E402

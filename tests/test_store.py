@@ -13,7 +13,7 @@ from paperscope.errors import StoreError
 from paperscope.ids import derived_id
 from paperscope.models import Paper
 from paperscope.store import Outcome, Store, migrate, open_store
-from paperscope.store.sql import engine_url
+from paperscope.store.db import engine_url
 
 
 def arxiv_paper(number: int, **fields: object) -> Paper:
