@@ -141,7 +141,7 @@ def main() -> None:
             started = time.perf_counter()
             corpus = recommender.corpus
             corpus_seconds = time.perf_counter() - started
-            period = store.digests.papers_added_since(period_start)
+            period = store.papers_added_since(period_start)
             print(f"\ncorpus {len(corpus.ids)} papers (TF-IDF and vectors, once per run: {corpus_seconds:.1f} s); "
                   f"period: {len(period)} papers; {len(users)} users\n")
             for name, ranker in ((f"before: the graph ranker, graph built per user ({args.before})",

@@ -37,8 +37,9 @@ from paperscope.config import Settings
 from paperscope.ids import author_key
 from paperscope.ingest.pipeline import Ingester
 from paperscope.store import PaperFilter, migrate, open_store
+from paperscope.store.db import engine_url
 from paperscope.store.schema import papers
-from paperscope.store.sql import SQLStore, engine_url
+from paperscope.store.sql import SQLStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_scale import CACHE, DEFAULT_DATA, corpus, postgres_databases  # noqa: E402
@@ -85,7 +86,7 @@ def measure(store: SQLStore, backend: str, repeat: int) -> None:
         return [row["id"] for row in page], int(total)
 
     def new_listing(filters: PaperFilter) -> tuple[list[str], int]:
-        page, total = store.web.list_papers(filters, limit=20)
+        page, total = store.list_papers(filters, limit=20)
         return [p.id for p in page], total
 
     print(f"| {backend} | filter | matches (0009 / before) | filter_ids 0009 | before | speed-up | "

@@ -6,7 +6,7 @@
 The database is bench_filters' (bench/.cache/filters-N.db for SQLite: bench_scale's replicated arXiv cs corpus,
 ingested with paperscope; built when missing). For each filter, the median of --repeat runs after a warm-up:
 the first page (20 papers), a deep page (offset 10,000) and the count of the matches (which the API returns),
-the queries of `Store.web.list_papers`. The baseline is the listing before migration 0010, measured in the
+the queries of `Store.list_papers`. The baseline is the listing before migration 0010, measured in the
 same run on the same database: the matching ids collected first, inside a transaction that drops
 `ix_papers_listing` and is rolled back afterwards (both backends roll back DDL), so the database is left as
 it was. Both ways must return the same papers in the same order.
@@ -20,8 +20,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from paperscope.store import PaperFilter, open_store
-from paperscope.store.sql import SQLStore, paper_filter_ids
-from paperscope.store.web import checks_each_paper, listing_query
+from paperscope.store.filters import paper_filter_ids
+from paperscope.store.papers import checks_each_paper, listing_query
+from paperscope.store.sql import SQLStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_filters import build, cached_sqlite, median_seconds, scale_options  # noqa: E402

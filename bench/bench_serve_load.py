@@ -100,7 +100,7 @@ def prepare_accounts(database: str) -> tuple[list[str], list[str]]:
         tokens = []
         for n in range(USERS):
             user = store.accounts.create_user(f"load{n}@example.org")
-            tokens.append(store.web.create_api_token(user.id, "load")[1])
+            tokens.append(store.sessions.create_api_token(user.id, "load")[1])
     return random.Random(0).sample(ids, PAPER_PAGES), tokens
 
 

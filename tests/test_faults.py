@@ -25,8 +25,8 @@ from paperscope.ids import author_key, title_key
 from paperscope.ingest.pipeline import Ingester
 from paperscope.models import Paper, content_hash
 from paperscope.store import open_store
+from paperscope.store.db import engine_url
 from paperscope.store.schema import papers
-from paperscope.store.sql import engine_url
 from tests.conftest import fresh_database, is_postgres, shared_path
 from tests.postgres_cluster import (
     PostgresCluster,

@@ -8,8 +8,7 @@ import pytest
 
 from paperscope.feed.trending import TrendingFeed, parse_period, rank, score, shift, window
 from paperscope.models import Paper
-from paperscope.store import Store
-from paperscope.store.web import TrendingCandidate
+from paperscope.store import Store, TrendingCandidate
 
 D = dt.date
 

@@ -18,9 +18,10 @@ from alembic.migration import MigrationContext
 from paperscope.ids import derived_id
 from paperscope.models import Paper
 from paperscope.store import Outcome, PaperFilter, Store, migrate, open_store
+from paperscope.store.db import engine_url
+from paperscope.store.papers import listing_query, walk_pays
 from paperscope.store.schema import metadata, papers
-from paperscope.store.sql import SQLStore, engine_url
-from paperscope.store.web import listing_query, walk_pays
+from paperscope.store.sql import SQLStore
 from tests.conftest import fresh_database
 
 FILTER_TABLES = ("paper_categories", "paper_author_words")
@@ -81,7 +82,7 @@ def test_filters_combine_with_each_other_and_with_dates(library: Store) -> None:
     assert found(library, category="cs.LG", author="caron") == set()
     assert found(library, category="stat.ML", published_from=dt.date(2025, 2, 1)) == {"4"}
     assert found(library, author="turing", published_to=dt.date(2025, 3, 1)) == {"2"}
-    listed, total = library.web.list_papers(PaperFilter(category="cs.LG"))
+    listed, total = library.list_papers(PaperFilter(category="cs.LG"))
     assert total == 2 and [p.id for p in listed] == ["2504.00003", "2504.00001"]  # newest first
 
 
@@ -120,7 +121,7 @@ def test_a_failed_batch_leaves_no_filter_rows_behind(store: Store) -> None:
 
 
 def test_sqlite_answers_the_filters_from_the_indexes(tmp_path: Path) -> None:
-    from paperscope.store.sql import paper_filter_condition, paper_filter_ids
+    from paperscope.store.filters import paper_filter_condition, paper_filter_ids
 
     def plan(conn: sa.Connection, query: sa.Select[Any]) -> str:
         sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
@@ -207,7 +208,7 @@ def test_listing_pages_run_newest_first_with_undated_papers_last(store: Store) -
     def pages(filters: PaperFilter) -> list[str]:
         listed = []
         for offset in range(0, 9, 3):
-            page, total = store.web.list_papers(filters, limit=3, offset=offset)
+            page, total = store.list_papers(filters, limit=3, offset=offset)
             listed += [p.id.removeprefix("2504.0000") for p in page]
         return listed
 

@@ -17,8 +17,8 @@ from paperscope.errors import StoreError
 from paperscope.ingest.pipeline import Ingester
 from paperscope.store import open_store
 from paperscope.store.copy import copy_database, copy_table
+from paperscope.store.db import engine_url
 from paperscope.store.schema import metadata
-from paperscope.store.sql import engine_url
 from tests.conftest import fresh_database, is_postgres, postgres_schema, postgres_server_url, shared_path
 
 

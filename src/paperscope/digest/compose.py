@@ -129,7 +129,7 @@ class DigestComposer:
         """The digest of this subscription for `slot`, or None when there is nothing new to send."""
         user_id = subscription.user_id
         since = subscription.last_digest_at or (now - period_length(subscription))
-        period = self.store.digests.papers_added_since(since)
+        period = self.store.papers_added_since(since)
         exclude = (self.store.digests.sent_paper_ids(user_id)
                    | set(self.store.accounts.library_ids(user_id, "saved"))
                    | set(self.store.accounts.library_ids(user_id, "hidden"))

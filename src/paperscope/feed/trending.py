@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from paperscope.models import Paper
-from paperscope.store import Store
-from paperscope.store.web import TrendingCandidate
+from paperscope.store import Store, TrendingCandidate
 
 Period = Literal["day", "week", "month"]
 PERIODS: tuple[Period, ...] = get_args(Period)
@@ -151,7 +150,7 @@ class TrendingFeed:
             if self._latest and self._latest[1] == self._generation and now - self._latest[0] < self.cache_seconds:
                 return self._latest[2]
             generation = self._generation
-        latest = self.store.web.latest_paper_date()
+        latest = self.store.latest_paper_date()
         with self._lock:
             if generation == self._generation:
                 self._latest = (now, generation, latest)
@@ -188,7 +187,7 @@ class TrendingFeed:
     def _rank_and_keep(self, key: tuple[Period, dt.date], last: dt.date, reference: dt.date, generation: int
                        ) -> list[tuple[TrendingCandidate, float]]:
         try:
-            ranking = rank(self.store.web.trending_candidates(key[1], last), key[0], reference)
+            ranking = rank(self.store.trending_candidates(key[1], last), key[0], reference)
             with self._lock:
                 if generation == self._generation:
                     self._cache[key] = (time.monotonic(), generation, ranking)

@@ -148,7 +148,7 @@ class Recommender:
         if since is None:
             subscription = self.store.digests.get_subscription(user_id)
             since = subscription.last_digest_at if subscription else None
-        return self.store.digests.papers_added_since(since)
+        return self.store.papers_added_since(since)
 
     def topic_labels(self) -> tuple[dict[str, int], dict[int, str]]:
         """(paper id -> main topic id, topic id -> label) of the current topic map; empty without one."""

@@ -2,8 +2,9 @@
 
 from paperscope.config import Settings
 from paperscope.store.accounts import AccountStore, Collection, User
-from paperscope.store.base import Outcome, PaperFilter, Store
-from paperscope.store.sql import PoolOptions, SQLStore
+from paperscope.store.base import Outcome, PaperFilter, Store, TrendingCandidate
+from paperscope.store.db import PoolOptions
+from paperscope.store.sql import SQLStore
 
 
 def open_store(database: str, pool: PoolOptions | None = None) -> Store:
@@ -20,4 +21,4 @@ def open_configured_store(settings: Settings) -> Store:
 
 
 __all__ = ["AccountStore", "Collection", "User", "Outcome", "PaperFilter", "PoolOptions", "Store", "SQLStore",
-           "open_configured_store", "open_store"]
+           "TrendingCandidate", "open_configured_store", "open_store"]

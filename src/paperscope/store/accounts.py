@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from paperscope.errors import InputError
+from paperscope.store.db import as_utc, inserted_id, utc_now, write_transaction
 from paperscope.store.schema import collection_papers, collections, library, papers, tags, users, votes
-from paperscope.store.transactions import write_transaction
 
 LibraryState = Literal["saved", "hidden"]
 
@@ -66,9 +66,9 @@ class AccountStore:
         with write_transaction(self.engine) as conn:
             if conn.execute(sa.select(users.c.id).where(users.c.email == address)).first():
                 raise InputError(f"A user with e-mail {address} already exists.")
-            user_id = _new_id(conn.execute(users.insert().values(
+            user_id = inserted_id(conn.execute(users.insert().values(
                 email=address, password_hash=password_hash, display_name=display_name, timezone=timezone,
-                created_at=_now())))
+                created_at=utc_now())))
             return self._user(conn, users.c.id == user_id)  # type: ignore[return-value]
 
     def get_user(self, user_id: int) -> User | None:
@@ -90,7 +90,7 @@ class AccountStore:
     def list_users(self) -> list[User]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(users).order_by(users.c.id)).mappings().all()
-        return [_user_from_row(row) for row in rows]
+        return [user_from_row(row) for row in rows]
 
     def password_hash(self, user_id: int) -> str | None:
         with self.engine.connect() as conn:
@@ -121,7 +121,7 @@ class AccountStore:
             changed = [i for i in ids if current.get(i) != state]
             if changed:
                 conn.execute(library.delete().where(library.c.user_id == user_id, library.c.paper_id.in_(changed)))
-                now = _now()
+                now = utc_now()
                 conn.execute(library.insert(), [dict(user_id=user_id, paper_id=i, state=state, created_at=now)
                                                 for i in changed])
         return len(changed)
@@ -158,7 +158,7 @@ class AccountStore:
             exists = conn.execute(sa.select(tags.c.tag).where(
                 tags.c.user_id == user_id, tags.c.paper_id == paper_id, tags.c.tag == name)).first()
             if not exists:
-                conn.execute(tags.insert().values(user_id=user_id, paper_id=paper_id, tag=name, created_at=_now()))
+                conn.execute(tags.insert().values(user_id=user_id, paper_id=paper_id, tag=name, created_at=utc_now()))
 
     def remove_tag(self, user_id: int, paper_id: str, tag: str) -> None:
         with write_transaction(self.engine) as conn:
@@ -184,7 +184,7 @@ class AccountStore:
             voted = conn.execute(sa.select(votes.c.user_id).where(
                 votes.c.user_id == user_id, votes.c.paper_id == paper_id)).first() is not None
             if up and not voted:
-                conn.execute(votes.insert().values(user_id=user_id, paper_id=paper_id, created_at=_now()))
+                conn.execute(votes.insert().values(user_id=user_id, paper_id=paper_id, created_at=utc_now()))
             elif not up and voted:
                 conn.execute(votes.delete().where(votes.c.user_id == user_id, votes.c.paper_id == paper_id))
             return up != voted
@@ -213,8 +213,8 @@ class AccountStore:
             if conn.execute(sa.select(collections.c.id).where(collections.c.user_id == user_id,
                                                              collections.c.name == cleaned)).first():
                 raise InputError(f"You already have a collection named {cleaned!r}.")
-            collection_id = _new_id(conn.execute(collections.insert().values(
-                user_id=user_id, name=cleaned, description=description, public=public, created_at=_now())))
+            collection_id = inserted_id(conn.execute(collections.insert().values(
+                user_id=user_id, name=cleaned, description=description, public=public, created_at=utc_now())))
         collection = self.get_collection(collection_id, viewer_id=user_id)
         assert collection is not None
         return collection
@@ -256,7 +256,7 @@ class AccountStore:
                 collection_papers.c.paper_id.in_(ids))).scalars())
             new = [i for i in ids if i not in present]
             if new:
-                now = _now()
+                now = utc_now()
                 conn.execute(collection_papers.insert(),
                              [dict(collection_id=collection_id, paper_id=i, added_at=now) for i in new])
         return len(new)
@@ -286,7 +286,7 @@ class AccountStore:
     @staticmethod
     def _user(conn: Connection, condition: sa.ColumnElement[bool]) -> User | None:
         row = conn.execute(sa.select(users).where(condition)).mappings().first()
-        return _user_from_row(row) if row else None
+        return user_from_row(row) if row else None
 
     @staticmethod
     def _collections(conn: Connection, condition: sa.ColumnElement[bool]) -> list[Collection]:
@@ -295,7 +295,7 @@ class AccountStore:
         rows = conn.execute(sa.select(collections, size.label("size")).where(condition)
                             .order_by(collections.c.name)).mappings().all()
         return [Collection(id=r["id"], user_id=r["user_id"], name=r["name"], description=r["description"],
-                           public=bool(r["public"]), created_at=_aware(r["created_at"]), size=int(r["size"]))
+                           public=bool(r["public"]), created_at=as_utc(r["created_at"]), size=int(r["size"]))
                 for r in rows]
 
     @staticmethod
@@ -303,12 +303,6 @@ class AccountStore:
         owner = conn.execute(sa.select(collections.c.user_id).where(collections.c.id == collection_id)).scalar()
         if owner is None or owner != owner_id:
             raise InputError(f"There is no collection {collection_id} of yours.")
-
-
-def _new_id(result: sa.CursorResult[Any]) -> int:
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
 
 
 def _require_papers(conn: Connection, paper_ids: list[str]) -> None:
@@ -320,14 +314,7 @@ def _require_papers(conn: Connection, paper_ids: list[str]) -> None:
                          "(paperscope ingest ...), or check the ids (arXiv ids without a version, e.g. 2503.11731).")
 
 
-def _user_from_row(row: Any) -> User:
+def user_from_row(row: Any) -> User:
+    """The User of a `users` row."""
     return User(id=row["id"], email=row["email"], display_name=row["display_name"], timezone=row["timezone"],
-                created_at=_aware(row["created_at"]), can_sign_in=row["password_hash"] is not None)
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+                created_at=as_utc(row["created_at"]), can_sign_in=row["password_hash"] is not None)

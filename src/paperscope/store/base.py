@@ -16,8 +16,9 @@ from paperscope.models import Paper
 if TYPE_CHECKING:
     from paperscope.store.accounts import AccountStore
     from paperscope.store.digests import DigestStore
+    from paperscope.store.sessions import SessionStore
+    from paperscope.store.submissions import SubmissionStore
     from paperscope.store.topics import TopicStore
-    from paperscope.store.web import WebStore
 
 
 class Outcome(StrEnum):
@@ -41,10 +42,23 @@ class PaperFilter:
         return any(v is not None for v in (self.published_from, self.published_to, self.category, self.author))
 
 
+@dataclass(frozen=True, slots=True)
+class TrendingCandidate:
+    """A paper in a trending window: its id, upvotes from its source (HF), local votes and its date."""
+
+    id: str
+    upvotes: int
+    votes: int
+    date: dt.date
+
+
 class Store(abc.ABC):
-    """Papers and ingest state, behind one interface for SQLite and PostgreSQL."""
+    """Papers, their embeddings and ingest state, behind one interface for SQLite and PostgreSQL; the rest of
+    the database (accounts, sessions, submissions, topics, digests) through the accessors of the same name."""
 
     url: str
+
+    # The rest of the database -------------------------------------------------------------------
 
     @property
     @abc.abstractmethod
@@ -58,13 +72,20 @@ class Store(abc.ABC):
 
     @property
     @abc.abstractmethod
-    def web(self) -> WebStore:
-        """Sessions, API tokens, sign-in throttling, submissions and page listings of the web app."""
+    def sessions(self) -> SessionStore:
+        """Web sessions, API tokens and sign-in throttling, on the same database."""
+
+    @property
+    @abc.abstractmethod
+    def submissions(self) -> SubmissionStore:
+        """Papers users submitted by arXiv id, on the same database."""
 
     @property
     @abc.abstractmethod
     def digests(self) -> DigestStore:
         """Subscriptions, follows, the outbox and the papers sent to each user, on the same database."""
+
+    # Papers -------------------------------------------------------------------------------------
 
     @abc.abstractmethod
     def upsert_papers(self, papers: Sequence[Paper]) -> list[Outcome]:
@@ -101,6 +122,32 @@ class Store(abc.ABC):
         with the latest modification time in it: the watermark an index keeps to update incrementally."""
 
     @abc.abstractmethod
+    def latest_modification_time(self) -> dt.datetime | None:
+        """When a paper was last added or changed (None for an empty store): a cheap "anything new?" check."""
+
+    @abc.abstractmethod
+    def papers_added_since(self, since: dt.datetime | None) -> list[str]:
+        """Ids of the papers stored after `since` (every paper with None), newest first."""
+
+    @abc.abstractmethod
+    def paper_dates(self, paper_ids: Sequence[str] | None = None) -> dict[str, dt.date]:
+        """Each paper's date: published, else the day it was added to the store (all papers when None)."""
+
+    @abc.abstractmethod
+    def latest_paper_date(self) -> dt.date | None:
+        """The newest paper date (publication, else day added), or None for an empty database."""
+
+    @abc.abstractmethod
+    def trending_candidates(self, first: dt.date, last: dt.date) -> list[TrendingCandidate]:
+        """Papers dated within [first, last], with upvotes and local votes.
+
+        A paper's date is its publication date, or for papers without one (daily listings carry none)
+        the day it was added to this database.
+        """
+
+    # Filters and listings -----------------------------------------------------------------------
+
+    @abc.abstractmethod
     def filter_ids(self, filters: PaperFilter) -> set[str]:
         """Ids of the papers that pass the filters (date range, category, author)."""
 
@@ -111,6 +158,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def passing_filters(self, filters: PaperFilter, paper_ids: Collection[str]) -> set[str]:
         """Those of `paper_ids` that pass the filters: a few lookups per paper, however many others pass."""
+
+    @abc.abstractmethod
+    def list_papers(self, filters: PaperFilter | None = None, *, limit: int = 20, offset: int = 0
+                    ) -> tuple[list[Paper], int]:
+        """Papers newest first (by publication date, then by when they were added), and how many match."""
 
     # Embeddings ---------------------------------------------------------------------------------
 
@@ -150,10 +202,6 @@ class Store(abc.ABC):
         if matrix is None:
             return ids, np.zeros((0, 0), dtype=np.float32)
         return ids, matrix[: len(ids)]
-
-    @abc.abstractmethod
-    def latest_modification_time(self) -> dt.datetime | None:
-        """When a paper was last added or changed (None for an empty store): a cheap "anything new?" check."""
 
     @abc.abstractmethod
     def latest_embedding_time(self, model: str) -> dt.datetime | None:

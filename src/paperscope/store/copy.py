@@ -17,8 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from paperscope.errors import StoreError
+from paperscope.store.db import dump_json, engine_url
 from paperscope.store.schema import metadata as paperscope_metadata
-from paperscope.store.sql import SQLStore, _dump_json, engine_url
+from paperscope.store.sql import SQLStore
 
 # Tables the migrations keep for themselves; the target gets its own when it is created.
 _BOOKKEEPING = {"alembic_version"}
@@ -114,7 +115,7 @@ def _copy_in(writing: Connection, table: sa.Table, batch: list[dict[str, Any]]) 
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
             for row in batch:
-                copy.write_row([Json(row[c.name], dumps=_dump_json)
+                copy.write_row([Json(row[c.name], dumps=dump_json)
                                 if c.name in json_columns and row[c.name] is not None else row[c.name]
                                 for c in columns])
     except psycopg.Error as exc:  # the driver's own error, as SQLAlchemy would have wrapped it

@@ -18,17 +18,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from paperscope.errors import InputError
+from paperscope.store.db import as_utc, as_utc_or_none, in_chunks, inserted_id, utc_now, write_transaction
 from paperscope.store.schema import (
     feed_tokens,
     follows,
     outbox,
-    papers,
     sent_papers,
     subscriptions,
     unsubscribes,
     users,
 )
-from paperscope.store.transactions import write_transaction
 
 SubscriptionKind = Literal["personal", "trending", "both"]
 Frequency = Literal["daily", "weekly"]
@@ -38,7 +37,6 @@ OutboxState = Literal["pending", "sending", "sent", "failed"]
 SUBSCRIPTION_KINDS: tuple[SubscriptionKind, ...] = ("personal", "trending", "both")
 FREQUENCIES: tuple[Frequency, ...] = ("daily", "weekly")
 FOLLOW_KINDS: tuple[FollowKind, ...] = ("query", "author", "topic")
-_IN_CHUNK = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +103,7 @@ class DigestStore:
         if not 1 <= max_papers <= 100:
             raise InputError("A digest carries 1 to 100 papers.")
         values = dict(kind=kind, frequency=frequency, hour=hour, weekday=weekday, max_papers=max_papers,
-                      active=True, updated_at=_now())
+                      active=True, updated_at=utc_now())
         with write_transaction(self.engine) as conn:
             exists = conn.execute(sa.select(subscriptions.c.user_id)
                                   .where(subscriptions.c.user_id == user_id)).first()
@@ -132,8 +130,8 @@ class DigestStore:
         with write_transaction(self.engine) as conn:
             changed = conn.execute(subscriptions.update().where(
                 subscriptions.c.user_id == user_id, subscriptions.c.active.is_(True))
-                .values(active=False, updated_at=_now())).rowcount
-            conn.execute(unsubscribes.insert().values(user_id=user_id, source=source[:32], created_at=_now()))
+                .values(active=False, updated_at=utc_now())).rowcount
+            conn.execute(unsubscribes.insert().values(user_id=user_id, source=source[:32], created_at=utc_now()))
         return bool(changed)
 
     def unsubscribe_log(self, user_id: int) -> list[tuple[str, dt.datetime]]:
@@ -141,7 +139,7 @@ class DigestStore:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(unsubscribes.c.source, unsubscribes.c.created_at)
                                 .where(unsubscribes.c.user_id == user_id).order_by(unsubscribes.c.id)).all()
-        return [(source, _aware(at)) for source, at in rows]
+        return [(source, as_utc(at)) for source, at in rows]
 
     def record_slot(self, user_id: int, slot: dt.datetime) -> None:
         """Mark a schedule slot as done when there was nothing new to send in it."""
@@ -162,7 +160,7 @@ class DigestStore:
             if conn.execute(sa.select(follows.c.id).where(follows.c.user_id == user_id, follows.c.kind == kind,
                                                           follows.c.value == cleaned)).first():
                 return False
-            conn.execute(follows.insert().values(user_id=user_id, kind=kind, value=cleaned, created_at=_now()))
+            conn.execute(follows.insert().values(user_id=user_id, kind=kind, value=cleaned, created_at=utc_now()))
         return True
 
     def unfollow(self, user_id: int, kind: FollowKind, value: str) -> bool:
@@ -176,7 +174,7 @@ class DigestStore:
             rows = conn.execute(sa.select(follows).where(follows.c.user_id == user_id)
                                 .order_by(follows.c.id)).mappings().all()
         return [Follow(id=r["id"], user_id=r["user_id"], kind=r["kind"], value=r["value"],
-                       created_at=_aware(r["created_at"])) for r in rows]
+                       created_at=as_utc(r["created_at"])) for r in rows]
 
     # Private feed tokens ---------------------------------------------------------------------
 
@@ -189,7 +187,7 @@ class DigestStore:
                 return str(token)
             conn.execute(feed_tokens.delete().where(feed_tokens.c.user_id == user_id))
             token = secrets.token_urlsafe(24)
-            conn.execute(feed_tokens.insert().values(user_id=user_id, token=token, created_at=_now()))
+            conn.execute(feed_tokens.insert().values(user_id=user_id, token=token, created_at=utc_now()))
             return token
 
     def user_for_feed_token(self, token: str) -> int | None:
@@ -198,15 +196,7 @@ class DigestStore:
                                    .where(feed_tokens.c.token == token)).scalar_one_or_none()
         return int(user_id) if user_id is not None else None
 
-    # Papers of a period ----------------------------------------------------------------------
-
-    def papers_added_since(self, since: dt.datetime | None) -> list[str]:
-        """Ids of the papers stored after `since` (every paper with None), newest first."""
-        query = sa.select(papers.c.id).order_by(papers.c.added_at.desc(), papers.c.id)
-        if since is not None:
-            query = query.where(papers.c.added_at > since)
-        with self.engine.connect() as conn:
-            return list(conn.execute(query).scalars())
+    # Papers sent ---------------------------------------------------------------------------------
 
     def sent_paper_ids(self, user_id: int) -> set[str]:
         with self.engine.connect() as conn:
@@ -229,11 +219,11 @@ class DigestStore:
             fresh = [p for p in dict.fromkeys(paper_ids) if p not in already]
             if paper_ids and not fresh:
                 return None
-            now = _now()
-            message_id = int(conn.execute(outbox.insert().values(
+            now = utc_now()
+            message_id = inserted_id(conn.execute(outbox.insert().values(
                 idempotency_key=idempotency_key, user_id=user_id, recipient=recipient, subject=subject,
                 message=message, paper_ids=fresh, state="pending", attempts=0, next_attempt_at=now,
-                created_at=now, updated_at=now)).inserted_primary_key[0])  # type: ignore[index]
+                created_at=now, updated_at=now)))
             if fresh:
                 conn.execute(sent_papers.insert(), [dict(user_id=user_id, paper_id=p, outbox_id=message_id,
                                                          sent_at=now) for p in fresh])
@@ -267,13 +257,13 @@ class DigestStore:
         with write_transaction(self.engine) as conn:
             taken = conn.execute(outbox.update().where(condition).values(
                 state="sending", claimed_by=claimant, lease_until=lease_until, attempts=outbox.c.attempts + 1,
-                updated_at=_now())).rowcount
+                updated_at=utc_now())).rowcount
         if not taken:
             return None
         return self.get_message(message.id)
 
     def mark_sent(self, message_id: int) -> None:
-        now = _now()
+        now = utc_now()
         with write_transaction(self.engine) as conn:
             conn.execute(outbox.update().where(outbox.c.id == message_id).values(
                 state="sent", sent_at=now, updated_at=now, lease_until=None, last_error=None))
@@ -283,13 +273,13 @@ class DigestStore:
         with write_transaction(self.engine) as conn:
             conn.execute(outbox.update().where(outbox.c.id == message_id).values(
                 state="pending", last_error=error[:2000], next_attempt_at=next_attempt_at, claimed_by=None,
-                lease_until=None, updated_at=_now()))
+                lease_until=None, updated_at=utc_now()))
 
     def mark_failed(self, message_id: int, error: str) -> None:
         """Give up on a message; its papers count as unsent again, so a later digest may carry them."""
         with write_transaction(self.engine) as conn:
             conn.execute(outbox.update().where(outbox.c.id == message_id).values(
-                state="failed", last_error=error[:2000], claimed_by=None, lease_until=None, updated_at=_now()))
+                state="failed", last_error=error[:2000], claimed_by=None, lease_until=None, updated_at=utc_now()))
             conn.execute(sent_papers.delete().where(sent_papers.c.outbox_id == message_id))
 
     def get_message(self, message_id: int) -> OutboxMessage | None:
@@ -320,18 +310,17 @@ class DigestStore:
         return [Subscription(user_id=r["user_id"], email=r["email"], timezone=r["timezone"], kind=r["kind"],
                              frequency=r["frequency"], hour=r["hour"], weekday=r["weekday"],
                              max_papers=r["max_papers"], active=bool(r["active"]),
-                             last_slot=_maybe_aware(r["last_slot"]),
-                             last_digest_at=_maybe_aware(r["last_digest_at"]),
-                             created_at=_aware(r["created_at"]))
+                             last_slot=as_utc_or_none(r["last_slot"]),
+                             last_digest_at=as_utc_or_none(r["last_digest_at"]),
+                             created_at=as_utc(r["created_at"]))
                 for r in conn.execute(query).mappings()]
 
 
 def _existing(conn: Connection, column: sa.Column[Any], values: list[str],
               condition: sa.ColumnElement[bool]) -> set[str]:
     found: set[str] = set()
-    for start in range(0, len(values), _IN_CHUNK):
-        found.update(conn.execute(sa.select(column).where(condition, column.in_(values[start:start + _IN_CHUNK])))
-                     .scalars())
+    for chunk in in_chunks(values):
+        found.update(conn.execute(sa.select(column).where(condition, column.in_(chunk))).scalars())
     return found
 
 
@@ -339,19 +328,6 @@ def _message_from_row(r: Any) -> OutboxMessage:
     return OutboxMessage(id=r["id"], idempotency_key=r["idempotency_key"], user_id=r["user_id"],
                          recipient=r["recipient"], subject=r["subject"], message=r["message"],
                          paper_ids=list(r["paper_ids"]), state=r["state"], attempts=r["attempts"],
-                         last_error=r["last_error"], next_attempt_at=_aware(r["next_attempt_at"]),
-                         claimed_by=r["claimed_by"], lease_until=_maybe_aware(r["lease_until"]),
-                         created_at=_aware(r["created_at"]), sent_at=_maybe_aware(r["sent_at"]))
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _maybe_aware(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None else _aware(value)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
+                         last_error=r["last_error"], next_attempt_at=as_utc(r["next_attempt_at"]),
+                         claimed_by=r["claimed_by"], lease_until=as_utc_or_none(r["lease_until"]),
+                         created_at=as_utc(r["created_at"]), sent_at=as_utc_or_none(r["sent_at"]))

@@ -1,4 +1,5 @@
-"""Category and author filters answered from indexed tables instead of each paper's JSON.
+"""The paper filters (date range, category, author) as SQL, and the indexed tables that answer the category and
+author filters instead of each paper's JSON.
 
 `paper_categories` holds one row per (paper, category) and `paper_author_words` one row per word of each
 author's name (`ids.author_words`: lower-cased, accents folded). Every write of `papers` rewrites a paper's rows
@@ -19,15 +20,66 @@ from sqlalchemy.engine import Connection
 
 from paperscope.ids import author_words
 from paperscope.models import Paper
-from paperscope.store.schema import paper_author_words, paper_categories
+from paperscope.store.base import PaperFilter
+from paperscope.store.db import in_chunks, storable
+from paperscope.store.schema import paper_author_words, paper_categories, papers
 
 # Values are cut to this many characters, in the tables and in the filters alike: a PostgreSQL B-tree entry
 # must stay under a third of a page (2,704 bytes), and only a corrupt record has a longer category or name word.
 INDEXED_CHARS = 200
-# SQLite allows 32766 bound parameters; PostgreSQL 65535. Stay well below both.
-_IN_CHUNK = 900
 _SURROGATES = range(0xD800, 0xE000)
 
+
+# The filters as SQL ----------------------------------------------------------------------------
+
+def paper_filter_condition(filters: PaperFilter, *, per_paper: bool = False) -> sa.ColumnElement[bool]:
+    """The filters (date range, category, author) as a WHERE clause on `papers`. With `per_paper` the
+    category and the author are checked on each paper by key (for a query reading papers in an index's
+    order and stopping early), else the ids passing them are collected first."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if filters.published_from:
+        conditions.append(papers.c.published >= filters.published_from)
+    if filters.published_to:
+        conditions.append(papers.c.published <= filters.published_to)
+    if not all(storable(text) for text in (filters.category, filters.author) if text):
+        conditions.append(sa.false())  # stored text holds no NUL or lone surrogate: no match
+    elif per_paper:
+        if filters.category:
+            conditions.append(has_category(papers.c.id, filters.category))
+        if filters.author:
+            conditions.append(has_author(papers.c.id, filters.author))
+    else:
+        matching = filter_table_ids(filters)
+        if matching is not None:
+            conditions.append(papers.c.id.in_(matching))
+    return sa.and_(sa.true(), *conditions)
+
+
+def paper_filter_ids(filters: PaperFilter) -> sa.Select[str]:
+    """The ids of the papers that pass the filters, each once. Without a date range they are read from the
+    filter tables alone: a broad filter (a category of half the papers) then reads no row of `papers`."""
+    matching = filter_table_ids(filters)
+    if matching is None or filters.published_from or filters.published_to:
+        return sa.select(papers.c.id).where(paper_filter_condition(filters))
+    return matching
+
+
+def filter_table_ids(filters: PaperFilter, among: Sequence[str] | None = None) -> sa.Select[str] | None:
+    """Ids of the papers passing the category and author filters (the filter tables), None for no such filter;
+    only those `among` these ids when given."""
+    if not all(storable(text) for text in (filters.category, filters.author) if text):
+        return sa.select(papers.c.id).where(sa.false())  # stored text holds no NUL or lone surrogate: no match
+    selects = [category_ids(filters.category, among)] if filters.category else []
+    if filters.author:
+        by_author = author_ids(filters.author, among)
+        selects.append(by_author if by_author is not None else sa.select(papers.c.id).where(sa.false()))
+    if len(selects) < 2:
+        return selects[0] if selects else None
+    both = sa.intersect(*selects).subquery()
+    return sa.select(both.c[0])
+
+
+# The filter tables ------------------------------------------------------------------------------
 
 def category_rows(paper_id: str, categories: Iterable[str]) -> list[dict[str, Any]]:
     """The `paper_categories` rows of one paper."""
@@ -49,9 +101,7 @@ def write_filter_rows(conn: Connection, batch: Sequence[Paper], *, replace: bool
     if not batch:
         return
     if replace:
-        ids = [paper.id for paper in batch]
-        for start in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[start:start + _IN_CHUNK]
+        for chunk in in_chunks([paper.id for paper in batch]):
             conn.execute(paper_categories.delete().where(paper_categories.c.paper_id.in_(chunk)))
             conn.execute(paper_author_words.delete().where(paper_author_words.c.paper_id.in_(chunk)))
     categories = [row for paper in batch for row in category_rows(paper.id, paper.categories)]

@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from paperscope.errors import StoreError
-from paperscope.store.transactions import WRITE_LOCK_OPTION
+from paperscope.store.db import WRITE_LOCK_OPTION
 
 _SCRIPTS = Path(__file__).with_name("migrations")
 _MIGRATION_LOCK = 0x7061706572  # "paper": the PostgreSQL advisory lock key of schema upgrades

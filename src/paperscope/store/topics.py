@@ -19,8 +19,9 @@ What is stored (tables in schema.py, section "Topics"):
   topic centre), `other_topics` (further topics it is close to, with scores), `x`/`y` on the map.
 
 Reading, for pages and the CLI: `current_map()`, `list_topics()`, `get_topic(id)`, `paper_ids(topic_id)`,
-`assignment(paper_id)`, `assignments()`, `layout()`, `sizes_per_week()`. Writing: `save_map(...)` replaces
-the whole current map in one transaction; `add_assignments(...)` adds papers to it incrementally.
+`assignment(paper_id)`, `labels_of(paper_ids)`, `assignments()`, `layout()`, `sizes_per_week()`. Writing:
+`save_map(...)` replaces the whole current map in one transaction; `add_assignments(...)` adds papers to it
+incrementally.
 """
 
 from __future__ import annotations
@@ -35,11 +36,17 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from paperscope.store.batches import decoded_vectors, keyset_batches
+from paperscope.store.db import (
+    as_date,
+    as_utc,
+    decoded_vectors,
+    in_chunks,
+    inserted_id,
+    keyset_batches,
+    utc_now,
+    write_transaction,
+)
 from paperscope.store.schema import embeddings, papers, topic_assignments, topic_maps, topics
-from paperscope.store.transactions import write_transaction
-
-_IN_CHUNK = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +122,10 @@ class TopicStore:
         """Make this the current map, in one transaction: topics are upserted by id (ids chosen by the
         caller; see `next_topic_id`), current topics not among them are retired, and every assignment
         is replaced by the given ones."""
-        now = _now()
+        now = utc_now()
         with write_transaction(self.engine) as conn:
             rows = list(assignments)
-            map_id = _new_id(conn.execute(topic_maps.insert().values(
+            map_id = inserted_id(conn.execute(topic_maps.insert().values(
                 model=model, built_at=now, n_papers=len(rows), n_topics=len(records),
                 n_outliers=sum(1 for a in rows if a.topic_id is None), params=params, state=state)))
             created = dict(conn.execute(sa.select(topics.c.id, topics.c.created_at)).all())
@@ -138,15 +145,13 @@ class TopicStore:
         """Add (or replace) papers' assignments in the current map and update topic sizes; returns how many."""
         if not assignments:
             return 0
-        now = _now()
+        now = utc_now()
         with write_transaction(self.engine) as conn:
             map_id = conn.execute(sa.select(sa.func.max(topic_maps.c.id))).scalar()
             if map_id is None:
                 raise ValueError("there is no topic map to add to")
-            paper_ids = [a.paper_id for a in assignments]
-            for start in range(0, len(paper_ids), _IN_CHUNK):
-                conn.execute(topic_assignments.delete().where(
-                    topic_assignments.c.paper_id.in_(paper_ids[start:start + _IN_CHUNK])))
+            for chunk in in_chunks([a.paper_id for a in assignments]):
+                conn.execute(topic_assignments.delete().where(topic_assignments.c.paper_id.in_(chunk)))
             conn.execute(topic_assignments.insert(), [_assignment_row(a, map_id, now) for a in assignments])
             _recount(conn, map_id)
         return len(assignments)
@@ -226,6 +231,16 @@ class TopicStore:
                                .where(topic_assignments.c.paper_id == paper_id)).mappings().first()
         return _assignment_from_row(row) if row else None
 
+    def labels_of(self, paper_ids: list[str]) -> dict[str, tuple[int, str]]:
+        """(topic id, label) of each of these papers that has a topic in the current map."""
+        if not paper_ids:
+            return {}
+        query = (sa.select(topic_assignments.c.paper_id, topics.c.id, topics.c.label)
+                 .select_from(topic_assignments.join(topics, topics.c.id == topic_assignments.c.topic_id))
+                 .where(topic_assignments.c.paper_id.in_(paper_ids)))
+        with self.engine.connect() as conn:
+            return {pid: (int(tid), label) for pid, tid, label in conn.execute(query).all()}
+
     def assignments(self, batch_size: int = 10_000) -> Iterator[Assignment]:
         """Every paper's assignment, in paper id order."""
         for rows in keyset_batches(self.engine, sa.select(topic_assignments), topic_assignments.c.paper_id,
@@ -252,20 +267,6 @@ class TopicStore:
         for rows in keyset_batches(self.engine, query, embeddings.c.paper_id, batch_size):
             yield decoded_vectors(rows)
 
-    def paper_dates(self, paper_ids: Sequence[str] | None = None) -> dict[str, dt.date]:
-        """Each paper's date: published, else the day it was added to the store (all papers when None)."""
-        found: dict[str, dt.date] = {}
-        query = sa.select(papers.c.id, papers.c.published, papers.c.added_at)
-        with self.engine.connect() as conn:
-            if paper_ids is None:
-                rows: Iterable[Any] = conn.execute(query)
-                found.update(_dates(rows))
-            else:
-                ids = list(paper_ids)
-                for start in range(0, len(ids), _IN_CHUNK):
-                    found.update(_dates(conn.execute(query.where(papers.c.id.in_(ids[start:start + _IN_CHUNK])))))
-        return found
-
     def sizes_per_week(self, topic_id: int | None = None) -> dict[int, dict[dt.date, int]]:
         """Papers per topic per week (weeks start on Monday; a paper counts by its published date, else
         the day it was stored): {topic id: {monday: count}}, weeks without papers left out."""
@@ -279,7 +280,7 @@ class TopicStore:
         weeks: dict[int, dict[dt.date, int]] = defaultdict(lambda: defaultdict(int))
         with self.engine.connect() as conn:
             for tid, published, added_at, count in conn.execute(query):
-                monday = week_start(published or _as_date(added_at))
+                monday = week_start(published or as_date(added_at))
                 weeks[tid][monday] += int(count)
         return {tid: dict(sorted(per_week.items())) for tid, per_week in weeks.items()}
 
@@ -310,7 +311,7 @@ def _topic_from_row(row: Any) -> TopicRecord:
         centroid=np.frombuffer(row["centroid"], dtype="<f4").copy(), x=row["x"], y=row["y"],
         neighbours=[Neighbour(n["id"], n["separability"]) for n in row["neighbours"]], parent_id=row["parent_id"],
         emerging=bool(row["emerging"]), emerged_at=row["emerged_at"], description=row["description"],
-        created_at=_aware(row["created_at"]), retired_at=_aware(row["retired_at"]) if row["retired_at"] else None,
+        created_at=as_utc(row["created_at"]), retired_at=as_utc(row["retired_at"]) if row["retired_at"] else None,
         map_id=row["map_id"])
 
 
@@ -327,7 +328,7 @@ def _assignment_from_row(row: Any) -> Assignment:
 
 
 def _map_info(row: Any) -> MapInfo:
-    return MapInfo(id=row["id"], model=row["model"], built_at=_aware(row["built_at"]), n_papers=row["n_papers"],
+    return MapInfo(id=row["id"], model=row["model"], built_at=as_utc(row["built_at"]), n_papers=row["n_papers"],
                    n_topics=row["n_topics"], n_outliers=row["n_outliers"], params=dict(row["params"]))
 
 
@@ -339,28 +340,3 @@ def _recount(conn: Connection, map_id: int) -> None:
     total = sum(counts.values())
     conn.execute(topic_maps.update().where(topic_maps.c.id == map_id).values(
         n_papers=total, n_outliers=int(counts.get(None, 0))))
-
-
-def _dates(rows: Iterable[Any]) -> Iterator[tuple[str, dt.date]]:
-    for paper_id, published, added_at in rows:
-        yield paper_id, published or _as_date(added_at)
-
-
-def _as_date(value: dt.datetime | dt.date | str) -> dt.date:
-    if isinstance(value, str):  # SQLite in an aggregate hands back text
-        value = dt.datetime.fromisoformat(value)
-    return value.date() if isinstance(value, dt.datetime) else value
-
-
-def _new_id(result: sa.CursorResult[Any]) -> int:
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

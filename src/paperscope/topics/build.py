@@ -96,7 +96,7 @@ def build_map(store: Store, settings: Settings, *, model_name: str | None = None
 
     say("matching topic ids, looking for emerging topics")
     started = time.perf_counter()
-    dates_by_id = store.topics.paper_dates(ids)
+    dates_by_id = store.paper_dates(ids)
     dates = [dates_by_id.get(i) for i in ids]
     previous = store.topics.current_map()
     old_topics = store.topics.list_topics() if previous else []

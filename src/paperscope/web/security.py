@@ -1,7 +1,7 @@
 """Sessions, CSRF tokens, sign-in throttling and API tokens for the web app.
 
 * The session cookie is signed (itsdangerous, via Starlette's SessionMiddleware), HttpOnly and
-  SameSite=Lax; it carries a random session token whose hash the store keeps (`store.web`), so signing
+  SameSite=Lax; it carries a random session token whose hash the store keeps (`store.sessions`), so signing
   out (or a password change) ends the session on the server too, and a CSRF token.
 * Every state-changing form posts the CSRF token; `require_csrf` compares it in constant time.
 * Failed sign-ins are counted per account and per client address; past the limit, sign-in answers 429.
@@ -54,7 +54,7 @@ def session_user(request: Request, services: Services) -> User | None:
         user: User | None = request.state.user
         return user
     token = request.session.get("sid")
-    user = services.store.web.session_user(token) if isinstance(token, str) else None
+    user = services.store.sessions.session_user(token) if isinstance(token, str) else None
     if token is not None and user is None:
         request.session.pop("sid", None)  # expired or ended elsewhere
     request.state.user = user
@@ -65,9 +65,9 @@ def sign_in(request: Request, services: Services, user: User) -> None:
     """Start a session: a new server session, and a new CSRF token (no fixation of the old one)."""
     old = request.session.get("sid")
     if isinstance(old, str):
-        services.store.web.end_session(old)
+        services.store.sessions.end_session(old)
     request.session.clear()
-    request.session["sid"] = services.store.web.create_session(
+    request.session["sid"] = services.store.sessions.create_session(
         user.id, dt.timedelta(days=services.settings.session_days))
     request.session["csrf"] = secrets.token_urlsafe(32)
     request.state.user = user
@@ -76,7 +76,7 @@ def sign_in(request: Request, services: Services, user: User) -> None:
 def sign_out(request: Request, services: Services) -> None:
     token = request.session.get("sid")
     if isinstance(token, str):
-        services.store.web.end_session(token)
+        services.store.sessions.end_session(token)
     request.session.clear()
     request.state.user = None
 
@@ -91,7 +91,7 @@ def sign_in_wait(services: Services, email: str, address: str) -> int:
     window = dt.timedelta(seconds=settings.sign_in_window_seconds)
     wait = 0
     for key in throttle_keys(email, address):
-        count, oldest = services.store.web.recent_sign_in_failures(key, window)
+        count, oldest = services.store.sessions.recent_sign_in_failures(key, window)
         if count >= settings.sign_in_attempts and oldest is not None:
             remaining = oldest + window - dt.datetime.now(dt.UTC)
             wait = max(wait, int(remaining.total_seconds()) + 1)
@@ -111,7 +111,7 @@ def bearer_user(request: Request, services: Services) -> User | None:
     if scheme.lower() != "bearer" or not token.strip():
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Send an API token as 'Authorization: Bearer ps_...'.",
                             headers={"WWW-Authenticate": "Bearer"})
-    user = services.store.web.token_user(token.strip())
+    user = services.store.sessions.token_user(token.strip())
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "This API token is not valid (revoked or mistyped); "
                             "create one on your settings page.", headers={"WWW-Authenticate": "Bearer"})

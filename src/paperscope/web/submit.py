@@ -7,7 +7,7 @@ from paperscope.ids import parse_arxiv_id
 from paperscope.ingest.arxiv_api import arxiv_items
 from paperscope.ingest.pipeline import Ingester
 from paperscope.store.accounts import User
-from paperscope.store.web import Submission
+from paperscope.store.submissions import Submission
 from paperscope.text import plain_text
 from paperscope.web.services import Services
 
@@ -36,17 +36,17 @@ def submit_arxiv_paper(services: Services, user: User, raw_id: str) -> Submissio
         items = arxiv_items(f"id:{arxiv_id}", store, settings, limit=None)
         report = Ingester(store, settings).store_items(items)
     except OfflineError:
-        return store.web.add_submission(
+        return store.submissions.add(
             user.id, arxiv_id, paper_id=None, status="failed",
             message="arXiv could not be reached from this server (no network?), so the paper was not fetched. "
                     "Try again later, or ingest a saved file on the server: paperscope ingest FILE.")
     except PaperscopeError as exc:
-        return store.web.add_submission(user.id, arxiv_id, paper_id=None, status="failed",
-                                        message=f"arXiv did not give the paper: {exc}")
+        return store.submissions.add(user.id, arxiv_id, paper_id=None, status="failed",
+                                     message=f"arXiv did not give the paper: {exc}")
     paper = store.get_paper(arxiv_id)
     if paper is None:
         reasons = "; ".join(p.message for p in report.problems[:3])
-        return store.web.add_submission(
+        return store.submissions.add(
             user.id, arxiv_id, paper_id=None, status="failed",
             message=f"arXiv has no paper {arxiv_id}" + (f" ({reasons})" if reasons else "") + ". Check the id.")
     status = "added" if report.added else "updated" if report.updated else "unchanged"
@@ -57,4 +57,4 @@ def submit_arxiv_paper(services: Services, user: User, raw_id: str) -> Submissio
         services.trending.invalidate()
         if services.jobs is not None:
             services.jobs.embed_soon()
-    return store.web.add_submission(user.id, arxiv_id, paper_id=paper.id, status=status, message=message)
+    return store.submissions.add(user.id, arxiv_id, paper_id=paper.id, status=status, message=message)

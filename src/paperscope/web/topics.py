@@ -32,7 +32,7 @@ class TopicBadge:
 
 def topic_badges(services: Services, paper_ids: Iterable[str]) -> dict[str, TopicBadge]:
     """The topic of each paper that has one in the current map."""
-    labels = services.store.web.topic_labels(list(paper_ids))
+    labels = services.store.topics.labels_of(list(paper_ids))
     return {pid: TopicBadge(tid, label) for pid, (tid, label) in labels.items()}
 
 

@@ -66,10 +66,10 @@ def signin(request: Request, services: ServicesDep, email: Annotated[str, Form()
     user = services.store.accounts.get_user_by_email(email)
     stored = services.store.accounts.password_hash(user.id) if user else None
     if user is None or not verify_password(stored, password):
-        services.store.web.record_sign_in_failure(*throttle_keys(email, address))
+        services.store.sessions.record_sign_in_failure(*throttle_keys(email, address))
         return page(request, services, "signin.html", {**context, "error": "Wrong e-mail or password."},
                     status_code=400)
-    services.store.web.clear_sign_in_failures(throttle_keys(email, address)[0])
+    services.store.sessions.clear_sign_in_failures(throttle_keys(email, address)[0])
     sign_in(request, services, user)
     return RedirectResponse(safe_next(next), status_code=303)
 
@@ -95,8 +95,8 @@ def _me_page(request: Request, services: ServicesDep, user: RequiredUser, *, mes
         "library": cards(services, user, [found[pid] for pid in saved if pid in found]),
         "collections": accounts.list_collections(user.id, viewer_id=user.id),
         "tags": tags, "titles": {pid: p.title for pid, p in found.items()},
-        "submissions": services.store.web.submissions(user.id),
-        "tokens": services.store.web.api_tokens(user.id),
+        "submissions": services.store.submissions.by_user(user.id),
+        "tokens": services.store.sessions.api_tokens(user.id),
         "message": message, "error": error, "new_token": new_token,
         "feed_token": services.store.digests.feed_token(user.id),
         "base_url": services.settings.base_url.rstrip("/")}, status_code=status_code)
@@ -127,7 +127,7 @@ def me_password(request: Request, services: ServicesDep, user: RequiredUser,
     except InputError as exc:
         return _me_page(request, services, user, error=str(exc), status_code=400)
     services.store.accounts.update_user(user.id, password_hash=hashed)
-    services.store.web.end_all_sessions(user.id)
+    services.store.sessions.end_all_sessions(user.id)
     sign_in(request, services, user)
     return RedirectResponse("/me?message=Password+changed;+other+sessions+were+signed+out.#settings",
                             status_code=303)
@@ -137,7 +137,7 @@ def me_password(request: Request, services: ServicesDep, user: RequiredUser,
 def create_token(request: Request, services: ServicesDep, user: RequiredUser,
                  name: Annotated[str, Form()]) -> Response:
     try:
-        _, secret = services.store.web.create_api_token(user.id, name)
+        _, secret = services.store.sessions.create_api_token(user.id, name)
     except InputError as exc:
         return _me_page(request, services, user, error=str(exc), status_code=400)
     return _me_page(request, services, user, new_token=secret)
@@ -145,7 +145,7 @@ def create_token(request: Request, services: ServicesDep, user: RequiredUser,
 
 @router.post("/me/tokens/{token_id}/revoke", dependencies=[CsrfChecked], summary="Revoke an API token")
 def revoke_token(services: ServicesDep, user: RequiredUser, token_id: int) -> Response:
-    if not services.store.web.revoke_api_token(user.id, token_id):
+    if not services.store.sessions.revoke_api_token(user.id, token_id):
         raise HTTPException(404, "You have no API token with that id.")
     return RedirectResponse("/me?message=Token+revoked.#settings", status_code=303)
 

@@ -96,7 +96,7 @@ def delete_collection(services: ServicesDep, user: RequiredApiUser, collection_i
             summary="Your submissions, newest first")
 def my_submissions(services: ServicesDep, user: RequiredApiUser) -> list[SubmissionOut]:
     return [SubmissionOut(id=s.id, arxiv_id=s.arxiv_id, paper_id=s.paper_id, status=s.status, message=s.message,
-                          created_at=s.created_at) for s in services.store.web.submissions(user.id)]
+                          created_at=s.created_at) for s in services.store.submissions.by_user(user.id)]
 
 
 @router.post("/submissions", response_model=SubmissionOut, status_code=201, tags=["submissions"],

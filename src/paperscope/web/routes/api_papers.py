@@ -43,8 +43,8 @@ def list_papers(services: ServicesDep, limit: Limit = 20, offset: Offset = 0,
                 date_from: Annotated[str | None, Query(alias="from")] = None,
                 date_to: Annotated[str | None, Query(alias="to")] = None,
                 category: str | None = None, author: str | None = None) -> Page[PaperOut]:
-    papers, total = services.store.web.list_papers(filters_of(date_from, date_to, category, author),
-                                                   limit=limit, offset=offset)
+    papers, total = services.store.list_papers(filters_of(date_from, date_to, category, author),
+                                               limit=limit, offset=offset)
     following = offset + limit if offset + limit < total else None
     return Page[PaperOut](items=papers_out(services, papers), total=total, limit=limit, offset=offset,
                           next_offset=following)

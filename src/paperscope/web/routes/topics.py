@@ -86,7 +86,7 @@ def topic_page(request: Request, services: ServicesDep, user: CurrentUser, topic
 def topic_feed(services: ServicesDep, topic_id: int, fmt: FormatQuery = "atom") -> Response:
     topic = get_topic(services, topic_id)
     ids = services.store.topics.paper_ids(topic_id)
-    dates = services.store.topics.paper_dates(ids)
+    dates = services.store.paper_dates(ids)
     newest = sorted(ids, key=lambda pid: (dates.get(pid) is not None, dates.get(pid), pid), reverse=True)[:FEED_SIZE]
     found = services.store.get_papers(newest)
     base = services.settings.base_url.rstrip("/")

@@ -5,6 +5,8 @@ Revises: 0002
 Create Date: 2026-11-26
 """
 
+import hashlib
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -32,12 +34,16 @@ def upgrade() -> None:
     papers = sa.table("papers", sa.column("id", sa.String), sa.column("title", sa.Text),
                       sa.column("abstract", sa.Text), sa.column("content_hash", sa.String))
     connection = op.get_bind()
-    from paperscope.models import content_hash
-
     rows = connection.execute(sa.select(papers.c.id, papers.c.title, papers.c.abstract)).all()
     for paper_id, title, abstract in rows:
         connection.execute(papers.update().where(papers.c.id == paper_id)
-                           .values(content_hash=content_hash(title, abstract)))
+                           .values(content_hash=_content_hash(title, abstract)))
+
+
+def _content_hash(title: str, abstract: str) -> str:
+    """The hash this migration writes (paperscope.models.content_hash), kept here so that replaying it writes
+    the same rows whatever paperscope.models becomes."""
+    return hashlib.sha1(f"{title}\n{abstract}".encode()).hexdigest()
 
 
 def downgrade() -> None:

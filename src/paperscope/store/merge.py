@@ -1,0 +1,220 @@
+"""Storing papers: each incoming record merged into the paper it duplicates, title-only records linked to
+real ids, users' rows moved along, and the filter tables rewritten, in one transaction per batch.
+
+Writers that merge take the papers' write lock before their first read (`merging`): BEGIN IMMEDIATE on
+SQLite, an advisory lock on PostgreSQL. A batch that collides with another process is merged again from what
+is stored then (`merge_papers`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import operator
+import random
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from paperscope.ids import DERIVED_ID_PREFIX, is_derived_id
+from paperscope.models import Paper
+from paperscope.store.base import Outcome
+from paperscope.store.db import WRITE_LOCK_OPTION, as_utc, utc_now
+from paperscope.store.filters import write_filter_rows
+from paperscope.store.papers import PAPER_FIELDS, select_papers
+from paperscope.store.schema import PAPER_REFERENCES, papers
+
+_paper_values = operator.attrgetter(*PAPER_FIELDS)
+_WRITE_ATTEMPTS = 10
+_PAPERS_LOCK_KEY = 0x70617065727301  # pg_advisory_xact_lock key of "merging into papers" ("papers" + 1)
+
+
+def merge_papers(engine: Engine, batch: Sequence[Paper]) -> list[Outcome]:
+    """Merge a batch into the stored papers in one transaction (see `Store.upsert_papers`), again from what is
+    stored then when another process wrote one of its papers meanwhile."""
+    for attempt in range(_WRITE_ATTEMPTS):
+        try:
+            with merging(engine) as conn:
+                return _BatchMerge(conn, batch).run()
+        except (sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
+            # Another process stored one of these papers between our read and our write (a unique
+            # violation on PostgreSQL, a stale snapshot or lock on SQLite): merge again from what is
+            # stored now. Anything else, or the same failure every time, is raised.
+            if attempt == _WRITE_ATTEMPTS - 1 or not _is_write_conflict(exc):
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # jitter: the racers part
+    raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def merging(engine: Engine) -> Iterator[Connection]:
+    """A transaction holding the papers' write lock from before its first read: writers that merge
+    records into stored papers queue instead of each overwriting the other's merge. It also makes
+    modification times rise in commit order, which the indexes' watermarks rely on."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execution_options(**{WRITE_LOCK_OPTION: True})  # BEGIN IMMEDIATE
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PAPERS_LOCK_KEY)))
+            yield conn
+
+
+def _is_write_conflict(exc: sa.exc.DBAPIError) -> bool:
+    """A failure a retry of the whole transaction can cure: a concurrent insert of the same key, a
+    serialization failure or deadlock (PostgreSQL), a busy or stale-snapshot database (SQLite)."""
+    code = getattr(exc.orig, "sqlstate", None)
+    if code is not None:
+        return code in {"23505", "40001", "40P01"}
+    text = str(exc.orig).lower()
+    return (isinstance(exc, sa.exc.IntegrityError) and "unique" in text) or "locked" in text or "busy" in text
+
+
+class _BatchMerge:
+    """Merges one batch of incoming records into the stored papers inside one transaction."""
+
+    def __init__(self, conn: Connection, batch: Sequence[Paper]) -> None:
+        self.conn = conn
+        self.batch = batch
+        self.current = select_papers(conn, papers.c.id, list({p.id for p in batch}))
+        # Linking by title is needed only when title-only records are in play, on either side.
+        self.linking = any(is_derived_id(p.id) for p in batch) or self._has_derived_papers()
+        self.by_title = self._title_candidates() if self.linking else {}
+        self.stored_ids = set(self.current) | {p.id for ps in self.by_title.values() for p in ps}
+        # What the filter tables hold for each stored paper, to rewrite only the rows of papers that changed.
+        self.stored_filters = {p.id: (p.authors, p.categories)
+                               for p in [*self.current.values(), *(p for ps in self.by_title.values() for p in ps)]}
+        self.absorbed: dict[str, str] = {}  # derived id -> the real id of the paper that absorbed it
+        self.dirty: set[str] = set()
+
+    def _title_candidates(self) -> dict[str, list[Paper]]:
+        """Stored papers a record of this batch may link to by title (see Store.upsert_papers)."""
+        keys = list({p.title_key for p in self.batch if p.id not in self.current})
+        by_title: dict[str, list[Paper]] = {}
+        for paper in select_papers(self.conn, papers.c.title_key, keys).values():
+            by_title.setdefault(paper.title_key, []).append(paper)
+        return by_title
+
+    def _has_derived_papers(self) -> bool:
+        # The range [title, titlf) holds every id starting with "title-" in byte order and in linguistic
+        # collations (which may ignore the hyphen) alike, so the primary key index serves it on any
+        # PostgreSQL cluster; the LIKE then keeps exactly the derived ids.
+        stem = DERIVED_ID_PREFIX.rstrip("-")
+        query = (sa.select(papers.c.id)
+                 .where(papers.c.id >= stem, papers.c.id < stem[:-1] + chr(ord(stem[-1]) + 1),
+                        papers.c.id.startswith(DERIVED_ID_PREFIX, autoescape=True))
+                 .limit(1))
+        return self.conn.execute(query).first() is not None
+
+    def _title_match(self, paper: Paper, derived: bool) -> Paper | None:
+        """A known paper with the same title (and compatible first author), real ids preferred."""
+        author = paper.first_author_key
+        matches = [
+            other for other in self.by_title.get(paper.title_key, [])
+            if other.id != paper.id and other.id not in self.absorbed
+            and is_derived_id(other.id) == derived
+            and (not author or not other.first_author_key or author == other.first_author_key)
+        ]
+        return matches[0] if matches else None
+
+    def run(self) -> list[Outcome]:
+        outcomes = [self._merge_one(paper) for paper in self.batch]
+        self._write()
+        return outcomes
+
+    def _merge_one(self, paper: Paper) -> Outcome:
+        target = paper.id
+        absorbing = False
+        if self.linking and paper.id not in self.current and paper.title_key:
+            if is_derived_id(paper.id):
+                match = self._title_match(paper, derived=False) or self._title_match(paper, derived=True)
+                if match is not None:
+                    target = match.id
+                    self.current.setdefault(target, match)
+            else:
+                match = self._title_match(paper, derived=True)
+                if match is not None:  # a title-only record becomes this paper's record
+                    self.absorbed[match.id] = target
+                    self.current[target] = dataclasses.replace(self.current.get(match.id, match), id=target)
+                    absorbing = True
+        stored = self.current.get(target)
+        if stored is None:
+            merged = paper if target == paper.id else dataclasses.replace(paper, id=target)
+            outcome = Outcome.ADDED
+        else:
+            merged = stored.merged_with(paper)
+            changed = absorbing or merged != stored
+            outcome = Outcome.UPDATED if changed else Outcome.UNCHANGED
+        if outcome is not Outcome.UNCHANGED:
+            self.dirty.add(target)
+        self.current[target] = merged
+        if self.linking:
+            same_title = self.by_title.setdefault(merged.title_key, [])
+            same_title[:] = [p for p in same_title if p.id != target] + [merged]
+        return outcome
+
+    def _write(self) -> None:
+        now = _lock_holder_time(self.conn)
+        inserts = [_row(self.current[i], added_at=now, modified_at=now)
+                   for i in self.dirty if i not in self.stored_ids and i not in self.absorbed]
+        updates = [_row(self.current[i], modified_at=now)
+                   for i in self.dirty if i in self.stored_ids and i not in self.absorbed]
+        if inserts:
+            self.conn.execute(papers.insert(), inserts)
+        if self.absorbed:
+            _repoint_references(self.conn, self.absorbed)
+            self.conn.execute(papers.delete().where(papers.c.id.in_(list(self.absorbed))))
+        if updates:
+            columns: dict[str, Any] = {name: sa.bindparam(f"new_{name}") for name in updates[0] if name != "id"}
+            statement = papers.update().where(papers.c.id == sa.bindparam("old_id")).values(columns)
+            self.conn.execute(statement, [
+                {"old_id": row["id"], **{f"new_{k}": v for k, v in row.items() if k != "id"}}
+                for row in updates
+            ])
+        # The filter tables, in the same transaction; an absorbed paper's rows went with it (ON DELETE CASCADE).
+        write_filter_rows(self.conn, [self.current[row["id"]] for row in inserts], replace=False)
+        changed = [paper for paper in (self.current[row["id"]] for row in updates)
+                   if (paper.authors, paper.categories) != self.stored_filters.get(paper.id)]
+        write_filter_rows(self.conn, changed, replace=True)
+
+
+def _repoint_references(conn: Connection, moves: dict[str, str]) -> None:
+    """Move users' rows (library, tags, votes, collections) from absorbed paper ids to their new ids."""
+    for table, column_name in PAPER_REFERENCES:
+        column = table.c[column_name]
+        rows = conn.execute(sa.select(table).where(column.in_(list(moves)))).mappings().all()
+        if not rows:
+            continue
+        conn.execute(table.delete().where(column.in_(list(moves))))
+        key_columns = [c.name for c in table.primary_key.columns]
+        moved = {tuple(moves.get(r[k], r[k]) if k == column_name else r[k] for k in key_columns):
+                 {**r, column_name: moves[r[column_name]]} for r in rows}
+        existing = conn.execute(sa.select(*[table.c[k] for k in key_columns])
+                                .where(column.in_(list(set(moves.values()))))).all()
+        for key in existing:
+            moved.pop(tuple(key), None)
+        if moved:
+            conn.execute(table.insert(), list(moved.values()))
+
+
+def _row(paper: Paper, **timestamps: dt.datetime) -> dict[str, Any]:
+    """The `papers` row of a paper, with its derived keys and the given times."""
+    row = dict(zip(PAPER_FIELDS, _paper_values(paper), strict=True))
+    row["primary_category"] = paper.primary_category
+    row["title_key"] = paper.title_key
+    row["first_author_key"] = paper.first_author_key
+    row["content_hash"] = paper.content_hash
+    row.update(timestamps)
+    return row
+
+
+def _lock_holder_time(conn: Connection) -> dt.datetime:
+    """The modification time of a merge, taken while it holds the write lock: on PostgreSQL from the
+    server's clock, so that writers on several machines with skewed clocks still stamp in commit order."""
+    if conn.dialect.name == "postgresql":
+        return as_utc(conn.execute(sa.select(sa.func.clock_timestamp())).scalar_one())
+    return utc_now()
