@@ -45,7 +45,6 @@ by the decision function.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import math
@@ -54,13 +53,13 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
+from benchlib import ARXIV_CS, CACHE, WEB_DB, arguments, require
 from ir_metrics import mean
 from paperscope.recommend.rankers import (
     Corpus,
@@ -75,10 +74,7 @@ from paperscope.recommend.rankers import (
 )
 from paperscope.store import open_store
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv" / "cs"
-CACHE = Path(__file__).resolve().parent / ".cache"
 DB = CACHE / "arxiv-cs.db"
-SHARED_DB = CACHE / "web-cs.db"  # the same papers and vectors, from the web benchmark
 MODEL = "all-MiniLM-L6-v2/onnx-int8"
 K = 20
 
@@ -126,7 +122,7 @@ class Papers:
 
 def load_papers() -> Papers:
     first_seen: dict[str, tuple[str, set[str], str]] = {}
-    for path in sorted(DATA.glob("*.jsonl")):
+    for path in sorted(require(ARXIV_CS).glob("*.jsonl")):
         day = path.stem
         with path.open(encoding="utf-8") as lines:
             for line in lines:
@@ -140,11 +136,11 @@ def load_papers() -> Papers:
 
 
 def load_vectors(papers: Papers) -> np.ndarray:
-    db = DB if DB.exists() or not SHARED_DB.exists() else SHARED_DB
+    db = DB if DB.exists() or not WEB_DB.exists() else WEB_DB  # web-cs.db: the same papers and vectors
     if not db.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         base = [sys.executable, "-m", "paperscope", "--db", str(DB)]
-        subprocess.run([*base, "ingest", "-q", *sorted(str(p) for p in DATA.glob("*.jsonl"))], check=True)
+        subprocess.run([*base, "ingest", "-q", *sorted(str(p) for p in ARXIV_CS.glob("*.jsonl"))], check=True)
         started = time.perf_counter()
         subprocess.run([*base, "index", "--model", "minilm-int8"], check=True)
         print(f"embedded the corpus in {time.perf_counter() - started:.0f} s", file=sys.stderr)
@@ -569,7 +565,7 @@ def run_users(title: str, split: Split, users: list[User], corpus: Corpus, tfidf
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--split", choices=[*SPLITS, "all"], default="all")
     parser.add_argument("--users", type=int, default=6, help="simulated users per interest")
     parser.add_argument("--seed", type=int, default=0)
