@@ -9,7 +9,7 @@ instead of embedding again. Users: 10 interests x 10, each with 10-30 saved pape
 the history and 2-6 hidden ones of another, subscribed daily.
 
 Printed, per user: the whole run (compose: read the user's marks, rank, render the e-mail) and the ranking
-alone, for three rankers and two baselines in the same run:
+alone, for three rankers and the baseline, in the same run:
 * `PerUserGraphRanker` (defined here): the same personalised PageRank as `GraphRanker`, but with the kNN graph
   of the library, hidden papers, background sample and candidates built from scratch for every user, and the
   background drawn per user: the straightforward form of the algorithm, the baseline of the shared graph;
