@@ -11,33 +11,28 @@ embedded with the default model. Exact search over the same matrix is the baseli
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import faiss
 import numpy as np
 
+from benchlib import CACHE, SCIFACT, arguments, require_cache
 from paperscope.embed import get_embedder
 from paperscope.store import open_store
 
-CACHE = Path(__file__).resolve().parent / ".cache"
-QUERIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "scifact" / "beir" / "queries.jsonl"
+QUERIES = SCIFACT / "beir" / "queries.jsonl"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--nlist", default="1024", help="comma-separated list sizes to try")
     parser.add_argument("--nprobe", default="8,16,32,64,128", help="comma-separated probe counts")
     parser.add_argument("--train-per-list", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="threads for training and adding")
     parser.add_argument("--queries", type=int, default=100)
     args = parser.parse_args()
-    db = CACHE / "latency-1000000.db"
-    if not db.exists():
-        sys.exit(f"{db} not found: run python bench/bench_search_latency.py --n 1000000 first")
+    db = require_cache(CACHE / "latency-1000000.db", "python bench/bench_search_latency.py --n 1000000")
     store = open_store(str(db))
     embedder = get_embedder("minilm")
     vectors = np.ascontiguousarray(store.load_embeddings(embedder.name)[1])

@@ -9,18 +9,20 @@ instead of embedding again. Users: 10 interests x 10, each with 10-30 saved pape
 the history and 2-6 hidden ones of another, subscribed daily.
 
 Printed, per user: the whole run (compose: read the user's marks, rank, render the e-mail) and the ranking
-alone, for the graph ranker as of `--before` (a commit before the shared graph; loaded from git), the graph
-ranker now (kNN lists of the period shared by the run), the shipped ranker (rank fusion of the linear SVM and
-that graph), and the baseline's ranking in the same run: arxiv-sanity-lite's per-user LinearSVC on TF-IDF
-over the same corpus (bench_recommend.py). Also how many of each user's 10 picks the versions share.
+alone, for three rankers and the baseline, in the same run:
+* `PerUserGraphRanker` (defined here): the same personalised PageRank as `GraphRanker`, but with the kNN graph
+  of the library, hidden papers, background sample and candidates built from scratch for every user, and the
+  background drawn per user: the straightforward form of the algorithm, the baseline of the shared graph;
+* `GraphRanker`: the kNN lists of the period and of a once-drawn background shared by the run, the user's
+  papers merged in;
+* the shipped ranker: rank fusion of the linear SVM and that graph;
+* arxiv-sanity-lite's per-user LinearSVC on TF-IDF over the same corpus (bench_recommend.py).
+Also how many of each user's 10 picks the shared graph and the shipped ranker share with the per-user graph.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import importlib.util
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,19 +30,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
-from bench_recommend import DATA, MODEL, Papers, arxiv_sanity_scores, arxiv_sanity_tfidf, load_papers
+from bench_recommend import MODEL, Papers, arxiv_sanity_scores, arxiv_sanity_tfidf, load_papers
+from benchlib import ARXIV_CS, CACHE, WEB_DB, arguments, require_cache
 from paperscope.config import Settings
 from paperscope.digest import send_digests
 from paperscope.ingest.pipeline import Ingester
 from paperscope.recommend import GraphRanker, Recommender, Signals
+from paperscope.recommend.rankers import Corpus, knn_graph
 from paperscope.store import open_store
 
-CACHE = Path(__file__).resolve().parent / ".cache"
-SOURCE_DB = CACHE / "web-cs.db"
 HISTORY, PERIOD = range(12, 22), 22
 INTERESTS = ("cs.CV", "cs.CL", "cs.LG", "cs.AI", "cs.RO", "eess.IV", "cs.GR", "cs.IR", "cs.CR", "cs.HC")
-BEFORE = "5258d3b"  # the last commit whose GraphRanker built the whole graph per user
 
 
 class Timed:
@@ -58,27 +60,65 @@ class Timed:
             self.calls += 1
 
 
-def ranker_at(commit: str) -> Any:
-    """The GraphRanker of recommend/rankers.py as it was at `commit`."""
-    repo = Path(__file__).resolve().parents[1]
-    source = subprocess.run(["git", "-C", str(repo), "show", f"{commit}:src/paperscope/recommend/rankers.py"],
-                            check=True, capture_output=True, text=True).stdout
-    path = Path(tempfile.mkdtemp()) / f"rankers_{commit}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module
-    spec.loader.exec_module(module)
-    return module.GraphRanker()
+class PerUserGraphRanker(GraphRanker):
+    """`GraphRanker`'s contrast of two diffusions with the whole kNN graph built for each user: the library
+    (and followed searches), the hidden papers, a background sample drawn for this user and the candidates.
+    The baseline of the shared graph: the same walk, without reusing anything between users."""
+
+    def __init__(self, max_candidates: int = 3000) -> None:
+        super().__init__(max_candidates=max_candidates)
+
+    def scores(self, corpus: Corpus, signals: Signals) -> np.ndarray:
+        if len(signals.candidates) > self.max_candidates:
+            return self._shortlisted(corpus, signals)
+        seed_vectors = self._seeds(corpus, signals)
+        if len(seed_vectors) == 0:
+            return np.zeros(len(signals.candidates))
+        seed_tfidf = None
+        if self.use_tfidf and corpus.tfidf is not None:
+            extra = signals.query_tfidf if signals.query_tfidf is not None else sp.csr_matrix(
+                (len(seed_vectors) - len(signals.positives), corpus.tfidf.shape[1]))
+            seed_tfidf = sp.vstack([corpus.tfidf[signals.positives], extra], format="csr")
+        background = self._user_background(corpus, signals)
+        others = np.concatenate([signals.negatives, background, signals.candidates]).astype(np.int64)
+        vectors = np.vstack([seed_vectors, corpus.vectors[others]])
+        tfidf = None
+        if seed_tfidf is not None and corpus.tfidf is not None:
+            tfidf = sp.vstack([seed_tfidf, corpus.tfidf[others]], format="csr")
+        graph = knn_graph(vectors, self.neighbours, self.sharpness, tfidf=tfidf)
+        degree = np.asarray(graph.sum(axis=1)).ravel()
+        inverse = np.divide(1.0, degree, out=np.zeros_like(degree), where=degree > 0)
+        walk = sp.diags(inverse) @ graph  # row-stochastic transitions
+        n_seeds, n_negative = len(seed_vectors), len(signals.negatives) + len(background)
+        first_candidate = n_seeds + n_negative
+        teleport = np.zeros(len(vectors))
+        teleport[:n_seeds] = 1.0 / n_seeds
+        positive = self._diffuse(walk, teleport)
+        if n_negative == 0:
+            return np.asarray((positive * inverse)[first_candidate:], dtype=np.float64)
+        restart_negative = np.zeros(len(vectors))
+        restart_negative[n_seeds:n_seeds + len(signals.negatives)] = self.hidden_weight
+        restart_negative[n_seeds + len(signals.negatives):first_candidate] = 1.0
+        negative = self._diffuse(walk, restart_negative / restart_negative.sum())
+        share = positive / (positive + negative * n_seeds / n_negative + 1e-12)
+        return np.asarray(share[first_candidate:], dtype=np.float64)
+
+    def _user_background(self, corpus: Corpus, signals: Signals) -> np.ndarray:
+        """A random sample of the papers that are none of this user's library, hidden papers or candidates."""
+        taken = np.zeros(len(corpus.ids), dtype=bool)
+        for rows in (signals.positives, signals.negatives, signals.candidates):
+            taken[rows] = True
+        pool = np.flatnonzero(~taken)
+        rng = np.random.default_rng(self.seed)
+        return rng.choice(pool, size=min(self.background, len(pool)), replace=False) if len(pool) else pool
 
 
 def build_store(db: Path, papers: Papers) -> tuple[dt.datetime, int]:
     """Ingest the history, then the period, and copy their vectors; returns when the period began."""
-    files = sorted(DATA.glob("*.jsonl"))
+    files = sorted(ARXIV_CS.glob("*.jsonl"))
     week = {p: dt.date.fromisoformat(p.stem).isocalendar()[1] for p in files}
     settings = Settings(database_url=str(db), embedding_model="minilm-int8")
-    with open_store(str(SOURCE_DB)) as source:
+    with open_store(str(WEB_DB)) as source:
         version = source.embedding_models()[MODEL]["versions"][0]
         ids, vectors = source.load_embeddings(MODEL)
     row = {paper_id: i for i, paper_id in enumerate(ids)}
@@ -118,12 +158,10 @@ def add_users(db: Path, papers: Papers, per_interest: int, seed: int = 0) -> lis
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--users", type=int, default=100, help="users in all (split over 10 interests)")
-    parser.add_argument("--before", default=BEFORE, help="commit of the ranker to compare with")
     args = parser.parse_args()
-    if not SOURCE_DB.exists():
-        raise SystemExit(f"{SOURCE_DB} is missing: copy it from the main checkout's bench/.cache")
+    require_cache(WEB_DB, "python bench/bench_web_load.py --duration 1")
     papers = load_papers()
     with tempfile.TemporaryDirectory(dir=CACHE) as folder:
         db = Path(folder) / "digest-run.db"
@@ -144,8 +182,7 @@ def main() -> None:
             period = store.papers_added_since(period_start)
             print(f"\ncorpus {len(corpus.ids)} papers (TF-IDF and vectors, once per run: {corpus_seconds:.1f} s); "
                   f"period: {len(period)} papers; {len(users)} users\n")
-            for name, ranker in ((f"before: the graph ranker, graph built per user ({args.before})",
-                                  ranker_at(args.before)),
+            for name, ranker in (("baseline: the graph ranker, graph built per user", PerUserGraphRanker()),
                                  ("the graph ranker, graph shared by the run", GraphRanker()),
                                  ("shipped: rank fusion of the linear SVM and the shared graph", recommender.ranker)):
                 timed = Timed(ranker)
@@ -173,9 +210,9 @@ def main() -> None:
             print(f"| {name} | {per_user:.3f} | {ranking:.3f} | {ranking / baseline:.2f} |")
         print(f"| baseline: arxiv-sanity-lite (tf-idf + LinearSVC) | | {baseline:.3f} | 1.00 |")
         print(f"\nbaseline TF-IDF of the corpus (once per run): {tfidf_seconds:.1f} s")
-        before, graph, shipped = (picks[name] for name, _, _ in rows)
+        rebuilt, graph, shipped = (picks[name] for name, _, _ in rows)
         for label, other in (("the shared graph", graph), ("the shipped ranker", shipped)):
-            same = [len(set(before[u]) & set(other[u])) / max(len(other[u]), 1) for u in other]
+            same = [len(set(rebuilt[u]) & set(other[u])) / max(len(other[u]), 1) for u in other]
             print(f"picks {label} shares with the graph built per user: {np.mean(same):.2f} of each digest")
 
 

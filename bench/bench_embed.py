@@ -15,18 +15,16 @@ Cosine agreement: int8 against fp32, and fp32 against the raw model call, on the
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 
-SCIFACT = Path(__file__).resolve().parents[2] / "shared" / "data" / "scifact"
+from benchlib import SCIFACT, arguments
 
 
 def read_texts(n: int) -> list[str]:
@@ -70,7 +68,7 @@ def query_ms(embed_query: Callable[[str], np.ndarray], queries: Sequence[str]) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--n", type=int, default=500, help="number of abstracts (default 500)")
     parser.add_argument("--repeat", type=int, default=3, help="timings of each chunk per path (default 3)")
     parser.add_argument("--chunk", type=int, default=100, help="abstracts per timed chunk (default 100)")

@@ -21,18 +21,18 @@ can differ a little in semantic and hybrid modes; the keyword ranking is exact b
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import shutil
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
 
+from bench_search_latency import build
+from benchlib import CACHE, SCIFACT, SCIFACT_DB, arguments, require_cache, speedup
 from paperscope.config import Settings
 from paperscope.index.hybrid import reciprocal_rank_fusion
 from paperscope.index.keyword import parse_user_query
@@ -40,9 +40,6 @@ from paperscope.index.search import CANDIDATES, SearchEngine
 from paperscope.store import PaperFilter, open_store
 from paperscope.store.schema import paper_categories
 from paperscope.store.sql import SQLStore
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_search_latency import CACHE, SCIFACT, SOURCE_DB, build  # noqa: E402
 
 SHARES = {"broad": 0.60, "mid": 0.19, "narrow": 0.003}
 
@@ -88,12 +85,11 @@ def before(engine: SearchEngine, query: str, mode: str, filters: PaperFilter) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=50)
     args = parser.parse_args()
-    if not SOURCE_DB.exists():
-        sys.exit(f"{SOURCE_DB} not found: run python bench/bench_search_quality.py first")
+    require_cache(SCIFACT_DB, "python bench/bench_search_quality.py")
     engine = filtered_copy(args.n)
     texts = [json.loads(line)["text"] for line in (SCIFACT / "beir" / "queries.jsonl").open(encoding="utf-8")]
     texts = texts[:args.queries]
@@ -114,7 +110,7 @@ def main() -> None:
                 theirs.append(time.perf_counter() - started)
                 agreement.append(len(set(found) & set(old)) / max(1, len(old)))
             a, b = statistics.median(ours) * 1000, statistics.median(theirs) * 1000
-            print(f"| {category} ({share:.1%}) | {mode} | {a:,.1f} ms | {b:,.1f} ms | {b / a:,.1f}x "
+            print(f"| {category} ({share:.1%}) | {mode} | {a:,.1f} ms | {b:,.1f} ms | {speedup(b, a)} "
                   f"| {np.mean(agreement):.3f} |", flush=True)
 
 

@@ -22,17 +22,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from bench_scale import corpus
+from benchlib import ARXIV_CS, CACHE, arguments, median_seconds, postgres_databases, require, speedup
 from paperscope.config import Settings
 from paperscope.ids import author_key
 from paperscope.ingest.pipeline import Ingester
@@ -40,9 +38,6 @@ from paperscope.store import PaperFilter, migrate, open_store
 from paperscope.store.db import engine_url
 from paperscope.store.schema import papers
 from paperscope.store.sql import SQLStore
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import CACHE, DEFAULT_DATA, corpus, postgres_databases  # noqa: E402
 
 FILTERS = [PaperFilter(category="cs.CV"), PaperFilter(category="cs.LG"), PaperFilter(category="cs.DB"),
            PaperFilter(author="Wang"), PaperFilter(author="Hao"), PaperFilter(author="Dacheng Tao")]
@@ -61,16 +56,6 @@ def like_condition(filters: PaperFilter) -> sa.ColumnElement[bool]:
         match = sa.func.lower(sa.cast(papers.c.authors, sa.Text)).contains(needle, autoescape=True)
         conditions.append(sa.or_(papers.c.first_author_key == key, match) if key else match)
     return sa.and_(sa.true(), *conditions)
-
-
-def median_seconds(run: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    result = run()  # warm-up: the pages it reads are cached for the timed runs, the same for both ways
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def measure(store: SQLStore, backend: str, repeat: int) -> None:
@@ -101,8 +86,8 @@ def measure(store: SQLStore, backend: str, repeat: int) -> None:
             assert new == old and new_page == old_page, f"the category filter {filters.category} changed its matches"
         label = f"category {filters.category}" if filters.category else f"author {filters.author!r}"
         print(f"| | {label} | {len(new):,} / {len(old):,} | {new_s * 1000:,.1f} ms | {old_s * 1000:,.1f} ms | "
-              f"{old_s / new_s:,.1f}x | {new_list_s * 1000:,.1f} ms | {old_list_s * 1000:,.1f} ms | "
-              f"{old_list_s / new_list_s:,.1f}x |", flush=True)
+              f"{speedup(old_s, new_s)} | {new_list_s * 1000:,.1f} ms | {old_list_s * 1000:,.1f} ms | "
+              f"{speedup(old_list_s, new_list_s)} |", flush=True)
 
 
 def time_migration(database: str) -> float:
@@ -144,7 +129,7 @@ def build(path: Path, database: str) -> None:
 
 def scale_options(description: str | None) -> argparse.ArgumentParser:
     """The options of the benchmarks on bench_scale's corpus: its size, the backends, a server, repeats."""
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(description)
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite")
     parser.add_argument("--postgres-url", help="a server where the benchmark may create a database")
@@ -167,7 +152,7 @@ def main() -> None:
     if args.db:
         run(args.db, "sqlite", args.repeat)
         return
-    path = corpus(args.n, DEFAULT_DATA)
+    path = corpus(args.n, require(ARXIV_CS))
     if "sqlite" in args.backends.split(","):
         run(cached_sqlite(path, args.n), "sqlite", args.repeat)
     if "postgresql" in args.backends.split(","):

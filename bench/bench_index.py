@@ -10,13 +10,12 @@ warm-up call, so the model export and load are not counted. Goal: the pipeline a
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchlib import SCIFACT, arguments, require
 from paperscope.config import Settings
 from paperscope.embed import get_embedder
 from paperscope.embed.base import document_text
@@ -24,16 +23,15 @@ from paperscope.index.search import EMBED_BATCH, SearchEngine
 from paperscope.ingest.pipeline import Ingester
 from paperscope.store import open_store
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "scifact" / "corpus.jsonl"
+CORPUS = SCIFACT / "corpus.jsonl"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--model", default="minilm")
     args = parser.parse_args()
-    if not CORPUS.exists():
-        sys.exit(f"SciFact corpus not found at {CORPUS}")
+    require(CORPUS)
     embedder = get_embedder(args.model)
     embedder.embed(["warm up"])
     with tempfile.TemporaryDirectory() as tmp:

@@ -11,19 +11,16 @@ the part of the gap that the schema (WAL, indexes, batched commits) and not the 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sqlite3
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchlib import ARXIV_CS, arguments, require
 from paperscope.config import Settings
 from paperscope.ingest.pipeline import Ingester
 from paperscope.store import open_store
-
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv" / "cs"
 
 
 def baseline(files: list[Path], db: Path) -> float:
@@ -82,13 +79,11 @@ def paperscope_ingest(files: list[Path], db: Path) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    files = args.files or sorted(DEFAULT_DATA.glob("*.jsonl"))
-    if not files:
-        sys.exit(f"no input: pass JSON Lines files, or put the shared data at {DEFAULT_DATA}")
+    files = args.files or sorted(require(ARXIV_CS).glob("*.jsonl"))
     lines = sum(1 for path in files for line in path.open("rb") if line.strip())
     ours, base, floor, papers = [], [], [], 0
     for run in range(args.repeat):

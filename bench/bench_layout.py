@@ -1,5 +1,5 @@
 """The 2-D topic-map layout: paperscope's (UMAP on a sample, the rest placed by their nearest sampled papers)
-beside UMAP's own `transform` of the rest (what paperscope did before) and UMAP on every paper, same run.
+beside UMAP's own `transform` of the rest (the baseline) and UMAP on every paper, same run.
 
     python bench/bench_layout.py [--quality-n 6000] [--big 100000]
 
@@ -11,18 +11,15 @@ Embeddings come from the cache that bench/topics_data.py writes.
 
 from __future__ import annotations
 
-import argparse
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 from sklearn.manifold import trustworthiness
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import topics_data  # noqa: E402
-from bench_topics import measured  # noqa: E402
-from paperscope.topics import Layout, Reducer  # noqa: E402
+import topics_data
+from bench_topics import measured
+from benchlib import arguments
+from paperscope.topics import Layout, Reducer
 
 
 def umap_transform(Z: np.ndarray, fit_sample: int) -> np.ndarray:
@@ -55,7 +52,7 @@ def quality(X: np.ndarray) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = arguments(__doc__)
     parser.add_argument("--quality-n", type=int, default=6000)
     parser.add_argument("--big", type=int, default=100_000)
     parser.add_argument("--skip-quality", action="store_true", help="Only the timings at --big papers.")

@@ -14,19 +14,15 @@ it was. Both ways must return the same papers in the same order.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import sqlalchemy as sa
 
+from bench_filters import build, cached_sqlite, scale_options
+from bench_scale import corpus
+from benchlib import ARXIV_CS, median_seconds, postgres_databases, require, speedup
 from paperscope.store import PaperFilter, open_store
 from paperscope.store.filters import paper_filter_ids
 from paperscope.store.papers import checks_each_paper, listing_query
 from paperscope.store.sql import SQLStore
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_filters import build, cached_sqlite, median_seconds, scale_options  # noqa: E402
-from bench_scale import DEFAULT_DATA, corpus, postgres_databases  # noqa: E402
 
 FILTERS = [PaperFilter(), PaperFilter(category="cs.CV"), PaperFilter(category="cs.LG"),
            PaperFilter(category="cs.DB"), PaperFilter(author="Wang"), PaperFilter(author="Dacheng Tao")]
@@ -68,14 +64,14 @@ def measure(store: SQLStore, backend: str, repeat: int) -> None:
         assert pages == old_pages, f"the listing with {filters} changed its papers"
         label = (f"category {filters.category}" if filters.category else f"author {filters.author!r}"
                  if filters.author else "no filter")
-        print(f"| {label} | {first * 1000:,.1f} ms | {old_first * 1000:,.1f} ms | {old_first / first:,.1f}x "
-              f"| {deep * 1000:,.1f} ms | {old_deep * 1000:,.1f} ms | {old_deep / deep:,.1f}x "
+        print(f"| {label} | {first * 1000:,.1f} ms | {old_first * 1000:,.1f} ms | {speedup(old_first, first)} "
+              f"| {deep * 1000:,.1f} ms | {old_deep * 1000:,.1f} ms | {speedup(old_deep, deep)} "
               f"| {count * 1000:,.1f} ms |", flush=True)
 
 
 def main() -> None:
     args = scale_options(__doc__).parse_args()
-    path = corpus(args.n, DEFAULT_DATA)
+    path = corpus(args.n, require(ARXIV_CS))
     if "sqlite" in args.backends.split(","):
         with open_store(cached_sqlite(path, args.n)) as store:  # opening migrates an older cached database to the head
             assert isinstance(store, SQLStore)
@@ -89,6 +85,7 @@ def main() -> None:
                     conn.execute(sa.text("ANALYZE"))
                     conn.commit()
                 measure(store, "postgresql", args.repeat)
+
 
 if __name__ == "__main__":
     main()

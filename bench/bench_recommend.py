@@ -18,9 +18,9 @@ method and its settings; `heldout` (history weeks 21-25, test week 26, other cat
 report, never to tune; `fresh` (history weeks 14-21, test week 22, the rarer categories used by neither)
 was defined after the first heldout run and run once at the end; `unseen` (history weeks 16-23, test week
 24, the categories no other split uses, among them the three largest: cs.CV, cs.CL, cs.AI) was defined
-before its only run, to check the goal on data never seen while developing. `dev-w16` and `dev-w18` (session 4)
+before its only run, to check the goal on data never seen while developing. `dev-w16` and `dev-w18`
 are more development data without new categories: dev's categories at test weeks 16 and 18, which no other split
-tests on; like dev, they may choose a method. `heldout-categories-w19` (session 5) asks whether heldout's miss
+tests on; like dev, they may choose a method. `heldout-categories-w19` asks whether heldout's miss
 belongs to its categories or to its week: heldout's categories at test week 19 (history 12-18), papers heldout
 never holds. Interests with fewer than 10
 history papers or no relevant paper in the test week are skipped (and named on stderr).
@@ -32,7 +32,7 @@ nearest topic centre is the user's topic. The clustering decides what relevant m
 that see the same features: both clusterings are reported, k-means on the embeddings (favours paperscope)
 and k-means on an LSA reduction of the baseline's own TF-IDF (favours the baseline).
 
-`--ltr` (dev splits only, session 3): learning to rank over the users, cross-validated by leaving one interest
+`--ltr` (dev splits only): learning to rank over the users, cross-validated by leaving one interest
 out, beside rank fusions that add a TF-IDF-only SVM (the baseline's kind of signal) to the shipped two.
 
 Each MAP ratio comes with a 95 % bootstrap interval (users resampled with replacement, 2,000 times).
@@ -45,7 +45,6 @@ by the decision function.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import math
@@ -54,13 +53,13 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
+from benchlib import ARXIV_CS, CACHE, WEB_DB, arguments, require
 from ir_metrics import mean
 from paperscope.recommend.rankers import (
     Corpus,
@@ -75,10 +74,7 @@ from paperscope.recommend.rankers import (
 )
 from paperscope.store import open_store
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv" / "cs"
-CACHE = Path(__file__).resolve().parent / ".cache"
 DB = CACHE / "arxiv-cs.db"
-SHARED_DB = CACHE / "web-cs.db"  # the same papers and vectors, from the web benchmark
 MODEL = "all-MiniLM-L6-v2/onnx-int8"
 K = 20
 
@@ -99,14 +95,14 @@ SPLITS = {
     "fresh": Split("fresh", range(14, 22), 22,
                    ("eess.SP", "cs.NE", "cs.SI", "cs.DB", "q-bio.NC", "q-bio.QM", "physics.med-ph", "cs.DC",
                     "cs.CE")),
-    # Defined before its only run (session 2): a test week no split used, the categories none used.
+    # Defined before its only run: a test week no split used, the categories none used.
     "unseen": Split("unseen", range(16, 24), 24,
                     ("cs.CV", "cs.CL", "cs.AI", "cs.ET", "cs.DL", "cs.IT", "cs.AR", "cs.NA")),
-    # Session 4: more development data, no new categories: dev's categories at two test weeks no split used.
+    # More development data, no new categories: dev's categories at two test weeks no split used.
     "dev-w16": Split("dev-w16", range(12, 16), 16, ("cs.LG", "cs.RO", "cs.IR", "eess.AS", "cs.MM", "cs.CR", "cs.SE")),
     "dev-w18": Split("dev-w18", range(12, 18), 18, ("cs.LG", "cs.RO", "cs.IR", "eess.AS", "cs.MM", "cs.CR", "cs.SE")),
 }
-# Session 5, a probe: heldout's categories at a test week before heldout's weeks. Its papers are not heldout's,
+# A probe: heldout's categories at a test week before heldout's weeks. Its papers are not heldout's,
 # but its categories are, so a method chosen on it must say so.
 SPLITS["heldout-categories-w19"] = Split("heldout-categories-w19", range(12, 19), 19, SPLITS["heldout"].interests)
 DEV_SPLITS = ("dev", "dev-w16", "dev-w18")  # the only splits a method may be chosen on
@@ -126,7 +122,7 @@ class Papers:
 
 def load_papers() -> Papers:
     first_seen: dict[str, tuple[str, set[str], str]] = {}
-    for path in sorted(DATA.glob("*.jsonl")):
+    for path in sorted(require(ARXIV_CS).glob("*.jsonl")):
         day = path.stem
         with path.open(encoding="utf-8") as lines:
             for line in lines:
@@ -140,11 +136,11 @@ def load_papers() -> Papers:
 
 
 def load_vectors(papers: Papers) -> np.ndarray:
-    db = DB if DB.exists() or not SHARED_DB.exists() else SHARED_DB
+    db = DB if DB.exists() or not WEB_DB.exists() else WEB_DB  # web-cs.db: the same papers and vectors
     if not db.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         base = [sys.executable, "-m", "paperscope", "--db", str(DB)]
-        subprocess.run([*base, "ingest", "-q", *sorted(str(p) for p in DATA.glob("*.jsonl"))], check=True)
+        subprocess.run([*base, "ingest", "-q", *sorted(str(p) for p in ARXIV_CS.glob("*.jsonl"))], check=True)
         started = time.perf_counter()
         subprocess.run([*base, "index", "--model", "minilm-int8"], check=True)
         print(f"embedded the corpus in {time.perf_counter() - started:.0f} s", file=sys.stderr)
@@ -310,16 +306,16 @@ def variants(texts: list[str]) -> dict[str, Ranker]:
         "fused linear + graph, reciprocal rank fusion (k=60)": RankFusion([LinearRanker(), GraphRanker()]),
         "linear SVM on tf-idf only (C=0.01)": tfidf_svm(),
         "rank fusion of linear + graph + tf-idf SVM": RankFusion([LinearRanker(), GraphRanker(), tfidf_svm()]),
-        # Session 4 (dev splits only):
-        "session 4: rank fusion, the week's papers among the linear SVM's negatives":
+        # Variations of the shipped rank fusion (measured on the dev splits only; `--only "fusion variant"`):
+        "fusion variant: rank fusion, the week's papers among the linear SVM's negatives":
             RankFusion([WeekAmongNegatives(), GraphRanker()]),
-        "session 4: rank fusion on a TF-IDF of distinctive terms (max_df 0.1, as arxiv-sanity)":
+        "fusion variant: rank fusion on a TF-IDF of distinctive terms (max_df 0.1, as arxiv-sanity)":
             OwnTfidf(RankFusion([LinearRanker(), GraphRanker()]), texts, max_df=0.1),
-        "session 4: rank fusion, linear SVM at C=0.1": RankFusion([LinearRanker(c=0.1), GraphRanker()]),
-        "session 4: rank fusion, k=10": RankFusion([LinearRanker(), GraphRanker()], k=10),
-        "session 4: pseudo-relevance feedback, the fused top 3 join the library":
+        "fusion variant: rank fusion, linear SVM at C=0.1": RankFusion([LinearRanker(c=0.1), GraphRanker()]),
+        "fusion variant: rank fusion, k=10": RankFusion([LinearRanker(), GraphRanker()], k=10),
+        "fusion variant: pseudo-relevance feedback, the fused top 3 join the library":
             PseudoFeedback(RankFusion(shipped), top=3),
-        "session 4: per user, the fusion with or without the tf-idf SVM, whichever ranks held-out library papers "
+        "fusion variant: per user, the fusion with or without the tf-idf SVM, whichever ranks held-out library papers "
         "best": InLibraryChoice({"linear": shipped[0], "graph": shipped[1], "tf-idf SVM": tfidf_svm()},
                                 [("linear", "graph"), ("linear", "graph", "tf-idf SVM")]),
     }
@@ -569,7 +565,7 @@ def run_users(title: str, split: Split, users: list[User], corpus: Corpus, tfidf
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--split", choices=[*SPLITS, "all"], default="all")
     parser.add_argument("--users", type=int, default=6, help="simulated users per interest")
     parser.add_argument("--seed", type=int, default=0)

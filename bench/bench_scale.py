@@ -15,27 +15,21 @@ settings is started in a temporary folder and removed afterwards.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sqlite3
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
 import sqlalchemy as sa
 
+from benchlib import ARXIV_CS, CACHE, arguments, postgres_databases, require
 from paperscope.config import Settings
 from paperscope.ingest.pipeline import Ingester
 from paperscope.store import open_store
-
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "arxiv" / "cs"
-CACHE = REPO / "bench" / ".cache"
 
 
 def real_papers(folder: Path) -> list[dict[str, object]]:
@@ -128,40 +122,6 @@ def ingest(path: Path, database: str) -> tuple[float, int]:
     return elapsed, count
 
 
-@contextmanager
-def postgres_databases(url: str | None, names: tuple[str, ...] = ("bench_scale_paperscope", "bench_scale_baseline")
-                       ) -> Iterator[tuple[str, ...]]:
-    """Fresh databases (by default paperscope's and the baseline's) on the given server or on a private,
-    durable one started for the run; dropped afterwards."""
-    cluster = None
-    if url is None:
-        sys.path.insert(0, str(REPO))
-        from tests.postgres_cluster import PostgresCluster, find_postgres_bin
-
-        bin_dir = find_postgres_bin()
-        if bin_dir is None:
-            sys.exit("PostgreSQL is not installed; pass --postgres-url or install it")
-        cluster = PostgresCluster(bin_dir)
-        cluster.start(durable=True)
-        url = cluster.url
-    admin = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1),
-                             isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-                conn.execute(sa.text(f"CREATE DATABASE {name}"))
-        base = sa.engine.make_url(url)
-        yield tuple(base.set(database=n).render_as_string(hide_password=False) for n in names)
-    finally:
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-        if cluster is not None:
-            cluster.remove()
-
-
 def report(backend: str, n: int, ours: float, count: int, size: int, base: float, base_size: int) -> None:
     print(f"{backend}: paperscope ingest {count:,} papers in {ours:,.1f} s ({n / ours:,.0f} papers/s), "
           f"database {size / 2**20:,.0f} MiB")
@@ -171,16 +131,14 @@ def report(backend: str, n: int, ours: float, count: int, size: int, base: float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--postgres-url", help="a server where the benchmark may create two databases")
     parser.add_argument("--copy", action="store_true", help="also time db copy of the SQLite database to PostgreSQL")
     args = parser.parse_args()
-    if not DEFAULT_DATA.exists():
-        sys.exit(f"no input: the shared data is expected at {DEFAULT_DATA}")
     started = time.perf_counter()
-    path = corpus(args.n, DEFAULT_DATA)
+    path = corpus(args.n, require(ARXIV_CS))
     print(f"corpus: {args.n:,} papers, {path.stat().st_size / 2**20:,.0f} MiB of JSON Lines "
           f"({time.perf_counter() - started:.0f} s to prepare or load)", flush=True)
     backends = args.backends.split(",")

@@ -16,7 +16,6 @@ copy of the vectors; meaningful on a cached run, where the indexes are loaded ra
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import resource
@@ -26,18 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
+from benchlib import CACHE, SCIFACT, SCIFACT_DB, arguments, percentile_ms, require_cache
 from paperscope.config import Settings
 from paperscope.index.search import SearchEngine
 from paperscope.models import Paper
 from paperscope.store import open_store
 
-SCIFACT = Path(__file__).resolve().parents[2] / "shared" / "data" / "scifact"
-CACHE = Path(__file__).resolve().parent / ".cache"
-SOURCE_DB = CACHE / "scifact-minilm.db"
-
 
 def build(db: Path, n: int) -> SearchEngine:
-    source = open_store(str(SOURCE_DB))
+    source = open_store(str(SCIFACT_DB))
     settings = Settings(database_url=str(db))
     engine = SearchEngine(open_store(str(db)), settings)
     model, version = engine.embedder.name, engine.embedder.version
@@ -74,17 +70,12 @@ def build(db: Path, n: int) -> SearchEngine:
     return engine
 
 
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values) * 1000, q))
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
     args = parser.parse_args()
-    if not SOURCE_DB.exists():
-        sys.exit(f"{SOURCE_DB} not found: run python bench/bench_search_quality.py first")
+    require_cache(SCIFACT_DB, "python bench/bench_search_quality.py")
     engine = build(CACHE / f"latency-{args.n}.db", args.n)
     texts = [json.loads(line)["text"] for line in (SCIFACT / "beir" / "queries.jsonl").open(encoding="utf-8")]
     texts = texts[: args.queries]
@@ -116,13 +107,13 @@ def main() -> None:
         ann = [pid for pid, _ in engine.vectors.search(vector, 10)]
         recalls.append(len(set(ann) & set(exact_top[:10])) / 10)
     print(f"{engine.store.count_papers():,} papers, {len(texts)} queries, model {engine.embedder.name}")
-    print(f"hybrid search (query embedding, BM25, ANN, fusion)   p50 {percentile(ours, 50):6.1f} ms"
-          f"  p95 {percentile(ours, 95):6.1f} ms")
-    print(f"same with brute-force vector search                   p50 {percentile(brute, 50):6.1f} ms"
-          f"  p95 {percentile(brute, 95):6.1f} ms")
+    print(f"hybrid search (query embedding, BM25, ANN, fusion)   p50 {percentile_ms(ours, 50):6.1f} ms"
+          f"  p95 {percentile_ms(ours, 95):6.1f} ms")
+    print(f"same with brute-force vector search                   p50 {percentile_ms(brute, 50):6.1f} ms"
+          f"  p95 {percentile_ms(brute, 95):6.1f} ms")
     print(f"the vector part alone, 100 results: ANN ({engine.vectors.index.describe()}) p50 "
-          f"{percentile(ann_alone, 50):.2f} ms  p95 {percentile(ann_alone, 95):.2f} ms; numpy brute force p50 "
-          f"{percentile(exact_alone, 50):.2f} ms  p95 {percentile(exact_alone, 95):.2f} ms")
+          f"{percentile_ms(ann_alone, 50):.2f} ms  p95 {percentile_ms(ann_alone, 95):.2f} ms; numpy brute force p50 "
+          f"{percentile_ms(exact_alone, 50):.2f} ms  p95 {percentile_ms(exact_alone, 95):.2f} ms")
     print(f"recall@10 of the ANN part against exact: {np.mean(recalls):.4f}")
     print(f"peak RSS while searching: {serving_mib:,.0f} MiB (a cached run: indexes loaded, not built here)")
 

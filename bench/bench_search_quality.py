@@ -12,7 +12,6 @@ and plain reciprocal rank fusion of those two.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -21,15 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from benchlib import CACHE, SCIFACT, arguments, require
 from ir_metrics import mean, ndcg_at_k, read_qrels, recall_at_k
 from paperscope.config import Settings
 from paperscope.index.hybrid import convex_combination, reciprocal_rank_fusion
 from paperscope.index.search import SearchEngine
 from paperscope.ingest.pipeline import Ingester
 from paperscope.store import open_store
-
-SCIFACT = Path(__file__).resolve().parents[2] / "shared" / "data" / "scifact"
-CACHE = Path(__file__).resolve().parent / ".cache"
 
 
 def build(db: Path, model: str) -> SearchEngine:
@@ -174,7 +171,7 @@ def feedback(engine: SearchEngine, queries: dict[str, str], qrels: dict[str, dic
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--model", default="minilm")
     parser.add_argument("--split", default="test", choices=["test", "train"])
     parser.add_argument("--tune", action="store_true",
@@ -182,9 +179,7 @@ def main() -> None:
     parser.add_argument("--feedback", action="store_true",
                         help="Grid-search Rocchio feedback on the vector side instead (use --split train)")
     args = parser.parse_args()
-    if not SCIFACT.exists():
-        sys.exit(f"SciFact not found at {SCIFACT}; this benchmark reads the shared data beside the repository")
-    qrels = read_qrels(SCIFACT / "beir" / "qrels" / f"{args.split}.tsv")
+    qrels = read_qrels(require(SCIFACT) / "beir" / "qrels" / f"{args.split}.tsv")
     all_queries = [json.loads(line) for line in (SCIFACT / "beir" / "queries.jsonl").open(encoding="utf-8")]
     queries = {str(q["_id"]): q["text"] for q in all_queries if str(q["_id"]) in qrels}
     CACHE.mkdir(exist_ok=True)

@@ -24,7 +24,6 @@ bench/.cache/arxiv-cs-unseen-SAMPLE.db.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import random
@@ -34,6 +33,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench_search_quality import baselines, cli_run
+from benchlib import ARXIV_CS, CACHE, arguments, require
 from ir_metrics import held_out_first_sentence, mean, mrr_at_k, ndcg_at_k, recall_at_k
 from paperscope.config import Settings
 from paperscope.index.search import SearchEngine
@@ -42,15 +42,13 @@ from paperscope.ingest.jsonl import read_jsonl
 from paperscope.models import Paper
 from paperscope.store import open_store
 
-ARXIV = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv" / "cs"
-CACHE = Path(__file__).resolve().parent / ".cache"
 SEED = 11
 
 
 def read_collection() -> dict[str, Paper]:
     """Every paper of the daily listings, merged by id as ingest merges them."""
     papers: dict[str, Paper] = {}
-    for path in sorted(ARXIV.glob("*.jsonl")):
+    for path in sorted(ARXIV_CS.glob("*.jsonl")):
         with path.open("rb") as stream:
             for item in read_jsonl(stream, str(path)):
                 if isinstance(item, Entry):
@@ -118,12 +116,11 @@ def similar_precision(engine: SearchEngine, pids: list[str]) -> dict[str, tuple[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--sample", type=int, default=1000, help="papers that give a query each")
     parser.add_argument("--similar", type=int, default=300, help="papers whose similar papers are judged")
     args = parser.parse_args()
-    if not ARXIV.exists():
-        sys.exit(f"{ARXIV} not found; this benchmark reads the shared data beside the repository")
+    require(ARXIV_CS)
     CACHE.mkdir(exist_ok=True)
     db = CACHE / f"arxiv-cs-unseen-{args.sample}.db"  # the sample's abstracts are stored shortened
     engine, titles, sentences = build(db, args.sample)

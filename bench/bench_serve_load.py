@@ -42,9 +42,8 @@ from urllib.parse import quote_plus
 import httpx
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import postgres_databases  # noqa: E402
-from bench_web_load import DB, LUA_DONE, QUERIES, REPO, build, env, run_wrk, serving, wrk  # noqa: E402
+from bench_web_load import LUA_DONE, QUERIES, build, env, run_wrk, serving, wrk
+from benchlib import CACHE, SCIFACT, WEB_DB, arguments, postgres_databases
 
 MIX = [("home", 40), ("search", 25), ("paper", 25), ("vote", 10)]
 USERS = 50
@@ -113,7 +112,7 @@ def warm_up(base: str, papers: list[str], processes: int) -> None:
 
 def measure_backend(name: str, database: str, index_dir: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     papers, tokens = prepare_accounts(database)
-    with serving(database, DB.parent / f"serve-load-{name.lower()}.log", "--workers", str(args.workers),
+    with serving(database, CACHE / f"serve-load-{name.lower()}.log", "--workers", str(args.workers),
                  extra_env=server_env(index_dir)) as (base, server):
         warm_up(base, papers, args.workers)
         results = {"static": wrk(base, ["/static/style.css"], args.duration, args.connections),
@@ -129,16 +128,16 @@ def measure_backend(name: str, database: str, index_dir: Path, args: argparse.Na
 def mixed_load(args: argparse.Namespace) -> None:
     build()
     scratch = Path(tempfile.mkdtemp(prefix="paperscope-serve-load-"))
-    source_index = DB.with_name(DB.name + ".index")
+    source_index = WEB_DB.with_name(WEB_DB.name + ".index")
     results = {}
     try:
         sqlite_db = scratch / "sqlite" / "site.db"
         sqlite_db.parent.mkdir()
-        shutil.copy(DB, sqlite_db)
+        shutil.copy(WEB_DB, sqlite_db)
         shutil.copytree(source_index, sqlite_db.parent / "index")
         results["SQLite"] = measure_backend("SQLite", str(sqlite_db), sqlite_db.parent / "index", args)
         with postgres_databases(args.postgres_url, ("bench_serve_load",)) as (url,):
-            subprocess.run([sys.executable, "-m", "paperscope", "--db", str(DB), "db", "copy", "--to", url],
+            subprocess.run([sys.executable, "-m", "paperscope", "--db", str(WEB_DB), "db", "copy", "--to", url],
                            env=env(), check=True, capture_output=True)
             (scratch / "postgresql").mkdir()
             shutil.copytree(source_index, scratch / "postgresql" / "index")  # same papers, same times
@@ -162,7 +161,7 @@ def mixed_load(args: argparse.Namespace) -> None:
 
 def scale_queries(count: int = 300) -> list[str]:
     """The first 300 SciFact queries, as bench_search_latency.py uses them (the 24 short ones without SciFact)."""
-    path = REPO.parent / "shared" / "data" / "scifact" / "beir" / "queries.jsonl"
+    path = SCIFACT / "beir" / "queries.jsonl"
     if not path.exists():
         return QUERIES
     with path.open(encoding="utf-8") as lines:
@@ -173,7 +172,7 @@ def scale(args: argparse.Namespace) -> None:
     database = Path(args.scale_db)
     index_dir = database.with_name(database.name + ".index")
     started = time.perf_counter()
-    with serving(str(database), DB.parent / "serve-scale.log", "--no-jobs", extra_env=server_env(index_dir)
+    with serving(str(database), CACHE / "serve-scale.log", "--no-jobs", extra_env=server_env(index_dir)
                  ) as (base, server):
         ready = time.perf_counter() - started
         api = [f"/api/search?q={quote_plus(q)}&limit=10" for q in scale_queries()]
@@ -193,7 +192,7 @@ def scale(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--duration", type=int, default=60, help="Seconds of load per measurement.")
     parser.add_argument("--workers", type=int, default=2, help="Web processes of serve.")
     parser.add_argument("--connections", type=int, default=16, help="Concurrent connections of wrk.")

@@ -10,19 +10,18 @@ plain text and the e-mail HTML read formulas as Unicode text (`math_text`, pylat
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import re
 import time
 from collections.abc import Callable
-from pathlib import Path
 
+from benchlib import ARXIV_CS, arguments
 from paperscope import text
 from paperscope.web import render
 
-LISTINGS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "arxiv" / "cs"
-# What the pages did before: the text between formulas escaped.
+LISTINGS = ARXIV_CS
+# The baseline of the conversion: only the text between formulas escaped, formulas kept as they are.
 _BEFORE = re.compile(text.MATH.pattern, re.DOTALL)
 
 
@@ -59,7 +58,7 @@ def per_call(convert: Callable[[str], object], sources: list[str], repeat: int) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     sources = abstracts()

@@ -15,25 +15,22 @@ look at SciFact (an unseen field, no labels).
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import os
 import resource
-import sys
 import time
 import tracemalloc
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, v_measure_score
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import topics_data  # noqa: E402
-from paperscope.embed.base import document_text  # noqa: E402
-from paperscope.topics import PPP, Layout, Reducer, TopicLabeler, TopicModel  # noqa: E402
+import topics_data
+from benchlib import arguments
+from paperscope.embed.base import document_text
+from paperscope.topics import PPP, Layout, Reducer, TopicLabeler, TopicModel
 
 
 def measured(run: Callable[[], Any], *, trace: bool = True) -> tuple[Any, float, float]:
@@ -68,7 +65,7 @@ def bertopic(X: np.ndarray, texts: list[str]) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = arguments(__doc__)
     parser.add_argument("--big", type=int, default=100_000)
     parser.add_argument("--skip-bertopic", action="store_true")
     args = parser.parse_args()

@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-CACHE = Path(__file__).resolve().parent / ".cache"
+from benchlib import CACHE, arguments, require_cache
+
 WORK_DB = CACHE / "topics-scale.db"
 MODEL = "all-MiniLM-L6-v2/onnx-int8"
 
@@ -121,7 +122,7 @@ def child(args: list[str]) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = arguments(__doc__)
     parser.add_argument("--source", type=Path, default=CACHE / "latency-1000000.db")
     parser.add_argument("--baseline", nargs="+", default=["minibatch"], choices=["minibatch", "kmeans"])
     parser.add_argument("--keep", action="store_true", help="Reuse bench/.cache/topics-scale.db (a rebuild).")
@@ -134,8 +135,7 @@ def main() -> None:
         return
 
     if not (args.keep and WORK_DB.exists()):
-        if not args.source.exists():
-            sys.exit(f"{args.source} does not exist: build it with bench/bench_search_latency.py --n 1000000")
+        require_cache(args.source, "python bench/bench_search_latency.py --n 1000000")
         print(f"copying {args.source} to {WORK_DB}", file=sys.stderr)
         shutil.copyfile(args.source, WORK_DB)
     ours = child(["paperscope", str(WORK_DB)])

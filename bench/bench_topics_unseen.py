@@ -19,18 +19,15 @@ own papers' similarities: the test the finder starts from, without the clusterin
 from __future__ import annotations
 
 import datetime as dt
-import sys
-from pathlib import Path
 
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import v_measure_score
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import topics_data  # noqa: E402
-from paperscope.embed.base import document_text  # noqa: E402
-from paperscope.topics import NovelTopicFinder, TopicLabeler, TopicModel  # noqa: E402
-from paperscope.topics.chunks import nearest  # noqa: E402
+import topics_data
+from paperscope.embed.base import document_text
+from paperscope.topics import NovelTopicFinder, TopicLabeler, TopicModel
+from paperscope.topics.chunks import nearest
 
 SPLIT = dt.date(2025, 5, 15)
 MISSING = {"cs.SD", "eess.AS", "cs.CR"}

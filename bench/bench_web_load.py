@@ -19,7 +19,6 @@ errors (socket errors and non-2xx answers), and requests/s as a ratio to the bas
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -35,10 +34,8 @@ from urllib.parse import quote_plus
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
-CACHE = Path(__file__).resolve().parent / ".cache"
-DB = CACHE / "web-cs.db"
+from benchlib import ARXIV_CS, CACHE, REPO, SHARED_DATA, WEB_DB, arguments, require
+
 QUERIES = [
     "diffusion models for video generation", "large language model reasoning", "gaussian splatting",
     "vision language models hallucination", "reinforcement learning from human feedback", "3D scene reconstruction",
@@ -74,19 +71,20 @@ def env() -> dict[str, str]:
 
 
 def paperscope(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "paperscope", "--db", str(DB), *args], env=env(), check=True)
+    subprocess.run([sys.executable, "-m", "paperscope", "--db", str(WEB_DB), *args], env=env(), check=True)
 
 
 def build() -> None:
     """Ingest every listing file and the HF daily papers, then embed and index (skipped when cached)."""
     CACHE.mkdir(exist_ok=True)
-    if DB.exists() and json.loads(subprocess.run(
-            [sys.executable, "-m", "paperscope", "--db", str(DB), "stats", "--json"], env=env(), check=True,
+    if WEB_DB.exists() and json.loads(subprocess.run(
+            [sys.executable, "-m", "paperscope", "--db", str(WEB_DB), "stats", "--json"], env=env(), check=True,
             capture_output=True, text=True).stdout)["papers"] >= 17_000:
         paperscope("index")  # a no-op when nothing is new
         return
-    files = sorted(str(p) for p in (SHARED / "arxiv" / "cs").glob("*.jsonl"))
-    paperscope("ingest", "-q", *files, str(SHARED / "fixtures" / "hf_daily_papers" / "sotawhat_hf_daily_papers.json"))
+    files = sorted(str(p) for p in require(ARXIV_CS).glob("*.jsonl"))
+    hf_daily = SHARED_DATA / "fixtures" / "hf_daily_papers" / "sotawhat_hf_daily_papers.json"
+    paperscope("ingest", "-q", *files, str(hf_daily))
     started = time.perf_counter()
     paperscope("index")
     print(f"  embedded and indexed in {time.perf_counter() - started:.0f} s", file=sys.stderr)
@@ -147,14 +145,14 @@ def serving(database: str, log_path: Path, *args: str, extra_env: dict[str, str]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--duration", type=int, default=60, help="Seconds of load per route.")
     parser.add_argument("--connections", type=int, default=8, help="Concurrent connections of wrk.")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
     build()
-    with serving(str(DB), CACHE / "web-serve.log", "--no-jobs") as (base, _server):
+    with serving(str(WEB_DB), CACHE / "web-serve.log", "--no-jobs") as (base, _server):
         papers = httpx.get(f"{base}/api/status").json()["papers"]
         searches = [f"/search?q={quote_plus(q)}" for q in QUERIES]
         api = [f"/api/search?q={quote_plus(q)}&limit=20" for q in QUERIES]

@@ -14,18 +14,15 @@ import datetime as dt
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from benchlib import ARXIV_CS, CACHE, SCIFACT, require
 from paperscope.embed import get_embedder
 from paperscope.embed.base import document_text
 from paperscope.ingest.base import Entry
 from paperscope.ingest.jsonl import read_jsonl
 from paperscope.models import Paper
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-CACHE = Path(__file__).resolve().parent / ".cache"
 
 
 @dataclass
@@ -41,7 +38,7 @@ class Collection:
 
 def read_arxiv_cs() -> list[Paper]:
     seen: dict[str, Paper] = {}
-    for path in sorted((SHARED / "arxiv" / "cs").glob("*.jsonl")):
+    for path in sorted(require(ARXIV_CS).glob("*.jsonl")):
         day = dt.date.fromisoformat(path.stem)
         with path.open("rb") as stream:
             for item in read_jsonl(stream, str(path)):
@@ -52,7 +49,7 @@ def read_arxiv_cs() -> list[Paper]:
 
 
 def read_scifact() -> list[Paper]:
-    with (SHARED / "scifact" / "corpus.jsonl").open("rb") as stream:
+    with require(SCIFACT / "corpus.jsonl").open("rb") as stream:
         return [item.paper for item in read_jsonl(stream, "scifact") if isinstance(item, Entry)]
 
 

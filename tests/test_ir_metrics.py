@@ -1,10 +1,6 @@
 import math
-import sys
 
-from tests.conftest import REPO
-
-sys.path.insert(0, str(REPO / "bench"))
-from ir_metrics import ndcg_at_k, recall_at_k  # noqa: E402
+from ir_metrics import ndcg_at_k, recall_at_k
 
 
 def test_ndcg_and_recall_on_hand_computed_cases() -> None:

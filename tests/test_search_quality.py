@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, shared_path
-
-sys.path.insert(0, str(REPO / "bench"))
-from ir_metrics import mean, ndcg_at_k, read_qrels  # noqa: E402
+from ir_metrics import mean, ndcg_at_k, read_qrels
+from tests.conftest import shared_path
 
 QUERIES = 40
 DISTRACTORS = 300

@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, shared_path
-
-sys.path.insert(0, str(REPO / "bench"))
-from ir_metrics import held_out_first_sentence, mean, mrr_at_k  # noqa: E402
+from ir_metrics import held_out_first_sentence, mean, mrr_at_k
+from tests.conftest import shared_path
 
 PER_FILE = 4
 KNOWN_ITEMS = 60
