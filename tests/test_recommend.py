@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from paperscope.config import Settings
+from paperscope.errors import NothingToGoOn
 from paperscope.index.search import SearchEngine
 from paperscope.ingest.pipeline import Ingester
 from paperscope.recommend import (
@@ -16,7 +17,6 @@ from paperscope.recommend import (
     FusedRanker,
     GraphRanker,
     LinearRanker,
-    NothingToGoOn,
     RankFusion,
     Recommender,
     Signals,

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from paperscope.cli import main
 from paperscope.config import Settings
 from paperscope.embed import get_embedder
-from paperscope.errors import InputError
+from paperscope.errors import InputError, SearchUnavailable
 from paperscope.index.hybrid import reciprocal_rank_fusion
-from paperscope.index.search import SearchEngine, SearchUnavailable
+from paperscope.index.search import SearchEngine
 from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store, open_store
 from tests.test_keyword_index import OPERATOR_QUERIES
