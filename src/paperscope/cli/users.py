@@ -4,13 +4,30 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TypedDict
 
 import click
 
 from paperscope.cli.context import AppContext, require_digest_extra
 from paperscope.cli.output import paper_line
 from paperscope.store.digests import FollowKind, Frequency, SubscriptionKind
+
+
+class PlanJson(TypedDict):
+    kind: str
+    every: str
+    hour: int
+    active: bool
+
+
+class UserJson(TypedDict):
+    """One user as `users list --json` prints it."""
+
+    id: int
+    email: str
+    timezone: str
+    can_sign_in: bool
+    subscription: PlanJson | None
 
 
 @click.group()
@@ -54,13 +71,13 @@ def users_add(app: AppContext, email: str, password_stdin: bool, display_name: s
 def users_list(app: AppContext, as_json: bool) -> None:
     """Every user, with their subscription."""
     with app.store() as store:
-        rows: list[dict[str, Any]] = []
+        rows: list[UserJson] = []
         for user in store.accounts.list_users():
             sub = store.digests.get_subscription(user.id)
             rows.append({"id": user.id, "email": user.email, "timezone": user.timezone,
                          "can_sign_in": user.can_sign_in,
-                         "subscription": None if sub is None else {
-                             "kind": sub.kind, "every": sub.frequency, "hour": sub.hour, "active": sub.active}})
+                         "subscription": None if sub is None else PlanJson(
+                             kind=sub.kind, every=sub.frequency, hour=sub.hour, active=sub.active)})
     if as_json:
         click.echo(json.dumps(rows))
         return
