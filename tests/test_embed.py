@@ -23,10 +23,15 @@ import numpy as np
 import pytest
 
 from paperscope.embed import Embedder, get_embedder
-from paperscope.embed.errors import EmbeddingServiceError, ModelNotAvailableError
 from paperscope.embed.hashing import HashingEmbedder
 from paperscope.embed.openai import OpenAIEmbedder, endpoint_url
-from paperscope.errors import ConfigError, MissingExtraError
+from paperscope.errors import (
+    ConfigError,
+    EmbeddingServiceError,
+    MissingExtraError,
+    ModelExportError,
+    ModelNotAvailableError,
+)
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SCIFACT = SHARED_DATA / "scifact" / "corpus.jsonl"
@@ -214,7 +219,7 @@ def test_damaged_cache_file_is_exported_again(tmp_path: Path, fp32: Any) -> None
 
 
 def test_unwritable_cache_dir_is_a_clear_error(tmp_path: Path, fp32: Any) -> None:
-    from paperscope.embed.minilm import MiniLMOnnxEmbedder, ModelExportError
+    from paperscope.embed.minilm import MiniLMOnnxEmbedder
 
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")

@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from paperscope.cli.hints import cli_message
 from paperscope.config import Settings
+from paperscope.errors import NothingToGoOn
 from paperscope.index.search import SearchEngine
 from paperscope.ingest.pipeline import Ingester
 from paperscope.recommend import (
@@ -16,7 +18,6 @@ from paperscope.recommend import (
     FusedRanker,
     GraphRanker,
     LinearRanker,
-    NothingToGoOn,
     RankFusion,
     Recommender,
     Signals,
@@ -154,8 +155,9 @@ def test_cold_start_from_a_followed_search_and_author(site: tuple[Store, Setting
     store, settings = site
     user = store.accounts.create_user("bob@example.org")
     recommender = Recommender(store, settings)
-    with pytest.raises(NothingToGoOn, match="paperscope library add"):
+    with pytest.raises(NothingToGoOn, match="nothing to recommend from") as caught:
         recommender.recommend(user.id)
+    assert "paperscope library add" in cli_message(caught.value)
     store.digests.follow(user.id, "query", "robot grasping")
     results = recommender.recommend(user.id, limit=4)
     assert {r.id for r in results[:3]} <= set(ROBOTS)

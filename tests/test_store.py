@@ -13,7 +13,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from paperscope.errors import StoreError
+from paperscope.cli.hints import cli_message
+from paperscope.errors import Fix, StoreError
 from paperscope.ids import derived_id
 from paperscope.models import Paper
 from paperscope.store import Outcome, Store, migrate, open_store
@@ -205,8 +206,9 @@ def test_a_database_from_a_newer_paperscope_is_refused(database_url: str) -> Non
 def test_an_unopenable_path_gives_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    with pytest.raises(StoreError, match="--db"):
+    with pytest.raises(StoreError, match="Cannot create the folder") as caught:
         open_store(str(blocker / "sub" / "x.db"))
+    assert caught.value.fix is Fix.CHOOSE_DATABASE and "--db" in cli_message(caught.value)
 
 
 def test_iter_papers_reads_everything_in_batches(store: Store) -> None:

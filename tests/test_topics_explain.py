@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from paperscope.errors import OfflineError
-from paperscope.topics.explain import ChatClient, ExplanationServiceError, GoalExplainer, greedy_cover, select_cover
+from paperscope.errors import ExplanationServiceError, OfflineError
+from paperscope.topics.explain import ChatClient, GoalExplainer, greedy_cover, select_cover
 
 # The fake model knows three methods and recognises them by a word in the text.
 METHODS = {"diffusion": "generate images with diffusion models", "graph": "learn on graphs with message passing",

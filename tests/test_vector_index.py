@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paperscope.errors import PaperscopeError, StoreError
+from paperscope.cli.hints import cli_message
+from paperscope.errors import Fix, PaperscopeError, StoreError
 from paperscope.index.vector import RETRAIN_FACTOR, VectorIndex
 
 DIM = 32
@@ -253,8 +254,9 @@ def test_save_load_round_trip(tmp_path: Path, exact_below: int) -> None:
 def test_corrupt_file_raises_a_clear_error(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "vectors.idx"
     path.write_bytes(content)
-    with pytest.raises(StoreError, match="paperscope index --rebuild"):
+    with pytest.raises(StoreError, match="vector index") as caught:
         VectorIndex.load(path)
+    assert_rebuild_hint(caught.value)
 
 
 @pytest.mark.parametrize("exact_below", [0, 10**9], ids=["ann", "exact"])
@@ -265,8 +267,9 @@ def test_truncated_file_raises_a_clear_error(tmp_path: Path, exact_below: int) -
     index.save(path)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(StoreError, match="rebuild"):
+    with pytest.raises(StoreError, match="vector index") as caught:
         VectorIndex.load(path)
+    assert_rebuild_hint(caught.value)
 
 
 def test_load_refuses_another_model_or_dimension(tmp_path: Path) -> None:
@@ -275,8 +278,9 @@ def test_load_refuses_another_model_or_dimension(tmp_path: Path) -> None:
     path = tmp_path / "vectors.idx"
     index.save(path)
     assert len(VectorIndex.load(path, dim=DIM, model="all-MiniLM-L6-v2/onnx-fp32@0.1.0")) == 1
-    with pytest.raises(StoreError, match=r"onnx-int8.*paperscope index --rebuild"):
+    with pytest.raises(StoreError, match=r"onnx-int8") as caught:
         VectorIndex.load(path, model="all-MiniLM-L6-v2/onnx-int8@0.1.0")
+    assert_rebuild_hint(caught.value)
     with pytest.raises(StoreError, match="768"):
         VectorIndex.load(path, dim=768)
 
@@ -292,8 +296,15 @@ def test_empty_index_round_trip(tmp_path: Path, exact_below: int) -> None:
 
 
 def test_missing_file_raises_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(PaperscopeError, match="paperscope index --rebuild"):
+    with pytest.raises(PaperscopeError, match="vector index") as caught:
         VectorIndex.load(tmp_path / "nope.idx")
+    assert_rebuild_hint(caught.value)
+
+
+def assert_rebuild_hint(error: PaperscopeError) -> None:
+    """The error asks for a rebuild, and the command line names the command that does it."""
+    assert error.fix is Fix.REBUILD_INDEX
+    assert "paperscope index --rebuild" in cli_message(error)
 
 
 def test_wrong_dimension_and_bad_input_are_refused() -> None:

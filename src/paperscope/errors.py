@@ -1,32 +1,66 @@
-"""The exceptions paperscope raises. Every message says what went wrong and how to fix it.
+"""Every exception paperscope defines. A message says what went wrong in terms of the value, file or setting at
+fault, and how to fix it where the fix is the same whatever the interface; a fix that the command line and the
+web app put in their own words is the error's `fix` (a `Fix`), which `paperscope.cli.hints` and
+`paperscope.web.hints` render.
 
-    PaperscopeError                 base of everything below; the command line prints its message
-    ├── ConfigError                 a setting is missing or invalid
-    │   └── ModelNotAvailableError  an embedding model is not on this machine (embed/errors.py)
-    ├── MissingExtraError           an optional dependency is not installed (names the pip command)
-    ├── StoreError                  the database or an index cannot be opened, is locked, or is newer than this code
-    │   └── DatabaseUnavailable     the database server cannot be reached now (down, restarting); try again later
-    ├── SearchUnavailable           a search cannot run yet (nothing embedded); says what to run (index/search.py)
-    ├── InputError                  a whole input cannot be read (missing file, unknown format, bad encoding)
-    └── SourceError                 a remote source failed or refused a request
-        ├── OfflineError            a remote source cannot be reached at all
-        └── EmbeddingServiceError   an embeddings endpoint failed (embed/errors.py)
+    PaperscopeError                     base of everything the user may see; the command line prints its message
+    ├── ConfigError                     a setting is missing or invalid
+    │   └── ModelNotAvailableError      the embedding model named in the embedder spec is not on this machine
+    ├── MissingExtraError               an optional dependency is not installed (names the pip command)
+    ├── StoreError                      the database or an index cannot be opened, is locked, or is newer than this code
+    │   ├── DatabaseUnavailable         the database server cannot be reached now (down, restarting); try again later
+    │   └── IndexBusy                   another process holds the keyword index's writer lock
+    ├── SearchUnavailable               a search cannot run yet; says what to run
+    │   └── NotEmbedded                 the papers it needs have no vector of the configured model yet
+    ├── NothingToGoOn                   a user has no library, votes or follows to recommend from
+    ├── ModelExportError                exporting or quantising the packaged model to ONNX failed
+    ├── InputError                      a whole input cannot be read (missing file, unknown format, bad encoding)
+    └── SourceError                     a remote source failed or refused a request
+        ├── OfflineError                a remote source cannot be reached at all
+        ├── EmbeddingServiceError       an embeddings endpoint refused a request, gave up, or sent bad vectors
+        └── ExplanationServiceError     the topic explanations' LLM endpoint failed or answered something unusable
 
-A single bad record is not an exception: parsers report it as an `ingest.base.Problem` and go on.
+    FieldError (a ValueError)           one field of one JSON Lines record is unusable; becomes an ingest Problem
+    DeliveryFailure                     one SMTP delivery failed; the digest outbox decides what happens next
+    ├── TemporaryFailure                worth retrying (network, 4xx)
+    │   └── Unreachable                 no connection to the server at all: retrying other messages would not help
+    └── PermanentFailure                the server refused the message for good (5xx)
+    SignInRequired                      a web page needs a signed-in user; answered with a redirect to sign in
+
+A single bad record is not a PaperscopeError: parsers report it as an `ingest.base.Problem` and go on.
 """
 
 from __future__ import annotations
 
 import importlib
+from enum import StrEnum
 from types import ModuleType
 
 
+class Fix(StrEnum):
+    """A next step that the command line and the web app each put in their own words."""
+
+    CHOOSE_DATABASE = "choose_database"          # point paperscope at a database it can open
+    CHOOSE_COPY_TARGET = "choose_copy_target"    # copy into another database than the source
+    START_CLUSTER = "start_cluster"              # start the Dask scheduler, or embed on a local cluster
+    REBUILD_INDEX = "rebuild_index"              # rebuild the search indexes from the stored papers and vectors
+    SEED_RECOMMENDATIONS = "seed_recommendations"  # save papers, or follow a topic or a search
+
+
 class PaperscopeError(Exception):
-    """Base class: the message is meant for the user and says how to fix the problem."""
+    """Base class: the message is meant for the user; `fix` is a next step each interface words its own way."""
+
+    def __init__(self, message: str, *, fix: Fix | None = None) -> None:
+        super().__init__(message)
+        self.fix = fix
 
 
 class ConfigError(PaperscopeError):
     pass
+
+
+class ModelNotAvailableError(ConfigError):
+    """The model cannot be loaded from local files (paperscope never downloads weights at run time)."""
 
 
 class MissingExtraError(PaperscopeError):
@@ -41,6 +75,26 @@ class DatabaseUnavailable(StoreError):
     """The database server is down or unreachable: a temporary state (the web app answers 503)."""
 
 
+class IndexBusy(StoreError):
+    """Another process holds the keyword index's writer lock."""
+
+
+class SearchUnavailable(PaperscopeError):
+    """The asked-for search cannot run yet (nothing embedded, say); the message says what to run."""
+
+
+class NotEmbedded(SearchUnavailable):
+    """The paper (or every paper) a search needs has no vector of the configured embedding model yet."""
+
+
+class NothingToGoOn(PaperscopeError):
+    """The user has no library, votes or follows yet; the message and `fix` say how to give them some."""
+
+
+class ModelExportError(PaperscopeError):
+    """Exporting or quantising the packaged model to ONNX failed."""
+
+
 class InputError(PaperscopeError):
     pass
 
@@ -48,13 +102,49 @@ class InputError(PaperscopeError):
 class SourceError(PaperscopeError):
     """`response` is the HTTP response that was refused, when there was one (its body may explain why)."""
 
-    def __init__(self, message: str, response: object | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, response: object | None = None, *, fix: Fix | None = None) -> None:
+        super().__init__(message, fix=fix)
         self.response = response
 
 
 class OfflineError(SourceError):
     pass
+
+
+class EmbeddingServiceError(SourceError):
+    """An OpenAI-compatible embeddings endpoint failed; the message says what it answered."""
+
+
+class ExplanationServiceError(SourceError):
+    """The LLM endpoint failed, refused, or answered something unusable."""
+
+
+class FieldError(ValueError):
+    """A field of one record is unusable; the message names it and says what was expected."""
+
+
+class DeliveryFailure(Exception):
+    """Handing one message to the SMTP server failed."""
+
+
+class TemporaryFailure(DeliveryFailure):
+    """The server or the network failed in a way worth retrying."""
+
+
+class PermanentFailure(DeliveryFailure):
+    """The server refused this message for good."""
+
+
+class Unreachable(TemporaryFailure):
+    """No connection to the server at all: retrying other messages now would not help either."""
+
+
+class SignInRequired(Exception):
+    """Raised by pages that need a signed-in user; answered with a redirect to the sign-in page."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
 
 
 def require_extra(module: str, extra: str, purpose: str) -> ModuleType:

@@ -22,9 +22,10 @@ from markupsafe import Markup
 from paperscope.config import Settings
 from paperscope.digest.schedule import period_length
 from paperscope.digest.tokens import unsubscribe_token
+from paperscope.errors import NothingToGoOn
 from paperscope.ids import parse_arxiv_id
 from paperscope.models import Paper
-from paperscope.recommend.engine import NothingToGoOn, Recommender
+from paperscope.recommend.engine import Recommender
 from paperscope.store import Store
 from paperscope.store.digests import Subscription
 from paperscope.text import excerpt, html_text, math_as_text, plain_text

@@ -32,23 +32,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from paperscope.config import Settings
-from paperscope.errors import ConfigError
+from paperscope.errors import ConfigError, PermanentFailure, TemporaryFailure, Unreachable
 from paperscope.store import Store
 from paperscope.store.digests import OutboxMessage
 
 Sleep = Callable[[float], None]
-
-
-class TemporaryFailure(Exception):
-    """The server or the network failed in a way worth retrying."""
-
-
-class PermanentFailure(Exception):
-    """The server refused this message for good."""
-
-
-class Unreachable(TemporaryFailure):
-    """No connection to the server at all: retrying other messages now would not help either."""
 
 
 @dataclass

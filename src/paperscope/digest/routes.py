@@ -28,7 +28,8 @@ from fastapi.responses import HTMLResponse, Response
 from paperscope.config import Settings
 from paperscope.digest.compose import digest_paper, templates
 from paperscope.digest.tokens import read_unsubscribe_token
-from paperscope.recommend.engine import NothingToGoOn, Recommendation, Recommender
+from paperscope.errors import NothingToGoOn
+from paperscope.recommend.engine import Recommendation, Recommender
 from paperscope.store import Store
 
 FEED_SIZE = 30

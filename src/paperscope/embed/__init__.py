@@ -20,8 +20,7 @@ import re
 from pathlib import Path
 
 from paperscope.embed.base import Embedder, document_text
-from paperscope.embed.errors import EmbeddingServiceError, ModelNotAvailableError
-from paperscope.errors import ConfigError
+from paperscope.errors import ConfigError, EmbeddingServiceError, ModelNotAvailableError
 
 # int8 is the default: 1.6-2x fp32's throughput here and faster queries, with vectors at cosine 0.995 of fp32's
 # on SciFact abstracts and SciFact nDCG@10 0.6446 against fp32's 0.6484 (docs/benchmarks.md, "Embedding speed").

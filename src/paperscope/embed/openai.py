@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import numpy as np
 
-from paperscope.embed.errors import EmbeddingServiceError
-from paperscope.errors import SourceError
+from paperscope.errors import EmbeddingServiceError, SourceError
 
 if TYPE_CHECKING:
     from paperscope.ingest.http import PoliteClient

@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from paperscope.embed.errors import ModelNotAvailableError
-from paperscope.errors import require_extra
+from paperscope.errors import ModelNotAvailableError, require_extra
 
 _PURPOSE = "Embedding with a sentence-transformers model"
 _FINGERPRINTED = ("config.json", "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json",

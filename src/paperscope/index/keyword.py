@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from paperscope.errors import StoreError, require_extra
+from paperscope.errors import Fix, IndexBusy, StoreError, require_extra
 from paperscope.models import Paper
 
 FORMAT_VERSION = 1
@@ -38,10 +38,6 @@ _STOPWORDS = frozenset([
     "in", "into", "is", "it", "its", "of", "on", "or", "that", "the", "their", "this", "to", "was", "were",
     "what", "when", "which", "who", "why", "with",
 ])
-
-
-class IndexBusy(StoreError):
-    """Another process holds the keyword index's writer lock."""
 
 
 @dataclass
@@ -99,8 +95,8 @@ class KeywordIndex:
         self._writer: Any = None
         meta = self._read_meta()
         if meta is not None and meta.get("format") != FORMAT_VERSION:
-            raise StoreError(f"The keyword index in {path} was written by another version of paperscope; "
-                             "rebuild it with: paperscope index --rebuild")
+            raise StoreError(f"The keyword index in {path} was written by another version of paperscope.",
+                             fix=Fix.REBUILD_INDEX)
         self.watermark: str | None = meta.get("watermark") if meta else None
         self._commit: str | None = meta.get("commit") if meta else None
         self._index = self._open()
@@ -117,8 +113,8 @@ class KeywordIndex:
         try:
             return self._tantivy.Index(self._schema(), path=str(self.path))
         except ValueError as exc:
-            raise StoreError(f"The keyword index in {self.path} cannot be opened ({exc}); rebuild it with: "
-                             "paperscope index --rebuild") from exc
+            raise StoreError(f"The keyword index in {self.path} cannot be opened ({exc}).",
+                             fix=Fix.REBUILD_INDEX) from exc
 
     def _read_meta(self) -> dict[str, Any] | None:
         try:
@@ -126,8 +122,8 @@ class KeywordIndex:
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
-            raise StoreError(f"The keyword index metadata in {self.path} is damaged ({exc}); rebuild it with: "
-                             "paperscope index --rebuild") from exc
+            raise StoreError(f"The keyword index metadata in {self.path} is damaged ({exc}).",
+                             fix=Fix.REBUILD_INDEX) from exc
         return meta
 
     def clear(self) -> None:

@@ -33,9 +33,9 @@ import numpy as np
 
 from paperscope.config import Settings
 from paperscope.embed.base import Embedder, document_text
-from paperscope.errors import InputError, PaperscopeError, StoreError
+from paperscope.errors import IndexBusy, InputError, NotEmbedded, StoreError
 from paperscope.index.hybrid import convex_combination, reciprocal_rank_fusion
-from paperscope.index.keyword import IndexBusy, KeywordIndex, parse_user_query
+from paperscope.index.keyword import KeywordIndex, parse_user_query
 from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store
 
@@ -52,10 +52,6 @@ OVERFETCH = 10
 EMBED_BATCH = 64
 
 ProgressCallback = Callable[[int, int], None]  # (done, total)
-
-
-class SearchUnavailable(PaperscopeError):
-    """The asked-for search cannot run yet (nothing embedded, say); the message says what to run."""
 
 
 @dataclass
@@ -200,7 +196,7 @@ class SearchEngine:
         if not query:
             raise InputError("The query is empty; type some words to search for.")
         if limit < 1 or offset < 0:
-            raise InputError("--limit must be at least 1 and --offset at least 0.")
+            raise InputError("The limit must be at least 1 and the offset at least 0.")
         filters = filters or PaperFilter()
         depth = max(CANDIDATES, offset + limit)
         if mode in ("keyword", "hybrid"):
@@ -264,7 +260,7 @@ class SearchEngine:
     def _require_vectors(self, mode: Mode) -> None:
         self._refresh_vectors()
         if len(self.vectors) == 0 and self.store.count_papers() > 0 and mode == "semantic":
-            raise SearchUnavailable(
+            raise NotEmbedded(
                 f"No paper is embedded with {self.embedder.name} yet, so semantic search has nothing to "
                 "search; run: paperscope index")
 
@@ -276,7 +272,7 @@ class SearchEngine:
                              "finds ids).")
         vector = self.store.get_embedding(paper.id, self.embedder.name)
         if vector is None:
-            raise SearchUnavailable(f"Paper {paper.id} has no embedding from {self.embedder.name} yet; run: "
+            raise NotEmbedded(f"Paper {paper.id} has no embedding from {self.embedder.name} yet; run: "
                                     "paperscope index")
         self._refresh_vectors()
         hits = [(pid, score) for pid, score in self.vectors.search(vector, limit + 1) if pid != paper.id]

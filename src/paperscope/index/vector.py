@@ -60,7 +60,7 @@ from typing import IO, Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from paperscope.errors import MissingExtraError, StoreError
+from paperscope.errors import Fix, MissingExtraError, StoreError
 
 __all__ = ["DEFAULT_EXACT_BELOW", "FORMAT_VERSION", "RETRAIN_FACTOR", "TARGET_RECALL", "VectorIndex",
            "default_nlist"]
@@ -95,7 +95,6 @@ GATHER_COST: Final = 2
 FORMAT_VERSION: Final = 2
 _MAGIC: Final = b"PSVECIDX"
 _PREAMBLE: Final = struct.Struct("<8sIQ")  # magic, format version, header length
-_REBUILD: Final = "Rebuild it with `paperscope index --rebuild`."
 _IO_CHUNK: Final = 1 << 24
 _GATHER_BLOCK: Final = 1 << 22  # elements gathered at a time when scoring a subset
 _SEED: Final = 20240611
@@ -385,7 +384,8 @@ class VectorIndex:
         try:
             handle = source.open("rb")
         except OSError as exc:
-            raise StoreError(f"Cannot read the vector index {source}: {exc.strerror or exc}. {_REBUILD}") from exc
+            raise StoreError(f"Cannot read the vector index {source}: {exc.strerror or exc}.",
+                             fix=Fix.REBUILD_INDEX) from exc
         with handle:
             try:
                 index = cls._read(handle)
@@ -396,10 +396,10 @@ class VectorIndex:
                                      "vectors of two models are never mixed.")
                 return index
             except StoreError as exc:
-                raise StoreError(f"The vector index {source} {exc} {_REBUILD}") from None
+                raise StoreError(f"The vector index {source} {exc}", fix=Fix.REBUILD_INDEX) from None
             except Exception as exc:  # anything a damaged file can make numpy, json or faiss raise
-                raise StoreError(f"The vector index {source} is damaged ({type(exc).__name__}: {exc}). "
-                                 f"{_REBUILD}") from exc
+                raise StoreError(f"The vector index {source} is damaged ({type(exc).__name__}: {exc}).",
+                                 fix=Fix.REBUILD_INDEX) from exc
 
     # ------------------------------------------------------------------------------------------ internals
 

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from paperscope.errors import FieldError
 from paperscope.ids import derived_id, parse_arxiv_id
 from paperscope.ingest.base import Entry, Item, Problem
 from paperscope.ingest.fields import arxiv_links, as_list, clean_text, optional_text, parse_date
@@ -25,10 +26,6 @@ from paperscope.models import Paper
 SOURCE = "jsonl"
 MAX_ID_CHARS = 64
 _BAD_ID = re.compile(r"[\s\x00-\x1f]")
-
-
-class FieldError(ValueError):
-    """A field of one record is unusable; the message names it and says what was expected."""
 
 
 def read_jsonl(stream: BinaryIO, origin: str) -> Iterator[Item]:

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from paperscope.config import Settings
 from paperscope.embed.base import Embedder, document_text
-from paperscope.errors import PaperscopeError
+from paperscope.errors import Fix, NothingToGoOn
 from paperscope.ids import author_key
 from paperscope.models import Paper
 from paperscope.recommend.rankers import Corpus, GraphRanker, LinearRanker, Ranker, RankFusion, Signals, fit_tfidf
@@ -34,10 +34,6 @@ TOPIC_SEEDS = 20  # a followed topic's most central papers that seed the ranking
 CLOSEST_SHOWN = 2
 CLOSEST_MARGIN = 0.1  # cosine
 TERMS_SHOWN = 4
-
-
-class NothingToGoOn(PaperscopeError):
-    """The user has no library, votes or follows yet; the message says how to give them some."""
 
 
 def default_ranker() -> Ranker:
@@ -177,11 +173,8 @@ class Recommender:
         authors = [f.value for f in follows if f.kind == "author"]
         topics = [int(f.value) for f in follows if f.kind == "topic" and f.value.isdigit()]
         if not positives_ids and not queries and not authors and not topics:
-            raise NothingToGoOn(
-                "This user has no saved or upvoted papers and follows nothing yet, so there is nothing to "
-                "recommend from: save papers (paperscope library add EMAIL ID...), follow a topic of the topic "
-                "map (paperscope subscribe EMAIL --topic ID) or a search (paperscope subscribe EMAIL --query "
-                "\"your keywords\").")
+            raise NothingToGoOn("This user has no saved or upvoted papers and follows nothing yet, so there is "
+                                "nothing to recommend from.", fix=Fix.SEED_RECOMMENDATIONS)
         corpus = self.corpus
         skip = set(positives_ids) | set(hidden_ids) | set(exclude)
         pool = corpus.ids if candidates is None else [i for i in dict.fromkeys(candidates) if i in corpus.row]

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from paperscope.errors import StoreError
+from paperscope.errors import Fix, StoreError
 from paperscope.store.db import dump_json, engine_url
 from paperscope.store.schema import metadata as paperscope_metadata
 from paperscope.store.sql import SQLStore
@@ -51,10 +51,10 @@ def copy_database(source: str, target: str, *, batch_size: int = 2000,
         raise ValueError("batch_size must be at least 1")
     source_url = sa.engine.make_url(engine_url(source))
     if source_url.get_backend_name() == "sqlite" and not Path(source_url.database or "").is_file():
-        raise StoreError(f"There is no database at {source_url.database} to copy; give it with --db PATH.")
+        raise StoreError(f"There is no database at {source_url.database} to copy.", fix=Fix.CHOOSE_DATABASE)
     with SQLStore(source) as source_store, SQLStore(target) as target_store:
         if source_store.engine.url == target_store.engine.url:
-            raise StoreError("The source and the target are the same database; give --to another one.")
+            raise StoreError("The source and the target are the same database.", fix=Fix.CHOOSE_COPY_TARGET)
         report = CopyReport(source_store.display_url(), target_store.display_url())
         tables = paperscope_metadata.sorted_tables
         # One snapshot of the source for the whole copy (SQLite's read transaction gives one by itself).

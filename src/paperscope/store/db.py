@@ -24,7 +24,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
-from paperscope.errors import DatabaseUnavailable, StoreError, require_extra
+from paperscope.errors import DatabaseUnavailable, Fix, StoreError, require_extra
 
 # SQLite allows 32766 bound parameters; PostgreSQL 65535. An IN list stays well below both.
 IN_CHUNK = 900
@@ -79,8 +79,8 @@ def create_engine(url: str, pool: PoolOptions) -> Engine:
             try:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StoreError(f"Cannot create the folder for the database {path}: {exc}. "
-                                 "Pass --db with a writable path.") from exc
+                raise StoreError(f"Cannot create the folder for the database {path}: {exc}; the database "
+                                 "needs a writable path.", fix=Fix.CHOOSE_DATABASE) from exc
         engine = sa.create_engine(url, connect_args={"timeout": 30}, **_JSON_CODEC)
 
         @sa.event.listens_for(engine, "connect")
@@ -134,13 +134,12 @@ def _as_store_error(context: sa.engine.ExceptionContext) -> None:
         reason = first_line(context.original_exception)
         url = context.engine.url if context.engine is not None else None
         if url is not None and url.get_backend_name() == "sqlite":
-            raise StoreError(f"Cannot open the SQLite database {url.database}: {reason}. Pass --db (or set "
-                             "PAPERSCOPE_DATABASE_URL) with the path of a file you can write."
-                             ) from context.original_exception
+            raise StoreError(f"Cannot open the SQLite database {url.database}: {reason}; the database must be "
+                             "a file you can write.", fix=Fix.CHOOSE_DATABASE) from context.original_exception
         where = url.render_as_string(hide_password=True) if url is not None else "the database"
-        raise DatabaseUnavailable(f"Cannot reach the database {where}: {reason}. Check the URL (--db or "
-                         "PAPERSCOPE_DATABASE_URL) and that the server is running; then try again."
-                         ) from context.original_exception
+        raise DatabaseUnavailable(f"Cannot reach the database {where}: {reason}. Check the URL and that the "
+                                  "server is running; then try again.", fix=Fix.CHOOSE_DATABASE
+                                  ) from context.original_exception
 
 
 def first_line(exc: BaseException | None) -> str:

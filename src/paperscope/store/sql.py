@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from paperscope.errors import StoreError
+from paperscope.errors import Fix, StoreError
 from paperscope.models import Paper
 from paperscope.store.accounts import AccountStore
 from paperscope.store.base import Outcome, Store
@@ -39,8 +39,8 @@ class SQLStore(PaperStore, EmbeddingStore, Store):
         except sa.exc.OperationalError as exc:
             self.engine.dispose()
             raise StoreError(f"Cannot open the database {self.display_url()}: {first_line(exc.orig)}. "
-                             "Check the path or URL (--db or PAPERSCOPE_DATABASE_URL), that the file is "
-                             "writable or the server is running.") from exc
+                             "Check the path or URL, that the file is writable or the server is running.",
+                             fix=Fix.CHOOSE_DATABASE) from exc
         except StoreError:
             self.engine.dispose()
             raise

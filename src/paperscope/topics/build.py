@@ -22,8 +22,7 @@ from scipy.optimize import linear_sum_assignment
 
 from paperscope.config import Settings
 from paperscope.embed.base import document_text
-from paperscope.errors import ConfigError
-from paperscope.index.search import SearchUnavailable
+from paperscope.errors import ConfigError, NotEmbedded
 from paperscope.store import Store
 from paperscope.store.topics import Assignment, MapInfo, Neighbour, OtherTopic, TopicRecord
 from paperscope.topics.label import TopicLabeler
@@ -68,7 +67,7 @@ def build_map(store: Store, settings: Settings, *, model_name: str | None = None
     say("loading the vectors")
     ids, X = store.load_embeddings(model_name)
     if len(ids) < 2:
-        raise SearchUnavailable(f"A topic map needs embedded papers, and {len(ids)} are embedded with {model_name}. "
+        raise NotEmbedded(f"A topic map needs embedded papers, and {len(ids)} are embedded with {model_name}. "
                                 "Run `paperscope ingest ...` and then `paperscope index` first.")
     seconds["load"] = time.perf_counter() - started
     say(f"clustering {len(ids):,} papers")

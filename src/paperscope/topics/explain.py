@@ -30,13 +30,9 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix
 
-from paperscope.errors import OfflineError, SourceError
+from paperscope.errors import ExplanationServiceError, OfflineError
 
 _RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
-
-
-class ExplanationServiceError(SourceError):
-    """The LLM endpoint failed, refused, or answered something unusable."""
 
 
 def chat_url(base_url: str) -> str:

@@ -18,9 +18,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from paperscope import __version__
 from paperscope.config import Settings
 from paperscope.embed.base import Embedder
-from paperscope.errors import DatabaseUnavailable, PaperscopeError, require_extra
+from paperscope.errors import DatabaseUnavailable, PaperscopeError, SignInRequired, require_extra
 from paperscope.store import Store, open_configured_store
-from paperscope.web.deps import SignInRequired
+from paperscope.web.hints import web_message
 from paperscope.web.pages import page
 from paperscope.web.render import STATIC
 from paperscope.web.routes import (
@@ -218,7 +218,7 @@ def _error_handlers(app: FastAPI, services: Services) -> None:
 
     @app.exception_handler(PaperscopeError)
     async def paperscope_error(request: Request, exc: PaperscopeError) -> Response:
-        return _error(request, services, 400, str(exc))
+        return _error(request, services, 400, web_message(exc))
 
 
 def _local(target: str) -> str:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
+from paperscope.errors import SignInRequired
 from paperscope.store.accounts import User
 from paperscope.web.security import bearer_user, require_csrf, session_user
 from paperscope.web.services import Services
@@ -22,13 +23,6 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 def get_user(request: Request, services: ServicesDep) -> User | None:
     """The signed-in user (session cookie), or None."""
     return session_user(request, services)
-
-
-class SignInRequired(Exception):
-    """Raised by pages that need a signed-in user; answered with a redirect to the sign-in page."""
-
-    def __init__(self, next_path: str) -> None:
-        self.next_path = next_path
 
 
 def require_user(request: Request, services: ServicesDep) -> User:

@@ -11,6 +11,7 @@ from paperscope.ingest.fields import parse_date
 from paperscope.models import Paper
 from paperscope.store import PaperFilter
 from paperscope.web.deps import RequiredApiUser, ServicesDep
+from paperscope.web.hints import web_message
 from paperscope.web.routes.papers import get_paper
 from paperscope.web.schemas import ErrorBody, Page, PaperOut, ScoredPaper, VoteIn, VoteOut
 from paperscope.web.services import Services
@@ -57,7 +58,7 @@ def similar_papers(services: ServicesDep, paper_id: str,
     try:
         results = services.search.similar(paper.id, limit=limit)
     except PaperscopeError as exc:
-        raise HTTPException(503, str(exc)) from None
+        raise HTTPException(503, web_message(exc)) from None
     outs = papers_out(services, [p for _, p in results])
     return Page[ScoredPaper](items=[ScoredPaper(score=round(h.score, 6), paper=o)
                                     for (h, _), o in zip(results, outs, strict=True)],

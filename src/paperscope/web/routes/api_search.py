@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from paperscope.errors import InputError
+from paperscope.errors import InputError, SearchUnavailable
 from paperscope.feed.trending import parse_period
-from paperscope.index.search import SearchUnavailable
 from paperscope.web.deps import ApiUser, ServicesDep
+from paperscope.web.hints import web_message
 from paperscope.web.routes.api_papers import ERRORS, Limit, Offset, papers_out
 from paperscope.web.routes.search import search_form
 from paperscope.web.routes.trending import parse_day
@@ -29,7 +29,7 @@ def search(services: ServicesDep, user: ApiUser, q: str, mode: str = "hybrid", l
         results = services.search.search(form.q, mode=form.checked_mode(), limit=limit + 1, offset=offset,
                                          filters=form.filters())
     except SearchUnavailable as exc:
-        raise HTTPException(503, str(exc)) from None
+        raise HTTPException(503, web_message(exc)) from None
     except InputError as exc:
         raise HTTPException(400, str(exc)) from None
     shown = results[:limit]

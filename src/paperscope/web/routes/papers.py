@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from paperscope.errors import InputError, PaperscopeError
+from paperscope.errors import InputError, NotEmbedded, PaperscopeError
 from paperscope.feed.bibtex import to_bibtex
 from paperscope.models import Paper
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
+from paperscope.web.hints import web_message
 from paperscope.web.pages import cards, page
 from paperscope.web.security import safe_next
 from paperscope.web.services import Services
@@ -106,9 +107,11 @@ def paper_page(request: Request, services: ServicesDep, user: CurrentUser, paper
     similar = []
     try:
         similar = cards(services, user, [p for _, p in services.search.similar(paper.id, limit=SIMILAR)])
-    except PaperscopeError as exc:
+    except NotEmbedded:
         similar_note = ("Similar papers appear once this paper is embedded (the server does it in the background; "
-                        "or run: paperscope index)." if "embedding" in str(exc) else str(exc))
+                        "or run: paperscope index).")
+    except PaperscopeError as exc:
+        similar_note = web_message(exc)
     context: dict[str, object] = {"paper": paper, "card": card, "similar": similar, "similar_note": similar_note,
                                   "bibtex": to_bibtex([paper]), "state": None, "collections": [],
                                   "in_collections": [], "paper_tags": []}

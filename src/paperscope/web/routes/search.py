@@ -9,12 +9,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from paperscope.errors import InputError
+from paperscope.errors import InputError, SearchUnavailable
 from paperscope.feed.bibtex import to_bibtex
-from paperscope.index.search import MODES, Mode, SearchUnavailable
+from paperscope.index.search import MODES, Mode
 from paperscope.ingest.fields import parse_date
 from paperscope.store import PaperFilter
 from paperscope.web.deps import CurrentUser, ServicesDep
+from paperscope.web.hints import web_message
 from paperscope.web.pages import cards, page
 from paperscope.web.routes.for_you import is_following
 
@@ -85,7 +86,7 @@ def search_page(request: Request, services: ServicesDep, user: CurrentUser,
             has_more = len(results) > PAGE_SIZE
             items = list(cards(services, user, [p for _, p in results[:PAGE_SIZE] if p.id not in hidden]))
         except SearchUnavailable as exc:
-            error, status = str(exc), 503
+            error, status = web_message(exc), 503
         except InputError as exc:
             error, status = str(exc), 400
     return page(request, services, "search.html", {

@@ -1,0 +1,61 @@
+"""`paperscope db copy` and `stats`: the database itself."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from paperscope.cli.context import AppContext
+from paperscope.cli.output import count_bar
+
+
+@click.group()
+def db() -> None:
+    """The database itself: copy it to another one (SQLite to PostgreSQL)."""
+
+
+@db.command("copy")
+@click.option("--to", "target", required=True, metavar="PATH_OR_URL",
+              help="The database to fill, e.g. postgresql://USER@HOST/NAME; it must be new or empty.")
+@click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(1, 100_000),
+              help="Rows read and written at a time.")
+@click.pass_obj
+def db_copy(app: AppContext, target: str, batch_size: int) -> None:
+    """Copy every record of the --db database into another database.
+
+    Every table is copied (papers, embeddings, sync state and whatever else the schema holds), in one
+    transaction on the target: an interrupted copy leaves the target empty, and a target that already
+    holds rows is refused. Stop other paperscope processes writing to the source while it runs; then
+    point PAPERSCOPE_DATABASE_URL at the target. The search indexes are rebuilt from the copy on first use.
+    """
+    from paperscope.store.copy import copy_database
+
+    with count_bar("copying") as bar:
+        def progress(table: str, rows: int) -> None:
+            if bar is not None:
+                bar(rows, None)
+
+        report = copy_database(app.settings.database_url, target, batch_size=batch_size, progress=progress)
+    click.echo(report.summary())
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help='Print JSON: {"papers": N, ...}.')
+@click.pass_obj
+def stats(app: AppContext, as_json: bool) -> None:
+    """Counts of what the database holds: papers, by source, by primary category, dates."""
+    with app.store() as store:
+        data = store.stats()
+    if as_json:
+        click.echo(json.dumps(data))
+        return
+    click.echo(f"papers: {data['papers']}")
+    click.echo(f"database: {data['database']} (schema {data['schema_version']})")
+    if data["published_from"]:
+        click.echo(f"published: {data['published_from']} to {data['published_to']}")
+    for source, count in data["by_source"].items():
+        click.echo(f"  from {source}: {count}")
+    top = list(data["by_primary_category"].items())[:10]
+    if top:
+        click.echo("top primary categories: " + ", ".join(f"{c} {n}" for c, n in top))

@@ -1,0 +1,235 @@
+"""`paperscope users`, `library`, `recommend`, `subscribe` and `unsubscribe`: people and what they get."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TypedDict
+
+import click
+
+from paperscope.cli.context import AppContext, require_digest_extra
+from paperscope.cli.output import paper_line
+from paperscope.store.digests import FollowKind, Frequency, SubscriptionKind
+
+
+class PlanJson(TypedDict):
+    kind: str
+    every: str
+    hour: int
+    active: bool
+
+
+class UserJson(TypedDict):
+    """One user as `users list --json` prints it."""
+
+    id: int
+    email: str
+    timezone: str
+    can_sign_in: bool
+    subscription: PlanJson | None
+
+
+@click.group()
+def users() -> None:
+    """Add and list users (operators; people sign up in the web app)."""
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read a password from standard input (first line), so "
+              "the user can sign in to the web app. Without it the user only gets digests.")
+@click.option("--name", "display_name", help="Display name.")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone for digest times, "
+              "e.g. Europe/Paris.")
+@click.pass_obj
+def users_add(app: AppContext, email: str, password_stdin: bool, display_name: str | None, timezone: str) -> None:
+    """Add a user with this e-mail address."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from paperscope.auth import hash_password
+
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"{timezone!r} is not a known time zone; use a name like Europe/Paris.",
+                                 param_hint="--timezone") from None
+    password_hash = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        password_hash = hash_password(password)
+    with app.store() as store:
+        user = store.accounts.create_user(email, password_hash=password_hash, display_name=display_name,
+                                          timezone=timezone)
+    click.echo(f"added user {user.email} (id {user.id})" + ("" if user.can_sign_in else "; no password: "
+                                                            "digests only"))
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def users_list(app: AppContext, as_json: bool) -> None:
+    """Every user, with their subscription."""
+    with app.store() as store:
+        rows: list[UserJson] = []
+        for user in store.accounts.list_users():
+            sub = store.digests.get_subscription(user.id)
+            rows.append({"id": user.id, "email": user.email, "timezone": user.timezone,
+                         "can_sign_in": user.can_sign_in,
+                         "subscription": None if sub is None else PlanJson(
+                             kind=sub.kind, every=sub.frequency, hour=sub.hour, active=sub.active)})
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for row in rows:
+        plan = row["subscription"]
+        what = ("no digest" if plan is None else
+                f"{plan['kind']} {plan['every']} at {plan['hour']:02d}:00" + ("" if plan["active"] else
+                                                                              " (unsubscribed)"))
+        click.echo(f"{row['id']:>4}  {row['email']}  {row['timezone']}  {what}")
+
+
+@click.group()
+def library() -> None:
+    """Save papers to a user's library, or mark them "not interested"."""
+
+
+def _set_library(app: AppContext, email: str, paper_ids: tuple[str, ...], state: str) -> None:
+    from paperscope.ids import parse_arxiv_id
+
+    ids = [parsed[0] if (parsed := parse_arxiv_id(p)) else p for p in paper_ids]
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        changed = store.accounts.set_library_state(user.id, ids, "saved" if state == "saved" else "hidden")
+    verb = "saved" if state == "saved" else "hidden"
+    click.echo(f"{verb} {changed} of {len(ids)} papers for {user.email}")
+
+
+@library.command("add")
+@click.argument("email")
+@click.argument("paper_ids", nargs=-1, required=True)
+@click.pass_obj
+def library_add(app: AppContext, email: str, paper_ids: tuple[str, ...]) -> None:
+    """Save papers to the user's library (the positives of their recommendations)."""
+    _set_library(app, email, paper_ids, "saved")
+
+
+@library.command("hide")
+@click.argument("email")
+@click.argument("paper_ids", nargs=-1, required=True)
+@click.pass_obj
+def library_hide(app: AppContext, email: str, paper_ids: tuple[str, ...]) -> None:
+    """Mark papers "not interested" for the user (the negatives of their recommendations)."""
+    _set_library(app, email, paper_ids, "hidden")
+
+
+@library.command("list")
+@click.argument("email")
+@click.option("--hidden", is_flag=True, help="List the hidden papers instead of the saved ones.")
+@click.pass_obj
+def library_list(app: AppContext, email: str, hidden: bool) -> None:
+    """The user's saved (or hidden) papers, newest first."""
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        ids = store.accounts.library_ids(user.id, "hidden" if hidden else "saved")
+        papers = store.get_papers(ids)
+    for rank, paper_id in enumerate(ids, start=1):
+        if paper_id in papers:
+            click.echo(paper_line(rank, papers[paper_id]))
+
+
+@click.command()
+@click.argument("email")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many papers.")
+@click.option("--since", metavar="YYYY-MM-DD", help="Rank the papers stored since this date (default: since the "
+              "user's last digest, or every paper before the first one).")
+@click.option("--json", "as_json", is_flag=True, help='Print JSON: [{"id", "score", "why", ...}, ...].')
+@click.pass_obj
+def recommend(app: AppContext, email: str, limit: int, since: str | None, as_json: bool) -> None:
+    """Papers ranked for a user, each with the reason; never one from their library or hidden papers."""
+    require_digest_extra()
+    import datetime as dt
+
+    from paperscope.ingest.fields import parse_date
+    from paperscope.recommend import Recommender
+
+    try:
+        since_date = parse_date(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        recommender = Recommender(store, app.settings)
+        if not recommender.corpus.ids:
+            raise click.ClickException("No paper is embedded yet, so there is nothing to rank: run paperscope index.")
+        start = dt.datetime.combine(since_date, dt.time(), tzinfo=dt.UTC) if since_date else None
+        candidates = recommender.period_candidates(user.id, start)
+        unembedded = sum(1 for c in candidates if c not in recommender.corpus.row)
+        results = recommender.recommend(user.id, candidates=candidates, limit=limit)
+    if unembedded:
+        click.echo(f"note: {unembedded} papers of the period are not embedded yet; run paperscope index",
+                   err=True)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in results]))
+        return
+    if not results:
+        click.echo("no new papers to recommend")
+    for rank, result in enumerate(results, start=1):
+        click.echo(paper_line(rank, result.paper))
+        click.echo(f"     why: {result.why.text()}")
+
+
+@click.command()
+@click.argument("email")
+@click.option("--every", "frequency", type=click.Choice(["daily", "weekly"]), default="daily", show_default=True,
+              help="How often the digest comes.")
+@click.option("--query", "queries", multiple=True, metavar="TEXT",
+              help="Follow a search: its words seed the recommendations (repeatable; a cold start needs no library).")
+@click.option("--author", "authors", multiple=True, metavar="NAME", help="Follow an author (repeatable).")
+@click.option("--topic", "topics", multiple=True, metavar="ID", help="Follow a topic of the topic map: its most "
+              "central papers seed the recommendations (repeatable; a cold start needs no library).")
+@click.option("--trending", is_flag=True, help="Add the trending papers (the same list for everyone).")
+@click.option("--kind", type=click.Choice(["personal", "trending", "both"]),
+              help="What the digest holds (default: personal, or both with --trending).")
+@click.option("--hour", default=7, show_default=True, type=click.IntRange(0, 23),
+              help="Local hour of the day (the user's time zone) the digest is due.")
+@click.option("--weekday", default="monday", show_default=True,
+              type=click.Choice(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]),
+              help="Day of a weekly digest.")
+@click.option("--papers", "max_papers", default=10, show_default=True, type=click.IntRange(1, 100),
+              help="Papers per section of the digest.")
+@click.pass_obj
+def subscribe(app: AppContext, email: str, frequency: Frequency, queries: tuple[str, ...], authors: tuple[str, ...],
+              topics: tuple[str, ...], trending: bool, kind: SubscriptionKind | None, hour: int, weekday: str,
+              max_papers: int) -> None:
+    """Subscribe a user to e-mail digests (again, after an unsubscribe), and add what they follow."""
+    days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    chosen: SubscriptionKind = kind or ("both" if trending else "personal")
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        for topic in topics:
+            if not topic.isdigit() or store.topics.get_topic(int(topic)) is None:
+                raise click.BadParameter(f"there is no topic {topic!r}: `paperscope topics` lists the topic ids",
+                                         param_hint="--topic")
+        follows_given: tuple[tuple[FollowKind, tuple[str, ...]], ...] = (
+            ("query", queries), ("author", authors), ("topic", topics))
+        for what, values in follows_given:
+            for value in values:
+                store.digests.follow(user.id, what, value)
+        sub = store.digests.subscribe(user.id, kind=chosen, frequency=frequency,
+                                      hour=hour, weekday=days.index(weekday), max_papers=max_papers)
+        follows = store.digests.follows_of(user.id)
+    when = f"at {sub.hour:02d}:00 {user.timezone}" + (f" on {weekday.title()}s" if frequency == "weekly" else "")
+    click.echo(f"{user.email}: {sub.kind} digest, {sub.frequency} {when}"
+               + (f"; follows: {', '.join(f'{f.kind} {f.value!r}' for f in follows)}" if follows else ""))
+
+
+@click.command()
+@click.argument("email")
+@click.pass_obj
+def unsubscribe(app: AppContext, email: str) -> None:
+    """Stop a user's digests (what the unsubscribe link in every digest does)."""
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        was_active = store.digests.unsubscribe(user.id, source="cli")
+    click.echo(f"{user.email}: unsubscribed" if was_active else f"{user.email}: had no active subscription")
