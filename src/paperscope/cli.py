@@ -237,13 +237,12 @@ def _count_bar(label: str) -> Iterator[Any]:
 
 
 def _filters(date_from: str | None, date_to: str | None, category: str | None, author: str | None) -> Any:
-    from paperscope.ingest.fields import parse_date
-    from paperscope.store import PaperFilter
+    from paperscope.errors import InputError
+    from paperscope.filter_input import parse_paper_filter
 
     try:
-        return PaperFilter(published_from=parse_date(date_from), published_to=parse_date(date_to),
-                           category=category, author=author)
-    except ValueError as exc:
+        return parse_paper_filter(date_from=date_from, date_to=date_to, category=category, author=author)
+    except InputError as exc:
         raise click.BadParameter(str(exc), param_hint="--from/--to") from None
 
 
