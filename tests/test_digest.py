@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from paperscope.cli import main
 from paperscope.config import Settings
 from paperscope.digest import current_slot, due_subscriptions, send_digests
-from paperscope.digest.compose import Digest, DigestComposer, digest_paper
+from paperscope.digest.compose import Digest, DigestComposer, digest_paper, trending_papers
 from paperscope.digest.tokens import read_unsubscribe_token, unsubscribe_token
 from paperscope.ingest.pipeline import Ingester
 from paperscope.models import Paper
@@ -186,6 +186,21 @@ def test_due_subscriptions_are_those_whose_slot_has_no_digest_yet(store: Store) 
     assert [s.email for s in due_subscriptions(store, next_day)] == ["ada@example.org", "bob@example.org"]
     store.digests.unsubscribe(bob.id, source="cli")
     assert [s.email for s in due_subscriptions(store, next_day)] == ["ada@example.org"]
+
+
+def test_the_trending_section_ranks_like_the_trending_page(store: Store) -> None:
+    today = dt.date(2026, 6, 7)
+    store.upsert_papers([
+        Paper(id="2606.00001", title="Popular last week", published=today - dt.timedelta(days=6), upvotes=10),
+        Paper(id="2606.00002", title="Popular today", published=today, upvotes=4),
+        Paper(id="2606.00003", title="Not upvoted", published=today),
+    ])
+    ids = ["2606.00001", "2606.00002", "2606.00003"]
+    # A week's half-life is 3 days: (10 + 1) * 0.5 ** 2 = 2.75 ranks below (4 + 1) = 5; unvoted papers stay out.
+    assert [p.id for p in trending_papers(store, ids, 5, period="week", today=today)] == ids[1::-1]
+    for email in ("ada@example.org", "bob@example.org"):  # local votes count as upvotes: (2 + 1) > 2.75
+        store.accounts.vote(store.accounts.create_user(email).id, ids[2])
+    assert [p.id for p in trending_papers(store, ids, 2, period="week", today=today)] == [ids[1], ids[2]]
 
 
 def test_unsubscribe_tokens_are_signed_and_name_the_address(tmp_path: Path) -> None:
