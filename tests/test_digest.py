@@ -231,6 +231,7 @@ def test_digest_pages_feed_and_json(tmp_path: Path) -> None:
 
         feed = client.get(f"/feeds/users/{feed_token}.xml")
         assert feed.status_code == 200 and feed.headers["content-type"].startswith("application/rss+xml")
+        assert ET.fromstring(feed.content).findtext("./channel/link") == f"{BASE_URL}/"
         items = ET.fromstring(feed.content).findall("./channel/item")
         assert items and items[0].findtext("link", "").rsplit("/", 1)[1] in ROBOTS[2:]
         assert "Why:" in items[0].findtext("description", "")

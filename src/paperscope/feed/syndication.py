@@ -26,8 +26,12 @@ def paper_feed(papers: Iterable[Paper], *, title: str, description: str, page_ur
     feed.id(feed_url)
     feed.title(title)
     feed.subtitle(description)
-    feed.link(href=page_url, rel="alternate")
-    feed.link(href=feed_url, rel="self")
+    if fmt == "rss":  # feedgen makes the last link added the RSS channel's <link>: the page, as RSS means it
+        feed.link(href=feed_url, rel="self")
+        feed.link(href=page_url, rel="alternate")
+    else:
+        feed.link(href=page_url, rel="alternate")
+        feed.link(href=feed_url, rel="self")
     feed.language("en")
     feed.updated(now)
     feed.generator("paperscope")
