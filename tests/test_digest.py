@@ -11,19 +11,18 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from paperscope.cli import main
 from paperscope.config import Settings
 from paperscope.digest import current_slot, due_subscriptions, send_digests
-from paperscope.digest.compose import Digest, DigestComposer, digest_paper
-from paperscope.digest.routes import create_router
+from paperscope.digest.compose import Digest, DigestComposer, digest_paper, trending_papers
 from paperscope.digest.tokens import read_unsubscribe_token, unsubscribe_token
 from paperscope.ingest.pipeline import Ingester
 from paperscope.models import Paper
 from paperscope.store import Store, open_store
 from paperscope.store.digests import Subscription
+from paperscope.web.app import create_app
 from tests.conftest import FIXTURES
 from tests.test_digest_support import Inbox, smtp_server
 
@@ -107,13 +106,10 @@ def test_a_subscriber_gets_one_digest_then_nothing_new_then_nothing_after_unsubs
     assert "sent 0, to retry later 0, failed 0" in cli(env, "digest", "send")
     assert len(inbox.messages) == 2
 
-    # The one-click link works in a real app that includes the router, and stops the next digest.
+    # The one-click link works in the web app, and stops the next digest.
     settings = site_settings(tmp_path, port)
     with open_store(settings.database_url) as store:
-        app = FastAPI()
-        app.state.store, app.state.settings = store, settings
-        app.include_router(create_router())
-        client = TestClient(app)
+        client = TestClient(create_app(settings, store=store, background_jobs=False))
         path = unsubscribe.removeprefix(BASE_URL)
         confirm = client.get(path)
         assert confirm.status_code == 200 and "ada@example.org" in confirm.text and "<form" in confirm.text
@@ -192,6 +188,21 @@ def test_due_subscriptions_are_those_whose_slot_has_no_digest_yet(store: Store) 
     assert [s.email for s in due_subscriptions(store, next_day)] == ["ada@example.org"]
 
 
+def test_the_trending_section_ranks_like_the_trending_page(store: Store) -> None:
+    today = dt.date(2026, 6, 7)
+    store.upsert_papers([
+        Paper(id="2606.00001", title="Popular last week", published=today - dt.timedelta(days=6), upvotes=10),
+        Paper(id="2606.00002", title="Popular today", published=today, upvotes=4),
+        Paper(id="2606.00003", title="Not upvoted", published=today),
+    ])
+    ids = ["2606.00001", "2606.00002", "2606.00003"]
+    # A week's half-life is 3 days: (10 + 1) * 0.5 ** 2 = 2.75 ranks below (4 + 1) = 5; unvoted papers stay out.
+    assert [p.id for p in trending_papers(store, ids, 5, period="week", today=today)] == ids[1::-1]
+    for email in ("ada@example.org", "bob@example.org"):  # local votes count as upvotes: (2 + 1) > 2.75
+        store.accounts.vote(store.accounts.create_user(email).id, ids[2])
+    assert [p.id for p in trending_papers(store, ids, 2, period="week", today=today)] == [ids[1], ids[2]]
+
+
 def test_unsubscribe_tokens_are_signed_and_name_the_address(tmp_path: Path) -> None:
     token = unsubscribe_token("secret", 7, "ada@example.org")
     assert read_unsubscribe_token("secret", token) == (7, "ada@example.org")
@@ -200,7 +211,7 @@ def test_unsubscribe_tokens_are_signed_and_name_the_address(tmp_path: Path) -> N
     assert read_unsubscribe_token("secret", "") is None
 
 
-def test_router_pages_feed_and_json(tmp_path: Path) -> None:
+def test_digest_pages_feed_and_json(tmp_path: Path) -> None:
     settings = site_settings(tmp_path, 25)
     with open_store(settings.database_url) as store:
         Ingester(store, settings).ingest(str(FIXTURES / "digest_papers.jsonl"))
@@ -211,10 +222,7 @@ def test_router_pages_feed_and_json(tmp_path: Path) -> None:
         store.accounts.set_library_state(ada.id, ROBOTS[:2], "saved")
         store.digests.subscribe(ada.id)
         feed_token = store.digests.feed_token(ada.id)
-        app = FastAPI()
-        app.state.store, app.state.settings = store, settings
-        app.include_router(create_router())
-        client = TestClient(app)
+        client = TestClient(create_app(settings, store=store, background_jobs=False))
 
         forged = client.get("/unsubscribe", params={"token": unsubscribe_token("wrong key", ada.id, ada.email)})
         assert forged.status_code == 400 and "not valid" in forged.text
@@ -223,6 +231,7 @@ def test_router_pages_feed_and_json(tmp_path: Path) -> None:
 
         feed = client.get(f"/feeds/users/{feed_token}.xml")
         assert feed.status_code == 200 and feed.headers["content-type"].startswith("application/rss+xml")
+        assert ET.fromstring(feed.content).findtext("./channel/link") == f"{BASE_URL}/"
         items = ET.fromstring(feed.content).findall("./channel/item")
         assert items and items[0].findtext("link", "").rsplit("/", 1)[1] in ROBOTS[2:]
         assert "Why:" in items[0].findtext("description", "")
@@ -236,10 +245,9 @@ def test_router_pages_feed_and_json(tmp_path: Path) -> None:
         assert [p["id"] for p in picks][:3] and all(set(p) >= {"id", "score", "why"} for p in picks)
         assert picks[0]["id"] in ROBOTS[2:] and not {p["id"] for p in picks} & set(ROBOTS[:2])
 
-        signed_in = FastAPI()
-        signed_in.state.store, signed_in.state.settings = store, settings
-        signed_in.include_router(create_router(current_user_id=lambda: ada.id))
-        assert len(TestClient(signed_in).get("/api/recommendations", params={"limit": 2}).json()) == 2
+        _, api_token = store.sessions.create_api_token(ada.id, "script")
+        signed_in = {"Authorization": f"Bearer {api_token}"}
+        assert len(client.get("/api/recommendations", params={"limit": 2}, headers=signed_in).json()) == 2
 
 
 def test_dry_run_and_preview_store_and_send_nothing(tmp_path: Path, smtp: tuple[Inbox, int]) -> None:

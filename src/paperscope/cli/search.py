@@ -10,6 +10,7 @@ import click
 
 from paperscope.cli.context import AppContext
 from paperscope.cli.output import count_bar, paper_line
+from paperscope.errors import InputError
 from paperscope.store import PaperFilter, Store
 
 if TYPE_CHECKING:
@@ -64,12 +65,11 @@ def _place_in_topics(store: Store, model_name: str) -> int:
 
 
 def _filters(date_from: str | None, date_to: str | None, category: str | None, author: str | None) -> PaperFilter:
-    from paperscope.ingest.fields import parse_date
+    from paperscope.filter_input import parse_paper_filter
 
     try:
-        return PaperFilter(published_from=parse_date(date_from), published_to=parse_date(date_to),
-                           category=category, author=author)
-    except ValueError as exc:
+        return parse_paper_filter(date_from=date_from, date_to=date_to, category=category, author=author)
+    except InputError as exc:
         raise click.BadParameter(str(exc), param_hint="--from/--to") from None
 
 

@@ -1,8 +1,9 @@
 """Compose one user's digest: pick the papers, render the HTML and plain-text templates, build the message.
 
 A digest has up to two sections: "For you" (the user's recommendations with their reasons) and "Trending"
-(the period's papers with the most upvotes, the same list for everyone). Papers in the user's library, upvoted or hidden
-papers and papers already sent to the user never appear. The message gets a signed one-click unsubscribe link
+(the period's upvoted papers ranked as the trending page ranks them: upvotes with a recency decay,
+feed/trending.py). Papers in the user's library, upvoted or hidden papers and papers already sent to the user
+never appear. The message gets a signed one-click unsubscribe link
 and the `List-Unsubscribe` / `List-Unsubscribe-Post` headers (RFC 8058).
 """
 
@@ -23,10 +24,11 @@ from paperscope.config import Settings
 from paperscope.digest.schedule import period_length
 from paperscope.digest.tokens import unsubscribe_token
 from paperscope.errors import NothingToGoOn
+from paperscope.feed.trending import Period, rank, total_upvotes
 from paperscope.ids import parse_arxiv_id
 from paperscope.models import Paper
 from paperscope.recommend.engine import Recommender
-from paperscope.store import Store
+from paperscope.store import Store, TrendingCandidate
 from paperscope.store.digests import Subscription
 from paperscope.text import excerpt, html_text, math_as_text, plain_text
 
@@ -107,15 +109,17 @@ def unsubscribe_url(settings: Settings, user_id: int, email: str) -> str:
     return f"{settings.base_url.rstrip('/')}/unsubscribe?token={token}"
 
 
-def trending_papers(store: Store, candidates: list[str], limit: int) -> list[Paper]:
-    """The candidates with the most upvotes (Hugging Face and local votes), newest first among equals."""
+def trending_papers(store: Store, candidates: list[str], limit: int, *, period: Period, today: dt.date
+                    ) -> list[Paper]:
+    """The upvoted candidates in the trending page's order (`feed.trending.rank` over the digest's `period`,
+    counted back from `today`); a paper without a publication date counts as dated `today`."""
     if not candidates or limit < 1:
         return []
     papers = store.get_papers(candidates)
     local = store.accounts.vote_counts(list(papers))
-    order = sorted(papers.values(), key=lambda p: (-((p.upvotes or 0) + local.get(p.id, 0)),
-                                                   -(p.published or dt.date.min).toordinal(), p.id))
-    return [p for p in order if (p.upvotes or 0) + local.get(p.id, 0) > 0][:limit]
+    upvoted = [TrendingCandidate(id=p.id, upvotes=p.upvotes or 0, votes=local.get(p.id, 0), date=p.published or today)
+               for p in papers.values() if total_upvotes(p.upvotes, local.get(p.id, 0)) > 0]
+    return [papers[c.id] for c, _ in rank(upvoted, period, today)[:limit]]
 
 
 class DigestComposer:
@@ -150,7 +154,9 @@ class DigestComposer:
             digest.personal = [digest_paper(r.paper, r.why.text(), base_url) for r in picks]
         if subscription.kind in ("trending", "both"):
             taken = set(digest.paper_ids)
-            popular = trending_papers(self.store, [c for c in candidates if c not in taken], subscription.max_papers)
+            popular = trending_papers(self.store, [c for c in candidates if c not in taken], subscription.max_papers,
+                                      period="week" if subscription.frequency == "weekly" else "day",
+                                      today=now.date())
             digest.trending = [digest_paper(p, _votes_reason(p), base_url) for p in popular]
         if not digest.paper_ids:
             return None

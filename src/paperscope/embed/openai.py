@@ -4,7 +4,7 @@ the same API (text-embeddings-inference, vLLM, Ollama, LM Studio, llama.cpp...).
 BASE_URL is the API root ("https://api.openai.com/v1", "http://127.0.0.1:8080"); requests go to
 `<root>/embeddings`, with "/v1" added when the root does not end in it already. The API key comes from the
 environment variable PAPERSCOPE_EMBEDDING_API_KEY (none is sent when it is unset). Texts are sent in batches
-through `ingest.http.PoliteClient`: connection failures, timeouts, 408, 409, 429 and 5xx answers are retried
+through `paperscope.http.PoliteClient`: connection failures, timeouts, 408, 409, 429 and 5xx answers are retried
 with exponential backoff (honouring Retry-After); other refusals raise at once with the server's message.
 Returned vectors are L2-normalised.
 """
@@ -21,7 +21,7 @@ import numpy as np
 from paperscope.errors import EmbeddingServiceError, SourceError
 
 if TYPE_CHECKING:
-    from paperscope.ingest.http import PoliteClient
+    from paperscope.http import PoliteClient
 
 API_KEY_ENV = "PAPERSCOPE_EMBEDDING_API_KEY"
 
@@ -125,7 +125,7 @@ class OpenAIEmbedder:
 
     def _post(self, payload: dict[str, Any]) -> Any:
         if self._client is None:
-            from paperscope.ingest.http import PoliteClient
+            from paperscope.http import PoliteClient
 
             headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
             self._client = PoliteClient(name=f"the embeddings endpoint of {self.model!r}", timeout=self.timeout,

@@ -1,10 +1,11 @@
-"""Atom and RSS feeds of paper lists (trending, a search, a topic), built with feedgen, which escapes
-every title and abstract; their TeX text markup is converted to plain text (math stays its source)."""
+"""Atom and RSS feeds of paper lists (trending, a search, a topic, a user's recommendations), all built here
+with feedgen, which escapes every title and abstract; their TeX text markup is converted to plain text (math
+stays its source)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 from feedgen.feed import FeedGenerator
@@ -16,15 +17,21 @@ FeedFormat = Literal["atom", "rss"]
 
 
 def paper_feed(papers: Iterable[Paper], *, title: str, description: str, page_url: str, feed_url: str,
-               base_url: str, fmt: FeedFormat = "atom", updated: dt.datetime | None = None) -> bytes:
-    """The papers as an Atom (default) or RSS 2.0 document, newest links pointing at this site."""
+               base_url: str, fmt: FeedFormat = "atom", updated: dt.datetime | None = None,
+               summaries: Mapping[str, str] | None = None) -> bytes:
+    """The papers as an Atom (default) or RSS 2.0 document, newest links pointing at this site. Each entry's
+    text is its abstract, or the text `summaries` holds for its id."""
     now = updated or dt.datetime.now(dt.UTC)
     feed = FeedGenerator()
     feed.id(feed_url)
     feed.title(title)
     feed.subtitle(description)
-    feed.link(href=page_url, rel="alternate")
-    feed.link(href=feed_url, rel="self")
+    if fmt == "rss":  # feedgen makes the last link added the RSS channel's <link>: the page, as RSS means it
+        feed.link(href=feed_url, rel="self")
+        feed.link(href=page_url, rel="alternate")
+    else:
+        feed.link(href=page_url, rel="alternate")
+        feed.link(href=feed_url, rel="self")
     feed.language("en")
     feed.updated(now)
     feed.generator("paperscope")
@@ -37,7 +44,8 @@ def paper_feed(papers: Iterable[Paper], *, title: str, description: str, page_ur
         entry.link(href=url, rel="alternate")
         if paper.pdf_url:
             entry.link(href=paper.pdf_url, rel="related", type="application/pdf")
-        entry.summary(plain_text(paper.abstract or paper.title))
+        summary = summaries.get(paper.id) if summaries else None
+        entry.summary(summary if summary is not None else plain_text(paper.abstract or paper.title))
         for name in paper.authors[:20]:
             entry.author({"name": name})
         day = paper.published or paper.updated

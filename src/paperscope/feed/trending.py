@@ -62,6 +62,18 @@ def shift(period: Period, day: dt.date, steps: int) -> dt.date:
     return dt.date(months // 12, months % 12 + 1, 1)
 
 
+def total_upvotes(source_upvotes: int | None, local_votes: int) -> int:
+    """A paper's upvotes as every page, feed, digest and API answer shows and ranks them: those its source
+    reports (Hugging Face daily papers) plus the votes of this site's users."""
+    return (source_upvotes or 0) + local_votes
+
+
+def upvotes_of(store: Store, papers: Collection[Paper]) -> dict[str, int]:
+    """`total_upvotes` of each paper, by id (one query for the local votes)."""
+    local = store.accounts.vote_counts([p.id for p in papers])
+    return {p.id: total_upvotes(p.upvotes, local.get(p.id, 0)) for p in papers}
+
+
 def score(upvotes: int, age_days: float, half_life_days: float) -> float:
     """Upvotes (plus one, so unvoted papers still order by age) halved every `half_life_days` of age."""
     return float((max(upvotes, 0) + 1) * 0.5 ** (max(age_days, 0.0) / half_life_days))
@@ -71,7 +83,8 @@ def rank(candidates: Collection[TrendingCandidate], period: Period, reference: d
          ) -> list[tuple[TrendingCandidate, float]]:
     """Candidates with their scores, best first; ties go to the newer paper, then to the smaller id."""
     half_life = HALF_LIFE_DAYS[period]
-    scored = [(c, score(c.upvotes + c.votes, (reference - c.date).days, half_life)) for c in candidates]
+    scored = [(c, score(total_upvotes(c.upvotes, c.votes), (reference - c.date).days, half_life))
+              for c in candidates]
     scored.sort(key=_ranking_order)
     return scored
 
@@ -84,7 +97,7 @@ def _ranking_order(item: tuple[TrendingCandidate, float]) -> tuple[float, int, s
 class TrendingEntry:
     paper: Paper
     score: float
-    upvotes: int  # source upvotes plus local votes
+    upvotes: int  # total_upvotes
 
 
 @dataclass
@@ -136,8 +149,8 @@ class TrendingFeed:
                     continue
                 candidate, old_score = ranking[position]
                 moved = dataclasses.replace(candidate, votes=candidate.votes + change)
-                new_score = old_score * (max(moved.upvotes + moved.votes, 0) + 1) / (
-                    max(candidate.upvotes + candidate.votes, 0) + 1)
+                new_score = old_score * (max(total_upvotes(moved.upvotes, moved.votes), 0) + 1) / (
+                    max(total_upvotes(candidate.upvotes, candidate.votes), 0) + 1)
                 updated = list(ranking)
                 updated[position] = (moved, new_score)
                 updated.sort(key=_ranking_order)
@@ -233,7 +246,8 @@ class TrendingFeed:
             else self._visible(period, day, today, exclude)
         chosen = ranking[offset:offset + limit]
         found = self.store.get_papers([c.id for c, _ in chosen])
-        entries = [TrendingEntry(found[c.id], s, c.upvotes + c.votes) for c, s in chosen if c.id in found]
+        entries = [TrendingEntry(found[c.id], s, total_upvotes(c.upvotes, c.votes)) for c, s in chosen
+                   if c.id in found]
         latest = max(today, self.latest_date() or today)
         following = shift(period, day, 1)
         return TrendingPage(period=period, date=day, first=first, last=last, entries=entries, total=len(ranking),

@@ -28,10 +28,10 @@ import httpx
 
 from paperscope.config import Settings
 from paperscope.errors import InputError, SourceError
+from paperscope.http import PoliteClient
 from paperscope.ids import parse_arxiv_id
 from paperscope.ingest.atom import AtomFeed, Stamped
 from paperscope.ingest.base import Checkpoint, Entry, Problem, SourceItem
-from paperscope.ingest.http import PoliteClient
 from paperscope.store import Store
 
 ARXIV_MAX_RESULTS = 30_000

@@ -17,11 +17,11 @@ from typing import Any, BinaryIO
 
 from paperscope.config import Settings
 from paperscope.errors import InputError, SourceError
+from paperscope.http import PoliteClient
 from paperscope.ids import parse_arxiv_id
 from paperscope.ingest.base import Entry, Item, Problem, SourceItem
 from paperscope.ingest.detect import read_text
 from paperscope.ingest.fields import arxiv_links, clean_text, optional_text, parse_date
-from paperscope.ingest.http import PoliteClient
 from paperscope.models import Paper
 
 SOURCE = "hf"

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,9 +29,8 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix
 
-from paperscope.errors import ExplanationServiceError, OfflineError
-
-_RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+from paperscope.errors import ExplanationServiceError, OfflineError, SourceError
+from paperscope.http import PoliteClient
 
 
 def chat_url(base_url: str) -> str:
@@ -43,53 +41,41 @@ def chat_url(base_url: str) -> str:
     return (base if base.endswith("/v1") else base + "/v1") + "/chat/completions"
 
 
-class ChatClient:
-    """A minimal OpenAI-compatible chat client: one user message in, the reply's text out."""
+class ChatClient(PoliteClient):
+    """A minimal OpenAI-compatible chat client: one user message in, the reply's text out. Timeouts, retries
+    and backoff are PoliteClient's; the errors name the LLM endpoint and the setting to check."""
 
     def __init__(self, base_url: str, model: str, *, api_key: str | None = None, timeout: float = 60.0,
-                 retries: int = 3, backoff: float = 1.0) -> None:
+                 retries: int = 3, backoff: float = 1.0, transport: httpx.BaseTransport | None = None) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"the LLM URL must start with http:// or https://, not {base_url!r}")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        super().__init__(name="the LLM endpoint", timeout=timeout, retries=retries, backoff=backoff,
+                         headers=headers, transport=transport)
         self.url = chat_url(base_url)
         self.model = model
-        self.retries = retries
-        self.backoff = backoff
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.Client(timeout=timeout, headers=headers)
-
-    def close(self) -> None:
-        self._client.close()
 
     def complete(self, prompt: str) -> str:
         payload = {"model": self.model, "temperature": 0, "messages": [{"role": "user", "content": prompt}]}
-        delay, last = self.backoff, ""
-        for attempt in range(self.retries + 1):
-            try:
-                response = self._client.post(self.url, json=payload)
-            except httpx.ConnectError as exc:
-                last = f"cannot connect ({exc})"
-                if attempt == self.retries:
-                    raise OfflineError(f"Cannot reach the LLM endpoint {self.url}: {exc}. Check "
-                                       "PAPERSCOPE_TOPICS_LLM_URL and that the server runs.") from None
-            except httpx.HTTPError as exc:
-                last = f"{type(exc).__name__}: {exc}"
-            else:
-                if response.status_code < 400:
-                    try:
-                        return str(response.json()["choices"][0]["message"]["content"])
-                    except (ValueError, KeyError, IndexError, TypeError):
-                        raise ExplanationServiceError(f"{self.url} did not answer like a chat completions "
-                                                      f"endpoint: {response.text[:200]!r}") from None
-                if response.status_code not in _RETRY_STATUS:
-                    hint = " Set PAPERSCOPE_TOPICS_LLM_API_KEY." if response.status_code in (401, 403) else ""
-                    raise ExplanationServiceError(f"The LLM endpoint {self.url} refused the request with HTTP "
-                                                  f"{response.status_code}: {response.text[:200].strip()}.{hint}")
-                last = f"HTTP {response.status_code}"
-            if attempt < self.retries:
-                time.sleep(delay)
-                delay *= 2
-        raise ExplanationServiceError(f"The LLM endpoint {self.url} did not answer after {self.retries + 1} "
-                                      f"attempts (last: {last}).")
+        response = self.request("POST", self.url, json=payload)
+        try:
+            return str(response.json()["choices"][0]["message"]["content"])
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise ExplanationServiceError(f"{self.url} did not answer like a chat completions "
+                                          f"endpoint: {response.text[:200]!r}") from None
+
+    def offline_error(self, url: str, exc: httpx.HTTPError) -> SourceError:
+        return OfflineError(f"Cannot reach the LLM endpoint {url}: {exc}. Check "
+                            "PAPERSCOPE_TOPICS_LLM_URL and that the server runs.")
+
+    def refused_error(self, response: httpx.Response) -> SourceError:
+        hint = " Set PAPERSCOPE_TOPICS_LLM_API_KEY." if response.status_code in (401, 403) else ""
+        return ExplanationServiceError(f"The LLM endpoint {self.url} refused the request with HTTP "
+                                       f"{response.status_code}: {response.text[:200].strip()}.{hint}")
+
+    def gave_up_error(self, url: str, attempts: int, last_error: str) -> SourceError:
+        return ExplanationServiceError(f"The LLM endpoint {url} did not answer after {attempts} "
+                                       f"attempts (last: {last_error}).")
 
 
 @dataclass

@@ -23,20 +23,7 @@ from paperscope.store import Store, open_configured_store
 from paperscope.web.hints import web_message
 from paperscope.web.pages import page
 from paperscope.web.render import STATIC
-from paperscope.web.routes import (
-    accounts,
-    api_collections,
-    api_papers,
-    api_search,
-    collections,
-    feeds,
-    for_you,
-    papers,
-    search,
-    submissions,
-    topics,
-    trending,
-)
+from paperscope.web.routes import include_routers
 from paperscope.web.security import SESSION_COOKIE
 from paperscope.web.services import Services
 
@@ -94,11 +81,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     _api_docs(app)  # before /static, whose mount would catch /static/docs and /static/plotly
     _plotly(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (trending, search, papers, accounts, collections, submissions, feeds, topics, for_you,
-                   api_papers, api_search, api_collections):
-        app.include_router(module.router)
-    app.include_router(topics.api)
-    _digest_routes(app, services)
+    include_routers(app, with_digests=_recommendations(services))
     _error_handlers(app, services)
     return app
 
@@ -132,24 +115,15 @@ def _api_docs(app: FastAPI) -> None:
                                    swagger_favicon_url="/static/docs/favicon.png")
 
 
-def _digest_routes(app: FastAPI, services: Services) -> None:
-    """The digest stage's router (unsubscribe, private RSS of recommendations, /api/recommendations), when
-    its extra is installed; the signed-in user is the session's or an API token's."""
+def _recommendations(services: Services) -> bool:
+    """Give the services their recommender when the digest extra is installed; whether it is."""
     try:
-        from paperscope.digest.routes import RecommendationCache, create_router
+        from paperscope.web.recommendations import RecommendationCache
     except ImportError as exc:
         services.notes.append(f"Digest pages are off: {exc}. Install them with: pip install 'paperscope[digest]'")
-        return
-
-    from paperscope.web.security import bearer_user, session_user
-
-    def user_id(request: Request) -> int | None:
-        user = bearer_user(request, services) or session_user(request, services)
-        return user.id if user else None
-
+        return False
     services.recommendations = RecommendationCache()
-    app.include_router(create_router(get_store=lambda: services.store, get_settings=lambda: services.settings,
-                                     current_user_id=user_id, cache=services.recommendations))
+    return True
 
 
 def _plotly(app: FastAPI) -> None:

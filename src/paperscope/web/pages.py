@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from paperscope.errors import DatabaseUnavailable
+from paperscope.feed.trending import upvotes_of
 from paperscope.models import Paper
 from paperscope.store.accounts import User
 from paperscope.web.render import render
@@ -34,12 +35,11 @@ class Card:
 
 def cards(services: Services, user: User | None, papers: Iterable[Paper],
           upvotes: dict[str, int] | None = None) -> list[Card]:
-    """Cards for papers; `upvotes` (source plus local) is computed when not given."""
+    """Cards for papers; `upvotes` (`feed.trending.total_upvotes` by id) is read when not given."""
     papers = list(papers)
     ids = [p.id for p in papers]
     if upvotes is None:
-        local = services.store.accounts.vote_counts(ids)
-        upvotes = {p.id: (p.upvotes or 0) + local.get(p.id, 0) for p in papers}
+        upvotes = upvotes_of(services.store, papers)
     voted: set[str] = set()
     saved: set[str] = set()
     if user is not None:

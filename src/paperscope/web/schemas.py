@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -22,6 +22,12 @@ class ErrorBody(BaseModel):
     """Every API error has this shape."""
 
     error: ErrorDetail
+
+
+#: The error answers every API router documents (`responses=` of its APIRouter).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody},
+    503: {"model": ErrorBody}}
 
 
 class PaperOut(BaseModel):

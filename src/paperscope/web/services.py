@@ -19,8 +19,8 @@ from paperscope.store import PaperFilter, Store
 from paperscope.web.topics import MapData
 
 if TYPE_CHECKING:
-    from paperscope.digest.routes import RecommendationCache
     from paperscope.jobs import BackgroundJobs, WorkerStatus
+    from paperscope.web.recommendations import RecommendationCache
 
 log = logging.getLogger("paperscope.web")
 

@@ -1,1 +1,70 @@
-"""One router per resource: pages first, then the JSON API under /api."""
+"""The web app's routes: one router per resource and interface, all mounted here.
+
+The rule: each module holds one router, for one resource and one interface. `pages/` answers HTML (and the
+BibTeX downloads its pages link to), `api/` answers JSON, `feeds.py` answers Atom and RSS; so a resource with
+pages and a JSON API has two routers (pages/papers.py and api/papers.py). A router declares its paths below
+its interface's prefix ("" for pages, "/api", "/feeds"), and `include_routers` below is the one place that
+mounts them, each with that prefix. Routers never import each other: what several share lives in modules
+without routes (web/params.py, web/lookups.py, web/votes.py, web/pages.py).
+
+The routers of digests and recommendations need the digest extra; without it they are left out.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from paperscope.web.routes import feeds
+from paperscope.web.routes.api import collections as api_collections
+from paperscope.web.routes.api import papers as api_papers
+from paperscope.web.routes.api import search as api_search
+from paperscope.web.routes.api import status as api_status
+from paperscope.web.routes.api import submissions as api_submissions
+from paperscope.web.routes.api import topics as api_topics
+from paperscope.web.routes.api import trending as api_trending
+from paperscope.web.routes.pages import (
+    accounts,
+    collections,
+    papers,
+    recommendations,
+    search,
+    submissions,
+    topics,
+    trending,
+)
+
+PAGES, API, FEEDS = "", "/api", "/feeds"
+
+#: (prefix, router) of every resource, in the order requests are matched.
+ROUTERS: tuple[tuple[str, APIRouter], ...] = (
+    (PAGES, trending.router),
+    (PAGES, search.router),
+    (PAGES, papers.router),
+    (PAGES, accounts.router),
+    (PAGES, collections.router),
+    (PAGES, submissions.router),
+    (FEEDS, feeds.router),
+    (PAGES, topics.router),
+    (PAGES, recommendations.router),
+    (API, api_papers.router),
+    (API, api_search.router),
+    (API, api_trending.router),
+    (API, api_status.router),
+    (API, api_collections.router),
+    (API, api_submissions.router),
+    (API, api_topics.router),
+)
+
+
+def digest_routers() -> tuple[tuple[str, APIRouter], ...]:
+    """(prefix, router) of the resources that need the digest extra; ImportError without it."""
+    from paperscope.web.routes.api import recommendations as api_recommendations
+    from paperscope.web.routes.pages import digests
+
+    return (PAGES, digests.router), (API, api_recommendations.router)
+
+
+def include_routers(app: FastAPI, *, with_digests: bool) -> None:
+    """Mount every router on the app with its prefix; the digest routers too when `with_digests`."""
+    for prefix, router in ROUTERS + (digest_routers() if with_digests else ()):
+        app.include_router(router, prefix=prefix)

@@ -1,4 +1,4 @@
-"""Topic pages (`/topics`, `/topics/{id}`), their JSON API and the per-topic feed.
+"""Topic pages: `/topics` (the map and the list) and `/topics/{id}`.
 
 The interactive map is drawn by plotly.js, served from the plotly package (no CDN); without JavaScript
 the pages still show the topic list, each topic's trend as an inline SVG and a static map of topic centres.
@@ -8,30 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
 
-from paperscope.feed.syndication import paper_feed
-from paperscope.store.topics import TopicRecord
 from paperscope.web.deps import CurrentUser, ServicesDep
+from paperscope.web.lookups import get_topic, is_following
 from paperscope.web.pages import cards, page
-from paperscope.web.routes.api_papers import ERRORS, Limit, Offset
-from paperscope.web.routes.feeds import FEED_SIZE, MEDIA, FormatQuery
-from paperscope.web.routes.for_you import is_following
-from paperscope.web.schemas import MapOut, Page, TopicDetailOut, TopicOut
-from paperscope.web.services import Services
+from paperscope.web.schemas import TopicOut
 from paperscope.web.topics import AMBIGUOUS_SEPARABILITY, sparkline, topic_list, topic_out, weekly_trend
 
 router = APIRouter(tags=["topics"])
-api = APIRouter(prefix="/api", tags=["topics"], responses=ERRORS)  # type: ignore[arg-type]
 PAGE_SIZE = 20
-
-
-def get_topic(services: Services, topic_id: int) -> TopicRecord:
-    topic = services.store.topics.get_topic(topic_id)
-    if topic is None:
-        raise HTTPException(404, f"There is no topic {topic_id}; the list is at /topics.")
-    return topic
 
 
 def _centres(topics: list[TopicOut], width: int = 640, height: int = 400) -> list[dict[str, object]]:
@@ -79,39 +66,3 @@ def topic_page(request: Request, services: ServicesDep, user: CurrentUser, topic
         "related": cards(services, user, [related[i] for i in related_ids if i in related]),
         "neighbours": [(n, t) for n, t in neighbours if t is not None], "sparkline": sparkline,
         "following": is_following(services, user.id if user else None, "topic", topic_id)})
-
-
-@router.get("/feeds/topics/{topic_id}.xml", tags=["feeds"], summary="A topic's newest papers as Atom or RSS",
-            response_class=Response, responses={200: {"content": {"application/atom+xml": {}}}})
-def topic_feed(services: ServicesDep, topic_id: int, fmt: FormatQuery = "atom") -> Response:
-    topic = get_topic(services, topic_id)
-    ids = services.store.topics.paper_ids(topic_id)
-    dates = services.store.paper_dates(ids)
-    newest = sorted(ids, key=lambda pid: (dates.get(pid) is not None, dates.get(pid), pid), reverse=True)[:FEED_SIZE]
-    found = services.store.get_papers(newest)
-    base = services.settings.base_url.rstrip("/")
-    body = paper_feed([found[i] for i in newest if i in found], title=f"paperscope topic: {topic.label}",
-                      description=", ".join(topic.keywords), page_url=f"{base}/topics/{topic_id}",
-                      feed_url=f"{base}/feeds/topics/{topic_id}.xml" + ("?format=rss" if fmt == "rss" else ""),
-                      base_url=base, fmt=fmt)
-    return Response(body, media_type=MEDIA[fmt])
-
-
-@api.get("/topics", response_model=list[TopicOut], summary="The current topics, largest first")
-def api_topics(services: ServicesDep) -> list[TopicOut]:
-    return topic_list(services)
-
-
-@api.get("/topics/map", response_model=MapOut, summary="Every paper's point on the 2-D topic map")
-def api_map(services: ServicesDep, topic: int | None = None) -> MapOut:
-    return MapOut(**services.map_data.get(services, topic))
-
-
-@api.get("/topics/{topic_id}", response_model=TopicDetailOut, summary="A topic and its papers")
-def api_topic(services: ServicesDep, topic_id: int, limit: Limit = 50, offset: Offset = 0) -> TopicDetailOut:
-    record = get_topic(services, topic_id)
-    trend = weekly_trend(services.store.topics.sizes_per_week(topic_id).get(topic_id, {}))
-    ids = services.store.topics.paper_ids(topic_id, limit=limit + 1, offset=offset)
-    papers = Page[str](items=ids[:limit], total=record.size, limit=limit, offset=offset,
-                       next_offset=offset + limit if len(ids) > limit else None)
-    return TopicDetailOut(**topic_out(record, trend).model_dump(), papers=papers)

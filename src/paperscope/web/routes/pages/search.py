@@ -2,67 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from paperscope.errors import InputError, SearchUnavailable
 from paperscope.feed.bibtex import to_bibtex
-from paperscope.index.search import MODES, Mode
-from paperscope.ingest.fields import parse_date
-from paperscope.store import PaperFilter
 from paperscope.web.deps import CurrentUser, ServicesDep
 from paperscope.web.hints import web_message
+from paperscope.web.lookups import is_following
 from paperscope.web.pages import cards, page
-from paperscope.web.routes.for_you import is_following
+from paperscope.web.params import search_form
 
 router = APIRouter(tags=["pages"])
 PAGE_SIZE = 20
 EXPORT_LIMIT = 200
-
-
-@dataclass
-class SearchForm:
-    q: str
-    mode: str
-    date_from: str | None
-    date_to: str | None
-    category: str | None
-    author: str | None
-
-    def filters(self) -> PaperFilter:
-        try:
-            return PaperFilter(published_from=parse_date(self.date_from), published_to=parse_date(self.date_to),
-                               category=self.category, author=self.author)
-        except ValueError as exc:
-            raise InputError(f"Dates are YYYY-MM-DD: {exc}") from None
-
-    def checked_mode(self) -> Mode:
-        for mode in MODES:
-            if mode == self.mode:
-                return mode
-        raise InputError(f"mode must be one of {', '.join(MODES)}")
-
-    def query_string(self) -> str:
-        pairs = {"q": self.q, "mode": self.mode, "from": self.date_from, "to": self.date_to,
-                 "category": self.category, "author": self.author}
-        return urlencode({k: v for k, v in pairs.items() if v and not (k == "mode" and v == "hybrid")})
-
-
-def _blank(value: str | None) -> str | None:
-    return (value or "").strip() or None
-
-
-def search_form(q: str = "", mode: str = "hybrid",
-                date_from: Annotated[str | None, Query(alias="from")] = None,
-                date_to: Annotated[str | None, Query(alias="to")] = None,
-                category: str | None = None, author: str | None = None) -> SearchForm:
-    """The search parameters, blanks as None."""
-    return SearchForm(q=q.strip(), mode=mode, date_from=_blank(date_from), date_to=_blank(date_to),
-                      category=_blank(category), author=_blank(author))
 
 
 @router.get("/search", response_class=HTMLResponse, summary="Search page")

@@ -13,20 +13,13 @@ from paperscope.feed.bibtex import to_bibtex
 from paperscope.models import Paper
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
 from paperscope.web.hints import web_message
+from paperscope.web.lookups import get_paper
 from paperscope.web.pages import cards, page
 from paperscope.web.security import safe_next
-from paperscope.web.services import Services
+from paperscope.web.votes import cast_vote
 
 router = APIRouter(tags=["pages"])
 SIMILAR = 8
-
-
-def get_paper(services: Services, paper_id: str) -> Paper:
-    paper = services.store.get_paper(paper_id)
-    if paper is None:
-        raise HTTPException(404, f"No paper with id {paper_id!r} is stored here. Search for it, or submit it by "
-                            "its arXiv id.")
-    return paper
 
 
 def back(request: Request, paper: Paper, next_path: str | None = None) -> RedirectResponse:
@@ -37,11 +30,9 @@ def back(request: Request, paper: Paper, next_path: str | None = None) -> Redire
 def vote(request: Request, services: ServicesDep, user: RequiredUser, paper_id: str,
          up: Annotated[int, Form()] = 1, next: Annotated[str | None, Form()] = None) -> Response:
     paper = get_paper(services, paper_id)
-    if services.store.accounts.vote(user.id, paper.id, up=bool(up)):
-        services.trending.record_vote(paper.id, 1 if up else -1)
+    upvotes = cast_vote(services, user.id, paper, up=bool(up))
     if "application/json" in request.headers.get("accept", ""):
-        local = services.store.accounts.vote_counts([paper.id]).get(paper.id, 0)
-        return JSONResponse({"paper_id": paper.id, "voted": bool(up), "upvotes": (paper.upvotes or 0) + local})
+        return JSONResponse({"paper_id": paper.id, "voted": bool(up), "upvotes": upvotes})
     return back(request, paper, next)
 
 

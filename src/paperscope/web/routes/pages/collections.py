@@ -13,19 +13,15 @@ from paperscope.feed.bibtex import to_bibtex
 from paperscope.models import Paper
 from paperscope.store.accounts import Collection, User
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
+from paperscope.web.lookups import visible_collection
 from paperscope.web.pages import cards, page
 from paperscope.web.services import Services
 
 router = APIRouter(tags=["collections"])
 
 
-def visible_collection(services: Services, collection_id: int, viewer: User | None) -> tuple[Collection, list[Paper]]:
-    """The collection and its papers if the viewer may read it; 404 otherwise."""
-    viewer_id = viewer.id if viewer else None
-    collection = services.store.accounts.get_collection(collection_id, viewer_id=viewer_id)
-    ids = services.store.accounts.collection_paper_ids(collection_id, viewer_id=viewer_id)
-    if collection is None or ids is None:
-        raise HTTPException(404, f"There is no collection {collection_id} that you can see.")
+def _readable(services: Services, collection_id: int, viewer: User | None) -> tuple[Collection, list[Paper]]:
+    collection, ids = visible_collection(services, collection_id, viewer)
     found = services.store.get_papers(ids)
     return collection, [found[i] for i in ids if i in found]
 
@@ -43,7 +39,7 @@ def create(services: ServicesDep, user: RequiredUser, name: Annotated[str, Form(
 
 @router.get("/collections/{collection_id}", response_class=HTMLResponse, summary="A collection")
 def show(request: Request, services: ServicesDep, user: CurrentUser, collection_id: int) -> HTMLResponse:
-    collection, papers = visible_collection(services, collection_id, user)
+    collection, papers = _readable(services, collection_id, user)
     return page(request, services, "collection.html", {
         "collection": collection, "items": cards(services, user, papers),
         "owner": user is not None and user.id == collection.user_id})
@@ -52,7 +48,7 @@ def show(request: Request, services: ServicesDep, user: CurrentUser, collection_
 @router.get("/collections/{collection_id}/bibtex", summary="BibTeX of a collection", response_class=Response,
             responses={200: {"content": {"application/x-bibtex": {}}}})
 def bibtex(services: ServicesDep, user: CurrentUser, collection_id: int) -> Response:
-    collection, papers = visible_collection(services, collection_id, user)
+    collection, papers = _readable(services, collection_id, user)
     return Response(to_bibtex(papers), media_type="application/x-bibtex; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="collection-{collection.id}.bib"'})
 

@@ -1,4 +1,9 @@
-"""Polite HTTP for remote sources: timeouts, retries with exponential backoff, a pause between requests."""
+"""The one HTTP client of paperscope: timeouts, retries with exponential backoff, a pause between requests.
+
+Remote sources (arXiv, Hugging Face), the embeddings endpoint and the LLM endpoint of topic explanations all
+send their requests through `PoliteClient`. A caller that words its errors itself (the LLM endpoint) overrides
+the three `*_error` methods; tests pass an `httpx.MockTransport` as `transport` (httpx's test seam).
+"""
 
 from __future__ import annotations
 
@@ -30,7 +35,8 @@ class PoliteClient:
 
     def __init__(self, settings: Settings | None = None, *, min_interval: float = 0.0, name: str = "the server",
                  timeout: float | None = None, retries: int | None = None, backoff: float | None = None,
-                 headers: Mapping[str, str] | None = None, offline_hint: str = OFFLINE_HINT) -> None:
+                 headers: Mapping[str, str] | None = None, offline_hint: str = OFFLINE_HINT,
+                 transport: httpx.BaseTransport | None = None) -> None:
         fields = Settings.model_fields
         self.timeout = _first(timeout, settings and settings.http_timeout_seconds,
                               fields["http_timeout_seconds"].default)
@@ -41,7 +47,7 @@ class PoliteClient:
         self.name = name
         self.offline_hint = offline_hint
         self._last_request = 0.0
-        self._client = httpx.Client(timeout=self.timeout, follow_redirects=True,
+        self._client = httpx.Client(timeout=self.timeout, follow_redirects=True, transport=transport,
                                     headers={"User-Agent": USER_AGENT, **(headers or {})})
 
     def __enter__(self) -> PoliteClient:
@@ -72,7 +78,7 @@ class PoliteClient:
             except httpx.ConnectError as exc:
                 last_error = f"cannot connect ({exc})"
                 if attempt == attempts:
-                    raise OfflineError(f"Cannot reach {self.name} at {url}: {exc}. {self.offline_hint}") from None
+                    raise self.offline_error(url, exc) from None
             except httpx.TimeoutException:
                 last_error = f"no answer within {self.timeout:g} s"
             except httpx.HTTPError as exc:
@@ -81,16 +87,27 @@ class PoliteClient:
                 if response.status_code < 400:
                     return response
                 if response.status_code not in RETRY_STATUS:
-                    raise SourceError(f"{self.name} refused the request {response.url} with HTTP "
-                                      f"{response.status_code}: {response.text[:200].strip()}",
-                                      response=response)
+                    raise self.refused_error(response)
                 last_error = f"HTTP {response.status_code}"
                 delay = max(delay, _retry_after(response))
             if attempt < attempts:
                 time.sleep(delay)
                 delay *= 2
-        raise SourceError(f"{self.name} did not answer {url} after {attempts} attempts (last: {last_error}). "
-                          "It may be down or overloaded; try again later.")
+        raise self.gave_up_error(url, attempts, last_error)
+
+    def offline_error(self, url: str, exc: httpx.HTTPError) -> SourceError:
+        """The error raised when the server cannot be reached at all, after the last attempt."""
+        return OfflineError(f"Cannot reach {self.name} at {url}: {exc}. {self.offline_hint}")
+
+    def refused_error(self, response: httpx.Response) -> SourceError:
+        """The error raised for an answer that another try would not change (a 4xx outside RETRY_STATUS)."""
+        return SourceError(f"{self.name} refused the request {response.url} with HTTP {response.status_code}: "
+                           f"{response.text[:200].strip()}", response=response)
+
+    def gave_up_error(self, url: str, attempts: int, last_error: str) -> SourceError:
+        """The error raised when every attempt failed; `last_error` says how the last one did."""
+        return SourceError(f"{self.name} did not answer {url} after {attempts} attempts (last: {last_error}). "
+                           "It may be down or overloaded; try again later.")
 
     def _wait_turn(self) -> None:
         wait = self._last_request + self.min_interval - time.monotonic()

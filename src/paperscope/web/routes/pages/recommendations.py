@@ -1,7 +1,7 @@
-"""The "For you" page: the signed-in user's recommendations among the papers new since their last digest,
-each with the reason it was picked (the same ranking as the digest, the private feed and /api/recommendations),
-and the follows that steer it: `POST /follows` follows or unfollows a topic (the button on a topic page), a
-search (on the search page) or an author."""
+"""Recommendations as pages: `/for-you`, the signed-in user's recommendations among the papers new since their
+last digest, each with the reason it was picked (the same ranking as the digest, the private feed and
+/api/recommendations), and the follows that steer them: `POST /follows` follows or unfollows a topic (the
+button on a topic page), a search (on the search page) or an author."""
 
 from __future__ import annotations
 
@@ -14,19 +14,10 @@ from paperscope.errors import InputError
 from paperscope.web.deps import CsrfChecked, RequiredUser, ServicesDep
 from paperscope.web.pages import cards, page
 from paperscope.web.security import safe_next
-from paperscope.web.services import Services
 
 router = APIRouter(tags=["recommendations"])
 
 PAGE_SIZE = 30
-
-
-def is_following(services: Services, user_id: int | None, kind: str, value: str | int) -> bool:
-    """Whether the user (None: nobody signed in) follows this topic id, search or author."""
-    if user_id is None:
-        return False
-    wanted = " ".join(str(value).split())
-    return any(f.kind == kind and f.value == wanted for f in services.store.digests.follows_of(user_id))
 
 
 @router.get("/for-you", response_class=HTMLResponse, summary="Papers recommended for the signed-in user")

@@ -1,4 +1,4 @@
-"""JSON API: papers, similar papers, votes."""
+"""JSON API of papers: listing, one paper, similar papers, and votes on papers."""
 
 from __future__ import annotations
 
@@ -7,36 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 
 from paperscope.errors import InputError, PaperscopeError
-from paperscope.ingest.fields import parse_date
-from paperscope.models import Paper
-from paperscope.store import PaperFilter
+from paperscope.filter_input import parse_paper_filter
 from paperscope.web.deps import RequiredApiUser, ServicesDep
 from paperscope.web.hints import web_message
-from paperscope.web.routes.papers import get_paper
-from paperscope.web.schemas import ErrorBody, Page, PaperOut, ScoredPaper, VoteIn, VoteOut
-from paperscope.web.services import Services
+from paperscope.web.lookups import get_paper, papers_out
+from paperscope.web.params import Limit, Offset
+from paperscope.web.schemas import ERROR_RESPONSES, Page, PaperOut, ScoredPaper, VoteIn, VoteOut
+from paperscope.web.votes import cast_vote
 
-ERRORS = {400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 404: {"model": ErrorBody},
-          422: {"model": ErrorBody}, 503: {"model": ErrorBody}}
-router = APIRouter(prefix="/api", tags=["papers"], responses=ERRORS)  # type: ignore[arg-type]
-
-Limit = Annotated[int, Query(ge=1, le=200, description="Items per page")]
-Offset = Annotated[int, Query(ge=0, le=100_000, description="Items to skip")]
-
-
-def papers_out(services: Services, papers: list[Paper]) -> list[PaperOut]:
-    local = services.store.accounts.vote_counts([p.id for p in papers])
-    base = services.settings.base_url
-    return [PaperOut.of(p, (p.upvotes or 0) + local.get(p.id, 0), base) for p in papers]
-
-
-def filters_of(date_from: str | None, date_to: str | None, category: str | None, author: str | None
-               ) -> PaperFilter:
-    try:
-        return PaperFilter(published_from=parse_date(date_from), published_to=parse_date(date_to),
-                           category=category or None, author=author or None)
-    except ValueError as exc:
-        raise HTTPException(400, f"from/to must be dates as YYYY-MM-DD: {exc}") from None
+router = APIRouter(tags=["papers"], responses=ERROR_RESPONSES)
 
 
 @router.get("/papers", response_model=Page[PaperOut], summary="Papers, newest first")
@@ -44,8 +23,11 @@ def list_papers(services: ServicesDep, limit: Limit = 20, offset: Offset = 0,
                 date_from: Annotated[str | None, Query(alias="from")] = None,
                 date_to: Annotated[str | None, Query(alias="to")] = None,
                 category: str | None = None, author: str | None = None) -> Page[PaperOut]:
-    papers, total = services.store.list_papers(filters_of(date_from, date_to, category, author),
-                                               limit=limit, offset=offset)
+    try:
+        filters = parse_paper_filter(date_from=date_from, date_to=date_to, category=category, author=author)
+    except InputError as exc:
+        raise HTTPException(400, str(exc)) from None
+    papers, total = services.store.list_papers(filters, limit=limit, offset=offset)
     following = offset + limit if offset + limit < total else None
     return Page[PaperOut](items=papers_out(services, papers), total=total, limit=limit, offset=offset,
                           next_offset=following)
@@ -69,12 +51,10 @@ def similar_papers(services: ServicesDep, paper_id: str,
 def vote(services: ServicesDep, user: RequiredApiUser, paper_id: str, body: VoteIn) -> VoteOut:
     paper = get_paper(services, paper_id)
     try:
-        if services.store.accounts.vote(user.id, paper.id, up=body.up):
-            services.trending.record_vote(paper.id, 1 if body.up else -1)
+        upvotes = cast_vote(services, user.id, paper, up=body.up)
     except InputError as exc:
         raise HTTPException(404, str(exc)) from None
-    local = services.store.accounts.vote_counts([paper.id]).get(paper.id, 0)
-    return VoteOut(paper_id=paper.id, voted=body.up, upvotes=(paper.upvotes or 0) + local)
+    return VoteOut(paper_id=paper.id, voted=body.up, upvotes=upvotes)
 
 
 @router.get("/votes", response_model=list[str], summary="Ids of the papers you upvoted, newest first")

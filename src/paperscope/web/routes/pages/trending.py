@@ -5,39 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from paperscope.feed.trending import parse_period
 from paperscope.web.deps import CurrentUser, ServicesDep
 from paperscope.web.pages import cards, page
+from paperscope.web.params import checked_period, parse_day
 
 router = APIRouter(tags=["pages"])
 PAGE_SIZE = 30
-
-
-def parse_day(value: str | None) -> dt.date | None:
-    """A YYYY-MM-DD query parameter; 400 with the expected form otherwise."""
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(400, f"date must be a day as YYYY-MM-DD, not {value[:40]!r}") from None
-
-
-def period_of(value: str | None) -> str:
-    try:
-        return parse_period(value)
-    except ValueError as exc:
-        raise HTTPException(400, str(exc)) from None
 
 
 @router.get("/", response_class=HTMLResponse, summary="Trending papers")
 def trending_page(request: Request, services: ServicesDep, user: CurrentUser,
                   period: str = "day", date: str | None = None,
                   page_number: Annotated[int, Query(alias="page", ge=1, le=1000)] = 1) -> HTMLResponse:
-    chosen = parse_period(period_of(period))
+    chosen = checked_period(period)
     hidden = set(services.store.accounts.library_ids(user.id, "hidden")) if user else set()
     trend = services.trending.page(chosen, parse_day(date), limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE,
                                    exclude=hidden, fresh_votes=user is not None)

@@ -1,0 +1,1 @@
+"""Routers of the JSON API, one per resource, mounted under /api."""

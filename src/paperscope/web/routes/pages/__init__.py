@@ -1,0 +1,1 @@
+"""Routers of the HTML pages (and the BibTeX downloads the pages link to), one per resource."""
