@@ -1,6 +1,7 @@
 import ast
 import dataclasses
 import datetime as dt
+import json
 import random
 import sqlite3
 import threading
@@ -114,16 +115,22 @@ def test_a_source_longer_than_its_column_keeps_its_own_state(store: Store) -> No
     assert store.get_sync_state(long_query) is None and store.get_sync_state(other) == {"high_water": "y"}
 
 
-def test_an_older_database_is_upgraded_in_place(database_url: str) -> None:
+def _store_at_first_revision(database_url: str, authors: list[str], categories: list[str]) -> None:
+    """A database at migration 0001 holding one paper, 2401.00001, as that revision stored it."""
     engine = sa.create_engine(engine_url(database_url))
     migrate.upgrade(engine, "0001")
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
         conn.execute(sa.text(
             "INSERT INTO papers (id, title, abstract, authors, categories, sources, ai_keywords, title_key, "
-            "added_at, modified_at) VALUES ('2401.00001', 'Old Paper', 'Kept.', '[\"Grace Hopper\"]', '[]', "
-            "'[\"jsonl\"]', '[]', 'old paper', :now, :now)"), {"now": now})
+            "added_at, modified_at) VALUES ('2401.00001', 'Old Paper', 'Kept.', :authors, :categories, "
+            "'[\"jsonl\"]', '[]', 'old paper', :now, :now)"),
+            {"now": now, "authors": json.dumps(authors), "categories": json.dumps(categories)})
     engine.dispose()
+
+
+def test_an_older_database_is_upgraded_in_place(database_url: str) -> None:
+    _store_at_first_revision(database_url, ["Grace Hopper"], [])
     with open_store(database_url) as store:
         assert store.schema_version() == migrate.head_revision() != "0001"
         assert store.get_paper("2401.00001").abstract == "Kept."  # type: ignore[union-attr]
@@ -161,16 +168,7 @@ def test_every_migration_goes_back_and_forth_with_papers_stored(database_url: st
 def test_the_migrations_fill_old_rows_as_a_write_does_today(database_url: str) -> None:
     # The migrations keep their own copies of the rules (ids, filters): when a rule changes, rows stored
     # under the old one need a migration of their own, and this test says so.
-    engine = sa.create_engine(engine_url(database_url))
-    migrate.upgrade(engine, "0001")
-    now = dt.datetime.now(dt.UTC)
-    with engine.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO papers (id, title, abstract, authors, categories, sources, ai_keywords, title_key, "
-            "added_at, modified_at) VALUES ('2401.00001', 'Old Paper', 'Kept.', "
-            "'[\"Grace Hopper\", \"L\u00f6velace, Ada\"]', '[\"cs.LG\", \"stat.ML\"]', '[\"jsonl\"]', '[]', "
-            "'old paper', :now, :now)"), {"now": now})
-    engine.dispose()
+    _store_at_first_revision(database_url, ["Grace Hopper", "L\u00f6velace, Ada"], ["cs.LG", "stat.ML"])
     with open_store(database_url) as store:
         migrated = store.get_paper("2401.00001")
         assert migrated is not None

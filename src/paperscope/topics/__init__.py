@@ -7,6 +7,7 @@ The pipeline, as constructor-injected parts with scikit-learn style `fit` / `pre
     balance.py    Sinkhorn-Knopp equipartition, for topics of equal size (an option)
     ambiguity.py  cohesion per topic, separability per neighbouring pair, further topics per paper
     layout.py     Layout: the 2-D map (UMAP)
+    representation.py  TopicRepresentation: the base of the two stages below, fit(texts, labels, scores)
     label.py      TopicLabeler: class-based TF-IDF keyphrases, central papers, one-line labels
     explain.py    GoalExplainer: GoalEx-style explanations by an OpenAI-compatible LLM (off by default)
     novelty.py    NovelTopicFinder: emerging topics among new papers, known centres held fixed

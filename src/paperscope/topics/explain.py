@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import numpy as np
@@ -31,6 +31,7 @@ from scipy.sparse import csr_matrix
 
 from paperscope.errors import ExplanationServiceError, OfflineError, SourceError
 from paperscope.http import PoliteClient
+from paperscope.topics.representation import TopicRepresentation, ranked_members
 
 
 def chat_url(base_url: str) -> str:
@@ -87,7 +88,7 @@ class Explanation:
     topic_descriptions: list[str | None]  # per topic: the selected description covering most of its papers
 
 
-class GoalExplainer:
+class GoalExplainer(TopicRepresentation):
     """GoalEx-style explanations: `fit(texts, labels, scores)` -> `explanation_`."""
 
     def __init__(self, client: ChatClient, *, goal: str = "group the papers by their method",
@@ -101,13 +102,10 @@ class GoalExplainer:
         self.overlap_cost = overlap_cost
         self.max_chars = max_chars
 
-    def fit(self, texts: Sequence[str], labels: np.ndarray, scores: np.ndarray) -> GoalExplainer:
+    def fit(self, texts: Sequence[str], labels: np.ndarray, scores: np.ndarray) -> Self:
         labels = np.asarray(labels)
-        k = int(labels.max()) + 1 if len(labels) else 0
-        samples = []
-        for topic in range(k):
-            members = np.flatnonzero(labels == topic)
-            samples.append(members[np.argsort(-scores[members], kind="stable")][: self.samples_per_topic])
+        samples = [ranked[: self.samples_per_topic] for ranked in ranked_members(labels, scores)]
+        k = len(samples)
         descriptions: list[str] = []
         proposed_by: list[int] = []
         for topic, rows in enumerate(samples):
@@ -116,7 +114,7 @@ class GoalExplainer:
                     descriptions.append(text)
                     proposed_by.append(topic)
         sampled = np.concatenate(samples) if samples else np.zeros(0, dtype=np.int64)
-        matches = self._assign([texts[i] for i in sampled], descriptions)
+        matches = self._assign([texts[int(i)] for i in sampled], descriptions)
         selected = select_cover(matches, max_selected=k, overlap_cost=self.overlap_cost)
         topic_of = labels[sampled]
         topic_descriptions: list[str | None] = []

@@ -20,10 +20,13 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
+from typing import Self
 
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
+
+from paperscope.topics.representation import TopicRepresentation, ranked_members
 
 # Words that say nothing about a topic in an abstract, on top of English stop words.
 _FILLER_TEXT = """
@@ -44,7 +47,7 @@ STOP_WORDS = sorted(ENGLISH_STOP_WORDS | ACADEMIC_FILLER)
 TOKEN_PATTERN = r"(?u)\b[^\W_][\w\-]*[^\W_]\b"  # two characters or more, letters of any alphabet ("moiré")
 
 
-class TopicLabeler:
+class TopicLabeler(TopicRepresentation):
     """Keyphrases (`keywords_`), central papers (`representatives_`, row indices) and `labels_text_` per topic."""
 
     def __init__(self, *, n_keywords: int = 8, ngram_range: tuple[int, int] = (1, 3), label_terms: int = 2,
@@ -56,15 +59,11 @@ class TopicLabeler:
         self.max_docs_per_topic = max_docs_per_topic
         self.min_df = min_df
 
-    def fit(self, texts: Sequence[str], labels: np.ndarray, scores: np.ndarray) -> TopicLabeler:
+    def fit(self, texts: Sequence[str], labels: np.ndarray, scores: np.ndarray) -> Self:
         """`labels`: topic per text (-1: none); `scores`: each text's similarity to its topic's centre."""
-        labels = np.asarray(labels)
-        k = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
         self.representatives_: list[list[int]] = []
         members: list[list[str]] = []
-        for topic in range(k):
-            rows = np.flatnonzero(labels == topic)
-            ranked = rows[np.argsort(-scores[rows], kind="stable")]
+        for ranked in ranked_members(labels, scores):
             members.append([texts[int(i)] for i in ranked[: self.max_docs_per_topic]])
             self.representatives_.append([int(i) for i in ranked[: self.n_representatives]])
         self.keywords_ = self._keywords(members)
