@@ -46,7 +46,7 @@ def cards(services: Services, user: User | None, papers: Iterable[Paper],
         voted = set(services.store.accounts.voted_ids(user.id)) & set(ids)
         saved = {pid for pid, state in services.store.accounts.library_states(user.id, ids).items()
                  if state == "saved"}
-    badges = topic_badges(services, ids)
+    badges = topic_badges(services.store, ids)
     return [Card(p, upvotes.get(p.id, 0), p.id in voted, p.id in saved, badges.get(p.id)) for p in papers]
 
 

@@ -10,14 +10,12 @@ import datetime as dt
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from paperscope.store import Store
 from paperscope.store.topics import TopicRecord
 from paperscope.text import plain_text
 from paperscope.web.schemas import TopicNeighbourOut, TopicOut
-
-if TYPE_CHECKING:
-    from paperscope.web.services import Services
 
 TREND_WEEKS = 12
 AMBIGUOUS_SEPARABILITY = 0.5  # a border below this separability is drawn and listed as uncertain
@@ -30,9 +28,9 @@ class TopicBadge:
     label: str
 
 
-def topic_badges(services: Services, paper_ids: Iterable[str]) -> dict[str, TopicBadge]:
+def topic_badges(store: Store, paper_ids: Iterable[str]) -> dict[str, TopicBadge]:
     """The topic of each paper that has one in the current map."""
-    labels = services.store.topics.labels_of(list(paper_ids))
+    labels = store.topics.labels_of(list(paper_ids))
     return {pid: TopicBadge(tid, label) for pid, (tid, label) in labels.items()}
 
 
@@ -54,10 +52,10 @@ def topic_out(topic: TopicRecord, trend: list[int]) -> TopicOut:
                     trend=trend)
 
 
-def topic_list(services: Services) -> list[TopicOut]:
+def topic_list(store: Store) -> list[TopicOut]:
     """Every current topic, largest first, with its weekly trend (weeks aligned across topics)."""
-    records = services.store.topics.list_topics()
-    sizes = services.store.topics.sizes_per_week() if records else {}
+    records = store.topics.list_topics()
+    sizes = store.topics.sizes_per_week() if records else {}
     end = max((week for weeks in sizes.values() for week in weeks), default=None)
     return [topic_out(t, weekly_trend(sizes.get(t.id, {}), end=end)) for t in records]
 
@@ -78,27 +76,27 @@ class MapData:
         self._lock = threading.Lock()
         self._cached: tuple[int, int, dict[str, Any]] | None = None  # (map id, assignments count, data)
 
-    def get(self, services: Services, topic_id: int | None = None) -> dict[str, Any]:
-        current = services.store.topics.current_map()
+    def get(self, store: Store, topic_id: int | None = None) -> dict[str, Any]:
+        current = store.topics.current_map()
         if current is None:
             return {"map": None, "topics": [], "points": []}
         with self._lock:
             if self._cached is None or self._cached[0] != current.id or self._cached[1] != current.n_papers:
-                self._cached = (current.id, current.n_papers, self._build(services))
+                self._cached = (current.id, current.n_papers, self._build(store))
             data = self._cached[2]
         if topic_id is None:
             return data
         return {**data, "points": [p for p in data["points"] if p[1] == topic_id]}
 
     @staticmethod
-    def _build(services: Services) -> dict[str, Any]:
-        topics = services.store.topics
+    def _build(store: Store) -> dict[str, Any]:
+        topics = store.topics
         assignments = []
         for assignment in topics.assignments():
             assignments.append(assignment)
             if len(assignments) >= MAX_MAP_POINTS:
                 break
-        found = services.store.get_papers(a.paper_id for a in assignments)
+        found = store.get_papers(a.paper_id for a in assignments)
         titles = {pid: plain_text(paper.title) for pid, paper in found.items()}
         # (paper id, topic id or None, x, y, title, ambiguous: close to another topic too)
         points = [(a.paper_id, a.topic_id, round(a.x, 4), round(a.y, 4), titles.get(a.paper_id, a.paper_id),

@@ -15,12 +15,12 @@ router = APIRouter(tags=["topics"], responses=ERROR_RESPONSES)
 
 @router.get("/topics", response_model=list[TopicOut], summary="The current topics, largest first")
 def api_topics(services: ServicesDep) -> list[TopicOut]:
-    return topic_list(services)
+    return topic_list(services.store)
 
 
 @router.get("/topics/map", response_model=MapOut, summary="Every paper's point on the 2-D topic map")
 def api_map(services: ServicesDep, topic: int | None = None) -> MapOut:
-    return MapOut(**services.map_data.get(services, topic))
+    return MapOut(**services.map_data.get(services.store, topic))
 
 
 @router.get("/topics/{topic_id}", response_model=TopicDetailOut, summary="A topic and its papers")

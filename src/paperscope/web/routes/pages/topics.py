@@ -35,7 +35,7 @@ def _centres(topics: list[TopicOut], width: int = 640, height: int = 400) -> lis
 
 @router.get("/topics", response_class=HTMLResponse, summary="The topic map")
 def topics_page(request: Request, services: ServicesDep) -> HTMLResponse:
-    topics = topic_list(services)
+    topics = topic_list(services.store)
     by_id = {t.id: t for t in topics}
     borders = sorted({(min(t.id, n.id), max(t.id, n.id)): (t, by_id[n.id], n.separability)
                       for t in topics for n in t.neighbours if n.ambiguous and n.id in by_id}.values(),
