@@ -17,6 +17,7 @@ from paperscope.embed import get_embedder
 from paperscope.errors import InputError
 from paperscope.index.hybrid import reciprocal_rank_fusion
 from paperscope.index.search import SearchEngine, SearchUnavailable
+from paperscope.indexing import index_papers
 from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store, open_store
 from tests.test_keyword_index import OPERATOR_QUERIES
@@ -48,7 +49,7 @@ def engine(settings: Settings) -> SearchEngine:
     store = open_store(settings.database_url)
     store.upsert_papers(PAPERS)
     built = SearchEngine(store, settings)
-    built.update()
+    index_papers(built)
     return built
 
 
@@ -78,11 +79,11 @@ def test_hybrid_fuses_both_rankings(engine: SearchEngine) -> None:
 def test_new_papers_are_found_without_a_rebuild_and_nothing_doubles(engine: SearchEngine) -> None:
     engine.store.upsert_papers([paper(4, "Probabilistic Partitive Partitioning", "Splitting k-means clusters.")])
     assert ids(engine.search("partitive", mode="keyword")) == ["2501.00004"]  # keyword index refreshes itself
-    report = engine.update()
+    report = index_papers(engine)
     assert report.embedded == 1  # only the new paper is embedded
     assert "2501.00004" in ids(engine.search("partitive partitioning", mode="semantic", limit=4))
     engine.store.upsert_papers(PAPERS)  # the same input again
-    assert engine.update().embedded == 0
+    assert index_papers(engine).embedded == 0
     assert len(engine.keyword) == 4 and len(engine.vectors) == 4
 
 
@@ -103,7 +104,7 @@ def test_an_unusable_vector_index_file_is_built_again_from_the_store(settings: S
 def test_changed_text_is_embedded_again(engine: SearchEngine) -> None:
     changed = paper(3, "Local Graph Clustering with Noisy Labels", "A different abstract.", version=2)
     engine.store.upsert_papers([changed])
-    assert engine.update().embedded == 1
+    assert index_papers(engine).embedded == 1
 
 
 def test_filters_and_pagination(engine: SearchEngine) -> None:
@@ -146,14 +147,14 @@ def test_models_never_mix(settings: Settings, engine: SearchEngine) -> None:
     second = SearchEngine(engine.store, settings, embedder=other)
     with pytest.raises(SearchUnavailable, match="paperscope index"):
         second.search("clustering", mode="semantic")
-    assert second.update().embedded == 3
+    assert index_papers(second).embedded == 3
     models = engine.store.embedding_models()
     assert models["hashing-other"]["count"] == 3 and models[engine.embedder.name]["count"] == 3
     assert second.vectors.path != engine.vectors.path
 
 
 def test_reembed_redoes_every_paper(engine: SearchEngine) -> None:
-    assert engine.update(reembed=True).embedded == 3
+    assert index_papers(engine, reembed=True).embedded == 3
 
 
 def test_cli_search_json_and_batch(tmp_path: Path, settings: Settings, engine: SearchEngine) -> None:
@@ -211,7 +212,7 @@ def test_a_filter_gives_the_ranking_restricted_to_the_papers_it_passes_broad_or_
     with open_store(settings.database_url) as store:
         store.upsert_papers(papers)
         engine = SearchEngine(store, settings)
-        engine.update()
+        index_papers(engine)
         unfiltered = {mode: ids(engine.search("graph", mode=mode, limit=1500)) for mode in ("keyword", "semantic")}
         assert len(unfiltered["keyword"]) == len(unfiltered["semantic"]) == 1500
         for category in ("cs.B", "cs.A", "cs.C"):
