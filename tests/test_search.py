@@ -6,6 +6,9 @@ hashing embedder; the real model is exercised in tests/test_search_quality.py an
 
 import datetime as dt
 import json
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,7 @@ from paperscope.embed import get_embedder
 from paperscope.errors import InputError
 from paperscope.index.hybrid import reciprocal_rank_fusion
 from paperscope.index.search import SearchEngine, SearchUnavailable
-from paperscope.indexing import index_papers
+from paperscope.indexing import embed_pending, index_papers
 from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store, open_store
 from tests.test_keyword_index import OPERATOR_QUERIES
@@ -85,6 +88,47 @@ def test_new_papers_are_found_without_a_rebuild_and_nothing_doubles(engine: Sear
     engine.store.upsert_papers(PAPERS)  # the same input again
     assert index_papers(engine).embedded == 0
     assert len(engine.keyword) == 4 and len(engine.vectors) == 4
+
+
+def test_concurrent_refreshes_fold_each_new_paper_in_once(settings: Settings, engine: SearchEngine,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The web app's request threads and its background jobs share one engine, with no lock of their own
+    around it: refreshes that meet take turns, so none folds in what another already did, and the saved
+    index stays whole."""
+    new = [paper(100 + n, f"Spectral Clustering Variant {n}", f"Clusters of kind {n}.") for n in range(40)]
+    engine.store.upsert_papers(new)
+    embed_pending(engine)
+    store = engine.store
+    slow_latest, slow_modified = store.latest_embedding_time, store.papers_modified_since
+
+    def latest_embedding_time(model: str) -> dt.datetime | None:
+        time.sleep(0.05)  # every thread has read its watermark by now, unless refreshes take turns
+        return slow_latest(model)
+
+    def papers_modified_since(*args: object, **kwargs: object) -> Iterator[object]:
+        time.sleep(0.05)
+        yield from slow_modified(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "latest_embedding_time", latest_embedding_time)
+    monkeypatch.setattr(store, "papers_modified_since", papers_modified_since)
+    start = threading.Barrier(4)
+    counts: list[tuple[int, int]] = []
+    searches: list[list[str]] = []
+
+    def refresh_then_search() -> None:
+        start.wait()
+        counts.append(engine.refresh())
+        searches.append(ids(engine.search("spectral clustering variant", limit=50)))
+
+    threads = [threading.Thread(target=refresh_then_search) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(k for k, _ in counts) == 40 and sum(v for _, v in counts) == 40
+    assert len(engine.keyword) == len(engine.vectors) == 43
+    assert all({p.id for p in new} <= set(found) for found in searches)  # each saw every new paper
+    assert len(SearchEngine(store, settings, embedder=engine.embedder).vectors) == 43  # the saved file is whole
 
 
 def test_an_unusable_vector_index_file_is_built_again_from_the_store(settings: Settings, engine: SearchEngine,
