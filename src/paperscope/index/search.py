@@ -80,10 +80,9 @@ class SearchEngine:
         self._keyword: KeywordIndex | None = None
         self._vectors: VectorIndexHandle | None = None
         self._opening = threading.RLock()  # each component is loaded once, however many threads ask at once
-        # One refresh of each index at a time: reading its watermark, folding in what is newer and moving the
-        # watermark on belong together (two at once would fold the same papers in twice and race on its files).
+        # One keyword refresh at a time: reading the watermark, folding in what is newer and moving the watermark
+        # on belong together (two at once would fold the same papers in twice). VectorIndexHandle has its own.
         self._keyword_refresh = threading.Lock()
-        self._vector_refresh = threading.Lock()
 
     # Components, created on first use -------------------------------------------------------
 
@@ -123,9 +122,9 @@ class SearchEngine:
 
     def clear(self) -> None:
         """Empty both indexes (a rebuild starts here); the next refresh fills them again from the store."""
-        with self._keyword_refresh, self._vector_refresh:
+        with self._keyword_refresh:
             self.keyword.clear()
-            self.vectors.clear()
+        self.vectors.clear()
 
     def _refresh_keyword(self) -> int:
         index = self.keyword
@@ -151,9 +150,7 @@ class SearchEngine:
             return count
 
     def _refresh_vectors(self) -> int:
-        handle = self.vectors
-        with self._vector_refresh:
-            return handle.refresh(self.store, save=self.writes_indexes)
+        return self.vectors.refresh(self.store, save=self.writes_indexes)
 
     # Searching ----------------------------------------------------------------------------
 
@@ -257,7 +254,8 @@ class VectorIndexHandle:
     """The vector index of one embedding model, saved in the index folder and refreshed from the store.
 
     Beside the index file a small JSON file keeps the watermark: when the newest vector it holds was
-    stored. A refresh adds only vectors stored after it (new papers and re-embedded ones).
+    stored. A refresh adds only vectors stored after it (new papers and re-embedded ones). Refreshes take
+    turns (the watermark is read and moved on under one lock); a search waits only when there is something new.
     """
 
     def __init__(self, index_dir: Path, model: str, version: str, dim: int) -> None:
@@ -265,6 +263,7 @@ class VectorIndexHandle:
         self.path = index_dir / f"vectors-{safe}.bin"
         self.meta_path = index_dir / f"vectors-{safe}.json"
         self.model, self.version, self.dim = model, version, dim
+        self._refreshing = threading.Lock()
         self.index, self.watermark = self._load()
 
     def _load(self) -> tuple[Any, dt.datetime | None]:
@@ -291,16 +290,23 @@ class VectorIndexHandle:
         return VectorIndex(self.dim, model=self.model)
 
     def clear(self) -> None:
-        self.path.unlink(missing_ok=True)
-        self.meta_path.unlink(missing_ok=True)
-        self.index, self.watermark = self._new_index(), None
+        with self._refreshing:
+            self.path.unlink(missing_ok=True)
+            self.meta_path.unlink(missing_ok=True)
+            self.index, self.watermark = self._new_index(), None
 
     def refresh(self, store: Store, *, save: bool = True) -> int:
         """Add the vectors stored since the watermark; with `save`, write the index when anything changed
         (a process that only reads the index folder, beside a worker that writes it, keeps them in memory)."""
         latest = store.latest_embedding_time(self.model)
         if latest is None or (self.watermark is not None and latest <= self.watermark):
-            return 0
+            return 0  # the common case, decided without waiting for a refresh in another thread
+        with self._refreshing:
+            if self.watermark is not None and latest <= self.watermark:
+                return 0  # the refresh this one waited for has folded these vectors in
+            return self._fold_in(store, latest, save)
+
+    def _fold_in(self, store: Store, latest: dt.datetime, save: bool) -> int:
         added: int = self.index.add_many(store.iter_embeddings(self.model, since=self.watermark, until=latest))
         self.watermark = latest
         if not save:
