@@ -21,7 +21,6 @@ docs/decisions/0020-one-indexing-module.md says why the callers keep different r
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -31,8 +30,6 @@ from paperscope.embed.base import document_text
 from paperscope.errors import PaperscopeError
 from paperscope.index.search import SearchEngine
 from paperscope.models import Paper
-
-log = logging.getLogger(__name__)
 
 EMBED_BATCH = 64
 MIN_PAPERS_FOR_MAP = 200  # fewer papers make a map of a handful of topics that says little
@@ -171,7 +168,7 @@ def update_topic_map(engine: SearchEngine, rule: TopicMapRule, report: IndexRepo
         if current is None or current.model != model or now - current.built_at > rule.rebuild_after:
             _build_map(engine, rule, report, say)
             return
-    elif current is None or current.model != model:
+    if not rule.place or current is None or current.model != model:
         return
     try:
         from paperscope.topics.build import assign_new
