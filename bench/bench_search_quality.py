@@ -25,6 +25,7 @@ from ir_metrics import mean, ndcg_at_k, read_qrels, recall_at_k
 from paperscope.config import Settings
 from paperscope.index.hybrid import convex_combination, reciprocal_rank_fusion
 from paperscope.index.search import SearchEngine
+from paperscope.indexing import index_papers
 from paperscope.ingest.pipeline import Ingester
 from paperscope.store import open_store
 
@@ -36,7 +37,7 @@ def build(db: Path, model: str) -> SearchEngine:
         Ingester(store, settings).ingest(str(SCIFACT / "corpus.jsonl"))
     engine = SearchEngine(store, settings)
     started = time.perf_counter()
-    report = engine.update()
+    report = index_papers(engine)
     if report.embedded:
         print(f"embedded {report.embedded} abstracts in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return engine

@@ -37,6 +37,7 @@ from benchlib import ARXIV_CS, CACHE, arguments, require
 from ir_metrics import held_out_first_sentence, mean, mrr_at_k, ndcg_at_k, recall_at_k
 from paperscope.config import Settings
 from paperscope.index.search import SearchEngine
+from paperscope.indexing import index_papers
 from paperscope.ingest.base import Entry
 from paperscope.ingest.jsonl import read_jsonl
 from paperscope.models import Paper
@@ -83,7 +84,7 @@ def build(db: Path, sample: int) -> tuple[SearchEngine, dict[str, str], dict[str
         for start in range(0, len(stored), 2000):
             engine.store.upsert_papers(stored[start:start + 2000])
     started = time.perf_counter()
-    report = engine.update(progress=lambda done, total: print(f"\r  embedded {done:,} / {total:,}", end="",
+    report = index_papers(engine, progress=lambda done, total: print(f"\r  embedded {done:,} / {total:,}", end="",
                                                               file=sys.stderr))
     if report.embedded:
         print(f"\n  embedded {report.embedded:,} abstracts in {time.perf_counter() - started:.0f} s", file=sys.stderr)

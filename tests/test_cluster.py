@@ -9,6 +9,7 @@ from paperscope.config import Settings
 from paperscope.embed import get_embedder
 from paperscope.embed.base import document_text
 from paperscope.index.search import SearchEngine
+from paperscope.indexing import index_papers
 from paperscope.models import Paper
 from paperscope.store import open_store
 
@@ -25,11 +26,11 @@ def test_cluster_embedding_matches_local_and_resumes_from_the_store(tmp_path: Pa
     store = open_store(settings.database_url)
     store.upsert_papers(papers(0, 150))
     engine = SearchEngine(store, settings)
-    assert engine.update(cluster="local", workers=1).embedded == 150
+    assert index_papers(engine, cluster="local", workers=1).embedded == 150
     expected = get_embedder("hashing").embed([document_text(p) for p in papers(0, 150)])
     ids, matrix = store.load_embeddings(engine.embedder.name)
     order = [int(i.split(".")[1]) for i in ids]
     assert np.allclose(matrix, expected[order])
     store.upsert_papers(papers(150, 70))
-    assert engine.update(cluster="local", workers=1).embedded == 70  # only what is not stored yet
+    assert index_papers(engine, cluster="local", workers=1).embedded == 70  # only what is not stored yet
     assert engine.search("clustering", mode="semantic", limit=5)

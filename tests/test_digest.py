@@ -216,8 +216,9 @@ def test_digest_pages_feed_and_json(tmp_path: Path) -> None:
     with open_store(settings.database_url) as store:
         Ingester(store, settings).ingest(str(FIXTURES / "digest_papers.jsonl"))
         from paperscope.index.search import SearchEngine
+        from paperscope.indexing import index_papers
 
-        SearchEngine(store, settings).update()
+        index_papers(SearchEngine(store, settings))
         ada = store.accounts.create_user("ada@example.org")
         store.accounts.set_library_state(ada.id, ROBOTS[:2], "saved")
         store.digests.subscribe(ada.id)

@@ -32,6 +32,7 @@ from paperscope.config import Settings
 from paperscope.errors import InputError, PaperscopeError
 from paperscope.index.keyword import MAX_QUERY_TERMS, parse_user_query
 from paperscope.index.search import SearchEngine
+from paperscope.indexing import index_papers
 from paperscope.ingest.base import Entry, Problem
 from paperscope.ingest.detect import FORMATS, detect_format, read_text
 from paperscope.ingest.pipeline import READERS, Ingester
@@ -313,7 +314,7 @@ def search_engine(fuzz_store: Store, tmp_path_factory: pytest.TempPathFactory) -
     folder = tmp_path_factory.mktemp("fuzz-index")
     engine = SearchEngine(fuzz_store, Settings(database_url="unused.db", embedding_model="hashing",
                                                index_dir=str(folder)))
-    engine.update()
+    index_papers(engine)
     return engine
 
 

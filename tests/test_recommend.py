@@ -12,6 +12,7 @@ from paperscope.cli.hints import cli_message
 from paperscope.config import Settings
 from paperscope.errors import NothingToGoOn
 from paperscope.index.search import SearchEngine
+from paperscope.indexing import index_papers
 from paperscope.ingest.pipeline import Ingester
 from paperscope.recommend import (
     Corpus,
@@ -128,7 +129,7 @@ def site(tmp_path: Path) -> tuple[Store, Settings]:
     settings = Settings(database_url=str(tmp_path / "r.db"), embedding_model="hashing")
     store = open_store(settings.database_url)
     Ingester(store, settings).ingest(str(FIXTURES / "digest_papers.jsonl"))
-    SearchEngine(store, settings).update()
+    index_papers(SearchEngine(store, settings))
     return store, settings
 
 
@@ -218,7 +219,7 @@ def test_a_cold_start_user_who_follows_a_topic_gets_that_topics_papers(tmp_path:
             path = tmp_path / f"{name}.jsonl"
             path.write_text("".join(json.dumps(r) + "\n" for r in records))
             Ingester(store, settings).ingest(str(path))
-        SearchEngine(store, settings).update()
+        index_papers(SearchEngine(store, settings))
         groups = {c: [r["id"] for r in day_one if r["categories"][0] == c] for c in ("cs.CV", "cs.CL", "cs.LG")}
         recommender = Recommender(store, settings)
         topics = save_topics(store, recommender.embedder.name, {f"{c} papers": ids for c, ids in groups.items()})
@@ -254,7 +255,7 @@ def test_the_real_model_ranks_the_librarys_theme_first(tmp_path: Path) -> None:
     settings = Settings(database_url=str(tmp_path / "m.db"), embedding_model="minilm")
     with open_store(settings.database_url) as store:
         Ingester(store, settings).ingest(str(FIXTURES / "digest_papers.jsonl"))
-        SearchEngine(store, settings).update()
+        index_papers(SearchEngine(store, settings))
         user = store.accounts.create_user("ada@example.org")
         store.accounts.set_library_state(user.id, GRAPH[:2], "saved")
         results = Recommender(store, settings).recommend(user.id, limit=4)

@@ -6,6 +6,9 @@ hashing embedder; the real model is exercised in tests/test_search_quality.py an
 
 import datetime as dt
 import json
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ from paperscope.embed import get_embedder
 from paperscope.errors import InputError, SearchUnavailable
 from paperscope.index.hybrid import reciprocal_rank_fusion
 from paperscope.index.search import SearchEngine
+from paperscope.indexing import embed_pending, index_papers
 from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store, open_store
 from tests.test_keyword_index import OPERATOR_QUERIES
@@ -48,7 +52,7 @@ def engine(settings: Settings) -> SearchEngine:
     store = open_store(settings.database_url)
     store.upsert_papers(PAPERS)
     built = SearchEngine(store, settings)
-    built.update()
+    index_papers(built)
     return built
 
 
@@ -78,12 +82,53 @@ def test_hybrid_fuses_both_rankings(engine: SearchEngine) -> None:
 def test_new_papers_are_found_without_a_rebuild_and_nothing_doubles(engine: SearchEngine) -> None:
     engine.store.upsert_papers([paper(4, "Probabilistic Partitive Partitioning", "Splitting k-means clusters.")])
     assert ids(engine.search("partitive", mode="keyword")) == ["2501.00004"]  # keyword index refreshes itself
-    report = engine.update()
+    report = index_papers(engine)
     assert report.embedded == 1  # only the new paper is embedded
     assert "2501.00004" in ids(engine.search("partitive partitioning", mode="semantic", limit=4))
     engine.store.upsert_papers(PAPERS)  # the same input again
-    assert engine.update().embedded == 0
+    assert index_papers(engine).embedded == 0
     assert len(engine.keyword) == 4 and len(engine.vectors) == 4
+
+
+def test_concurrent_refreshes_fold_each_new_paper_in_once(settings: Settings, engine: SearchEngine,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The web app's request threads and its background jobs share one engine, with no lock of their own
+    around it: refreshes that meet take turns, so none folds in what another already did, and the saved
+    index stays whole."""
+    new = [paper(100 + n, f"Spectral Clustering Variant {n}", f"Clusters of kind {n}.") for n in range(40)]
+    engine.store.upsert_papers(new)
+    embed_pending(engine)
+    store = engine.store
+    slow_latest, slow_modified = store.latest_embedding_time, store.papers_modified_since
+
+    def latest_embedding_time(model: str) -> dt.datetime | None:
+        time.sleep(0.05)  # every thread has read its watermark by now, unless refreshes take turns
+        return slow_latest(model)
+
+    def papers_modified_since(*args: object, **kwargs: object) -> Iterator[object]:
+        time.sleep(0.05)
+        yield from slow_modified(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "latest_embedding_time", latest_embedding_time)
+    monkeypatch.setattr(store, "papers_modified_since", papers_modified_since)
+    start = threading.Barrier(4)
+    counts: list[tuple[int, int]] = []
+    searches: list[list[str]] = []
+
+    def refresh_then_search() -> None:
+        start.wait()
+        counts.append(engine.refresh())
+        searches.append(ids(engine.search("spectral clustering variant", limit=50)))
+
+    threads = [threading.Thread(target=refresh_then_search) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(k for k, _ in counts) == 40 and sum(v for _, v in counts) == 40
+    assert len(engine.keyword) == len(engine.vectors) == 43
+    assert all({p.id for p in new} <= set(found) for found in searches)  # each saw every new paper
+    assert len(SearchEngine(store, settings, embedder=engine.embedder).vectors) == 43  # the saved file is whole
 
 
 def test_an_unusable_vector_index_file_is_built_again_from_the_store(settings: Settings, engine: SearchEngine,
@@ -104,7 +149,7 @@ def test_an_unusable_vector_index_file_is_built_again_from_the_store(settings: S
 def test_changed_text_is_embedded_again(engine: SearchEngine) -> None:
     changed = paper(3, "Local Graph Clustering with Noisy Labels", "A different abstract.", version=2)
     engine.store.upsert_papers([changed])
-    assert engine.update().embedded == 1
+    assert index_papers(engine).embedded == 1
 
 
 def test_filters_and_pagination(engine: SearchEngine) -> None:
@@ -147,14 +192,14 @@ def test_models_never_mix(settings: Settings, engine: SearchEngine) -> None:
     second = SearchEngine(engine.store, settings, embedder=other)
     with pytest.raises(SearchUnavailable, match="paperscope index"):
         second.search("clustering", mode="semantic")
-    assert second.update().embedded == 3
+    assert index_papers(second).embedded == 3
     models = engine.store.embedding_models()
     assert models["hashing-other"]["count"] == 3 and models[engine.embedder.name]["count"] == 3
     assert second.vectors.path != engine.vectors.path
 
 
 def test_reembed_redoes_every_paper(engine: SearchEngine) -> None:
-    assert engine.update(reembed=True).embedded == 3
+    assert index_papers(engine, reembed=True).embedded == 3
 
 
 def test_cli_search_json_and_batch(tmp_path: Path, settings: Settings, engine: SearchEngine) -> None:
@@ -212,7 +257,7 @@ def test_a_filter_gives_the_ranking_restricted_to_the_papers_it_passes_broad_or_
     with open_store(settings.database_url) as store:
         store.upsert_papers(papers)
         engine = SearchEngine(store, settings)
-        engine.update()
+        index_papers(engine)
         unfiltered = {mode: ids(engine.search("graph", mode=mode, limit=1500)) for mode in ("keyword", "semantic")}
         assert len(unfiltered["keyword"]) == len(unfiltered["semantic"]) == 1500
         for category in ("cs.B", "cs.A", "cs.C"):

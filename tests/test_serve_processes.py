@@ -22,6 +22,7 @@ import httpx
 
 from paperscope.config import Settings
 from paperscope.index.search import SearchEngine
+from paperscope.indexing import index_papers
 from paperscope.ingest.pipeline import Ingester
 from paperscope.store import open_store
 from tests.conftest import shared_path
@@ -135,7 +136,7 @@ def test_postgresql_restart_while_serving_fails_cleanly_then_recovers(cluster: P
     settings = Settings(database_url=cluster.url, embedding_model="hashing", index_dir=str(tmp_path / "index"))
     with open_store(cluster.url) as store:
         Ingester(store, settings).ingest(str(shared_path("seed", "papers-listing.txt")))
-        SearchEngine(store, settings).update()
+        index_papers(SearchEngine(store, settings))
     with serving(cluster.url, tmp_path, "--workers", "2") as address:
         assert httpx.get(f"{address}/api/papers", params={"limit": 1}, timeout=10).status_code == 200
         assert found(address, "clustering", "hybrid")

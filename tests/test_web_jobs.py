@@ -22,7 +22,7 @@ from tests.web_support import csrf, sign_up, site_settings
 
 def jobs_of(services: Services) -> BackgroundJobs:
     """The background jobs as `serve` wires them to its services."""
-    return BackgroundJobs(services.settings, services.store, services.search,
+    return BackgroundJobs(services.settings, services.store, services.search.engine,
                           on_papers_changed=services.trending.invalidate)
 
 

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from paperscope.config import Settings
 from paperscope.index.search import SearchEngine
+from paperscope.indexing import index_papers
 from paperscope.ingest.pipeline import Ingester
 from paperscope.models import Paper
 from paperscope.store import Store, open_store
@@ -54,7 +55,7 @@ def build_site(folder: Path) -> Settings:
                            r"\href{https://example.org/spectre}{the repository}; \href{javascript:alert(3)}{no link}.",
                   authors=["Grace Hopper"], categories=["cs.DS"]),
         ])
-        SearchEngine(store, settings).update()
+        index_papers(SearchEngine(store, settings))
         save_topic_map(store)
     return settings
 

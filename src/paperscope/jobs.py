@@ -3,14 +3,16 @@
 Each day at PAPERSCOPE_INGEST_AT (local time), and at once when the database is empty, the thread
 ingests PAPERSCOPE_INGEST_SOURCES (arXiv categories and Hugging Face daily papers by default), embeds
 what is new, folds it into the search indexes and places the new papers into the topic map (building
-the map when there is none or it is a week old). Between runs it looks every PAPERSCOPE_JOBS_POLL_SECONDS
-for papers that others added (`paperscope ingest`, a submission on any web process) and embeds and
-indexes them the same way, and it sends the digests whose time has come.
+the map when there is none or it is a week old: `index_papers` with `KEEP_MAP_CURRENT`, indexing.py).
+Between runs it looks every PAPERSCOPE_JOBS_POLL_SECONDS for papers that others added (`paperscope
+ingest`, a submission on any web process) and embeds and indexes them the same way, and it sends the
+digests whose time has come.
 
-Requests keep being served meanwhile: the store commits a batch at a time and the search indexes take
-new papers in under their own lock. The thread's state (`status`) is what the pages show; when the
-thread runs in a worker process it is also written to a small file in the index folder, which the web
-processes read (`WorkerStatus`). With no network the status says so and how to ingest files instead.
+Requests keep being served meanwhile: the store commits a batch at a time, and the search engine, which
+the thread shares with the web app inside `serve`, takes new papers in while searches go on. The thread's
+state (`status`) is what the pages show; when the thread runs in a worker process it is also written to a
+small file in the index folder, which the web processes read (`WorkerStatus`). With no network the status
+says so and how to ingest files instead.
 """
 
 from __future__ import annotations
@@ -25,30 +27,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from paperscope.config import Settings
-from paperscope.embed.base import Embedder, document_text
 from paperscope.errors import OfflineError, PaperscopeError
+from paperscope.index.search import SearchEngine
+from paperscope.indexing import KEEP_MAP_CURRENT, index_papers
 from paperscope.ingest.pipeline import Ingester, is_network_source
 from paperscope.ingest.remote import network_items
 from paperscope.store import Store
 
 log = logging.getLogger("paperscope.jobs")
-EMBED_BATCH = 64
-MIN_PAPERS_FOR_MAP = 200  # fewer papers make a map of a handful of topics that says little
-MAP_REBUILD_AFTER = dt.timedelta(days=7)  # a weekly rebuild is what surfaces emerging topics
 STATUS_FILE = "worker-status.json"
-
-
-class Indexes(Protocol):
-    """What the jobs need of the search side: the embedding model and a refresh of both indexes."""
-
-    @property
-    def embedder(self) -> Embedder: ...
-
-    def refresh(self) -> tuple[int, int]: ...
-
 
 @dataclass
 class JobStatus:
@@ -81,12 +71,12 @@ class BackgroundJobs:
     """The daily ingest -> embed -> index (-> topics) cycle, the pick-up of papers added by others, and the
     digest schedule, in one daemon thread."""
 
-    def __init__(self, settings: Settings, store: Store, indexes: Indexes, *,
+    def __init__(self, settings: Settings, store: Store, engine: SearchEngine, *,
                  on_papers_changed: Callable[[], None] | None = None,
                  clock: Callable[[], dt.datetime] | None = None, status_file: Path | None = None) -> None:
         self.settings = settings
         self.store = store
-        self.indexes = indexes
+        self.engine = engine  # shared with the web app's searches when the jobs run inside `serve`
         self._on_papers_changed = on_papers_changed or (lambda: None)
         self._clock = clock or (lambda: dt.datetime.now().astimezone())
         self._status_file = status_file
@@ -248,50 +238,27 @@ class BackgroundJobs:
         return False
 
     def _embed(self) -> int:
-        """Embed papers that have no vector yet, then fold them into the search indexes."""
+        """Embed papers that have no vector yet, fold them into the search indexes and keep the topic map
+        current (indexing.py); returns how many were embedded."""
         with self._embed_lock:
-            return self._embed_pending()
+            report = index_papers(self.engine, topic_map=KEEP_MAP_CURRENT, check_versions=False,
+                                  progress=self._embedding_progress,
+                                  on_stage=lambda stage: self._update(activity=stage),
+                                  should_stop=self._stop.is_set, clock=self._clock)
+            if report.stopped:
+                return report.embedded
+            for problem in report.problems:
+                self._fail(problem)
+            self._on_papers_changed()
+            self._update(activity="")
+            return report.embedded
 
-    def _embed_pending(self) -> int:
-        store = self.store
-        embedder = self.indexes.embedder
-        total = store.count_papers_to_embed(embedder.name)
-        done = 0
-        for batch in store.papers_to_embed(embedder.name, batch_size=EMBED_BATCH):
-            if self._stop.is_set():
-                return done
-            self._update(activity=f"embedding papers ({done} of {total})")
-            store.save_embeddings(embedder.name, embedder.version, batch,
-                                  embedder.embed([document_text(p) for p in batch]))
-            done += len(batch)
-            self._update(embedded=done)
-        self._update(activity="updating the search indexes")
-        self.indexes.refresh()
-        self._update_topics()
-        self._on_papers_changed()
-        self._update(activity="")
-        return done
-
-    def _update_topics(self) -> None:
-        """Place new papers into the topic map; build the map when there is none or it is a week old."""
-        try:
-            from paperscope.topics.build import assign_new, build_map
-        except ImportError:  # the topics extra is not installed: topic pages say how to get a map
-            return
-        model = self.indexes.embedder.name
-        current = self.store.topics.current_map()
-        stale = current is not None and self._clock() - current.built_at > MAP_REBUILD_AFTER
-        if current is None or current.model != model or stale:
-            if self.store.count_papers() < MIN_PAPERS_FOR_MAP:
-                return
-            self._update(activity="building the topic map")
-            try:
-                build_map(self.store, self.settings, model_name=model)
-            except PaperscopeError as exc:
-                self._fail(f"The topic map could not be built: {exc}")
-            return
-        self._update(activity="placing new papers into the topic map")
-        assign_new(self.store, model_name=model)
+    def _embedding_progress(self, done: int, total: int) -> None:
+        activity = f"embedding papers ({done} of {total})"
+        if done:
+            self._update(activity=activity, embedded=done)
+        else:  # starting: `embedded` keeps the last run's count until this run has stored a batch
+            self._update(activity=activity)
 
     def embed_soon(self) -> None:
         """Embed and index new papers (a submission) in a short-lived thread of its own."""

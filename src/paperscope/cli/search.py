@@ -41,27 +41,18 @@ def index(app: AppContext, rebuild: bool, reembed: bool, model: str | None, clus
     is cheap. Searches also fold in what is already embedded on their own, but only this command
     runs the embedding model over papers.
     """
+    from paperscope.indexing import PLACE_IN_MAP, index_papers
+
     with app.store() as store:
         engine = _engine(app, store, model)
         with count_bar("embedding") as progress:
-            report = engine.update(rebuild=rebuild, reembed=reembed, progress=progress, cluster=cluster,
-                                   workers=workers)
-        placed = _place_in_topics(store, engine.embedder.name)
+            report = index_papers(engine, rebuild=rebuild, reembed=reembed, topic_map=PLACE_IN_MAP,
+                                  progress=progress, cluster=cluster, workers=workers)
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"embedded {report.embedded} papers with {engine.embedder.name}; keyword index: "
                f"{report.keyword_updated} papers updated; vector index: {report.vectors_added} vectors added"
-               + (f"; topic map: {placed} papers placed" if placed else ""))
-
-
-def _place_in_topics(store: Store, model_name: str) -> int:
-    """Put newly embedded papers into the stored topic map's topics (nothing when there is no map)."""
-    current = store.topics.current_map()
-    if current is None or current.model != model_name:
-        return 0
-    from paperscope.topics.build import assign_new
-
-    return assign_new(store, model_name=model_name)
+               + (f"; topic map: {report.placed} papers placed" if report.placed else ""))
 
 
 def _filters(date_from: str | None, date_to: str | None, category: str | None, author: str | None) -> PaperFilter:

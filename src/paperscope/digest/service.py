@@ -43,8 +43,9 @@ def send_digests(store: Store, settings: Settings, *, now: dt.datetime | None = 
         if recommender is None:
             if update_index:
                 from paperscope.index.search import SearchEngine
+                from paperscope.indexing import LEAVE_MAP, index_papers
 
-                SearchEngine(store, settings).update()
+                index_papers(SearchEngine(store, settings), topic_map=LEAVE_MAP)
             recommender = Recommender(store, settings)
         composer = DigestComposer(store, settings, recommender)
         for subscription in due:

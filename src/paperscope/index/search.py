@@ -1,12 +1,14 @@
 """Search over the stored papers: keyword, semantic and hybrid, plus "similar papers".
 
-`SearchEngine` keeps the two indexes current with the store:
+`SearchEngine` keeps the two indexes current with the store: `refresh()` (run before every search) folds in
+what the store already has: papers changed since the keyword index's watermark, and vectors stored since the
+vector index was saved. It is cheap when nothing changed, so a search always sees every paper that has been
+indexed. Embedding papers is indexing.py's job (`index_papers`, which then calls `refresh`).
 
-* `update()` (the `paperscope index` command) embeds papers that are new or whose text changed,
-  then brings both indexes up to date; it is the only step that runs the embedding model on papers;
-* `refresh()` (run before every search) only folds in what the store already has: papers changed
-  since the keyword index's watermark, and vectors stored since the vector index was saved. It is
-  cheap when nothing changed, so a search always sees every paper that has been indexed.
+One engine serves any number of threads at once (the web app's request threads and its background jobs):
+searches run in parallel; what changes the indexes (a refresh, `clear`) runs one at a time, each index
+folding in under its own refresh lock, and the vector index takes its short write turns inside (index/vector.py).
+docs/decisions/0021-one-lock-strategy-for-search.md says why.
 
 With several processes on one database (`serve --workers N` beside `paperscope worker`) only the
 worker writes the index folder. The web processes' engines are made with `writes_indexes=False`: their
@@ -24,15 +26,15 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from paperscope.config import Settings
-from paperscope.embed.base import Embedder, document_text
+from paperscope.embed.base import Embedder
 from paperscope.errors import IndexBusy, InputError, NotEmbedded, StoreError
 from paperscope.index.hybrid import convex_combination, reciprocal_rank_fusion
 from paperscope.index.keyword import KeywordIndex, parse_user_query
@@ -49,9 +51,6 @@ CANDIDATES = 100  # each list contributes at least this many candidates to the f
 # than the fusion needs (SearchEngine._post_filtered); a narrower one restricts the rankings to its ids.
 BROAD_SHARE = 0.15
 OVERFETCH = 10
-EMBED_BATCH = 64
-
-ProgressCallback = Callable[[int, int], None]  # (done, total)
 
 
 @dataclass
@@ -62,14 +61,6 @@ class Hit:
     score: float
     keyword_rank: int | None = None
     semantic_rank: int | None = None
-
-
-@dataclass
-class IndexReport:
-    embedded: int = 0
-    keyword_updated: int = 0
-    vectors_added: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 class SearchEngine:
@@ -84,112 +75,84 @@ class SearchEngine:
         self._embedder = embedder
         self._keyword: KeywordIndex | None = None
         self._vectors: VectorIndexHandle | None = None
+        self._opening = threading.RLock()  # each component is loaded once, however many threads ask at once
+        # One keyword refresh at a time: reading the watermark, folding in what is newer and moving the watermark
+        # on belong together (two at once would fold the same papers in twice). VectorIndexHandle has its own.
+        self._keyword_refresh = threading.Lock()
 
     # Components, created on first use -------------------------------------------------------
 
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            from paperscope.embed import get_embedder
+            with self._opening:
+                if self._embedder is None:
+                    from paperscope.embed import get_embedder
 
-            self._embedder = get_embedder(self.settings.embedding_model)
+                    self._embedder = get_embedder(self.settings.embedding_model)
         return self._embedder
 
     @property
     def keyword(self) -> KeywordIndex:
         if self._keyword is None:
-            self._keyword = KeywordIndex(self.index_dir / "keyword")
+            with self._opening:
+                if self._keyword is None:
+                    self._keyword = KeywordIndex(self.index_dir / "keyword")
         return self._keyword
 
     @property
     def vectors(self) -> VectorIndexHandle:
         if self._vectors is None:
-            self._vectors = VectorIndexHandle(self.index_dir, self.embedder.name, self.embedder.version,
-                                              self.embedder.dim)
+            with self._opening:
+                if self._vectors is None:
+                    embedder = self.embedder
+                    self._vectors = VectorIndexHandle(self.index_dir, embedder.name, embedder.version,
+                                                      embedder.dim)
         return self._vectors
 
     # Keeping the indexes current -------------------------------------------------------------
-
-    def update(self, *, rebuild: bool = False, reembed: bool = False, progress: ProgressCallback | None = None,
-               cluster: str | None = None, workers: int = 2) -> IndexReport:
-        """Embed new and changed papers, then bring both indexes up to date.
-
-        With `cluster` ("local", or a Dask scheduler address) the embedding runs on its workers; every
-        finished batch is stored at once, so an interrupted run resumes where it stopped.
-        """
-        report = IndexReport()
-        model = self.embedder.name
-        if reembed:
-            self.store.delete_embeddings(model)
-            rebuild = True
-        stale = [v for v in self.store.embedding_models().get(model, {}).get("versions", [])
-                 if v != self.embedder.version]
-        if stale:
-            report.notes.append(f"some vectors of {model} were made by {', '.join(stale)}, not "
-                                f"{self.embedder.version}; run paperscope index --reembed to redo them")
-        total = self.store.count_papers_to_embed(model)
-        for batch, vectors in self._embedded_batches(cluster, workers):
-            self.store.save_embeddings(model, self.embedder.version, batch, vectors)
-            report.embedded += len(batch)
-            if progress is not None:
-                progress(report.embedded, total)
-        if rebuild:
-            self.keyword.clear()
-            self.vectors.clear()
-        report.keyword_updated, report.vectors_added = self.refresh()
-        return report
-
-    def _embedded_batches(self, cluster: str | None, workers: int) -> Iterator[tuple[list[Paper], np.ndarray]]:
-        batches = self.store.papers_to_embed(self.embedder.name, batch_size=EMBED_BATCH)
-        if cluster is not None:
-            from paperscope.embed.cluster import embed_on_cluster
-
-            yield from embed_on_cluster(self.embedder, batches, cluster, workers=workers)
-            return
-        for batch in batches:
-            yield batch, self.embedder.embed([document_text(p) for p in batch])
 
     def refresh(self) -> tuple[int, int]:
         """Fold papers and vectors already in the store into the indexes; returns how many of each."""
         return self._refresh_keyword(), self._refresh_vectors()
 
+    def clear(self) -> None:
+        """Empty both indexes (a rebuild starts here); the next refresh fills them again from the store."""
+        with self._keyword_refresh:
+            self.keyword.clear()
+        self.vectors.clear()
+
     def _refresh_keyword(self) -> int:
         index = self.keyword
-        if not self.writes_indexes:
-            index.reload()
-            return 0
-        since = dt.datetime.fromisoformat(index.watermark) if index.watermark else None
-        count = 0
-        latest = None
-        try:
-            for batch, batch_latest in self.store.papers_modified_since(since, batch_size=2000):
-                index.add(batch)
-                count += len(batch)
-                latest = batch_latest
-        except IndexBusy:
-            # Another process (paperscope index, a worker) is writing the index and will fold these papers
-            # in itself: read what it has committed instead of failing the search.
-            index.reload()
-            return 0
-        if latest is not None:
-            index.commit(latest.isoformat())
-        return count
+        with self._keyword_refresh:
+            if not self.writes_indexes:
+                index.reload()
+                return 0
+            since = dt.datetime.fromisoformat(index.watermark) if index.watermark else None
+            count = 0
+            latest = None
+            try:
+                for batch, batch_latest in self.store.papers_modified_since(since, batch_size=2000):
+                    index.add(batch)
+                    count += len(batch)
+                    latest = batch_latest
+            except IndexBusy:
+                # Another process (paperscope index, a worker) is writing the index and will fold these papers
+                # in itself: read what it has committed instead of failing the search.
+                index.reload()
+                return 0
+            if latest is not None:
+                index.commit(latest.isoformat())
+            return count
 
     def _refresh_vectors(self) -> int:
         return self.vectors.refresh(self.store, save=self.writes_indexes)
 
     # Searching ----------------------------------------------------------------------------
 
-    def embed_query(self, query: str) -> np.ndarray | None:
-        """The query's vector as `search` would compute it (None for an empty query): a caller that serialises
-        searches can compute it beforehand, outside its lock."""
-        cleaned = clean_query(query)
-        return self.embedder.embed_query(cleaned) if cleaned else None
-
     def search(self, query: str, *, mode: Mode = "hybrid", limit: int = 10, offset: int = 0,
-               filters: PaperFilter | None = None, query_vector: np.ndarray | None = None) -> list[Hit]:
-        """Ranked hits for a query; raises InputError for an unusable query or mode. `query_vector`, if given, is
-        the query's embedding from `embed_query`."""
+               filters: PaperFilter | None = None) -> list[Hit]:
+        """Ranked hits for a query; raises InputError for an unusable query or mode."""
         if mode not in MODES:
             raise InputError(f"Unknown search mode {mode!r}; use one of: {', '.join(MODES)}.")
         query = clean_query(query)
@@ -212,8 +175,7 @@ class SearchEngine:
             if not matches:
                 return []
             broad = matches >= enough
-        if mode != "keyword" and len(self.vectors) and query_vector is None:
-            query_vector = self.embedder.embed_query(query)
+        query_vector = self.embedder.embed_query(query) if mode != "keyword" and len(self.vectors) else None
         lists = self._post_filtered(query, mode, depth, filters, query_vector) if broad else None
         if lists is None:
             allowed = self.store.filter_ids(filters) if filters else None
@@ -273,7 +235,7 @@ class SearchEngine:
         vector = self.store.get_embedding(paper.id, self.embedder.name)
         if vector is None:
             raise NotEmbedded(f"Paper {paper.id} has no embedding from {self.embedder.name} yet; run: "
-                                    "paperscope index")
+                              "paperscope index")
         self._refresh_vectors()
         hits = [(pid, score) for pid, score in self.vectors.search(vector, limit + 1) if pid != paper.id]
         return [Hit(pid, score, semantic_rank=rank) for rank, (pid, score) in enumerate(hits[:limit], 1)]
@@ -288,7 +250,8 @@ class VectorIndexHandle:
     """The vector index of one embedding model, saved in the index folder and refreshed from the store.
 
     Beside the index file a small JSON file keeps the watermark: when the newest vector it holds was
-    stored. A refresh adds only vectors stored after it (new papers and re-embedded ones).
+    stored. A refresh adds only vectors stored after it (new papers and re-embedded ones). Refreshes take
+    turns (the watermark is read and moved on under one lock); a search waits only when there is something new.
     """
 
     def __init__(self, index_dir: Path, model: str, version: str, dim: int) -> None:
@@ -296,6 +259,7 @@ class VectorIndexHandle:
         self.path = index_dir / f"vectors-{safe}.bin"
         self.meta_path = index_dir / f"vectors-{safe}.json"
         self.model, self.version, self.dim = model, version, dim
+        self._refreshing = threading.Lock()
         self.index, self.watermark = self._load()
 
     def _load(self) -> tuple[Any, dt.datetime | None]:
@@ -322,16 +286,23 @@ class VectorIndexHandle:
         return VectorIndex(self.dim, model=self.model)
 
     def clear(self) -> None:
-        self.path.unlink(missing_ok=True)
-        self.meta_path.unlink(missing_ok=True)
-        self.index, self.watermark = self._new_index(), None
+        with self._refreshing:
+            self.path.unlink(missing_ok=True)
+            self.meta_path.unlink(missing_ok=True)
+            self.index, self.watermark = self._new_index(), None
 
     def refresh(self, store: Store, *, save: bool = True) -> int:
         """Add the vectors stored since the watermark; with `save`, write the index when anything changed
         (a process that only reads the index folder, beside a worker that writes it, keeps them in memory)."""
         latest = store.latest_embedding_time(self.model)
         if latest is None or (self.watermark is not None and latest <= self.watermark):
-            return 0
+            return 0  # the common case, decided without waiting for a refresh in another thread
+        with self._refreshing:
+            if self.watermark is not None and latest <= self.watermark:
+                return 0  # the refresh this one waited for has folded these vectors in
+            return self._fold_in(store, latest, save)
+
+    def _fold_in(self, store: Store, latest: dt.datetime, save: bool) -> int:
         added: int = self.index.add_many(store.iter_embeddings(self.model, since=self.watermark, until=latest))
         self.watermark = latest
         if not save:

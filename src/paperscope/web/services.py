@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -26,16 +25,16 @@ log = logging.getLogger("paperscope.web")
 
 
 class SearchService:
-    """The app's one SearchEngine, shared by every request.
+    """The app's one SearchEngine, shared by every request and the background jobs.
 
-    Each search folds what the store gained since the last one into the indexes (`SearchEngine.refresh`);
-    the lock keeps two requests from folding the same vectors in at once. Nothing is rebuilt per request.
+    Each search folds what the store gained since the last one into the indexes (`SearchEngine.refresh`).
+    The engine itself is safe for concurrent use: searches run in parallel, refreshes one at a time.
+    Nothing is rebuilt per request.
     """
 
     def __init__(self, store: Store, settings: Settings, embedder: Embedder | None = None, *,
                  writes_indexes: bool = True) -> None:
         self.engine = SearchEngine(store, settings, embedder=embedder, writes_indexes=writes_indexes)
-        self._lock = threading.Lock()
 
     @property
     def embedder(self) -> Embedder:
@@ -43,27 +42,19 @@ class SearchService:
 
     def search(self, query: str, *, mode: Mode = "hybrid", limit: int = 10, offset: int = 0,
                filters: PaperFilter | None = None) -> list[tuple[Hit, Paper]]:
-        # The query is embedded outside the lock, so concurrent searches overlap on the slowest step.
-        vector = self.engine.embed_query(query) if mode != "keyword" else None
-        with self._lock:
-            hits = self.engine.search(query, mode=mode, limit=limit, offset=offset, filters=filters,
-                                      query_vector=vector)
+        hits = self.engine.search(query, mode=mode, limit=limit, offset=offset, filters=filters)
         return self.engine.papers(hits)
 
     def similar(self, paper_id: str, *, limit: int = 10) -> list[tuple[Hit, Paper]]:
-        with self._lock:
-            hits = self.engine.similar(paper_id, limit=limit)
-        return self.engine.papers(hits)
+        return self.engine.papers(self.engine.similar(paper_id, limit=limit))
 
     def refresh(self) -> tuple[int, int]:
-        with self._lock:
-            return self.engine.refresh()
+        return self.engine.refresh()
 
     def sizes(self) -> tuple[int, int]:
         """How many papers the keyword and the vector index hold in this process, after a refresh."""
-        with self._lock:
-            self.engine.refresh()
-            return len(self.engine.keyword), len(self.engine.vectors)
+        self.engine.refresh()
+        return len(self.engine.keyword), len(self.engine.vectors)
 
 
 @dataclass
