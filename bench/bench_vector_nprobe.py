@@ -10,7 +10,7 @@ size), then recall@10 against exact search is measured at growing nprobe for: th
 embedded with the default model (SciFact test claims; the held-out first sentences of
 bench_search_unseen.py), stored vectors used as queries (themselves left out), and midpoints of two stored
 vectors (the probe VectorIndex tunes nprobe with). The row VectorIndex picks is marked. This is how the
-floor of max(64, nlist / 32) lists in paperscope/index/vector.py was chosen.
+floor of max(64, nlist / 32) lists in paperscope/index/vector_ivf.py was chosen.
 """
 
 from __future__ import annotations

@@ -44,23 +44,28 @@ faster, but the lists may then depend on thread timing (results differ only with
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import struct
-import tempfile
 import threading
-import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-from paperscope.errors import Fix, MissingExtraError, StoreError
+from paperscope.errors import Fix, StoreError
+from paperscope.index.read_write_lock import ReadWriteLock
+from paperscope.index.vector_file import FORMAT_VERSION, IO_CHUNK, open_payload, read_header, write_index_file
+from paperscope.index.vector_ivf import (
+    TARGET_RECALL,
+    TRAIN_PER_LIST,
+    TUNE_QUERIES,
+    default_nlist,
+    load_faiss,
+    tune_nprobe,
+)
 
 __all__ = ["DEFAULT_EXACT_BELOW", "FORMAT_VERSION", "RETRAIN_FACTOR", "TARGET_RECALL", "VectorIndex",
            "default_nlist"]
@@ -72,19 +77,6 @@ Slots = npt.NDArray[np.int64]
 #: ~2,000 vectors, would give up 2-3 % of recall to save less than that (`python bench/bench_vector.py
 #: --crossover`, docs/benchmarks.md); it is also where 4 sqrt(n) lists first get 39 training points each.
 DEFAULT_EXACT_BELOW: Final = 20_000
-#: Lists per square root of the number of vectors, and the fewest / most training points per list
-#: (faiss warns below 39 per centroid; more than 64 buys little but costs k-means time).
-LISTS_PER_SQRT: Final = 4
-MIN_TRAIN_PER_LIST: Final = 39
-TRAIN_PER_LIST: Final = 64
-#: nprobe is tuned at each training: the fewest lists, from a floor of max(MIN_NPROBE, nlist / PROBE_DIVISOR)
-#: up, at which TUNE_QUERIES probe queries (midpoints of two stored vectors) find TARGET_RECALL of their 10
-#: true nearest neighbours. The floor is measured: real text queries need more lists than any probe made
-#: from stored vectors (docs/benchmarks.md, "Vector index").
-TARGET_RECALL: Final = 0.97
-TUNE_QUERIES: Final = 256
-MIN_NPROBE: Final = 64
-PROBE_DIVISOR: Final = 32
 #: Retrain when the index holds this many times more (or fewer) vectors than it was trained on.
 RETRAIN_FACTOR: Final = 4
 #: Adds go in chunks of this many, releasing the write lock between them.
@@ -92,76 +84,8 @@ ADD_CHUNK: Final = 1000
 #: Scoring one gathered vector costs about this many scanned ones (it is fetched through faiss's hash map).
 GATHER_COST: Final = 2
 
-FORMAT_VERSION: Final = 2
-_MAGIC: Final = b"PSVECIDX"
-_PREAMBLE: Final = struct.Struct("<8sIQ")  # magic, format version, header length
-_IO_CHUNK: Final = 1 << 24
 _GATHER_BLOCK: Final = 1 << 22  # elements gathered at a time when scoring a subset
 _SEED: Final = 20240611
-
-
-def default_nlist(n: int) -> int:
-    """How many IVF lists `n` vectors get: 4 * sqrt(n), but never under 39 training points a list."""
-    return max(1, min(round(LISTS_PER_SQRT * math.sqrt(n)), n // MIN_TRAIN_PER_LIST))
-
-
-def _faiss() -> Any:
-    try:
-        import faiss
-    except ImportError as exc:  # pragma: no cover - faiss-cpu is a dependency
-        raise MissingExtraError(
-            "The vector index needs the package 'faiss-cpu', which is not installed. "
-            "Install it with: pip install faiss-cpu"
-        ) from exc
-    return faiss
-
-
-class _ReadWriteLock:
-    """Many readers or one writer, taking turns: a waiting writer holds back new readers (so a stream of
-    searches cannot starve an add), and the readers that waited go before the writer's next turn (so a
-    long add, done in chunks, cannot starve searches)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._readers = 0
-        self._readers_waiting = 0
-        self._readers_turn = False
-        self._writer = False
-        self._writers_waiting = 0
-
-    @contextmanager
-    def read(self) -> Iterator[None]:
-        with self._cond:
-            self._readers_waiting += 1
-            while self._writer or (self._writers_waiting and not self._readers_turn):
-                self._cond.wait()
-            self._readers_waiting -= 1
-            if not self._readers_waiting:
-                self._readers_turn = False
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                if not self._readers:
-                    self._cond.notify_all()
-
-    @contextmanager
-    def write(self) -> Iterator[None]:
-        with self._cond:
-            self._writers_waiting += 1
-            while self._writer or self._readers or self._readers_turn:
-                self._cond.wait()
-            self._writers_waiting -= 1
-            self._writer = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writer = False
-                self._readers_turn = self._readers_waiting > 0
-                self._cond.notify_all()
 
 
 class VectorIndex:
@@ -182,7 +106,7 @@ class VectorIndex:
         self.exact_below = exact_below
         self.nprobe = nprobe
         self.threads = max(1, threads)
-        self._lock = _ReadWriteLock()  # searches read; a mutation's short critical sections write
+        self._lock = ReadWriteLock()  # searches read; a mutation's short critical sections write
         self._mutating = threading.RLock()  # one mutation (add, remove, retrain, save) at a time
         # slot -> id (None: a free slot, IVF only); id -> slot. A slot is the vector's id inside faiss.
         self._ids: list[str | None] = []
@@ -336,44 +260,15 @@ class VectorIndex:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the index to one file, atomically (a temporary file renamed over `path`)."""
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
         with self._mutating:  # nothing changes while it is written; searches go on
             header = {
-                "format": FORMAT_VERSION, "dim": self.dim, "model": self.model, "metric": "cosine",
+                "dim": self.dim, "model": self.model, "metric": "cosine",
                 "mode": "ivf" if self._ivf is not None else "exact", "slots": len(self._ids),
                 "exact_below": self.exact_below, "nprobe": self.nprobe, "threads": self.threads,
                 "trained_on": self._trained_on, "tuned_nprobe": self._tuned_nprobe,
-                "library": f"faiss-cpu {_faiss().__version__}" if self._ivf is not None else "numpy",
+                "library": f"faiss-cpu {load_faiss().__version__}" if self._ivf is not None else "numpy",
             }
-            ids_blob = json.dumps(self._ids, ensure_ascii=False).encode("utf-8")
-            header["ids_bytes"] = len(ids_blob)
-            header["ids_crc32"] = zlib.crc32(ids_blob)
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    # the payload's length and checksum are known only once written: reserve, then patch
-                    header_blob = self._header_blob(header, payload_bytes=0, payload_crc32=0)
-                    out.write(_PREAMBLE.pack(_MAGIC, FORMAT_VERSION, len(header_blob)))
-                    out.write(header_blob)
-                    out.write(ids_blob)
-                    writer = _ChecksumWriter(out)
-                    if self._ivf is None:
-                        storage, step = self._dense(), self._rows_per_chunk()
-                        for start in range(0, len(storage), step):
-                            writer.write(np.ascontiguousarray(storage[start:start + step], dtype="<f4").tobytes())
-                    else:
-                        faiss = _faiss()
-                        faiss.write_index(self._ivf, faiss.PyCallbackIOWriter(writer.write))
-                    patched = self._header_blob(header, payload_bytes=writer.length, payload_crc32=writer.crc)
-                    out.seek(0)
-                    out.write(_PREAMBLE.pack(_MAGIC, FORMAT_VERSION, len(patched)))
-                    out.write(patched)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(tmp_name, target)
-            except BaseException:
-                Path(tmp_name).unlink(missing_ok=True)
-                raise
+            write_index_file(target, header, self._ids, self._write_payload)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, dim: int | None = None,
@@ -444,7 +339,7 @@ class VectorIndex:
         return gathered
 
     def _rows_per_chunk(self) -> int:
-        return max(1, _IO_CHUNK // (4 * self.dim))
+        return max(1, IO_CHUNK // (4 * self.dim))
 
     def _rows_per_block(self) -> int:
         return max(64, _GATHER_BLOCK // self.dim)
@@ -476,7 +371,7 @@ class VectorIndex:
 
     def _search_ivf(self, q: FloatMatrix, k: int, slots: Slots | None, candidates: int) -> list[tuple[str, float]]:
         """Scan the nearest lists; when they hold fewer than `k` (allowed) vectors, scan 4 times as many."""
-        faiss = _faiss()
+        faiss = load_faiss()
         params = faiss.SearchParametersIVF()
         selector = bitmap = None
         if slots is not None:
@@ -498,7 +393,7 @@ class VectorIndex:
                 for slot, score in zip(labels[0][found].tolist(), scores[0][found].tolist(), strict=True)]
 
     def _with_threads(self, work: Any, *args: Any) -> Any:
-        faiss = _faiss()
+        faiss = load_faiss()
         before = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(self.threads)
         try:
@@ -530,7 +425,7 @@ class VectorIndex:
             return
         if self._ivf is not None:
             gone = np.array(slots, dtype=np.int64)
-            removed = self._ivf.remove_ids(_faiss().IDSelectorArray(gone))
+            removed = self._ivf.remove_ids(load_faiss().IDSelectorArray(gone))
             assert removed == len(slots), (removed, len(slots))
             for slot in slots:
                 self._ids[slot] = None
@@ -568,7 +463,7 @@ class VectorIndex:
             for start in range(0, len(dense), step):
                 yield np.arange(start, min(start + step, len(dense)), dtype=np.int64), dense[start:start + step]
             return
-        faiss = _faiss()
+        faiss = load_faiss()
         lists = self._ivf.invlists
         for number in range(self._ivf.nlist):
             size = lists.list_size(number)
@@ -593,7 +488,7 @@ class VectorIndex:
                 self._ids, self._free = ids, []
                 self._slots = {i: s for s, i in enumerate(ids)}  # type: ignore[misc]
             return
-        faiss = _faiss()
+        faiss = load_faiss()
         nlist = default_nlist(n)
         live = np.array(sorted(self._slots.values()), dtype=np.int64)
         rng = np.random.default_rng(_SEED)
@@ -607,50 +502,29 @@ class VectorIndex:
         for slots, vectors in self._live():
             self._with_threads(index.add_with_ids, np.ascontiguousarray(vectors), np.array(slots, dtype=np.int64))
         pairs = rng.integers(0, len(sample), (2, TUNE_QUERIES))
-        tuned = self._with_threads(_tune_nprobe, index, training[pairs[0]] + training[pairs[1]])
+        tuned = self._with_threads(tune_nprobe, index, training[pairs[0]] + training[pairs[1]])
         with self._lock.write():  # slots (and free slots) stay as they were
             self._matrix, self._ivf, self._trained_on, self._tuned_nprobe = None, index, n, tuned
 
-    @staticmethod
-    def _header_blob(header: dict[str, Any], payload_bytes: int, payload_crc32: int) -> bytes:
-        # fixed-width numbers, so that patching them after the payload keeps the header's length
-        full = dict(header, payload_bytes=f"{payload_bytes:020d}", payload_crc32=f"{payload_crc32:010d}")
-        return json.dumps(full, sort_keys=True).encode("utf-8")
+    def _write_payload(self, write: Callable[[bytes], int]) -> None:
+        """The vectors as the file holds them: float32 rows in exact mode, the faiss index in IVF mode."""
+        if self._ivf is None:
+            storage, step = self._dense(), self._rows_per_chunk()
+            for start in range(0, len(storage), step):
+                write(np.ascontiguousarray(storage[start:start + step], dtype="<f4").tobytes())
+        else:
+            faiss = load_faiss()
+            faiss.write_index(self._ivf, faiss.PyCallbackIOWriter(write))
 
     @classmethod
     def _read(cls, handle: IO[bytes]) -> VectorIndex:
-        preamble = handle.read(_PREAMBLE.size)
-        if len(preamble) < _PREAMBLE.size or preamble[:8] != _MAGIC:
-            raise StoreError("is not a paperscope vector index (or is empty).")
-        _, version, header_len = _PREAMBLE.unpack(preamble)
-        if version != FORMAT_VERSION:
-            raise StoreError(f"has format version {version}; this paperscope reads version {FORMAT_VERSION}.")
-        if header_len > 1 << 20:
-            raise StoreError("has a damaged header.")
-        header = json.loads(_read_exactly(handle, header_len))
-        ids_blob = _read_exactly(handle, int(header["ids_bytes"]))
-        if zlib.crc32(ids_blob) != int(header["ids_crc32"]):
-            raise StoreError("is damaged (the id list fails its checksum).")
-        ids: list[str | None] = json.loads(ids_blob)
-        if len(ids) != int(header["slots"]):
-            raise StoreError("is damaged (the id list has the wrong length).")
+        header, ids = read_header(handle)
         nprobe = header["nprobe"]
         index = cls(int(header["dim"]), model=header["model"], exact_below=int(header["exact_below"]),
                     nprobe=int(nprobe) if nprobe else None, threads=int(header["threads"]))
-        payload_bytes, payload_start = int(header["payload_bytes"]), handle.tell()
-        # checksum first, so that a damaged file never reaches faiss's parser
-        crc, remaining = 0, payload_bytes
-        while remaining:
-            chunk = _read_exactly(handle, min(remaining, _IO_CHUNK))
-            crc, remaining = zlib.crc32(chunk, crc), remaining - len(chunk)
-        if handle.read(1):
-            raise StoreError("is damaged (unexpected length).")
-        if crc != int(header["payload_crc32"]):
-            raise StoreError("is damaged (the vectors fail their checksum).")
+        reader = open_payload(handle, header)
         if header["mode"] not in ("exact", "ivf"):
             raise StoreError(f"has an unknown layout {header['mode']!r}.")
-        handle.seek(payload_start)
-        reader = _PayloadReader(handle, payload_bytes)
         live = sum(i is not None for i in ids)
         if header["mode"] == "exact":
             if live != len(ids):
@@ -658,7 +532,7 @@ class VectorIndex:
             raw = reader.read(len(ids) * index.dim * 4)
             index._matrix = np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(len(ids), index.dim)
         else:
-            faiss = _faiss()
+            faiss = load_faiss()
             ivf = faiss.read_index(faiss.PyCallbackIOReader(reader.read))
             if (not isinstance(ivf, faiss.IndexIVFFlat) or ivf.ntotal != live or ivf.d != index.dim
                     or ivf.direct_map.type != faiss.DirectMap.Hashtable):
@@ -672,32 +546,6 @@ class VectorIndex:
         index._ids = ids
         index._slots = {i: s for s, i in enumerate(ids) if i is not None}
         return index
-
-
-def _tune_nprobe(index: Any, queries: FloatMatrix) -> int:
-    """The fewest lists to scan, from the floor up in steps of about 1.5x, at which `queries` find
-    TARGET_RECALL of their 10 nearest neighbours; scanning every list is exact search, which gives the truth."""
-    faiss = _faiss()
-    nlist = int(index.nlist)
-    nprobe = min(nlist, max(MIN_NPROBE, math.ceil(nlist / PROBE_DIVISOR)))
-    k = min(10, int(index.ntotal))
-    norms = np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
-    queries = np.ascontiguousarray(queries / norms, dtype=np.float32)
-
-    def neighbours(lists: int) -> npt.NDArray[np.int64]:
-        params = faiss.SearchParametersIVF()
-        params.nprobe = lists
-        _, labels = index.search(queries, k, params=params)
-        return labels  # type: ignore[no-any-return]
-
-    truth = neighbours(nlist)
-    while nprobe < nlist:
-        found = neighbours(nprobe)
-        hits = sum(len(set(f) & set(t)) for f, t in zip(found.tolist(), truth.tolist(), strict=True))
-        if hits >= TARGET_RECALL * k * len(queries):
-            return nprobe
-        nprobe = math.ceil(nprobe * 1.5)
-    return nlist
 
 
 def _bitmap(slots: Slots, size: int) -> npt.NDArray[np.uint8]:
@@ -714,36 +562,3 @@ def _dot(matrix: FloatMatrix, q: FloatMatrix) -> FloatMatrix:
     scores: FloatMatrix = np.einsum("ij,j->i", matrix, q)
     return scores
 
-
-def _read_exactly(handle: IO[bytes], size: int) -> bytes:
-    data = handle.read(size)
-    if len(data) != size:
-        raise StoreError("is truncated.")
-    return data
-
-
-class _ChecksumWriter:
-    """A write callback for faiss that counts and checksums what it writes."""
-
-    def __init__(self, out: IO[bytes]) -> None:
-        self.out, self.length, self.crc = out, 0, 0
-
-    def write(self, data: bytes) -> int:
-        self.out.write(data)
-        self.length += len(data)
-        self.crc = zlib.crc32(data, self.crc)
-        return len(data)
-
-
-class _PayloadReader:
-    """A read callback for faiss over the payload only: it refuses to read past it."""
-
-    def __init__(self, handle: IO[bytes], length: int) -> None:
-        self.handle, self.remaining = handle, length
-
-    def read(self, size: int) -> bytes:
-        if size > self.remaining:
-            raise StoreError("is truncated.")
-        data = _read_exactly(self.handle, size)
-        self.remaining -= size
-        return data
