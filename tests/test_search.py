@@ -131,6 +131,37 @@ def test_concurrent_refreshes_fold_each_new_paper_in_once(settings: Settings, en
     assert len(SearchEngine(store, settings, embedder=engine.embedder).vectors) == 43  # the saved file is whole
 
 
+def test_searches_in_other_threads_while_a_refresh_folds_many_vectors_in(engine: SearchEngine) -> None:
+    """Neither index locks anything itself: the engine's one lock lets searches in several threads meet the
+    refreshes that add a thousand papers and vectors, each answering whole and none failing."""
+    engine.store.upsert_papers([paper(1000 + n, f"Graph Partitioning Method {n}", f"Partitions of kind {n}.")
+                                for n in range(1000)])
+    embed_pending(engine)  # stored; the indexes fold them in at the next refresh
+    errors: list[BaseException] = []
+    answers: list[str] = []
+    stop = threading.Event()
+
+    def searcher() -> None:
+        try:
+            while not stop.is_set():
+                answers.append(ids(engine.search("novel class discovery", limit=3))[0])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=searcher) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        engine.refresh()  # the searches' own refreshes may fold some or all of them in first
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert not errors, errors[0]
+    assert answers and set(answers) == {"2501.00001"}
+    assert len(engine.keyword) == len(engine.vectors) == 1003
+
+
 def test_an_unusable_vector_index_file_is_built_again_from_the_store(settings: Settings, engine: SearchEngine,
                                                                       caplog: pytest.LogCaptureFixture) -> None:
     """An index file from another paperscope version, or a damaged one, is only a cache of stored vectors."""

@@ -1,8 +1,7 @@
-"""VectorIndex: exact and IVF paths agree, upserts, removal, filters, retraining, persistence, odd ids, threads."""
+"""VectorIndex: exact and IVF paths agree, upserts, removal, filters, retraining, persistence, odd ids."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -344,58 +343,10 @@ def test_deterministic_given_the_same_inputs() -> None:
     assert build() == build()
 
 
-def test_concurrent_searches_while_one_writer_adds() -> None:
-    x = clustered_unit(6000, DIM, seed=12)
-    ids = ids_for(6000)
-    index = VectorIndex(DIM, exact_below=1000)
-    index.add(ids[:500], x[:500])  # starts exact, crosses into ANN while readers run
-    errors: list[BaseException] = []
-    stop = threading.Event()
-
-    def reader(seed: int) -> None:
-        rng = np.random.default_rng(seed)
-        try:
-            while not stop.is_set():
-                i = int(rng.integers(0, 500))
-                found = index.search(x[i], 5)
-                assert found and found[0][0] == ids[i]
-                index.search(x[i], 5, allowed={ids[i], ids[i + 1]})
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=reader, args=(s,)) for s in range(3)]
-    for t in threads:
-        t.start()
-    for start in range(500, 6000, 250):
-        index.add(ids[start:start + 250], x[start:start + 250])
-    index.remove(ids[5000:5100])
-    stop.set()
-    for t in threads:
-        t.join()
-    assert not errors, errors[0]
-    assert len(index) == 5900 and index.uses_ann
-
-
 def test_model_metadata() -> None:
     index = VectorIndex(DIM, model="all-MiniLM-L6-v2@0.1.0")
     assert index.model == "all-MiniLM-L6-v2@0.1.0"
     assert VectorIndex(DIM).model is None
-
-
-def test_searches_get_their_turn_during_a_long_add() -> None:
-    x = embedding_like(12_000, 64, seed=13)
-    ids = ids_for(len(x))
-    index = VectorIndex(64, exact_below=0)
-    index.add(ids[:100], x[:100])
-    adder = threading.Thread(target=index.add, args=(ids[100:], x[100:]))
-    adder.start()
-    during = 0
-    while adder.is_alive():
-        assert index.search(x[0], 1)[0][0] == "p0"
-        during += 1
-    adder.join()
-    assert during >= 3  # the add went in 12 chunks (and two retrainings), and searches ran between them
-    assert len(index) == 12_000
 
 
 def test_retrains_when_grown_or_shrunk_by_the_factor() -> None:

@@ -5,9 +5,9 @@ what the store already has: papers changed since the keyword index's watermark, 
 vector index was saved. It is cheap when nothing changed, so a search always sees every paper that has been
 indexed. Embedding papers is indexing.py's job (`index_papers`, which then calls `refresh`).
 
-One engine serves any number of threads at once (the web app's request threads and its background jobs):
-searches run in parallel; what changes the indexes (a refresh, `clear`) runs one at a time, each index
-folding in under its own refresh lock, and the vector index takes its short write turns inside (index/vector.py).
+One engine serves any number of threads at once (the web app's request threads and its background jobs)
+with one lock of its own: refreshes and index look-ups take turns under it, while queries are embedded (the
+slow step) outside it, side by side. Neither index locks anything itself.
 docs/decisions/0021-one-lock-strategy-for-search.md says why.
 
 With several processes on one database (`serve --workers N` beside `paperscope worker`) only the
@@ -75,17 +75,17 @@ class SearchEngine:
         self._embedder = embedder
         self._keyword: KeywordIndex | None = None
         self._vectors: VectorIndexHandle | None = None
-        self._opening = threading.RLock()  # each component is loaded once, however many threads ask at once
-        # One keyword refresh at a time: reading the watermark, folding in what is newer and moving the watermark
-        # on belong together (two at once would fold the same papers in twice). VectorIndexHandle has its own.
-        self._keyword_refresh = threading.Lock()
+        # The engine's one lock: loading a component, refreshing an index and looking a query up in the indexes
+        # take turns (a refresh reads a watermark, folds in what is newer and moves it on; neither index is safe
+        # for concurrent use on its own). Embedding a query, the slow step, happens outside it.
+        self._lock = threading.RLock()
 
     # Components, created on first use -------------------------------------------------------
 
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            with self._opening:
+            with self._lock:
                 if self._embedder is None:
                     from paperscope.embed import get_embedder
 
@@ -95,7 +95,7 @@ class SearchEngine:
     @property
     def keyword(self) -> KeywordIndex:
         if self._keyword is None:
-            with self._opening:
+            with self._lock:
                 if self._keyword is None:
                     self._keyword = KeywordIndex(self.index_dir / "keyword")
         return self._keyword
@@ -103,7 +103,7 @@ class SearchEngine:
     @property
     def vectors(self) -> VectorIndexHandle:
         if self._vectors is None:
-            with self._opening:
+            with self._lock:
                 if self._vectors is None:
                     embedder = self.embedder
                     self._vectors = VectorIndexHandle(self.index_dir, embedder.name, embedder.version,
@@ -114,36 +114,36 @@ class SearchEngine:
 
     def refresh(self) -> tuple[int, int]:
         """Fold papers and vectors already in the store into the indexes; returns how many of each."""
-        return self._refresh_keyword(), self._refresh_vectors()
+        with self._lock:
+            return self._refresh_keyword(), self._refresh_vectors()
 
     def clear(self) -> None:
         """Empty both indexes (a rebuild starts here); the next refresh fills them again from the store."""
-        with self._keyword_refresh:
+        with self._lock:
             self.keyword.clear()
-        self.vectors.clear()
+            self.vectors.clear()
 
     def _refresh_keyword(self) -> int:
         index = self.keyword
-        with self._keyword_refresh:
-            if not self.writes_indexes:
-                index.reload()
-                return 0
-            since = dt.datetime.fromisoformat(index.watermark) if index.watermark else None
-            count = 0
-            latest = None
-            try:
-                for batch, batch_latest in self.store.papers_modified_since(since, batch_size=2000):
-                    index.add(batch)
-                    count += len(batch)
-                    latest = batch_latest
-            except IndexBusy:
-                # Another process (paperscope index, a worker) is writing the index and will fold these papers
-                # in itself: read what it has committed instead of failing the search.
-                index.reload()
-                return 0
-            if latest is not None:
-                index.commit(latest.isoformat())
-            return count
+        if not self.writes_indexes:
+            index.reload()
+            return 0
+        since = dt.datetime.fromisoformat(index.watermark) if index.watermark else None
+        count = 0
+        latest = None
+        try:
+            for batch, batch_latest in self.store.papers_modified_since(since, batch_size=2000):
+                index.add(batch)
+                count += len(batch)
+                latest = batch_latest
+        except IndexBusy:
+            # Another process (paperscope index, a worker) is writing the index and will fold these papers
+            # in itself: read what it has committed instead of failing the search.
+            index.reload()
+            return 0
+        if latest is not None:
+            index.commit(latest.isoformat())
+        return count
 
     def _refresh_vectors(self) -> int:
         return self.vectors.refresh(self.store, save=self.writes_indexes)
@@ -162,24 +162,25 @@ class SearchEngine:
             raise InputError("The limit must be at least 1 and the offset at least 0.")
         filters = filters or PaperFilter()
         depth = max(CANDIDATES, offset + limit)
-        if mode in ("keyword", "hybrid"):
-            self._refresh_keyword()
-        if mode in ("semantic", "hybrid"):
-            self._require_vectors(mode)
+        with self._lock:
+            if mode in ("keyword", "hybrid"):
+                self._refresh_keyword()
+            if mode in ("semantic", "hybrid"):
+                self._require_vectors(mode)
+            sizes = len(self.keyword) if mode != "semantic" else 0, len(self.vectors) if mode != "keyword" else 0
         broad = False
         if filters:  # how many papers pass it, counted up to BROAD_SHARE of those searched
-            searched = max(len(self.keyword) if mode != "semantic" else 0,
-                           len(self.vectors) if mode != "keyword" else 0)
-            enough = max(1, math.ceil(BROAD_SHARE * searched))
+            enough = max(1, math.ceil(BROAD_SHARE * max(sizes)))
             matches = self.store.count_filter_matches(filters, at_most=enough)
             if not matches:
                 return []
             broad = matches >= enough
-        query_vector = self.embedder.embed_query(query) if mode != "keyword" and len(self.vectors) else None
-        lists = self._post_filtered(query, mode, depth, filters, query_vector) if broad else None
-        if lists is None:
-            allowed = self.store.filter_ids(filters) if filters else None
-            lists = self._ranked(query, mode, depth, allowed, query_vector)
+        query_vector = self.embedder.embed_query(query) if sizes[1] else None
+        with self._lock:
+            lists = self._post_filtered(query, mode, depth, filters, query_vector) if broad else None
+            if lists is None:
+                allowed = self.store.filter_ids(filters) if filters else None
+                lists = self._ranked(query, mode, depth, allowed, query_vector)
         keyword_hits, semantic_hits = lists
         weights = [self.settings.keyword_weight, self.settings.semantic_weight]
         if mode != "hybrid":
@@ -236,8 +237,10 @@ class SearchEngine:
         if vector is None:
             raise NotEmbedded(f"Paper {paper.id} has no embedding from {self.embedder.name} yet; run: "
                               "paperscope index")
-        self._refresh_vectors()
-        hits = [(pid, score) for pid, score in self.vectors.search(vector, limit + 1) if pid != paper.id]
+        with self._lock:
+            self._refresh_vectors()
+            found = self.vectors.search(vector, limit + 1)
+        hits = [(pid, score) for pid, score in found if pid != paper.id]
         return [Hit(pid, score, semantic_rank=rank) for rank, (pid, score) in enumerate(hits[:limit], 1)]
 
     def papers(self, hits: list[Hit]) -> list[tuple[Hit, Paper]]:
@@ -250,8 +253,8 @@ class VectorIndexHandle:
     """The vector index of one embedding model, saved in the index folder and refreshed from the store.
 
     Beside the index file a small JSON file keeps the watermark: when the newest vector it holds was
-    stored. A refresh adds only vectors stored after it (new papers and re-embedded ones). Refreshes take
-    turns (the watermark is read and moved on under one lock); a search waits only when there is something new.
+    stored. A refresh adds only vectors stored after it (new papers and re-embedded ones). The engine calls it
+    under its lock.
     """
 
     def __init__(self, index_dir: Path, model: str, version: str, dim: int) -> None:
@@ -259,7 +262,6 @@ class VectorIndexHandle:
         self.path = index_dir / f"vectors-{safe}.bin"
         self.meta_path = index_dir / f"vectors-{safe}.json"
         self.model, self.version, self.dim = model, version, dim
-        self._refreshing = threading.Lock()
         self.index, self.watermark = self._load()
 
     def _load(self) -> tuple[Any, dt.datetime | None]:
@@ -286,23 +288,16 @@ class VectorIndexHandle:
         return VectorIndex(self.dim, model=self.model)
 
     def clear(self) -> None:
-        with self._refreshing:
-            self.path.unlink(missing_ok=True)
-            self.meta_path.unlink(missing_ok=True)
-            self.index, self.watermark = self._new_index(), None
+        self.path.unlink(missing_ok=True)
+        self.meta_path.unlink(missing_ok=True)
+        self.index, self.watermark = self._new_index(), None
 
     def refresh(self, store: Store, *, save: bool = True) -> int:
         """Add the vectors stored since the watermark; with `save`, write the index when anything changed
         (a process that only reads the index folder, beside a worker that writes it, keeps them in memory)."""
         latest = store.latest_embedding_time(self.model)
         if latest is None or (self.watermark is not None and latest <= self.watermark):
-            return 0  # the common case, decided without waiting for a refresh in another thread
-        with self._refreshing:
-            if self.watermark is not None and latest <= self.watermark:
-                return 0  # the refresh this one waited for has folded these vectors in
-            return self._fold_in(store, latest, save)
-
-    def _fold_in(self, store: Store, latest: dt.datetime, save: bool) -> int:
+            return 0
         added: int = self.index.add_many(store.iter_embeddings(self.model, since=self.watermark, until=latest))
         self.watermark = latest
         if not save:

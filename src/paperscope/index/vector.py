@@ -25,17 +25,17 @@ fewer than max(64, nlist / 32): real text queries were measured to need up to ~5
 probes made from stored vectors needed far fewer. New vectors go to the list of their nearest centroid. Centroids fit
 the vectors they were trained on, so the rule is: **when the index has grown to 4 times (or shrunk to a
 quarter of) the size it was trained at, it is retrained**: new centroids from a sample of the live vectors,
-every vector moved into the new lists. Searches go on with the old lists meanwhile (both are in memory for
-that time). Below half of `exact_below` it returns to the exact matrix. A bulk load (`add_many`, which
-building the index from the store uses) is retrained once at the end instead, on a sample of everything:
+every vector moved into the new lists (both are in memory for that time). Below half of `exact_below` it
+returns to the exact matrix. A bulk load (`add_many`, which building the index from the store uses) is retrained
+once at the end instead, on a sample of everything:
 vectors read in id order are no sample of the whole (on the 1M benchmark set, centroids trained on the
 first third of the ids cost 5 points of recall).
 
 Removing or replacing an id removes its vector from faiss (through faiss's id -> list position hash map);
 its slot number is reused by a later add.
 
-Thread safety: any number of threads may search while one thread adds or removes (a readers-writer lock;
-faiss releases the GIL while it searches, so concurrent searches use several cores).
+Thread safety: none of its own. Its owner serialises the calls: `index.search.SearchEngine` reaches it only
+under the engine's one lock (docs/decisions/0021-one-lock-strategy-for-search.md).
 
 Determinism: training samples with a fixed seed and k-means has a fixed seed; with the default of one
 thread the same sequence of calls gives the same lists and the same results. `threads=N` trains and adds
@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path
@@ -56,7 +55,6 @@ import numpy as np
 import numpy.typing as npt
 
 from paperscope.errors import Fix, StoreError
-from paperscope.index.read_write_lock import ReadWriteLock
 from paperscope.index.vector_file import FORMAT_VERSION, IO_CHUNK, open_payload, read_header, write_index_file
 from paperscope.index.vector_ivf import (
     TARGET_RECALL,
@@ -79,7 +77,7 @@ Slots = npt.NDArray[np.int64]
 DEFAULT_EXACT_BELOW: Final = 20_000
 #: Retrain when the index holds this many times more (or fewer) vectors than it was trained on.
 RETRAIN_FACTOR: Final = 4
-#: Adds go in chunks of this many, releasing the write lock between them.
+#: Adds go in chunks of this many; the size rules (switch to the inverted file, retrain) are checked after each.
 ADD_CHUNK: Final = 1000
 #: Scoring one gathered vector costs about this many scanned ones (it is fetched through faiss's hash map).
 GATHER_COST: Final = 2
@@ -106,8 +104,6 @@ class VectorIndex:
         self.exact_below = exact_below
         self.nprobe = nprobe
         self.threads = max(1, threads)
-        self._lock = ReadWriteLock()  # searches read; a mutation's short critical sections write
-        self._mutating = threading.RLock()  # one mutation (add, remove, retrain, save) at a time
         # slot -> id (None: a free slot, IVF only); id -> slot. A slot is the vector's id inside faiss.
         self._ids: list[str | None] = []
         self._slots: dict[str, int] = {}
@@ -150,8 +146,7 @@ class VectorIndex:
 
     def ids(self) -> list[str]:
         """The ids in the index, in no particular order."""
-        with self._lock.read():
-            return list(self._slots)
+        return list(self._slots)
 
     def describe(self) -> str:
         if self._ivf is None:
@@ -161,12 +156,11 @@ class VectorIndex:
 
     def vector(self, paper_id: str) -> FloatMatrix | None:
         """A copy of the stored (unit) vector of `paper_id`, or None when it is not in the index."""
-        with self._lock.read():
-            slot = self._slots.get(paper_id)
-            if slot is None:
-                return None
-            row: FloatMatrix = self._gather(np.array([slot], dtype=np.int64))[0]
-            return row
+        slot = self._slots.get(paper_id)
+        if slot is None:
+            return None
+        row: FloatMatrix = self._gather(np.array([slot], dtype=np.int64))[0]
+        return row
 
     def search(self, query: npt.ArrayLike, k: int,
                allowed: AbstractSet[str] | None = None) -> list[tuple[str, float]]:
@@ -178,20 +172,19 @@ class VectorIndex:
         q = self._as_query(query)
         if k <= 0:
             return []
-        with self._lock.read():
-            if not self._slots:
-                return []
-            if allowed is None:
-                if self._ivf is None:
-                    return self._top(_dot(self._dense(), q), None, k)
-                return self._search_ivf(q, k, None, len(self._slots))
-            slots = np.fromiter((s for s in map(self._slots.get, allowed) if s is not None), dtype=np.int64)
-            if not len(slots):
-                return []
-            slots.sort()
-            if self._ivf is None or GATHER_COST * len(slots) <= self._scan_size(self._probes_for(k, len(slots))):
-                return self._exact_over(q, k, slots)
-            return self._search_ivf(q, k, slots, len(slots))
+        if not self._slots:
+            return []
+        if allowed is None:
+            if self._ivf is None:
+                return self._top(_dot(self._dense(), q), None, k)
+            return self._search_ivf(q, k, None, len(self._slots))
+        slots = np.fromiter((s for s in map(self._slots.get, allowed) if s is not None), dtype=np.int64)
+        if not len(slots):
+            return []
+        slots.sort()
+        if self._ivf is None or GATHER_COST * len(slots) <= self._scan_size(self._probes_for(k, len(slots))):
+            return self._exact_over(q, k, slots)
+        return self._search_ivf(q, k, slots, len(slots))
 
     # ------------------------------------------------------------------------------------------ updates
 
@@ -210,12 +203,9 @@ class VectorIndex:
         if len(last) < len(ids):
             keep = np.fromiter(last.values(), dtype=np.int64, count=len(last))
             matrix, ids = matrix[keep], list(last)
-        with self._mutating:
-            # in chunks, so that searches get their turn during a long add
-            for start in range(0, len(ids), ADD_CHUNK):
-                with self._lock.write():
-                    self._add_locked(ids[start:start + ADD_CHUNK], matrix[start:start + ADD_CHUNK])
-                self._maybe_rebuild()
+        for start in range(0, len(ids), ADD_CHUNK):
+            self._add_chunk(ids[start:start + ADD_CHUNK], matrix[start:start + ADD_CHUNK])
+            self._maybe_rebuild()
 
     def add_many(self, batches: Iterable[tuple[Sequence[str], npt.ArrayLike]]) -> int:
         """Add batches of (ids, vectors) as `add` does, for a bulk load (a build from the store); returns how
@@ -224,51 +214,46 @@ class VectorIndex:
         (otherwise the usual rule applies): batches that come in id or date order are no
         sample of the whole, and centroids trained on the first part of them fit the rest badly."""
         count = 0
-        with self._mutating:
-            before = len(self._slots)
-            self._bulk = True
-            try:
-                for ids, vectors in batches:
-                    self.add(ids, vectors)
-                    count += len(ids)
-            finally:
-                self._bulk = False
-            if self._ivf is not None and count > before and 2 * self._trained_on < len(self._slots):
-                self._rebuild(ivf=True)
-            else:
-                self._maybe_rebuild()
+        before = len(self._slots)
+        self._bulk = True
+        try:
+            for ids, vectors in batches:
+                self.add(ids, vectors)
+                count += len(ids)
+        finally:
+            self._bulk = False
+        if self._ivf is not None and count > before and 2 * self._trained_on < len(self._slots):
+            self._rebuild(ivf=True)
+        else:
+            self._maybe_rebuild()
         return count
 
     def remove(self, ids: Iterable[str]) -> None:
         """Remove `ids` from the index; ids that are not in it are ignored."""
         if isinstance(ids, str):  # one id, not its characters
             ids = [ids]
-        with self._mutating:
-            with self._lock.write():
-                self._remove_locked(ids)
-            self._maybe_rebuild()
+        self._remove_ids(ids)
+        self._maybe_rebuild()
 
     def retrain(self) -> None:
         """Train new IVF centroids on the live vectors now and move every vector into the new lists
         (done by itself when the size has changed by RETRAIN_FACTOR since training)."""
-        with self._mutating:
-            if self._ivf is not None and self._slots:
-                self._rebuild(ivf=True)
+        if self._ivf is not None and self._slots:
+            self._rebuild(ivf=True)
 
     # ------------------------------------------------------------------------------------------ files
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the index to one file, atomically (a temporary file renamed over `path`)."""
         target = Path(path)
-        with self._mutating:  # nothing changes while it is written; searches go on
-            header = {
-                "dim": self.dim, "model": self.model, "metric": "cosine",
-                "mode": "ivf" if self._ivf is not None else "exact", "slots": len(self._ids),
-                "exact_below": self.exact_below, "nprobe": self.nprobe, "threads": self.threads,
-                "trained_on": self._trained_on, "tuned_nprobe": self._tuned_nprobe,
-                "library": f"faiss-cpu {load_faiss().__version__}" if self._ivf is not None else "numpy",
-            }
-            write_index_file(target, header, self._ids, self._write_payload)
+        header = {
+            "dim": self.dim, "model": self.model, "metric": "cosine",
+            "mode": "ivf" if self._ivf is not None else "exact", "slots": len(self._ids),
+            "exact_below": self.exact_below, "nprobe": self.nprobe, "threads": self.threads,
+            "trained_on": self._trained_on, "tuned_nprobe": self._tuned_nprobe,
+            "library": f"faiss-cpu {load_faiss().__version__}" if self._ivf is not None else "numpy",
+        }
+        write_index_file(target, header, self._ids, self._write_payload)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, dim: int | None = None,
@@ -401,8 +386,8 @@ class VectorIndex:
         finally:
             faiss.omp_set_num_threads(before)
 
-    def _add_locked(self, ids: Sequence[str], matrix: FloatMatrix) -> None:
-        self._remove_locked(ids)
+    def _add_chunk(self, ids: Sequence[str], matrix: FloatMatrix) -> None:
+        self._remove_ids(ids)
         if self._ivf is None:
             start = len(self._ids)
             self._matrix = self._grow(self._matrix, start + len(ids))
@@ -419,7 +404,7 @@ class VectorIndex:
             self._ids[slot] = paper_id
             self._slots[paper_id] = slot
 
-    def _remove_locked(self, ids: Iterable[str]) -> None:
+    def _remove_ids(self, ids: Iterable[str]) -> None:
         slots = [s for s in (self._slots.pop(i, None) for i in ids) if s is not None]
         if not slots:
             return
@@ -474,8 +459,7 @@ class VectorIndex:
 
     def _rebuild(self, *, ivf: bool) -> None:
         """Build the other structure from the live vectors: a freshly trained inverted file, or the dense
-        matrix. Called holding `_mutating` only, so nothing changes underneath while searches go on with
-        the old structure; the swap takes the write lock briefly."""
+        matrix; the new one replaces the old when it is complete."""
         n = len(self._slots)
         if not ivf:
             matrix = np.empty((n, self.dim), dtype=np.float32)
@@ -483,10 +467,9 @@ class VectorIndex:
             for slots, vectors in self._live():
                 matrix[len(ids):len(ids) + len(slots)] = vectors
                 ids.extend(self._ids[s] for s in slots.tolist())
-            with self._lock.write():
-                self._matrix, self._ivf, self._trained_on = matrix, None, 0
-                self._ids, self._free = ids, []
-                self._slots = {i: s for s, i in enumerate(ids)}  # type: ignore[misc]
+            self._matrix, self._ivf, self._trained_on = matrix, None, 0
+            self._ids, self._free = ids, []
+            self._slots = {i: s for s, i in enumerate(ids)}  # type: ignore[misc]
             return
         faiss = load_faiss()
         nlist = default_nlist(n)
@@ -503,8 +486,7 @@ class VectorIndex:
             self._with_threads(index.add_with_ids, np.ascontiguousarray(vectors), np.array(slots, dtype=np.int64))
         pairs = rng.integers(0, len(sample), (2, TUNE_QUERIES))
         tuned = self._with_threads(tune_nprobe, index, training[pairs[0]] + training[pairs[1]])
-        with self._lock.write():  # slots (and free slots) stay as they were
-            self._matrix, self._ivf, self._trained_on, self._tuned_nprobe = None, index, n, tuned
+        self._matrix, self._ivf, self._trained_on, self._tuned_nprobe = None, index, n, tuned
 
     def _write_payload(self, write: Callable[[bytes], int]) -> None:
         """The vectors as the file holds them: float32 rows in exact mode, the faiss index in IVF mode."""
