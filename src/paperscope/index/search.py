@@ -162,21 +162,25 @@ class SearchEngine:
             raise InputError("The limit must be at least 1 and the offset at least 0.")
         filters = filters or PaperFilter()
         depth = max(CANDIDATES, offset + limit)
+        semantic = mode != "keyword"
+        # Embedded before the lock is taken (the slow step, which requests do side by side); inside it only when
+        # this search's refresh brings the first vectors.
+        query_vector = self.embedder.embed_query(query) if semantic and len(self.vectors) else None
         with self._lock:
-            if mode in ("keyword", "hybrid"):
+            if mode != "semantic":
                 self._refresh_keyword()
-            if mode in ("semantic", "hybrid"):
+            if semantic:
                 self._require_vectors(mode)
-            sizes = len(self.keyword) if mode != "semantic" else 0, len(self.vectors) if mode != "keyword" else 0
-        broad = False
-        if filters:  # how many papers pass it, counted up to BROAD_SHARE of those searched
-            enough = max(1, math.ceil(BROAD_SHARE * max(sizes)))
-            matches = self.store.count_filter_matches(filters, at_most=enough)
-            if not matches:
-                return []
-            broad = matches >= enough
-        query_vector = self.embedder.embed_query(query) if sizes[1] else None
-        with self._lock:
+                if query_vector is None and len(self.vectors):
+                    query_vector = self.embedder.embed_query(query)
+            broad = False
+            if filters:  # how many papers pass it, counted up to BROAD_SHARE of those searched
+                searched = max(len(self.keyword) if mode != "semantic" else 0, len(self.vectors) if semantic else 0)
+                enough = max(1, math.ceil(BROAD_SHARE * searched))
+                matches = self.store.count_filter_matches(filters, at_most=enough)
+                if not matches:
+                    return []
+                broad = matches >= enough
             lists = self._post_filtered(query, mode, depth, filters, query_vector) if broad else None
             if lists is None:
                 allowed = self.store.filter_ids(filters) if filters else None
