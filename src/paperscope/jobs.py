@@ -9,7 +9,7 @@ ingest`, a submission on any web process) and embeds and indexes them the same w
 digests whose time has come.
 
 Requests keep being served meanwhile: the store commits a batch at a time, and the search engine, which
-the thread shares with the web app inside `serve`, takes new papers in while searches go on. The thread's
+the thread shares with the web app inside `serve`, takes new papers in between searches (its one lock). The thread's
 state (`status`) is what the pages show; when the thread runs in a worker process it is also written to a
 small file in the index folder, which the web processes read (`WorkerStatus`). With no network the status
 says so and how to ingest files instead.

@@ -28,8 +28,8 @@ class SearchService:
     """The app's one SearchEngine, shared by every request and the background jobs.
 
     Each search folds what the store gained since the last one into the indexes (`SearchEngine.refresh`).
-    The engine itself is safe for concurrent use: searches run in parallel, refreshes one at a time.
-    Nothing is rebuilt per request.
+    The engine itself is safe for concurrent use: queries are embedded side by side, refreshes and index
+    look-ups take turns under its one lock. Nothing is rebuilt per request.
     """
 
     def __init__(self, store: Store, settings: Settings, embedder: Embedder | None = None, *,
