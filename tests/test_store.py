@@ -78,7 +78,9 @@ def test_arxiv_record_absorbs_an_earlier_title_only_record(store: Store) -> None
     assert store.count_papers() == 1
     merged = store.get_paper("2503.00009")
     assert merged is not None and merged.sources == ["listing", "jsonl"]
-    assert store.get_paper(derived_id("Probabilistic Partitive Partitioning (PPP)")) is None
+    absorbed = store.get_paper(derived_id("Probabilistic Partitive Partitioning (PPP)"))
+    assert absorbed is not None and absorbed.id == "2503.00009"  # the old id reaches the paper it joined
+    assert store.get_papers([derived_id("Probabilistic Partitive Partitioning (PPP)")]) == {}
 
 
 def test_a_failing_batch_changes_nothing(store: Store) -> None:
@@ -172,15 +174,18 @@ def test_the_migrations_fill_old_rows_as_a_write_does_today(database_url: str) -
     with open_store(database_url) as store:
         migrated = store.get_paper("2401.00001")
         assert migrated is not None
-        store.upsert_papers([dataclasses.replace(migrated, id="2401.00002")])  # the same paper, written today
+        store.upsert_papers([dataclasses.replace(migrated, id="2401.00002", ids=[])])  # the same paper, written today
         with store.engine.connect() as conn:  # type: ignore[attr-defined]
             keys = conn.execute(sa.text("SELECT id, first_author_key, content_hash FROM papers ORDER BY id")).all()
+            refs = conn.execute(sa.text("SELECT paper_id, ref FROM paper_ids ORDER BY paper_id")).all()
             filter_rows = [conn.execute(sa.text(f"SELECT {columns} FROM {table} WHERE paper_id = :id "
                                                 f"ORDER BY {columns}"), {"id": paper_id}).all()
                            for table, columns in [("paper_categories", "category"),
                                                   ("paper_author_words", "position, word")]
                            for paper_id in ("2401.00001", "2401.00002")]
     assert keys[0][1:] == keys[1][1:] == ("hopper", migrated.content_hash)
+    assert migrated.ids == ["arxiv:2401.00001"]
+    assert refs == [("2401.00001", "arxiv:2401.00001"), ("2401.00002", "arxiv:2401.00002")]
     assert filter_rows[0] == filter_rows[1] and filter_rows[2] == filter_rows[3] and filter_rows[3]
 
 

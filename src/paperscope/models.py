@@ -6,7 +6,8 @@
 * a record carrying a newer arXiv version (or a later `updated` date) replaces the stored fields;
 * otherwise the stored record wins and the incoming one only fills its gaps;
 * list fields that accumulate (categories, sources, AI keywords) are unions, first-seen order kept;
-* community counts (upvotes, GitHub stars) keep the highest value seen;
+* the ids a paper is known by (`ids`) are a sorted union;
+* community counts (upvotes, GitHub stars, citations) keep the highest value seen;
 * `published` keeps the earliest date, `updated` the latest.
 
 These rules are idempotent and do not depend on the order of inputs, which is why ingesting the
@@ -21,7 +22,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from paperscope.ids import author_key, title_key
+from paperscope.ids import author_key, id_ref, ref_of_id, title_key
 
 
 @dataclass(slots=True)
@@ -49,6 +50,13 @@ class Paper:
     project_page: str | None = None
     ai_keywords: list[str] = field(default_factory=list)
     submitter: str | None = None
+    # Every id the paper is known by, as references "kind:value" (see ids.ID_KINDS), sorted.
+    ids: list[str] = field(default_factory=list)
+    citation_count: int | None = None  # as the source counts them, not only the citing papers stored here
+    # Citation edges a source gave with this record, as references: the papers it cites, the papers citing it.
+    # They are stored beside the paper (the `citations` table), not in its row.
+    references: list[str] = field(default_factory=list, compare=False, repr=False)
+    cited_by: list[str] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def title_key(self) -> str:
@@ -64,6 +72,14 @@ class Paper:
     def content_hash(self) -> str:
         """Changes exactly when the text that search and embeddings read (title, abstract) changes."""
         return content_hash(self.title, self.abstract)
+
+    @property
+    def refs(self) -> list[str]:
+        """Every reference of this paper: its ids, the one its paperscope id stands for, and its DOI."""
+        refs = {*self.ids, ref_of_id(self.id)}
+        if self.doi and (doi := id_ref("doi", self.doi)):
+            refs.add(doi)
+        return sorted(refs)
 
     @property
     def primary_category(self) -> str | None:
@@ -89,7 +105,11 @@ class Paper:
         merged.categories = _union(self.categories, incoming.categories)
         merged.sources = _union(self.sources, incoming.sources)
         merged.ai_keywords = _union(self.ai_keywords, incoming.ai_keywords)
+        merged.ids = sorted({*self.refs, *incoming.refs})
+        merged.references = _union(self.references, incoming.references)
+        merged.cited_by = _union(self.cited_by, incoming.cited_by)
         merged.upvotes = _max(self.upvotes, incoming.upvotes)
+        merged.citation_count = _max(self.citation_count, incoming.citation_count)
         merged.github_stars = _max(self.github_stars, incoming.github_stars)
         merged.published = _min(self.published, incoming.published)
         merged.updated = _max(self.updated, incoming.updated)
@@ -101,7 +121,9 @@ def content_hash(title: str, abstract: str) -> str:
 
 
 _LIST_OR_RULED = {"id", "authors", "categories", "sources", "ai_keywords", "upvotes", "github_stars",
-                  "published", "updated"}
+                  "published", "updated", "ids", "citation_count", "references", "cited_by"}
+# Fields that travel with a record but are stored in tables of their own, not as columns of `papers`.
+NOT_COLUMNS = ("references", "cited_by")
 _SCALAR_FIELDS = [f.name for f in dataclasses.fields(Paper) if f.name not in _LIST_OR_RULED]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from paperscope.ids import is_derived_id
+from paperscope.ids import MAX_ID_CHARS, MAX_REF_CHARS, is_derived_id
 from paperscope.ingest.base import Entry, Problem
 from paperscope.models import Paper
 
@@ -17,9 +17,11 @@ MAX_AUTHOR_CHARS = 5_000
 SUSPECT_AUTHOR_CHARS = 300
 MAX_CATEGORIES = 100
 MAX_CATEGORY_CHARS = 64  # the stored primary category is VARCHAR(64), enforced by PostgreSQL
+MAX_IDS = 100
+MAX_CITATIONS = 50_000  # references plus citing papers given with one record
 _TEXT_FIELDS = ("id", "title", "abstract", "doi", "comment", "journal_ref", "abs_url", "pdf_url", "github_repo",
                 "project_page", "submitter")
-_LIST_FIELDS = ("authors", "categories", "ai_keywords")
+_LIST_FIELDS = ("authors", "categories", "ai_keywords", "ids", "references", "cited_by")
 
 
 def check_entry(entry: Entry) -> tuple[Paper | None, list[Problem]]:
@@ -43,6 +45,15 @@ def check_entry(entry: Entry) -> tuple[Paper | None, list[Problem]]:
         if value and len(value) > limit:
             return reject(f"field '{name}' is {len(value):,} characters long, over the limit of {limit:,}; "
                           "the record is probably corrupt (a whole file in one field?)")
+    if len(paper.id) > MAX_ID_CHARS:
+        return reject(f"the id {paper.id[:80]!r} is {len(paper.id)} characters long, over the limit of {MAX_ID_CHARS}")
+    if len(paper.ids) > MAX_IDS or len(paper.references) + len(paper.cited_by) > MAX_CITATIONS:
+        return reject(f"{len(paper.ids):,} ids and {len(paper.references) + len(paper.cited_by):,} citations, over "
+                      f"the limits of {MAX_IDS} and {MAX_CITATIONS:,}")
+    long_ref = next((r for r in (*paper.ids, *paper.references, *paper.cited_by) if len(r) > MAX_REF_CHARS), None)
+    if long_ref is not None:
+        return reject(f"the id {long_ref[:80]!r}... is {len(long_ref):,} characters long, over the limit of "
+                      f"{MAX_REF_CHARS}")
     if len(paper.authors) > MAX_AUTHORS:
         return reject(f"{len(paper.authors):,} authors, over the limit of {MAX_AUTHORS:,}")
     longest_name = max(map(len, paper.authors), default=0)

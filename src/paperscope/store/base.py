@@ -91,14 +91,24 @@ class Store(abc.ABC):
     def upsert_papers(self, papers: Sequence[Paper]) -> list[Outcome]:
         """Store a batch in one transaction, merging each record into the paper it duplicates.
 
-        A record is the same paper as a stored one when its id matches, or, for a record without a
-        source id (a derived `title-...` id), when its normalised title (and first author, where both
-        name one) matches. Returns one outcome per input record, in order.
+        A record is the same paper as a stored one when they share any id (`Paper.refs`: arXiv id, DOI,
+        PMID, ...), or, for a record without one (a derived `title-...` id), when its normalised title (and
+        first author, where both name one) matches. The citation edges a record carries are stored with it.
+        Returns one outcome per input record, in order.
         """
 
     @abc.abstractmethod
     def get_paper(self, paper_id: str) -> Paper | None:
-        """The stored paper with this id (arXiv ids are normalised first), or None."""
+        """The stored paper with this id, or known by this reference (an arXiv id or URL, a DOI in any
+        spelling, "pmid:N", ...; see ids.parse_paper_ref), or None. Its `id` may differ from the one asked."""
+
+    @abc.abstractmethod
+    def cited_papers(self, paper_id: str, *, limit: int = 100, offset: int = 0) -> tuple[list[Paper], int]:
+        """A page of the stored papers this paper cites, newest first, and how many there are."""
+
+    @abc.abstractmethod
+    def citing_papers(self, paper_id: str, *, limit: int = 100, offset: int = 0) -> tuple[list[Paper], int]:
+        """A page of the stored papers that cite this paper, newest first, and how many there are."""
 
     @abc.abstractmethod
     def get_papers(self, paper_ids: Iterable[str]) -> dict[str, Paper]:

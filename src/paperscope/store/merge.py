@@ -20,13 +20,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from paperscope.ids import DERIVED_ID_PREFIX, is_derived_id
+from paperscope.ids import DERIVED_ID_PREFIX, EXCLUSIVE_KINDS, canonical_id, is_derived_id, ref_of_id, split_ref
 from paperscope.models import Paper
 from paperscope.store.base import Outcome
-from paperscope.store.db import WRITE_LOCK_OPTION, as_utc, utc_now
+from paperscope.store.db import WRITE_LOCK_OPTION, as_utc, in_chunks, utc_now
 from paperscope.store.filters import write_filter_rows
 from paperscope.store.papers import PAPER_FIELDS, select_papers
-from paperscope.store.schema import PAPER_REFERENCES, papers
+from paperscope.store.schema import PAPER_REFERENCES, citations, paper_ids, papers
 
 _paper_values = operator.attrgetter(*PAPER_FIELDS)
 _WRITE_ATTEMPTS = 10
@@ -75,21 +75,30 @@ def _is_write_conflict(exc: sa.exc.DBAPIError) -> bool:
 
 
 class _BatchMerge:
-    """Merges one batch of incoming records into the stored papers inside one transaction."""
+    """Merges one batch of incoming records into the stored papers inside one transaction.
+
+    A record joins every stored paper (and every earlier record of the batch) that shares one of its
+    references (`Paper.refs`); a record without a strong id is linked by title instead. The merged paper takes
+    the canonical id of all its references (`ids.canonical_id`), so the result does not depend on the order in
+    which records arrive; a paper whose id changes is absorbed into the new one (users' rows move along) and
+    its old id stays one of its references, so every URL that reached it still does."""
 
     def __init__(self, conn: Connection, batch: Sequence[Paper]) -> None:
         self.conn = conn
         self.batch = batch
-        self.current = select_papers(conn, papers.c.id, list({p.id for p in batch}))
+        refs = sorted({ref for paper in batch for ref in paper.refs})
+        self.owner: dict[str, str] = _owners(conn, refs)  # reference -> id of the paper it belongs to
+        self.current = select_papers(conn, papers.c.id, sorted({p.id for p in batch} | set(self.owner.values())))
         # Linking by title is needed only when title-only records are in play, on either side.
         self.linking = any(is_derived_id(p.id) for p in batch) or self._has_derived_papers()
         self.by_title = self._title_candidates() if self.linking else {}
         self.stored_ids = set(self.current) | {p.id for ps in self.by_title.values() for p in ps}
-        # What the filter tables hold for each stored paper, to rewrite only the rows of papers that changed.
-        self.stored_filters = {p.id: (p.authors, p.categories)
-                               for p in [*self.current.values(), *(p for ps in self.by_title.values() for p in ps)]}
-        self.absorbed: dict[str, str] = {}  # derived id -> the real id of the paper that absorbed it
+        # What the side tables hold for each stored paper, to rewrite only the rows of papers that changed.
+        self.stored_rows = {p.id: (p.authors, p.categories, p.ids)
+                            for p in [*self.current.values(), *(p for ps in self.by_title.values() for p in ps)]}
+        self.absorbed: dict[str, str] = {}  # old id -> the id of the paper that absorbed it
         self.dirty: set[str] = set()
+        self.edges: set[tuple[str, str]] = set()  # (citing reference, cited reference)
 
     def _title_candidates(self) -> dict[str, list[Paper]]:
         """Stored papers a record of this batch may link to by title (see Store.upsert_papers)."""
@@ -126,47 +135,62 @@ class _BatchMerge:
         self._write()
         return outcomes
 
-    def _merge_one(self, paper: Paper) -> Outcome:
-        target = paper.id
-        absorbing = False
-        if self.linking and paper.id not in self.current and paper.title_key:
-            if is_derived_id(paper.id):
-                match = self._title_match(paper, derived=False) or self._title_match(paper, derived=True)
-                if match is not None:
-                    target = match.id
-                    self.current.setdefault(target, match)
-            else:
-                match = self._title_match(paper, derived=True)
-                if match is not None:  # a title-only record becomes this paper's record
-                    self.absorbed[match.id] = target
-                    self.current[target] = dataclasses.replace(self.current.get(match.id, match), id=target)
-                    absorbing = True
-        stored = self.current.get(target)
-        if stored is None:
-            merged = paper if target == paper.id else dataclasses.replace(paper, id=target)
-            outcome = Outcome.ADDED
+    def _targets(self, paper: Paper) -> list[Paper]:
+        """The known papers this record is: those sharing a reference with it, else one with its title."""
+        ids = dict.fromkeys(self.owner[ref] for ref in paper.refs if ref in self.owner)
+        targets = [self.current[i] for i in ids if i in self.current]
+        if targets or not (self.linking and paper.title_key):
+            return targets
+        if is_derived_id(paper.id):
+            match = self._title_match(paper, derived=False) or self._title_match(paper, derived=True)
         else:
-            merged = stored.merged_with(paper)
-            changed = absorbing or merged != stored
-            outcome = Outcome.UPDATED if changed else Outcome.UNCHANGED
+            match = self._title_match(paper, derived=True)  # a title-only record becomes this paper's record
+        return [self.current.setdefault(match.id, match)] if match is not None else []
+
+    def _merge_one(self, paper: Paper) -> Outcome:
+        self.edges.update((ref_of_id(paper.id), cited) for cited in paper.references)
+        self.edges.update((citing, ref_of_id(paper.id)) for citing in paper.cited_by)
+        targets = self._targets(paper)
+        merged = paper
+        joined: list[Paper] = []
+        for target in targets:  # a paper never joins one with another value of an exclusive id
+            if not _conflicting(merged, target):
+                merged = target.merged_with(merged)
+                joined.append(target)
+        merged = dataclasses.replace(merged, id=_paper_id(merged, joined))
+        merged.ids = merged.refs
+        joined_ids = {t.id for t in joined}
+        for old_id in joined_ids - {merged.id}:
+            self.absorbed[old_id] = merged.id
+            self.current.pop(old_id, None)
+            self.dirty.discard(old_id)
+        stored = self.current.get(merged.id)
+        if not joined:
+            outcome = Outcome.ADDED
+        elif joined_ids == {merged.id} and merged == stored:
+            outcome = Outcome.UNCHANGED
+        else:
+            outcome = Outcome.UPDATED
         if outcome is not Outcome.UNCHANGED:
-            self.dirty.add(target)
-        self.current[target] = merged
+            self.dirty.add(merged.id)
+        self.current[merged.id] = merged
+        for ref in merged.refs:  # a reference another paper holds (an exclusive-id conflict) stays with it
+            if self.owner.get(ref) in (None, *joined_ids):
+                self.owner[ref] = merged.id
         if self.linking:
             same_title = self.by_title.setdefault(merged.title_key, [])
-            same_title[:] = [p for p in same_title if p.id != target] + [merged]
+            same_title[:] = [p for p in same_title if p.id not in joined_ids and p.id != merged.id] + [merged]
         return outcome
 
     def _write(self) -> None:
         now = _lock_holder_time(self.conn)
         inserts = [_row(self.current[i], added_at=now, modified_at=now)
-                   for i in self.dirty if i not in self.stored_ids and i not in self.absorbed]
-        updates = [_row(self.current[i], modified_at=now)
-                   for i in self.dirty if i in self.stored_ids and i not in self.absorbed]
+                   for i in sorted(self.dirty) if i not in self.stored_ids]
+        updates = [_row(self.current[i], modified_at=now) for i in sorted(self.dirty) if i in self.stored_ids]
         if inserts:
             self.conn.execute(papers.insert(), inserts)
         if self.absorbed:
-            _repoint_references(self.conn, self.absorbed)
+            _repoint_references(self.conn, _final_targets(self.absorbed))
             self.conn.execute(papers.delete().where(papers.c.id.in_(list(self.absorbed))))
         if updates:
             columns: dict[str, Any] = {name: sa.bindparam(f"new_{name}") for name in updates[0] if name != "id"}
@@ -175,11 +199,80 @@ class _BatchMerge:
                 {"old_id": row["id"], **{f"new_{k}": v for k, v in row.items() if k != "id"}}
                 for row in updates
             ])
-        # The filter tables, in the same transaction; an absorbed paper's rows went with it (ON DELETE CASCADE).
-        write_filter_rows(self.conn, [self.current[row["id"]] for row in inserts], replace=False)
-        changed = [paper for paper in (self.current[row["id"]] for row in updates)
-                   if (paper.authors, paper.categories) != self.stored_filters.get(paper.id)]
-        write_filter_rows(self.conn, changed, replace=True)
+        # The side tables, in the same transaction; an absorbed paper's rows went with it (ON DELETE CASCADE).
+        added = [self.current[row["id"]] for row in inserts]
+        changed = [self.current[row["id"]] for row in updates]
+        write_filter_rows(self.conn, added, replace=False)
+        write_filter_rows(self.conn, [p for p in changed if (p.authors, p.categories) != self.stored_rows[p.id][:2]],
+                          replace=True)
+        self._write_refs(added, [p for p in changed if p.ids != self.stored_rows[p.id][2]])
+        _write_edges(self.conn, sorted(self.edges))
+
+    def _write_refs(self, added: list[Paper], changed: list[Paper]) -> None:
+        """The `paper_ids` rows of new and changed papers: each reference the paper owns in this batch."""
+        if changed:
+            for chunk in in_chunks([p.id for p in changed]):
+                self.conn.execute(paper_ids.delete().where(paper_ids.c.paper_id.in_(chunk)))
+        rows = [{"ref": ref, "paper_id": paper.id} for paper in [*added, *changed]
+                for ref in paper.ids if self.owner.get(ref) == paper.id]
+        if rows:
+            self.conn.execute(paper_ids.insert(), rows)
+
+
+def _final_targets(absorbed: dict[str, str]) -> dict[str, str]:
+    """Each absorbed id mapped to the paper that holds it at the end of the batch (absorptions can chain)."""
+    final = {}
+    for old_id, new_id in absorbed.items():
+        while new_id in absorbed:
+            new_id = absorbed[new_id]
+        final[old_id] = new_id
+    return final
+
+
+def _owners(conn: Connection, refs: list[str]) -> dict[str, str]:
+    """The stored paper each of these references belongs to."""
+    owners: dict[str, str] = {}
+    for chunk in in_chunks(refs):
+        rows = conn.execute(sa.select(paper_ids.c.ref, paper_ids.c.paper_id).where(paper_ids.c.ref.in_(chunk)))
+        owners.update((ref, paper_id) for ref, paper_id in rows)
+    return owners
+
+
+def _conflicting(a: Paper, b: Paper) -> bool:
+    """Whether two records name different papers by an id of which a paper has one (two arXiv ids, say)."""
+    kinds_a: dict[str, set[str]] = {}
+    for ref in a.refs:
+        kind, value = split_ref(ref)
+        kinds_a.setdefault(kind, set()).add(value)
+    for ref in b.refs:
+        kind, value = split_ref(ref)
+        if kind in EXCLUSIVE_KINDS and kind in kinds_a and value not in kinds_a[kind]:
+            return True
+    return False
+
+
+def _paper_id(merged: Paper, joined: list[Paper]) -> str:
+    """The id of a merged paper: its canonical id, else (no strong id) the id of a paper it joined."""
+    canonical = canonical_id(merged.refs)
+    if canonical is not None:
+        return canonical
+    real = [t.id for t in joined if not is_derived_id(t.id)]
+    return min(real) if real else (joined[0].id if joined else merged.id)
+
+
+def _write_edges(conn: Connection, edges: list[tuple[str, str]]) -> None:
+    """Citation edges, each stored once."""
+    if not edges:
+        return
+    known: set[tuple[str, str]] = set()
+    for chunk in in_chunks(sorted({citing for citing, _ in edges})):
+        rows = conn.execute(sa.select(citations.c.citing_ref, citations.c.cited_ref)
+                            .where(citations.c.citing_ref.in_(chunk)))
+        known.update((citing, cited) for citing, cited in rows)
+    new = [{"citing_ref": citing, "cited_ref": cited} for citing, cited in edges
+           if (citing, cited) not in known and citing != cited]
+    if new:
+        conn.execute(citations.insert(), new)
 
 
 def _repoint_references(conn: Connection, moves: dict[str, str]) -> None:

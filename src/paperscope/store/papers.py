@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from paperscope.errors import StoreError
-from paperscope.ids import parse_arxiv_id
-from paperscope.models import Paper
+from paperscope.ids import parse_paper_ref, ref_of_id
+from paperscope.models import NOT_COLUMNS, Paper
 from paperscope.store.base import PaperFilter, TrendingCandidate
 from paperscope.store.db import (
     as_date,
@@ -32,9 +32,9 @@ from paperscope.store.db import (
 )
 from paperscope.store.filters import filter_table_ids, paper_filter_condition, paper_filter_ids
 from paperscope.store.migrate import current_revision
-from paperscope.store.schema import papers, sync_state, votes
+from paperscope.store.schema import citations, paper_ids, papers, sync_state, votes
 
-PAPER_FIELDS = [f.name for f in dataclasses.fields(Paper)]
+PAPER_FIELDS = [f.name for f in dataclasses.fields(Paper) if f.name not in NOT_COLUMNS]
 
 
 class PaperStore:
@@ -47,9 +47,36 @@ class PaperStore:
     # Papers by id -------------------------------------------------------------------------------
 
     def get_paper(self, paper_id: str) -> Paper | None:
-        parsed = parse_arxiv_id(paper_id)
-        key = parsed[0] if parsed else paper_id
-        return self.get_papers([key]).get(key)
+        with self.engine.connect() as conn:
+            found = select_papers(conn, papers.c.id, [paper_id]).get(paper_id)
+            ref = None if found else parse_paper_ref(paper_id) or ref_of_id(paper_id)
+            if ref is None:
+                return found
+            owner = conn.execute(sa.select(paper_ids.c.paper_id).where(paper_ids.c.ref == ref)).scalar()
+            return select_papers(conn, papers.c.id, [owner]).get(owner) if owner else None
+
+    def cited_papers(self, paper_id: str, *, limit: int = 100, offset: int = 0) -> tuple[list[Paper], int]:
+        own = sa.select(paper_ids.c.ref).where(paper_ids.c.paper_id == paper_id)
+        cited = (sa.select(paper_ids.c.paper_id).join(citations, citations.c.cited_ref == paper_ids.c.ref)
+                 .where(citations.c.citing_ref.in_(own)))
+        return self._citation_page(cited, paper_id, limit, offset)
+
+    def citing_papers(self, paper_id: str, *, limit: int = 100, offset: int = 0) -> tuple[list[Paper], int]:
+        own = sa.select(paper_ids.c.ref).where(paper_ids.c.paper_id == paper_id)
+        citing = (sa.select(paper_ids.c.paper_id).join(citations, citations.c.citing_ref == paper_ids.c.ref)
+                  .where(citations.c.cited_ref.in_(own)))
+        return self._citation_page(citing, paper_id, limit, offset)
+
+    def _citation_page(self, linked: sa.Select[Any], paper_id: str, limit: int, offset: int
+                       ) -> tuple[list[Paper], int]:
+        """A page of the papers whose ids `linked` selects (the paper itself left out), newest first, and
+        their number."""
+        condition = sa.and_(papers.c.id.in_(linked), papers.c.id != paper_id)
+        order = [papers.c.published.desc().nulls_last(), papers.c.id]
+        with self.engine.connect() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(papers).where(condition)).scalar_one()
+            rows = conn.execute(sa.select(papers).where(condition).order_by(*order).limit(limit).offset(offset))
+            return [paper_from_row(row) for row in rows.mappings()], int(total)
 
     def get_papers(self, paper_ids: Iterable[str]) -> dict[str, Paper]:
         with self.engine.connect() as conn:

@@ -46,6 +46,8 @@ papers = Table(
     Column("project_page", Text),
     Column("ai_keywords", JSON, nullable=False),
     Column("submitter", Text),
+    Column("ids", JSON, nullable=False),  # every id the paper is known by, "kind:value", sorted (migration 0011)
+    Column("citation_count", Integer),
     Column("title_key", Text, nullable=False),
     Column("first_author_key", Text, nullable=False),
     Column("content_hash", String(40), nullable=False),  # of title and abstract: what embeddings depend on
@@ -82,6 +84,27 @@ paper_author_words = Table(
     Column("position", Integer, primary_key=True),  # the author's place in the list, 0 first
     Column("word", WORD_TYPE, primary_key=True),  # ids.author_words of the name
     Index("ix_paper_author_words_word", "word", "paper_id", "position"),
+)
+
+# Ids and citations (migration 0011) --------------------------------------------------------------
+# Every reference ("kind:value", see paperscope.ids) a stored paper is known by, so that a record from any
+# source finds the paper it duplicates, and `/papers/doi:...` finds its paper. Rewritten with the paper.
+paper_ids = Table(
+    "paper_ids",
+    metadata,
+    Column("ref", String(300), primary_key=True),
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_paper_ids_paper", "paper_id"),
+)
+
+# Citation edges, citing paper -> cited paper, each side a reference: an edge whose paper is not stored yet
+# is kept and resolves (through `paper_ids`) when that paper arrives; merges never have to move an edge.
+citations = Table(
+    "citations",
+    metadata,
+    Column("citing_ref", String(300), primary_key=True),
+    Column("cited_ref", String(300), primary_key=True),
+    Index("ix_citations_cited", "cited_ref", "citing_ref"),
 )
 
 # One vector per paper and embedding model; `content_hash` tells when the paper's text changed since.

@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
+from paperscope.ids import ids_by_kind
 from paperscope.models import Paper
 
 T = TypeVar("T")
@@ -50,6 +51,10 @@ class PaperOut(BaseModel):
     github_stars: int | None
     project_page: str | None
     ai_keywords: list[str]
+    ids: dict[str, str] = Field(description="The ids the paper is known by, one per service: arxiv, doi, pmid, "
+                                            "pmcid, openalex, s2, openreview (those known)")
+    citation_count: int | None = Field(description="Citations as its source counts them (not only those stored "
+                                                   "here)")
     url: str = Field(description="The paper's page on this site")
 
     @classmethod
@@ -59,7 +64,8 @@ class PaperOut(BaseModel):
                    version=paper.version, abs_url=paper.abs_url, pdf_url=paper.pdf_url, doi=paper.doi,
                    comment=paper.comment, journal_ref=paper.journal_ref, sources=paper.sources, upvotes=upvotes,
                    github_repo=paper.github_repo, github_stars=paper.github_stars, project_page=paper.project_page,
-                   ai_keywords=paper.ai_keywords, url=f"{base_url.rstrip('/')}/papers/{paper.id}")
+                   ai_keywords=paper.ai_keywords, ids=ids_by_kind(paper.refs, paper.doi),
+                   citation_count=paper.citation_count, url=f"{base_url.rstrip('/')}/papers/{paper.id}")
 
 
 class Page(BaseModel, Generic[T]):

@@ -8,11 +8,13 @@ from fastapi import APIRouter, HTTPException, Query
 
 from paperscope.errors import InputError, PaperscopeError
 from paperscope.filter_input import parse_paper_filter
+from paperscope.models import Paper
 from paperscope.web.deps import RequiredApiUser, ServicesDep
 from paperscope.web.hints import web_message
 from paperscope.web.lookups import get_paper, papers_out
 from paperscope.web.params import Limit, Offset
 from paperscope.web.schemas import ERROR_RESPONSES, Page, PaperOut, ScoredPaper, VoteIn, VoteOut
+from paperscope.web.services import Services
 from paperscope.web.votes import cast_vote
 
 router = APIRouter(tags=["papers"], responses=ERROR_RESPONSES)
@@ -27,10 +29,7 @@ def list_papers(services: ServicesDep, limit: Limit = 20, offset: Offset = 0,
         filters = parse_paper_filter(date_from=date_from, date_to=date_to, category=category, author=author)
     except InputError as exc:
         raise HTTPException(400, str(exc)) from None
-    papers, total = services.store.list_papers(filters, limit=limit, offset=offset)
-    following = offset + limit if offset + limit < total else None
-    return Page[PaperOut](items=papers_out(services, papers), total=total, limit=limit, offset=offset,
-                          next_offset=following)
+    return _page(services, *services.store.list_papers(filters, limit=limit, offset=offset), limit, offset)
 
 
 @router.get("/papers/{paper_id:path}/similar", response_model=Page[ScoredPaper], summary="Similar papers")
@@ -45,6 +44,26 @@ def similar_papers(services: ServicesDep, paper_id: str,
     return Page[ScoredPaper](items=[ScoredPaper(score=round(h.score, 6), paper=o)
                                     for (h, _), o in zip(results, outs, strict=True)],
                              total=len(outs), limit=limit, offset=0, next_offset=None)
+
+
+@router.get("/papers/{paper_id:path}/references", response_model=Page[PaperOut],
+            summary="The papers it cites that are stored here, newest first")
+def references(services: ServicesDep, paper_id: str, limit: Limit = 20, offset: Offset = 0) -> Page[PaperOut]:
+    paper = get_paper(services, paper_id)
+    return _page(services, *services.store.cited_papers(paper.id, limit=limit, offset=offset), limit, offset)
+
+
+@router.get("/papers/{paper_id:path}/citations", response_model=Page[PaperOut],
+            summary="The papers stored here that cite it, newest first")
+def citations(services: ServicesDep, paper_id: str, limit: Limit = 20, offset: Offset = 0) -> Page[PaperOut]:
+    paper = get_paper(services, paper_id)
+    return _page(services, *services.store.citing_papers(paper.id, limit=limit, offset=offset), limit, offset)
+
+
+def _page(services: Services, papers: list[Paper], total: int, limit: int, offset: int) -> Page[PaperOut]:
+    following = offset + limit if offset + limit < total else None
+    return Page[PaperOut](items=papers_out(services, papers), total=total, limit=limit, offset=offset,
+                          next_offset=following)
 
 
 @router.put("/papers/{paper_id:path}/vote", response_model=VoteOut, summary="Upvote (or withdraw with up=false)")

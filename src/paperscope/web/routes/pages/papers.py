@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from paperscope.errors import InputError, NotEmbedded, PaperscopeError
 from paperscope.feed.bibtex import to_bibtex
+from paperscope.ids import ids_by_kind
 from paperscope.models import Paper
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
 from paperscope.web.hints import web_message
@@ -20,6 +21,9 @@ from paperscope.web.votes import cast_vote
 
 router = APIRouter(tags=["pages"])
 SIMILAR = 8
+CITATIONS = 20
+ID_NAMES = {"pmid": "PubMed", "pmcid": "PubMed Central", "openalex": "OpenAlex", "s2": "Semantic Scholar",
+            "openreview": "OpenReview"}
 
 
 def back(request: Request, paper: Paper, next_path: str | None = None) -> RedirectResponse:
@@ -103,9 +107,14 @@ def paper_page(request: Request, services: ServicesDep, user: CurrentUser, paper
                         "or run: paperscope index).")
     except PaperscopeError as exc:
         similar_note = web_message(exc)
-    context: dict[str, object] = {"paper": paper, "card": card, "similar": similar, "similar_note": similar_note,
-                                  "bibtex": to_bibtex([paper]), "state": None, "collections": [],
-                                  "in_collections": [], "paper_tags": []}
+    cited, cited_total = services.store.cited_papers(paper.id, limit=CITATIONS)
+    citing, citing_total = services.store.citing_papers(paper.id, limit=CITATIONS)
+    context: dict[str, object] = {
+        "paper": paper, "card": card, "similar": similar, "similar_note": similar_note,
+        "bibtex": to_bibtex([paper]), "state": None, "collections": [], "in_collections": [], "paper_tags": [],
+        "known_ids": ids_by_kind(paper.refs, paper.doi), "id_names": ID_NAMES,
+        "citation_sections": [("References", "references", cited_total, cards(services, user, cited)),
+                              ("Cited by papers", "citations", citing_total, cards(services, user, citing))]}
     if user is not None:
         accounts = services.store.accounts
         mine = accounts.list_collections(user.id, viewer_id=user.id)
