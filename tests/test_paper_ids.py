@@ -185,7 +185,7 @@ def test_ids_and_citations_are_bounded_before_they_are_stored() -> None:
 
     long_doi = "doi:10.1000/" + "x" * 400
     paper, problems = check_entry(Entry("s2.json", "record 3", dataclasses.replace(PUBLISHED, references=[long_doi])))
-    assert paper is None and "s2.json" == problems[0].origin and "over the limit of 300" in problems[0].message
+    assert paper is None and problems[0].origin == "s2.json" and "over the limit of 300" in problems[0].message
     paper, problems = check_entry(Entry("x.json", "record 1", dataclasses.replace(PUBLISHED, id="doi:" + "9" * 80)))
     assert paper is None and "over the limit of 64" in problems[0].message
     # A DOI too long to be an id is still one of the paper's references; the paper takes another id.

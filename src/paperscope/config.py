@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     arxiv_page_size: int = Field(default=100, ge=1, le=2000, description="Entries per arXiv API request (at most 2000)")
     hf_api_url: str = Field(default="https://huggingface.co/api/daily_papers", description=(
         "Hugging Face daily papers endpoint"))
+    # Scholarly APIs: each source's base URL (tests point them at a local server) and its settings.
+    contact_email: str | None = Field(default=None, description=(
+        "Your e-mail address, sent where a scholarly API asks who is calling (OpenAlex's and Crossref's polite "
+        "pools, NCBI's `email`); unset: none is sent"))
     http_timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout of one HTTP request")
     http_retries: int = Field(default=4, ge=0, description=(
         "Retries of a request that failed, timed out or got a 429/5xx"))

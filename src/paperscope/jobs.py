@@ -33,8 +33,8 @@ from paperscope.config import Settings
 from paperscope.errors import OfflineError, PaperscopeError
 from paperscope.index.search import SearchEngine
 from paperscope.indexing import KEEP_MAP_CURRENT, index_papers
-from paperscope.ingest.pipeline import Ingester, is_network_source
-from paperscope.ingest.remote import network_items
+from paperscope.ingest.pipeline import Ingester
+from paperscope.ingest.remote import is_network_source, network_items
 from paperscope.store import Store
 
 log = logging.getLogger("paperscope.jobs")

@@ -10,6 +10,9 @@ from typing import BinaryIO
 from paperscope.errors import InputError
 
 FORMATS = ("jsonl", "atom", "hf", "bibtex", "listing")
+# Formats told by a mark in the first bytes (a JSON key or an XML root element only they have), checked
+# before the general rules of `detect_format`; one line per format, from the module that reads it.
+SIGNATURES: list[tuple[re.Pattern[bytes], str]] = []
 _GZIP_MAGIC = b"\x1f\x8b"
 _BIBTEX_ENTRY = re.compile(rb"^\s*@[A-Za-z]+\s*[{(]", re.MULTILINE)
 
@@ -35,6 +38,10 @@ def detect_format(head: bytes, origin: str) -> str:
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if not text:
         raise InputError(f"{origin}: the file is empty; there is nothing to ingest.")
+    if text.startswith((b"<", b"{", b"[")):
+        for mark, fmt in SIGNATURES:
+            if mark.search(text):
+                return fmt
     if text.startswith(b"<"):
         return "atom"
     if text.startswith(b"["):

@@ -23,6 +23,7 @@ from paperscope.ingest.base import Entry, Item, Problem, SourceItem
 from paperscope.ingest.detect import read_text
 from paperscope.ingest.fields import arxiv_links, clean_text, optional_text, parse_date
 from paperscope.models import Paper
+from paperscope.store import Store
 
 SOURCE = "hf"
 _WHITESPACE = re.compile(r"[ \t\r\n]*")
@@ -41,6 +42,11 @@ def read_hf_daily(stream: BinaryIO, origin: str) -> Iterator[Item]:
             yield value
         else:
             yield from _read_item(value, origin, f"item {number}")
+
+
+def hf_items(spec: str, store: Store, settings: Settings, *, limit: int | None) -> Iterator[SourceItem]:
+    """`hf:SPEC` as a network source (see ingest.remote): the day's list is short, read whole."""
+    return hf_daily_items(spec, settings)
 
 
 def hf_daily_items(rest: str, settings: Settings) -> Iterator[SourceItem]:

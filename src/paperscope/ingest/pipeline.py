@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,7 @@ from paperscope.errors import InputError, PaperscopeError
 from paperscope.ingest import atom, bibtex, hf, jsonl, listing
 from paperscope.ingest.base import Checkpoint, Entry, FileReader, Problem, SourceItem
 from paperscope.ingest.detect import FORMATS, detect_format, open_input
+from paperscope.ingest.remote import is_network_source, network_items
 from paperscope.ingest.validate import check_entry
 from paperscope.models import Paper
 from paperscope.store import Outcome, Store
@@ -25,9 +25,6 @@ READERS: dict[str, FileReader] = {
     "listing": listing.read_listing,
 }
 assert set(READERS) == set(FORMATS)
-
-NETWORK_SOURCE = re.compile(r"^(arxiv|hf):", re.IGNORECASE)
-
 
 @dataclass
 class IngestReport:
@@ -62,10 +59,6 @@ class IngestReport:
 ProgressCallback = Callable[[int, int], None]  # (bytes read, total bytes) over all files
 
 
-def is_network_source(source: str) -> bool:
-    return bool(NETWORK_SOURCE.match(source)) and not Path(source).exists()
-
-
 class Ingester:
     """Feeds sources into a store. One bad record never stops the batch or touches stored papers."""
 
@@ -91,8 +84,6 @@ class Ingester:
             for source in sources:
                 try:
                     if is_network_source(source):
-                        from paperscope.ingest.remote import network_items
-
                         yield from network_items(source, self.store, self.settings, limit=limit)
                     else:
                         yield from self._file_items(Path(source), fmt, tracker)
