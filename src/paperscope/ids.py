@@ -221,3 +221,26 @@ def ids_by_kind(refs: list[str], preferred_doi: str | None = None) -> dict[str, 
     if doi and f"doi:{doi}" in refs:
         found["doi"] = doi
     return found
+
+
+# Author ids --------------------------------------------------------------------------------------
+# Authors whose source names them by an id become records of their own: "orcid:0000-0002-1825-0097",
+# "openalex:A5023888391", "s2author:1741101". Names without an id stay names (see docs/sources.md).
+
+AUTHOR_ID_KINDS = ("orcid", "openalex", "s2author")
+_ORCID = re.compile(r"^(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$", re.IGNORECASE)
+_OPENALEX_AUTHOR = re.compile(r"^(?:https?://openalex\.org/)?(A\d+)$", re.IGNORECASE)
+
+
+def author_ref(kind: str, value: str | int) -> str | None:
+    """The reference "kind:value" of an author id (ORCID, OpenAlex author, Semantic Scholar author), or None."""
+    text = str(value).strip()
+    if kind == "orcid":
+        match = _ORCID.match(text)
+        return f"orcid:{match[1].upper()}" if match else None
+    if kind == "openalex":
+        match = _OPENALEX_AUTHOR.match(text)
+        return f"openalex:{match[1].upper()}" if match else None
+    if kind == "s2author":
+        return f"s2author:{int(text)}" if text.isdigit() else None
+    raise ValueError(f"unknown author id kind {kind!r}")

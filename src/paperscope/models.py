@@ -57,6 +57,9 @@ class Paper:
     # They are stored beside the paper (the `citations` table), not in its row.
     references: list[str] = field(default_factory=list, compare=False, repr=False)
     cited_by: list[str] = field(default_factory=list, compare=False, repr=False)
+    # The ids of each author where the source gives them (ids.author_ref), by position in `authors`; the
+    # store keeps them as author records (`authors`, `paper_authors`).
+    author_ids: list[list[str]] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def title_key(self) -> str:
@@ -108,6 +111,7 @@ class Paper:
         merged.ids = sorted({*self.refs, *incoming.refs})
         merged.references = _union(self.references, incoming.references)
         merged.cited_by = _union(self.cited_by, incoming.cited_by)
+        merged.author_ids = incoming.author_ids or self.author_ids
         merged.upvotes = _max(self.upvotes, incoming.upvotes)
         merged.citation_count = _max(self.citation_count, incoming.citation_count)
         merged.github_stars = _max(self.github_stars, incoming.github_stars)
@@ -121,9 +125,9 @@ def content_hash(title: str, abstract: str) -> str:
 
 
 _LIST_OR_RULED = {"id", "authors", "categories", "sources", "ai_keywords", "upvotes", "github_stars",
-                  "published", "updated", "ids", "citation_count", "references", "cited_by"}
+                  "published", "updated", "ids", "citation_count", "references", "cited_by", "author_ids"}
 # Fields that travel with a record but are stored in tables of their own, not as columns of `papers`.
-NOT_COLUMNS = ("references", "cited_by")
+NOT_COLUMNS = ("references", "cited_by", "author_ids")
 _SCALAR_FIELDS = [f.name for f in dataclasses.fields(Paper) if f.name not in _LIST_OR_RULED]
 
 

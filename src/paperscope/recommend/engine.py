@@ -171,8 +171,9 @@ class Recommender:
         follows = self.store.digests.follows_of(user_id)
         queries = [f.value for f in follows if f.kind == "query"]
         authors = [f.value for f in follows if f.kind == "author"]
+        author_records = [int(f.value) for f in follows if f.kind == "author_id" and f.value.isdigit()]
         topics = [int(f.value) for f in follows if f.kind == "topic" and f.value.isdigit()]
-        if not positives_ids and not queries and not authors and not topics:
+        if not positives_ids and not queries and not authors and not author_records and not topics:
             raise NothingToGoOn("This user has no saved or upvoted papers and follows nothing yet, so there is "
                                 "nothing to recommend from.", fix=Fix.SEED_RECOMMENDATIONS)
         corpus = self.corpus
@@ -198,13 +199,15 @@ class Recommender:
         author_keys = {author_key(a): a for a in authors}
         candidate_ids = [corpus.ids[r] for r in signals.candidates]
         papers = self.store.get_papers(candidate_ids)
+        by_record = self._papers_of_followed_authors(author_records)
         followed_author: dict[str, str] = {}
-        if author_keys:
+        if author_keys or by_record:
             scores = scores.copy()
             for k, paper_id in enumerate(candidate_ids):
                 paper = papers.get(paper_id)
                 match = next((author_keys[key] for key in (author_key(a) for a in paper.authors) if key in author_keys),
                              None) if paper else None
+                match = match or by_record.get(paper_id)
                 if match:
                     followed_author[paper_id] = match
                     scores[k] += AUTHOR_BOOST
@@ -224,6 +227,16 @@ class Recommender:
             why.topic = topic_label.get(topic) if topic is not None else None
             results.append(Recommendation(papers[paper_id], float(scores[k]), why))
         return results
+
+    def _papers_of_followed_authors(self, author_ids: list[int]) -> dict[str, str]:
+        """The stored papers of followed author records, each with the name of (one of) its followed authors."""
+        names: dict[str, str] = {}
+        for author_id in author_ids:
+            author = self.store.authors.get_author(author_id)
+            if author is not None:
+                for paper_id in self.store.authors.paper_ids_of([author_id]):
+                    names.setdefault(paper_id, author.name)
+        return names
 
     def _why(self, corpus: Corpus, signals: Signals, library: np.ndarray, row: int, queries: list[str]) -> Why:
         why = Why()

@@ -15,6 +15,7 @@ from paperscope.models import Paper
 
 if TYPE_CHECKING:
     from paperscope.store.accounts import AccountStore
+    from paperscope.store.authors import AuthorStore
     from paperscope.store.digests import DigestStore
     from paperscope.store.sessions import SessionStore
     from paperscope.store.submissions import SubmissionStore
@@ -64,6 +65,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def accounts(self) -> AccountStore:
         """Users, libraries, votes and collections, on the same database."""
+
+    @property
+    @abc.abstractmethod
+    def authors(self) -> AuthorStore:
+        """Author records (authors that sources name by an id) and their papers."""
 
     @property
     @abc.abstractmethod

@@ -31,12 +31,12 @@ from paperscope.store.schema import (
 
 SubscriptionKind = Literal["personal", "trending", "both"]
 Frequency = Literal["daily", "weekly"]
-FollowKind = Literal["query", "author", "topic"]
+FollowKind = Literal["query", "author", "author_id", "topic"]  # author: a name; author_id: an author record
 OutboxState = Literal["pending", "sending", "sent", "failed"]
 
 SUBSCRIPTION_KINDS: tuple[SubscriptionKind, ...] = ("personal", "trending", "both")
 FREQUENCIES: tuple[Frequency, ...] = ("daily", "weekly")
-FOLLOW_KINDS: tuple[FollowKind, ...] = ("query", "author", "topic")
+FOLLOW_KINDS: tuple[FollowKind, ...] = ("query", "author", "author_id", "topic")
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from paperscope.ids import DERIVED_ID_PREFIX, EXCLUSIVE_KINDS, canonical_id, is_derived_id, ref_of_id, split_ref
 from paperscope.models import Paper
+from paperscope.store.authors import write_author_rows
 from paperscope.store.base import Outcome
 from paperscope.store.db import WRITE_LOCK_OPTION, as_utc, in_chunks, utc_now
 from paperscope.store.filters import write_filter_rows
@@ -99,6 +100,7 @@ class _BatchMerge:
         self.absorbed: dict[str, str] = {}  # old id -> the id of the paper that absorbed it
         self.dirty: set[str] = set()
         self.edges: set[tuple[str, str]] = set()  # (citing reference, cited reference)
+        self.placed: list[tuple[str, Paper]] = []  # (paper id, record) of records that name authors by id
 
     def _title_candidates(self) -> dict[str, list[Paper]]:
         """Stored papers a record of this batch may link to by title (see Store.upsert_papers)."""
@@ -174,6 +176,8 @@ class _BatchMerge:
         if outcome is not Outcome.UNCHANGED:
             self.dirty.add(merged.id)
         self.current[merged.id] = merged
+        if paper.author_ids:
+            self.placed.append((merged.id, paper))
         for ref in merged.refs:  # a reference another paper holds (an exclusive-id conflict) stays with it
             if self.owner.get(ref) in (None, *joined_ids):
                 self.owner[ref] = merged.id
@@ -189,8 +193,9 @@ class _BatchMerge:
         updates = [_row(self.current[i], modified_at=now) for i in sorted(self.dirty) if i in self.stored_ids]
         if inserts:
             self.conn.execute(papers.insert(), inserts)
+        final = _final_targets(self.absorbed)
         if self.absorbed:
-            _repoint_references(self.conn, _final_targets(self.absorbed))
+            _repoint_references(self.conn, final)
             self.conn.execute(papers.delete().where(papers.c.id.in_(list(self.absorbed))))
         if updates:
             columns: dict[str, Any] = {name: sa.bindparam(f"new_{name}") for name in updates[0] if name != "id"}
@@ -207,6 +212,7 @@ class _BatchMerge:
                           replace=True)
         self._write_refs(added, [p for p in changed if p.ids != self.stored_rows[p.id][2]])
         _write_edges(self.conn, sorted(self.edges))
+        write_author_rows(self.conn, [(final.get(paper_id, paper_id), record) for paper_id, record in self.placed])
 
     def _write_refs(self, added: list[Paper], changed: list[Paper]) -> None:
         """The `paper_ids` rows of new and changed papers: each reference the paper owns in this batch."""

@@ -107,6 +107,36 @@ citations = Table(
     Index("ix_citations_cited", "cited_ref", "citing_ref"),
 )
 
+# Authors a source names by an id (ORCID, OpenAlex, Semantic Scholar; paperscope.ids.author_ref): one record
+# per person, found by any of their ids, with every spelling of the name seen; `paper_authors` places them
+# in papers' author lists. Authors known only by name have no record.
+authors = Table(
+    "authors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),  # the name as first seen
+    Column("names", JSON, nullable=False),  # every spelling seen
+    Column("name_key", Text, nullable=False),  # ids.title_key of the name, for author search
+    Index("ix_authors_name_key", "name_key"),
+)
+
+author_ids = Table(
+    "author_ids",
+    metadata,
+    Column("ref", String(300), primary_key=True),
+    Column("author_id", Integer, ForeignKey("authors.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_author_ids_author", "author_id"),
+)
+
+paper_authors = Table(
+    "paper_authors",
+    metadata,
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),  # the place in the paper's author list, 0 first
+    Column("author_id", Integer, ForeignKey("authors.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_paper_authors_author", "author_id", "paper_id"),
+)
+
 # One vector per paper and embedding model; `content_hash` tells when the paper's text changed since.
 embeddings = Table(
     "embeddings",
@@ -250,7 +280,8 @@ collection_papers = Table(
 )
 
 # Tables that reference papers.id: rows are re-pointed when a paper record is absorbed into another.
-PAPER_REFERENCES = [(library, "paper_id"), (tags, "paper_id"), (votes, "paper_id"), (collection_papers, "paper_id")]
+PAPER_REFERENCES = [(library, "paper_id"), (tags, "paper_id"), (votes, "paper_id"), (collection_papers, "paper_id"),
+                    (paper_authors, "paper_id")]
 
 # Digests (migration 0006) -----------------------------------------------------------------------
 # Subscriptions, follows (cold start), the outbox that makes sending idempotent, the papers each user was

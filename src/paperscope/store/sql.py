@@ -3,7 +3,7 @@
 `SQLStore` opens the engine (store/db.py) and brings the schema up to date (store/migrate.py). Its paper and
 embedding methods are those of `PaperStore` (store/papers.py) and `EmbeddingStore` (store/embeddings.py);
 storing papers is the merge (store/merge.py); the other tables are reached through accessors that share the
-engine: `accounts`, `sessions`, `submissions`, `topics`, `digests`.
+engine: `accounts`, `authors`, `sessions`, `submissions`, `topics`, `digests`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from paperscope.errors import Fix, StoreError
 from paperscope.models import Paper
 from paperscope.store.accounts import AccountStore
+from paperscope.store.authors import AuthorStore
 from paperscope.store.base import Outcome, Store
 from paperscope.store.db import PoolOptions, create_engine, display_url, engine_url, first_line
 from paperscope.store.digests import DigestStore
@@ -62,6 +63,11 @@ class SQLStore(PaperStore, EmbeddingStore, Store):
     def accounts(self) -> AccountStore:
         """Users, libraries, votes and collections, on the same database."""
         return AccountStore(self.engine)
+
+    @functools.cached_property
+    def authors(self) -> AuthorStore:
+        """Author records (authors that sources name by an id) and their papers, on the same database."""
+        return AuthorStore(self.engine)
 
     @functools.cached_property
     def sessions(self) -> SessionStore:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from paperscope.ids import ids_by_kind
 from paperscope.models import Paper
+from paperscope.store.authors import Author
 
 T = TypeVar("T")
 
@@ -66,6 +67,20 @@ class PaperOut(BaseModel):
                    github_repo=paper.github_repo, github_stars=paper.github_stars, project_page=paper.project_page,
                    ai_keywords=paper.ai_keywords, ids=ids_by_kind(paper.refs, paper.doi),
                    citation_count=paper.citation_count, url=f"{base_url.rstrip('/')}/papers/{paper.id}")
+
+
+class AuthorOut(BaseModel):
+    id: int
+    name: str = Field(description="The name as first seen")
+    names: list[str] = Field(description="Every spelling of the name seen")
+    ids: list[str] = Field(description='The ids the author is known by: "orcid:...", "openalex:A...", "s2author:..."')
+    papers: int = Field(description="Papers of theirs stored here")
+    url: str = Field(description="The author's page on this site (a path)")
+
+    @classmethod
+    def of(cls, author: Author) -> AuthorOut:
+        return cls(id=author.id, name=author.name, names=author.names, ids=author.ids, papers=author.papers,
+                   url=f"/authors/{author.id}")
 
 
 class Page(BaseModel, Generic[T]):
@@ -189,3 +204,9 @@ class StatusOut(BaseModel):
     process_id: int = Field(description="The web process that answered (serve --workers N runs several)")
     keyword_indexed: int = Field(description="Papers in this process's keyword index")
     vectors_indexed: int = Field(description="Vectors in this process's vector index")
+
+
+class AuthorPage(Page[PaperOut]):
+    """An author and a page of their papers stored here, newest first."""
+
+    author: AuthorOut

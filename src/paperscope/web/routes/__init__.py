@@ -15,6 +15,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from paperscope.web.routes import feeds
+from paperscope.web.routes.api import authors as api_authors
 from paperscope.web.routes.api import collections as api_collections
 from paperscope.web.routes.api import papers as api_papers
 from paperscope.web.routes.api import search as api_search
@@ -24,6 +25,7 @@ from paperscope.web.routes.api import topics as api_topics
 from paperscope.web.routes.api import trending as api_trending
 from paperscope.web.routes.pages import (
     accounts,
+    authors,
     collections,
     papers,
     recommendations,
@@ -40,6 +42,7 @@ ROUTERS: tuple[tuple[str, APIRouter], ...] = (
     (PAGES, trending.router),
     (PAGES, search.router),
     (PAGES, papers.router),
+    (PAGES, authors.router),
     (PAGES, accounts.router),
     (PAGES, collections.router),
     (PAGES, submissions.router),
@@ -47,6 +50,7 @@ ROUTERS: tuple[tuple[str, APIRouter], ...] = (
     (PAGES, topics.router),
     (PAGES, recommendations.router),
     (API, api_papers.router),
+    (API, api_authors.router),
     (API, api_search.router),
     (API, api_trending.router),
     (API, api_status.router),

@@ -1,4 +1,4 @@
-"""every id a paper is known by, and citation edges
+"""every id a paper is known by, citation edges, and authors with ids
 
 Revision ID: 0011
 Revises: 0010
@@ -7,7 +7,9 @@ Create Date: 2026-12-04
 Papers arrive from services that name them by different ids (arXiv, DOI, PubMed, OpenAlex, Semantic
 Scholar, OpenReview). `papers.ids` lists them as references "kind:value"; `paper_ids` indexes each reference
 to its paper, so a record from any source finds the paper it duplicates. `citations` holds citation edges
-between references. Stored papers get the references of their id and their DOI here, a batch at a time.
+between references. `authors`, `author_ids` and `paper_authors` hold the authors that sources name by an id
+(ORCID, OpenAlex, Semantic Scholar). Stored papers get the references of their id and their DOI here, a batch
+at a time; no stored paper has author ids yet.
 """
 
 import re
@@ -38,6 +40,27 @@ def upgrade() -> None:
         sa.Column("citing_ref", sa.String(300), primary_key=True),
         sa.Column("cited_ref", sa.String(300), primary_key=True),
     )
+    op.create_table(
+        "authors",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("names", sa.JSON, nullable=False),
+        sa.Column("name_key", sa.Text, nullable=False),
+    )
+    op.create_index("ix_authors_name_key", "authors", ["name_key"])
+    op.create_table(
+        "author_ids",
+        sa.Column("ref", sa.String(300), primary_key=True),
+        sa.Column("author_id", sa.Integer, sa.ForeignKey("authors.id", ondelete="CASCADE"), nullable=False),
+    )
+    op.create_index("ix_author_ids_author", "author_ids", ["author_id"])
+    op.create_table(
+        "paper_authors",
+        sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("position", sa.Integer, primary_key=True),
+        sa.Column("author_id", sa.Integer, sa.ForeignKey("authors.id", ondelete="CASCADE"), primary_key=True),
+    )
+    op.create_index("ix_paper_authors_author", "paper_authors", ["author_id", "paper_id"])
     assert paper_ids is not None
     papers = sa.table("papers", sa.column("id", sa.String), sa.column("doi", sa.Text), sa.column("ids", sa.JSON))
     connection = op.get_bind()
@@ -66,6 +89,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("paper_authors")
+    op.drop_table("author_ids")
+    op.drop_table("authors")
     op.drop_table("citations")
     op.drop_table("paper_ids")
     with op.batch_alter_table("papers") as batch:

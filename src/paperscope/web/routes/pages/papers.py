@@ -113,6 +113,7 @@ def paper_page(request: Request, services: ServicesDep, user: CurrentUser, paper
         "paper": paper, "card": card, "similar": similar, "similar_note": similar_note,
         "bibtex": to_bibtex([paper]), "state": None, "collections": [], "in_collections": [], "paper_tags": [],
         "known_ids": ids_by_kind(paper.refs, paper.doi), "id_names": ID_NAMES,
+        "author_records": services.store.authors.authors_of(paper.id),
         "citation_sections": [("References", "references", cited_total, cards(services, user, cited)),
                               ("Cited by papers", "citations", citing_total, cards(services, user, citing))]}
     if user is not None:

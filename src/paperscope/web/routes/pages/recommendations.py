@@ -11,9 +11,11 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperscope.errors import InputError
+from paperscope.store.digests import Follow
 from paperscope.web.deps import CsrfChecked, RequiredUser, ServicesDep
 from paperscope.web.pages import cards, page
 from paperscope.web.security import safe_next
+from paperscope.web.services import Services
 
 router = APIRouter(tags=["recommendations"])
 
@@ -25,16 +27,24 @@ def for_you(request: Request, services: ServicesDep, user: RequiredUser) -> HTML
     cache = services.recommendations
     picks = cache.recommend(services.store, services.settings, user.id, PAGE_SIZE) if cache else []
     follows = services.store.digests.follows_of(user.id)
-    topics = {int(f.value): services.store.topics.get_topic(int(f.value)) for f in follows
-              if f.kind == "topic" and f.value.isdigit()}
     return page(request, services, "for_you.html", {
         "items": list(zip(cards(services, user, [pick.paper for pick in picks]), [pick.why.text() for pick in picks],
                           strict=True)),
         "available": cache is not None,
         "library_size": len(services.store.accounts.library_ids(user.id)),
-        "follows": [(f, topics.get(int(f.value)) if f.kind == "topic" and f.value.isdigit() else None)
-                    for f in follows],
+        "follows": [(f, _label(services, f)) for f in follows],
     })
+
+
+def _label(services: Services, follow: Follow) -> str:
+    """What a follow is called on the page: a topic's label, an author's name, else its value."""
+    if follow.kind == "topic" and follow.value.isdigit():
+        topic = services.store.topics.get_topic(int(follow.value))
+        return topic.label if topic else follow.value
+    if follow.kind == "author_id" and follow.value.isdigit():
+        author = services.store.authors.get_author(int(follow.value))
+        return author.name if author else follow.value
+    return follow.value
 
 
 @router.post("/follows", dependencies=[CsrfChecked], summary="Follow or unfollow a topic, a search or an author")

@@ -1,0 +1,172 @@
+"""Authors that sources name by an id (ORCID, OpenAlex, Semantic Scholar): one record per person, found by any
+of their ids, placed in the author lists of their papers.
+
+`write_author_rows` runs inside the merge's transaction (store/merge.py); `AuthorStore` reads, and shares the
+engine of a `SQLStore` (`store.authors`). Authors known only by name have no record: the author filter and
+follows match their names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from paperscope.ids import title_key
+from paperscope.models import Paper
+from paperscope.store.db import in_chunks
+from paperscope.store.papers import paper_from_row
+from paperscope.store.schema import author_ids, authors, paper_authors, papers
+
+MAX_NAMES = 20  # spellings kept per author
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    id: int
+    name: str
+    names: list[str]  # every spelling seen
+    ids: list[str]  # references "kind:value" (ids.author_ref)
+    papers: int  # papers stored here
+
+
+def write_author_rows(conn: Connection, placed: Sequence[tuple[str, Paper]]) -> None:
+    """Record the authors with ids of each (paper id, record) pair: find each author by any of their ids (or
+    create them), join records that turn out to be one person (an ORCID given beside two source ids), and
+    place them in the paper's author list."""
+    for paper_id, record in placed:
+        for position, refs in enumerate(record.author_ids):
+            if not refs or position >= len(record.authors):
+                continue
+            author_id = _author_of(conn, sorted(set(refs)), record.authors[position])
+            exists = conn.execute(sa.select(paper_authors.c.author_id).where(
+                paper_authors.c.paper_id == paper_id, paper_authors.c.position == position,
+                paper_authors.c.author_id == author_id)).first()
+            if exists is None:
+                conn.execute(paper_authors.insert().values(paper_id=paper_id, position=position, author_id=author_id))
+
+
+def _author_of(conn: Connection, refs: list[str], name: str) -> int:
+    """The id of the author known by any of `refs`, created or joined as needed, with `name` among their names."""
+    found = sorted({row.author_id for row in conn.execute(
+        sa.select(author_ids.c.author_id).where(author_ids.c.ref.in_(refs)))})
+    if not found:
+        author_id = int(conn.execute(authors.insert().values(name=name, names=[name], name_key=title_key(name))
+                                     ).inserted_primary_key[0])  # type: ignore[index]
+    else:
+        author_id, others = found[0], found[1:]
+        if others:  # one person after all: the oldest record keeps everything
+            _join_authors(conn, author_id, others)
+        _add_name(conn, author_id, name)
+    known = {row.ref for row in conn.execute(sa.select(author_ids.c.ref).where(author_ids.c.ref.in_(refs)))}
+    new = [{"ref": ref, "author_id": author_id} for ref in refs if ref not in known]
+    if new:
+        conn.execute(author_ids.insert(), new)
+    return author_id
+
+
+def _join_authors(conn: Connection, keep: int, others: list[int]) -> None:
+    conn.execute(author_ids.update().where(author_ids.c.author_id.in_(others)).values(author_id=keep))
+    placed = conn.execute(sa.select(paper_authors).where(paper_authors.c.author_id.in_(others))).mappings().all()
+    conn.execute(paper_authors.delete().where(paper_authors.c.author_id.in_(others)))
+    for row in {(r["paper_id"], r["position"]) for r in placed}:
+        exists = conn.execute(sa.select(paper_authors.c.author_id).where(
+            paper_authors.c.paper_id == row[0], paper_authors.c.position == row[1],
+            paper_authors.c.author_id == keep)).first()
+        if exists is None:
+            conn.execute(paper_authors.insert().values(paper_id=row[0], position=row[1], author_id=keep))
+    for (names,) in conn.execute(sa.select(authors.c.names).where(authors.c.id.in_(others))):
+        for name in names:
+            _add_name(conn, keep, name)
+    conn.execute(authors.delete().where(authors.c.id.in_(others)))
+
+
+def _add_name(conn: Connection, author_id: int, name: str) -> None:
+    names = conn.execute(sa.select(authors.c.names).where(authors.c.id == author_id)).scalar_one()
+    if name not in names and len(names) < MAX_NAMES:
+        conn.execute(authors.update().where(authors.c.id == author_id).values(names=[*names, name]))
+
+
+class AuthorStore:
+    """Reading author records. Every method runs in its own transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get_author(self, author_id: int | str) -> Author | None:
+        """The author with this record id, or known by this reference ("orcid:0000-...")."""
+        with self.engine.connect() as conn:
+            if isinstance(author_id, str):
+                found = conn.execute(sa.select(author_ids.c.author_id).where(author_ids.c.ref == author_id)).scalar()
+                if found is None:
+                    return None
+                author_id = int(found)
+            authors_found = _authors(conn, [author_id])
+        return authors_found[0] if authors_found else None
+
+    def find_authors(self, name: str, *, limit: int = 20) -> list[Author]:
+        """Authors whose name (any spelling) has the words of `name` in it, those with most papers first."""
+        words = title_key(name).split()
+        if not words:
+            return []
+        condition = sa.and_(*[authors.c.name_key.contains(word, autoescape=True) for word in words])
+        with self.engine.connect() as conn:
+            counted = (sa.select(authors.c.id).where(condition)
+                       .outerjoin(paper_authors, paper_authors.c.author_id == authors.c.id)
+                       .group_by(authors.c.id).order_by(sa.func.count(paper_authors.c.paper_id).desc(), authors.c.id)
+                       .limit(limit))
+            return _authors(conn, [row.id for row in conn.execute(counted)])
+
+    def papers_of(self, author_id: int, *, limit: int = 50, offset: int = 0) -> tuple[list[Paper], int]:
+        """A page of the author's papers stored here, newest first, and how many there are."""
+        theirs = sa.select(paper_authors.c.paper_id).where(paper_authors.c.author_id == author_id)
+        order = [papers.c.published.desc().nulls_last(), papers.c.id]
+        with self.engine.connect() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(papers).where(papers.c.id.in_(theirs)))
+            rows = conn.execute(sa.select(papers).where(papers.c.id.in_(theirs)).order_by(*order)
+                                .limit(limit).offset(offset)).mappings()
+            return [paper_from_row(row) for row in rows], int(total.scalar_one())
+
+    def paper_ids_of(self, author_ids_: Iterable[int]) -> set[str]:
+        """The ids of every stored paper of these authors."""
+        wanted = list(author_ids_)
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for chunk in in_chunks(wanted):
+                found.update(row.paper_id for row in conn.execute(
+                    sa.select(paper_authors.c.paper_id).where(paper_authors.c.author_id.in_(chunk))))
+        return found
+
+    def authors_of(self, paper_id: str) -> dict[int, Author]:
+        """The author records of a paper, by position in its author list."""
+        with self.engine.connect() as conn:
+            placed = conn.execute(sa.select(paper_authors.c.position, paper_authors.c.author_id)
+                                  .where(paper_authors.c.paper_id == paper_id)
+                                  .order_by(paper_authors.c.position, paper_authors.c.author_id)).all()
+            by_id = {a.id: a for a in _authors(conn, sorted({author for _, author in placed}))}
+        positions: dict[int, Author] = {}
+        for position, author in placed:
+            positions.setdefault(position, by_id[author])
+        return positions
+
+
+def _authors(conn: Connection, ids: list[int]) -> list[Author]:
+    """Author records by id, in the order given."""
+    if not ids:
+        return []
+    rows = {row["id"]: row for row in conn.execute(sa.select(authors).where(authors.c.id.in_(ids))).mappings()}
+    refs: dict[int, list[str]] = {}
+    for row in conn.execute(sa.select(author_ids).where(author_ids.c.author_id.in_(ids)).order_by(author_ids.c.ref)):
+        refs.setdefault(row.author_id, []).append(row.ref)
+    papers_counted = sa.func.count(sa.distinct(paper_authors.c.paper_id))
+    counts: dict[int, int] = {row[0]: row[1] for row in conn.execute(
+        sa.select(paper_authors.c.author_id, papers_counted)
+        .where(paper_authors.c.author_id.in_(ids)).group_by(paper_authors.c.author_id))}
+    return [_author(rows[i], refs.get(i, []), counts.get(i, 0)) for i in ids if i in rows]
+
+
+def _author(row: Any, refs: list[str], count: int) -> Author:
+    return Author(id=row["id"], name=row["name"], names=list(row["names"]), ids=refs, papers=int(count))
