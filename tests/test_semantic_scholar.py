@@ -68,7 +68,8 @@ def network(spec: str, store: Store, settings: Settings, limit: int | None = Non
 def edges(store: Store) -> list[tuple[str, str]]:
     engine = store.engine  # type: ignore[attr-defined]
     with engine.connect() as conn:
-        return sorted((str(a), str(b)) for a, b in conn.execute(sa.select(citations.c.citing_ref, citations.c.cited_ref)))
+        rows = conn.execute(sa.select(citations.c.citing_ref, citations.c.cited_ref))
+        return sorted((str(citing), str(cited)) for citing, cited in rows)
 
 
 # Files -----------------------------------------------------------------------------------------------------

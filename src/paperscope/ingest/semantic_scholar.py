@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from paperscope.ids import canonical_id, derived_id, id_ref
@@ -43,6 +43,7 @@ _ARXIV_VENUES = frozenset({"arxiv", "arxiv.org"})
 _DATA_ARRAY = re.compile(r'"data"\s*:\s*\[')
 _WHITESPACE = re.compile(r"[ \t\r\n]*")
 EDGE_KEYS = {"citedPaper": "references", "citingPaper": "citations"}
+_Report = Callable[[str, bool], Problem]  # (message, rejected) -> the Problem located at the current paper
 
 
 def read_s2(stream: BinaryIO, origin: str) -> Iterator[Item]:
@@ -90,6 +91,8 @@ def parse_paper(value: Any, origin: str, where: str, *, references: list[str] | 
     refs = _refs(value, warnings, problem)
     paper_id = canonical_id(refs) or derived_id(title)
     arxiv_id = next((ref.removeprefix("arxiv:") for ref in refs if ref.startswith("arxiv:")), None)
+    abs_url: str | None
+    pdf_url: str | None
     if arxiv_id:
         abs_url, pdf_url = arxiv_links(arxiv_id)
     else:
@@ -117,7 +120,7 @@ def parse_paper(value: Any, origin: str, where: str, *, references: list[str] | 
     yield from warnings
 
 
-def _refs(value: dict[str, Any], warnings: list[Problem], problem: Any) -> set[str]:
+def _refs(value: dict[str, Any], warnings: list[Problem], problem: _Report) -> set[str]:
     refs: set[str] = set()
     paper_id = value.get("paperId")
     if paper_id is not None:
@@ -148,7 +151,7 @@ def _refs(value: dict[str, Any], warnings: list[Problem], problem: Any) -> set[s
     return refs
 
 
-def _published(value: dict[str, Any], warnings: list[Problem], problem: Any) -> dt.date | None:
+def _published(value: dict[str, Any], warnings: list[Problem], problem: _Report) -> dt.date | None:
     """`publicationDate`, else 1 January of `year` (the year is all Semantic Scholar knows of some papers)."""
     raw = value.get("publicationDate")
     if raw is not None:
@@ -167,7 +170,7 @@ def _published(value: dict[str, Any], warnings: list[Problem], problem: Any) -> 
     return None
 
 
-def _count(value: dict[str, Any], name: str, warnings: list[Problem], problem: Any) -> int | None:
+def _count(value: dict[str, Any], name: str, warnings: list[Problem], problem: _Report) -> int | None:
     count = value.get(name)
     if count is None or (isinstance(count, int) and not isinstance(count, bool) and 0 <= count < 2**31):
         return count

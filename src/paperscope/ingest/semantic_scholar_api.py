@@ -161,8 +161,9 @@ def _error_message(response: httpx.Response) -> str:
         return response.text[:200].strip() or "(no message)"
     if isinstance(body, dict):
         for key in ("error", "message"):
-            if isinstance(body.get(key), str):
-                return body[key][:200]
+            text = body.get(key)
+            if isinstance(text, str):
+                return text[:200]
     return response.text[:200].strip()
 
 
