@@ -351,3 +351,29 @@ def test_bad_files_change_nothing_stored(tmp_path: Path) -> None:
         assert report.rejected == 1 and report.unchanged == 2
         assert sorted(dataclasses.astuple(p) for p in store.iter_papers()) == before
 
+
+
+def test_the_background_ingest_takes_every_s2_form(fixture_server: FixtureServer, s2_settings: Settings) -> None:
+    from paperscope.ingest.remote import is_network_source
+
+    settings = s2_settings.model_copy(update={
+        "ingest_sources": "s2:turing, s2:id:CorpusId:470667 DOI:10.2139/ssrn.2250500,s2:references:CorpusId:1"})
+    sources = settings.ingest_source_list()
+    assert sources == ["s2:turing", "s2:id:CorpusId:470667 DOI:10.2139/ssrn.2250500", "s2:references:CorpusId:1"]
+    assert all(is_network_source(source) for source in sources)
+    batch = json.loads(fixture(BATCH).read_bytes())[:2]
+    fixture_server.reply(f"{API}/paper/batch", Reply(200, json.dumps(batch)))
+    with open_store(settings.database_url) as store:
+        report = Ingester(store, settings).store_items(s2_items(sources[1].removeprefix("s2:"), store, settings,
+                                                                limit=None))
+        assert report.added == 2
+    assert json.loads(fixture_server.requests[0].body) == {"ids": ["CorpusId:470667", "DOI:10.2139/ssrn.2250500"]}
+
+
+def test_a_single_paper_answer_and_an_error_answer() -> None:
+    entries, problems = read_bytes(json.dumps(CITING).encode(), "paper.json")
+    assert [e.paper.id for e in entries] == ["s2:" + CITING["paperId"]] and problems == []
+    assert entries[0].paper.ids == ["s2:" + CITING["paperId"], "s2corpus:1033682"]
+    assert entries[0].paper.authors == ["Ian J. Goodfellow"] and str(entries[0].paper.published) == "2014-01-01"
+    entries, problems = read_bytes(b'{"error": "Requested object not found"}', "error.json")
+    assert entries == [] and "error answer (Requested object not found)" in problems[0].message

@@ -4,7 +4,8 @@ Forms (what follows `s2:`):
 
 * `QUERY`: paper search (`GET /graph/v1/paper/search`), relevance order, 100 papers a page; the API serves the
   first 1,000 results of a query.
-* `id:ID[,ID...]`: papers by id (`POST /graph/v1/paper/batch`, 500 ids a request). An ID is a Semantic Scholar
+* `id:ID[,ID...]`: papers by id (`POST /graph/v1/paper/batch`, 500 ids a request), separated by commas or
+  spaces (spaces in PAPERSCOPE_INGEST_SOURCES, whose commas separate sources). An ID is a Semantic Scholar
   paper id (40 hex digits), `CorpusId:N`, a DOI in any spelling, an arXiv id (`ARXIV:2201.11990` or bare),
   `PMID:N` or `PMCID:N`. An id Semantic Scholar does not know is reported; the others are stored.
 * `references:ID` / `citations:ID`: the papers the paper ID cites / that cite it
@@ -92,7 +93,7 @@ def s2_items(spec: str, store: Store, settings: Settings, *, limit: int | None) 
     word, colon, rest = text.partition(":")
     kind = word.lower() if colon else ""
     if kind == "id":
-        ids = [parse_paper_id(raw) for raw in rest.split(",") if raw.strip()]
+        ids = [parse_paper_id(raw) for raw in re.split(r"[\s,]+", rest) if raw]
         if not ids:
             raise InputError(f"s2:id: needs at least one paper id, e.g. s2:id:CorpusId:1033682,ARXIV:2201.11990. "
                              f"{USAGE}")
