@@ -316,8 +316,8 @@ def test_bad_records_are_reported_and_the_rest_stored(tmp_path: Path) -> None:
     assert [e.paper.id for e in entries] == ["doi:10.2139/ssrn.288970", "doi:10.1257/rct.1355"]
     assert "doi:10.1257/rct.1355" in entries[1].paper.ids and entries[1].paper.citation_count is None
     rejected = [(p.where, p.message.split(";")[0]) for p in problems if p.rejected]
-    assert rejected == [("paper 2", "null: Semantic Scholar found no paper for the id asked at this position of "
-                                    "the batch"), ("paper 3", "no title (field 'title')"),
+    assert rejected == [("paper 2", "null instead of a paper: Semantic Scholar answers so for an id it does not know"),
+                        ("paper 3", "no title (field 'title')"),
                         ("paper 4", "expected a JSON object (a Semantic Scholar paper), got a string")]
     warned = sorted(p.message.split(" ")[1] for p in problems if not p.rejected)
     assert warned == ["'citationCount'", "'externalIds.PubMed'", "'publicationDate':"]
@@ -377,3 +377,16 @@ def test_a_single_paper_answer_and_an_error_answer() -> None:
     assert entries[0].paper.authors == ["Ian J. Goodfellow"] and str(entries[0].paper.published) == "2014-01-01"
     entries, problems = read_bytes(b'{"error": "Requested object not found"}', "error.json")
     assert entries == [] and "error answer (Requested object not found)" in problems[0].message
+
+
+def test_a_graph_page_with_a_broken_element_and_a_limit(fixture_server: FixtureServer, s2_settings: Settings,
+                                                        store: Store) -> None:
+    fixture_server.reply(f"{API}/paper/DOI:10.1000/x/citations", Reply(200, json.dumps(
+        {"offset": 0, "next": 2, "data": [{"contexts": []}, {"citingPaper": CITING}]})))
+    entries, problems = network("citations:https://doi.org/10.1000/X", store, s2_settings, limit=2)
+    assert [e.paper.references for e in entries] == [["doi:10.1000/x"]]
+    assert [(p.where, p.message.split(";")[0]) for p in problems] == [
+        ("paper 1", "expected an object with the field 'citingPaper' (the paper), got an object without it")]
+    (request,) = fixture_server.requests  # the limit is reached: no second page
+    assert (request.param("offset"), request.param("limit")) == ("0", "2")
+    assert store.get_sync_state("s2:citations:https://doi.org/10.1000/X") is None

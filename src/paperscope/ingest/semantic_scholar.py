@@ -76,11 +76,11 @@ def parse_paper(value: Any, origin: str, where: str, *, references: list[str] | 
         return Problem(origin, where, message, rejected=rejected)
 
     if value is None:
-        yield problem("null: Semantic Scholar found no paper for the id asked at this position of the batch; "
-                      "check the id (S2 paper id, CorpusId:N, DOI:10..., ARXIV:..., PMID:N)")
+        yield problem("null instead of a paper: Semantic Scholar answers so for an id it does not know; check the "
+                      "id asked at this position (S2 paper id, CorpusId:N, DOI:10..., ARXIV:..., PMID:N)")
         return
     if not isinstance(value, dict):
-        yield problem(f"expected a JSON object (a Semantic Scholar paper), got {_json_type(value)}; "
+        yield problem(f"expected a JSON object (a Semantic Scholar paper), got {json_type(value)}; "
                       "remove or fix this element")
         return
     title = clean_text(value.get("title")) if isinstance(value.get("title"), str) else ""
@@ -132,7 +132,7 @@ def _refs(value: dict[str, Any], warnings: list[Problem], problem: _Report) -> s
             refs.add(ref)
     external = value.get("externalIds")
     if external is not None and not isinstance(external, dict):
-        warnings.append(problem(f"field 'externalIds' should be an object, got {_json_type(external)}; "
+        warnings.append(problem(f"field 'externalIds' should be an object, got {json_type(external)}; "
                                 "it was left out", False))
         external = {}
     external = dict(external or {})
@@ -225,7 +225,7 @@ def _text(value: object) -> str | None:
     return optional_text(value) if isinstance(value, str) else None
 
 
-def _json_type(value: object) -> str:
+def json_type(value: object) -> str:
     names = {list: "an array", str: "a string", bool: "true/false", int: "a number", float: "a number"}
     return "null" if value is None else names.get(type(value), type(value).__name__)
 
@@ -248,7 +248,7 @@ def _document_items(text: str, origin: str) -> Iterator[tuple[int, Any]]:
         document = document.get("data") if "data" in document else [document]
     if not isinstance(document, list):
         yield 0, Problem(origin, "", "expected a Semantic Scholar answer: an object with a 'data' array of papers, "
-                         f"or an array of papers; field 'data' is {_json_type(document)}")
+                         f"or an array of papers; field 'data' is {json_type(document)}")
         return
     yield from enumerate(document, start=1)
 

@@ -33,7 +33,7 @@ from paperscope.errors import InputError, SourceError
 from paperscope.http import USER_AGENT, PoliteClient
 from paperscope.ids import id_ref, normalise_doi, parse_arxiv_id
 from paperscope.ingest.base import Checkpoint, Problem, SourceItem
-from paperscope.ingest.semantic_scholar import EDGE_KEYS, PAPER_FIELDS, parse_paper
+from paperscope.ingest.semantic_scholar import EDGE_KEYS, PAPER_FIELDS, json_type, parse_paper
 from paperscope.store import Store
 
 SEARCH_MAX_RESULTS = 1_000
@@ -220,7 +220,8 @@ def _element_items(element: Any, origin: str, where: str, unwrap: str | None,
     if unwrap is not None:
         if not isinstance(element, dict) or unwrap not in element:
             yield Problem(origin, where, f"expected an object with the field '{unwrap}' (the paper), got "
-                          f"{type(element).__name__}; it was left out")
+                          f"{json_type(element) if not isinstance(element, dict) else 'an object without it'}; "
+                          "it was left out")
             return
         element = element[unwrap]
     references = cited_by = None
