@@ -390,3 +390,16 @@ def test_a_graph_page_with_a_broken_element_and_a_limit(fixture_server: FixtureS
     (request,) = fixture_server.requests  # the limit is reached: no second page
     assert (request.param("offset"), request.param("limit")) == ("0", "2")
     assert store.get_sync_state("s2:citations:https://doi.org/10.1000/X") is None
+
+
+def test_the_command_line_reads_s2_through_the_settings_of_the_contract(fixture_server: FixtureServer,
+                                                                        tmp_path: Path) -> None:
+    fixture_server.reply(f"{API}/paper/CorpusId:1033682/references", Reply(200, fixture(REFERENCES).read_bytes()),
+                         Reply(200, '{"offset": 100, "data": []}'))
+    runner = CliRunner(env={"PAPERSCOPE_DATABASE_URL": str(tmp_path / "x.db"), "PAPERSCOPE_EMBEDDING_MODEL": "hashing",
+                            "PAPERSCOPE_S2_API_URL": fixture_server.url, "PAPERSCOPE_S2_API_KEY": "cli-key",
+                            "PAPERSCOPE_S2_DELAY_SECONDS": "0"})
+    result = runner.invoke(main, ["ingest", "--json", "-q", "s2:references:CorpusId:1033682"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["added"] == 100
+    assert {r.headers["x-api-key"] for r in fixture_server.requests} == {"cli-key"}
