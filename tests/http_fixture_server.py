@@ -49,6 +49,7 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     arrived: float  # time.monotonic() when the request line was read
+    body: bytes = b""  # what a POST sent
 
     def param(self, name: str) -> str | None:
         """The (first) value of a query parameter, or None."""
@@ -139,21 +140,22 @@ def _make_handler(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             arrived = time.monotonic()
             parts = urlsplit(self.path)
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             request = Request(self.command, parts.path, parse_qs(parts.query, keep_blank_values=True),
-                              dict(self.headers.items()), arrived)
+                              dict(self.headers.items()), arrived, body)
             try:
                 reply = server._answer(request)
             except Exception as exc:  # a broken test handler: answer 500 so the test sees a clear message
                 reply = Reply(500, f"fixture server handler failed: {exc!r}")
             if reply.delay:
                 time.sleep(reply.delay)
-            body = reply.content()
+            content = reply.content()
             self.send_response(reply.status)
             for name, value in reply.headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(content)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(content)
 
         def log_message(self, format: str, *args: object) -> None:
             pass  # keep test output clean; requests are recorded instead

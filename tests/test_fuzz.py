@@ -194,8 +194,37 @@ def listing_documents(draw: st.DrawFn) -> bytes:
     return draw(corrupted(encoded(separator.join(blocks))))
 
 
+@st.composite
+def s2_documents(draw: st.DrawFn) -> bytes:
+    """Semantic Scholar Graph API answers: a search or references page, or a batch array with nulls."""
+    def maybe(strategy: st.SearchStrategy[Any]) -> Any:
+        return draw(strategy | json_values)
+
+    papers = []
+    for _ in range(draw(st.integers(0, 3))):
+        paper = {"paperId": maybe(st.sampled_from(["7cbc2a7843411a1768ab762930707af0a3c33a19", "x", ""])),
+                 "externalIds": maybe(st.fixed_dictionaries({
+                     "ArXiv": st.sampled_from(["2201.11990", "bad"]) | any_text,
+                     "DOI": st.sampled_from(["10.1038/X", "https://doi.org/10.1/2", "doi:"]) | any_text,
+                     "CorpusId": st.integers() | any_text, "PubMed": any_text, "PubMedCentral": any_text})),
+                 "title": maybe(long_text), "abstract": maybe(long_text), "year": maybe(st.integers()),
+                 "publicationDate": maybe(st.sampled_from(["2022-01-28", "2022", "soon"])),
+                 "authors": maybe(st.lists(st.fixed_dictionaries({"name": any_text}), max_size=3)),
+                 "fieldsOfStudy": maybe(st.lists(any_text, max_size=3)),
+                 "s2FieldsOfStudy": maybe(st.lists(st.fixed_dictionaries({"category": any_text}), max_size=3)),
+                 "journal": maybe(st.fixed_dictionaries({"name": any_text, "volume": any_text, "pages": any_text})),
+                 "venue": maybe(any_text), "citationCount": maybe(st.integers()),
+                 "openAccessPdf": maybe(st.fixed_dictionaries({"url": any_text})), "url": maybe(any_text)}
+        papers.append(paper if draw(st.integers(0, 9)) else draw(json_values))
+    shape = draw(st.sampled_from(["search", "batch", "references"]))
+    document: Any = (papers if shape == "batch" else
+                     {"total": len(papers), "offset": 0, "data": papers} if shape == "search" else
+                     {"offset": 0, "data": [{"contexts": [], "citedPaper": paper} for paper in papers]})
+    return draw(corrupted(encoded(json.dumps(document, ensure_ascii=draw(st.booleans())))))
+
+
 DOCUMENTS = {"jsonl": jsonl_documents(), "atom": atom_documents(), "hf": hf_documents(),
-             "bibtex": bibtex_documents(), "listing": listing_documents()}
+             "bibtex": bibtex_documents(), "listing": listing_documents(), "s2": s2_documents()}
 assert set(DOCUMENTS) == set(FORMATS)
 any_document = st.one_of(*DOCUMENTS.values(), st.binary(max_size=300))
 

@@ -190,3 +190,42 @@ def test_ids_and_citations_are_bounded_before_they_are_stored() -> None:
     assert paper is None and "over the limit of 64" in problems[0].message
     # A DOI too long to be an id is still one of the paper's references; the paper takes another id.
     assert canonical_id(["doi:10.1000/" + "x" * 60, "pmid:7"]) == "pmid:7"
+
+
+def test_semantic_scholar_and_arxiv_records_of_the_same_papers_give_one_database_in_any_order(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The recorded Semantic Scholar answers (search, batch, references) beside arXiv JSON Lines records of the
+    papers among them that have an arXiv id, ingested one source after another in every order."""
+    import json
+
+    from paperscope.config import Settings
+    from paperscope.ingest.pipeline import Ingester
+    from tests.conftest import shared_path
+
+    folder = shared_path("data", "fixtures", "semanticscholar")
+    s2_files = [folder / name for name in ("s2_paper_search_turing_100.json", "s2_paper_batch_3.json",
+                                           "s2_paper_references_100.json")]
+    records = [*json.loads(s2_files[0].read_text())["data"],
+               *(item["citedPaper"] for item in json.loads(s2_files[2].read_text())["data"])]
+    arxiv_file = tmp_path / "arxiv.jsonl"
+    with arxiv_file.open("w") as out:
+        for record in records:
+            if arxiv := (record.get("externalIds") or {}).get("ArXiv"):
+                out.write(json.dumps({  # the arXiv bulk snapshot's fields
+                    "id": arxiv, "title": record["title"], "abstract": record.get("abstract") or "An abstract.",
+                    "authors": " and ".join(a["name"] for a in record["authors"]), "categories": "cs.LG stat.ML",
+                    "versions": [{"version": "v1", "created": "Mon, 2 Jan 2023 10:00:00 GMT"}],
+                    "update_date": "2023-01-02"}) + "\n")
+    sources = [*s2_files, arxiv_file]
+    databases: dict[str, tuple[str, ...]] = {}
+    for n, order in enumerate(itertools.permutations(sources)):
+        settings = Settings(database_url=f"sqlite:///{tmp_path / f'{n}.db'}", embedding_model="hashing")
+        with open_store(settings.database_url) as store:
+            for source in order:
+                report = Ingester(store, settings).ingest(str(source))
+                assert report.rejected == 0 and report.failed_sources == []
+            papers = tuple(repr(dataclasses.replace(p, sources=sorted(p.sources))) for p in store.iter_papers())
+            databases[" then ".join(path.name for path in order)] = papers
+    first, *others = databases.values()
+    for order, papers in databases.items():
+        assert set(papers) ^ set(first) == set(), order
+    assert len(first) == 203  # the three answers share no paper; every arXiv record joins its S2 record

@@ -102,6 +102,14 @@ class Settings(BaseSettings):
     contact_email: str | None = Field(default=None, description=(
         "Your e-mail address, sent where a scholarly API asks who is calling (OpenAlex's and Crossref's polite "
         "pools, NCBI's `email`); unset: none is sent"))
+    s2_api_url: str = Field(default="https://api.semanticscholar.org", description=(
+        "Semantic Scholar API base URL (the Graph API is under `/graph/v1`)"))
+    s2_api_key: str | None = Field(default=None, description=(
+        "Semantic Scholar API key, sent as `x-api-key`; unset: requests go unauthenticated, which Semantic Scholar "
+        "throttles more"))
+    s2_delay_seconds: float = Field(default=1.0, ge=0, description=(
+        "Pause between Semantic Scholar requests. Without an API key it is at least 1 s (Semantic Scholar's limit); "
+        "with a key, lower it only as far as the key's own rate allows (1 request/s is the default rate of a key)"))
     http_timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout of one HTTP request")
     http_retries: int = Field(default=4, ge=0, description=(
         "Retries of a request that failed, timed out or got a 429/5xx"))

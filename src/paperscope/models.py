@@ -5,7 +5,8 @@
 
 * a record carrying a newer arXiv version (or a later `updated` date) replaces the stored fields;
 * otherwise the stored record wins and the incoming one only fills its gaps;
-* list fields that accumulate (categories, sources, AI keywords) are unions, first-seen order kept;
+* list fields that accumulate (categories, sources, AI keywords) are unions, first-seen order kept, but the
+  newer record's categories lead (so a paper's primary category does not depend on which source came first);
 * the ids a paper is known by (`ids`) are a sorted union;
 * community counts (upvotes, GitHub stars, citations) keep the highest value seen;
 * `published` keeps the earliest date, `updated` the latest.
@@ -105,7 +106,11 @@ class Paper:
                 setattr(merged, f, getattr(older, f))
         merged.id = self.id
         merged.authors = newer.authors or older.authors
-        merged.categories = _union(self.categories, incoming.categories)
+        # The newer record's categories lead (its primary category stays primary, whichever record arrived
+        # first); between records neither newer, the order of the lists themselves decides.
+        if newer is self and not self.is_newer_than(incoming):
+            newer, older = sorted((self, incoming), key=lambda paper: paper.categories)
+        merged.categories = _union(newer.categories, older.categories)
         merged.sources = _union(self.sources, incoming.sources)
         merged.ai_keywords = _union(self.ai_keywords, incoming.ai_keywords)
         merged.ids = sorted({*self.refs, *incoming.refs})

@@ -33,10 +33,12 @@ def ingest(app: AppContext, sources: tuple[str, ...], fmt: str | None, strict: b
            problems_file: Path | None, as_json: bool, quiet: bool) -> None:
     """Ingest papers from files or network sources.
 
-    SOURCES are files (arXiv API Atom XML, Hugging Face daily papers JSON, JSON Lines plain or
-    gzip, BibTeX, a plain-text listing; the format is detected from the content) or network
-    sources: arxiv:cs.LG (a category), arxiv:"contrastive clustering" (a search), arxiv:id:2503.11731,
-    hf:daily (today's Hugging Face papers) or hf:daily:YYYY-MM-DD.
+    SOURCES are files (arXiv API Atom XML, Hugging Face daily papers JSON, Semantic Scholar API
+    answers, JSON Lines plain or gzip, BibTeX, a plain-text listing; the format is detected from the
+    content) or network sources: arxiv:cs.LG (a category), arxiv:"contrastive clustering" (a search),
+    arxiv:id:2503.11731, hf:daily (today's Hugging Face papers) or hf:daily:YYYY-MM-DD,
+    s2:QUERY (a Semantic Scholar search), s2:id:ID[,ID...] (S2 ids, CorpusId:N, DOIs, ARXIV:...,
+    PMID:N), s2:references:ID or s2:citations:ID (with the citation edges).
 
     Ingesting is incremental and idempotent: the same input twice changes nothing, and a paper
     seen in several sources becomes one record.

@@ -9,10 +9,12 @@ from typing import BinaryIO
 
 from paperscope.errors import InputError
 
-FORMATS = ("jsonl", "atom", "hf", "bibtex", "listing")
+FORMATS = ("jsonl", "atom", "hf", "bibtex", "listing", "s2")
 # Formats told by a mark in the first bytes (a JSON key or an XML root element only they have), checked
 # before the general rules of `detect_format`; one line per format, from the module that reads it.
-SIGNATURES: list[tuple[re.Pattern[bytes], str]] = []
+SIGNATURES: list[tuple[re.Pattern[bytes], str]] = [
+    (re.compile(rb'"(?:paperId|citedPaper|citingPaper)"\s*:'), "s2"),  # Semantic Scholar Graph API answers
+]
 _GZIP_MAGIC = b"\x1f\x8b"
 _BIBTEX_ENTRY = re.compile(rb"^\s*@[A-Za-z]+\s*[{(]", re.MULTILINE)
 

@@ -25,6 +25,8 @@ class NetworkSource(Protocol):
 NETWORK_SOURCES: dict[str, tuple[str, str, str]] = {
     "arxiv": ("paperscope.ingest.arxiv_api", "arxiv_items", "QUERY"),
     "hf": ("paperscope.ingest.hf", "hf_items", "daily[:YYYY-MM-DD]"),
+    "s2": ("paperscope.ingest.semantic_scholar_api", "s2_items",
+           "QUERY | s2:id:ID[,ID...] | s2:references:ID | s2:citations:ID"),
 }
 
 
