@@ -102,6 +102,18 @@ class Settings(BaseSettings):
     contact_email: str | None = Field(default=None, description=(
         "Your e-mail address, sent where a scholarly API asks who is calling (OpenAlex's and Crossref's polite "
         "pools, NCBI's `email`); unset: none is sent"))
+    pubmed_api_url: str = Field(default="https://eutils.ncbi.nlm.nih.gov/entrez/eutils", description=(
+        "NCBI E-utilities base URL (esearch.fcgi and efetch.fcgi below it) of `pubmed:` sources"))
+    ncbi_api_key: str | None = Field(default=None, description=(
+        "NCBI API key, sent as `api_key`: 10 PubMed requests a second instead of 3"))
+    biorxiv_api_url: str = Field(default="https://api.biorxiv.org", description=(
+        "bioRxiv/medRxiv API base URL of `biorxiv:` and `medrxiv:` sources"))
+    biorxiv_delay_seconds: float = Field(default=1.0, ge=0, description=(
+        "Pause between bioRxiv/medRxiv API requests"))
+    openreview_api_url: str = Field(default="https://api2.openreview.net", description=(
+        "OpenReview API (v2) base URL of `openreview:` sources"))
+    openreview_delay_seconds: float = Field(default=1.0, ge=0, description=(
+        "Pause between OpenReview API requests"))
     http_timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout of one HTTP request")
     http_retries: int = Field(default=4, ge=0, description=(
         "Retries of a request that failed, timed out or got a 429/5xx"))

@@ -25,6 +25,10 @@ class NetworkSource(Protocol):
 NETWORK_SOURCES: dict[str, tuple[str, str, str]] = {
     "arxiv": ("paperscope.ingest.arxiv_api", "arxiv_items", "QUERY"),
     "hf": ("paperscope.ingest.hf", "hf_items", "daily[:YYYY-MM-DD]"),
+    "pubmed": ("paperscope.ingest.pubmed_api", "pubmed_items", "QUERY"),
+    "biorxiv": ("paperscope.ingest.biorxiv", "biorxiv_items", "FROM/TO"),
+    "medrxiv": ("paperscope.ingest.biorxiv", "medrxiv_items", "FROM/TO"),
+    "openreview": ("paperscope.ingest.openreview", "openreview_items", "VENUE_ID"),
 }
 
 
