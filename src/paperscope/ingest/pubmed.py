@@ -135,6 +135,8 @@ def _read_article(element: Element, origin: str, number: int) -> Iterator[Item]:
     doi: str | None = None
     for id_list in (data.find("ArticleIdList") if data is not None else None, citation.find("ArticleIdList")):
         for kind, ref in _article_ids(id_list):
+            if kind == "pmid":
+                continue  # the record's own PMID is MedlineCitation/PMID; a different one here is an error
             refs.add(ref)
             if kind == "doi" and doi is None:
                 doi = ref.removeprefix("doi:")
