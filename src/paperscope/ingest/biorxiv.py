@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 
 from paperscope.config import Settings
 from paperscope.errors import InputError, SourceError
-from paperscope.http import PoliteClient
+from paperscope.http import PoliteClient, contact_headers
 from paperscope.ids import canonical_id, derived_id, id_ref
 from paperscope.ingest.base import Checkpoint, Entry, Item, Problem, SourceItem
 from paperscope.ingest.detect import read_text
@@ -97,6 +97,7 @@ def _read_record(record: Any, origin: str, where: str) -> Iterator[Item]:
         authors=_authors(record.get("authors")),
         categories=[category] if category and len(category) <= 64 else [],
         published=posted,
+        updated=posted,  # the date of this version: the latest version's date is the paper's `updated`
         version=version,
         abs_url=page,
         pdf_url=f"{page}.full.pdf",
@@ -164,7 +165,8 @@ def _interval_items(server: str, spec: str, store: Store, settings: Settings,
     params = {"category": category} if category else None
     name = "the medRxiv API" if server == "medrxiv" else "the bioRxiv API"
     read = 0
-    with PoliteClient(settings, min_interval=settings.biorxiv_delay_seconds, name=name) as client:
+    with PoliteClient(settings, min_interval=settings.biorxiv_delay_seconds, headers=contact_headers(settings),
+                      name=name) as client:
         while True:
             response = client.get(f"{url}/{cursor}/json", params=params)
             total, records = _page(response.content, str(response.url), name)

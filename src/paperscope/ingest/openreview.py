@@ -5,11 +5,13 @@ An answer is `{"notes": [{"id", "forum", "number", "cdate", "pdate", "mdate", "i
 [...]}, "venue": {"value": "ICLR 2026 Poster"}, "venueid": {"value": "ICLR.cc/2026/Conference"}, "pdf":
 {"value": "/pdf/..."}, ...}}, ...], "count": N}`: every content field is wrapped in `{"value": ...}`.
 
-Fields: forum id -> `ids` ("openreview:ID"); title, abstract, authors; venueid, then primary_area, then
-keywords -> `categories` (the venue first, so the category filter and the stats group a conference's
-papers); venue ("ICLR 2026 Poster") -> `comment` always, and `journal_ref` when the venueid says the paper
-was accepted (rejected, withdrawn and under-review papers carry a `/Rejected_Submission`-like or `/Submission`
-venueid); pdate (else cdate) -> `published`; mdate -> `updated`; `pdf_url` https://openreview.net/pdf?id=ID.
+Fields: forum id -> `ids` ("openreview:ID"); title, abstract, authors; the venue id (without a
+`/Rejected_Submission`-like suffix), then primary_area, then keywords -> `categories` (the venue first, so
+the category filter and the stats group a conference's papers); venue ("ICLR 2026 Poster") -> `comment`
+always, and `journal_ref` when the venueid says the paper was accepted (rejected, withdrawn and under-review
+papers carry a `/Rejected_Submission`-like or `/Submission` venueid); pdate (else cdate) -> `published`;
+mdate -> `updated`; `pdf_url`
+https://openreview.net/pdf?id=ID.
 
 Network form: `openreview:VENUE_ID` reads the notes whose `content.venueid` is VENUE_ID: the accepted
 papers of `ICLR.cc/2026/Conference`; `openreview:ICLR.cc/2026/Conference/Rejected_Submission` (or
@@ -28,7 +30,7 @@ from typing import Any, BinaryIO
 
 from paperscope.config import Settings
 from paperscope.errors import InputError, SourceError
-from paperscope.http import PoliteClient
+from paperscope.http import PoliteClient, contact_headers
 from paperscope.ids import canonical_id, derived_id, id_ref
 from paperscope.ingest.base import Checkpoint, Entry, Item, Problem, SourceItem
 from paperscope.ingest.detect import read_text
@@ -87,7 +89,8 @@ def _read_note(note: Any, origin: str, where: str) -> Iterator[Item]:
     venue = clean_text(_text(_value(content, "venue"))) or None
     venueid = clean_text(_text(_value(content, "venueid")))
     accepted = bool(venueid) and not _NOT_ACCEPTED.search(venueid)
-    categories = [venueid, clean_text(_text(_value(content, "primary_area"))).replace("_", " "),
+    venue_category = _NOT_ACCEPTED.sub("", venueid)  # one category per venue, whatever the decision
+    categories = [venue_category, clean_text(_text(_value(content, "primary_area"))).replace("_", " "),
                   *(clean_text(word) for word in _strings(_value(content, "keywords")))]
     paper_id = ref.removeprefix("openreview:")
     pdf = _value(content, "pdf")
@@ -137,7 +140,8 @@ def openreview_items(spec: str, store: Store, settings: Settings, *, limit: int 
     assert isinstance(offset, int)
     url = f"{settings.openreview_api_url.rstrip('/')}/notes"
     read = 0
-    with PoliteClient(settings, min_interval=settings.openreview_delay_seconds, name="the OpenReview API") as client:
+    with PoliteClient(settings, min_interval=settings.openreview_delay_seconds, headers=contact_headers(settings),
+                      name="the OpenReview API") as client:
         while True:
             size = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - read)
             params = {"content.venueid": venueid, "offset": offset, "limit": size, "sort": "number:asc"}

@@ -24,7 +24,7 @@ from typing import Any
 
 from paperscope.config import Settings
 from paperscope.errors import InputError, SourceError
-from paperscope.http import PoliteClient
+from paperscope.http import PoliteClient, contact_headers
 from paperscope.ingest.base import Checkpoint, Entry, Problem, SourceItem
 from paperscope.ingest.pubmed import read_pubmed_xml
 from paperscope.store import Store
@@ -122,7 +122,8 @@ class _Eutils:
         if settings.ncbi_api_key:
             self.common["api_key"] = settings.ncbi_api_key
         interval = 0.1 if settings.ncbi_api_key else 1 / 3
-        self.client = PoliteClient(settings, min_interval=interval, name="PubMed (NCBI E-utilities)")
+        self.client = PoliteClient(settings, min_interval=interval, headers=contact_headers(settings),
+                                   name="PubMed (NCBI E-utilities)")
 
     def close(self) -> None:
         self.client.close()
