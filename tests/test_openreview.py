@@ -17,6 +17,7 @@ from paperscope.ingest.base import Entry, Problem
 from paperscope.ingest.detect import detect_format
 from paperscope.ingest.openreview import openreview_items, read_openreview_json
 from paperscope.ingest.pipeline import Ingester
+from paperscope.ingest.remote import is_network_source
 from paperscope.models import Paper
 from paperscope.store import Store, open_store
 from tests.http_fixture_server import FixtureServer, Reply, Request
@@ -148,3 +149,10 @@ def test_unknown_venue_refusals_and_bad_specs_are_clear(store: Store, fixture_se
         list(openreview_items(VENUE, store, settings, limit=None))
     with pytest.raises(InputError, match="does not name a venue"):
         list(openreview_items("ICLR 2026", store, settings, limit=None))
+
+
+def test_the_background_ingest_takes_the_new_sources() -> None:
+    settings = Settings(ingest_sources="pubmed:crispr[tiab], biorxiv:7d,medrxiv:2026-01-01/2026-01-31,"
+                                       f"openreview:{VENUE}")
+    sources = settings.ingest_source_list()
+    assert len(sources) == 4 and all(is_network_source(source) for source in sources)

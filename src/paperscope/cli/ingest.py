@@ -36,7 +36,10 @@ def ingest(app: AppContext, sources: tuple[str, ...], fmt: str | None, strict: b
     SOURCES are files (arXiv API Atom XML, Hugging Face daily papers JSON, JSON Lines plain or
     gzip, BibTeX, a plain-text listing; the format is detected from the content) or network
     sources: arxiv:cs.LG (a category), arxiv:"contrastive clustering" (a search), arxiv:id:2503.11731,
-    hf:daily (today's Hugging Face papers) or hf:daily:YYYY-MM-DD.
+    hf:daily (today's Hugging Face papers), hf:daily:YYYY-MM-DD, pubmed:QUERY (a PubMed search),
+    biorxiv:FROM/TO and medrxiv:FROM/TO (dates YYYY-MM-DD), openreview:VENUE_ID (e.g.
+    openreview:ICLR.cc/2026/Conference). Files may also be PubMed XML (efetch answers, baseline and
+    update .xml.gz files) and saved bioRxiv/medRxiv and OpenReview API answers.
 
     Ingesting is incremental and idempotent: the same input twice changes nothing, and a paper
     seen in several sources becomes one record.

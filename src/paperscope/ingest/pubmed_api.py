@@ -89,7 +89,7 @@ def _search_items(api: _Eutils, term: str, store: Store, limit: int | None) -> I
 
     window = {"datetype": "edat", "mindate": mindate, "maxdate": maxdate} if mindate else {}
     pmids, total = api.search(term, window, want=limit if below is None else None)
-    if total > ESEARCH_MAX:
+    if total > ESEARCH_MAX and (limit is None or limit > ESEARCH_MAX):
         yield Problem(key, "esearch", f"the search matches {total:,} records but PubMed serves at most "
                       f"{ESEARCH_MAX:,} ids of one query, so the rest were not read. Narrow it, e.g. with a "
                       'date range such as AND 2025/01:2025/06[edat]', rejected=False)
