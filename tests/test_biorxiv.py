@@ -3,7 +3,9 @@ record) as a file and through `biorxiv:FROM/TO` against a local server; paging, 
 
 from __future__ import annotations
 
+import copy
 import io
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from paperscope.ingest.detect import detect_format
 from paperscope.ingest.pipeline import Ingester
 from paperscope.models import Paper
 from paperscope.store import Store, open_store
+from tests.conftest import shared_path
 from tests.http_fixture_server import FixtureServer, Reply, Request
 from tests.http_fixture_server import fixture_server as fixture_server_fixture  # noqa: F401 (registers it)
 
@@ -145,3 +148,40 @@ def test_an_answer_that_is_not_json_is_a_clear_error(store: Store, fixture_serve
     fixture_server.reply(f"{PAGE}/0/json", Reply(200, "<html>maintenance</html>"))
     with pytest.raises(SourceError, match="PAPERSCOPE_BIORXIV_API_URL"):
         list(biorxiv_items("2026-01-05/2026-01-06", store, api_settings(fixture_server), limit=None))
+
+
+@pytest.mark.network
+def test_medrxiv_reads_its_own_server(store: Store, fixture_server: FixtureServer) -> None:
+    answer = json.loads(FIXTURE.read_bytes())
+    for item in answer["collection"]:
+        item["server"] = "medRxiv"
+    fixture_server.reply("/details/medrxiv/2026-01-05/2026-01-06/0/json", Reply(200, json.dumps(answer)))
+
+    report = Ingester(store, api_settings(fixture_server)).ingest("medrxiv:2026-01-05/2026-01-06")
+
+    assert report.added == 3 and {p.sources[0] for p in store.iter_papers()} == {"medrxiv"}
+    assert {p.abs_url.split("/")[2] for p in store.iter_papers() if p.abs_url} == {"www.medrxiv.org"}
+
+
+def test_a_preprint_and_its_pubmed_record_are_one_paper_in_any_order(tmp_path: Path) -> None:
+    pubmed_article = shared_path("data", "fixtures", "pubmed", "pubmedpy_efetch_6.xml")
+    answer = json.loads(FIXTURE.read_bytes())
+    first, second = copy.deepcopy(answer["collection"][1]), copy.deepcopy(answer["collection"][2])
+    second["published"] = "10.1038/NG.3259"  # the DOI of PMID 25915600 in the PubMed fixture
+    files = {"v1.json": {"collection": [first]}, "v2.json": {"collection": [second]}}
+    for name, body in files.items():
+        (tmp_path / name).write_text(json.dumps(body))
+    results = set()
+    for n, order in enumerate(itertools.permutations([*files, str(pubmed_article)])):
+        with open_store(str(tmp_path / f"{n}.db")) as store:
+            for source in order:
+                Ingester(store, Settings()).ingest(str(tmp_path / source) if source in files else source)
+            assert store.count_papers() == 6
+            paper = store.get_paper("pmid:25915600")
+            assert paper is not None and paper.version == 2
+            # What the merge guarantees whatever the order (as tests/test_paper_ids.py checks it); the order of
+            # the categories, and so the primary one, is the first-seen order.
+            results.add(tuple(sorted((p.id, tuple(p.ids), p.title, p.abstract, p.version, p.doi, p.published,
+                                      p.updated, tuple(sorted(p.sources)), tuple(sorted(p.categories)))
+                                     for p in store.iter_papers())))
+    assert len(results) == 1
