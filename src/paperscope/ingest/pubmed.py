@@ -1,7 +1,7 @@
 """PubMed: efetch XML and the annual baseline / daily update files (`<PubmedArticleSet>`, plain or gzip).
 
-Files are streamed (`iterparse`, each article dropped once read), so a 4 GB baseline file needs the memory
-of one article. The parser is defusedxml's: a document declaring entities (the "billion laughs" expansion)
+Files are streamed (`iterparse`, each article dropped once read), so a baseline file of hundreds of MB needs
+the memory of one article. The parser is defusedxml's: a document declaring entities (the "billion laughs" expansion)
 or external references is refused with a Problem; the articles read before that point are kept.
 
 Fields: PMID, the ArticleIdList (doi, pmc) and the DOI of ELocationID -> `ids`; ArticleTitle (inner markup
@@ -12,7 +12,7 @@ labels ("BACKGROUND: ... METHODS: ..."); AuthorList ("ForeName LastName", or Col
 ReferenceList's ids -> `references`.
 
 `<DeleteCitation>` (daily update files) lists PMIDs NLM withdrew; they are reported, never deleted from
-the store (docs/decisions/0087-pubmed-deletions-reported.md). The network source is in pubmed_api.py.
+the store (docs/decisions/0087-pubmed-files-streamed-deletions-reported.md). The network source is in pubmed_api.py.
 """
 
 from __future__ import annotations
