@@ -57,6 +57,7 @@ def test_notes_answer_gives_three_papers_with_venue_and_decision() -> None:
     assert rejected.comment == "Submitted to ICLR 2026" and str(rejected.published) == "2025-09-22"
     assert rejected.pdf_url is None
     assert detect_format(FIXTURE.read_bytes()[:4096], "f") == "openreview"
+    assert detect_format(b'{"id": "2503.11731", "title": "T", "notes": ["a", {"x": 1}]}\n', "f") == "jsonl"
 
 
 def test_bad_notes_and_malformed_json_are_reported(store: Store, tmp_path: Path) -> None:

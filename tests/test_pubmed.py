@@ -257,6 +257,11 @@ def test_an_interrupted_run_resumes_below_the_last_stored_pmid(efetch_xml: bytes
     search = fixture_server.requests_to(f"{BASE}/esearch.fcgi")[0]
     assert (search.param("mindate"), search.param("maxdate")) == ("2026/01/01", "2026/02/01")
     assert store.get_sync_state("pubmed:genes") == {"mindate": "2026/02/01"}
+    # An interrupted first run resumes to the depth of the backfill (1000): 998 were read, so 2 more.
+    store.set_sync_state("pubmed:first", {"run": {"maxdate": "2026/02/01", "below": 25915600, "read": 998}})
+    Ingester(store, settings).ingest("pubmed:first")
+    assert fixture_server.requests_to(f"{BASE}/efetch.fcgi")[-1].param("id") == "25648772,21736753"
+    assert store.get_sync_state("pubmed:first") == {"mindate": "2026/02/01"}
 
 
 @pytest.mark.network

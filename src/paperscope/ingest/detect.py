@@ -16,7 +16,8 @@ SIGNATURES: list[tuple[re.Pattern[bytes], str]] = [
     (re.compile(rb"<(?:!DOCTYPE\s+)?Pubmed(?:Book)?ArticleSet\b"), "pubmed"),
     (re.compile(rb'"messages"\s*:\s*\[\s*\{[^{}]*"(?:interval|cursor)"|"jatsxml"\s*:|"author_corresponding_institution"'),
      "biorxiv"),
-    (re.compile(rb'"notes"\s*:\s*\[\s*(?:\]|\{)'), "openreview"),
+    (re.compile(rb'"notes"\s*:\s*\[\s*(?:\]|\{\s*"(?:id|forum|content|invitations?|number|domain|cdate)"\s*:)'),
+     "openreview"),
 ]
 _GZIP_MAGIC = b"\x1f\x8b"
 _BIBTEX_ENTRY = re.compile(rb"^\s*@[A-Za-z]+\s*[{(]", re.MULTILINE)

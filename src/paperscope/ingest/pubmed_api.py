@@ -78,15 +78,21 @@ def _search_items(api: _Eutils, term: str, store: Store, limit: int | None) -> I
     today = dt.datetime.now(dt.UTC).date().strftime(_DATE_FORMAT)
     maxdate = run.get("maxdate") if isinstance(run.get("maxdate"), str) else today
     below = run.get("below") if isinstance(run.get("below"), int) else None
+    done_before = run.get("read") if isinstance(run.get("read"), int) else 0
+    assert isinstance(done_before, int)
     first_run = mindate is None
-    if limit is None and first_run:
-        limit = DEFAULT_FIRST_RUN_LIMIT
+    if limit is None and first_run:  # the depth of the backfill counts what the interrupted part read
+        limit = max(DEFAULT_FIRST_RUN_LIMIT - done_before, 0)
 
-    def checkpoint(done: bool, below: int | None = None) -> Checkpoint:
+    def checkpoint(done: bool, below: int | None = None, read: int = 0) -> Checkpoint:
         if done:
             return Checkpoint(key, {"mindate": maxdate})
-        return Checkpoint(key, {"mindate": mindate, "run": {"maxdate": maxdate, "below": below}})
+        return Checkpoint(key, {"mindate": mindate, "run": {"maxdate": maxdate, "below": below,
+                                                            "read": done_before + read}})
 
+    if limit == 0:  # a first run whose interrupted part reached the backfill depth
+        yield checkpoint(True)
+        return
     window = {"datetype": "edat", "mindate": mindate, "maxdate": maxdate} if mindate else {}
     pmids, total = api.search(term, window, want=limit if below is None else None)
     if total > ESEARCH_MAX and (limit is None or limit > ESEARCH_MAX):
@@ -105,7 +111,7 @@ def _search_items(api: _Eutils, term: str, store: Store, limit: int | None) -> I
         limited = limit is not None and len(ordered) >= limit
         # A first run is complete at its limit (the backfill depth); a later run cut by a limit stays open.
         done = last and (first_run or not limited)
-        yield checkpoint(done, batch[-1])
+        yield checkpoint(done, batch[-1], start + len(batch))
     if not ordered:
         yield checkpoint(True)
 
