@@ -6,7 +6,8 @@ Forms (what follows `pubmed:`): any PubMed search (`pubmed:"CRISPR"[tiab] AND 20
 A search is incremental by Entrez date (docs/decisions/0086-pubmed-incremental-by-entrez-date.md): each run
 reads the window from the day the last completed run ended (`mindate`, `datetype=edat`) to today, newest
 PMIDs first, and fetches them `EFETCH_BATCH` at a time with a Checkpoint after each batch, so an
-interrupted run resumes below the last PMID it stored. A first run reads the newest DEFAULT_FIRST_RUN_LIMIT.
+interrupted run resumes below the last PMID it stored. A first run reads the DEFAULT_FIRST_RUN_LIMIT most
+recently published records.
 esearch returns at most ESEARCH_MAX ids of one query (an NCBI limit); a larger result is reported.
 
 NCBI allows 3 requests a second, 10 with an API key (PAPERSCOPE_NCBI_API_KEY, sent as `api_key`); every
