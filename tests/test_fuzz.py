@@ -223,8 +223,77 @@ def s2_documents(draw: st.DrawFn) -> bytes:
     return draw(corrupted(encoded(json.dumps(document, ensure_ascii=draw(st.booleans())))))
 
 
+PUBMED_ARTICLE = """<PubmedArticle><MedlineCitation><PMID Version="1">{pmid}</PMID><DateRevised><Year>{year}</Year>
+<Month>{month}</Month><Day>{day}</Day></DateRevised><Article><Journal><JournalIssue><Volume>{text}</Volume><PubDate>
+<MedlineDate>{date}</MedlineDate></PubDate></JournalIssue><Title>{text}</Title></Journal>
+<ArticleTitle>{title}</ArticleTitle><ELocationID EIdType="doi">{doi}</ELocationID><Abstract>
+<AbstractText Label="{text}">{text}</AbstractText><AbstractText>{title}</AbstractText></Abstract>
+<AuthorList><Author><LastName>{text}</LastName><ForeName>{text}</ForeName></Author><Author><CollectiveName>{text}
+</CollectiveName></Author></AuthorList><ArticleDate><Year>{year}</Year><Month>{month}</Month><Day>{day}</Day>
+</ArticleDate></Article><MeshHeadingList><MeshHeading><DescriptorName MajorTopicYN="Y">{text}</DescriptorName>
+</MeshHeading></MeshHeadingList></MedlineCitation><PubmedData><ArticleIdList><ArticleId IdType="pmc">{text}</ArticleId>
+</ArticleIdList><ReferenceList><Reference><ArticleIdList><ArticleId IdType="doi">{doi}</ArticleId></ArticleIdList>
+</Reference></ReferenceList></PubmedData></PubmedArticle>"""
+
+
+@st.composite
+def pubmed_documents(draw: st.DrawFn) -> bytes:
+    def field() -> str:
+        value = draw(long_text)
+        return escape(value) if draw(st.booleans()) else value  # unescaped text breaks the XML on purpose
+
+    articles = [PUBMED_ARTICLE.format(
+        pmid=draw(st.sampled_from(["27094199", "0", "1234567890", ""]) | st.builds(field)), title=field(),
+        text=field(), doi=draw(st.sampled_from(["10.1038/ng.3259", "10.1/x"]) | st.builds(field)),
+        year=draw(st.sampled_from(["2016", "0", "99999"]) | st.builds(field)),
+        month=draw(st.sampled_from(["Apr", "02", "13", "Spring"]) | st.builds(field)),
+        day=draw(st.sampled_from(["31", "0"]) | st.builds(field)),
+        date=draw(st.sampled_from(["1998 Dec-1999 Jan", "2000 Spring"]) | st.builds(field)))
+        for _ in range(draw(st.integers(0, 3)))]
+    deletion = draw(st.sampled_from(["", "<DeleteCitation><PMID>1</PMID></DeleteCitation>"]))
+    prolog = draw(st.sampled_from(["", '<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet PUBLIC "x" "y.dtd">\n',
+                                   '<!DOCTYPE PubmedArticleSet [<!ENTITY a "aaaa">]>\n']))
+    return draw(corrupted(encoded(f"{prolog}<PubmedArticleSet>{''.join(articles)}{deletion}</PubmedArticleSet>")))
+
+
+@st.composite
+def biorxiv_documents(draw: st.DrawFn) -> bytes:
+    def maybe(strategy: st.SearchStrategy[Any]) -> Any:
+        return draw(strategy | json_values)
+
+    records = [{"doi": maybe(st.sampled_from(["10.1101/2026.01.05.600001", "NA", ""])), "title": maybe(long_text),
+                "authors": maybe(any_text), "date": maybe(st.sampled_from(["2026-01-05", "2026-13-45"])),
+                "version": maybe(st.sampled_from(["1", "0", "99999"])), "category": maybe(any_text),
+                "abstract": maybe(long_text), "published": maybe(st.sampled_from(["NA", "10.1038/x1", ""])),
+                "server": maybe(st.sampled_from(["biorxiv", "medRxiv"]))}
+               for _ in range(draw(st.integers(0, 3)))]
+    document = {"messages": [{"status": "ok", "cursor": 0, "total": maybe(st.integers())}],
+                "collection": records if draw(st.integers(0, 5)) else draw(json_values)}
+    return draw(corrupted(encoded(json.dumps(document, ensure_ascii=draw(st.booleans())))))
+
+
+@st.composite
+def openreview_documents(draw: st.DrawFn) -> bytes:
+    def maybe(strategy: st.SearchStrategy[Any]) -> Any:
+        return draw(strategy | json_values)
+
+    def wrapped(strategy: st.SearchStrategy[Any]) -> Any:
+        return {"value": maybe(strategy)} if draw(st.integers(0, 5)) else maybe(strategy)
+
+    notes = [{"id": maybe(st.sampled_from(["aB3xYz9Qw1", "bad id", ""])), "forum": maybe(any_text),
+              "cdate": maybe(st.integers()), "pdate": maybe(st.integers() | st.floats()),
+              "content": {"title": wrapped(long_text), "abstract": wrapped(long_text),
+                          "authors": wrapped(st.lists(any_text)), "keywords": wrapped(st.lists(any_text)),
+                          "venue": wrapped(any_text), "venueid": wrapped(any_text), "pdf": wrapped(any_text),
+                          "primary_area": wrapped(any_text)} if draw(st.integers(0, 5)) else draw(json_values)}
+             for _ in range(draw(st.integers(0, 3)))]
+    document = {"notes": notes, "count": maybe(st.integers())}
+    return draw(corrupted(encoded(json.dumps(document, ensure_ascii=draw(st.booleans())))))
+
+
 DOCUMENTS = {"jsonl": jsonl_documents(), "atom": atom_documents(), "hf": hf_documents(),
-             "bibtex": bibtex_documents(), "listing": listing_documents(), "s2": s2_documents()}
+             "bibtex": bibtex_documents(), "listing": listing_documents(), "s2": s2_documents(),
+             "pubmed": pubmed_documents(), "biorxiv": biorxiv_documents(), "openreview": openreview_documents()}
 assert set(DOCUMENTS) == set(FORMATS)
 any_document = st.one_of(*DOCUMENTS.values(), st.binary(max_size=300))
 

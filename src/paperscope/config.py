@@ -110,6 +110,18 @@ class Settings(BaseSettings):
     s2_delay_seconds: float = Field(default=1.0, ge=0, description=(
         "Pause between Semantic Scholar requests. Without an API key it is at least 1 s (Semantic Scholar's limit); "
         "with a key, lower it only as far as the key's own rate allows (1 request/s is the default rate of a key)"))
+    pubmed_api_url: str = Field(default="https://eutils.ncbi.nlm.nih.gov/entrez/eutils", description=(
+        "NCBI E-utilities base URL (esearch.fcgi and efetch.fcgi below it) of `pubmed:` sources"))
+    ncbi_api_key: str | None = Field(default=None, description=(
+        "NCBI API key, sent as `api_key`: 10 PubMed requests a second instead of 3"))
+    biorxiv_api_url: str = Field(default="https://api.biorxiv.org", description=(
+        "bioRxiv/medRxiv API base URL of `biorxiv:` and `medrxiv:` sources"))
+    biorxiv_delay_seconds: float = Field(default=1.0, ge=0, description=(
+        "Pause between bioRxiv/medRxiv API requests"))
+    openreview_api_url: str = Field(default="https://api2.openreview.net", description=(
+        "OpenReview API (v2) base URL of `openreview:` sources"))
+    openreview_delay_seconds: float = Field(default=1.0, ge=0, description=(
+        "Pause between OpenReview API requests"))
     http_timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout of one HTTP request")
     http_retries: int = Field(default=4, ge=0, description=(
         "Retries of a request that failed, timed out or got a 429/5xx"))

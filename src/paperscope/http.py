@@ -126,3 +126,10 @@ def _retry_after(response: httpx.Response) -> float:
     except ValueError:
         return 0.0
     return min(value, 60.0) if math.isfinite(value) and value > 0 else 0.0
+
+
+def contact_headers(settings: Settings) -> dict[str, str]:
+    """A User-Agent that names the contact address (PAPERSCOPE_CONTACT_EMAIL) where one is set, as scholarly
+    APIs ask of the clients that call them."""
+    email = settings.contact_email
+    return {"User-Agent": f"{USER_AGENT[:-1]}; mailto:{email})"} if email else {}

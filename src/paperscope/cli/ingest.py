@@ -33,12 +33,15 @@ def ingest(app: AppContext, sources: tuple[str, ...], fmt: str | None, strict: b
            problems_file: Path | None, as_json: bool, quiet: bool) -> None:
     """Ingest papers from files or network sources.
 
-    SOURCES are files (arXiv API Atom XML, Hugging Face daily papers JSON, Semantic Scholar API
-    answers, JSON Lines plain or gzip, BibTeX, a plain-text listing; the format is detected from the
-    content) or network sources: arxiv:cs.LG (a category), arxiv:"contrastive clustering" (a search),
-    arxiv:id:2503.11731, hf:daily (today's Hugging Face papers) or hf:daily:YYYY-MM-DD,
-    s2:QUERY (a Semantic Scholar search), s2:id:ID[,ID...] (S2 ids, CorpusId:N, DOIs, ARXIV:...,
-    PMID:N), s2:references:ID or s2:citations:ID (with the citation edges).
+    SOURCES are files or network sources. Files: arXiv API Atom XML, Hugging Face daily papers JSON,
+    JSON Lines (plain or gzip), BibTeX, a plain-text listing, saved answers of the OpenAlex,
+    Crossref, Semantic Scholar, bioRxiv/medRxiv and OpenReview APIs, the OpenAlex snapshot's works
+    JSON Lines, PubMed XML (efetch answers, baseline and update .xml.gz files); the format is
+    detected from the content. Network sources: arxiv:cs.LG (a category), arxiv:"contrastive
+    clustering" (a search), arxiv:id:2503.11731, hf:daily or hf:daily:YYYY-MM-DD,
+    openalex:QUERY or openalex:filter:FILTER, crossref:QUERY, doi:10.NNNN/SUFFIX, s2:QUERY,
+    s2:id:ID[,ID...], s2:references:ID, s2:citations:ID, pubmed:QUERY, biorxiv:FROM/TO,
+    medrxiv:FROM/TO (dates YYYY-MM-DD), openreview:VENUE_ID. What each reads: docs/sources.md.
 
     Ingesting is incremental and idempotent: the same input twice changes nothing, and a paper
     seen in several sources becomes one record.

@@ -9,11 +9,16 @@ from typing import BinaryIO
 
 from paperscope.errors import InputError
 
-FORMATS = ("jsonl", "atom", "hf", "bibtex", "listing", "s2")
+FORMATS = ("jsonl", "atom", "hf", "bibtex", "listing", "s2", "pubmed", "biorxiv", "openreview")
 # Formats told by a mark in the first bytes (a JSON key or an XML root element only they have), checked
 # before the general rules of `detect_format`; one line per format, from the module that reads it.
 SIGNATURES: list[tuple[re.Pattern[bytes], str]] = [
     (re.compile(rb'"(?:paperId|citedPaper|citingPaper)"\s*:'), "s2"),  # Semantic Scholar Graph API answers
+    (re.compile(rb"<(?:!DOCTYPE\s+)?Pubmed(?:Book)?ArticleSet\b"), "pubmed"),
+    (re.compile(rb'"messages"\s*:\s*\[\s*\{[^{}]*"(?:interval|cursor)"|"jatsxml"\s*:|"author_corresponding_institution"'),
+     "biorxiv"),
+    (re.compile(rb'"notes"\s*:\s*\[\s*(?:\]|\{\s*"(?:id|forum|content|invitations?|number|domain|cdate)"\s*:)'),
+     "openreview"),
 ]
 _GZIP_MAGIC = b"\x1f\x8b"
 _BIBTEX_ENTRY = re.compile(rb"^\s*@[A-Za-z]+\s*[{(]", re.MULTILINE)

@@ -9,7 +9,7 @@ from typing import Any
 
 from paperscope.config import Settings
 from paperscope.errors import InputError, PaperscopeError
-from paperscope.ingest import atom, bibtex, hf, jsonl, listing, semantic_scholar
+from paperscope.ingest import atom, bibtex, biorxiv, hf, jsonl, listing, openreview, pubmed, semantic_scholar
 from paperscope.ingest.base import Checkpoint, Entry, FileReader, Problem, SourceItem
 from paperscope.ingest.detect import FORMATS, detect_format, open_input
 from paperscope.ingest.remote import is_network_source, network_items
@@ -24,6 +24,9 @@ READERS: dict[str, FileReader] = {
     "bibtex": bibtex.read_bibtex,
     "listing": listing.read_listing,
     "s2": semantic_scholar.read_s2,
+    "pubmed": pubmed.read_pubmed_xml,
+    "biorxiv": biorxiv.read_biorxiv_json,
+    "openreview": openreview.read_openreview_json,
 }
 assert set(READERS) == set(FORMATS)
 

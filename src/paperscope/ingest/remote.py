@@ -27,6 +27,10 @@ NETWORK_SOURCES: dict[str, tuple[str, str, str]] = {
     "hf": ("paperscope.ingest.hf", "hf_items", "daily[:YYYY-MM-DD]"),
     "s2": ("paperscope.ingest.semantic_scholar_api", "s2_items",
            "QUERY | s2:id:ID[,ID...] | s2:references:ID | s2:citations:ID"),
+    "pubmed": ("paperscope.ingest.pubmed_api", "pubmed_items", "QUERY"),
+    "biorxiv": ("paperscope.ingest.biorxiv", "biorxiv_items", "FROM/TO"),
+    "medrxiv": ("paperscope.ingest.biorxiv", "medrxiv_items", "FROM/TO"),
+    "openreview": ("paperscope.ingest.openreview", "openreview_items", "VENUE_ID"),
 }
 
 

@@ -30,7 +30,7 @@ import httpx
 
 from paperscope.config import Settings
 from paperscope.errors import InputError, SourceError
-from paperscope.http import USER_AGENT, PoliteClient
+from paperscope.http import PoliteClient, contact_headers
 from paperscope.ids import id_ref, normalise_doi, parse_arxiv_id
 from paperscope.ingest.base import Checkpoint, Problem, SourceItem
 from paperscope.ingest.semantic_scholar import EDGE_KEYS, PAPER_FIELDS, json_type, parse_paper
@@ -114,8 +114,7 @@ class _Api:
         self.base = settings.s2_api_url.rstrip("/") + "/graph/v1"
         key = settings.s2_api_key or None
         delay = settings.s2_delay_seconds if key else max(settings.s2_delay_seconds, UNAUTHENTICATED_DELAY)
-        agent = f"{USER_AGENT} mailto:{settings.contact_email}" if settings.contact_email else USER_AGENT
-        headers = {"User-Agent": agent, **({"x-api-key": key} if key else {})}
+        headers = {**contact_headers(settings), **({"x-api-key": key} if key else {})}
         self.has_key = key is not None
         self.client = PoliteClient(settings, min_interval=delay, name="the Semantic Scholar API", headers=headers)
 
