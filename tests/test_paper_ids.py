@@ -229,3 +229,22 @@ def test_semantic_scholar_and_arxiv_records_of_the_same_papers_give_one_database
     for order, papers in databases.items():
         assert set(papers) ^ set(first) == set(), order
     assert len(first) == 203  # the three answers share no paper; every arXiv record joins its S2 record
+
+
+def test_records_that_contradict_each_other_never_break_a_batch(store: Store) -> None:
+    # Each record but the first names two PubMed ids: as one batch (the store's own guard) the batch is stored
+    # whole, every id reaching a stored paper; through validation such a record is refused, naming both ids.
+    from paperscope.ingest.base import Entry
+    from paperscope.ingest.validate import check_entry
+
+    first = Paper(id="pmid:5", title="First", ids=["pmid:5"], categories=["A"])
+    others = [Paper(id="pmid:5", title=f"Other {n}", ids=["pmid:5", f"pmid:{5 + 100 * n}"], categories=["A"])
+              for n in range(1, 6)]
+    outcomes = store.upsert_papers([first, *others])
+    assert len(outcomes) == 6
+    stored = {p.id for p in store.iter_papers()}
+    for n in range(1, 6):
+        found = store.get_paper(f"pmid:{5 + 100 * n}")
+        assert found is not None and found.id in stored
+    paper, problems = check_entry(Entry("x.xml", "article 2", others[0]))
+    assert paper is None and "two pmid ids (105 and 5)" in problems[0].message

@@ -303,6 +303,10 @@ def test_search_then_its_arxiv_papers_as_json_lines_is_one_paper_each(tmp_path: 
             assert paper["id"] == arxiv and paper["ids"]["arxiv"] == arxiv
             assert paper["ids"]["s2"] == record["paperId"]
             assert client.get(f"/api/papers/s2:{record['paperId']}", follow_redirects=False).status_code in (200, 301)
+        # Authors with a Semantic Scholar id are records: D. Menshykau (2261511) wrote three of the 100.
+        found = client.get("/api/authors", params={"q": "Menshykau"}).json()
+        assert [(a["ids"], a["papers"]) for a in found] == [(["s2author:2261511"], 3)]
+        assert client.get(f"/api/authors/{found[0]['id']}").json()["total"] == 3
 
 
 # Bad input -------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
-from paperscope.ids import canonical_id, derived_id, id_ref
+from paperscope.ids import author_ref, canonical_id, derived_id, id_ref
 from paperscope.ingest.base import Entry, Item, Problem
 from paperscope.ingest.detect import read_text
 from paperscope.ingest.fields import arxiv_links, clean_text, optional_text, parse_date
@@ -99,11 +99,13 @@ def parse_paper(value: Any, origin: str, where: str, *, references: list[str] | 
         abs_url, pdf_url = _text(value.get("url")), _open_access_pdf(value.get("openAccessPdf"))
     dois = sorted(ref.removeprefix("doi:") for ref in refs if ref.startswith("doi:"))
     published_dois = [doi for doi in dois if not _ARXIV_DOI.match(doi)]
+    authors, author_ids = _authors(value.get("authors"))
     record = Paper(
         id=paper_id,
         title=title,
         abstract=clean_text(value.get("abstract")) if isinstance(value.get("abstract"), str) else "",
-        authors=_authors(value.get("authors")),
+        authors=authors,
+        author_ids=author_ids,
         categories=_categories(value),
         published=_published(value, warnings, problem),
         abs_url=abs_url,
@@ -214,11 +216,20 @@ def _open_access_pdf(value: object) -> str | None:
     return None
 
 
-def _authors(value: object) -> list[str]:
+def _authors(value: object) -> tuple[list[str], list[list[str]]]:
+    """The authors' names in order, and each one's Semantic Scholar author id (as `author_ids`)."""
     if not isinstance(value, list):
-        return []
-    names = (author.get("name") if isinstance(author, dict) else author for author in value)
-    return [clean_text(name) for name in names if isinstance(name, str) and clean_text(name)]
+        return [], []
+    names: list[str] = []
+    ids: list[list[str]] = []
+    for author in value:
+        name = author.get("name") if isinstance(author, dict) else author
+        if isinstance(name, str) and clean_text(name):
+            names.append(clean_text(name))
+            author_id = author.get("authorId") if isinstance(author, dict) else None
+            ref = author_ref("s2author", author_id) if isinstance(author_id, str | int) else None
+            ids.append([ref] if ref else [])
+    return names, ids if any(ids) else []
 
 
 def _text(value: object) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from paperscope.ids import MAX_ID_CHARS, MAX_REF_CHARS, is_derived_id
+from paperscope.ids import EXCLUSIVE_KINDS, MAX_ID_CHARS, MAX_REF_CHARS, is_derived_id, split_ref
 from paperscope.ingest.base import Entry, Problem
 from paperscope.models import Paper
 
@@ -50,6 +50,9 @@ def check_entry(entry: Entry) -> tuple[Paper | None, list[Problem]]:
     if len(paper.ids) > MAX_IDS or len(paper.references) + len(paper.cited_by) > MAX_CITATIONS:
         return reject(f"{len(paper.ids):,} ids and {len(paper.references) + len(paper.cited_by):,} citations, over "
                       f"the limits of {MAX_IDS} and {MAX_CITATIONS:,}")
+    contradiction = _two_of_one_kind(paper)
+    if contradiction:
+        return reject(contradiction)
     long_ref = next((r for r in (*paper.ids, *paper.references, *paper.cited_by) if len(r) > MAX_REF_CHARS), None)
     if long_ref is not None:
         return reject(f"the id {long_ref[:80]!r}... is {len(long_ref):,} characters long, over the limit of "
@@ -75,6 +78,19 @@ def check_entry(entry: Entry) -> tuple[Paper | None, list[Problem]]:
                                 "will not be found by semantic search until a source supplies one",
                                 rejected=False))
     return paper, problems
+
+
+def _two_of_one_kind(paper: Paper) -> str | None:
+    """Why a record contradicts itself (two values of an id a paper has once, such as two PMIDs), or None."""
+    seen: dict[str, str] = {}
+    for ref in paper.refs:
+        kind, value = split_ref(ref)
+        if kind in EXCLUSIVE_KINDS:
+            if kind in seen and seen[kind] != value:
+                return (f"the record names two {kind} ids ({seen[kind]} and {value}) and a paper has one; it "
+                        "mixes two papers' ids")
+            seen[kind] = value
+    return None
 
 
 def _unstorable_text(paper: Paper) -> str | None:

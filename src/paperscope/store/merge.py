@@ -176,6 +176,9 @@ class _BatchMerge:
         if outcome is not Outcome.UNCHANGED:
             self.dirty.add(merged.id)
         self.current[merged.id] = merged
+        # An id absorbed earlier in the batch can come back as another paper's (records that contradict each
+        # other): that paper is stored under it, not deleted with the absorbed one.
+        self.absorbed.pop(merged.id, None)
         if paper.author_ids:
             self.placed.append((merged.id, paper))
         for ref in merged.refs:  # a reference another paper holds (an exclusive-id conflict) stays with it
