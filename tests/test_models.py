@@ -54,3 +54,13 @@ def test_merge_is_idempotent_and_order_independent() -> None:
         results.append((merged.abstract, merged.version, merged.upvotes, sorted(merged.sources),
                         sorted(merged.categories), merged.github_repo))
     assert all(result == results[0] for result in results)
+
+
+def test_the_primary_category_comes_from_the_most_specific_taxonomy_whatever_the_order() -> None:
+    arxiv = paper(categories=["cs.LG", "stat.ML"], sources=["jsonl"])
+    s2 = paper(categories=["Computer Science", "Mathematics"], sources=["s2"])
+    pubmed = paper(categories=["Neural Networks, Computer"], sources=["pubmed"])
+    for order in itertools.permutations([arxiv, s2, pubmed]):
+        merged = order[0].merged_with(order[1]).merged_with(order[2])
+        assert merged.primary_category == "cs.LG"
+    assert s2.merged_with(pubmed).primary_category == "Neural Networks, Computer"

@@ -6,7 +6,9 @@
 * a record carrying a newer arXiv version (or a later `updated` date) replaces the stored fields;
 * otherwise the stored record wins and the incoming one only fills its gaps;
 * list fields that accumulate (categories, sources, AI keywords) are unions, first-seen order kept, but the
-  newer record's categories lead (so a paper's primary category does not depend on which source came first);
+  categories of the source with the most specific taxonomy lead (arXiv's before MeSH before Semantic Scholar's
+  fields of study; see CATEGORY_AUTHORITY), then those of the newer record, so a paper's primary category does not
+  depend on which source came first;
 * the ids a paper is known by (`ids`) are a sorted union;
 * community counts (upvotes, GitHub stars, citations) keep the highest value seen;
 * `published` keeps the earliest date, `updated` the latest.
@@ -106,11 +108,8 @@ class Paper:
                 setattr(merged, f, getattr(older, f))
         merged.id = self.id
         merged.authors = newer.authors or older.authors
-        # The newer record's categories lead (its primary category stays primary, whichever record arrived
-        # first); between records neither newer, the order of the lists themselves decides.
-        if newer is self and not self.is_newer_than(incoming):
-            newer, older = sorted((self, incoming), key=lambda paper: paper.categories)
-        merged.categories = _union(newer.categories, older.categories)
+        leading, following = _category_order(self, incoming)
+        merged.categories = _union(leading.categories, following.categories)
         merged.sources = _union(self.sources, incoming.sources)
         merged.ai_keywords = _union(self.ai_keywords, incoming.ai_keywords)
         merged.ids = sorted({*self.refs, *incoming.refs})
@@ -123,6 +122,28 @@ class Paper:
         merged.published = _min(self.published, incoming.published)
         merged.updated = _max(self.updated, incoming.updated)
         return merged
+
+
+# Sources by how specific their categories are, most specific first: whose categories lead a merged paper's.
+CATEGORY_AUTHORITY = ("arxiv", "jsonl", "hf", "openreview", "pubmed", "biorxiv", "medrxiv", "openalex", "crossref",
+                      "s2")
+
+
+def _category_order(a: Paper, b: Paper) -> tuple[Paper, Paper]:
+    """(leading, following): whose categories come first in a merge of `a` and `b` (see CATEGORY_AUTHORITY),
+    then the newer record's, then the lists' own order, so that the primary category is the same whichever
+    record arrived first."""
+    rank_a, rank_b = _authority(a), _authority(b)
+    if rank_a != rank_b:
+        return (a, b) if rank_a < rank_b else (b, a)
+    if a.is_newer_than(b) != b.is_newer_than(a):
+        return (a, b) if a.is_newer_than(b) else (b, a)
+    return (a, b) if a.categories <= b.categories else (b, a)
+
+
+def _authority(paper: Paper) -> int:
+    ranks = [CATEGORY_AUTHORITY.index(s) for s in paper.sources if s in CATEGORY_AUTHORITY]
+    return min(ranks, default=len(CATEGORY_AUTHORITY))
 
 
 def content_hash(title: str, abstract: str) -> str:
