@@ -9,7 +9,7 @@ from typing import Any
 
 from paperscope.config import Settings
 from paperscope.errors import InputError, PaperscopeError
-from paperscope.ingest import atom, bibtex, hf, jsonl, listing
+from paperscope.ingest import atom, bibtex, crossref, hf, jsonl, listing, openalex
 from paperscope.ingest.base import Checkpoint, Entry, FileReader, Problem, SourceItem
 from paperscope.ingest.detect import FORMATS, detect_format, open_input
 from paperscope.ingest.remote import is_network_source, network_items
@@ -23,6 +23,8 @@ READERS: dict[str, FileReader] = {
     "hf": hf.read_hf_daily,
     "bibtex": bibtex.read_bibtex,
     "listing": listing.read_listing,
+    "openalex": openalex.read_openalex,
+    "crossref": crossref.read_crossref,
 }
 assert set(READERS) == set(FORMATS)
 

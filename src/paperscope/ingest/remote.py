@@ -25,6 +25,9 @@ class NetworkSource(Protocol):
 NETWORK_SOURCES: dict[str, tuple[str, str, str]] = {
     "arxiv": ("paperscope.ingest.arxiv_api", "arxiv_items", "QUERY"),
     "hf": ("paperscope.ingest.hf", "hf_items", "daily[:YYYY-MM-DD]"),
+    "openalex": ("paperscope.ingest.openalex", "openalex_items", "QUERY|filter:FILTER"),
+    "crossref": ("paperscope.ingest.crossref", "crossref_items", "QUERY"),
+    "doi": ("paperscope.ingest.crossref", "doi_items", "10.NNNN/SUFFIX"),
 }
 
 
