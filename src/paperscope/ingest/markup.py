@@ -37,7 +37,10 @@ _BLOCKS = frozenset({"p", "sec", "list", "list-item", "title", "abstract", "disp
 _SKIPPED = frozenset({"fn", "object-id", "graphic", "inline-graphic"})  # notes and images: no abstract text
 _NAMED_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
 _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
-_TAG = re.compile(r"<[^<>]*>")
+# Tags, declarations (with an internal subset), comments and processing instructions; a "<" before a space or
+# digit is text ("p < 0.05").
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>|<!--.*?-->|<!\[CDATA\[|\]\]>|<[!?][^<>]*>",
+                  re.DOTALL | re.IGNORECASE)
 _TEX_DOCUMENT = re.compile(r"\\begin\{document\}(?P<body>.*?)\\end\{document\}", re.DOTALL)
 _HEADING_END = re.compile(r"[.:?!]$")
 _LEADING_ABSTRACT = re.compile(r"^(?:abstract|summary)\s*[:.]\s*", re.IGNORECASE)  # the fragment's own heading
@@ -57,7 +60,7 @@ def markup_text(fragment: str | None) -> str:
         return clean_text(html.unescape(_TAG.sub(" ", fragment)))
     parts: list[str] = []
     _walk(root, parts, 0)
-    return _LEADING_ABSTRACT.sub("", clean_text("".join(parts)), count=1)
+    return _LEADING_ABSTRACT.sub("", clean_text("".join(parts).replace("\xa0", " ")), count=1)
 
 
 def _named_entity(match: re.Match[str]) -> str:
