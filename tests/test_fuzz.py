@@ -197,7 +197,8 @@ def listing_documents(draw: st.DrawFn) -> bytes:
 JATS_PIECES = ["<jats:p>", "</jats:p>", "<jats:sec><jats:title>Methods</jats:title>", "</jats:sec>",
                "<jats:italic>x</jats:italic>", '<mml:math alttext="x^2"><mml:mi>x</mml:mi></mml:math>',
                "<mml:math><mml:msup><mml:mi>n</mml:mi><mml:mn>2</mml:mn></mml:msup></mml:math>", "&nbsp;", "&amp;",
-               "<unknown:tag>", "<", "&bogus;", '<!DOCTYPE x [<!ENTITY a "aaaa">]>', "<jats:tex-math>$a$</jats:tex-math>"]
+               "<unknown:tag>", "<", "&bogus;", '<!DOCTYPE x [<!ENTITY a "aaaa">]>',
+               "<jats:tex-math>$a$</jats:tex-math>"]
 markup = st.lists(st.sampled_from(JATS_PIECES) | any_text, max_size=8).map("".join)
 
 
@@ -246,8 +247,9 @@ def crossref_documents(draw: st.DrawFn) -> bytes:
                     {"id-type": st.just("doi"), "id": any_text}), max_size=2)})),
                 "is-referenced-by-count": maybe(st.integers())}
         items.append(item if draw(st.integers(0, 9)) else draw(json_values))
-    document: Any = ({"status": "ok", "message-type": "work-list", "message": {"items": items}} if draw(st.integers(0, 3))
-                     else {"status": "ok", "message-type": "work", "message": items[0] if items else {}})
+    document: Any = {"status": "ok", "message-type": "work-list", "message": {"items": items}}
+    if not draw(st.integers(0, 3)):
+        document = {"status": "ok", "message-type": "work", "message": items[0] if items else {}}
     return draw(corrupted(encoded(json.dumps(document, ensure_ascii=draw(st.booleans())))))
 
 

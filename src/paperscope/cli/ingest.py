@@ -23,7 +23,7 @@ SHOWN_PROBLEMS = 20
               help="Read every file as this format instead of detecting it from the content.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 if any record was rejected.")
 @click.option("--limit", type=click.IntRange(min=1),
-              help="At most this many entries from a network source (arxiv:...).")
+              help="At most this many entries from a network source (arxiv:..., openalex:...).")
 @click.option("--problems", "problems_file", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Write every rejected record and warning to this file as JSON Lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -34,9 +34,11 @@ def ingest(app: AppContext, sources: tuple[str, ...], fmt: str | None, strict: b
     """Ingest papers from files or network sources.
 
     SOURCES are files (arXiv API Atom XML, Hugging Face daily papers JSON, JSON Lines plain or
-    gzip, BibTeX, a plain-text listing; the format is detected from the content) or network
-    sources: arxiv:cs.LG (a category), arxiv:"contrastive clustering" (a search), arxiv:id:2503.11731,
-    hf:daily (today's Hugging Face papers) or hf:daily:YYYY-MM-DD.
+    gzip, BibTeX, a plain-text listing, OpenAlex works responses and snapshot JSON Lines, Crossref
+    works responses; the format is detected from the content) or network sources: arxiv:cs.LG (a
+    category), arxiv:"contrastive clustering" (a search), arxiv:id:2503.11731, hf:daily (today's
+    Hugging Face papers) or hf:daily:YYYY-MM-DD, openalex:QUERY or openalex:filter:FILTER (OpenAlex
+    works), crossref:QUERY (Crossref works), doi:10.NNNN/SUFFIX (one DOI's Crossref record).
 
     Ingesting is incremental and idempotent: the same input twice changes nothing, and a paper
     seen in several sources becomes one record.

@@ -201,7 +201,8 @@ def _venue(item: dict[str, Any]) -> str | None:
 def _references(value: object) -> list[str]:
     if not isinstance(value, list):
         return []
-    refs = (id_ref("doi", entry["DOI"]) for entry in value if isinstance(entry, dict) and isinstance(entry.get("DOI"), str))
+    refs = (id_ref("doi", entry["DOI"]) for entry in value
+            if isinstance(entry, dict) and isinstance(entry.get("DOI"), str))
     return list(dict.fromkeys(ref for ref in refs if ref))
 
 

@@ -45,7 +45,8 @@ def harvest(key: str, store: Store, fetch: PageFetcher, *, page_size: int, limit
     since = _day(state.get("since"))
     run = state.get("run") if isinstance(state.get("run"), dict) else {}
     assert isinstance(run, dict)
-    cursor = run.get("cursor") if isinstance(run.get("cursor"), str) and run.get("cursor") else FIRST_CURSOR
+    saved_cursor = run.get("cursor")
+    cursor = saved_cursor if isinstance(saved_cursor, str) and saved_cursor else FIRST_CURSOR
     started = _day(run.get("started")) or dt.datetime.now(dt.UTC).date().isoformat()
     read_before = run.get("read") if isinstance(run.get("read"), int) and run.get("read", 0) >= 0 else 0
     assert isinstance(read_before, int)

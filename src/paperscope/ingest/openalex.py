@@ -247,8 +247,7 @@ def _arxiv_id(work: dict[str, Any], refs: set[str]) -> str | None:
 
 
 def _locations(work: dict[str, Any]) -> list[dict[str, Any]]:
-    found = [work.get("primary_location"), *(work.get("locations") or [] if isinstance(
-        work.get("locations"), list) else []), work.get("best_oa_location")]
+    found = [work.get("primary_location"), *_list(work.get("locations")), work.get("best_oa_location")]
     return [location for location in found if isinstance(location, dict)]
 
 
@@ -310,7 +309,7 @@ def _authors(authorships: object) -> list[str]:
 def _categories(work: dict[str, Any]) -> list[str]:
     """Topics, primary first, then the primary topic's subfield and field; `concepts` where there are no topics."""
     primary = work.get("primary_topic") if isinstance(work.get("primary_topic"), dict) else None
-    topics = [t for t in (work.get("topics") if isinstance(work.get("topics"), list) else []) if isinstance(t, dict)]
+    topics = [t for t in _list(work.get("topics")) if isinstance(t, dict)]
     names: list[str] = []
     if primary is not None:
         topics = [primary, *topics]
@@ -322,8 +321,7 @@ def _categories(work: dict[str, Any]) -> list[str]:
             if isinstance(part, dict):
                 names.append(_text(part.get("display_name")))
     if not topics:
-        concepts = work.get("concepts") if isinstance(work.get("concepts"), list) else []
-        names += [_text(c.get("display_name")) for c in concepts if isinstance(c, dict)]
+        names += [_text(c.get("display_name")) for c in _list(work.get("concepts")) if isinstance(c, dict)]
     return list(dict.fromkeys(_category(name) for name in names if clean_text(name)))
 
 
@@ -345,6 +343,10 @@ def _referenced(value: object) -> list[str]:
 def _work_id(work: dict[str, Any]) -> str | None:
     raw = work.get("id")
     return id_ref("openalex", raw) if isinstance(raw, str) else None
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _text(value: object) -> str:
