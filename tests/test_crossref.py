@@ -27,6 +27,8 @@ from tests.conftest import shared_path
 from tests.http_fixture_server import FixtureServer, Reply, Request
 from tests.http_fixture_server import fixture_server as fixture_server_fixture  # noqa: F401 (registers it)
 
+network = pytest.mark.network
+
 PEERJ_20 = ("data", "fixtures", "crossref", "habanero_journal_peerj_works_ecology_20.json")
 BOETTIGER_20 = ("data", "fixtures", "crossref", "habanero_works_query_ecology_boettiger_20.json")
 CURSOR_30 = ("data", "fixtures", "crossref", "rcrossref_works_query_ecology_cursor_30.json")
@@ -117,20 +119,19 @@ def test_jats_with_nested_markup_and_mathml_becomes_clean_text() -> None:
                        "\\end{document}</jats:tex-math></jats:p>") == "Energy $E=mc^2$"
 
 
-def test_containers_and_untitled_records_are_reported_and_the_rest_stored(tmp_path: Path) -> None:
+def test_containers_and_untitled_records_are_reported_and_the_rest_stored(store: Store, tmp_path: Path) -> None:
     works = items(PEERJ_20)[:3]
     journal = {"DOI": "10.7717/peerj", "type": "journal", "title": ["PeerJ"]}
     issue = {"DOI": "10.1111/ele.v25.7", "type": "journal-issue", "title": []}
     untitled = {**works[2], "title": []}
     path = tmp_path / "mixed.json"
     path.write_text(response([works[0], journal, issue, works[1], untitled]))
-    with open_store(str(tmp_path / "m.db")) as store:
-        report = Ingester(store, Settings()).ingest(str(path))
-        assert (report.added, report.rejected) == (2, 3)
-        reasons = {p.where: p.message for p in report.problems if p.rejected}
-        assert "a Crossref 'journal' record (10.7717/peerj) describes a container of papers" in reasons["item 2"]
-        assert "'journal-issue'" in reasons["item 3"]
-        assert "no title (field 'title')" in reasons["item 5"] and "10.7717/peerj.4188" in reasons["item 5"]
+    report = Ingester(store, Settings()).ingest(str(path))
+    assert (report.added, report.rejected, store.count_papers()) == (2, 3, 2)
+    reasons = {p.where: p.message for p in report.problems if p.rejected}
+    assert "a Crossref 'journal' record (10.7717/peerj) describes a container of papers" in reasons["item 2"]
+    assert "'journal-issue'" in reasons["item 3"]
+    assert "no title (field 'title')" in reasons["item 5"] and "10.7717/peerj.4188" in reasons["item 5"]
 
 
 def test_malformed_and_truncated_documents_keep_what_precedes_the_damage() -> None:
@@ -183,6 +184,7 @@ def network_settings(server: FixtureServer, **extra: Any) -> Settings:
                     **extra)
 
 
+@network
 @pytest.mark.parametrize("parts", list(EXPECTED))
 def test_the_network_source_gives_the_same_papers_as_the_file(parts: tuple[str, ...], fixture_server: FixtureServer,
                                                               tmp_path: Path) -> None:
@@ -201,6 +203,7 @@ def test_the_network_source_gives_the_same_papers_as_the_file(parts: tuple[str, 
     assert "mailto:radar@example.org" in first.headers["User-Agent"]
 
 
+@network
 def test_a_later_search_asks_only_for_works_updated_since(fixture_server: FixtureServer, tmp_path: Path) -> None:
     fixture_server.route("/works", paged(items(PEERJ_20)))
     settings = network_settings(fixture_server)
@@ -216,6 +219,7 @@ def test_a_later_search_asks_only_for_works_updated_since(fixture_server: Fixtur
 @pytest.mark.parametrize("spelling", ["10.7717/peerj.4188", "https://doi.org/10.7717/PEERJ.4188",
                                       "DOI: 10.7717/peerj.4188", "doi:10.7717/peerj.4188", "10.7717%2Fpeerj.4188",
                                       "http://dx.doi.org/10.7717/peerj.4188."])
+@network
 def test_a_doi_in_any_spelling_is_looked_up(spelling: str, fixture_server: FixtureServer, tmp_path: Path) -> None:
     work = items(PEERJ_20)[2]
     fixture_server.route("/works/10.7717/peerj.4188", lambda request: Reply(200, json.dumps(
@@ -227,6 +231,7 @@ def test_a_doi_in_any_spelling_is_looked_up(spelling: str, fixture_server: Fixtu
     assert fixture_server.requests[0].param("mailto") == "radar@example.org"
 
 
+@network
 def test_an_unknown_doi_or_a_bad_spec_is_said_clearly(fixture_server: FixtureServer, tmp_path: Path) -> None:
     fixture_server.route("*", lambda request: Reply(404, "Resource not found."))
     settings = network_settings(fixture_server)
@@ -245,7 +250,7 @@ def test_an_unknown_doi_or_a_bad_spec_is_said_clearly(fixture_server: FixtureSer
 # --- one paper whatever the source and order ----------------------------------------------------------------
 
 @pytest.mark.parametrize("order", ["openalex first", "crossref first"])
-def test_openalex_and_crossref_records_of_one_doi_are_one_paper(order: str, tmp_path: Path) -> None:
+def test_openalex_and_crossref_records_of_one_doi_are_one_paper(order: str, store: Store, tmp_path: Path) -> None:
     """The fixtures share no DOI, so the Crossref record is one of the OpenAlex fixture's works as Crossref
     describes it, its DOI in another spelling."""
     work = json.loads(shared_path(*OPENALEX_4).read_bytes())["results"][0]
@@ -256,13 +261,13 @@ def test_openalex_and_crossref_records_of_one_doi_are_one_paper(order: str, tmp_
     crossref_file = tmp_path / "crossref.json"
     crossref_file.write_text(response([crossref_item]))
     files = [openalex_file, crossref_file]
-    with open_store(str(tmp_path / "one.db")) as store:
-        for path in files if order == "openalex first" else files[::-1]:
-            Ingester(store, Settings()).ingest(str(path))
-        assert store.count_papers() == 1
-        paper = store.get_paper("https://doi.org/10.1016/j.apgeog.2016.12.003")
-        assert paper is not None and paper.id == "doi:10.1016/j.apgeog.2016.12.003"
-        assert sorted(paper.sources) == ["crossref", "openalex"]
-        assert paper.ids == ["doi:10.1016/j.apgeog.2016.12.003", "openalex:W2561674923"]
-        assert paper.citation_count == 500 and "Geography" in paper.categories
-        assert store.get_paper("openalex:W2561674923") == paper
+    for path in files if order == "openalex first" else files[::-1]:
+        Ingester(store, Settings()).ingest(str(path))
+    assert store.count_papers() == 1
+    paper = store.get_paper("https://doi.org/10.1016/j.apgeog.2016.12.003")
+    assert paper is not None and paper.id == "doi:10.1016/j.apgeog.2016.12.003"
+    assert sorted(paper.sources) == ["crossref", "openalex"]
+    assert paper.ids == ["doi:10.1016/j.apgeog.2016.12.003", "openalex:W2561674923"]
+    assert paper.citation_count == 500 and "Geography" in paper.categories
+    assert store.get_paper("openalex:W2561674923") == paper
+    assert all(Ingester(store, Settings()).ingest(str(path)).unchanged == 1 for path in files)  # idempotent

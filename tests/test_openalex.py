@@ -23,6 +23,8 @@ from tests.conftest import shared_path
 from tests.http_fixture_server import FixtureServer, Reply, Request
 from tests.http_fixture_server import fixture_server as fixture_server_fixture  # noqa: F401 (registers it)
 
+network = pytest.mark.network
+
 SEARCH_49 = ("data", "fixtures", "openalex", "peneira_works_search_49.json")
 AUTHOR_4 = ("data", "fixtures", "openalex", "researchhub_author_works_4.json")
 # Papers each fixture gives (docs/sources.md, "OpenAlex"): every work is one paper.
@@ -185,6 +187,7 @@ def network_settings(server: FixtureServer, **extra: Any) -> Settings:
                     **extra)
 
 
+@network
 def test_the_network_source_gives_the_same_papers_as_the_file(fixture_server: FixtureServer, tmp_path: Path) -> None:
     fixture_server.route("/works", paged(works(SEARCH_49)))
     settings = network_settings(fixture_server)
@@ -200,6 +203,7 @@ def test_the_network_source_gives_the_same_papers_as_the_file(fixture_server: Fi
     assert first.param("per-page") == "100" and first.param("filter") is None
 
 
+@network
 def test_a_later_run_asks_only_for_works_updated_since_the_last(fixture_server: FixtureServer, tmp_path: Path) -> None:
     fixture_server.route("/works", paged(works(AUTHOR_4)))
     settings = network_settings(fixture_server)
@@ -214,6 +218,7 @@ def test_a_later_run_asks_only_for_works_updated_since_the_last(fixture_server: 
     assert second.param("filter") == f"author.id:A5068835581,from_updated_date:{today}"
 
 
+@network
 def test_an_interrupted_run_resumes_at_its_page(fixture_server: FixtureServer, tmp_path: Path) -> None:
     results = works(SEARCH_49)
     serve = paged(results)
@@ -231,6 +236,7 @@ def test_an_interrupted_run_resumes_at_its_page(fixture_server: FixtureServer, t
     assert cursors == ["*", "20", "20", "20", "40"]
 
 
+@network
 def test_an_api_key_is_sent_but_never_shown(fixture_server: FixtureServer, tmp_path: Path) -> None:
     fixture_server.route("/works", lambda request: Reply(403, json.dumps({"error": "Forbidden", "message": "bad key"})))
     settings = network_settings(fixture_server, openalex_api_key="s3cret-key")
@@ -241,6 +247,7 @@ def test_an_api_key_is_sent_but_never_shown(fixture_server: FixtureServer, tmp_p
     assert "bad key" in message and "HTTP 403" in message and "s3cret-key" not in message
 
 
+@network
 def test_offline_and_bad_specs_are_said_clearly(tmp_path: Path) -> None:
     settings = Settings(openalex_api_url="http://127.0.0.1:9", http_retries=0)
     with open_store(str(tmp_path / "off.db")) as store:
@@ -251,6 +258,7 @@ def test_offline_and_bad_specs_are_said_clearly(tmp_path: Path) -> None:
                 openalex_items(spec, store, settings, limit=None)
 
 
+@network
 def test_first_run_depth_and_limit(fixture_server: FixtureServer, tmp_path: Path) -> None:
     fixture_server.route("/works", paged(works(SEARCH_49)))
     with open_store(str(tmp_path / "lim.db")) as store:
