@@ -201,6 +201,8 @@ def test_the_network_source_gives_the_same_papers_as_the_file(parts: tuple[str, 
     first = requests[0]
     assert (first.param("query"), first.param("rows"), first.param("mailto")) == ("ecology", "200", "radar@example.org")
     assert "mailto:radar@example.org" in first.headers["User-Agent"]
+    gaps = [b.arrived - a.arrived for a, b in zip(requests, requests[1:], strict=False)]
+    assert min(gaps) >= 0.19  # Crossref's 5 requests a second
 
 
 @network

@@ -201,6 +201,8 @@ def test_the_network_source_gives_the_same_papers_as_the_file(fixture_server: Fi
     first = requests[0]
     assert first.param("search") == "machine learning public health" and first.param("mailto") == "radar@example.org"
     assert first.param("per-page") == "100" and first.param("filter") is None
+    gaps = [b.arrived - a.arrived for a, b in zip(requests, requests[1:], strict=False)]
+    assert min(gaps) >= 0.09  # OpenAlex's 10 requests a second
 
 
 @network
