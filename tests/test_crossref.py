@@ -273,3 +273,22 @@ def test_openalex_and_crossref_records_of_one_doi_are_one_paper(order: str, stor
     assert paper.citation_count == 500 and "Geography" in paper.categories
     assert store.get_paper("openalex:W2561674923") == paper
     assert all(Ingester(store, Settings()).ingest(str(path)).unchanged == 1 for path in files)  # idempotent
+
+
+@network
+def test_the_daily_background_ingest_takes_both_sources(fixture_server: FixtureServer, tmp_path: Path) -> None:
+    from paperscope.jobs import BackgroundJobs
+    from paperscope.web.services import Services
+    from tests.web_support import site_settings
+
+    openalex = json.loads(shared_path(*OPENALEX_4).read_bytes())
+    fixture_server.route("/openalex/works", lambda request: Reply(200, json.dumps(openalex)))
+    fixture_server.route("/crossref/works", paged(items(PEERJ_20)))
+    settings = site_settings(tmp_path, ingest_sources="openalex:filter:author.id:A5068835581,crossref:ecology",
+                             openalex_api_url=f"{fixture_server.url}/openalex",
+                             crossref_api_url=f"{fixture_server.url}/crossref")
+    with open_store(settings.database_url) as store:
+        services = Services.create(settings, store)
+        status = BackgroundJobs(services.settings, services.store, services.search.engine).run_cycle()
+        assert status.state == "done" and status.problems == []
+        assert status.added == store.count_papers() == 4 + 20

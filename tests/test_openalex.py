@@ -269,3 +269,17 @@ def test_first_run_depth_and_limit(fixture_server: FixtureServer, tmp_path: Path
         assert set(store.get_sync_state("openalex:health") or {}) == {"since"}  # a backfill ends at its limit
     sizes = [r.param("per-page") for r in fixture_server.requests_to("/works")]
     assert sizes == ["30", "10"]  # the server gave 20 of the 30 asked; the next page asks for the rest
+
+
+def test_a_work_with_an_arxiv_location_and_the_arxiv_record_are_one_paper(store: Store, tmp_path: Path) -> None:
+    arxiv = tmp_path / "arxiv.jsonl"
+    record = {"id": "2208.03461v2", "title": "Algorithmic bias in public health", "abstract": "The arXiv abstract.",
+              "categories": "cs.CY", "authors": "N. Mirin"}
+    arxiv.write_text(json.dumps(record) + "\n")
+    for source in (str(arxiv), str(shared_path(*SEARCH_49))):
+        Ingester(store, Settings()).ingest(source)
+    assert store.count_papers() == 49
+    paper = store.get_paper("openalex:W4307407919")
+    assert paper is not None and paper.id == "2208.03461" and paper == store.get_paper("doi:10.1162/99608F92.18DA72DB")
+    assert sorted(paper.sources) == ["jsonl", "openalex"] and paper.doi == "10.1162/99608f92.18da72db"
+    assert paper.journal_ref == "Harvard Data Science Review (2022)" and paper.citation_count == 3
