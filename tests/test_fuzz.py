@@ -291,9 +291,69 @@ def openreview_documents(draw: st.DrawFn) -> bytes:
     return draw(corrupted(encoded(json.dumps(document, ensure_ascii=draw(st.booleans())))))
 
 
+JATS_PIECES = ["<jats:p>", "</jats:p>", "<jats:sec><jats:title>Methods</jats:title>", "</jats:sec>",
+               "<jats:italic>x</jats:italic>", '<mml:math alttext="x^2"><mml:mi>x</mml:mi></mml:math>',
+               "<mml:math><mml:msup><mml:mi>n</mml:mi><mml:mn>2</mml:mn></mml:msup></mml:math>", "&nbsp;", "&amp;",
+               "<unknown:tag>", "<", "&bogus;", '<!DOCTYPE x [<!ENTITY a "aaaa">]>',
+               "<jats:tex-math>$a$</jats:tex-math>"]
+markup = st.lists(st.sampled_from(JATS_PIECES) | any_text, max_size=8).map("".join)
+
+
+@st.composite
+def openalex_documents(draw: st.DrawFn) -> bytes:
+    def maybe(strategy: st.SearchStrategy[Any]) -> Any:
+        return draw(strategy | json_values)
+
+    works = []
+    for number in range(draw(st.integers(0, 3))):
+        words = draw(st.lists(any_text, max_size=6))
+        work = {"id": maybe(st.sampled_from([f"https://openalex.org/W{number + 1}", "W", ""])),
+                "title": maybe(markup | long_text), "doi": maybe(st.sampled_from(["https://doi.org/10.1234/X", "x"])),
+                "ids": maybe(st.fixed_dictionaries({"pmid": any_text, "pmcid": any_text})),
+                "abstract_inverted_index": maybe(st.just({w: [i] for i, w in enumerate(words)})),
+                "authorships": maybe(st.lists(st.fixed_dictionaries({"author": st.fixed_dictionaries(
+                    {"display_name": any_text})}), max_size=3)),
+                "publication_date": maybe(any_text), "cited_by_count": maybe(st.integers()),
+                "referenced_works": maybe(st.lists(any_text, max_size=3)),
+                "primary_topic": maybe(st.fixed_dictionaries({"display_name": long_text})),
+                "locations": maybe(st.lists(st.fixed_dictionaries({"landing_page_url": any_text}), max_size=2))}
+        works.append(work if draw(st.integers(0, 9)) else draw(json_values))
+    if draw(st.booleans()):  # the snapshot's JSON Lines
+        text = "".join(json.dumps(work, ensure_ascii=draw(st.booleans())) + "\n" for work in works)
+    else:
+        text = json.dumps({"meta": {"count": len(works)}, "results": works}, indent=draw(st.sampled_from([None, 2])))
+    return draw(corrupted(encoded(text)))
+
+
+@st.composite
+def crossref_documents(draw: st.DrawFn) -> bytes:
+    def maybe(strategy: st.SearchStrategy[Any]) -> Any:
+        return draw(strategy | json_values)
+
+    items = []
+    for _ in range(draw(st.integers(0, 3))):
+        item = {"DOI": maybe(st.sampled_from(["10.1234/ABC", "https://doi.org/10.1/x", "x"])),
+                "type": maybe(st.sampled_from(["journal-article", "journal", "journal-issue", "posted-content"])),
+                "title": maybe(st.lists(markup, max_size=2)), "abstract": maybe(markup),
+                "author": maybe(st.lists(st.fixed_dictionaries({"given": any_text, "family": any_text}), max_size=3)),
+                "subject": maybe(st.lists(any_text, max_size=3)), "container-title": maybe(st.lists(any_text)),
+                "published": maybe(st.fixed_dictionaries({"date-parts": st.lists(st.lists(st.integers(), max_size=3),
+                                                                                  max_size=2)})),
+                "reference": maybe(st.lists(st.fixed_dictionaries({"DOI": any_text}), max_size=3)),
+                "relation": maybe(st.fixed_dictionaries({"has-preprint": st.lists(st.fixed_dictionaries(
+                    {"id-type": st.just("doi"), "id": any_text}), max_size=2)})),
+                "is-referenced-by-count": maybe(st.integers())}
+        items.append(item if draw(st.integers(0, 9)) else draw(json_values))
+    document: Any = {"status": "ok", "message-type": "work-list", "message": {"items": items}}
+    if not draw(st.integers(0, 3)):
+        document = {"status": "ok", "message-type": "work", "message": items[0] if items else {}}
+    return draw(corrupted(encoded(json.dumps(document, ensure_ascii=draw(st.booleans())))))
+
+
 DOCUMENTS = {"jsonl": jsonl_documents(), "atom": atom_documents(), "hf": hf_documents(),
              "bibtex": bibtex_documents(), "listing": listing_documents(), "s2": s2_documents(),
-             "pubmed": pubmed_documents(), "biorxiv": biorxiv_documents(), "openreview": openreview_documents()}
+             "pubmed": pubmed_documents(), "biorxiv": biorxiv_documents(), "openreview": openreview_documents(),
+             "openalex": openalex_documents(), "crossref": crossref_documents()}
 assert set(DOCUMENTS) == set(FORMATS)
 any_document = st.one_of(*DOCUMENTS.values(), st.binary(max_size=300))
 

@@ -99,6 +99,13 @@ class Settings(BaseSettings):
     hf_api_url: str = Field(default="https://huggingface.co/api/daily_papers", description=(
         "Hugging Face daily papers endpoint"))
     # Scholarly APIs: each source's base URL (tests point them at a local server) and its settings.
+    openalex_api_url: str = Field(default="https://api.openalex.org", description=(
+        "OpenAlex API base URL (`openalex:` sources read `/works` under it)"))
+    openalex_api_key: str | None = Field(default=None, description=(
+        "OpenAlex API key (free at openalex.org/settings/api), sent as `api_key`; OpenAlex serves few requests a "
+        "day without one"))
+    crossref_api_url: str = Field(default="https://api.crossref.org", description=(
+        "Crossref REST API base URL (`crossref:` and `doi:` sources read `/works` under it)"))
     contact_email: str | None = Field(default=None, description=(
         "Your e-mail address, sent where a scholarly API asks who is calling (OpenAlex's and Crossref's polite "
         "pools, NCBI's `email`); unset: none is sent"))

@@ -23,7 +23,7 @@ SHOWN_PROBLEMS = 20
               help="Read every file as this format instead of detecting it from the content.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 if any record was rejected.")
 @click.option("--limit", type=click.IntRange(min=1),
-              help="At most this many entries from a network source (arxiv:...).")
+              help="At most this many entries from a network source (arxiv:..., openalex:...).")
 @click.option("--problems", "problems_file", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Write every rejected record and warning to this file as JSON Lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")

@@ -9,7 +9,8 @@ from typing import BinaryIO
 
 from paperscope.errors import InputError
 
-FORMATS = ("jsonl", "atom", "hf", "bibtex", "listing", "s2", "pubmed", "biorxiv", "openreview")
+FORMATS = ("jsonl", "atom", "hf", "bibtex", "listing", "s2", "pubmed", "biorxiv", "openreview", "openalex",
+           "crossref")
 # Formats told by a mark in the first bytes (a JSON key or an XML root element only they have), checked
 # before the general rules of `detect_format`; one line per format, from the module that reads it.
 SIGNATURES: list[tuple[re.Pattern[bytes], str]] = [
@@ -19,6 +20,8 @@ SIGNATURES: list[tuple[re.Pattern[bytes], str]] = [
      "biorxiv"),
     (re.compile(rb'"notes"\s*:\s*\[\s*(?:\]|\{\s*"(?:id|forum|content|invitations?|number|domain|cdate)"\s*:)'),
      "openreview"),
+    (re.compile(rb'"message-type"\s*:\s*"work(?:-list)?"'), "crossref"),
+    (re.compile(rb'"(?:id|openalex)"\s*:\s*"https://openalex\.org/W\d+"'), "openalex"),
 ]
 _GZIP_MAGIC = b"\x1f\x8b"
 _BIBTEX_ENTRY = re.compile(rb"^\s*@[A-Za-z]+\s*[{(]", re.MULTILINE)
@@ -74,7 +77,11 @@ def read_text(stream: BinaryIO, origin: str) -> str:
         raise InputError(f"{origin}: the compressed file is damaged or truncated ({exc}); "
                          "download or export it again.") from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{origin}: the file starts as UTF-16 text but byte {exc.start + 1} breaks it "
+                             f"({exc.reason}); export it again, preferably as UTF-8.") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -9,7 +9,19 @@ from typing import Any
 
 from paperscope.config import Settings
 from paperscope.errors import InputError, PaperscopeError
-from paperscope.ingest import atom, bibtex, biorxiv, hf, jsonl, listing, openreview, pubmed, semantic_scholar
+from paperscope.ingest import (
+    atom,
+    bibtex,
+    biorxiv,
+    crossref,
+    hf,
+    jsonl,
+    listing,
+    openalex,
+    openreview,
+    pubmed,
+    semantic_scholar,
+)
 from paperscope.ingest.base import Checkpoint, Entry, FileReader, Problem, SourceItem
 from paperscope.ingest.detect import FORMATS, detect_format, open_input
 from paperscope.ingest.remote import is_network_source, network_items
@@ -27,6 +39,8 @@ READERS: dict[str, FileReader] = {
     "pubmed": pubmed.read_pubmed_xml,
     "biorxiv": biorxiv.read_biorxiv_json,
     "openreview": openreview.read_openreview_json,
+    "openalex": openalex.read_openalex,
+    "crossref": crossref.read_crossref,
 }
 assert set(READERS) == set(FORMATS)
 

@@ -31,6 +31,9 @@ NETWORK_SOURCES: dict[str, tuple[str, str, str]] = {
     "biorxiv": ("paperscope.ingest.biorxiv", "biorxiv_items", "FROM/TO"),
     "medrxiv": ("paperscope.ingest.biorxiv", "medrxiv_items", "FROM/TO"),
     "openreview": ("paperscope.ingest.openreview", "openreview_items", "VENUE_ID"),
+    "openalex": ("paperscope.ingest.openalex", "openalex_items", "QUERY|filter:FILTER"),
+    "crossref": ("paperscope.ingest.crossref", "crossref_items", "QUERY"),
+    "doi": ("paperscope.ingest.crossref", "doi_items", "10.NNNN/SUFFIX"),
 }
 
 

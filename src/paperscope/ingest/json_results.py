@@ -1,0 +1,82 @@
+"""The list of records inside a saved JSON API response, read so that a damaged file keeps what precedes the damage.
+
+Scholarly APIs wrap their records: OpenAlex in `{"meta": ..., "results": [...]}`, Crossref in
+`{"message": {"items": [...]}}`. A whole document is decoded at once; a document that does not decode (cut short
+by a download, corrupted) is read record by record from its list onwards, so every record before the damage is
+kept and the damage is reported as a Problem naming its line and column.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from paperscope.ingest.base import Problem
+
+_WHITESPACE = re.compile(r"[ \t\r\n]*")
+
+
+def broken_json(origin: str, text: str, pos: int, read: int, record: str) -> Problem:
+    """The Problem of a JSON document that breaks at `pos`, after `read` records were read."""
+    line = text.count("\n", 0, pos) + 1
+    column = pos - text.rfind("\n", 0, pos)
+    before = f"1 {record} before it was" if read == 1 else f"{read} {record}s before it were"
+    return Problem(origin, f"line {line}", f"the JSON ends early or is malformed at line {line}, column {column}; "
+                   f"{before} read. Download or export the file again.")
+
+
+def records_after(text: str, key: str, origin: str, record: str) -> Iterator[Any]:
+    """The records of the first array under `"key": [` in a document that does not decode whole, one at a time,
+    then a Problem where the JSON breaks (or one saying the list was not found)."""
+    match = re.search(rf'"{re.escape(key)}"\s*:\s*\[', text)
+    if match is None:
+        error = _decode_error(text)
+        yield broken_json(origin, text, error.pos if error else 0, 0, record)
+        return
+    decoder = json.JSONDecoder()
+    pos = _skip_space(text, match.end())
+    count = 0
+    if text.startswith("]", pos):
+        error = _decode_error(text)
+        yield broken_json(origin, text, error.pos if error else pos, 0, record)
+        return
+    while True:
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            yield broken_json(origin, text, exc.pos, count, record)
+            return
+        count += 1
+        yield value
+        pos = _skip_space(text, pos)
+        if text.startswith("]", pos):
+            # The list is whole, so the damage lies after it.
+            error = _decode_error(text)
+            yield broken_json(origin, text, error.pos if error else pos, count, record)
+            return
+        if not text.startswith(",", pos):
+            yield broken_json(origin, text, pos, count, record)
+            return
+        pos = _skip_space(text, pos + 1)
+
+
+def _decode_error(text: str) -> json.JSONDecodeError | None:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return exc
+    return None
+
+
+def _skip_space(text: str, pos: int) -> int:
+    match = _WHITESPACE.match(text, pos)
+    return match.end() if match else pos
+
+
+def json_type(value: object) -> str:
+    """How a JSON value's type reads in a message ("an array", "a string", ...)."""
+    names = {list: "an array", dict: "an object", str: "a string", bool: "true/false", int: "a number",
+             float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
