@@ -248,3 +248,18 @@ def test_records_that_contradict_each_other_never_break_a_batch(store: Store) ->
         assert found is not None and found.id in stored
     paper, problems = check_entry(Entry("x.xml", "article 2", others[0]))
     assert paper is None and "two pmid ids (105 and 5)" in problems[0].message
+
+
+def test_two_openalex_works_of_one_arxiv_paper_are_one_paper_with_both(store: Store) -> None:
+    # OpenAlex holds duplicate works; the arXiv id they share outranks the OpenAlex ids they differ in.
+    first = Paper(id="2208.03461", title="A paper", doi="10.1000/journal.1", sources=["openalex"],
+                  ids=["arxiv:2208.03461", "doi:10.1000/journal.1", "openalex:W4307407919"])
+    duplicate = Paper(id="2208.03461", title="A paper", sources=["openalex"],
+                      ids=["arxiv:2208.03461", "doi:10.48550/arxiv.2208.03461", "openalex:W999"])
+    for batches in ([[first], [duplicate]], [[first, duplicate]], [[duplicate], [first]]):
+        with open_store("sqlite:///:memory:") as fresh:
+            for batch in batches:
+                fresh.upsert_papers(batch)
+            (paper,) = list(fresh.iter_papers())
+            assert {"openalex:W4307407919", "openalex:W999", "doi:10.1000/journal.1"} <= set(paper.ids)
+            assert paper.doi == "10.1000/journal.1"

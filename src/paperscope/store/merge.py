@@ -20,7 +20,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from paperscope.ids import DERIVED_ID_PREFIX, EXCLUSIVE_KINDS, canonical_id, is_derived_id, ref_of_id, split_ref
+from paperscope.ids import (
+    DERIVED_ID_PREFIX,
+    EXCLUSIVE_KINDS,
+    ID_KINDS,
+    canonical_id,
+    is_derived_id,
+    ref_of_id,
+    split_ref,
+)
 from paperscope.models import Paper
 from paperscope.store.authors import write_author_rows
 from paperscope.store.base import Outcome
@@ -160,6 +168,10 @@ class _BatchMerge:
                 merged = target.merged_with(merged)
                 joined.append(target)
         merged = dataclasses.replace(merged, id=_paper_id(merged, joined))
+        same_id = self.current.get(merged.id)
+        if same_id is not None and merged.id not in {t.id for t in joined}:  # a known paper's id: that paper
+            merged = same_id.merged_with(merged)
+            joined.append(same_id)
         merged.ids = merged.refs
         joined_ids = {t.id for t in joined}
         for old_id in joined_ids - {merged.id}:
@@ -248,16 +260,23 @@ def _owners(conn: Connection, refs: list[str]) -> dict[str, str]:
 
 
 def _conflicting(a: Paper, b: Paper) -> bool:
-    """Whether two records name different papers by an id of which a paper has one (two arXiv ids, say)."""
-    kinds_a: dict[str, set[str]] = {}
-    for ref in a.refs:
+    """Whether two records that share an id still name different papers: they differ in an id of which a paper
+    has one (two arXiv ids, say) that ranks above the best id they share. Two papers given one DOI stay two; two
+    OpenAlex works of one arXiv paper (OpenAlex holds duplicates) are one."""
+    refs_a, refs_b = _by_kind(a.refs), _by_kind(b.refs)
+    shared = [ID_KINDS.index(kind) for kind in refs_a.keys() & refs_b.keys() if refs_a[kind] & refs_b[kind]
+              and kind in ID_KINDS]
+    best_shared = min(shared, default=len(ID_KINDS))
+    return any(kind in EXCLUSIVE_KINDS and ID_KINDS.index(kind) < best_shared and not refs_a[kind] & refs_b[kind]
+               for kind in refs_a.keys() & refs_b.keys() if kind in ID_KINDS)
+
+
+def _by_kind(refs: list[str]) -> dict[str, set[str]]:
+    kinds: dict[str, set[str]] = {}
+    for ref in refs:
         kind, value = split_ref(ref)
-        kinds_a.setdefault(kind, set()).add(value)
-    for ref in b.refs:
-        kind, value = split_ref(ref)
-        if kind in EXCLUSIVE_KINDS and kind in kinds_a and value not in kinds_a[kind]:
-            return True
-    return False
+        kinds.setdefault(kind, set()).add(value)
+    return kinds
 
 
 def _paper_id(merged: Paper, joined: list[Paper]) -> str:
