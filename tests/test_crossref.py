@@ -292,3 +292,11 @@ def test_the_daily_background_ingest_takes_both_sources(fixture_server: FixtureS
         status = BackgroundJobs(services.settings, services.store, services.search.engine).run_cycle()
         assert status.state == "done" and status.problems == []
         assert status.added == store.count_papers() == 4 + 20
+
+
+def test_authors_with_an_orcid_become_one_record_across_their_works(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'orcid.db'}"
+    with open_store(url) as store:
+        Ingester(store, Settings(database_url=url)).ingest(str(shared_path(*BOETTIGER_20)))
+        (author,) = store.authors.find_authors("boettiger")
+        assert (author.name, author.ids, author.papers) == ("Carl Boettiger", ["orcid:0000-0002-1642-628X"], 12)

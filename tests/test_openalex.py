@@ -283,3 +283,13 @@ def test_a_work_with_an_arxiv_location_and_the_arxiv_record_are_one_paper(store:
     assert paper is not None and paper.id == "2208.03461" and paper == store.get_paper("doi:10.1162/99608F92.18DA72DB")
     assert sorted(paper.sources) == ["jsonl", "openalex"] and paper.doi == "10.1162/99608f92.18da72db"
     assert paper.journal_ref == "Harvard Data Science Review (2022)" and paper.citation_count == 3
+
+
+def test_authors_with_openalex_ids_and_orcids_become_records(tmp_path: Path) -> None:
+    # The recorded answer is one author's works list: that author is one record holding all four papers.
+    with open_store(f"sqlite:///{tmp_path / 'a.db'}") as store:
+        Ingester(store, Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}")).ingest(str(shared_path(*AUTHOR_4)))
+        author = store.authors.get_author("openalex:A5068835581")
+        assert author is not None and author.name == "Yang Wang" and author.papers == 4
+        assert author.ids == ["openalex:A5068835581", "orcid:0000-0002-3651-7517"]
+        assert store.authors.get_author("orcid:0000-0002-3651-7517") == author

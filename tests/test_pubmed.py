@@ -64,6 +64,8 @@ def test_efetch_fixture_gives_six_papers_with_every_field(efetch_xml: bytes) -> 
     assert first.title == ("Genetic Association-Guided Analysis of Gene Networks for the Study of Complex "
                            "Traits.")
     assert first.authors == ["Casey S Greene", "Daniel S Himmelstein"]
+    assert sum(bool(ids) for p in papers for ids in p.author_ids) == 1  # the one ORCID of the file, with dashes
+    assert ["orcid:0000-0001-8713-9213"] in [ids for p in papers for ids in p.author_ids]
     assert first.journal_ref == "Circulation. Cardiovascular genetics 9(2)"
     assert str(first.published) == "2016-04-01" and str(first.updated) == "2019-12-10"
     # MeSH: the three major topics first, then the others in their order.

@@ -236,6 +236,9 @@ def author_ref(kind: str, value: str | int) -> str | None:
     """The reference "kind:value" of an author id (ORCID, OpenAlex author, Semantic Scholar author), or None."""
     text = str(value).strip()
     if kind == "orcid":
+        digits = text.rsplit("/", 1)[-1].replace("-", "").upper()  # PubMed writes them without dashes
+        if len(digits) == 16 and digits[:15].isdigit() and digits[15] in "0123456789X":
+            text = "-".join(digits[i:i + 4] for i in range(0, 16, 4))
         match = _ORCID.match(text)
         return f"orcid:{match[1].upper()}" if match else None
     if kind == "openalex":

@@ -26,7 +26,7 @@ import httpx
 from paperscope.config import Settings
 from paperscope.errors import InputError, SourceError
 from paperscope.http import USER_AGENT, PoliteClient
-from paperscope.ids import canonical_id, derived_id, id_ref, normalise_doi
+from paperscope.ids import author_ref, canonical_id, derived_id, id_ref, normalise_doi
 from paperscope.ingest.base import Entry, Item, Problem, SourceItem
 from paperscope.ingest.cursor_paging import Page, harvest
 from paperscope.ingest.detect import read_text
@@ -109,11 +109,13 @@ def from_item(item: Any, origin: str, where: str) -> Iterator[Item]:
     refs = _refs(item, doi)
     arxiv = next((ref.removeprefix("arxiv:") for ref in refs if ref.startswith("arxiv:")), None)
     count = item.get("is-referenced-by-count")
+    authors, author_ids = _authors(item.get("author"))
     paper = Paper(
         id=canonical_id(refs) or derived_id(title),
         title=title,
         abstract=markup_text(item.get("abstract") if isinstance(item.get("abstract"), str) else None),
-        authors=_authors(item.get("author")),
+        authors=authors,
+        author_ids=author_ids,
         categories=list(dict.fromkeys(clean_text(s) for s in _strings(item.get("subject")) if clean_text(s))),
         published=_date(item.get("published")) or _date(item.get("issued")),
         abs_url=f"https://doi.org/{doi}" if doi else _url(item.get("URL")),
@@ -152,11 +154,13 @@ def _refs(item: dict[str, Any], doi: str | None) -> list[str]:
     return sorted(refs)
 
 
-def _authors(value: object) -> list[str]:
-    """Names in order: "Given Family", or the name of an organisation author."""
+def _authors(value: object) -> tuple[list[str], list[list[str]]]:
+    """Names in order ("Given Family", or the name of an organisation author), and each author's ORCID as
+    `author_ids`."""
     if not isinstance(value, list):
-        return []
-    names = []
+        return [], []
+    names: list[str] = []
+    ids: list[list[str]] = []
     for author in value:
         if not isinstance(author, dict):
             continue
@@ -165,7 +169,9 @@ def _authors(value: object) -> list[str]:
             author.get("name") if isinstance(author.get("name"), str) else "")
         if name:
             names.append(markup_text(name) if "<" in name or "&" in name else name)
-    return names
+            orcid = author_ref("orcid", author["ORCID"]) if isinstance(author.get("ORCID"), str) else None
+            ids.append([orcid] if orcid else [])
+    return names, ids if any(ids) else []
 
 
 def _date(value: object) -> dt.date | None:

@@ -25,7 +25,7 @@ import httpx
 from paperscope.config import Settings
 from paperscope.errors import InputError, SourceError
 from paperscope.http import PoliteClient
-from paperscope.ids import canonical_id, derived_id, find_arxiv_id, id_ref
+from paperscope.ids import author_ref, canonical_id, derived_id, find_arxiv_id, id_ref
 from paperscope.ingest.base import Entry, Item, Problem, SourceItem
 from paperscope.ingest.cursor_paging import Page, harvest
 from paperscope.ingest.detect import read_text
@@ -174,11 +174,13 @@ def from_work(work: Any, origin: str, where: str) -> Iterator[Item]:
         abstract = abstract[:MAX_ABSTRACT_CHARS - 1].rsplit(" ", 1)[0] + "…"
     count = work.get("cited_by_count")
     abs_url, pdf_url = _links(work, arxiv)
+    authors, author_ids = _authors(work.get("authorships"))
     paper = Paper(
         id=canonical_id(refs) or derived_id(title),
         title=title,
         abstract=abstract,
-        authors=_authors(work.get("authorships")),
+        authors=authors,
+        author_ids=author_ids,
         categories=_categories(work),
         published=published,
         abs_url=abs_url,
@@ -290,11 +292,13 @@ def _links(work: dict[str, Any], arxiv: str | None) -> tuple[str | None, str | N
     return landing, _url(primary.get("pdf_url")) or _url(best.get("pdf_url"))
 
 
-def _authors(authorships: object) -> list[str]:
-    """Author display names in order (the raw name where OpenAlex has no author record)."""
+def _authors(authorships: object) -> tuple[list[str], list[list[str]]]:
+    """Author display names in order (the raw name where OpenAlex has no author record), and each author's ids
+    (OpenAlex author id, ORCID) as `author_ids`."""
     if not isinstance(authorships, list):
-        return []
-    names = []
+        return [], []
+    names: list[str] = []
+    ids: list[list[str]] = []
     for authorship in authorships:
         if not isinstance(authorship, dict):
             continue
@@ -303,7 +307,9 @@ def _authors(authorships: object) -> list[str]:
         name = clean_text(_text(author.get("display_name")) or _text(authorship.get("raw_author_name")))
         if name:
             names.append(name)
-    return names
+            refs = [author_ref("openalex", author.get("id") or ""), author_ref("orcid", author.get("orcid") or "")]
+            ids.append([ref for ref in refs if ref])
+    return names, ids if any(ids) else []
 
 
 def _categories(work: dict[str, Any]) -> list[str]:

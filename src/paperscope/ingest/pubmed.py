@@ -27,7 +27,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
-from paperscope.ids import canonical_id, derived_id, id_ref
+from paperscope.ids import author_ref, canonical_id, derived_id, id_ref
 from paperscope.ingest.base import Entry, Item, Problem
 from paperscope.ingest.fields import clean_text
 from paperscope.models import Paper
@@ -154,11 +154,13 @@ def _read_article(element: Element, origin: str, number: int) -> Iterator[Item]:
     published = _article_date(article) or _pub_date(article)
     references = sorted({ref for reference in (data.iter("Reference") if data is not None else ())
                          for _, ref in _article_ids(reference.find("ArticleIdList"))} - refs)
+    authors, author_ids = _authors(article.find("AuthorList"))
     paper = Paper(
         id=canonical_id(refs) or derived_id(title),
         title=title,
         abstract=_abstract(article.find("Abstract")),
-        authors=_authors(article.find("AuthorList")),
+        authors=authors,
+        author_ids=author_ids,
         categories=_mesh(citation.find("MeshHeadingList")),
         published=published,
         updated=_ymd(citation.find("DateRevised")),
@@ -196,8 +198,10 @@ def _abstract(abstract: Element | None) -> str:
     return " ".join(parts)
 
 
-def _authors(author_list: Element | None) -> list[str]:
-    names = []
+def _authors(author_list: Element | None) -> tuple[list[str], list[list[str]]]:
+    """The authors' names in order, and each one's ORCID (an `Identifier Source="ORCID"`) as `author_ids`."""
+    names: list[str] = []
+    ids: list[list[str]] = []
     for author in author_list.findall("Author") if author_list is not None else ():
         if author.get("ValidYN", "Y") == "N":
             continue
@@ -207,7 +211,10 @@ def _authors(author_list: Element | None) -> list[str]:
         name = collective or " ".join(part for part in (first, last, _text(author.find("Suffix"))) if part)
         if name:
             names.append(name)
-    return names
+            orcids = [author_ref("orcid", _text(identifier)) for identifier in author.findall("Identifier")
+                      if identifier.get("Source") == "ORCID" and _text(identifier)]
+            ids.append([ref for ref in orcids if ref])
+    return names, ids if any(ids) else []
 
 
 def _mesh(headings: Element | None) -> list[str]:
