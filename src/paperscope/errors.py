@@ -15,6 +15,7 @@ web app put in their own words is the error's `fix` (a `Fix`), which `paperscope
     ├── NothingToGoOn                   a user has no library, votes or follows to recommend from
     ├── ModelExportError                exporting or quantising the packaged model to ONNX failed
     ├── InputError                      a whole input cannot be read (missing file, unknown format, bad encoding)
+    │   └── EmailTaken                  a user with this e-mail address exists already
     └── SourceError                     a remote source failed or refused a request
         ├── OfflineError                a remote source cannot be reached at all
         ├── EmbeddingServiceError       an embeddings endpoint refused a request, gave up, or sent bad vectors
@@ -97,6 +98,11 @@ class ModelExportError(PaperscopeError):
 
 class InputError(PaperscopeError):
     pass
+
+
+class EmailTaken(InputError):
+    """A user with this e-mail address exists already (the web sign-up answers it as it answers a new one)."""
+
 
 
 class SourceError(PaperscopeError):

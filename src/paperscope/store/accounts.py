@@ -14,7 +14,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from paperscope.errors import InputError
+from paperscope.errors import EmailTaken, InputError
 from paperscope.store.db import as_utc, inserted_id, utc_now, write_transaction
 from paperscope.store.schema import collection_papers, collections, library, papers, tags, users, votes
 
@@ -61,11 +61,11 @@ class AccountStore:
 
     def create_user(self, email: str, *, password_hash: str | None = None, display_name: str | None = None,
                     timezone: str = "UTC") -> User:
-        """Add a user; InputError if the address is taken or malformed."""
+        """Add a user; EmailTaken if the address is taken, InputError if it is malformed."""
         address = normalise_email(email)
         with write_transaction(self.engine) as conn:
             if conn.execute(sa.select(users.c.id).where(users.c.email == address)).first():
-                raise InputError(f"A user with e-mail {address} already exists.")
+                raise EmailTaken(f"A user with e-mail {address} already exists.")
             user_id = inserted_id(conn.execute(users.insert().values(
                 email=address, password_hash=password_hash, display_name=display_name, timezone=timezone,
                 created_at=utc_now())))

@@ -342,14 +342,15 @@ api_tokens = Table(
     Index("ix_api_tokens_user", "user_id"),
 )
 
-# One row per failed sign-in, keyed "account:EMAIL" and "client:ADDRESS".
-sign_in_failures = Table(
-    "sign_in_failures",
+# One row per event a rate limit counts (`paperscope.throttle`): a failed sign-in, a sign-up, a submission;
+# keyed by what is limited, e.g. "sign-in:account:EMAIL" or "submission:address:ADDRESS".
+throttle_events = Table(
+    "throttle_events",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("key", String(400), nullable=False),
-    Column("failed_at", DateTime(timezone=True), nullable=False),
-    Index("ix_sign_in_failures_key_time", "key", "failed_at"),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_throttle_events_key_time", "key", "at"),
 )
 
 submissions = Table(

@@ -78,6 +78,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     app.add_middleware(SessionMiddleware, secret_key=services.secret_key, session_cookie=SESSION_COOKIE,
                        max_age=settings.session_days * 86400, same_site="lax",
                        https_only=settings.base_url.startswith("https://"))
+    if proxies := settings.trusted_proxy_list():
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        # Outermost, so that every layer sees the forwarded client address and scheme.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     _api_docs(app)  # before /static, whose mount would catch /static/docs and /static/plotly
     _plotly(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from paperscope.errors import DatabaseUnavailable
@@ -14,7 +14,7 @@ from paperscope.feed.trending import upvotes_of
 from paperscope.models import Paper
 from paperscope.store.accounts import User
 from paperscope.web.render import render
-from paperscope.web.security import CSRF_FIELD, csrf_token, session_user
+from paperscope.web.security import CSRF_FIELD, csrf_token, session_user, take_flashes
 from paperscope.web.services import Services
 from paperscope.web.topics import TopicBadge, topic_badges
 
@@ -74,7 +74,18 @@ def page(request: Request, services: Services, template: str, context: dict[str,
         "job": jobs.status if jobs is not None else None,
         "jobs_enabled": jobs is not None,
         "notes": services.notes,
+        "flashes": take_flashes(request),
         "q": "",
     }
     full.update(context or {})
     return HTMLResponse(render(template, full), status_code=status_code)
+
+
+def refusal_page(request: Request, services: Services, template: str, context: dict[str, Any],
+                 refusal: HTTPException) -> HTMLResponse:
+    """The form page again, with the refusal's message as its error, status and headers (a 429's
+    `Retry-After`)."""
+    response = page(request, services, template, {**context, "error": str(refusal.detail)},
+                    status_code=refusal.status_code)
+    response.headers.update(refusal.headers or {})
+    return response
