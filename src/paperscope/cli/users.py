@@ -27,7 +27,12 @@ class UserJson(TypedDict):
     email: str
     timezone: str
     can_sign_in: bool
+    created_at: str
+    api_tokens: int
+    subscribed: bool
     subscription: PlanJson | None
+    failed_sign_ins: int
+    locked_for_seconds: int
 
 
 @click.group()
@@ -57,7 +62,7 @@ def users_add(app: AppContext, email: str, password_stdin: bool, display_name: s
     password_hash = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
-        password_hash = hash_password(password)
+        password_hash = hash_password(password, user_inputs=[email, display_name])
     with app.store() as store:
         user = store.accounts.create_user(email, password_hash=password_hash, display_name=display_name,
                                           timezone=timezone)
@@ -69,15 +74,8 @@ def users_add(app: AppContext, email: str, password_stdin: bool, display_name: s
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def users_list(app: AppContext, as_json: bool) -> None:
-    """Every user, with their subscription."""
-    with app.store() as store:
-        rows: list[UserJson] = []
-        for user in store.accounts.list_users():
-            sub = store.digests.get_subscription(user.id)
-            rows.append({"id": user.id, "email": user.email, "timezone": user.timezone,
-                         "can_sign_in": user.can_sign_in,
-                         "subscription": None if sub is None else PlanJson(
-                             kind=sub.kind, every=sub.frequency, hour=sub.hour, active=sub.active)})
+    """Every user: created when, API tokens, digest subscription, and failed sign-ins (locked when too many)."""
+    rows = _user_rows(app)
     if as_json:
         click.echo(json.dumps(rows))
         return
@@ -86,7 +84,32 @@ def users_list(app: AppContext, as_json: bool) -> None:
         what = ("no digest" if plan is None else
                 f"{plan['kind']} {plan['every']} at {plan['hour']:02d}:00" + ("" if plan["active"] else
                                                                               " (unsubscribed)"))
-        click.echo(f"{row['id']:>4}  {row['email']}  {row['timezone']}  {what}")
+        tokens = f"{row['api_tokens']} token" + ("" if row["api_tokens"] == 1 else "s")
+        sign_in = ("no password" if not row["can_sign_in"] else
+                   f"locked for {-(-row['locked_for_seconds'] // 60)} min ({row['failed_sign_ins']} failed sign-ins)"
+                   if row["locked_for_seconds"] else
+                   f"{row['failed_sign_ins']} failed sign-ins" if row["failed_sign_ins"] else "can sign in")
+        click.echo(f"{row['id']:>4}  {row['email']}  {row['timezone']}  created {row['created_at'][:10]}  {tokens}"
+                   f"  {sign_in}  {what}")
+
+
+def _user_rows(app: AppContext) -> list[UserJson]:
+    from paperscope import throttle
+
+    account_limit, _ = throttle.sign_in_limits(app.settings)
+    rows: list[UserJson] = []
+    with app.store() as store:
+        for user in store.accounts.list_users():
+            sub = store.digests.get_subscription(user.id)
+            failures = throttle.usage(store.sessions, account_limit, user.email)
+            rows.append({"id": user.id, "email": user.email, "timezone": user.timezone,
+                         "can_sign_in": user.can_sign_in, "created_at": user.created_at.isoformat(),
+                         "api_tokens": len(store.sessions.api_tokens(user.id)),
+                         "subscribed": sub is not None and sub.active,
+                         "subscription": None if sub is None else PlanJson(
+                             kind=sub.kind, every=sub.frequency, hour=sub.hour, active=sub.active),
+                         "failed_sign_ins": failures.events, "locked_for_seconds": failures.wait_seconds})
+    return rows
 
 
 @click.group()
