@@ -25,7 +25,7 @@ from paperscope.store import open_store
 from paperscope.web import create_app
 from tests.http_fixture_server import FixtureServer, Reply
 from tests.http_fixture_server import fixture_server as fixture_server_fixture  # noqa: F401 (registers it)
-from tests.web_support import PASSWORD, api_token, csrf, sign_in, sign_up
+from tests.web_support import PASSWORD, api_token, csrf, sign_up
 from tests.web_support import site_fixture as site_fixture  # noqa: F401 (registers it)
 
 

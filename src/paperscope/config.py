@@ -147,12 +147,15 @@ class Settings(BaseSettings):
         "Papers one account may submit per hour (web form and API)"))
     submissions_per_hour_per_address: int = Field(default=60, ge=1, description=(
         "Papers that may be submitted from one client address per hour, whatever the accounts"))
-    trusted_proxies: str = Field(default="", json_schema_extra={"default_shown": "none (proxy headers are ignored)"},
-                                 description=(
+    trusted_proxies: str = Field(
+        default="",
+        json_schema_extra={"default_shown": "none (proxy headers are ignored)"},
+        description=(
         "Comma-separated addresses or networks (e.g. `127.0.0.1,10.0.0.0/8`) of reverse proxies whose "
-        "`X-Forwarded-For` and `X-Forwarded-Proto` headers are believed: the client address (what rate limits count) "
-        "is then the rightmost forwarded address that is not itself a trusted proxy. Empty: the headers are ignored and the address is the connection's. "
-        "`*` trusts every sender (only when nothing but the proxy can reach the server)"))
+        "`X-Forwarded-For` and `X-Forwarded-Proto` headers are believed: the client address (what rate limits "
+        "count) is then the rightmost forwarded address that is not itself a trusted proxy. Empty: the headers are "
+        "ignored and the address is the connection's. `*` trusts every sender (only when nothing but the proxy can "
+        "reach the server)"))
     session_days: int = Field(default=30, ge=1, description=(
         "How long a web session lasts (the signed cookie and its server-side record)"))
     topics_min_size: int | None = Field(
