@@ -99,6 +99,7 @@ def _me_page(request: Request, services: ServicesDep, user: RequiredUser, *, mes
         "tokens": services.store.sessions.api_tokens(user.id),
         "message": message, "error": error, "new_token": new_token,
         "feed_token": services.store.digests.feed_token(user.id),
+        "digest_subscription": services.store.digests.get_subscription(user.id),
         "base_url": services.settings.base_url.rstrip("/")}, status_code=status_code)
 
 
