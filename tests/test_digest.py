@@ -18,7 +18,8 @@ from paperscope.cli import main
 from paperscope.config import Settings
 from paperscope.digest import current_slot, due_subscriptions, send_digests
 from paperscope.digest.compose import Digest, DigestComposer, digest_paper, trending_papers
-from paperscope.digest.tokens import ExpiredLink, read_unsubscribe_token, unsubscribe_token
+from paperscope.digest.tokens import read_unsubscribe_token, unsubscribe_token
+from paperscope.errors import ExpiredLink
 from paperscope.ingest.pipeline import Ingester
 from paperscope.models import Paper
 from paperscope.store import Store, open_store

@@ -12,12 +12,9 @@ import datetime as dt
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from paperscope.config import Settings
+from paperscope.errors import ExpiredLink
 
 _SALT = "paperscope.unsubscribe"
-
-
-class ExpiredLink(Exception):
-    """A genuine unsubscribe token older than its lifetime (or one without a date, which never expired)."""
 
 
 def signing_key(settings: Settings) -> str | None:

@@ -22,7 +22,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperscope.digest.compose import templates
-from paperscope.digest.tokens import ExpiredLink, read_unsubscribe_token
+from paperscope.digest.tokens import read_unsubscribe_token
+from paperscope.errors import ExpiredLink
 from paperscope.web.deps import CsrfChecked, RequiredUser, ServicesDep
 from paperscope.web.services import Services
 
