@@ -21,7 +21,7 @@ import paperscope
 from paperscope.cli import main
 from paperscope.config import Settings
 from paperscope.digest import send_digests
-from paperscope.digest.compose import templates
+from paperscope.digest.compose import digest_paper, templates
 from paperscope.digest.tokens import unsubscribe_token
 from paperscope.errors import InputError
 from paperscope.ingest.pipeline import Ingester
@@ -346,3 +346,32 @@ def test_digests_sent_with_a_placeholder_key_carry_no_link_and_say_so(tmp_path: 
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "/unsubscribe" not in html + text
     assert f'href="{BASE_URL}/me#digests"' in html and f"on your account page: {BASE_URL}/me#digests" in text
+
+
+def test_links_from_paper_data_are_only_http_links(tmp_path: Path) -> None:
+    """A source's record may name any URL as a paper's abstract, PDF, code or project page: only http(s) ones
+    become links, on the pages, in the e-mail and in the feeds."""
+    settings = settings_for(tmp_path)
+    hostile = Paper(id="2601.09003", title="Links from a record", abstract="Nothing to see.",
+                    abs_url="javascript:alert(1)", pdf_url=" JavaScript:alert(document.cookie)",
+                    github_repo="javascript:alert(3)", project_page="data:text/html,<script>alert(4)</script>")
+    fine = Paper(id="2601.09004", title="Ordinary links", abstract="Nothing to see.",
+                 abs_url="https://example.org/abs", pdf_url="https://example.org/a.pdf",
+                 github_repo="https://github.com/ada/code", project_page="http://example.org/project")
+    with open_store(settings.database_url) as store:
+        store.upsert_papers([hostile, fine])
+        client = TestClient(create_app(settings, store=store), base_url="https://testserver")
+        page = client.get(f"/papers/{hostile.id}")
+        hrefs = [attrs["href"] or "" for _, attrs in Elements(page.text).tags if "href" in attrs]
+        assert page.status_code == 200 and not [h for h in hrefs if not h.startswith(("/", "https://", "http://", "#"))]
+        assert not re.search(r"(href|src)=[\"']?\s*(javascript|data):", page.text, re.IGNORECASE)
+        ordinary = Elements(client.get(f"/papers/{fine.id}").text).tags
+        assert {attrs.get("href") for _, attrs in ordinary} >= {"https://example.org/abs", "https://example.org/a.pdf",
+                                                                "https://github.com/ada/code",
+                                                                "http://example.org/project"}
+        for fmt in ("atom", "rss"):
+            feed = client.get("/feeds/search.xml", params={"q": "links from a record", "format": fmt})
+            assert feed.status_code == 200 and hostile.id in feed.text and "javascript:" not in feed.text.lower()
+    shown = digest_paper(hostile, "Close to x.", BASE_URL)
+    assert (shown.abs_url, shown.pdf_url) == ("https://arxiv.org/abs/2601.09003", "https://arxiv.org/pdf/2601.09003")
+    assert (digest_paper(fine, "", BASE_URL).pdf_url) == "https://example.org/a.pdf"

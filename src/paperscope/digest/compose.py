@@ -31,7 +31,7 @@ from paperscope.models import Paper
 from paperscope.recommend.engine import Recommender
 from paperscope.store import Store, TrendingCandidate
 from paperscope.store.digests import Subscription
-from paperscope.text import excerpt, html_text, math_as_text, plain_text
+from paperscope.text import excerpt, html_text, math_as_text, plain_text, safe_url
 
 EXCERPT_CHARS = 300
 AUTHORS_SHOWN = 5
@@ -98,8 +98,9 @@ def paper_links(paper: Paper, base_url: str) -> tuple[str, str | None, str | Non
     """(our page, arXiv abstract, PDF) of a paper."""
     page = f"{base_url.rstrip('/')}/papers/{quote(paper.id, safe='')}"
     parsed = parse_arxiv_id(paper.id)
-    abs_url = paper.abs_url or (f"https://arxiv.org/abs/{parsed[0]}" if parsed else None)
-    pdf_url = paper.pdf_url or (f"https://arxiv.org/pdf/{parsed[0]}" if parsed else None)
+    # Stored links come from the sources' data: only http(s) ones become links (never `javascript:`).
+    abs_url = safe_url(paper.abs_url or "") or (f"https://arxiv.org/abs/{parsed[0]}" if parsed else None)
+    pdf_url = safe_url(paper.pdf_url or "") or (f"https://arxiv.org/pdf/{parsed[0]}" if parsed else None)
     return page, abs_url, pdf_url
 
 

@@ -13,7 +13,7 @@ from typing import Literal
 from feedgen.feed import FeedGenerator
 
 from paperscope.models import Paper
-from paperscope.text import plain_text
+from paperscope.text import plain_text, safe_url
 
 FeedFormat = Literal["atom", "rss"]
 # Outside XML 1.0's Char production: C0 controls but tab, newline and return; surrogates; U+FFFE and U+FFFF.
@@ -52,8 +52,9 @@ def paper_feed(papers: Iterable[Paper], *, title: str, description: str, page_ur
         entry.id(url)
         entry.title(xml_text(plain_text(paper.title)))
         entry.link(href=url, rel="alternate")
-        if paper.pdf_url:
-            entry.link(href=xml_text(paper.pdf_url), rel="related", type="application/pdf")
+        pdf_url = safe_url(paper.pdf_url or "")  # from the source's data: http(s) only
+        if pdf_url:
+            entry.link(href=xml_text(pdf_url), rel="related", type="application/pdf")
         summary = summaries.get(paper.id) if summaries else None
         entry.summary(xml_text(summary if summary is not None else plain_text(paper.abstract or paper.title)))
         for name in paper.authors[:20]:
