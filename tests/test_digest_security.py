@@ -131,6 +131,7 @@ def test_the_html_part_of_a_digest_escapes_titles_authors_and_reasons(tmp_path: 
     # The plain-text part is not HTML: it carries the same text unescaped.
     assert "<script>alert('author')</script>, Ada & Bob" in text and "&lt;" not in text and "&amp;" not in text
     assert reason in text
+    assert "\x1b" not in html + text and "PageRank diffusion" in text  # no escape sequence for a terminal
     assert not report.warnings  # a real key: the message has its unsubscribe link
 
 

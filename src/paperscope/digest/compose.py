@@ -31,7 +31,7 @@ from paperscope.models import Paper
 from paperscope.recommend.engine import Recommender
 from paperscope.store import Store, TrendingCandidate
 from paperscope.store.digests import Subscription
-from paperscope.text import excerpt, html_text, math_as_text, plain_text, safe_url
+from paperscope.text import excerpt, html_text, math_as_text, plain_text, printable, safe_url
 
 EXCERPT_CHARS = 300
 AUTHORS_SHOWN = 5
@@ -87,11 +87,21 @@ def escapes_html(template_name: str | None) -> bool:
     return template_name is None or not template_name.endswith(PLAIN_TEXT_SUFFIX)
 
 
+def _printable(value: object) -> object:
+    """What a template shows of a value: text without control characters (an escape sequence in a title would
+    act on a terminal that shows the plain-text part), markup kept markup."""
+    if isinstance(value, Markup):
+        return Markup(printable(str(value)))  # noqa: S704 - already escaped; only characters are taken out
+    return printable(value) if isinstance(value, str) else value
+
+
 @cache
 def templates() -> Environment:
-    """The Jinja2 environment of the digest templates: HTML escaping on, except for the plain-text parts."""
+    """The Jinja2 environment of the digest templates: HTML escaping on, except for the plain-text parts; control
+    characters left out of every value shown."""
     return Environment(loader=PackageLoader("paperscope.digest", "templates"), autoescape=escapes_html,
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                       finalize=_printable, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                       keep_trailing_newline=True)
 
 
 def paper_links(paper: Paper, base_url: str) -> tuple[str, str | None, str | None]:

@@ -6,24 +6,15 @@ lone surrogates) are left out: feedgen would refuse the whole feed."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 from typing import Literal
 
 from feedgen.feed import FeedGenerator
 
 from paperscope.models import Paper
-from paperscope.text import plain_text, safe_url
+from paperscope.text import plain_text, printable, safe_url
 
 FeedFormat = Literal["atom", "rss"]
-# Outside XML 1.0's Char production: C0 controls but tab, newline and return; surrogates; U+FFFE and U+FFFF.
-_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def xml_text(text: str) -> str:
-    """The text without the characters an XML document cannot contain (a space for those that are whitespace,
-    such as a form feed)."""
-    return _NOT_XML.sub(lambda found: " " if found.group().isspace() else "", text)
 
 
 def paper_feed(papers: Iterable[Paper], *, title: str, description: str, page_url: str, feed_url: str,
@@ -34,8 +25,8 @@ def paper_feed(papers: Iterable[Paper], *, title: str, description: str, page_ur
     now = updated or dt.datetime.now(dt.UTC)
     feed = FeedGenerator()
     feed.id(feed_url)
-    feed.title(xml_text(title))
-    feed.subtitle(xml_text(description))
+    feed.title(printable(title))
+    feed.subtitle(printable(description))
     if fmt == "rss":  # feedgen makes the last link added the RSS channel's <link>: the page, as RSS means it
         feed.link(href=feed_url, rel="self")
         feed.link(href=page_url, rel="alternate")
@@ -48,22 +39,22 @@ def paper_feed(papers: Iterable[Paper], *, title: str, description: str, page_ur
     base = base_url.rstrip("/")
     for paper in reversed(list(papers)):  # feedgen prepends: add the last first to keep the ranking order
         entry = feed.add_entry()
-        url = xml_text(f"{base}/papers/{paper.id}")
+        url = printable(f"{base}/papers/{paper.id}")
         entry.id(url)
-        entry.title(xml_text(plain_text(paper.title)))
+        entry.title(printable(plain_text(paper.title)))
         entry.link(href=url, rel="alternate")
         pdf_url = safe_url(paper.pdf_url or "")  # from the source's data: http(s) only
         if pdf_url:
-            entry.link(href=xml_text(pdf_url), rel="related", type="application/pdf")
+            entry.link(href=printable(pdf_url), rel="related", type="application/pdf")
         summary = summaries.get(paper.id) if summaries else None
-        entry.summary(xml_text(summary if summary is not None else plain_text(paper.abstract or paper.title)))
+        entry.summary(printable(summary if summary is not None else plain_text(paper.abstract or paper.title)))
         for name in paper.authors[:20]:
-            entry.author({"name": xml_text(name)})
+            entry.author({"name": printable(name)})
         day = paper.published or paper.updated
         stamp = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC) if day else now
         entry.published(stamp)
         entry.updated(dt.datetime.combine(paper.updated, dt.time(), tzinfo=dt.UTC) if paper.updated else stamp)
         for category in paper.categories:
-            entry.category(term=xml_text(category))
+            entry.category(term=printable(category))
     data: bytes = feed.rss_str(pretty=True) if fmt == "rss" else feed.atom_str(pretty=True)
     return data
