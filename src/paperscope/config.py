@@ -71,7 +71,13 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=30.0, gt=0, description=(
         "How long a request waits for a free database connection before it fails"))
     secret_key: str = Field(default="change-me", description=(
-        "Signs sessions and unsubscribe links (web and digest stages)"))
+        "Signs sessions and unsubscribe links (web and digest stages). Unset or a placeholder (development only): "
+        "`serve` signs both with a random key that lasts until it stops, and digests sent by any other process "
+        "(`digest send`, a `worker` of its own) carry no unsubscribe link, only the way to stop them from the "
+        "account page"))
+    unsubscribe_link_days: int = Field(default=60, ge=1, description=(
+        "How long the unsubscribe link of a digest e-mail works; an expired link's page says how to stop the "
+        "digests from the account page (/me)"))
     base_url: str = Field(default="http://localhost:8000", description="Public address used in links")
     smtp_host: str = Field(default="localhost", description="SMTP server for digests")
     smtp_port: int = Field(default=25, description="SMTP port")

@@ -27,6 +27,7 @@ web app put in their own words is the error's `fix` (a `Fix`), which `paperscope
     │   └── Unreachable                 no connection to the server at all: retrying other messages would not help
     └── PermanentFailure                the server refused the message for good (5xx)
     SignInRequired                      a web page needs a signed-in user; answered with a redirect to sign in
+    ExpiredLink                         an unsubscribe link past its lifetime; answered with a page saying what to do
 
 A single bad record is not a PaperscopeError: parsers report it as an `ingest.base.Problem` and go on.
 """
@@ -151,6 +152,10 @@ class SignInRequired(Exception):
     def __init__(self, next_path: str) -> None:
         super().__init__(next_path)
         self.next_path = next_path
+
+
+class ExpiredLink(Exception):
+    """A genuine unsubscribe token older than its lifetime (or one without a date, from before links had one)."""
 
 
 def require_extra(module: str, extra: str, purpose: str) -> ModuleType:

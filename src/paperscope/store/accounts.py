@@ -43,12 +43,31 @@ class Collection:
 
 
 def normalise_email(email: str) -> str:
-    """Lower-case and trim an e-mail address; raise InputError when it is clearly not one."""
-    cleaned = email.strip().lower()
-    local, _, domain = cleaned.partition("@")
-    if not local or "." not in domain or any(c.isspace() for c in cleaned) or len(cleaned) > 320:
-        raise InputError(f"{email!r} is not an e-mail address: give one like name@example.org.")
-    return cleaned
+    """The stored form of an e-mail address, checked with email-validator (syntax only: no DNS look-up);
+    InputError naming the field when it is not an address.
+
+    The library's normalised form (Unicode domain names in NFC, lower-case domain), trimmed, and with the part
+    before the @ lower-cased too: one account per mailbox however its owner capitalises it, and the form the
+    users table has always held (every look-up lower-cases).
+    """
+    from email_validator import EmailNotValidError, validate_email
+
+    cleaned = email.strip()
+    try:
+        checked = validate_email(cleaned, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InputError(f"E-mail address: {cleaned[:100]!r} is not an e-mail address ({exc}). Give one like "
+                         "name@example.org.") from None
+    return checked.normalized.lower()
+
+
+def email_key(email: str) -> str:
+    """The form of an address to look a user up by: its stored form, or (not an address, so no user has it)
+    the trimmed, lower-cased text."""
+    try:
+        return normalise_email(email)
+    except InputError:
+        return email.strip().lower()
 
 
 class AccountStore:
@@ -77,7 +96,7 @@ class AccountStore:
 
     def get_user_by_email(self, email: str) -> User | None:
         with self.engine.connect() as conn:
-            return self._user(conn, users.c.email == email.strip().lower())
+            return self._user(conn, users.c.email == email_key(email))
 
     def require_user(self, email: str) -> User:
         """The user with this address, or InputError saying how to create one."""

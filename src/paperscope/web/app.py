@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         if separate_worker:
             services.jobs = WorkerStatus(status_file(settings))
         else:
-            services.jobs = BackgroundJobs(settings, store, services.search.engine,
+            services.jobs = BackgroundJobs(services.settings, store, services.search.engine,
                                            on_papers_changed=services.trending.invalidate)
 
     @asynccontextmanager
