@@ -1,15 +1,22 @@
 """The pages keep to their Content-Security-Policy in a real browser (web/headers.py): Debian's chromium reports
 no violation on the main pages, the topic map with plotly.js, a paper with math and the API docs included, while
-it does refuse a script injected into a page."""
+it does refuse a script injected into a page. And app.js's one new duty under that policy: the dismissible
+"No network" notice."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.e2e.test_browser import browser, server  # noqa: F401 (fixtures)
+from tests.conftest import REPO
+from tests.e2e.test_browser import _free_port, browser, server  # noqa: F401 (fixtures)
 from tests.web_support import HOSTILE_ID, MATH_ID, PASSWORD, TEX_ID
 
 pytestmark = pytest.mark.e2e
@@ -109,3 +116,46 @@ def test_the_policy_is_enforced_and_its_violations_seen(server: str, watched: Wa
     watched.page.wait_for_function("window.__violations.length > 0")
     assert watched.page.evaluate("window.__ran === undefined")
     assert any("script-src" in v for v in watched.violations())
+
+
+@pytest.fixture(scope="module")
+def offline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`paperscope serve` over an empty database with no network: its first background ingest fails."""
+    folder = tmp_path_factory.mktemp("offline")
+    port = _free_port()
+    env = {**os.environ, "PAPERSCOPE_EMBEDDING_MODEL": "hashing", "PAPERSCOPE_BACKGROUND_JOBS": "true",
+           "PAPERSCOPE_INGEST_SOURCES": "arxiv:cs.LG", "PAPERSCOPE_ARXIV_API_URL": "http://127.0.0.1:9/api/query",
+           "PAPERSCOPE_HTTP_RETRIES": "0", "PAPERSCOPE_INDEX_DIR": str(folder / "index"),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}
+    log = (folder / "serve.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "paperscope", "--db", f"sqlite:///{folder / 'empty.db'}",
+                                "serve", "--port", str(port), "--no-access-log"], env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/api/status", timeout=2).json().get("state") == "offline":
+                    break
+            except (httpx.HTTPError, ValueError):
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("paperscope serve did not go offline: " + (folder / "serve.log").read_text())
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def test_the_no_network_notice_can_be_dismissed(offline_server: str, watched: Watched) -> None:
+    page = watched.page
+    assert _visit(watched, f"{offline_server}/", "#job-status") == []
+    assert "No network" in page.locator("#job-status").inner_text()
+    page.click("#job-status [data-dismiss]")  # shown by app.js, hidden without JavaScript
+    assert page.locator("#job-status").count() == 0
+    page.reload()
+    assert page.locator("#job-status").count() == 0  # the server leaves the dismissed notice out
+    assert _visit(watched, f"{offline_server}/search?q=graph", "main") == []
+    assert page.locator("#job-status").count() == 0
