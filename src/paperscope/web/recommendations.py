@@ -1,10 +1,12 @@
 """The web app's recommender: one `Recommender` per store, shared by the routes that recommend (the "For you"
 page, the private feed, /api/recommendations). Needs the digest extra (scikit-learn, scipy).
 
-A request never waits for the corpus to be read again: it ranks with the snapshot the recommender has, and
-when the store has gained vectors or papers since, one background thread loads the next snapshot (folding
-the new vectors in, recommend/engine.py) and swaps it in for the requests after it. Only the very first
-request of a store waits, for the first snapshot, as there is nothing older to serve.
+A request never waits for the corpus to be read again: it ranks with the recommender it finds, and when the
+store has gained vectors or papers since that recommender's snapshot was read, one background thread makes
+the next recommender: it loads the next snapshot (folding the new vectors in, recommend/engine.py), ranks for
+the user whose request started the refresh, which builds the rankers' per-corpus work (the kNN graph of the
+period's papers, the linear model's background features: seconds on a large store), and only then is swapped
+in for the requests after it. Only the very first request of a store waits, as there is nothing older to serve.
 """
 
 from __future__ import annotations
@@ -29,33 +31,37 @@ def load_corpus(recommender: Recommender, previous: CorpusSnapshot | None) -> Co
 
 
 class StoreRecommender:
-    """The recommender of one store with its corpus refreshes: at most one at a time, in the background."""
+    """The recommender of one store with its refreshes: at most one at a time, in the background."""
 
     def __init__(self, store: Store, settings: Settings, loader: CorpusLoader) -> None:
         self.recommender = Recommender(store, settings, refresh_on_read=False)
         self.loader = loader
         self._lock = threading.Lock()  # held for the first load and to start a refresh, never during one
-        self._ranking = threading.Lock()  # the rankers keep per-corpus caches that are not shared safely
+        self._ranking = threading.Lock()  # one ranking at a time: the rankers' caches are built once, not twice
         self._refresh: threading.Thread | None = None
 
-    def ready(self) -> None:
-        """Give the recommender a snapshot to rank with now: the first one (loaded here), or the current one,
-        with a refresh started in the background when the store has changed since it was read."""
+    def ready(self, user_id: int) -> Recommender:
+        """A recommender with a snapshot to rank with now: the first one (loaded here), or the current one, with
+        a refresh for `user_id` started in the background when the store has changed since it was read."""
         with self._lock:
-            snapshot = self.recommender.loaded
+            current = self.recommender
+            snapshot = current.loaded
             if snapshot is None:
-                self.recommender.use(self.loader(self.recommender, None))
-                return
-            if self._refresh is not None or self.recommender.is_current(snapshot):
-                return
-            self._refresh = threading.Thread(target=self._refreshed, args=(snapshot,), daemon=True,
-                                             name="paperscope-recommend-refresh")
-            self._refresh.start()
+                current.use(self.loader(current, None))
+            elif self._refresh is None and not current.is_current(snapshot):
+                self._refresh = threading.Thread(target=self._refreshed, args=(current, user_id), daemon=True,
+                                                 name="paperscope-recommend-refresh")
+                self._refresh.start()
+            return current
 
-    def _refreshed(self, snapshot: CorpusSnapshot) -> None:
+    def _refreshed(self, current: Recommender, user_id: int) -> None:
         try:
-            self.recommender.use(self.loader(self.recommender, snapshot))
-        except Exception:  # the requests keep the snapshot they have; the next one tries again
+            fresh = Recommender(current.store, current.settings, embedder=current.embedder,
+                                refresh_on_read=False)
+            fresh.use(self.loader(fresh, current.loaded))
+            _rank(fresh, user_id, 1)  # builds the rankers' work for the new corpus here, not in a request
+            self.recommender = fresh
+        except Exception:  # the requests keep the recommender they have; the next one tries again
             log.exception("refreshing the recommendations' corpus failed")
         finally:
             with self._lock:
@@ -69,13 +75,16 @@ class StoreRecommender:
         return self._refresh is None
 
     def recommend(self, user_id: int, limit: int) -> list[Recommendation]:
-        self.ready()
-        recommender = self.recommender
+        recommender = self.ready(user_id)
         with self._ranking:
-            try:
-                return recommender.recommend(user_id, candidates=recommender.period_candidates(user_id), limit=limit)
-            except NothingToGoOn:
-                return []
+            return _rank(recommender, user_id, limit)
+
+
+def _rank(recommender: Recommender, user_id: int, limit: int) -> list[Recommendation]:
+    try:
+        return recommender.recommend(user_id, candidates=recommender.period_candidates(user_id), limit=limit)
+    except NothingToGoOn:
+        return []
 
 
 class RecommendationCache:
