@@ -98,3 +98,5 @@ def test_only_the_api_docs_allow_their_inline_script_and_only_the_topic_map_inli
     for path in ("/topics", "/topics/1"):
         csp = client.get(path).headers["content-security-policy"]
         assert "style-src-elem 'self' 'unsafe-inline'" in csp and "style-src 'self';" in csp
+    unsubscribe = client.get("/unsubscribe?token=damaged").headers["content-security-policy"]
+    assert "style-src-attr 'unsafe-inline'" in unsubscribe and "style-src 'self';" in unsubscribe

@@ -20,7 +20,7 @@ from paperscope.config import Settings
 from paperscope.embed.base import Embedder
 from paperscope.errors import DatabaseUnavailable, PaperscopeError, SignInRequired, require_extra
 from paperscope.store import Store, open_configured_store
-from paperscope.web.headers import INLINE_STYLES, SecurityHeaders, inline_script_hashes, policy
+from paperscope.web.headers import INLINE_STYLES, STYLE_ATTRIBUTES, SecurityHeaders, inline_script_hashes, policy
 from paperscope.web.hints import web_message
 from paperscope.web.pages import page
 from paperscope.web.render import STATIC
@@ -79,7 +79,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     app.state.services = services
     docs_policy = _api_docs(app)  # before /static, whose mount would catch /static/docs and /static/plotly
     # Added before the session middleware, so it runs inside it and sees who is signed in.
-    app.add_middleware(SecurityHeaders, policies=[("/docs", docs_policy), (TOPIC_PAGES, policy(**INLINE_STYLES))])
+    app.add_middleware(SecurityHeaders, policies=[("/docs", docs_policy), (TOPIC_PAGES, policy(**INLINE_STYLES)),
+                                                  ("/unsubscribe", policy(**STYLE_ATTRIBUTES))])
     app.add_middleware(SessionMiddleware, secret_key=services.secret_key, session_cookie=SESSION_COOKIE,
                        max_age=settings.session_days * 86400, same_site="lax",
                        https_only=settings.base_url.startswith("https://"))

@@ -3,11 +3,12 @@
 * `Content-Security-Policy`: scripts, styles, images, fonts and fetches only from this server, no inline
   script or style, no plugins, no `<base>`, forms post only here and no site may frame a page
   (`frame-ancestors 'none'`). The pages keep to it: their scripts are files under /static, math is MathML
-  rendered on the server. Two kinds of page get a wider policy, each only as wide as the browser tests
+  rendered on the server. Three kinds of page get a wider policy, each only as wide as the browser tests
   measured it must be (tests/e2e): the Swagger UI page at /docs, whose one inline script is allowed by its
   hash, and the topic pages, where plotly.js adds the style rules of its plot to a `<style>` element
   (`style-src-elem 'unsafe-inline'`: style elements only, no style attributes, and scripts stay strict; the
-  WebGL scatter plotly draws for large maps needs no `'unsafe-eval'`).
+  WebGL scatter plotly draws for large maps needs no `'unsafe-eval'`). The unsubscribe page, styled like the
+  digest e-mails with style attributes, may use those (`style-src-attr 'unsafe-inline'`), nothing else.
 * `X-Content-Type-Options: nosniff`, `Referrer-Policy: same-origin` (links to paper sources send no
   referrer) and `X-Frame-Options: DENY` for browsers without `frame-ancestors`.
 * `Cache-Control: no-store` on pages that show secrets (/me, where a new API token is shown once, and the
@@ -39,6 +40,8 @@ BASE_POLICY: dict[str, str] = {
 }
 # plotly.js writes its plot's style rules into a <style> element it adds; style attributes stay refused.
 INLINE_STYLES = {"style_src_elem": "'self' 'unsafe-inline'"}
+# The unsubscribe page is the digest e-mail's template style: style attributes, no style sheet.
+STYLE_ATTRIBUTES = {"style_src_attr": "'unsafe-inline'"}
 SECRET_PATHS = ("/me/", "/feeds/users/")  # and /me: pages whose content or address is a secret
 STATIC_PATHS = ("/static/",)
 FIXED_HEADERS = {
