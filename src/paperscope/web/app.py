@@ -20,6 +20,7 @@ from paperscope.config import Settings
 from paperscope.embed.base import Embedder
 from paperscope.errors import DatabaseUnavailable, PaperscopeError, SignInRequired, require_extra
 from paperscope.store import Store, open_configured_store
+from paperscope.web.headers import INLINE_STYLES, STYLE_ATTRIBUTES, SecurityHeaders, inline_script_hashes, policy
 from paperscope.web.hints import web_message
 from paperscope.web.pages import page
 from paperscope.web.render import STATIC
@@ -38,6 +39,7 @@ ERROR_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 40
                405: "method_not_allowed", 409: "conflict", 422: "invalid_request", 429: "too_many_requests",
                500: "internal_error", 502: "upstream_failed", 503: "unavailable"}
 DATABASE_RETRY_AFTER_SECONDS = 5
+TOPIC_PAGES = r"/topics(/[0-9]+)?"  # the pages with the plotly.js map (see web/headers.py)
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None, embedder: Embedder | None = None,
@@ -75,6 +77,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     app = FastAPI(title="paperscope", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.services = services
+    docs_policy = _api_docs(app)  # before /static, whose mount would catch /static/docs and /static/plotly
+    # Added before the session middleware, so it runs inside it and sees who is signed in.
+    app.add_middleware(SecurityHeaders, policies=[("/docs", docs_policy), (TOPIC_PAGES, policy(**INLINE_STYLES)),
+                                                  ("/unsubscribe", policy(**STYLE_ATTRIBUTES))])
     app.add_middleware(SessionMiddleware, secret_key=services.secret_key, session_cookie=SESSION_COOKIE,
                        max_age=settings.session_days * 86400, same_site="lax",
                        https_only=settings.base_url.startswith("https://"))
@@ -83,7 +89,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
 
         # Outermost, so that every layer sees the forwarded client address and scheme.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
-    _api_docs(app)  # before /static, whose mount would catch /static/docs and /static/plotly
     _plotly(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     include_routers(app, with_digests=_recommendations(services))
@@ -102,8 +107,9 @@ def web_process_app_without_jobs() -> FastAPI:
     return create_app(Settings(), background_jobs=False, separate_worker=True)
 
 
-def _api_docs(app: FastAPI) -> None:
-    """Swagger UI at /docs from files we serve (the fastapi-offline package's copy), never from a CDN."""
+def _api_docs(app: FastAPI) -> str:
+    """Swagger UI at /docs from files we serve (the fastapi-offline package's copy), never from a CDN; returns
+    the page's Content-Security-Policy, which allows its one inline script by hash."""
     from pathlib import Path
 
     from fastapi.openapi.docs import get_swagger_ui_html
@@ -112,12 +118,16 @@ def _api_docs(app: FastAPI) -> None:
     assets = Path(str(fastapi_offline.__file__)).with_name("static")
     app.mount("/static/docs", StaticFiles(directory=assets), name="docs-static")
 
+    page = get_swagger_ui_html(openapi_url="/openapi.json", title="paperscope API",
+                               swagger_js_url="/static/docs/swagger-ui-bundle.js",
+                               swagger_css_url="/static/docs/swagger-ui.css",
+                               swagger_favicon_url="/static/docs/favicon.png")
+
     @app.get("/docs", include_in_schema=False)
     def docs() -> Response:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="paperscope API",
-                                   swagger_js_url="/static/docs/swagger-ui-bundle.js",
-                                   swagger_css_url="/static/docs/swagger-ui.css",
-                                   swagger_favicon_url="/static/docs/favicon.png")
+        return Response(page.body, media_type="text/html")
+
+    return policy(script_src=" ".join(["'self'", *inline_script_hashes(bytes(page.body).decode())]))
 
 
 def _recommendations(services: Services) -> bool:
