@@ -15,8 +15,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from paperscope.errors import InputError
+from paperscope.limits import COLLECTION_DESCRIPTION, COLLECTION_NAME, DISPLAY_NAME, TAG, TIMEZONE
 from paperscope.store.db import as_utc, inserted_id, utc_now, write_transaction
-from paperscope.store.schema import collection_papers, collections, library, papers, tags, users, votes
+from paperscope.store.schema import (
+    MAX_RECORD_ID,
+    collection_papers,
+    collections,
+    library,
+    papers,
+    tags,
+    users,
+    votes,
+)
 
 LibraryState = Literal["saved", "hidden"]
 
@@ -61,8 +71,9 @@ class AccountStore:
 
     def create_user(self, email: str, *, password_hash: str | None = None, display_name: str | None = None,
                     timezone: str = "UTC") -> User:
-        """Add a user; InputError if the address is taken or malformed."""
+        """Add a user; InputError if the address is taken or malformed, or a text is beyond its limit."""
         address = normalise_email(email)
+        _check_profile(display_name=display_name, timezone=timezone)
         with write_transaction(self.engine) as conn:
             if conn.execute(sa.select(users.c.id).where(users.c.email == address)).first():
                 raise InputError(f"A user with e-mail {address} already exists.")
@@ -102,6 +113,7 @@ class AccountStore:
         allowed = {"password_hash", "display_name", "timezone"}
         if unknown := set(values) - allowed:
             raise ValueError(f"cannot update {sorted(unknown)}")
+        _check_profile(display_name=values.get("display_name"), timezone=values.get("timezone"))
         with write_transaction(self.engine) as conn:
             conn.execute(users.update().where(users.c.id == user_id).values(**values))
 
@@ -150,9 +162,7 @@ class AccountStore:
 
     def add_tag(self, user_id: int, paper_id: str, tag: str) -> None:
         """Tag a paper (which also saves it to the library, as in arxiv-sanity)."""
-        name = tag.strip()
-        if not name or len(name) > 100:
-            raise InputError("A tag is 1 to 100 characters.")
+        name = TAG.check(tag.strip())
         self.set_library_state(user_id, [paper_id], "saved")
         with write_transaction(self.engine) as conn:
             exists = conn.execute(sa.select(tags.c.tag).where(
@@ -206,9 +216,9 @@ class AccountStore:
 
     def create_collection(self, user_id: int, name: str, *, description: str = "", public: bool = False
                           ) -> Collection:
-        cleaned = name.strip()
-        if not cleaned or len(cleaned) > 200:
-            raise InputError("A collection name is 1 to 200 characters.")
+        """A new collection of the user's; InputError names a field beyond its limit or a name in use."""
+        cleaned = COLLECTION_NAME.check(name.strip())
+        COLLECTION_DESCRIPTION.check(description)
         with write_transaction(self.engine) as conn:
             if conn.execute(sa.select(collections.c.id).where(collections.c.user_id == user_id,
                                                              collections.c.name == cleaned)).first():
@@ -221,6 +231,8 @@ class AccountStore:
 
     def get_collection(self, collection_id: int, *, viewer_id: int | None) -> Collection | None:
         """The collection if the viewer may see it (its owner, or anyone when it is public); else None."""
+        if not 0 <= collection_id <= MAX_RECORD_ID:
+            return None
         with self.engine.connect() as conn:
             found = self._collections(conn, collections.c.id == collection_id)
         if not found or not (found[0].public or found[0].user_id == viewer_id):
@@ -272,6 +284,9 @@ class AccountStore:
         """Change `name`, `description` or `public` of the owner's collection."""
         if unknown := set(values) - {"name", "description", "public"}:
             raise ValueError(f"cannot update {sorted(unknown)}")
+        if "name" in values:
+            values["name"] = COLLECTION_NAME.check(values["name"].strip())
+        COLLECTION_DESCRIPTION.check(values.get("description", ""))
         with write_transaction(self.engine) as conn:
             self._require_owner(conn, collection_id, owner_id)
             conn.execute(collections.update().where(collections.c.id == collection_id).values(**values))
@@ -300,9 +315,18 @@ class AccountStore:
 
     @staticmethod
     def _require_owner(conn: Connection, collection_id: int, owner_id: int) -> None:
-        owner = conn.execute(sa.select(collections.c.user_id).where(collections.c.id == collection_id)).scalar()
+        owner = (conn.execute(sa.select(collections.c.user_id).where(collections.c.id == collection_id)).scalar()
+                 if 0 <= collection_id <= MAX_RECORD_ID else None)
         if owner is None or owner != owner_id:
             raise InputError(f"There is no collection {collection_id} of yours.")
+
+
+def _check_profile(*, display_name: str | None, timezone: str | None) -> None:
+    """InputError naming the field when a display name or time zone is beyond its limit."""
+    if display_name is not None:
+        DISPLAY_NAME.check(display_name)
+    if timezone is not None:
+        TIMEZONE.check(timezone)
 
 
 def _require_papers(conn: Connection, paper_ids: list[str]) -> None:

@@ -20,6 +20,7 @@ from paperscope.config import Settings
 from paperscope.embed.base import Embedder
 from paperscope.errors import DatabaseUnavailable, PaperscopeError, SignInRequired, require_extra
 from paperscope.store import Store, open_configured_store
+from paperscope.web.bounded import TEXT_LIMIT_ERROR
 from paperscope.web.hints import web_message
 from paperscope.web.pages import page
 from paperscope.web.render import STATIC
@@ -146,6 +147,7 @@ def _wants_json(request: Request) -> bool:
 
 def _error(request: Request, services: Services, status: int, message: str,
            headers: Mapping[str, str] | None = None) -> Response:
+    message = message.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate quoted from the input
     if _wants_json(request):
         code = ERROR_CODES.get(status, HTTPStatus(status).phrase.lower().replace(" ", "_"))
         return JSONResponse({"error": {"status": status, "code": code, "message": message}}, status_code=status,
@@ -175,7 +177,12 @@ def _error_handlers(app: FastAPI, services: Services) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        return _error(request, services, 422, "; ".join(_describe(e) for e in exc.errors()))
+        errors = exc.errors()
+        in_path = [e for e in errors if e.get("loc", ("",))[0] == "path"]
+        if in_path:  # an id no record can have (or no id at all): there is nothing at this address
+            return _error(request, services, 404, f"There is nothing at {request.url.path}: "
+                          + "; ".join(_describe(e) for e in in_path))
+        return _error(request, services, 422, "; ".join(_describe(e) for e in errors))
 
     @app.exception_handler(SignInRequired)
     async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
@@ -207,5 +214,7 @@ def _local(target: str) -> str:
 
 
 def _describe(error: dict[str, Any]) -> str:
+    if error.get("type") == TEXT_LIMIT_ERROR:  # its message names the field
+        return str(error.get("msg"))
     where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "form"))
     return f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid"))

@@ -16,6 +16,7 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
+from paperscope import limits
 from paperscope.index.keyword import parse_user_query
 from paperscope.text import EXCERPT_CHARS, excerpt, html_text, plain_text
 
@@ -99,6 +100,7 @@ def environment() -> jinja2.Environment:
     env.filters["pid"] = lambda paper_id: quote(str(paper_id), safe="/:")
     env.globals["max"] = max
     env.globals["min"] = min
+    env.globals["limits"] = limits.ALL  # the forms' maxlength, from the rules the store applies
     return env
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
+from paperscope.limits import ARXIV_ID, COLLECTION_DESCRIPTION, COLLECTION_NAME, PAPER_ID
 from paperscope.models import Paper
+from paperscope.web.bounded import Bounded
 
 T = TypeVar("T")
 
@@ -109,8 +111,8 @@ class VoteOut(BaseModel):
 
 
 class CollectionIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = ""
+    name: Annotated[str, Bounded(COLLECTION_NAME)]
+    description: Annotated[str, Bounded(COLLECTION_DESCRIPTION)] = ""
     public: bool = False
 
 
@@ -125,11 +127,11 @@ class CollectionOut(BaseModel):
 
 
 class CollectionPapersIn(BaseModel):
-    paper_ids: list[str] = Field(min_length=1, max_length=1000)
+    paper_ids: list[Annotated[str, Bounded(PAPER_ID)]] = Field(min_length=1, max_length=1000)
 
 
 class SubmissionIn(BaseModel):
-    arxiv_id: str = Field(description="An arXiv id or abs/pdf link, e.g. 2503.11731")
+    arxiv_id: Annotated[str, Bounded(ARXIV_ID)] = Field(description="An arXiv id or abs/pdf link, e.g. 2503.11731")
 
 
 class SubmissionOut(BaseModel):

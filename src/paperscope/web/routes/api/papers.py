@@ -11,7 +11,7 @@ from paperscope.filter_input import parse_paper_filter
 from paperscope.web.deps import RequiredApiUser, ServicesDep
 from paperscope.web.hints import web_message
 from paperscope.web.lookups import get_paper, papers_out
-from paperscope.web.params import Limit, Offset
+from paperscope.web.params import AuthorQuery, CategoryQuery, DateFrom, DateTo, Limit, Offset
 from paperscope.web.schemas import ERROR_RESPONSES, Page, PaperOut, ScoredPaper, VoteIn, VoteOut
 from paperscope.web.votes import cast_vote
 
@@ -20,9 +20,8 @@ router = APIRouter(tags=["papers"], responses=ERROR_RESPONSES)
 
 @router.get("/papers", response_model=Page[PaperOut], summary="Papers, newest first")
 def list_papers(services: ServicesDep, limit: Limit = 20, offset: Offset = 0,
-                date_from: Annotated[str | None, Query(alias="from")] = None,
-                date_to: Annotated[str | None, Query(alias="to")] = None,
-                category: str | None = None, author: str | None = None) -> Page[PaperOut]:
+                date_from: DateFrom = None, date_to: DateTo = None, category: CategoryQuery = None,
+                author: AuthorQuery = None) -> Page[PaperOut]:
     try:
         filters = parse_paper_filter(date_from=date_from, date_to=date_to, category=category, author=author)
     except InputError as exc:

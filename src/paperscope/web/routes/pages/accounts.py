@@ -10,8 +10,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperscope.auth import hash_password, verify_password
 from paperscope.errors import InputError
+from paperscope.limits import DISPLAY_NAME, TIMEZONE
+from paperscope.web.bounded import Bounded
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
 from paperscope.web.pages import cards, page
+from paperscope.web.params import RecordId
 from paperscope.web.security import (
     client_address,
     safe_next,
@@ -104,7 +107,8 @@ def _me_page(request: Request, services: ServicesDep, user: RequiredUser, *, mes
 
 @router.post("/me/settings", dependencies=[CsrfChecked], summary="Change name and time zone")
 def me_settings(request: Request, services: ServicesDep, user: RequiredUser,
-                display_name: Annotated[str, Form()] = "", timezone: Annotated[str, Form()] = "UTC") -> Response:
+                display_name: Annotated[str, Form(), Bounded(DISPLAY_NAME)] = "",
+                timezone: Annotated[str, Form(), Bounded(TIMEZONE)] = "UTC") -> Response:
     import zoneinfo
 
     zone = timezone.strip() or "UTC"
@@ -144,7 +148,7 @@ def create_token(request: Request, services: ServicesDep, user: RequiredUser,
 
 
 @router.post("/me/tokens/{token_id}/revoke", dependencies=[CsrfChecked], summary="Revoke an API token")
-def revoke_token(services: ServicesDep, user: RequiredUser, token_id: int) -> Response:
+def revoke_token(services: ServicesDep, user: RequiredUser, token_id: RecordId) -> Response:
     if not services.store.sessions.revoke_api_token(user.id, token_id):
         raise HTTPException(404, "You have no API token with that id.")
     return RedirectResponse("/me?message=Token+revoked.#settings", status_code=303)

@@ -10,11 +10,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from paperscope.errors import InputError, NotEmbedded, PaperscopeError
 from paperscope.feed.bibtex import to_bibtex
+from paperscope.limits import TAG
 from paperscope.models import Paper
+from paperscope.web.bounded import Bounded
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
 from paperscope.web.hints import web_message
 from paperscope.web.lookups import get_paper
 from paperscope.web.pages import cards, page
+from paperscope.web.params import form_record_id
 from paperscope.web.security import safe_next
 from paperscope.web.votes import cast_vote
 
@@ -54,7 +57,7 @@ def library(request: Request, services: ServicesDep, user: RequiredUser, paper_i
 
 @router.post("/papers/{paper_id:path}/tags", dependencies=[CsrfChecked], summary="Tag a paper")
 def tag(request: Request, services: ServicesDep, user: RequiredUser, paper_id: str,
-        tag: Annotated[str, Form()]) -> Response:
+        tag: Annotated[str, Form(), Bounded(TAG)]) -> Response:
     paper = get_paper(services, paper_id)
     try:
         services.store.accounts.add_tag(user.id, paper.id, tag)
@@ -72,10 +75,8 @@ def collect(request: Request, services: ServicesDep, user: RequiredUser, paper_i
         if new_name.strip() or not collection_id:
             target = accounts.create_collection(user.id, new_name or "Reading list").id
         else:
-            target = int(collection_id)
+            target = form_record_id(collection_id, "collection_id")
         accounts.add_to_collection(target, [paper.id], owner_id=user.id)
-    except ValueError:
-        raise HTTPException(400, "collection_id must be a number") from None
     except InputError as exc:
         raise HTTPException(400, str(exc)) from None
     return RedirectResponse(f"/collections/{target}", status_code=303)

@@ -9,6 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from paperscope.errors import InputError
+from paperscope.limits import ARXIV_ID
+from paperscope.web.bounded import Bounded
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
 from paperscope.web.pages import page
 from paperscope.web.submit import submit_arxiv_paper
@@ -23,7 +25,7 @@ def submit_form(request: Request, services: ServicesDep, user: CurrentUser) -> H
 
 @router.post("/submit", response_class=HTMLResponse, dependencies=[CsrfChecked], summary="Submit a paper")
 async def submit(request: Request, services: ServicesDep, user: RequiredUser,
-                 arxiv_id: Annotated[str, Form()]) -> HTMLResponse:
+                 arxiv_id: Annotated[str, Form(), Bounded(ARXIV_ID)]) -> HTMLResponse:
     try:
         submission = await run_in_threadpool(submit_arxiv_paper, services, user, arxiv_id)
     except InputError as exc:
