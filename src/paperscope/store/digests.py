@@ -157,7 +157,7 @@ class DigestStore:
             raise InputError(f"Unknown kind of follow {kind!r}: use one of {', '.join(FOLLOW_KINDS)}.")
         FOLLOW_VALUE.check(cleaned)
         if kind == "topic" and not (cleaned.isascii() and cleaned.isdigit()):
-            raise InputError(f"A topic is followed by its id, a whole number, not {cleaned[:40]!r}.")
+            raise InputError(f"A topic is followed by its id (value), a whole number, not {cleaned[:40]!r}.")
         with write_transaction(self.engine) as conn:
             if conn.execute(sa.select(follows.c.id).where(follows.c.user_id == user_id, follows.c.kind == kind,
                                                           follows.c.value == cleaned)).first():
