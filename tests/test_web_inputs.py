@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
