@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from paperscope.errors import InputError
 
-_ONE_LINE = "\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff"
-_MULTI_LINE = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ud800-\\udfff"  # tab, line feed, carriage return pass
+_ONE_LINE = "\\x00-\\x1f\\x7f-\\x9f"
+_MULTI_LINE = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f"  # tab, line feed, carriage return pass
+_SURROGATES = "\\ud800-\\udfff"  # refused too, but left out of `pattern`: regex engines differ on them
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,8 @@ class TextLimit:
 
     @property
     def pattern(self) -> str:
-        """The characters allowed, as a regular expression (JSON Schema's `pattern`)."""
+        """The characters allowed, as a regular expression (JSON Schema's `pattern`); lone surrogates, which
+        UTF-8 cannot carry and only a JSON escape can make, are refused as well."""
         return f"^[^{_MULTI_LINE if self.multiline else _ONE_LINE}]*$"
 
     def problem(self, value: str) -> str | None:
@@ -40,7 +42,7 @@ class TextLimit:
             return f"{named} must be at most {self.max_length:,} characters, not {len(value):,}."
         if self.required and not value.strip():
             return f"{named} must not be empty."
-        found = re.search(f"[{_MULTI_LINE if self.multiline else _ONE_LINE}]", value)
+        found = re.search(f"[{_MULTI_LINE if self.multiline else _ONE_LINE}{_SURROGATES}]", value)
         if found:
             allowed = "line breaks and tabs are fine" if self.multiline else "give a single line of text"
             return (f"{named} must not contain control characters (it has U+{ord(found.group()):04X} at position "

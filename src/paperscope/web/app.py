@@ -4,7 +4,7 @@ session middleware, static files, error pages and the background jobs."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
@@ -82,8 +82,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     _api_docs(app)  # before /static, whose mount would catch /static/docs and /static/plotly
     _plotly(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    include_routers(app, with_digests=_recommendations(services))
-    _error_handlers(app, services)
+    route_methods = include_routers(app, with_digests=_recommendations(services))
+    _error_handlers(app, services, route_methods)
     return app
 
 
@@ -159,7 +159,7 @@ def _error(request: Request, services: Services, status: int, message: str,
     return response
 
 
-def _error_handlers(app: FastAPI, services: Services) -> None:
+def _error_handlers(app: FastAPI, services: Services, route_methods: Callable[[str], list[str]]) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
@@ -169,11 +169,16 @@ def _error_handlers(app: FastAPI, services: Services) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def starlette_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = exc.headers
         if exc.status_code == 404 and exc.detail == "Not Found":
             message = f"There is nothing at {request.url.path}."
+        elif exc.status_code == 405:  # name every method of the address, not only those of the first route
+            allowed = route_methods(request.url.path)
+            message = f"{request.url.path} answers {', '.join(allowed)}, not {request.method}."
+            headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
         else:
             message = str(exc.detail)
-        return _error(request, services, exc.status_code, message, exc.headers)
+        return _error(request, services, exc.status_code, message, headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

@@ -1,0 +1,83 @@
+"""Schema-driven fuzzing of the whole web app (Schemathesis against /openapi.json): every operation, the JSON
+API and the pages, anonymous and signed in with an API token, on the real test database of tests/web_support.
+
+The properties, from Schemathesis' own checks: no answer is a server error, every status code, content type
+and JSON body is the one /openapi.json documents for the operation, and values the schema allows are accepted
+while values it forbids are refused.
+
+The suite runs a bounded number of cases per operation (about a minute on two cores); a longer run:
+    PAPERSCOPE_API_FUZZ_EXAMPLES=200 python -m pytest tests/test_api_fuzz.py -q
+(docs/benchmarks.md, "Fuzzing", records what runs found.)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from hypothesis import HealthCheck, settings
+
+from paperscope.config import Settings
+from paperscope.store import open_store
+from tests.web_support import build_site
+
+EXAMPLES = int(os.environ.get("PAPERSCOPE_API_FUZZ_EXAMPLES") or 8)
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not os.environ.get("PAPERSCOPE_API_FUZZ_EXAMPLES"),
+                suppress_health_check=list(HealthCheck))
+
+
+# 422 answers what the schema rules out; 400 what it cannot express (a day outside the calendar the pages show,
+# a collection name in use, an arXiv id that is no id): schema-valid data may get 400, never 422.
+CONFIG = schemathesis.Config.from_path(str(Path(__file__).with_name("schemathesis.toml")))
+
+
+@pytest.fixture(scope="module")
+def fuzzed_site(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The web tests' database, with a user who owns an API token, a private and a public collection."""
+    folder = tmp_path_factory.mktemp("fuzzed")
+    settings_ = build_site(folder)
+    # Submissions fetch from arXiv: point them at a closed local port so each fails at once.
+    return settings_.model_copy(update={"arxiv_api_url": "http://127.0.0.1:9/api/query"})
+
+
+@pytest.fixture(scope="module")
+def api_token(fuzzed_site: Settings) -> str:
+    with open_store(fuzzed_site.database_url) as store:
+        user = store.accounts.create_user("fuzzer@example.org", password_hash=None)
+        store.accounts.create_collection(user.id, "Private notes", description="mine")
+        store.accounts.create_collection(user.id, "Shared", public=True)
+        _, secret = store.sessions.create_api_token(user.id, "fuzzing")
+    return secret
+
+
+@pytest.fixture(scope="module")
+def web_app(fuzzed_site: Settings) -> Iterator[FastAPI]:
+    from paperscope.web import create_app
+
+    yield create_app(fuzzed_site)
+
+
+@pytest.fixture(scope="module")
+def api_schema(web_app: FastAPI) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_asgi("/openapi.json", web_app, config=CONFIG)
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@FUZZ
+def test_anonymous(case: schemathesis.Case) -> None:
+    case.call_and_validate()
+
+
+@schema.parametrize()
+@FUZZ
+def test_signed_in_with_an_api_token(case: schemathesis.Case, api_token: str) -> None:
+    case.call_and_validate(headers={"Authorization": f"Bearer {api_token}"})
+
+
