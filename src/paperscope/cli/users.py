@@ -32,7 +32,7 @@ class UserJson(TypedDict):
 
 @click.group()
 def users() -> None:
-    """Add and list users (operators; people sign up in the web app)."""
+    """Add, list and delete users (operators; people sign up in the web app)."""
 
 
 @users.command("add")
@@ -87,6 +87,32 @@ def users_list(app: AppContext, as_json: bool) -> None:
                 f"{plan['kind']} {plan['every']} at {plan['hour']:02d}:00" + ("" if plan["active"] else
                                                                               " (unsubscribed)"))
         click.echo(f"{row['id']:>4}  {row['email']}  {row['timezone']}  {what}")
+
+
+@users.command("delete")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Delete without asking (what is deleted is printed all the same).")
+@click.pass_obj
+def users_delete(app: AppContext, email: str, yes: bool) -> None:
+    """Delete a user with their library, votes, collections (public ones too), tokens, sessions and
+    subscriptions. Papers stay, also those they submitted. Asks first, saying how much goes."""
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        data = store.accounts.user_data(user.id)
+        click.echo(f"{user.email} (id {user.id}) keeps: {_amounts(data.counts)}")
+        if data.public_collections:
+            shown = ", ".join(repr(name) for name in data.public_collections[:10])
+            more = len(data.public_collections) - 10
+            click.echo(f"{len(data.public_collections)} public collection(s) that others can read go too: {shown}"
+                       + (f" and {more} more" if more > 0 else ""))
+        if not yes:
+            click.confirm(f"Delete {user.email} and all of this?", abort=True)
+        gone = store.accounts.delete_user(user.id)
+    click.echo(f"deleted {user.email}: {_amounts(gone.counts)}")
+
+
+def _amounts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {what}" for what, n in counts.items() if n) or "nothing else"
 
 
 @click.group()

@@ -19,13 +19,22 @@ from paperscope.limits import COLLECTION_DESCRIPTION, COLLECTION_NAME, DISPLAY_N
 from paperscope.store.db import as_utc, inserted_id, utc_now, write_transaction
 from paperscope.store.schema import (
     MAX_RECORD_ID,
+    api_tokens,
     collection_papers,
     collections,
+    feed_tokens,
+    follows,
     library,
+    outbox,
     papers,
+    sent_papers,
+    submissions,
+    subscriptions,
     tags,
+    unsubscribes,
     users,
     votes,
+    web_sessions,
 )
 
 LibraryState = Literal["saved", "hidden"]
@@ -117,9 +126,21 @@ class AccountStore:
         with write_transaction(self.engine) as conn:
             conn.execute(users.update().where(users.c.id == user_id).values(**values))
 
-    def delete_user(self, user_id: int) -> None:
+    def user_data(self, user_id: int) -> UserData:
+        """How much the user keeps here, table by table (what `delete_user` would delete)."""
+        with self.engine.connect() as conn:
+            return _user_data(conn, user_id)
+
+    def delete_user(self, user_id: int) -> UserData:
+        """Delete the user and everything theirs (library, tags, votes, collections public or not, tokens,
+        sessions, subscription, follows, submissions, digest records) in one transaction; returns what went.
+        Papers stay: they belong to the site, also those the user submitted."""
         with write_transaction(self.engine) as conn:
+            gone = _user_data(conn, user_id)
+            for _, table in USER_TABLES:  # the user's rows first; the users row last
+                conn.execute(table.delete().where(table.c.user_id == user_id))
             conn.execute(users.delete().where(users.c.id == user_id))
+        return gone
 
     # Library: saved and hidden papers ---------------------------------------------------------
 
@@ -319,6 +340,32 @@ class AccountStore:
                  if 0 <= collection_id <= MAX_RECORD_ID else None)
         if owner is None or owner != owner_id:
             raise InputError(f"There is no collection {collection_id} of yours.")
+
+
+#: What a user keeps here, by the name a person reads, each with its table (rows with the user's user_id).
+USER_TABLES: tuple[tuple[str, sa.Table], ...] = (
+    ("saved or hidden papers", library), ("tags", tags), ("votes", votes), ("collections", collections),
+    ("API tokens", api_tokens), ("sign-in sessions", web_sessions), ("digest subscriptions", subscriptions),
+    ("follows", follows), ("submissions", submissions), ("papers sent in digests", sent_papers),
+    ("digest messages", outbox), ("unsubscribes", unsubscribes), ("private feed tokens", feed_tokens))
+
+
+@dataclass(frozen=True, slots=True)
+class UserData:
+    """Rows of each kind a user keeps (`USER_TABLES` names), and the names of their public collections, which
+    other people may be reading."""
+
+    counts: dict[str, int]
+    public_collections: list[str]
+
+
+def _user_data(conn: Connection, user_id: int) -> UserData:
+    counts = {name: int(conn.execute(sa.select(sa.func.count()).select_from(table)
+                                     .where(table.c.user_id == user_id)).scalar_one())
+              for name, table in USER_TABLES}
+    public = list(conn.execute(sa.select(collections.c.name).where(
+        collections.c.user_id == user_id, collections.c.public.is_(True)).order_by(collections.c.name)).scalars())
+    return UserData(counts, public)
 
 
 def _check_profile(*, display_name: str | None, timezone: str | None) -> None:
