@@ -204,3 +204,15 @@ def test_every_limit_refuses_control_characters_and_excess() -> None:
         assert limit.problem("bad\x00") and limit.problem("bad\x85") and limit.problem("bad\ud800"), name
         assert bool(limit.problem("two\nlines")) is not limit.multiline, name
     assert inspect.getdoc(limits)
+
+
+def test_paper_ids_and_feed_tokens_in_paths_are_bounded(client: TestClient) -> None:
+    """A NUL in a path is no paper id (PostgreSQL cannot even compare it): 404, on every route that reads one."""
+    sign_up(client, "pather@example.org")
+    auth = {"Authorization": f"Bearer {api_token(client)}"}
+    for method, path in [("GET", "/papers/2503.11731%00"), ("GET", "/api/papers/2503%00/similar"),
+                         ("GET", "/api/papers/%1b"), ("PUT", "/api/papers/x%00/vote"),
+                         ("DELETE", "/api/collections/1/papers/x%00"), ("GET", "/feeds/users/ab%00cd.xml"),
+                         ("GET", f"/papers/{'9' * 301}")]:
+        response = client.request(method, path, headers=auth, json={"up": True} if method == "PUT" else None)
+        _assert_clean_error(response, path, 404, "There is nothing at")

@@ -68,6 +68,7 @@ SEARCH_QUERY = TextLimit("q", "The search query", 500)
 CATEGORY = TextLimit("category", "The category filter", 200)
 AUTHOR = TextLimit("author", "The author filter", 200)
 PAPER_ID = TextLimit("paper_id", "The paper id", 300, required=True)
+SECRET_TOKEN = TextLimit("token", "The token", 200, required=True)
 ARXIV_ID = TextLimit("arxiv_id", "The arXiv id or link", 300, required=True)
 
 #: Every limit by its Python name: the templates' `limits`, and the tests that walk them all.

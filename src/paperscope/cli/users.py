@@ -234,7 +234,7 @@ def subscribe(app: AppContext, email: str, frequency: Frequency, queries: tuple[
     with app.store() as store:
         user = store.accounts.require_user(email)
         for topic in topics:
-            if not topic.isdigit() or store.topics.get_topic(int(topic)) is None:
+            if not (topic.isascii() and topic.isdigit()) or store.topics.get_topic(int(topic)) is None:
                 raise click.BadParameter(f"there is no topic {topic!r}: `paperscope topics` lists the topic ids",
                                          param_hint="--topic")
         follows_given: tuple[tuple[FollowKind, tuple[str, ...]], ...] = (

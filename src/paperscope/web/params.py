@@ -16,12 +16,15 @@ from paperscope.feed.syndication import FeedFormat
 from paperscope.feed.trending import Period, parse_period
 from paperscope.filter_input import parse_paper_filter
 from paperscope.index.search import MODES, Mode
-from paperscope.limits import AUTHOR, CATEGORY, SEARCH_QUERY
+from paperscope.limits import AUTHOR, CATEGORY, PAPER_ID, SEARCH_QUERY
 from paperscope.store import MAX_RECORD_ID, PaperFilter
 from paperscope.web.bounded import Bounded
 
 #: A path's record id (collection, topic, token): bounded, so an id no record can have answers 404.
 RecordId = Annotated[int, Path(ge=0, le=MAX_RECORD_ID, description=f"A record id, 0 to {MAX_RECORD_ID}")]
+#: A paper id in a path: bounded like every text, so a control character (which PostgreSQL cannot even
+#: compare) answers 404.
+PaperIdPath = Annotated[str, Path(description="A paper id, e.g. 2503.11731"), Bounded(PAPER_ID)]
 #: The days a trending page can show: wide enough for any paper, narrow enough that the neighbouring day,
 #: week or month of either end is still a date.
 FIRST_DAY, LAST_DAY = dt.date(1000, 1, 1), dt.date(2999, 12, 31)

@@ -4,15 +4,17 @@ secret token from `store.digests.feed_token(user_id)`, shown on the account page
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import Response
 
 from paperscope.errors import InputError
 from paperscope.feed.syndication import FeedFormat, paper_feed
+from paperscope.limits import SECRET_TOKEN
 from paperscope.models import Paper
+from paperscope.web.bounded import Bounded
 from paperscope.web.deps import ServicesDep
 from paperscope.web.lookups import get_topic
 from paperscope.web.params import (
@@ -87,7 +89,7 @@ def topic_feed(services: ServicesDep, topic_id: RecordId, fmt: FormatQuery = "at
 
 
 @router.get("/users/{token}.xml", tags=["digests"], summary="A user's private RSS feed of recommendations")
-def user_feed(token: str, services: ServicesDep) -> Response:
+def user_feed(token: Annotated[str, Path(), Bounded(SECRET_TOKEN)], services: ServicesDep) -> Response:
     store, cache = services.store, services.recommendations
     user_id = store.digests.user_for_feed_token(token)
     user = store.accounts.get_user(user_id) if user_id is not None else None

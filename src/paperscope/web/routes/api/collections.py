@@ -8,7 +8,7 @@ from paperscope.errors import InputError
 from paperscope.store.accounts import Collection
 from paperscope.web.deps import ApiUser, RequiredApiUser, ServicesDep
 from paperscope.web.lookups import collection_not_found, visible_collection
-from paperscope.web.params import RecordId
+from paperscope.web.params import PaperIdPath, RecordId
 from paperscope.web.schemas import ERROR_RESPONSES, CollectionIn, CollectionOut, CollectionPapersIn
 
 router = APIRouter(tags=["collections"], responses=ERROR_RESPONSES)
@@ -59,7 +59,8 @@ def add_papers(services: ServicesDep, user: RequiredApiUser, collection_id: Reco
 
 @router.delete("/collections/{collection_id}/papers/{paper_id:path}", response_model=CollectionOut,
                summary="Remove a paper from your collection")
-def remove_paper(services: ServicesDep, user: RequiredApiUser, collection_id: RecordId, paper_id: str) -> CollectionOut:
+def remove_paper(services: ServicesDep, user: RequiredApiUser, collection_id: RecordId,
+                 paper_id: PaperIdPath) -> CollectionOut:
     try:
         services.store.accounts.remove_from_collection(collection_id, [paper_id], owner_id=user.id)
     except InputError:

@@ -17,7 +17,7 @@ from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, Services
 from paperscope.web.hints import web_message
 from paperscope.web.lookups import get_paper
 from paperscope.web.pages import cards, page
-from paperscope.web.params import form_record_id
+from paperscope.web.params import PaperIdPath, form_record_id
 from paperscope.web.security import safe_next
 from paperscope.web.votes import cast_vote
 
@@ -30,7 +30,7 @@ def back(request: Request, paper: Paper, next_path: str | None = None) -> Redire
 
 
 @router.post("/papers/{paper_id:path}/vote", dependencies=[CsrfChecked], summary="Upvote or withdraw a vote")
-def vote(request: Request, services: ServicesDep, user: RequiredUser, paper_id: str,
+def vote(request: Request, services: ServicesDep, user: RequiredUser, paper_id: PaperIdPath,
          up: Annotated[int, Form()] = 1, next: Annotated[str | None, Form()] = None) -> Response:
     paper = get_paper(services, paper_id)
     upvotes = cast_vote(services, user.id, paper, up=bool(up))
@@ -40,7 +40,7 @@ def vote(request: Request, services: ServicesDep, user: RequiredUser, paper_id: 
 
 
 @router.post("/papers/{paper_id:path}/library", dependencies=[CsrfChecked], summary="Save, hide or forget")
-def library(request: Request, services: ServicesDep, user: RequiredUser, paper_id: str,
+def library(request: Request, services: ServicesDep, user: RequiredUser, paper_id: PaperIdPath,
             action: Annotated[str, Form()], next: Annotated[str | None, Form()] = None) -> Response:
     paper = get_paper(services, paper_id)
     accounts = services.store.accounts
@@ -56,7 +56,7 @@ def library(request: Request, services: ServicesDep, user: RequiredUser, paper_i
 
 
 @router.post("/papers/{paper_id:path}/tags", dependencies=[CsrfChecked], summary="Tag a paper")
-def tag(request: Request, services: ServicesDep, user: RequiredUser, paper_id: str,
+def tag(request: Request, services: ServicesDep, user: RequiredUser, paper_id: PaperIdPath,
         tag: Annotated[str, Form(), Bounded(TAG)]) -> Response:
     paper = get_paper(services, paper_id)
     try:
@@ -67,7 +67,7 @@ def tag(request: Request, services: ServicesDep, user: RequiredUser, paper_id: s
 
 
 @router.post("/papers/{paper_id:path}/collect", dependencies=[CsrfChecked], summary="Add to a collection")
-def collect(request: Request, services: ServicesDep, user: RequiredUser, paper_id: str,
+def collect(request: Request, services: ServicesDep, user: RequiredUser, paper_id: PaperIdPath,
             collection_id: Annotated[str, Form()] = "", new_name: Annotated[str, Form()] = "") -> Response:
     paper = get_paper(services, paper_id)
     accounts = services.store.accounts
@@ -84,13 +84,13 @@ def collect(request: Request, services: ServicesDep, user: RequiredUser, paper_i
 
 @router.get("/papers/{paper_id:path}/bibtex", summary="BibTeX of a paper", response_class=Response,
             responses={200: {"content": {"application/x-bibtex": {}}}})
-def bibtex(services: ServicesDep, paper_id: str) -> Response:
+def bibtex(services: ServicesDep, paper_id: PaperIdPath) -> Response:
     paper = get_paper(services, paper_id)
     return Response(to_bibtex([paper]), media_type="application/x-bibtex; charset=utf-8")
 
 
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse, summary="A paper's page")
-def paper_page(request: Request, services: ServicesDep, user: CurrentUser, paper_id: str) -> HTMLResponse:
+def paper_page(request: Request, services: ServicesDep, user: CurrentUser, paper_id: PaperIdPath) -> HTMLResponse:
     paper = get_paper(services, paper_id)
     if paper.id != paper_id:  # an arXiv id given with a version or as a link: one address per paper
         return RedirectResponse(f"/papers/{paper.id}", status_code=301)  # type: ignore[return-value]
