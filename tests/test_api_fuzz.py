@@ -1,13 +1,16 @@
 """Schema-driven fuzzing of the whole web app (Schemathesis against /openapi.json): every operation, the JSON
-API and the pages, anonymous and signed in with an API token, on the real test database of tests/web_support.
+API, the pages and the feeds, anonymous and signed in with an API token, on the web tests' real database
+(tests/web_support.py) plus a user with collections.
 
-The properties, from Schemathesis' own checks: no answer is a server error, every status code, content type
-and JSON body is the one /openapi.json documents for the operation, and values the schema allows are accepted
-while values it forbids are refused.
+The properties are Schemathesis' own checks, all of them: no answer is a server error; every status code, content
+type, header and JSON body is one /openapi.json documents for the operation; a 405 lists the methods the address
+takes; data the schema forbids is refused; data it allows is never refused as invalid (422; a 400 says what a schema
+cannot, such as a day outside the calendar or a name already in use: tests/schemathesis.toml).
 
-The suite runs a bounded number of cases per operation (about a minute on two cores); a longer run:
-    PAPERSCOPE_API_FUZZ_EXAMPLES=200 python -m pytest tests/test_api_fuzz.py -q
-(docs/benchmarks.md, "Fuzzing", records what runs found.)
+The suite runs a bounded, fixed set of cases (8 per operation and mode, under a minute on two cores). A longer run
+explores new cases each time:
+    PAPERSCOPE_API_FUZZ_EXAMPLES=100 python -m pytest tests/test_api_fuzz.py -q -s   # -s prints the request count
+docs/benchmarks.md ("Fuzzing") records what the runs found.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -54,15 +58,29 @@ def api_token(fuzzed_site: Settings) -> str:
     return secret
 
 
+class CountingApp:
+    """The app, counting the requests that reach it (every case, and the extra requests some checks send)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app, self.requests = app, 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.requests += 1
+        await self.app(scope, receive, send)
+
+
 @pytest.fixture(scope="module")
-def web_app(fuzzed_site: Settings) -> Iterator[FastAPI]:
+def web_app(fuzzed_site: Settings) -> Iterator[CountingApp]:
     from paperscope.web import create_app
 
-    yield create_app(fuzzed_site)
+    counting = CountingApp(create_app(fuzzed_site))
+    yield counting
+    print(f"\nAPI fuzzing: {counting.requests} requests, {EXAMPLES} examples per operation and mode")
 
 
 @pytest.fixture(scope="module")
-def api_schema(web_app: FastAPI) -> schemathesis.BaseSchema:
+def api_schema(web_app: CountingApp) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_asgi("/openapi.json", web_app, config=CONFIG)
 
 
