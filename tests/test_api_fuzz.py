@@ -23,11 +23,12 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
 from paperscope.config import Settings
 from paperscope.store import open_store
-from tests.web_support import build_site
+from tests.web_support import HOSTILE_ID, build_site
 
 EXAMPLES = int(os.environ.get("PAPERSCOPE_API_FUZZ_EXAMPLES") or 8)
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not os.environ.get("PAPERSCOPE_API_FUZZ_EXAMPLES"),
@@ -99,3 +100,57 @@ def test_signed_in_with_an_api_token(case: schemathesis.Case, api_token: str) ->
     case.call_and_validate(headers={"Authorization": f"Bearer {api_token}"})
 
 
+
+
+# What the fuzzer found, pinned ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def client(web_app: CountingApp) -> Iterator[TestClient]:
+    with TestClient(web_app.app) as test_client:
+        yield test_client
+
+
+def test_every_operation_documents_its_error_answers(client: TestClient) -> None:
+    """Found: 45 operations answered statuses or content types /openapi.json did not list (403 for a form
+    without its CSRF token, the HTML error pages, the sign-in redirect)."""
+    paths = client.get("/openapi.json").json()["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            for status in ("400", "404", "422"):
+                content = responses[status]["content"]
+                if path.startswith("/api/"):
+                    assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
+                else:
+                    assert "text/html" in content, (method, path, status)
+            if not path.startswith("/api/"):
+                assert {"303", "403"} <= set(responses), (method, path)
+
+
+def test_a_405_names_every_method_of_the_address(client: TestClient) -> None:
+    """Found: `Allow` listed the methods of the first route only (GET /signup, though POST /signup exists)."""
+    for path, allowed in [("/signup", "GET, POST"), ("/api/collections", "GET, POST"),
+                          ("/api/collections/1", "DELETE, GET"), (f"/papers/{HOSTILE_ID}/vote", "POST"),
+                          (f"/api/papers/{HOSTILE_ID}", "GET")]:
+        response = client.request("PATCH", path)
+        assert response.status_code == 405 and response.headers["allow"] == allowed, (path, response.headers)
+
+
+def test_request_bodies_take_only_the_types_the_schema_gives(client: TestClient, api_token: str) -> None:
+    """Found: `{"public": 0}` was read as false and `{"up": "yes"}` as true."""
+    auth = {"Authorization": f"Bearer {api_token}"}
+    for path, method, body in [("/api/collections", "POST", {"name": "Typed", "public": 0}),
+                               (f"/api/papers/{HOSTILE_ID}/vote", "PUT", {"up": "yes"}),
+                               ("/api/submissions", "POST", {"arxiv_id": 2503.11731})]:
+        response = client.request(method, path, json=body, headers=auth)
+        assert response.status_code == 422, (path, response.text)
+
+
+def test_the_map_points_schema_is_plain_json_schema(client: TestClient) -> None:
+    """Found: the points of /api/topics/map were documented with `prefixItems`, which OpenAPI tools reading
+    3.0-style schemas reject as an invalid schema."""
+    points = client.get("/openapi.json").json()["components"]["schemas"]["MapOut"]["properties"]["points"]
+    assert points["items"]["type"] == "array" and isinstance(points["items"]["items"], dict)
+    assert "prefixItems" not in points["items"]
+    sample = client.get("/api/topics/map").json()["points"][0]
+    assert len(sample) == 6 and isinstance(sample[0], str)
