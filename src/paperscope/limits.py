@@ -32,8 +32,12 @@ class TextLimit:
     @property
     def pattern(self) -> str:
         """The characters allowed, as a regular expression (JSON Schema's `pattern`); lone surrogates, which
-        UTF-8 cannot carry and only a JSON escape can make, are refused as well."""
-        return f"^[^{_MULTI_LINE if self.multiline else _ONE_LINE}]*$"
+        UTF-8 cannot carry and only a JSON escape can make, are refused as well. A required field needs one
+        character that is not white space."""
+        refused = _MULTI_LINE if self.multiline else _ONE_LINE
+        if self.required:
+            return f"^[^{refused}]*[^{refused}\\s][^{refused}]*$"
+        return f"^[^{refused}]*$"
 
     def problem(self, value: str) -> str | None:
         """Why `value` is refused, naming the field; None when it is fine."""
