@@ -37,7 +37,7 @@ class UserJson(TypedDict):
 
 @click.group()
 def users() -> None:
-    """Add and list users (operators; people sign up in the web app)."""
+    """Add, list and delete users (operators; people sign up in the web app)."""
 
 
 @users.command("add")
@@ -110,6 +110,32 @@ def _user_rows(app: AppContext) -> list[UserJson]:
                              kind=sub.kind, every=sub.frequency, hour=sub.hour, active=sub.active),
                          "failed_sign_ins": failures.events, "locked_for_seconds": failures.wait_seconds})
     return rows
+
+
+@users.command("delete")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Delete without asking (what is deleted is printed all the same).")
+@click.pass_obj
+def users_delete(app: AppContext, email: str, yes: bool) -> None:
+    """Delete a user with their library, votes, collections (public ones too), tokens, sessions and
+    subscriptions. Papers stay, also those they submitted. Asks first, saying how much goes."""
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        data = store.accounts.user_data(user.id)
+        click.echo(f"{user.email} (id {user.id}) keeps: {_amounts(data.counts)}")
+        if data.public_collections:
+            shown = ", ".join(repr(name) for name in data.public_collections[:10])
+            more = len(data.public_collections) - 10
+            click.echo(f"{len(data.public_collections)} public collection(s) that others can read go too: {shown}"
+                       + (f" and {more} more" if more > 0 else ""))
+        if not yes:
+            click.confirm(f"Delete {user.email} and all of this?", abort=True)
+        gone = store.accounts.delete_user(user.id)
+    click.echo(f"deleted {user.email}: {_amounts(gone.counts)}")
+
+
+def _amounts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {what}" for what, n in counts.items() if n) or "nothing else"
 
 
 @click.group()
@@ -231,7 +257,7 @@ def subscribe(app: AppContext, email: str, frequency: Frequency, queries: tuple[
     with app.store() as store:
         user = store.accounts.require_user(email)
         for topic in topics:
-            if not topic.isdigit() or store.topics.get_topic(int(topic)) is None:
+            if not (topic.isascii() and topic.isdigit()) or store.topics.get_topic(int(topic)) is None:
                 raise click.BadParameter(f"there is no topic {topic!r}: `paperscope topics` lists the topic ids",
                                          param_hint="--topic")
         follows_given: tuple[tuple[FollowKind, tuple[str, ...]], ...] = (

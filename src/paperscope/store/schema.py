@@ -22,6 +22,9 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+#: The largest value of an Integer id column on every backend (32 bits on PostgreSQL): no record has a larger id.
+MAX_RECORD_ID = 2**31 - 1
+
 papers = Table(
     "papers",
     metadata,

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from paperscope.errors import InputError
+from paperscope.limits import TOKEN_NAME
 from paperscope.store.accounts import User, user_from_row
 from paperscope.store.db import as_utc, inserted_id, utc_now, write_transaction
 from paperscope.store.schema import api_tokens, throttle_events, users, web_sessions
@@ -80,9 +80,7 @@ class SessionStore:
 
     def create_api_token(self, user_id: int, name: str) -> tuple[ApiToken, str]:
         """A new API token; returns it with its secret, which is shown once and never stored."""
-        cleaned = name.strip()
-        if not cleaned or len(cleaned) > 100:
-            raise InputError("A token name is 1 to 100 characters, e.g. 'laptop script'.")
+        cleaned = TOKEN_NAME.check(name.strip())
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with write_transaction(self.engine) as conn:
             token_id = inserted_id(conn.execute(api_tokens.insert().values(

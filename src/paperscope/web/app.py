@@ -4,7 +4,7 @@ session middleware, static files, error pages and the background jobs."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
@@ -20,6 +20,7 @@ from paperscope.config import Settings
 from paperscope.embed.base import Embedder
 from paperscope.errors import DatabaseUnavailable, PaperscopeError, SignInRequired, require_extra
 from paperscope.store import Store, open_configured_store
+from paperscope.web.bounded import TEXT_LIMIT_ERROR
 from paperscope.web.headers import INLINE_STYLES, STYLE_ATTRIBUTES, SecurityHeaders, inline_script_hashes, policy
 from paperscope.web.hints import web_message
 from paperscope.web.pages import page
@@ -91,8 +92,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     _plotly(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    include_routers(app, with_digests=_recommendations(services))
-    _error_handlers(app, services)
+    route_methods = include_routers(app, with_digests=_recommendations(services))
+    _error_handlers(app, services, route_methods)
     return app
 
 
@@ -161,6 +162,7 @@ def _wants_json(request: Request) -> bool:
 
 def _error(request: Request, services: Services, status: int, message: str,
            headers: Mapping[str, str] | None = None) -> Response:
+    message = message.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate quoted from the input
     if _wants_json(request):
         code = ERROR_CODES.get(status, HTTPStatus(status).phrase.lower().replace(" ", "_"))
         return JSONResponse({"error": {"status": status, "code": code, "message": message}}, status_code=status,
@@ -172,7 +174,7 @@ def _error(request: Request, services: Services, status: int, message: str,
     return response
 
 
-def _error_handlers(app: FastAPI, services: Services) -> None:
+def _error_handlers(app: FastAPI, services: Services, route_methods: Callable[[str], list[str]]) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
@@ -182,15 +184,25 @@ def _error_handlers(app: FastAPI, services: Services) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def starlette_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = exc.headers
         if exc.status_code == 404 and exc.detail == "Not Found":
             message = f"There is nothing at {request.url.path}."
+        elif exc.status_code == 405:  # name every method of the address, not only those of the first route
+            allowed = route_methods(request.url.path)
+            message = f"{request.url.path} answers {', '.join(allowed)}, not {request.method}."
+            headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
         else:
             message = str(exc.detail)
-        return _error(request, services, exc.status_code, message, exc.headers)
+        return _error(request, services, exc.status_code, message, headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        return _error(request, services, 422, "; ".join(_describe(e) for e in exc.errors()))
+        errors = exc.errors()
+        in_path = [e for e in errors if e.get("loc", ("",))[0] == "path"]
+        if in_path:  # an id no record can have (or no id at all): there is nothing at this address
+            return _error(request, services, 404, f"There is nothing at {request.url.path}: "
+                          + "; ".join(_describe(e) for e in in_path))
+        return _error(request, services, 422, "; ".join(_describe(e) for e in errors))
 
     @app.exception_handler(SignInRequired)
     async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
@@ -222,5 +234,7 @@ def _local(target: str) -> str:
 
 
 def _describe(error: dict[str, Any]) -> str:
+    if error.get("type") == TEXT_LIMIT_ERROR:  # its message names the field
+        return str(error.get("msg"))
     where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "form"))
     return f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid"))

@@ -16,6 +16,7 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
+from paperscope import limits
 from paperscope.index.keyword import parse_user_query
 from paperscope.text import EXCERPT_CHARS, excerpt, html_text, plain_text, safe_url
 
@@ -100,6 +101,7 @@ def environment() -> jinja2.Environment:
     env.filters["link"] = lambda url: safe_url(url) if url else None  # a stored URL as a link: http(s) only
     env.globals["max"] = max
     env.globals["min"] = min
+    env.globals["limits"] = limits.ALL  # the forms' maxlength, from the rules the store applies
     return env
 
 

@@ -12,8 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from paperscope import throttle
 from paperscope.auth import MAX_PASSWORD_LENGTH, hash_password, verify_password
 from paperscope.errors import EmailTaken, InputError
+from paperscope.limits import DISPLAY_NAME, TIMEZONE
+from paperscope.web.bounded import Bounded
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
 from paperscope.web.pages import cards, page, refusal_page
+from paperscope.web.params import RecordId
 from paperscope.web.security import (
     clear_sign_in_failures,
     client_address,
@@ -119,7 +122,8 @@ def _me_page(request: Request, services: ServicesDep, user: RequiredUser, *, err
 
 @router.post("/me/settings", dependencies=[CsrfChecked], summary="Change name and time zone")
 def me_settings(request: Request, services: ServicesDep, user: RequiredUser,
-                display_name: Annotated[str, Form()] = "", timezone: Annotated[str, Form()] = "UTC") -> Response:
+                display_name: Annotated[str, Form(), Bounded(DISPLAY_NAME)] = "",
+                timezone: Annotated[str, Form(), Bounded(TIMEZONE)] = "UTC") -> Response:
     import zoneinfo
 
     zone = timezone.strip() or "UTC"
@@ -172,7 +176,7 @@ def create_token(request: Request, services: ServicesDep, user: RequiredUser,
 
 
 @router.post("/me/tokens/{token_id}/revoke", dependencies=[CsrfChecked], summary="Revoke an API token")
-def revoke_token(request: Request, services: ServicesDep, user: RequiredUser, token_id: int) -> Response:
+def revoke_token(request: Request, services: ServicesDep, user: RequiredUser, token_id: RecordId) -> Response:
     if not services.store.sessions.revoke_api_token(user.id, token_id):
         raise HTTPException(404, "You have no API token with that id.")
     flash(request, "Token revoked.")
