@@ -327,16 +327,19 @@ class WeekAmongNegatives(LinearRanker):
     against every paper, the ones it then ranks included."""
 
     _pool: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), init=False, repr=False)
+    _widened: dict[int, tuple[Corpus, np.ndarray, object]] = field(default_factory=dict, init=False, repr=False)
 
     def scores(self, corpus: Corpus, signals: Signals) -> np.ndarray:
         self._pool = signals.shared_pool()
         return super().scores(corpus, signals)
 
     def _background(self, corpus: Corpus) -> tuple[np.ndarray, object]:
-        if id(corpus) not in self._cache:
+        cached = self._widened.get(id(corpus))
+        if cached is None or cached[0] is not corpus:
             rows = np.union1d(super()._background(corpus)[0], self._pool)
-            self._cache[id(corpus)] = (rows, self.features(corpus, rows))
-        return self._cache[id(corpus)]
+            cached = (corpus, rows, self.features(corpus, rows))
+            self._widened = {id(corpus): cached}
+        return cached[1], cached[2]
 
 
 @dataclass

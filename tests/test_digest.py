@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from itsdangerous import URLSafeSerializer
 
 from paperscope.cli import main
 from paperscope.config import Settings
 from paperscope.digest import current_slot, due_subscriptions, send_digests
 from paperscope.digest.compose import Digest, DigestComposer, digest_paper, trending_papers
 from paperscope.digest.tokens import read_unsubscribe_token, unsubscribe_token
+from paperscope.errors import ExpiredLink
 from paperscope.ingest.pipeline import Ingester
 from paperscope.models import Paper
 from paperscope.store import Store, open_store
@@ -27,6 +29,7 @@ from tests.conftest import FIXTURES
 from tests.test_digest_support import Inbox, smtp_server
 
 BASE_URL = "https://papers.example.org"
+SECRET_KEY = "digest-test-secret-of-at-least-32-characters"  # a placeholder or a shorter key signs no link
 GRAPH = ["2601.00001", "2601.00002", "2601.00003", "2601.00004", "2601.00005", "2601.00006"]
 SPEECH = ["2601.00007", "2601.00008", "2601.00009", "2601.00010", "2601.00011"]
 ROBOTS = ["2601.00012", "2601.00013", "2601.00014", "2601.00015", "2601.00016"]
@@ -41,14 +44,14 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 def site_env(tmp_path: Path, port: int) -> dict[str, str]:
     return {"PAPERSCOPE_DATABASE_URL": str(tmp_path / "site.db"), "PAPERSCOPE_EMBEDDING_MODEL": "hashing",
             "PAPERSCOPE_SMTP_HOST": "127.0.0.1", "PAPERSCOPE_SMTP_PORT": str(port),
-            "PAPERSCOPE_BASE_URL": BASE_URL, "PAPERSCOPE_SECRET_KEY": "digest-test-secret",
+            "PAPERSCOPE_BASE_URL": BASE_URL, "PAPERSCOPE_SECRET_KEY": SECRET_KEY,
             "PAPERSCOPE_MAIL_FROM": "digest@papers.example.org", "PAPERSCOPE_SMTP_BACKOFF_SECONDS": "0.01",
             "PAPERSCOPE_SMTP_TIMEOUT_SECONDS": "10"}
 
 
 def site_settings(tmp_path: Path, port: int) -> Settings:
     return Settings(database_url=str(tmp_path / "site.db"), embedding_model="hashing", smtp_host="127.0.0.1",
-                    smtp_port=port, base_url=BASE_URL, secret_key="digest-test-secret",
+                    smtp_port=port, base_url=BASE_URL, secret_key=SECRET_KEY,
                     mail_from="digest@papers.example.org", smtp_backoff_seconds=0.01, smtp_timeout_seconds=10)
 
 
@@ -203,12 +206,19 @@ def test_the_trending_section_ranks_like_the_trending_page(store: Store) -> None
     assert [p.id for p in trending_papers(store, ids, 2, period="week", today=today)] == [ids[1], ids[2]]
 
 
-def test_unsubscribe_tokens_are_signed_and_name_the_address(tmp_path: Path) -> None:
-    token = unsubscribe_token("secret", 7, "ada@example.org")
-    assert read_unsubscribe_token("secret", token) == (7, "ada@example.org")
-    assert read_unsubscribe_token("another secret", token) is None
-    assert read_unsubscribe_token("secret", token[:-2] + "xx") is None
-    assert read_unsubscribe_token("secret", "") is None
+def test_unsubscribe_tokens_are_signed_dated_and_name_the_address(tmp_path: Path) -> None:
+    sent = dt.datetime(2026, 3, 1, 7, tzinfo=dt.UTC)
+    lifetime = dt.timedelta(days=60)
+    token = unsubscribe_token("secret", 7, "ada@example.org", issued_at=sent)
+    assert read_unsubscribe_token("secret", token, lifetime=lifetime, now=sent + lifetime) == (7, "ada@example.org")
+    with pytest.raises(ExpiredLink):
+        read_unsubscribe_token("secret", token, lifetime=lifetime, now=sent + lifetime + dt.timedelta(seconds=1))
+    assert read_unsubscribe_token("another secret", token, lifetime=lifetime, now=sent) is None
+    assert read_unsubscribe_token("secret", token[:-2] + "xx", lifetime=lifetime, now=sent) is None
+    assert read_unsubscribe_token("secret", "", lifetime=lifetime) is None
+    undated = URLSafeSerializer("secret", salt="paperscope.unsubscribe").dumps({"u": 7, "e": "ada@example.org"})
+    with pytest.raises(ExpiredLink):  # the links of digests sent before they had a lifetime
+        read_unsubscribe_token("secret", str(undated), lifetime=lifetime)
 
 
 def test_digest_pages_feed_and_json(tmp_path: Path) -> None:
@@ -241,13 +251,14 @@ def test_digest_pages_feed_and_json(tmp_path: Path) -> None:
         assert client.get(f"/feeds/users/{feed_token}.xml").status_code == 404  # the old address is revoked
 
         assert client.get("/api/recommendations").status_code == 401
+        # The feed token opens the feed only: in a query string it would land in access logs.
         new_token = store.digests.feed_token(ada.id)
-        picks = client.get("/api/recommendations", params={"token": new_token, "limit": 3}).json()
-        assert [p["id"] for p in picks][:3] and all(set(p) >= {"id", "score", "why"} for p in picks)
-        assert picks[0]["id"] in ROBOTS[2:] and not {p["id"] for p in picks} & set(ROBOTS[:2])
-
+        assert client.get("/api/recommendations", params={"token": new_token}).status_code == 401
         _, api_token = store.sessions.create_api_token(ada.id, "script")
         signed_in = {"Authorization": f"Bearer {api_token}"}
+        picks = client.get("/api/recommendations", params={"limit": 3}, headers=signed_in).json()
+        assert [p["id"] for p in picks][:3] and all(set(p) >= {"id", "score", "why"} for p in picks)
+        assert picks[0]["id"] in ROBOTS[2:] and not {p["id"] for p in picks} & set(ROBOTS[:2])
         assert len(client.get("/api/recommendations", params={"limit": 2}, headers=signed_in).json()) == 2
 
 

@@ -25,7 +25,8 @@ USERS = ["ada@example.org", "bob@example.org", "cy@example.org", "di@example.org
 
 def settings_for(database_url: str, port: int, **changes: object) -> Settings:
     values: dict[str, object] = dict(database_url=database_url, embedding_model="hashing",
-                                     smtp_host="127.0.0.1", smtp_port=port, secret_key="delivery-test",
+                                     smtp_host="127.0.0.1", smtp_port=port,
+                                     secret_key="delivery-test-secret-of-at-least-32-characters",
                                      smtp_backoff_seconds=0.01, smtp_timeout_seconds=10, smtp_retries=2)
     values.update(changes)
     return Settings(**values)  # type: ignore[arg-type]

@@ -61,7 +61,8 @@ def test_starttls_upgrades_the_connection_and_delivers(tmp_path: Path, cert: Cer
             populate(store, settings, [USER])
         env = {"PAPERSCOPE_DATABASE_URL": settings.database_url, "PAPERSCOPE_EMBEDDING_MODEL": "hashing",
                "PAPERSCOPE_SMTP_HOST": "127.0.0.1", "PAPERSCOPE_SMTP_PORT": str(port),
-               "PAPERSCOPE_SMTP_SECURITY": "starttls", "PAPERSCOPE_SMTP_CA_FILE": str(cert.ca_file)}
+               "PAPERSCOPE_SMTP_SECURITY": "starttls", "PAPERSCOPE_SMTP_CA_FILE": str(cert.ca_file),
+               "PAPERSCOPE_SECRET_KEY": settings.secret_key}
         result = CliRunner(env=env).invoke(main, ["digest", "send"])
         assert result.exit_code == 0, result.output
         assert "sent 1, to retry later 0, failed 0" in result.output

@@ -132,3 +132,19 @@ def test_a_map_that_cannot_be_built_is_a_problem_not_a_failure(engine: SearchEng
     report = index_papers(engine, topic_map=TopicMapRule(place=True, build=True, min_papers=1))
     assert report.embedded == 150 and not report.map_built
     assert report.problems == ["The topic map could not be built: too few topics"]
+
+
+def test_the_progress_total_counts_papers_stored_during_the_run(engine: SearchEngine) -> None:
+    """An ingest beside the run (another process, the background job) adds papers while they are embedded:
+    the status line's total follows, so it never reads "embedding papers (13952 of 1609)"."""
+    seen: list[tuple[int, int]] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+        if done == EMBED_BATCH:
+            engine.store.upsert_papers(papers(200, start=1000))  # stored after the run counted its work
+
+    report = index_papers(engine, progress=progress)
+    assert report.embedded == 350
+    assert all(done <= total for done, total in seen), seen
+    assert seen[:3] == [(0, 150), (EMBED_BATCH, 150), (2 * EMBED_BATCH, 350)] and seen[-1] == (350, 350)

@@ -260,3 +260,47 @@ def test_the_real_model_ranks_the_librarys_theme_first(tmp_path: Path) -> None:
         store.accounts.set_library_state(user.id, GRAPH[:2], "saved")
         results = Recommender(store, settings).recommend(user.id, limit=4)
     assert {r.id for r in results} == set(GRAPH[2:])
+
+
+def _ingest_lines(store: Store, settings: Settings, lines: list[str], path: Path) -> None:
+    path.write_text("\n".join(lines) + "\n")
+    Ingester(store, settings).ingest(str(path))
+    index_papers(SearchEngine(store, settings))
+
+
+def test_new_vectors_are_folded_into_the_corpus_without_reading_it_again(tmp_path: Path) -> None:
+    lines = (FIXTURES / "digest_papers.jsonl").read_text().splitlines()
+    settings = Settings(database_url=str(tmp_path / "fold.db"), embedding_model="hashing")
+    with open_store(settings.database_url) as store:
+        _ingest_lines(store, settings, lines[:13], tmp_path / "first.jsonl")
+        recommender = Recommender(store, settings)
+        before = recommender.load_corpus()
+        assert recommender.is_current(before)
+        _ingest_lines(store, settings, lines[13:], tmp_path / "later.jsonl")  # ROBOTS[2:]
+        assert not recommender.is_current(before)
+        after = recommender.load_corpus(before)
+        assert after.vectorizer is before.vectorizer and after.folded == 3  # folded in, TF-IDF not fit anew
+        assert after.corpus.ids[:13] == before.corpus.ids and set(after.corpus.ids[13:]) == set(ROBOTS[2:])
+        assert len(before.corpus.ids) == 13 and before.corpus.tfidf.shape[0] == 13  # the old snapshot is untouched
+        assert recommender.is_current(after)
+        read_anew = Recommender(store, settings).load_corpus()
+        for paper_id in read_anew.corpus.ids:
+            assert np.array_equal(after.corpus.vectors[after.corpus.row[paper_id]],
+                                  read_anew.corpus.vectors[read_anew.corpus.row[paper_id]])
+        assert after.titles[ROBOTS[4]] == store.get_paper(ROBOTS[4]).title  # type: ignore[union-attr]
+        user = store.accounts.create_user("dee@example.org")
+        store.accounts.set_library_state(user.id, ROBOTS[:2], "saved")
+        recommender.use(after)
+        assert {r.id for r in recommender.recommend(user.id, limit=3)} == set(ROBOTS[2:])
+
+
+def test_the_corpus_is_read_anew_when_folded_rows_pass_the_refit_share(tmp_path: Path) -> None:
+    lines = (FIXTURES / "digest_papers.jsonl").read_text().splitlines()
+    settings = Settings(database_url=str(tmp_path / "refit.db"), embedding_model="hashing")
+    with open_store(settings.database_url) as store:
+        _ingest_lines(store, settings, lines[:8], tmp_path / "first.jsonl")
+        recommender = Recommender(store, settings)
+        before = recommender.load_corpus()
+        _ingest_lines(store, settings, lines[8:], tmp_path / "later.jsonl")  # as many again: past REFIT_SHARE
+        after = recommender.load_corpus(before)
+        assert after.vectorizer is not before.vectorizer and after.folded == 0 and len(after.corpus.ids) == 16

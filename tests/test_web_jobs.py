@@ -145,3 +145,30 @@ def test_papers_added_by_others_are_picked_up_once_and_the_status_goes_quiet(tmp
         assert store.count_papers_to_embed(services.search.embedder.name) == 0
         assert jobs.pick_up_changes() == 0  # nothing changed since: one indexed query, no work
         assert services.search.sizes() == (added, added)
+
+
+def test_the_no_network_notice_shows_where_papers_are_added_until_dismissed(tmp_path: Path) -> None:
+    import re
+
+    settings = site_settings(tmp_path, ingest_sources="arxiv:cs.LG", arxiv_api_url=CLOSED_PORT_URL)
+    with open_store(settings.database_url) as store:
+        services = Services.create(settings, store)
+        services.jobs = jobs_of(services)
+        assert services.jobs.run_cycle().state == "offline"
+        Ingester(store, settings).ingest(str(shared_path("data", "arxiv", "cs", "2025-06-30.jsonl")))  # from files
+        app = create_app(settings, store=store, background_jobs=False)
+        with TestClient(app) as client:
+            app.state.services.jobs = services.jobs
+            home = client.get("/").text
+            assert "No network" in home and "data-dismiss hidden" in home  # app.js shows the button
+            key = re.search(r'data-notice="([0-9a-f]+)"', home)
+            assert key
+            for path in ("/search?q=graph", "/topics", "/signin", "/papers/2506.21627"):
+                page = client.get(path)
+                assert "No network" not in page.text, path
+            sign_up(client, "newcomer@example.org")
+            assert "No network" in client.get("/submit").text
+            client.cookies.set("dismissed_notice", key.group(1))  # what app.js sets on "Dismiss"
+            assert "No network" not in client.get("/").text
+            client.cookies.set("dismissed_notice", "0" * 16)  # another notice was dismissed, not this one
+            assert "No network" in client.get("/").text

@@ -33,7 +33,9 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def site_settings(folder: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {"database_url": f"sqlite:///{folder / 'site.db'}", "embedding_model": "hashing",
                                  "background_jobs": False, "arxiv_delay_seconds": 0, "http_backoff_seconds": 0.01,
-                                 "http_timeout_seconds": 2, "http_retries": 0}
+                                 "http_timeout_seconds": 2, "http_retries": 0,
+                                 # Every test client comes from one address ("testclient") to one database.
+                                 "sign_ups_per_hour": 1000}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 
@@ -108,8 +110,16 @@ def csrf(client: TestClient, path: str = "/signin") -> str:
 
 
 def sign_up(client: TestClient, email: str, password: str = PASSWORD) -> None:
+    """Sign up, then sign in as the sign-up page asks (it signs nobody in: see decision 0064)."""
     form = {"email": email, "password": password, "csrf_token": csrf(client, "/signup")}
     response = client.post("/signup", data=form, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/signin"), response.text
+    sign_in(client, email, password)
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> None:
+    form = {"email": email, "password": password, "csrf_token": csrf(client, "/signin")}
+    response = client.post("/signin", data=form, follow_redirects=False)
     assert response.status_code == 303, response.text
 
 

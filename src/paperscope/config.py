@@ -71,7 +71,13 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=30.0, gt=0, description=(
         "How long a request waits for a free database connection before it fails"))
     secret_key: str = Field(default="change-me", description=(
-        "Signs sessions and unsubscribe links (web and digest stages)"))
+        "Signs sessions and unsubscribe links (web and digest stages). Unset or a placeholder (development only): "
+        "`serve` signs both with a random key that lasts until it stops, and digests sent by any other process "
+        "(`digest send`, a `worker` of its own) carry no unsubscribe link, only the way to stop them from the "
+        "account page"))
+    unsubscribe_link_days: int = Field(default=60, ge=1, description=(
+        "How long the unsubscribe link of a digest e-mail works; an expired link's page says how to stop the "
+        "digests from the account page (/me)"))
     base_url: str = Field(default="http://localhost:8000", description="Public address used in links")
     smtp_host: str = Field(default="localhost", description="SMTP server for digests")
     smtp_port: int = Field(default=25, description="SMTP port")
@@ -166,9 +172,27 @@ class Settings(BaseSettings):
         "How often the background jobs look for papers added by others (to embed and index them) and for digests that"
         " are due"))
     sign_in_attempts: int = Field(default=5, ge=1, description=(
-        "Failed sign-ins allowed per account and per client address within the window; past it, sign-in answers 429 "
-        "with `Retry-After`"))
-    sign_in_window_seconds: int = Field(default=900, ge=1, description="Window of the sign-in rate limit")
+        "Failed sign-ins allowed per account within the window, from any address; past it the account is locked "
+        "(sign-in answers 429 with `Retry-After`, even to its right password) until the window has passed"))
+    sign_in_address_attempts: int = Field(default=20, ge=1, description=(
+        "Failed sign-ins allowed per client address within the window, whatever the accounts; past it the address "
+        "may only sign in to accounts that signed in from the same browser before"))
+    sign_in_window_seconds: int = Field(default=900, ge=1, le=86400, description=(
+        "Window of the sign-in rate limits"))
+    sign_ups_per_hour: int = Field(default=5, ge=1, description="Sign-ups allowed per client address per hour")
+    submissions_per_hour: int = Field(default=30, ge=1, description=(
+        "Papers one account may submit per hour (web form and API)"))
+    submissions_per_hour_per_address: int = Field(default=60, ge=1, description=(
+        "Papers that may be submitted from one client address per hour, whatever the accounts"))
+    trusted_proxies: str = Field(
+        default="",
+        json_schema_extra={"default_shown": "none (proxy headers are ignored)"},
+        description=(
+        "Comma-separated addresses or networks (e.g. `127.0.0.1,10.0.0.0/8`) of reverse proxies whose "
+        "`X-Forwarded-For` and `X-Forwarded-Proto` headers are believed: the client address (what rate limits "
+        "count) is then the rightmost forwarded address that is not itself a trusted proxy. Empty: the headers are "
+        "ignored and the address is the connection's. `*` trusts every sender (only when nothing but the proxy can "
+        "reach the server)"))
     session_days: int = Field(default=30, ge=1, description=(
         "How long a web session lasts (the signed cookie and its server-side record)"))
     topics_min_size: int | None = Field(
@@ -194,6 +218,9 @@ class Settings(BaseSettings):
 
     def ingest_source_list(self) -> list[str]:
         return [s.strip() for s in self.ingest_sources.split(",") if s.strip()]
+
+    def trusted_proxy_list(self) -> list[str]:
+        return [s.strip() for s in self.trusted_proxies.split(",") if s.strip()]
 
     def has_placeholder_secret(self) -> bool:
         return self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < MIN_SECRET_CHARS
@@ -221,6 +248,21 @@ class Settings(BaseSettings):
                 "is refused in production. Set a random one, e.g. the output of: "
                 "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        import ipaddress
+
+        for entry in (s.strip() for s in value.split(",")):
+            if not entry or entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network: give addresses such as 127.0.0.1 or "
+                                 "10.0.0.0/8, separated by commas") from None
+        return value
 
     @field_validator("fusion")
     @classmethod

@@ -15,6 +15,7 @@ web app put in their own words is the error's `fix` (a `Fix`), which `paperscope
     ├── NothingToGoOn                   a user has no library, votes or follows to recommend from
     ├── ModelExportError                exporting or quantising the packaged model to ONNX failed
     ├── InputError                      a whole input cannot be read (missing file, unknown format, bad encoding)
+    │   └── EmailTaken                  a user with this e-mail address exists already
     └── SourceError                     a remote source failed or refused a request
         ├── OfflineError                a remote source cannot be reached at all
         ├── EmbeddingServiceError       an embeddings endpoint refused a request, gave up, or sent bad vectors
@@ -26,6 +27,7 @@ web app put in their own words is the error's `fix` (a `Fix`), which `paperscope
     │   └── Unreachable                 no connection to the server at all: retrying other messages would not help
     └── PermanentFailure                the server refused the message for good (5xx)
     SignInRequired                      a web page needs a signed-in user; answered with a redirect to sign in
+    ExpiredLink                         an unsubscribe link past its lifetime; answered with a page saying what to do
 
 A single bad record is not a PaperscopeError: parsers report it as an `ingest.base.Problem` and go on.
 """
@@ -99,6 +101,11 @@ class InputError(PaperscopeError):
     pass
 
 
+class EmailTaken(InputError):
+    """A user with this e-mail address exists already (the web sign-up answers it as it answers a new one)."""
+
+
+
 class SourceError(PaperscopeError):
     """`response` is the HTTP response that was refused, when there was one (its body may explain why)."""
 
@@ -145,6 +152,10 @@ class SignInRequired(Exception):
     def __init__(self, next_path: str) -> None:
         super().__init__(next_path)
         self.next_path = next_path
+
+
+class ExpiredLink(Exception):
+    """A genuine unsubscribe token older than its lifetime (or one without a date, from before links had one)."""
 
 
 def require_extra(module: str, extra: str, purpose: str) -> ModuleType:

@@ -79,7 +79,8 @@ def index_papers(engine: SearchEngine, *, rebuild: bool = False, reembed: bool =
 
     `rebuild` empties both indexes before they are filled again from the store; `reembed` forgets the model's
     vectors first (and rebuilds). With `check_versions` the report notes vectors of the model made by another
-    version of it. `progress(done, total)` is called as embedding starts and after each stored batch; `on_stage`
+    version of it. `progress(done, total)` is called as embedding starts and after each stored batch, `total`
+    being the papers embedded so far plus those pending then; `on_stage`
     with a few words as each later step starts. When `should_stop()` turns true before a batch, the run ends
     there, reporting `stopped` (nothing is indexed). `cluster` ("local" or a Dask scheduler address) embeds on
     that cluster (`workers` processes of a local one). `clock` gives the time a map's age is measured against.
@@ -128,6 +129,9 @@ def embed_pending(engine: SearchEngine, *, progress: ProgressCallback | None = N
         store.save_embeddings(embedder.name, embedder.version, batch, vectors)
         done += len(batch)
         if progress is not None:
+            # Papers stored meanwhile (an ingest beside this run) are work too: the total is what is done
+            # plus what is pending now.
+            total = done + store.count_papers_to_embed(embedder.name)
             progress(done, total)
     return done, stopped
 

@@ -210,6 +210,8 @@ class BackgroundJobs:
         self.pick_up_changes()  # what was ingested since can be recommended
         self._recommender = self._recommender or Recommender(self.store, self.settings)
         report = send_digests(self.store, self.settings, recommender=self._recommender, update_index=False)
+        for warning in report.warnings:
+            log.warning("digests: %s", warning)
         for error in report.delivery.errors:
             log.warning("digest delivery: %s", error)
         return len(report.delivery.sent)

@@ -41,6 +41,8 @@ _TOKEN = re.compile(
 _ESCAPED = re.compile(r"\\([_%#&~$])")
 _SAFE_URL = re.compile(r"https?://[^\s\"'<>\\`]+", re.IGNORECASE)
 _WHITESPACE = str.maketrans("\t\r\f\v", "    ")
+# Outside XML 1.0's characters: C0 controls but tab, newline and return; lone surrogates; U+FFFE and U+FFFF.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 # Commands that stand for a character (a following `{}` is eaten: `\deg{}`).
 SYMBOLS = {
@@ -225,6 +227,11 @@ def safe_url(url: str) -> str | None:
     """The URL if it is an absolute http(s) URL (the only links made from paper text), else None."""
     url = url.strip()
     return url if _SAFE_URL.fullmatch(url) else None
+
+
+def printable(text: str) -> str:
+    """The text without control characters and what XML cannot hold (whitespace ones, a form feed, become a space)."""
+    return _NOT_XML.sub(lambda found: " " if found.group().isspace() else "", text)
 
 
 class _Converter:

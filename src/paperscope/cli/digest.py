@@ -31,6 +31,8 @@ def digest_send(app: AppContext, email: str | None, dry_run: bool, no_index: boo
 
     with app.store() as store:
         report = send_digests(store, app.settings, email=email, dry_run=dry_run, update_index=not no_index)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     for composed in report.composed:
         prefix = "would send" if dry_run else "queued"
         click.echo(f"{prefix}: {composed.recipient}: {composed.subject}")
@@ -61,6 +63,11 @@ def digest_preview(app: AppContext, email: str, output: Path | None, text: bool)
     """Write the HTML of the digest the user would get now to a file (nothing is stored or sent)."""
     require_digest_extra()
     from paperscope.digest import preview
+    from paperscope.digest.compose import NO_UNSUBSCRIBE_LINK
+    from paperscope.digest.tokens import signing_key
+
+    if signing_key(app.settings) is None:
+        click.echo(f"warning: {NO_UNSUBSCRIBE_LINK}", err=True)
 
     with app.store() as store:
         composed = preview(store, app.settings, email)

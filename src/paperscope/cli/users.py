@@ -27,12 +27,17 @@ class UserJson(TypedDict):
     email: str
     timezone: str
     can_sign_in: bool
+    created_at: str
+    api_tokens: int
+    subscribed: bool
     subscription: PlanJson | None
+    failed_sign_ins: int
+    locked_for_seconds: int
 
 
 @click.group()
 def users() -> None:
-    """Add and list users (operators; people sign up in the web app)."""
+    """Add, list and delete users (operators; people sign up in the web app)."""
 
 
 @users.command("add")
@@ -57,7 +62,7 @@ def users_add(app: AppContext, email: str, password_stdin: bool, display_name: s
     password_hash = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
-        password_hash = hash_password(password)
+        password_hash = hash_password(password, user_inputs=[email, display_name])
     with app.store() as store:
         user = store.accounts.create_user(email, password_hash=password_hash, display_name=display_name,
                                           timezone=timezone)
@@ -69,15 +74,8 @@ def users_add(app: AppContext, email: str, password_stdin: bool, display_name: s
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def users_list(app: AppContext, as_json: bool) -> None:
-    """Every user, with their subscription."""
-    with app.store() as store:
-        rows: list[UserJson] = []
-        for user in store.accounts.list_users():
-            sub = store.digests.get_subscription(user.id)
-            rows.append({"id": user.id, "email": user.email, "timezone": user.timezone,
-                         "can_sign_in": user.can_sign_in,
-                         "subscription": None if sub is None else PlanJson(
-                             kind=sub.kind, every=sub.frequency, hour=sub.hour, active=sub.active)})
+    """Every user: created when, API tokens, digest subscription, and failed sign-ins (locked when too many)."""
+    rows = _user_rows(app)
     if as_json:
         click.echo(json.dumps(rows))
         return
@@ -86,7 +84,58 @@ def users_list(app: AppContext, as_json: bool) -> None:
         what = ("no digest" if plan is None else
                 f"{plan['kind']} {plan['every']} at {plan['hour']:02d}:00" + ("" if plan["active"] else
                                                                               " (unsubscribed)"))
-        click.echo(f"{row['id']:>4}  {row['email']}  {row['timezone']}  {what}")
+        tokens = f"{row['api_tokens']} token" + ("" if row["api_tokens"] == 1 else "s")
+        sign_in = ("no password" if not row["can_sign_in"] else
+                   f"locked for {-(-row['locked_for_seconds'] // 60)} min ({row['failed_sign_ins']} failed sign-ins)"
+                   if row["locked_for_seconds"] else
+                   f"{row['failed_sign_ins']} failed sign-ins" if row["failed_sign_ins"] else "can sign in")
+        click.echo(f"{row['id']:>4}  {row['email']}  {row['timezone']}  created {row['created_at'][:10]}  {tokens}"
+                   f"  {sign_in}  {what}")
+
+
+def _user_rows(app: AppContext) -> list[UserJson]:
+    from paperscope import throttle
+
+    account_limit, _ = throttle.sign_in_limits(app.settings)
+    rows: list[UserJson] = []
+    with app.store() as store:
+        for user in store.accounts.list_users():
+            sub = store.digests.get_subscription(user.id)
+            failures = throttle.usage(store.sessions, account_limit, user.email)
+            rows.append({"id": user.id, "email": user.email, "timezone": user.timezone,
+                         "can_sign_in": user.can_sign_in, "created_at": user.created_at.isoformat(),
+                         "api_tokens": len(store.sessions.api_tokens(user.id)),
+                         "subscribed": sub is not None and sub.active,
+                         "subscription": None if sub is None else PlanJson(
+                             kind=sub.kind, every=sub.frequency, hour=sub.hour, active=sub.active),
+                         "failed_sign_ins": failures.events, "locked_for_seconds": failures.wait_seconds})
+    return rows
+
+
+@users.command("delete")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Delete without asking (what is deleted is printed all the same).")
+@click.pass_obj
+def users_delete(app: AppContext, email: str, yes: bool) -> None:
+    """Delete a user with their library, votes, collections (public ones too), tokens, sessions and
+    subscriptions. Papers stay, also those they submitted. Asks first, saying how much goes."""
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        data = store.accounts.user_data(user.id)
+        click.echo(f"{user.email} (id {user.id}) keeps: {_amounts(data.counts)}")
+        if data.public_collections:
+            shown = ", ".join(repr(name) for name in data.public_collections[:10])
+            more = len(data.public_collections) - 10
+            click.echo(f"{len(data.public_collections)} public collection(s) that others can read go too: {shown}"
+                       + (f" and {more} more" if more > 0 else ""))
+        if not yes:
+            click.confirm(f"Delete {user.email} and all of this?", abort=True)
+        gone = store.accounts.delete_user(user.id)
+    click.echo(f"deleted {user.email}: {_amounts(gone.counts)}")
+
+
+def _amounts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {what}" for what, n in counts.items() if n) or "nothing else"
 
 
 @click.group()
@@ -208,7 +257,7 @@ def subscribe(app: AppContext, email: str, frequency: Frequency, queries: tuple[
     with app.store() as store:
         user = store.accounts.require_user(email)
         for topic in topics:
-            if not topic.isdigit() or store.topics.get_topic(int(topic)) is None:
+            if not (topic.isascii() and topic.isdigit()) or store.topics.get_topic(int(topic)) is None:
                 raise click.BadParameter(f"there is no topic {topic!r}: `paperscope topics` lists the topic ids",
                                          param_hint="--topic")
         follows_given: tuple[tuple[FollowKind, tuple[str, ...]], ...] = (

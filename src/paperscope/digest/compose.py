@@ -3,8 +3,9 @@
 A digest has up to two sections: "For you" (the user's recommendations with their reasons) and "Trending"
 (the period's upvoted papers ranked as the trending page ranks them: upvotes with a recency decay,
 feed/trending.py). Papers in the user's library, upvoted or hidden papers and papers already sent to the user
-never appear. The message gets a signed one-click unsubscribe link
-and the `List-Unsubscribe` / `List-Unsubscribe-Post` headers (RFC 8058).
+never appear. The message gets a signed one-click unsubscribe link that works for
+PAPERSCOPE_UNSUBSCRIBE_LINK_DAYS, and the `List-Unsubscribe` / `List-Unsubscribe-Post` headers (RFC 8058); with a
+placeholder secret key it gets neither, only the way to stop the digests from the account page.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from email.utils import format_datetime, formataddr, parseaddr
 from functools import cache
 from urllib.parse import quote
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from paperscope.config import Settings
 from paperscope.digest.schedule import period_length
-from paperscope.digest.tokens import unsubscribe_token
+from paperscope.digest.tokens import signing_key, unsubscribe_token
 from paperscope.errors import NothingToGoOn
 from paperscope.feed.trending import Period, rank, total_upvotes
 from paperscope.ids import parse_arxiv_id
@@ -30,7 +31,7 @@ from paperscope.models import Paper
 from paperscope.recommend.engine import Recommender
 from paperscope.store import Store, TrendingCandidate
 from paperscope.store.digests import Subscription
-from paperscope.text import excerpt, html_text, math_as_text, plain_text
+from paperscope.text import excerpt, html_text, math_as_text, plain_text, printable, safe_url
 
 EXCERPT_CHARS = 300
 AUTHORS_SHOWN = 5
@@ -77,20 +78,39 @@ class Digest:
         return self.message.as_string(policy=SMTP)
 
 
+PLAIN_TEXT_SUFFIX = ".txt.j2"
+
+
+def escapes_html(template_name: str | None) -> bool:
+    """Whether a digest template is HTML-escaped: every one but the plain-text e-mail parts (`*.txt.j2`), which
+    go out as text/plain and so are never read as markup; templates made from strings escape too."""
+    return template_name is None or not template_name.endswith(PLAIN_TEXT_SUFFIX)
+
+
+def _printable(value: object) -> object:
+    """What a template shows of a value: text without control characters (an escape sequence in a title would
+    act on a terminal that shows the plain-text part), markup kept markup."""
+    if isinstance(value, Markup):
+        return Markup(printable(str(value)))  # noqa: S704 - already escaped; only characters are taken out
+    return printable(value) if isinstance(value, str) else value
+
+
 @cache
 def templates() -> Environment:
-    """The Jinja2 environment of the digest templates (HTML autoescaped, text not)."""
-    return Environment(loader=PackageLoader("paperscope.digest", "templates"),
-                       autoescape=select_autoescape(["html", "xml"]), undefined=StrictUndefined,
-                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    """The Jinja2 environment of the digest templates: HTML escaping on, except for the plain-text parts; control
+    characters left out of every value shown."""
+    return Environment(loader=PackageLoader("paperscope.digest", "templates"), autoescape=escapes_html,
+                       finalize=_printable, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                       keep_trailing_newline=True)
 
 
 def paper_links(paper: Paper, base_url: str) -> tuple[str, str | None, str | None]:
     """(our page, arXiv abstract, PDF) of a paper."""
     page = f"{base_url.rstrip('/')}/papers/{quote(paper.id, safe='')}"
     parsed = parse_arxiv_id(paper.id)
-    abs_url = paper.abs_url or (f"https://arxiv.org/abs/{parsed[0]}" if parsed else None)
-    pdf_url = paper.pdf_url or (f"https://arxiv.org/pdf/{parsed[0]}" if parsed else None)
+    # Stored links come from the sources' data: only http(s) ones become links (never `javascript:`).
+    abs_url = safe_url(paper.abs_url or "") or (f"https://arxiv.org/abs/{parsed[0]}" if parsed else None)
+    pdf_url = safe_url(paper.pdf_url or "") or (f"https://arxiv.org/pdf/{parsed[0]}" if parsed else None)
     return page, abs_url, pdf_url
 
 
@@ -104,8 +124,18 @@ def digest_paper(paper: Paper, reason: str, base_url: str) -> DigestPaper:
                        excerpt_html=html_text(paper.abstract, math=math_as_text, limit=EXCERPT_CHARS))
 
 
-def unsubscribe_url(settings: Settings, user_id: int, email: str) -> str:
-    token = unsubscribe_token(settings.secret_key, user_id, email)
+NO_UNSUBSCRIBE_LINK = ("PAPERSCOPE_SECRET_KEY is a placeholder, so the digests carry no unsubscribe link (one "
+                       "signed with a placeholder could be forged, and the web app would not accept it): each says "
+                       "to stop the digests on the account page instead. Set a random PAPERSCOPE_SECRET_KEY, the "
+                       "same for the web app and for whatever sends the digests.")
+
+
+def unsubscribe_url(settings: Settings, user_id: int, email: str, *, now: dt.datetime | None = None) -> str | None:
+    """The signed one-click unsubscribe link of a user's digest; None when the secret key is a placeholder."""
+    key = signing_key(settings)
+    if key is None:
+        return None
+    token = unsubscribe_token(key, user_id, email, issued_at=now)
     return f"{settings.base_url.rstrip('/')}/unsubscribe?token={token}"
 
 
@@ -166,7 +196,7 @@ class DigestComposer:
 
     def render(self, digest: Digest, subscription: Subscription, now: dt.datetime) -> EmailMessage:
         settings = self.settings
-        unsubscribe = unsubscribe_url(settings, subscription.user_id, subscription.email)
+        unsubscribe = unsubscribe_url(settings, subscription.user_id, subscription.email, now=now)
         context = {"digest": digest, "subscription": subscription, "unsubscribe_url": unsubscribe,
                    "base_url": settings.base_url.rstrip("/"), "date": now.date().isoformat()}
         env = templates()
@@ -178,8 +208,9 @@ class DigestComposer:
         domain = (parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost")
         message["Message-ID"] = f"<{digest.idempotency_key.replace(':', '.').replace('+', '.')}@{domain}>"
         message["List-Id"] = f"paperscope digest <digest.{domain}>"
-        message["List-Unsubscribe"] = f"<{unsubscribe}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        if unsubscribe is not None:
+            message["List-Unsubscribe"] = f"<{unsubscribe}>"
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         message["Auto-Submitted"] = "auto-generated"
         # Quoted-printable keeps the message 7-bit with short lines, whatever the server supports.
         message.set_content(env.get_template("digest.txt.j2").render(**context), cte="quoted-printable")

@@ -12,9 +12,10 @@ import time
 from dataclasses import dataclass, field
 
 from paperscope.config import Settings
-from paperscope.digest.compose import Digest, DigestComposer
+from paperscope.digest.compose import NO_UNSUBSCRIBE_LINK, Digest, DigestComposer
 from paperscope.digest.delivery import DeliveryReport, Sleep, SmtpConnection, deliver_outbox
 from paperscope.digest.schedule import current_slot, due_subscriptions
+from paperscope.digest.tokens import signing_key
 from paperscope.recommend.engine import Recommender
 from paperscope.store import Store
 from paperscope.store.digests import Subscription
@@ -25,6 +26,7 @@ class RunReport:
     composed: list[Digest] = field(default_factory=list)  # new messages in the outbox (or, dry run, shown)
     nothing_new: list[str] = field(default_factory=list)  # addresses with nothing new to send
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    warnings: list[str] = field(default_factory=list)  # what the operator should fix (shown, never fatal)
 
 
 def send_digests(store: Store, settings: Settings, *, now: dt.datetime | None = None, email: str | None = None,
@@ -40,6 +42,8 @@ def send_digests(store: Store, settings: Settings, *, now: dt.datetime | None = 
     user_id = store.accounts.require_user(email).id if email else None
     due = [s for s in due_subscriptions(store, moment) if user_id is None or s.user_id == user_id]
     if due:
+        if signing_key(settings) is None:
+            report.warnings.append(NO_UNSUBSCRIBE_LINK)
         if recommender is None:
             if update_index:
                 from paperscope.index.search import SearchEngine

@@ -5,6 +5,12 @@ matrix of titles and abstracts) and ranks a period's papers for any number of us
 benchmark chose (`default_ranker`, see docs/benchmarks.md). Every recommendation carries its reason: the
 library papers it is closest to, the weightiest terms it shares with them, and the follows it matches.
 
+The corpus is a `CorpusSnapshot`, never changed once made. When the store gains vectors, `load_corpus` folds
+the new ones into a new snapshot (their TF-IDF rows from the vocabulary already fit) and reads everything
+again only when the folded rows pass `REFIT_SHARE` of the corpus or papers went away. By default `corpus`
+does so on the next read; with `refresh_on_read=False` it serves the snapshot it has, and the caller loads
+the next one where it likes (the web app, in the background: web/recommendations.py).
+
 Cold start and follows: a followed search is embedded as a query and seeds the ranking beside the library
 (its words as TF-IDF rows); a followed topic of the topic map seeds it with the topic's most central papers;
 a followed author's papers are lifted above the rest. So a user with an empty library who picked a topic
@@ -34,6 +40,9 @@ TOPIC_SEEDS = 20  # a followed topic's most central papers that seed the ranking
 CLOSEST_SHOWN = 2
 CLOSEST_MARGIN = 0.1  # cosine
 TERMS_SHOWN = 4
+REFIT_SHARE = 0.25  # fold new vectors in until they are this share of the corpus, then fit TF-IDF anew
+
+StoreMark = tuple[dt.datetime | None, int]  # (newest vector's time, papers stored): what a snapshot was read at
 
 
 def default_ranker() -> Ranker:
@@ -95,20 +104,30 @@ class Recommendation:
                 "title": self.paper.title, "reasons": self.why.as_dict()}
 
 
+@dataclass(frozen=True)
+class CorpusSnapshot:
+    """The corpus as read at `mark`, with what ranking needs beside it: the fitted TF-IDF vectorizer and the
+    papers' titles. `folded`: rows added or replaced since the vectorizer was fit."""
+
+    corpus: Corpus
+    vectorizer: Any
+    titles: dict[str, str]
+    mark: StoreMark
+    folded: int = 0
+
+
 class Recommender:
     """Ranks papers for users of one store; build once, ask for many users."""
 
     def __init__(self, store: Store, settings: Settings, *, embedder: Embedder | None = None,
-                 ranker: Ranker | None = None) -> None:
+                 ranker: Ranker | None = None, refresh_on_read: bool = True) -> None:
         self.store = store
         self.settings = settings
         self.ranker = ranker or default_ranker()
+        self.refresh_on_read = refresh_on_read
         self._embedder = embedder
         self._topics: tuple[tuple[object, ...], dict[str, int], dict[int, str]] | None = None
-        self._corpus: Corpus | None = None
-        self._corpus_mark: tuple[dt.datetime | None, int] | None = None
-        self._vectorizer: Any = None
-        self._titles: dict[str, str] = {}
+        self._snapshot: CorpusSnapshot | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -120,23 +139,82 @@ class Recommender:
 
     @property
     def corpus(self) -> Corpus:
-        """Every embedded paper: vectors and TF-IDF rows; rebuilt when the store gained vectors or papers."""
-        mark = (self.store.latest_embedding_time(self.embedder.name), self.store.count_papers())
-        if self._corpus is None or mark != self._corpus_mark:
-            self._corpus = self._build_corpus()
-            self._corpus_mark = mark
-        return self._corpus
+        """Every embedded paper: vectors and TF-IDF rows (`snapshot`'s corpus)."""
+        return self.snapshot.corpus
 
-    def _build_corpus(self) -> Corpus:
+    @property
+    def snapshot(self) -> CorpusSnapshot:
+        """The corpus snapshot ranking uses: loaded on first use, then brought up to date on each read when
+        `refresh_on_read`, else as last given to `use`."""
+        current = self._snapshot
+        if current is None or (self.refresh_on_read and not self.is_current(current)):
+            current = self._snapshot = self.load_corpus(current)
+        return current
+
+    @property
+    def loaded(self) -> CorpusSnapshot | None:
+        """The snapshot in use, None before the first load."""
+        return self._snapshot
+
+    def use(self, snapshot: CorpusSnapshot) -> None:
+        """Rank with `snapshot` from now on (a ranking under way keeps the one it started with)."""
+        self._snapshot = snapshot
+
+    def store_mark(self) -> StoreMark:
+        return self.store.latest_embedding_time(self.embedder.name), self.store.count_papers()
+
+    def is_current(self, snapshot: CorpusSnapshot) -> bool:
+        """Whether the store still holds the vectors and papers `snapshot` was read from (two short queries)."""
+        return snapshot.mark == self.store_mark()
+
+    def load_corpus(self, previous: CorpusSnapshot | None = None) -> CorpusSnapshot:
+        """A snapshot of the store as it is now: `previous` with the vectors stored since folded in, or read
+        anew (the first time, when papers went away, or past `REFIT_SHARE`). `previous` is left as it was."""
+        mark = self.store_mark()
+        if previous is not None and previous.vectorizer is not None and previous.mark[0] is not None \
+                and mark[0] is not None and mark[1] >= previous.mark[1]:
+            folded = self._fold(previous, mark)
+            if folded is not None:
+                return folded
+        return self._build_corpus(mark)
+
+    def _build_corpus(self, mark: StoreMark) -> CorpusSnapshot:
         ids, vectors = self.store.load_embeddings(self.embedder.name)
         papers = self.store.get_papers(ids)
         keep = [k for k, i in enumerate(ids) if i in papers]  # a paper merged away since its vector was stored
         ids = [ids[k] for k in keep]
         vectors = vectors[keep] if keep else np.zeros((0, self.embedder.dim), dtype=np.float32)
-        self._titles = {i: papers[i].title for i in ids}
-        texts = [document_text(papers[i]) for i in ids]
-        self._vectorizer, tfidf, terms = fit_tfidf(texts)
-        return Corpus(ids, np.ascontiguousarray(vectors, dtype=np.float32), tfidf, terms)
+        titles = {i: papers[i].title for i in ids}
+        vectorizer, tfidf, terms = fit_tfidf([document_text(papers[i]) for i in ids])
+        corpus = Corpus(ids, np.ascontiguousarray(vectors, dtype=np.float32), tfidf, terms)
+        return CorpusSnapshot(corpus, vectorizer, titles, mark)
+
+    def _fold(self, previous: CorpusSnapshot, mark: StoreMark) -> CorpusSnapshot | None:
+        """`previous` with the vectors stored after its mark (new papers appended, re-embedded ones moved to
+        the end with their new rows); None when a full read is due instead."""
+        new_ids: list[str] = []
+        blocks: list[np.ndarray] = []
+        for batch_ids, block in self.store.iter_embeddings(self.embedder.name, since=previous.mark[0],
+                                                           until=mark[0]):
+            new_ids += batch_ids
+            blocks.append(block)
+        old = previous.corpus
+        folded = previous.folded + len(new_ids)
+        if folded > REFIT_SHARE * max(len(old.ids), 1) or old.tfidf is None:
+            return None
+        papers = self.store.get_papers(new_ids)
+        arriving = [k for k, i in enumerate(new_ids) if i in papers]
+        if not arriving:
+            return CorpusSnapshot(old, previous.vectorizer, previous.titles, mark, folded)
+        ids = [new_ids[k] for k in arriving]
+        incoming = set(ids)
+        keep = [row for row, i in enumerate(old.ids) if i not in incoming]
+        vectors = np.vstack([old.vectors[keep], np.vstack(blocks)[arriving]]).astype(np.float32)
+        tfidf = sp.vstack([old.tfidf[keep], previous.vectorizer.transform([document_text(papers[i]) for i in ids])],
+                          format="csr")
+        corpus = Corpus([old.ids[row] for row in keep] + ids, np.ascontiguousarray(vectors), tfidf, old.terms)
+        titles = {**previous.titles, **{i: papers[i].title for i in ids}}
+        return CorpusSnapshot(corpus, previous.vectorizer, titles, mark, folded)
 
     def period_candidates(self, user_id: int, since: dt.datetime | None = None) -> list[str]:
         """The papers of "this period" for a user: stored after `since`, by default after the user's last
@@ -176,7 +254,8 @@ class Recommender:
         if not positives_ids and not queries and not authors and not author_records and not topics:
             raise NothingToGoOn("This user has no saved or upvoted papers and follows nothing yet, so there is "
                                 "nothing to recommend from.", fix=Fix.SEED_RECOMMENDATIONS)
-        corpus = self.corpus
+        snapshot = self.snapshot  # one snapshot for the whole ranking, whatever `use` does meanwhile
+        corpus = snapshot.corpus
         skip = set(positives_ids) | set(hidden_ids) | set(exclude)
         pool = corpus.ids if candidates is None else [i for i in dict.fromkeys(candidates) if i in corpus.row]
         mine = [i for i in pool if i not in skip]
@@ -190,8 +269,8 @@ class Recommender:
                           corpus.rows(mine), pool=corpus.rows(pool) if candidates is not None else None)
         if queries:
             signals.query_vectors = np.vstack([self.embedder.embed_query(q) for q in queries]).astype(np.float32)
-            if self._vectorizer is not None:
-                signals.query_tfidf = self._vectorizer.transform(queries).tocsr()
+            if snapshot.vectorizer is not None:
+                signals.query_tfidf = snapshot.vectorizer.transform(queries).tocsr()
         if len(signals.positives) or signals.query_vectors is not None:
             scores = self.ranker.scores(corpus, signals)
         else:
@@ -218,7 +297,7 @@ class Recommender:
         results = []
         for k in order:
             paper_id = candidate_ids[k]
-            why = self._why(corpus, signals, library, int(signals.candidates[k]), queries)
+            why = self._why(snapshot, signals, library, int(signals.candidates[k]), queries)
             if paper_id in followed_author:
                 why.follows.append(f"your followed author {followed_author[paper_id]}")
             topic = topic_of.get(paper_id)
@@ -238,8 +317,10 @@ class Recommender:
                     names.setdefault(paper_id, author.name)
         return names
 
-    def _why(self, corpus: Corpus, signals: Signals, library: np.ndarray, row: int, queries: list[str]) -> Why:
+    def _why(self, snapshot: CorpusSnapshot, signals: Signals, library: np.ndarray, row: int, queries: list[str]
+             ) -> Why:
         why = Why()
+        corpus = snapshot.corpus
         vector = corpus.vectors[row]
         if len(library):
             similarity = corpus.vectors[library] @ vector
@@ -248,7 +329,7 @@ class Recommender:
                 if similarity[k] < similarity[order[0]] - CLOSEST_MARGIN:
                     break  # name a second paper only when it is nearly as close as the first
                 paper_id = corpus.ids[int(library[k])]
-                why.closest.append(Closest(paper_id, self._titles.get(paper_id, paper_id), float(similarity[k])))
+                why.closest.append(Closest(paper_id, snapshot.titles.get(paper_id, paper_id), float(similarity[k])))
         if signals.query_vectors is not None:
             fits = signals.query_vectors @ vector
             best = int(np.argmax(fits))

@@ -102,7 +102,9 @@ class LinearRanker:
     tfidf_weight: float = 1.0
     use_embeddings: bool = True  # False (with use_tfidf): TF-IDF features only, as arxiv-sanity ranks
     seed: int = 0
-    _cache: dict[int, tuple[np.ndarray, Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # The last corpus's background (a corpus is compared by identity: an id() can be reused by a later one).
+    _cache: dict[int, tuple[Corpus, np.ndarray, Any]] = field(default_factory=dict, init=False, repr=False,
+                                                              compare=False)
 
     def features(self, corpus: Corpus, rows: np.ndarray) -> np.ndarray | sp.csr_matrix:
         dense = corpus.vectors[rows]
@@ -113,13 +115,14 @@ class LinearRanker:
         return sp.hstack([sp.csr_matrix(dense), corpus.tfidf[rows] * self.tfidf_weight], format="csr")
 
     def _background(self, corpus: Corpus) -> tuple[np.ndarray, Any]:
-        if id(corpus) not in self._cache:
+        cached = self._cache.get(id(corpus))
+        if cached is None or cached[0] is not corpus:
             rng = np.random.default_rng(self.seed)
             size = min(self.background, len(corpus.ids))
             rows = np.sort(rng.choice(len(corpus.ids), size=size, replace=False)) if size else np.zeros(0, np.int64)
-            self._cache.clear()
-            self._cache[id(corpus)] = (rows, self.features(corpus, rows))
-        return self._cache[id(corpus)]
+            cached = (corpus, rows, self.features(corpus, rows))
+            self._cache = {id(corpus): cached}
+        return cached[1], cached[2]
 
     def scores(self, corpus: Corpus, signals: Signals) -> np.ndarray:
         from sklearn.svm import LinearSVC
@@ -196,8 +199,8 @@ class GraphRanker:
     max_candidates: int = 10_000  # beyond this, only the candidates nearest the seeds enter the graph
     reuse_graph: bool = True  # keep the period's kNN lists for the next user (False: rebuild per user)
     seed: int = 0
-    _shared: dict[tuple[int, int, bytes], SharedGraph] = field(default_factory=dict, init=False, repr=False,
-                                                               compare=False)
+    _shared: dict[tuple[int, int, bytes], tuple[Corpus, SharedGraph]] = field(default_factory=dict, init=False,
+                                                                              repr=False, compare=False)
 
     def scores(self, corpus: Corpus, signals: Signals) -> np.ndarray:
         pool = signals.shared_pool()
@@ -264,16 +267,16 @@ class GraphRanker:
 
     def _shared_graph(self, corpus: Corpus, pool: np.ndarray, use_tfidf: bool) -> SharedGraph:
         key = (id(corpus), int(use_tfidf), np.ascontiguousarray(pool).tobytes())
-        if self.reuse_graph and key in self._shared:
-            return self._shared[key]
+        cached = self._shared.get(key)
+        if self.reuse_graph and cached is not None and cached[0] is corpus:
+            return cached[1]
         background = self._background(corpus, pool) if self.contrast else np.zeros(0, dtype=np.int64)
         rows = np.concatenate([pool, background]).astype(np.int64)
         tfidf = corpus.tfidf[rows] if use_tfidf else None  # type: ignore[index]
         neighbours, similarity = knn_lists(corpus.vectors[rows], self.neighbours, tfidf=tfidf)
         shared = SharedGraph(rows, len(pool), neighbours, similarity, {int(r): i for i, r in enumerate(rows)})
-        if self.reuse_graph:
-            self._shared.clear()  # one period at a time: a run ranks every user among the same papers
-            self._shared[key] = shared
+        if self.reuse_graph:  # one period at a time: a run ranks every user among the same papers
+            self._shared = {key: (corpus, shared)}
         return shared
 
     def _user_graph(self, corpus: Corpus, shared: SharedGraph, user_vectors: np.ndarray,

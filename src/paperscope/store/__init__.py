@@ -4,6 +4,7 @@ from paperscope.config import Settings
 from paperscope.store.accounts import AccountStore, Collection, User
 from paperscope.store.base import Outcome, PaperFilter, Store, TrendingCandidate
 from paperscope.store.db import PoolOptions
+from paperscope.store.schema import MAX_RECORD_ID
 from paperscope.store.sql import SQLStore
 
 
@@ -20,5 +21,5 @@ def open_configured_store(settings: Settings) -> Store:
                                                        timeout=settings.db_pool_timeout_seconds))
 
 
-__all__ = ["AccountStore", "Collection", "User", "Outcome", "PaperFilter", "PoolOptions", "Store", "SQLStore",
-           "TrendingCandidate", "open_configured_store", "open_store"]
+__all__ = ["MAX_RECORD_ID", "AccountStore", "Collection", "User", "Outcome", "PaperFilter", "PoolOptions", "Store",
+           "SQLStore", "TrendingCandidate", "open_configured_store", "open_store"]

@@ -14,9 +14,28 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from paperscope.errors import InputError
+from paperscope.errors import EmailTaken, InputError
+from paperscope.limits import COLLECTION_DESCRIPTION, COLLECTION_NAME, DISPLAY_NAME, TAG, TIMEZONE
 from paperscope.store.db import as_utc, inserted_id, utc_now, write_transaction
-from paperscope.store.schema import collection_papers, collections, library, papers, tags, users, votes
+from paperscope.store.schema import (
+    MAX_RECORD_ID,
+    api_tokens,
+    collection_papers,
+    collections,
+    feed_tokens,
+    follows,
+    library,
+    outbox,
+    papers,
+    sent_papers,
+    submissions,
+    subscriptions,
+    tags,
+    unsubscribes,
+    users,
+    votes,
+    web_sessions,
+)
 
 LibraryState = Literal["saved", "hidden"]
 
@@ -43,12 +62,31 @@ class Collection:
 
 
 def normalise_email(email: str) -> str:
-    """Lower-case and trim an e-mail address; raise InputError when it is clearly not one."""
-    cleaned = email.strip().lower()
-    local, _, domain = cleaned.partition("@")
-    if not local or "." not in domain or any(c.isspace() for c in cleaned) or len(cleaned) > 320:
-        raise InputError(f"{email!r} is not an e-mail address: give one like name@example.org.")
-    return cleaned
+    """The stored form of an e-mail address, checked with email-validator (syntax only: no DNS look-up);
+    InputError naming the field when it is not an address.
+
+    The library's normalised form (Unicode domain names in NFC, lower-case domain), trimmed, and with the part
+    before the @ lower-cased too: one account per mailbox however its owner capitalises it, and the form the
+    users table has always held (every look-up lower-cases).
+    """
+    from email_validator import EmailNotValidError, validate_email
+
+    cleaned = email.strip()
+    try:
+        checked = validate_email(cleaned, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InputError(f"E-mail address: {cleaned[:100]!r} is not an e-mail address ({exc}). Give one like "
+                         "name@example.org.") from None
+    return checked.normalized.lower()
+
+
+def email_key(email: str) -> str:
+    """The form of an address to look a user up by: its stored form, or (not an address, so no user has it)
+    the trimmed, lower-cased text."""
+    try:
+        return normalise_email(email)
+    except InputError:
+        return email.strip().lower()
 
 
 class AccountStore:
@@ -61,11 +99,13 @@ class AccountStore:
 
     def create_user(self, email: str, *, password_hash: str | None = None, display_name: str | None = None,
                     timezone: str = "UTC") -> User:
-        """Add a user; InputError if the address is taken or malformed."""
+        """Add a user; EmailTaken if the address is taken, InputError if it is malformed or a text is beyond its
+        limit."""
         address = normalise_email(email)
+        _check_profile(display_name=display_name, timezone=timezone)
         with write_transaction(self.engine) as conn:
             if conn.execute(sa.select(users.c.id).where(users.c.email == address)).first():
-                raise InputError(f"A user with e-mail {address} already exists.")
+                raise EmailTaken(f"A user with e-mail {address} already exists.")
             user_id = inserted_id(conn.execute(users.insert().values(
                 email=address, password_hash=password_hash, display_name=display_name, timezone=timezone,
                 created_at=utc_now())))
@@ -77,7 +117,7 @@ class AccountStore:
 
     def get_user_by_email(self, email: str) -> User | None:
         with self.engine.connect() as conn:
-            return self._user(conn, users.c.email == email.strip().lower())
+            return self._user(conn, users.c.email == email_key(email))
 
     def require_user(self, email: str) -> User:
         """The user with this address, or InputError saying how to create one."""
@@ -102,12 +142,25 @@ class AccountStore:
         allowed = {"password_hash", "display_name", "timezone"}
         if unknown := set(values) - allowed:
             raise ValueError(f"cannot update {sorted(unknown)}")
+        _check_profile(display_name=values.get("display_name"), timezone=values.get("timezone"))
         with write_transaction(self.engine) as conn:
             conn.execute(users.update().where(users.c.id == user_id).values(**values))
 
-    def delete_user(self, user_id: int) -> None:
+    def user_data(self, user_id: int) -> UserData:
+        """How much the user keeps here, table by table (what `delete_user` would delete)."""
+        with self.engine.connect() as conn:
+            return _user_data(conn, user_id)
+
+    def delete_user(self, user_id: int) -> UserData:
+        """Delete the user and everything theirs (library, tags, votes, collections public or not, tokens,
+        sessions, subscription, follows, submissions, digest records) in one transaction; returns what went.
+        Papers stay: they belong to the site, also those the user submitted."""
         with write_transaction(self.engine) as conn:
+            gone = _user_data(conn, user_id)
+            for _, table in USER_TABLES:  # the user's rows first; the users row last
+                conn.execute(table.delete().where(table.c.user_id == user_id))
             conn.execute(users.delete().where(users.c.id == user_id))
+        return gone
 
     # Library: saved and hidden papers ---------------------------------------------------------
 
@@ -150,9 +203,7 @@ class AccountStore:
 
     def add_tag(self, user_id: int, paper_id: str, tag: str) -> None:
         """Tag a paper (which also saves it to the library, as in arxiv-sanity)."""
-        name = tag.strip()
-        if not name or len(name) > 100:
-            raise InputError("A tag is 1 to 100 characters.")
+        name = TAG.check(tag.strip())
         self.set_library_state(user_id, [paper_id], "saved")
         with write_transaction(self.engine) as conn:
             exists = conn.execute(sa.select(tags.c.tag).where(
@@ -206,9 +257,9 @@ class AccountStore:
 
     def create_collection(self, user_id: int, name: str, *, description: str = "", public: bool = False
                           ) -> Collection:
-        cleaned = name.strip()
-        if not cleaned or len(cleaned) > 200:
-            raise InputError("A collection name is 1 to 200 characters.")
+        """A new collection of the user's; InputError names a field beyond its limit or a name in use."""
+        cleaned = COLLECTION_NAME.check(name.strip())
+        COLLECTION_DESCRIPTION.check(description)
         with write_transaction(self.engine) as conn:
             if conn.execute(sa.select(collections.c.id).where(collections.c.user_id == user_id,
                                                              collections.c.name == cleaned)).first():
@@ -221,6 +272,8 @@ class AccountStore:
 
     def get_collection(self, collection_id: int, *, viewer_id: int | None) -> Collection | None:
         """The collection if the viewer may see it (its owner, or anyone when it is public); else None."""
+        if not 0 <= collection_id <= MAX_RECORD_ID:
+            return None
         with self.engine.connect() as conn:
             found = self._collections(conn, collections.c.id == collection_id)
         if not found or not (found[0].public or found[0].user_id == viewer_id):
@@ -272,6 +325,9 @@ class AccountStore:
         """Change `name`, `description` or `public` of the owner's collection."""
         if unknown := set(values) - {"name", "description", "public"}:
             raise ValueError(f"cannot update {sorted(unknown)}")
+        if "name" in values:
+            values["name"] = COLLECTION_NAME.check(values["name"].strip())
+        COLLECTION_DESCRIPTION.check(values.get("description", ""))
         with write_transaction(self.engine) as conn:
             self._require_owner(conn, collection_id, owner_id)
             conn.execute(collections.update().where(collections.c.id == collection_id).values(**values))
@@ -300,9 +356,44 @@ class AccountStore:
 
     @staticmethod
     def _require_owner(conn: Connection, collection_id: int, owner_id: int) -> None:
-        owner = conn.execute(sa.select(collections.c.user_id).where(collections.c.id == collection_id)).scalar()
+        owner = (conn.execute(sa.select(collections.c.user_id).where(collections.c.id == collection_id)).scalar()
+                 if 0 <= collection_id <= MAX_RECORD_ID else None)
         if owner is None or owner != owner_id:
             raise InputError(f"There is no collection {collection_id} of yours.")
+
+
+#: What a user keeps here, by the name a person reads, each with its table (rows with the user's user_id).
+USER_TABLES: tuple[tuple[str, sa.Table], ...] = (
+    ("saved or hidden papers", library), ("tags", tags), ("votes", votes), ("collections", collections),
+    ("API tokens", api_tokens), ("sign-in sessions", web_sessions), ("digest subscriptions", subscriptions),
+    ("follows", follows), ("submissions", submissions), ("papers sent in digests", sent_papers),
+    ("digest messages", outbox), ("unsubscribes", unsubscribes), ("private feed tokens", feed_tokens))
+
+
+@dataclass(frozen=True, slots=True)
+class UserData:
+    """Rows of each kind a user keeps (`USER_TABLES` names), and the names of their public collections, which
+    other people may be reading."""
+
+    counts: dict[str, int]
+    public_collections: list[str]
+
+
+def _user_data(conn: Connection, user_id: int) -> UserData:
+    counts = {name: int(conn.execute(sa.select(sa.func.count()).select_from(table)
+                                     .where(table.c.user_id == user_id)).scalar_one())
+              for name, table in USER_TABLES}
+    public = list(conn.execute(sa.select(collections.c.name).where(
+        collections.c.user_id == user_id, collections.c.public.is_(True)).order_by(collections.c.name)).scalars())
+    return UserData(counts, public)
+
+
+def _check_profile(*, display_name: str | None, timezone: str | None) -> None:
+    """InputError naming the field when a display name or time zone is beyond its limit."""
+    if display_name is not None:
+        DISPLAY_NAME.check(display_name)
+    if timezone is not None:
+        TIMEZONE.check(timezone)
 
 
 def _require_papers(conn: Connection, paper_ids: list[str]) -> None:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from paperscope.errors import InputError
+from paperscope.limits import FOLLOW_VALUE
 from paperscope.store.db import as_utc, as_utc_or_none, in_chunks, inserted_id, utc_now, write_transaction
 from paperscope.store.schema import (
     feed_tokens,
@@ -154,8 +155,9 @@ class DigestStore:
         cleaned = " ".join(value.split())
         if kind not in FOLLOW_KINDS:
             raise InputError(f"Unknown kind of follow {kind!r}: use one of {', '.join(FOLLOW_KINDS)}.")
-        if not cleaned or len(cleaned) > 500:
-            raise InputError("What you follow is 1 to 500 characters.")
+        FOLLOW_VALUE.check(cleaned)
+        if kind == "topic" and not (cleaned.isascii() and cleaned.isdigit()):
+            raise InputError(f"A topic is followed by its id (value), a whole number, not {cleaned[:40]!r}.")
         with write_transaction(self.engine) as conn:
             if conn.execute(sa.select(follows.c.id).where(follows.c.user_id == user_id, follows.c.kind == kind,
                                                           follows.c.value == cleaned)).first():

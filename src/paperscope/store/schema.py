@@ -22,6 +22,9 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+#: The largest value of an Integer id column on every backend (32 bits on PostgreSQL): no record has a larger id.
+MAX_RECORD_ID = 2**31 - 1
+
 papers = Table(
     "papers",
     metadata,
@@ -46,7 +49,7 @@ papers = Table(
     Column("project_page", Text),
     Column("ai_keywords", JSON, nullable=False),
     Column("submitter", Text),
-    Column("ids", JSON, nullable=False),  # every id the paper is known by, "kind:value", sorted (migration 0011)
+    Column("ids", JSON, nullable=False),  # every id the paper is known by, "kind:value", sorted (migration 0012)
     Column("citation_count", Integer),
     Column("title_key", Text, nullable=False),
     Column("first_author_key", Text, nullable=False),
@@ -86,7 +89,7 @@ paper_author_words = Table(
     Index("ix_paper_author_words_word", "word", "paper_id", "position"),
 )
 
-# Ids and citations (migration 0011) --------------------------------------------------------------
+# Ids and citations (migration 0012) --------------------------------------------------------------
 # Every reference ("kind:value", see paperscope.ids) a stored paper is known by, so that a record from any
 # source finds the paper it duplicates, and `/papers/doi:...` finds its paper. Rewritten with the paper.
 paper_ids = Table(
@@ -396,14 +399,15 @@ api_tokens = Table(
     Index("ix_api_tokens_user", "user_id"),
 )
 
-# One row per failed sign-in, keyed "account:EMAIL" and "client:ADDRESS".
-sign_in_failures = Table(
-    "sign_in_failures",
+# One row per event a rate limit counts (`paperscope.throttle`): a failed sign-in, a sign-up, a submission;
+# keyed by what is limited, e.g. "sign-in:account:EMAIL" or "submission:address:ADDRESS".
+throttle_events = Table(
+    "throttle_events",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("key", String(400), nullable=False),
-    Column("failed_at", DateTime(timezone=True), nullable=False),
-    Index("ix_sign_in_failures_key_time", "key", "failed_at"),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_throttle_events_key_time", "key", "at"),
 )
 
 submissions = Table(

@@ -1,4 +1,4 @@
-"""Signing in: web sessions, API tokens and the throttling of failed sign-ins.
+"""Signing in: web sessions, API tokens, and the events that rate limits count.
 
 `SessionStore` shares the engine of a `SQLStore` (`store.sessions`). Secrets (session and API tokens) are
 never stored: only their SHA-256, so a copy of the database signs nobody in.
@@ -15,14 +15,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from paperscope.errors import InputError
+from paperscope.limits import TOKEN_NAME
 from paperscope.store.accounts import User, user_from_row
 from paperscope.store.db import as_utc, inserted_id, utc_now, write_transaction
-from paperscope.store.schema import api_tokens, sign_in_failures, users, web_sessions
+from paperscope.store.schema import api_tokens, throttle_events, users, web_sessions
 
 TOKEN_PREFIX = "ps_"
 # A token's last use is written at most this often, so a busy script does not write on every request.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=5)
+# Rate-limit events older than this are deleted whatever their key (no limit looks back further).
+MAX_EVENT_AGE = dt.timedelta(days=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,7 @@ def hash_secret(secret: str) -> str:
 
 
 class SessionStore:
-    """Database I/O of sessions, API tokens and sign-in throttling. Every method runs in its own transaction."""
+    """Database I/O of sessions, API tokens and rate-limit events. Every method runs in its own transaction."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -78,9 +80,7 @@ class SessionStore:
 
     def create_api_token(self, user_id: int, name: str) -> tuple[ApiToken, str]:
         """A new API token; returns it with its secret, which is shown once and never stored."""
-        cleaned = name.strip()
-        if not cleaned or len(cleaned) > 100:
-            raise InputError("A token name is 1 to 100 characters, e.g. 'laptop script'.")
+        cleaned = TOKEN_NAME.check(name.strip())
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with write_transaction(self.engine) as conn:
             token_id = inserted_id(conn.execute(api_tokens.insert().values(
@@ -122,26 +122,35 @@ class SessionStore:
                              .values(last_used_at=now))
         return user_from_row(row)
 
-    # Sign-in throttling -----------------------------------------------------------------------
+    def revoke_all_api_tokens(self, user_id: int) -> int:
+        """Delete every API token of the user (after a password change); returns how many there were."""
+        with write_transaction(self.engine) as conn:
+            return int(conn.execute(api_tokens.delete().where(api_tokens.c.user_id == user_id)).rowcount)
 
-    def record_sign_in_failure(self, *keys: str) -> None:
+    # Rate limits ------------------------------------------------------------------------------
+
+    def record_event(self, *keys: str) -> None:
+        """Count one event (a failed sign-in, a sign-up, a submission) under each key."""
         now = utc_now()
         with write_transaction(self.engine) as conn:
-            conn.execute(sign_in_failures.insert(), [{"key": key[:400], "failed_at": now} for key in keys])
+            conn.execute(throttle_events.insert(), [{"key": key[:400], "at": now} for key in keys])
 
-    def recent_sign_in_failures(self, key: str, window: dt.timedelta) -> tuple[int, dt.datetime | None]:
-        """How many sign-ins failed for `key` within the window, and when the oldest of them was."""
-        since = utc_now() - window
+    def recent_events(self, key: str, window: dt.timedelta) -> tuple[int, dt.datetime | None]:
+        """How many events of `key` fell within the window, and when the oldest of them was."""
+        now = utc_now()
+        since = now - window
         with write_transaction(self.engine) as conn:
-            conn.execute(sign_in_failures.delete().where(sign_in_failures.c.failed_at < since))
+            conn.execute(throttle_events.delete().where(
+                sa.or_(sa.and_(throttle_events.c.key == key[:400], throttle_events.c.at < since),
+                       throttle_events.c.at < now - MAX_EVENT_AGE)))
             count, oldest = conn.execute(
-                sa.select(sa.func.count(), sa.func.min(sign_in_failures.c.failed_at))
-                .where(sign_in_failures.c.key == key[:400], sign_in_failures.c.failed_at >= since)).one()
+                sa.select(sa.func.count(), sa.func.min(throttle_events.c.at))
+                .where(throttle_events.c.key == key[:400], throttle_events.c.at >= since)).one()
         return int(count), as_utc(oldest) if oldest is not None else None
 
-    def clear_sign_in_failures(self, key: str) -> None:
+    def clear_events(self, key: str) -> None:
         with write_transaction(self.engine) as conn:
-            conn.execute(sign_in_failures.delete().where(sign_in_failures.c.key == key[:400]))
+            conn.execute(throttle_events.delete().where(throttle_events.c.key == key[:400]))
 
 
 def _token_from_row(row: Any) -> ApiToken:

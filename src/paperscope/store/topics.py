@@ -46,7 +46,7 @@ from paperscope.store.db import (
     utc_now,
     write_transaction,
 )
-from paperscope.store.schema import embeddings, papers, topic_assignments, topic_maps, topics
+from paperscope.store.schema import MAX_RECORD_ID, embeddings, papers, topic_assignments, topic_maps, topics
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +190,8 @@ class TopicStore:
 
     def get_topic(self, topic_id: int) -> TopicRecord | None:
         """A topic by id, current or retired."""
+        if not 0 <= topic_id <= MAX_RECORD_ID:
+            return None
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(topics).where(topics.c.id == topic_id)).mappings().first()
         return _topic_from_row(row) if row else None

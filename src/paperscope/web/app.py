@@ -4,7 +4,7 @@ session middleware, static files, error pages and the background jobs."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
@@ -20,6 +20,8 @@ from paperscope.config import Settings
 from paperscope.embed.base import Embedder
 from paperscope.errors import DatabaseUnavailable, PaperscopeError, SignInRequired, require_extra
 from paperscope.store import Store, open_configured_store
+from paperscope.web.bounded import TEXT_LIMIT_ERROR
+from paperscope.web.headers import INLINE_STYLES, STYLE_ATTRIBUTES, SecurityHeaders, inline_script_hashes, policy
 from paperscope.web.hints import web_message
 from paperscope.web.pages import page
 from paperscope.web.render import STATIC
@@ -38,6 +40,7 @@ ERROR_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 40
                405: "method_not_allowed", 409: "conflict", 422: "invalid_request", 429: "too_many_requests",
                500: "internal_error", 502: "upstream_failed", 503: "unavailable"}
 DATABASE_RETRY_AFTER_SECONDS = 5
+TOPIC_PAGES = r"/topics(/[0-9]+)?"  # the pages with the plotly.js map (see web/headers.py)
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None, embedder: Embedder | None = None,
@@ -57,7 +60,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         if separate_worker:
             services.jobs = WorkerStatus(status_file(settings))
         else:
-            services.jobs = BackgroundJobs(settings, store, services.search.engine,
+            services.jobs = BackgroundJobs(services.settings, store, services.search.engine,
                                            on_papers_changed=services.trending.invalidate)
 
     @asynccontextmanager
@@ -75,14 +78,22 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     app = FastAPI(title="paperscope", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.services = services
+    docs_policy = _api_docs(app)  # before /static, whose mount would catch /static/docs and /static/plotly
+    # Added before the session middleware, so it runs inside it and sees who is signed in.
+    app.add_middleware(SecurityHeaders, policies=[("/docs", docs_policy), (TOPIC_PAGES, policy(**INLINE_STYLES)),
+                                                  ("/unsubscribe", policy(**STYLE_ATTRIBUTES))])
     app.add_middleware(SessionMiddleware, secret_key=services.secret_key, session_cookie=SESSION_COOKIE,
                        max_age=settings.session_days * 86400, same_site="lax",
                        https_only=settings.base_url.startswith("https://"))
-    _api_docs(app)  # before /static, whose mount would catch /static/docs and /static/plotly
+    if proxies := settings.trusted_proxy_list():
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        # Outermost, so that every layer sees the forwarded client address and scheme.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     _plotly(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    include_routers(app, with_digests=_recommendations(services))
-    _error_handlers(app, services)
+    route_methods = include_routers(app, with_digests=_recommendations(services))
+    _error_handlers(app, services, route_methods)
     return app
 
 
@@ -97,8 +108,9 @@ def web_process_app_without_jobs() -> FastAPI:
     return create_app(Settings(), background_jobs=False, separate_worker=True)
 
 
-def _api_docs(app: FastAPI) -> None:
-    """Swagger UI at /docs from files we serve (the fastapi-offline package's copy), never from a CDN."""
+def _api_docs(app: FastAPI) -> str:
+    """Swagger UI at /docs from files we serve (the fastapi-offline package's copy), never from a CDN; returns
+    the page's Content-Security-Policy, which allows its one inline script by hash."""
     from pathlib import Path
 
     from fastapi.openapi.docs import get_swagger_ui_html
@@ -107,12 +119,16 @@ def _api_docs(app: FastAPI) -> None:
     assets = Path(str(fastapi_offline.__file__)).with_name("static")
     app.mount("/static/docs", StaticFiles(directory=assets), name="docs-static")
 
+    page = get_swagger_ui_html(openapi_url="/openapi.json", title="paperscope API",
+                               swagger_js_url="/static/docs/swagger-ui-bundle.js",
+                               swagger_css_url="/static/docs/swagger-ui.css",
+                               swagger_favicon_url="/static/docs/favicon.png")
+
     @app.get("/docs", include_in_schema=False)
     def docs() -> Response:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="paperscope API",
-                                   swagger_js_url="/static/docs/swagger-ui-bundle.js",
-                                   swagger_css_url="/static/docs/swagger-ui.css",
-                                   swagger_favicon_url="/static/docs/favicon.png")
+        return Response(page.body, media_type="text/html")
+
+    return policy(script_src=" ".join(["'self'", *inline_script_hashes(bytes(page.body).decode())]))
 
 
 def _recommendations(services: Services) -> bool:
@@ -146,6 +162,7 @@ def _wants_json(request: Request) -> bool:
 
 def _error(request: Request, services: Services, status: int, message: str,
            headers: Mapping[str, str] | None = None) -> Response:
+    message = message.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate quoted from the input
     if _wants_json(request):
         code = ERROR_CODES.get(status, HTTPStatus(status).phrase.lower().replace(" ", "_"))
         return JSONResponse({"error": {"status": status, "code": code, "message": message}}, status_code=status,
@@ -157,7 +174,7 @@ def _error(request: Request, services: Services, status: int, message: str,
     return response
 
 
-def _error_handlers(app: FastAPI, services: Services) -> None:
+def _error_handlers(app: FastAPI, services: Services, route_methods: Callable[[str], list[str]]) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
@@ -167,15 +184,25 @@ def _error_handlers(app: FastAPI, services: Services) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def starlette_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = exc.headers
         if exc.status_code == 404 and exc.detail == "Not Found":
             message = f"There is nothing at {request.url.path}."
+        elif exc.status_code == 405:  # name every method of the address, not only those of the first route
+            allowed = route_methods(request.url.path)
+            message = f"{request.url.path} answers {', '.join(allowed)}, not {request.method}."
+            headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
         else:
             message = str(exc.detail)
-        return _error(request, services, exc.status_code, message, exc.headers)
+        return _error(request, services, exc.status_code, message, headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        return _error(request, services, 422, "; ".join(_describe(e) for e in exc.errors()))
+        errors = exc.errors()
+        in_path = [e for e in errors if e.get("loc", ("",))[0] == "path"]
+        if in_path:  # an id no record can have (or no id at all): there is nothing at this address
+            return _error(request, services, 404, f"There is nothing at {request.url.path}: "
+                          + "; ".join(_describe(e) for e in in_path))
+        return _error(request, services, 422, "; ".join(_describe(e) for e in errors))
 
     @app.exception_handler(SignInRequired)
     async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
@@ -207,5 +234,7 @@ def _local(target: str) -> str:
 
 
 def _describe(error: dict[str, Any]) -> str:
+    if error.get("type") == TEXT_LIMIT_ERROR:  # its message names the field
+        return str(error.get("msg"))
     where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "form"))
     return f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid"))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from paperscope.errors import DatabaseUnavailable
@@ -14,11 +15,16 @@ from paperscope.feed.trending import upvotes_of
 from paperscope.models import Paper
 from paperscope.store.accounts import User
 from paperscope.web.render import render
-from paperscope.web.security import CSRF_FIELD, csrf_token, session_user
+from paperscope.web.security import CSRF_FIELD, csrf_token, session_user, take_flashes
 from paperscope.web.services import Services
 from paperscope.web.topics import TopicBadge, topic_badges
 
+if TYPE_CHECKING:
+    from paperscope.jobs import JobStatus
+
 THEMES = ("auto", "light", "dark")
+NOTICE_COOKIE = "dismissed_notice"  # app.js sets it to the key of the notice its reader dismissed
+OFFLINE_NOTICE_PAGES = ("/", "/submit")  # where adding papers starts, so where "No network" helps
 
 
 @dataclass
@@ -55,6 +61,15 @@ def theme(request: Request) -> str:
     return chosen if chosen in THEMES else "auto"
 
 
+def offline_notice(request: Request, job: JobStatus | None) -> str:
+    """The key of the "No network" notice when this page shows it, else "": it shows on the pages where papers
+    are added, until its reader dismisses it (a new problem is a new notice, shown again)."""
+    if job is None or job.state != "offline" or request.url.path not in OFFLINE_NOTICE_PAGES:
+        return ""
+    key = hashlib.sha256("\n".join(job.problems).encode()).hexdigest()[:16]
+    return "" if request.cookies.get(NOTICE_COOKIE) == key else key
+
+
 def page(request: Request, services: Services, template: str, context: dict[str, Any] | None = None,
          status_code: int = 200) -> HTMLResponse:
     """A rendered page with what every page needs: the user, CSRF token, theme and background status."""
@@ -63,6 +78,7 @@ def page(request: Request, services: Services, template: str, context: dict[str,
     except DatabaseUnavailable:  # the error page of an outage still renders, as if signed out
         user = None
     jobs = services.jobs
+    job = jobs.status if jobs is not None else None
     full: dict[str, Any] = {
         "request": request,
         "path": request.url.path,
@@ -71,10 +87,22 @@ def page(request: Request, services: Services, template: str, context: dict[str,
         "csrf_field": CSRF_FIELD,
         "csrf_token": lambda: csrf_token(request),  # called by forms only: no cookie for mere readers
         "theme": theme(request),
-        "job": jobs.status if jobs is not None else None,
+        "job": job,
+        "offline_notice": offline_notice(request, job),
         "jobs_enabled": jobs is not None,
         "notes": services.notes,
+        "flashes": take_flashes(request),
         "q": "",
     }
     full.update(context or {})
     return HTMLResponse(render(template, full), status_code=status_code)
+
+
+def refusal_page(request: Request, services: Services, template: str, context: dict[str, Any],
+                 refusal: HTTPException) -> HTMLResponse:
+    """The form page again, with the refusal's message as its error, status and headers (a 429's
+    `Retry-After`)."""
+    response = page(request, services, template, {**context, "error": str(refusal.detail)},
+                    status_code=refusal.status_code)
+    response.headers.update(refusal.headers or {})
+    return response

@@ -1,5 +1,6 @@
-"""Query parameters several routes read alike: paging, a trending period and day, a feed's format, and the
-search form (query, mode and filters). 400 answers name the parameter and the form it takes."""
+"""Parameters several routes read alike: record ids in paths, paging, a trending period and day, a feed's
+format, and the search form (query, mode and filters). 400 answers name the parameter and the form it takes;
+an id out of range answers 404 (web/app.py), as no record has it."""
 
 from __future__ import annotations
 
@@ -8,28 +9,57 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import HTTPException, Query
+from fastapi import HTTPException, Path, Query
 
 from paperscope.errors import InputError
 from paperscope.feed.syndication import FeedFormat
 from paperscope.feed.trending import Period, parse_period
 from paperscope.filter_input import parse_paper_filter
 from paperscope.index.search import MODES, Mode
-from paperscope.store import PaperFilter
+from paperscope.limits import AUTHOR, CATEGORY, PAPER_ID, SEARCH_QUERY
+from paperscope.store import MAX_RECORD_ID, PaperFilter
+from paperscope.web.bounded import Bounded
 
+#: A path's record id (collection, topic, token): bounded, so an id no record can have answers 404.
+RecordId = Annotated[int, Path(ge=0, le=MAX_RECORD_ID, description=f"A record id, 0 to {MAX_RECORD_ID}")]
+#: A paper id in a path: bounded like every text, so a control character (which PostgreSQL cannot even
+#: compare) answers 404.
+PaperIdPath = Annotated[str, Path(description="A paper id, e.g. 2503.11731"), Bounded(PAPER_ID)]
+#: The days a trending page can show: wide enough for any paper, narrow enough that the neighbouring day,
+#: week or month of either end is still a date.
+FIRST_DAY, LAST_DAY = dt.date(1000, 1, 1), dt.date(2999, 12, 31)
+DayQuery = Annotated[str | None, Query(max_length=40, description=f"A day as YYYY-MM-DD, {FIRST_DAY} to {LAST_DAY}"
+                                                                 " (default: the latest day with papers)")]
+SearchText = Annotated[str, Query(description="The search query"), Bounded(SEARCH_QUERY)]
+ModeQuery = Annotated[str, Query(max_length=20, description="hybrid (default), keyword or semantic")]
+DateFrom = Annotated[str | None, Query(alias="from", max_length=40, description="Published on or after, YYYY-MM-DD")]
+DateTo = Annotated[str | None, Query(alias="to", max_length=40, description="Published on or before, YYYY-MM-DD")]
+CategoryQuery = Annotated[str | None, Query(description="A category, e.g. cs.LG"), Bounded(CATEGORY)]
+AuthorQuery = Annotated[str | None, Query(description="An author's name or part of it"), Bounded(AUTHOR)]
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page")]
 Offset = Annotated[int, Query(ge=0, le=100_000, description="Items to skip")]
 FormatQuery = Annotated[FeedFormat, Query(alias="format", description="atom (default) or rss")]
 
 
 def parse_day(value: str | None) -> dt.date | None:
-    """A YYYY-MM-DD query parameter; 400 with the expected form otherwise."""
+    """A YYYY-MM-DD query parameter from FIRST_DAY to LAST_DAY; 400 with the expected form otherwise."""
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise HTTPException(400, f"date must be a day as YYYY-MM-DD, not {value[:40]!r}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise HTTPException(400, f"date must be a day from {FIRST_DAY} to {LAST_DAY}, not {value}")
+    return day
+
+
+def form_record_id(value: str, field: str) -> int:
+    """A record id sent in a form field; 400 naming the field when it is not one."""
+    cleaned = value.strip()
+    if not cleaned.isascii() or not cleaned.isdigit() or int(cleaned) > MAX_RECORD_ID:
+        raise HTTPException(400, f"{field} must be a whole number from 0 to {MAX_RECORD_ID}, not {value[:40]!r}")
+    return int(cleaned)
 
 
 def checked_period(value: str | None) -> Period:
@@ -72,10 +102,8 @@ def _blank(value: str | None) -> str | None:
     return (value or "").strip() or None
 
 
-def search_form(q: str = "", mode: str = "hybrid",
-                date_from: Annotated[str | None, Query(alias="from")] = None,
-                date_to: Annotated[str | None, Query(alias="to")] = None,
-                category: str | None = None, author: str | None = None) -> SearchForm:
+def search_form(q: SearchText = "", mode: ModeQuery = "hybrid", date_from: DateFrom = None, date_to: DateTo = None,
+                category: CategoryQuery = None, author: AuthorQuery = None) -> SearchForm:
     """The search parameters, blanks as None."""
     return SearchForm(q=q.strip(), mode=mode, date_from=_blank(date_from), date_to=_blank(date_to),
                       category=_blank(category), author=_blank(author))

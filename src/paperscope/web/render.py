@@ -16,8 +16,9 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
+from paperscope import limits
 from paperscope.index.keyword import parse_user_query
-from paperscope.text import EXCERPT_CHARS, excerpt, html_text, plain_text
+from paperscope.text import EXCERPT_CHARS, excerpt, html_text, plain_text, safe_url
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -97,8 +98,10 @@ def environment() -> jinja2.Environment:
     env.filters["plain"] = plain_text
     env.filters["authors"] = author_list
     env.filters["pid"] = lambda paper_id: quote(str(paper_id), safe="/:")
+    env.filters["link"] = lambda url: safe_url(url) if url else None  # a stored URL as a link: http(s) only
     env.globals["max"] = max
     env.globals["min"] = min
+    env.globals["limits"] = limits.ALL  # the forms' maxlength, from the rules the store applies
     return env
 
 

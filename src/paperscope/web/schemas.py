@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from paperscope.ids import ids_by_kind
+from paperscope.limits import ARXIV_ID, COLLECTION_DESCRIPTION, COLLECTION_NAME, PAPER_ID
 from paperscope.models import Paper
 from paperscope.store.authors import Author
+from paperscope.web.bounded import Bounded
 
 T = TypeVar("T")
 
@@ -26,10 +28,26 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-#: The error answers every API router documents (`responses=` of its APIRouter).
+_API_ERRORS = {
+    400: "A value the schema cannot rule out is wrong (a date, a name already in use); the message says which",
+    401: "Sign in, or send an API token", 403: "A cookie session sent no CSRF header",
+    404: "No such record (or one you may not see)", 422: "A parameter or body field breaks the schema",
+    429: "Too many requests; wait for Retry-After seconds", 502: "An upstream source (arXiv) failed",
+    503: "The database or the search indexes are not ready; try again"}
+_PAGE_ERRORS = {
+    303: "Sign in first: a redirect to /signin", 400: "A value is wrong; the page says which",
+    403: "The form's CSRF token is missing or stale", 404: "No such record (or one you may not see)",
+    422: "A form field or parameter breaks the schema; the page says which",
+    429: "Too many attempts; wait for Retry-After seconds", 502: "An upstream source (arXiv) failed",
+    503: "The database or the search indexes are not ready; try again"}
+
+#: The error answers every route of the JSON API documents: the JSON error body.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody},
-    503: {"model": ErrorBody}}
+    status: {"model": ErrorBody, "description": text} for status, text in _API_ERRORS.items()}
+#: The error answers of pages and feeds: an HTML error page (and the redirect to sign in).
+PAGE_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, "content": {} if status == 303 else {"text/html": {"schema": {"type": "string"}}}}
+    for status, text in _PAGE_ERRORS.items()}
 
 
 class PaperOut(BaseModel):
@@ -119,7 +137,13 @@ class TrendingOut(Page[ScoredPaper]):
     next: dt.date | None
 
 
+#: Request bodies take JSON as the schema types it: `"public": 0` is no boolean, `"name": 7` no string.
+STRICT = ConfigDict(strict=True)
+
+
 class VoteIn(BaseModel):
+    model_config = STRICT
+
     up: bool = True
 
 
@@ -130,8 +154,10 @@ class VoteOut(BaseModel):
 
 
 class CollectionIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = ""
+    model_config = STRICT
+
+    name: Annotated[str, Bounded(COLLECTION_NAME)]
+    description: Annotated[str, Bounded(COLLECTION_DESCRIPTION)] = ""
     public: bool = False
 
 
@@ -146,11 +172,15 @@ class CollectionOut(BaseModel):
 
 
 class CollectionPapersIn(BaseModel):
-    paper_ids: list[str] = Field(min_length=1, max_length=1000)
+    model_config = STRICT
+
+    paper_ids: list[Annotated[str, Bounded(PAPER_ID)]] = Field(min_length=1, max_length=1000)
 
 
 class SubmissionIn(BaseModel):
-    arxiv_id: str = Field(description="An arXiv id or abs/pdf link, e.g. 2503.11731")
+    model_config = STRICT
+
+    arxiv_id: Annotated[str, Bounded(ARXIV_ID)] = Field(description="An arXiv id or abs/pdf link, e.g. 2503.11731")
 
 
 class SubmissionOut(BaseModel):
@@ -188,10 +218,17 @@ class TopicDetailOut(TopicOut):
     papers: Page[str] = Field(description="Ids of the topic's papers, most central first")
 
 
+#: A map point as JSON Schema: six items in that order. Written out with `items` rather than the `prefixItems`
+#: pydantic gives a tuple, which OpenAPI tools that read 3.0-style schemas reject.
+_POINT_SCHEMA: dict[str, Any] = {
+    "type": "array", "minItems": 6, "maxItems": 6,
+    "items": {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}]}}
+
+
 class MapOut(BaseModel):
     map: bool | None
     topics: list[dict[str, object]]
-    points: list[tuple[str, int | None, float, float, str, bool]] = Field(
+    points: list[Annotated[tuple[str, int | None, float, float, str, bool], WithJsonSchema(_POINT_SCHEMA)]] = Field(
         description="Per paper: id, topic id (null: outlier), x, y, title, close to another topic too")
 
 

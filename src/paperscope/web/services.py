@@ -76,10 +76,13 @@ class Services:
         secret_key = settings.secret_key
         if settings.has_placeholder_secret():
             # Only reachable in development (Settings refuses it in production): sign with a key of this
-            # process, so a placeholder from an example never signs anything.
+            # process, so a placeholder from an example never signs anything. The settings the app and its
+            # background jobs read carry it too: the unsubscribe links of the digests they send verify here.
             secret_key = secrets.token_urlsafe(32)
-            notes.append("PAPERSCOPE_SECRET_KEY is a placeholder, so sessions are signed with a key that lasts "
-                         "until the server stops; set a random PAPERSCOPE_SECRET_KEY to keep them.")
+            settings = settings.model_copy(update={"secret_key": secret_key})
+            notes.append("PAPERSCOPE_SECRET_KEY is a placeholder, so sessions and the unsubscribe links of digests "
+                         "are signed with a key that lasts until the server stops; set a random "
+                         "PAPERSCOPE_SECRET_KEY to keep them.")
         search = SearchService(store, settings, embedder, writes_indexes=writes_indexes)
         return cls(settings=settings, store=store, search=search, trending=TrendingFeed(store),
                    secret_key=secret_key, notes=notes)

@@ -12,7 +12,12 @@ The routers of digests and recommendations need the digest extra; without it the
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+from starlette.routing import compile_path
 
 from paperscope.web.routes import feeds
 from paperscope.web.routes.api import authors as api_authors
@@ -34,6 +39,7 @@ from paperscope.web.routes.pages import (
     topics,
     trending,
 )
+from paperscope.web.schemas import ERROR_RESPONSES, PAGE_ERROR_RESPONSES
 
 PAGES, API, FEEDS = "", "/api", "/feeds"
 
@@ -68,7 +74,21 @@ def digest_routers() -> tuple[tuple[str, APIRouter], ...]:
     return (PAGES, digests.router), (API, api_recommendations.router)
 
 
-def include_routers(app: FastAPI, *, with_digests: bool) -> None:
-    """Mount every router on the app with its prefix; the digest routers too when `with_digests`."""
+def include_routers(app: FastAPI, *, with_digests: bool) -> Callable[[str], list[str]]:
+    """Mount every router on the app with its prefix (the digest routers too when `with_digests`), each route
+    documenting its error answers; returns the look-up of the methods an address answers (a 405's Allow)."""
+    table: list[tuple[re.Pattern[str], int, set[str]]] = []
     for prefix, router in ROUTERS + (digest_routers() if with_digests else ()):
-        app.include_router(router, prefix=prefix)
+        app.include_router(router, prefix=prefix,
+                           responses=ERROR_RESPONSES if prefix == API else PAGE_ERROR_RESPONSES)
+        table += [(compile_path(prefix + route.path)[0], len(re.sub(r"{[^}]*}", "", prefix + route.path)),
+                   set(route.methods or ())) for route in router.routes if isinstance(route, APIRoute)]
+
+    def methods_of(path: str) -> list[str]:
+        """The methods of the routes that match `path` most closely (the most literal characters: a paper's
+        `/vote` rather than the paper page whose `{paper_id:path}` also matches it)."""
+        matching = [(literal, methods) for regex, literal, methods in table if regex.match(path)]
+        closest = max((literal for literal, _ in matching), default=0)
+        return sorted(set().union(*(methods for literal, methods in matching if literal == closest)))
+
+    return methods_of

@@ -7,15 +7,28 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import Response
 
 from paperscope.errors import InputError
 from paperscope.feed.syndication import FeedFormat, paper_feed
+from paperscope.limits import SECRET_TOKEN
 from paperscope.models import Paper
+from paperscope.web.bounded import Bounded
 from paperscope.web.deps import ServicesDep
 from paperscope.web.lookups import get_topic
-from paperscope.web.params import FormatQuery, checked_period, search_form
+from paperscope.web.params import (
+    AuthorQuery,
+    CategoryQuery,
+    DateFrom,
+    DateTo,
+    FormatQuery,
+    ModeQuery,
+    RecordId,
+    SearchText,
+    checked_period,
+    search_form,
+)
 from paperscope.web.services import Services
 
 router = APIRouter(tags=["feeds"])
@@ -48,10 +61,9 @@ def trending_feed(services: ServicesDep, period: str = "day", fmt: FormatQuery =
 
 
 @router.get("/search.xml", summary="A search as Atom or RSS", response_class=Response, responses=BOTH_FORMATS)
-def search_feed(services: ServicesDep, q: str, mode: str = "hybrid",
-                date_from: Annotated[str | None, Query(alias="from")] = None,
-                date_to: Annotated[str | None, Query(alias="to")] = None,
-                category: str | None = None, author: str | None = None, fmt: FormatQuery = "atom") -> Response:
+def search_feed(services: ServicesDep, q: SearchText, mode: ModeQuery = "hybrid", date_from: DateFrom = None,
+                date_to: DateTo = None, category: CategoryQuery = None, author: AuthorQuery = None,
+                fmt: FormatQuery = "atom") -> Response:
     form = search_form(q, mode, date_from, date_to, category, author)
     try:
         results = services.search.search(form.q, mode=form.checked_mode(), limit=FEED_SIZE, filters=form.filters())
@@ -64,7 +76,7 @@ def search_feed(services: ServicesDep, q: str, mode: str = "hybrid",
 
 @router.get("/topics/{topic_id}.xml", tags=["topics"], summary="A topic's newest papers as Atom or RSS",
             response_class=Response, responses={200: {"content": {"application/atom+xml": {}}}})
-def topic_feed(services: ServicesDep, topic_id: int, fmt: FormatQuery = "atom") -> Response:
+def topic_feed(services: ServicesDep, topic_id: RecordId, fmt: FormatQuery = "atom") -> Response:
     topic = get_topic(services, topic_id)
     ids = services.store.topics.paper_ids(topic_id)
     dates = services.store.paper_dates(ids)
@@ -77,7 +89,7 @@ def topic_feed(services: ServicesDep, topic_id: int, fmt: FormatQuery = "atom") 
 
 
 @router.get("/users/{token}.xml", tags=["digests"], summary="A user's private RSS feed of recommendations")
-def user_feed(token: str, services: ServicesDep) -> Response:
+def user_feed(token: Annotated[str, Path(), Bounded(SECRET_TOKEN)], services: ServicesDep) -> Response:
     store, cache = services.store, services.recommendations
     user_id = store.digests.user_for_feed_token(token)
     user = store.accounts.get_user(user_id) if user_id is not None else None

@@ -31,4 +31,13 @@
     document.cookie = "theme=" + next + "; path=/; max-age=31536000; samesite=lax";
     link.textContent = "Theme: " + next;
   });
+  // Dismissible notices: the cookie names the dismissed one, which the server then leaves out.
+  document.querySelectorAll("[data-notice] [data-dismiss]").forEach(function (button) { button.hidden = false; });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-dismiss]");
+    var notice = button && button.closest("[data-notice]");
+    if (!notice) return;
+    document.cookie = "dismissed_notice=" + notice.dataset.notice + "; path=/; max-age=2592000; samesite=lax";
+    notice.remove();
+  });
 })();

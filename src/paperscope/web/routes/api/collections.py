@@ -8,6 +8,7 @@ from paperscope.errors import InputError
 from paperscope.store.accounts import Collection
 from paperscope.web.deps import ApiUser, RequiredApiUser, ServicesDep
 from paperscope.web.lookups import collection_not_found, visible_collection
+from paperscope.web.params import PaperIdPath, RecordId
 from paperscope.web.schemas import ERROR_RESPONSES, CollectionIn, CollectionOut, CollectionPapersIn
 
 router = APIRouter(tags=["collections"], responses=ERROR_RESPONSES)
@@ -36,14 +37,14 @@ def create_collection(services: ServicesDep, user: RequiredApiUser, body: Collec
 
 @router.get("/collections/{collection_id}", response_model=CollectionOut,
             summary="A collection with its paper ids (yours, or a public one)")
-def get_collection(services: ServicesDep, user: ApiUser, collection_id: int) -> CollectionOut:
+def get_collection(services: ServicesDep, user: ApiUser, collection_id: RecordId) -> CollectionOut:
     collection, ids = visible_collection(services, collection_id, user)
     return collection_out(collection, ids)
 
 
 @router.post("/collections/{collection_id}/papers", response_model=CollectionOut,
              summary="Add papers to your collection")
-def add_papers(services: ServicesDep, user: RequiredApiUser, collection_id: int,
+def add_papers(services: ServicesDep, user: RequiredApiUser, collection_id: RecordId,
                body: CollectionPapersIn) -> CollectionOut:
     accounts = services.store.accounts
     collection = accounts.get_collection(collection_id, viewer_id=user.id)
@@ -58,7 +59,8 @@ def add_papers(services: ServicesDep, user: RequiredApiUser, collection_id: int,
 
 @router.delete("/collections/{collection_id}/papers/{paper_id:path}", response_model=CollectionOut,
                summary="Remove a paper from your collection")
-def remove_paper(services: ServicesDep, user: RequiredApiUser, collection_id: int, paper_id: str) -> CollectionOut:
+def remove_paper(services: ServicesDep, user: RequiredApiUser, collection_id: RecordId,
+                 paper_id: PaperIdPath) -> CollectionOut:
     try:
         services.store.accounts.remove_from_collection(collection_id, [paper_id], owner_id=user.id)
     except InputError:
@@ -68,7 +70,7 @@ def remove_paper(services: ServicesDep, user: RequiredApiUser, collection_id: in
 
 @router.delete("/collections/{collection_id}", status_code=204, response_class=Response,
                summary="Delete your collection")
-def delete_collection(services: ServicesDep, user: RequiredApiUser, collection_id: int) -> Response:
+def delete_collection(services: ServicesDep, user: RequiredApiUser, collection_id: RecordId) -> Response:
     try:
         services.store.accounts.delete_collection(collection_id, owner_id=user.id)
     except InputError:

@@ -12,7 +12,15 @@ from paperscope.models import Paper
 from paperscope.web.deps import RequiredApiUser, ServicesDep
 from paperscope.web.hints import web_message
 from paperscope.web.lookups import get_paper, papers_out
-from paperscope.web.params import Limit, Offset
+from paperscope.web.params import (
+    AuthorQuery,
+    CategoryQuery,
+    DateFrom,
+    DateTo,
+    Limit,
+    Offset,
+    PaperIdPath,
+)
 from paperscope.web.schemas import ERROR_RESPONSES, Page, PaperOut, ScoredPaper, VoteIn, VoteOut
 from paperscope.web.services import Services
 from paperscope.web.votes import cast_vote
@@ -22,9 +30,8 @@ router = APIRouter(tags=["papers"], responses=ERROR_RESPONSES)
 
 @router.get("/papers", response_model=Page[PaperOut], summary="Papers, newest first")
 def list_papers(services: ServicesDep, limit: Limit = 20, offset: Offset = 0,
-                date_from: Annotated[str | None, Query(alias="from")] = None,
-                date_to: Annotated[str | None, Query(alias="to")] = None,
-                category: str | None = None, author: str | None = None) -> Page[PaperOut]:
+                date_from: DateFrom = None, date_to: DateTo = None, category: CategoryQuery = None,
+                author: AuthorQuery = None) -> Page[PaperOut]:
     try:
         filters = parse_paper_filter(date_from=date_from, date_to=date_to, category=category, author=author)
     except InputError as exc:
@@ -33,7 +40,7 @@ def list_papers(services: ServicesDep, limit: Limit = 20, offset: Offset = 0,
 
 
 @router.get("/papers/{paper_id:path}/similar", response_model=Page[ScoredPaper], summary="Similar papers")
-def similar_papers(services: ServicesDep, paper_id: str,
+def similar_papers(services: ServicesDep, paper_id: PaperIdPath,
                    limit: Annotated[int, Query(ge=1, le=100)] = 10) -> Page[ScoredPaper]:
     paper = get_paper(services, paper_id)
     try:
@@ -67,7 +74,7 @@ def _page(services: Services, papers: list[Paper], total: int, limit: int, offse
 
 
 @router.put("/papers/{paper_id:path}/vote", response_model=VoteOut, summary="Upvote (or withdraw with up=false)")
-def vote(services: ServicesDep, user: RequiredApiUser, paper_id: str, body: VoteIn) -> VoteOut:
+def vote(services: ServicesDep, user: RequiredApiUser, paper_id: PaperIdPath, body: VoteIn) -> VoteOut:
     paper = get_paper(services, paper_id)
     try:
         upvotes = cast_vote(services, user.id, paper, up=body.up)
@@ -82,5 +89,5 @@ def my_votes(services: ServicesDep, user: RequiredApiUser) -> list[str]:
 
 
 @router.get("/papers/{paper_id:path}", response_model=PaperOut, summary="One paper")
-def one_paper(services: ServicesDep, paper_id: str) -> PaperOut:
+def one_paper(services: ServicesDep, paper_id: PaperIdPath) -> PaperOut:
     return papers_out(services, [get_paper(services, paper_id)])[0]

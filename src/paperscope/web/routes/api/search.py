@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException
 
 from paperscope.errors import InputError, SearchUnavailable
 from paperscope.web.deps import ApiUser, ServicesDep
 from paperscope.web.hints import web_message
 from paperscope.web.lookups import papers_out
-from paperscope.web.params import Limit, Offset, search_form
+from paperscope.web.params import (
+    AuthorQuery,
+    CategoryQuery,
+    DateFrom,
+    DateTo,
+    Limit,
+    ModeQuery,
+    Offset,
+    SearchText,
+    search_form,
+)
 from paperscope.web.schemas import ERROR_RESPONSES, SearchHitOut, SearchPage
 
 router = APIRouter(tags=["search"], responses=ERROR_RESPONSES)
 
 
 @router.get("/search", response_model=SearchPage, summary="Hybrid, keyword or semantic search")
-def search(services: ServicesDep, user: ApiUser, q: str, mode: str = "hybrid", limit: Limit = 20,
-           offset: Offset = 0, date_from: Annotated[str | None, Query(alias="from")] = None,
-           date_to: Annotated[str | None, Query(alias="to")] = None,
-           category: str | None = None, author: str | None = None) -> SearchPage:
+def search(services: ServicesDep, user: ApiUser, q: SearchText, mode: ModeQuery = "hybrid", limit: Limit = 20,
+           offset: Offset = 0, date_from: DateFrom = None, date_to: DateTo = None, category: CategoryQuery = None,
+           author: AuthorQuery = None) -> SearchPage:
     form = search_form(q, mode, date_from, date_to, category, author)
     try:
         results = services.search.search(form.q, mode=form.checked_mode(), limit=limit + 1, offset=offset,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from paperscope.errors import InputError
 from paperscope.web.deps import RequiredApiUser, ServicesDep
-from paperscope.web.schemas import ERROR_RESPONSES, SubmissionIn, SubmissionOut
+from paperscope.web.schemas import ERROR_RESPONSES, ErrorBody, SubmissionIn, SubmissionOut
+from paperscope.web.security import take_submission, too_many
 from paperscope.web.submit import submit_arxiv_paper
 
 router = APIRouter(tags=["submissions"], responses=ERROR_RESPONSES)
@@ -21,8 +22,12 @@ def my_submissions(services: ServicesDep, user: RequiredApiUser) -> list[Submiss
 
 
 @router.post("/submissions", response_model=SubmissionOut, status_code=201,
-             summary="Submit a paper by arXiv id (its metadata is fetched from the arXiv API)")
-async def submit(services: ServicesDep, user: RequiredApiUser, body: SubmissionIn) -> SubmissionOut:
+             summary="Submit a paper by arXiv id (its metadata is fetched from the arXiv API)",
+             responses={429: {"model": ErrorBody, "description": "Too many submissions from this account or "
+                                                                 "address this hour; see `Retry-After`"}})
+async def submit(request: Request, services: ServicesDep, user: RequiredApiUser, body: SubmissionIn) -> SubmissionOut:
+    if wait := await run_in_threadpool(take_submission, request, services, user):
+        raise too_many("submissions from your account or address this hour", wait)
     try:
         s = await run_in_threadpool(submit_arxiv_paper, services, user, body.arxiv_id)
     except InputError as exc:

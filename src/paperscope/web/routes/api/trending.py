@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from paperscope.web.deps import ServicesDep
-from paperscope.web.params import Limit, Offset, checked_period, parse_day
+from paperscope.web.params import DayQuery, Limit, Offset, checked_period, parse_day
 from paperscope.web.schemas import ERROR_RESPONSES, PaperOut, ScoredPaper, TrendingOut
 
 router = APIRouter(tags=["trending"], responses=ERROR_RESPONSES)
 
 
 @router.get("/trending", response_model=TrendingOut, summary="Trending papers of a day, week or month")
-def trending(services: ServicesDep, period: str = "day", date: str | None = None, limit: Limit = 30,
+def trending(services: ServicesDep, period: str = "day", date: DayQuery = None, limit: Limit = 30,
              offset: Offset = 0) -> TrendingOut:
     chosen = checked_period(period)
     trend = services.trending.page(chosen, parse_day(date), limit=limit, offset=offset)

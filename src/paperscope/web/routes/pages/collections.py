@@ -10,14 +10,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperscope.errors import InputError
 from paperscope.feed.bibtex import to_bibtex
+from paperscope.limits import COLLECTION_DESCRIPTION, COLLECTION_NAME, PAPER_ID
 from paperscope.models import Paper
 from paperscope.store.accounts import Collection, User
+from paperscope.web.bounded import Bounded
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
 from paperscope.web.lookups import visible_collection
 from paperscope.web.pages import cards, page
+from paperscope.web.params import RecordId
 from paperscope.web.services import Services
 
 router = APIRouter(tags=["collections"])
+NameForm = Annotated[str, Form(), Bounded(COLLECTION_NAME)]
+DescriptionForm = Annotated[str, Form(), Bounded(COLLECTION_DESCRIPTION)]
 
 
 def _readable(services: Services, collection_id: int, viewer: User | None) -> tuple[Collection, list[Paper]]:
@@ -27,8 +32,8 @@ def _readable(services: Services, collection_id: int, viewer: User | None) -> tu
 
 
 @router.post("/collections", dependencies=[CsrfChecked], summary="Create a collection")
-def create(services: ServicesDep, user: RequiredUser, name: Annotated[str, Form()],
-           description: Annotated[str, Form()] = "", public: Annotated[str | None, Form()] = None) -> Response:
+def create(services: ServicesDep, user: RequiredUser, name: NameForm, description: DescriptionForm = "",
+           public: Annotated[str | None, Form()] = None) -> Response:
     try:
         collection = services.store.accounts.create_collection(user.id, name, description=description,
                                                                public=bool(public))
@@ -38,7 +43,7 @@ def create(services: ServicesDep, user: RequiredUser, name: Annotated[str, Form(
 
 
 @router.get("/collections/{collection_id}", response_class=HTMLResponse, summary="A collection")
-def show(request: Request, services: ServicesDep, user: CurrentUser, collection_id: int) -> HTMLResponse:
+def show(request: Request, services: ServicesDep, user: CurrentUser, collection_id: RecordId) -> HTMLResponse:
     collection, papers = _readable(services, collection_id, user)
     return page(request, services, "collection.html", {
         "collection": collection, "items": cards(services, user, papers),
@@ -47,7 +52,7 @@ def show(request: Request, services: ServicesDep, user: CurrentUser, collection_
 
 @router.get("/collections/{collection_id}/bibtex", summary="BibTeX of a collection", response_class=Response,
             responses={200: {"content": {"application/x-bibtex": {}}}})
-def bibtex(services: ServicesDep, user: CurrentUser, collection_id: int) -> Response:
+def bibtex(services: ServicesDep, user: CurrentUser, collection_id: RecordId) -> Response:
     collection, papers = _readable(services, collection_id, user)
     return Response(to_bibtex(papers), media_type="application/x-bibtex; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="collection-{collection.id}.bib"'})
@@ -58,13 +63,10 @@ def _owned(action: str) -> str:
 
 
 @router.post("/collections/{collection_id}/edit", dependencies=[CsrfChecked], summary="Edit a collection")
-def edit(services: ServicesDep, user: RequiredUser, collection_id: int, name: Annotated[str, Form()],
-         description: Annotated[str, Form()] = "", public: Annotated[str | None, Form()] = None) -> Response:
-    cleaned = name.strip()
-    if not cleaned or len(cleaned) > 200:
-        raise HTTPException(400, "A collection name is 1 to 200 characters.")
+def edit(services: ServicesDep, user: RequiredUser, collection_id: RecordId, name: NameForm,
+         description: DescriptionForm = "", public: Annotated[str | None, Form()] = None) -> Response:
     try:
-        services.store.accounts.update_collection(collection_id, owner_id=user.id, name=cleaned,
+        services.store.accounts.update_collection(collection_id, owner_id=user.id, name=name,
                                                   description=description, public=bool(public))
     except InputError:
         raise HTTPException(404, _owned("edit")) from None
@@ -72,7 +74,7 @@ def edit(services: ServicesDep, user: RequiredUser, collection_id: int, name: An
 
 
 @router.post("/collections/{collection_id}/delete", dependencies=[CsrfChecked], summary="Delete a collection")
-def delete(services: ServicesDep, user: RequiredUser, collection_id: int) -> Response:
+def delete(services: ServicesDep, user: RequiredUser, collection_id: RecordId) -> Response:
     try:
         services.store.accounts.delete_collection(collection_id, owner_id=user.id)
     except InputError:
@@ -82,8 +84,8 @@ def delete(services: ServicesDep, user: RequiredUser, collection_id: int) -> Res
 
 @router.post("/collections/{collection_id}/remove", dependencies=[CsrfChecked],
              summary="Remove a paper from a collection")
-def remove(services: ServicesDep, user: RequiredUser, collection_id: int,
-           paper_id: Annotated[str, Form()]) -> Response:
+def remove(services: ServicesDep, user: RequiredUser, collection_id: RecordId,
+           paper_id: Annotated[str, Form(), Bounded(PAPER_ID)]) -> Response:
     try:
         services.store.accounts.remove_from_collection(collection_id, [paper_id], owner_id=user.id)
     except InputError:

@@ -11,11 +11,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from paperscope.errors import InputError, NotEmbedded, PaperscopeError
 from paperscope.feed.bibtex import to_bibtex
 from paperscope.ids import ids_by_kind
+from paperscope.limits import TAG
 from paperscope.models import Paper
+from paperscope.web.bounded import Bounded
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
 from paperscope.web.hints import web_message
 from paperscope.web.lookups import get_paper
 from paperscope.web.pages import cards, page
+from paperscope.web.params import PaperIdPath, form_record_id
 from paperscope.web.security import safe_next
 from paperscope.web.votes import cast_vote
 
@@ -31,7 +34,7 @@ def back(request: Request, paper: Paper, next_path: str | None = None) -> Redire
 
 
 @router.post("/papers/{paper_id:path}/vote", dependencies=[CsrfChecked], summary="Upvote or withdraw a vote")
-def vote(request: Request, services: ServicesDep, user: RequiredUser, paper_id: str,
+def vote(request: Request, services: ServicesDep, user: RequiredUser, paper_id: PaperIdPath,
          up: Annotated[int, Form()] = 1, next: Annotated[str | None, Form()] = None) -> Response:
     paper = get_paper(services, paper_id)
     upvotes = cast_vote(services, user.id, paper, up=bool(up))
@@ -41,7 +44,7 @@ def vote(request: Request, services: ServicesDep, user: RequiredUser, paper_id: 
 
 
 @router.post("/papers/{paper_id:path}/library", dependencies=[CsrfChecked], summary="Save, hide or forget")
-def library(request: Request, services: ServicesDep, user: RequiredUser, paper_id: str,
+def library(request: Request, services: ServicesDep, user: RequiredUser, paper_id: PaperIdPath,
             action: Annotated[str, Form()], next: Annotated[str | None, Form()] = None) -> Response:
     paper = get_paper(services, paper_id)
     accounts = services.store.accounts
@@ -57,8 +60,8 @@ def library(request: Request, services: ServicesDep, user: RequiredUser, paper_i
 
 
 @router.post("/papers/{paper_id:path}/tags", dependencies=[CsrfChecked], summary="Tag a paper")
-def tag(request: Request, services: ServicesDep, user: RequiredUser, paper_id: str,
-        tag: Annotated[str, Form()]) -> Response:
+def tag(request: Request, services: ServicesDep, user: RequiredUser, paper_id: PaperIdPath,
+        tag: Annotated[str, Form(), Bounded(TAG)]) -> Response:
     paper = get_paper(services, paper_id)
     try:
         services.store.accounts.add_tag(user.id, paper.id, tag)
@@ -68,7 +71,7 @@ def tag(request: Request, services: ServicesDep, user: RequiredUser, paper_id: s
 
 
 @router.post("/papers/{paper_id:path}/collect", dependencies=[CsrfChecked], summary="Add to a collection")
-def collect(request: Request, services: ServicesDep, user: RequiredUser, paper_id: str,
+def collect(request: Request, services: ServicesDep, user: RequiredUser, paper_id: PaperIdPath,
             collection_id: Annotated[str, Form()] = "", new_name: Annotated[str, Form()] = "") -> Response:
     paper = get_paper(services, paper_id)
     accounts = services.store.accounts
@@ -76,10 +79,8 @@ def collect(request: Request, services: ServicesDep, user: RequiredUser, paper_i
         if new_name.strip() or not collection_id:
             target = accounts.create_collection(user.id, new_name or "Reading list").id
         else:
-            target = int(collection_id)
+            target = form_record_id(collection_id, "collection_id")
         accounts.add_to_collection(target, [paper.id], owner_id=user.id)
-    except ValueError:
-        raise HTTPException(400, "collection_id must be a number") from None
     except InputError as exc:
         raise HTTPException(400, str(exc)) from None
     return RedirectResponse(f"/collections/{target}", status_code=303)
@@ -87,13 +88,13 @@ def collect(request: Request, services: ServicesDep, user: RequiredUser, paper_i
 
 @router.get("/papers/{paper_id:path}/bibtex", summary="BibTeX of a paper", response_class=Response,
             responses={200: {"content": {"application/x-bibtex": {}}}})
-def bibtex(services: ServicesDep, paper_id: str) -> Response:
+def bibtex(services: ServicesDep, paper_id: PaperIdPath) -> Response:
     paper = get_paper(services, paper_id)
     return Response(to_bibtex([paper]), media_type="application/x-bibtex; charset=utf-8")
 
 
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse, summary="A paper's page")
-def paper_page(request: Request, services: ServicesDep, user: CurrentUser, paper_id: str) -> HTMLResponse:
+def paper_page(request: Request, services: ServicesDep, user: CurrentUser, paper_id: PaperIdPath) -> HTMLResponse:
     paper = get_paper(services, paper_id)
     if paper.id != paper_id:  # an arXiv id given with a version or as a link: one address per paper
         return RedirectResponse(f"/papers/{paper.id}", status_code=301)  # type: ignore[return-value]

@@ -11,7 +11,9 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperscope.errors import InputError
+from paperscope.limits import FOLLOW_VALUE
 from paperscope.store.digests import Follow
+from paperscope.web.bounded import Bounded
 from paperscope.web.deps import CsrfChecked, RequiredUser, ServicesDep
 from paperscope.web.pages import cards, page
 from paperscope.web.security import safe_next
@@ -48,9 +50,11 @@ def _label(services: Services, follow: Follow) -> str:
 
 
 @router.post("/follows", dependencies=[CsrfChecked], summary="Follow or unfollow a topic, a search or an author")
-def follow(services: ServicesDep, user: RequiredUser, kind: Annotated[str, Form()], value: Annotated[str, Form()],
+def follow(services: ServicesDep, user: RequiredUser, kind: Annotated[str, Form()],
+           value: Annotated[str, Form(), Bounded(FOLLOW_VALUE)],
            action: Annotated[str, Form()] = "follow", next: Annotated[str | None, Form()] = None) -> RedirectResponse:
-    if kind == "topic" and (not value.isdigit() or services.store.topics.get_topic(int(value)) is None):
+    is_number = value.isascii() and value.isdigit()
+    if kind == "topic" and (not is_number or services.store.topics.get_topic(int(value)) is None):
         raise HTTPException(404, f"There is no topic {value}; the list is at /topics.")
     digests = services.store.digests
     try:

@@ -13,7 +13,15 @@ from paperscope.web.deps import CurrentUser, ServicesDep
 from paperscope.web.hints import web_message
 from paperscope.web.lookups import is_following
 from paperscope.web.pages import cards, page
-from paperscope.web.params import search_form
+from paperscope.web.params import (
+    AuthorQuery,
+    CategoryQuery,
+    DateFrom,
+    DateTo,
+    ModeQuery,
+    SearchText,
+    search_form,
+)
 
 router = APIRouter(tags=["pages"])
 PAGE_SIZE = 20
@@ -22,10 +30,8 @@ EXPORT_LIMIT = 200
 
 @router.get("/search", response_class=HTMLResponse, summary="Search page")
 def search_page(request: Request, services: ServicesDep, user: CurrentUser,
-                q: str = "", mode: str = "hybrid",
-                date_from: Annotated[str | None, Query(alias="from")] = None,
-                date_to: Annotated[str | None, Query(alias="to")] = None,
-                category: str | None = None, author: str | None = None,
+                q: SearchText = "", mode: ModeQuery = "hybrid", date_from: DateFrom = None, date_to: DateTo = None,
+                category: CategoryQuery = None, author: AuthorQuery = None,
                 page_number: Annotated[int, Query(alias="page", ge=1, le=500)] = 1) -> HTMLResponse:
     form = search_form(q, mode, date_from, date_to, category, author)
     offset = (page_number - 1) * PAGE_SIZE
@@ -54,10 +60,8 @@ def search_page(request: Request, services: ServicesDep, user: CurrentUser,
 
 @router.get("/search/bibtex", summary="BibTeX of a search result", response_class=Response,
             responses={200: {"content": {"application/x-bibtex": {}}}})
-def search_bibtex(services: ServicesDep, q: str, mode: str = "hybrid",
-                  date_from: Annotated[str | None, Query(alias="from")] = None,
-                  date_to: Annotated[str | None, Query(alias="to")] = None,
-                  category: str | None = None, author: str | None = None,
+def search_bibtex(services: ServicesDep, q: SearchText, mode: ModeQuery = "hybrid", date_from: DateFrom = None,
+                  date_to: DateTo = None, category: CategoryQuery = None, author: AuthorQuery = None,
                   limit: Annotated[int, Query(ge=1, le=EXPORT_LIMIT)] = 50) -> Response:
     form = search_form(q, mode, date_from, date_to, category, author)
     try:

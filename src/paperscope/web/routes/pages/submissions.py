@@ -9,8 +9,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from paperscope.errors import InputError
+from paperscope.limits import ARXIV_ID
+from paperscope.web.bounded import Bounded
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
-from paperscope.web.pages import page
+from paperscope.web.pages import page, refusal_page
+from paperscope.web.security import take_submission, too_many
 from paperscope.web.submit import submit_arxiv_paper
 
 router = APIRouter(tags=["submissions"])
@@ -23,7 +26,10 @@ def submit_form(request: Request, services: ServicesDep, user: CurrentUser) -> H
 
 @router.post("/submit", response_class=HTMLResponse, dependencies=[CsrfChecked], summary="Submit a paper")
 async def submit(request: Request, services: ServicesDep, user: RequiredUser,
-                 arxiv_id: Annotated[str, Form()]) -> HTMLResponse:
+                 arxiv_id: Annotated[str, Form(), Bounded(ARXIV_ID)]) -> HTMLResponse:
+    if wait := await run_in_threadpool(take_submission, request, services, user):
+        return refusal_page(request, services, "submit.html", {"submission": None, "arxiv_id": arxiv_id},
+                            too_many("submissions from your account or address this hour", wait))
     try:
         submission = await run_in_threadpool(submit_arxiv_paper, services, user, arxiv_id)
     except InputError as exc:

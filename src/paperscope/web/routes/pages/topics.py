@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from paperscope.web.deps import CurrentUser, ServicesDep
 from paperscope.web.lookups import get_topic, is_following
 from paperscope.web.pages import cards, page
+from paperscope.web.params import RecordId
 from paperscope.web.schemas import TopicOut
 from paperscope.web.topics import AMBIGUOUS_SEPARABILITY, sparkline, topic_list, topic_out, weekly_trend
 
@@ -47,7 +48,7 @@ def topics_page(request: Request, services: ServicesDep) -> HTMLResponse:
 
 
 @router.get("/topics/{topic_id}", response_class=HTMLResponse, summary="A topic")
-def topic_page(request: Request, services: ServicesDep, user: CurrentUser, topic_id: int,
+def topic_page(request: Request, services: ServicesDep, user: CurrentUser, topic_id: RecordId,
                page_number: Annotated[int, Query(alias="page", ge=1, le=1000)] = 1) -> HTMLResponse:
     record = get_topic(services, topic_id)
     store = services.store

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from paperscope.web.deps import CurrentUser, ServicesDep
 from paperscope.web.pages import cards, page
-from paperscope.web.params import checked_period, parse_day
+from paperscope.web.params import DayQuery, checked_period, parse_day
 
 router = APIRouter(tags=["pages"])
 PAGE_SIZE = 30
@@ -18,7 +18,7 @@ PAGE_SIZE = 30
 
 @router.get("/", response_class=HTMLResponse, summary="Trending papers")
 def trending_page(request: Request, services: ServicesDep, user: CurrentUser,
-                  period: str = "day", date: str | None = None,
+                  period: str = "day", date: DayQuery = None,
                   page_number: Annotated[int, Query(alias="page", ge=1, le=1000)] = 1) -> HTMLResponse:
     chosen = checked_period(period)
     hidden = set(services.store.accounts.library_ids(user.id, "hidden")) if user else set()

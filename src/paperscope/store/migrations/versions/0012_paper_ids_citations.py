@@ -1,7 +1,7 @@
 """every id a paper is known by, citation edges, and authors with ids
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-04
 
 Papers arrive from services that name them by different ids (arXiv, DOI, PubMed, OpenAlex, Semantic
@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
