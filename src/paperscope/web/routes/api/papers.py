@@ -55,14 +55,14 @@ def similar_papers(services: ServicesDep, paper_id: PaperIdPath,
 
 @router.get("/papers/{paper_id:path}/references", response_model=Page[PaperOut],
             summary="The papers it cites that are stored here, newest first")
-def references(services: ServicesDep, paper_id: str, limit: Limit = 20, offset: Offset = 0) -> Page[PaperOut]:
+def references(services: ServicesDep, paper_id: PaperIdPath, limit: Limit = 20, offset: Offset = 0) -> Page[PaperOut]:
     paper = get_paper(services, paper_id)
     return _page(services, *services.store.cited_papers(paper.id, limit=limit, offset=offset), limit, offset)
 
 
 @router.get("/papers/{paper_id:path}/citations", response_model=Page[PaperOut],
             summary="The papers stored here that cite it, newest first")
-def citations(services: ServicesDep, paper_id: str, limit: Limit = 20, offset: Offset = 0) -> Page[PaperOut]:
+def citations(services: ServicesDep, paper_id: PaperIdPath, limit: Limit = 20, offset: Offset = 0) -> Page[PaperOut]:
     paper = get_paper(services, paper_id)
     return _page(services, *services.store.citing_papers(paper.id, limit=limit, offset=offset), limit, offset)
 

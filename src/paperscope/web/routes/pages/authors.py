@@ -8,10 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
+from paperscope.limits import AUTHOR_NAME
+from paperscope.web.bounded import Bounded
 from paperscope.web.deps import CurrentUser, ServicesDep
 from paperscope.web.lookups import is_following
 from paperscope.web.pages import cards, page
-from paperscope.web.params import Offset
+from paperscope.web.params import Offset, RecordId
 
 router = APIRouter(tags=["authors"])
 PAGE = 50
@@ -19,13 +21,13 @@ PAGE = 50
 
 @router.get("/authors", response_class=HTMLResponse, summary="Find authors by name")
 def find(request: Request, services: ServicesDep,
-         q: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
+         q: Annotated[str, Query(), Bounded(AUTHOR_NAME)] = "") -> HTMLResponse:
     found = services.store.authors.find_authors(q) if q.strip() else []
     return page(request, services, "authors.html", {"q": q, "authors": found})
 
 
 @router.get("/authors/{author_id}", response_class=HTMLResponse, summary="An author's page")
-def author_page(request: Request, services: ServicesDep, user: CurrentUser, author_id: int,
+def author_page(request: Request, services: ServicesDep, user: CurrentUser, author_id: RecordId,
                 offset: Offset = 0) -> HTMLResponse:
     author = services.store.authors.get_author(author_id)
     if author is None:
