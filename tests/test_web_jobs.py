@@ -105,7 +105,38 @@ def test_submit_by_arxiv_id_fetches_the_metadata(tmp_path: Path, fixture_server:
         assert again.status_code == 201 and again.json()["status"] == "unchanged"
         assert [s["status"] for s in client.get("/api/submissions").json()] == ["unchanged", "added"]
         bad = client.post("/submit", data={"arxiv_id": "not an id", "csrf_token": csrf(client, "/submit")})
-        assert bad.status_code == 400 and "is not an arXiv id" in bad.text
+        assert bad.status_code == 400 and "is not an id paperscope can fetch" in bad.text
+
+
+def test_submit_by_doi_pmid_or_openreview_link_fetches_from_that_service(tmp_path: Path,
+                                                                           fixture_server: FixtureServer) -> None:
+    import json
+
+    from tests.conftest import REPO
+
+    works = json.loads(shared_path("data", "fixtures", "crossref", "habanero_journal_peerj_works_ecology_20.json")
+                       .read_bytes())
+    work = {"status": "ok", "message-type": "work", "message": works["message"]["items"][0]}  # 10.7717/peerj.14276
+    efetch = shared_path("data", "fixtures", "pubmed", "pubmedpy_efetch_6.xml").read_bytes()
+    notes = json.loads((REPO / "tests" / "fixtures" / "openreview_notes_iclr2026.json").read_bytes())
+    fixture_server.reply("/works/10.7717/peerj.14276", Reply(200, json.dumps(work).encode(),
+                                                             {"Content-Type": "application/json"}))
+    fixture_server.reply("/efetch.fcgi", Reply(200, efetch, {"Content-Type": "text/xml"}))
+    fixture_server.reply("/notes", Reply(200, json.dumps({"notes": notes["notes"][:1], "count": 1}).encode(),
+                                         {"Content-Type": "application/json"}))
+    settings = site_settings(tmp_path, crossref_api_url=fixture_server.url, pubmed_api_url=fixture_server.url,
+                             openreview_api_url=fixture_server.url, openreview_delay_seconds=0)
+    with TestClient(create_app(settings)) as client:
+        sign_up(client, "submitter@example.org")
+        for given, paper_id in [("https://doi.org/10.7717/PEERJ.14276", "doi:10.7717/peerj.14276"),
+                                ("https://pubmed.ncbi.nlm.nih.gov/27094199/", "doi:10.1161/circgenetics.115.001181"),
+                                ("https://openreview.net/forum?id=aB3xYz9Qw1", "openreview:aB3xYz9Qw1")]:
+            page = client.post("/submit", data={"arxiv_id": given, "csrf_token": csrf(client, "/submit")})
+            assert page.status_code == 200 and "Added" in page.text, given
+            assert f'href="/papers/{paper_id}"' in page.text, given
+        assert fixture_server.requests_to("/notes")[-1].param("id") == "aB3xYz9Qw1"
+        assert [s["arxiv_id"] for s in client.get("/api/submissions").json()] == [
+            "openreview:aB3xYz9Qw1", "pmid:27094199", "doi:10.7717/peerj.14276"]
 
 
 def test_submit_offline_gives_a_clear_message(tmp_path: Path) -> None:

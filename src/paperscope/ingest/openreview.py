@@ -129,7 +129,30 @@ def _date(value: object) -> dt.date | None:
 
 
 def openreview_items(spec: str, store: Store, settings: Settings, *, limit: int | None) -> Iterator[SourceItem]:
-    """The papers of `openreview:VENUE_ID` (see the module docstring), a page at a time."""
+    """The papers of `openreview:VENUE_ID` (see the module docstring), a page at a time; `openreview:forum:ID`
+    the one paper of that forum."""
+    if spec.startswith("forum:"):
+        return _forum_items(spec.removeprefix("forum:").strip(), settings)
+    return _venue_items(spec, store, settings, limit=limit)
+
+
+def _forum_items(forum: str, settings: Settings) -> Iterator[SourceItem]:
+    """The paper of one OpenReview forum (`GET /notes?id=FORUM`)."""
+    if id_ref("openreview", forum) is None:
+        raise InputError(f"'openreview:forum:{forum}' does not name a forum; give the id= of its "
+                         "https://openreview.net/forum?id=... link.")
+    origin = f"openreview:forum:{forum}"
+    with PoliteClient(settings, min_interval=settings.openreview_delay_seconds, headers=contact_headers(settings),
+                      name="the OpenReview API") as client:
+        response = client.get(f"{settings.openreview_api_url.rstrip('/')}/notes", params={"id": forum})
+    _, notes = _page(response.content, str(response.url))
+    if not notes:
+        yield Problem(origin, "", f"OpenReview has no note {forum!r}; check the forum link")
+    for number, note in enumerate(notes[:1], start=1):
+        yield from _read_note(note, origin, f"note {number}")
+
+
+def _venue_items(spec: str, store: Store, settings: Settings, *, limit: int | None) -> Iterator[SourceItem]:
     venueid = spec.strip().strip("/")
     if not venueid or not _VENUE_ID.match(venueid):
         raise InputError(f"'openreview:{spec}' does not name a venue; write its venue id as OpenReview shows it, "

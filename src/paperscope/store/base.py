@@ -84,7 +84,7 @@ class Store(abc.ABC):
     @property
     @abc.abstractmethod
     def submissions(self) -> SubmissionStore:
-        """Papers users submitted by arXiv id, on the same database."""
+        """Papers users submitted by id, on the same database."""
 
     @property
     @abc.abstractmethod

@@ -374,7 +374,7 @@ PAPER_REFERENCES.append((sent_papers, "paper_id"))
 
 # Web (migration 0007) ---------------------------------------------------------------------------
 # Server-side sessions and API tokens (only SHA-256 hashes of the secrets are stored), failed sign-ins
-# for rate limiting, and papers users submitted by arXiv id.
+# for rate limiting, and papers users submitted by id (arXiv, DOI, PubMed, OpenReview).
 
 web_sessions = Table(
     "web_sessions",

@@ -76,7 +76,7 @@ class SQLStore(PaperStore, EmbeddingStore, Store):
 
     @functools.cached_property
     def submissions(self) -> SubmissionStore:
-        """Papers users submitted by arXiv id, on the same database."""
+        """Papers users submitted by id, on the same database."""
         return SubmissionStore(self.engine)
 
     @functools.cached_property

@@ -1,4 +1,4 @@
-"""Papers users submitted by arXiv id, with what became of each submission.
+"""Papers users submitted by id (arXiv, DOI, PubMed, OpenReview), with what became of each submission.
 
 `SubmissionStore` shares the engine of a `SQLStore` (`store.submissions`).
 """

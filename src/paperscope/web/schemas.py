@@ -180,7 +180,10 @@ class CollectionPapersIn(BaseModel):
 class SubmissionIn(BaseModel):
     model_config = STRICT
 
-    arxiv_id: Annotated[str, Bounded(ARXIV_ID)] = Field(description="An arXiv id or abs/pdf link, e.g. 2503.11731")
+    arxiv_id: Annotated[str, Bounded(ARXIV_ID)] = Field(description=(
+        "The paper to fetch: an arXiv id or link (2503.11731), a DOI (10.1038/..., doi.org/...), a PubMed id "
+        "(pmid:N or a pubmed.ncbi.nlm.nih.gov link) or an OpenReview forum link; the name stays arxiv_id for "
+        "existing clients"))
 
 
 class SubmissionOut(BaseModel):

@@ -1,4 +1,4 @@
-"""JSON API of submissions: submit a paper by arXiv id, and list yours."""
+"""JSON API of submissions: submit a paper by its id (arXiv, DOI, PubMed, OpenReview), and list yours."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from paperscope.errors import InputError
 from paperscope.web.deps import RequiredApiUser, ServicesDep
 from paperscope.web.schemas import ERROR_RESPONSES, ErrorBody, SubmissionIn, SubmissionOut
 from paperscope.web.security import take_submission, too_many
-from paperscope.web.submit import submit_arxiv_paper
+from paperscope.web.submit import submit_paper
 
 router = APIRouter(tags=["submissions"], responses=ERROR_RESPONSES)
 
@@ -29,7 +29,7 @@ async def submit(request: Request, services: ServicesDep, user: RequiredApiUser,
     if wait := await run_in_threadpool(take_submission, request, services, user):
         raise too_many("submissions from your account or address this hour", wait)
     try:
-        s = await run_in_threadpool(submit_arxiv_paper, services, user, body.arxiv_id)
+        s = await run_in_threadpool(submit_paper, services, user, body.arxiv_id)
     except InputError as exc:
         raise HTTPException(400, str(exc)) from None
     out = SubmissionOut(id=s.id, arxiv_id=s.arxiv_id, paper_id=s.paper_id, status=s.status, message=s.message,

@@ -1,4 +1,5 @@
-"""`/submit`: add a paper by its arXiv id (metadata fetched from the arXiv API)."""
+"""`/submit`: add a paper by its id (arXiv id, DOI, PubMed id, OpenReview link), its metadata fetched from
+that service."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from paperscope.web.bounded import Bounded
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
 from paperscope.web.pages import page, refusal_page
 from paperscope.web.security import take_submission, too_many
-from paperscope.web.submit import submit_arxiv_paper
+from paperscope.web.submit import submit_paper
 
 router = APIRouter(tags=["submissions"])
 
@@ -31,7 +32,7 @@ async def submit(request: Request, services: ServicesDep, user: RequiredUser,
         return refusal_page(request, services, "submit.html", {"submission": None, "arxiv_id": arxiv_id},
                             too_many("submissions from your account or address this hour", wait))
     try:
-        submission = await run_in_threadpool(submit_arxiv_paper, services, user, arxiv_id)
+        submission = await run_in_threadpool(submit_paper, services, user, arxiv_id)
     except InputError as exc:
         return page(request, services, "submit.html", {"error": str(exc), "submission": None,
                                                        "arxiv_id": arxiv_id}, status_code=400)
