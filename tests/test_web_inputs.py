@@ -146,7 +146,7 @@ def test_the_forms_refuse_the_same_text_as_the_api(client: TestClient) -> None:
              (f"/papers/{HOSTILE_ID}/tags", {"tag": "a\x1bb"}, "The tag (tag) must not contain control"),
              ("/me/settings", {"display_name": "Eve\x07"}, "The display name (display_name) must not contain"),
              ("/follows", {"kind": "query", "value": "q" * 501}, "What you follow (value) must be at most 500"),
-             ("/submit", {"arxiv_id": "2503.11731\x00"}, "The arXiv id or link (arxiv_id) must not contain")]
+             ("/submit", {"arxiv_id": "2503.11731\x00"}, "The paper id or link (arxiv_id) must not contain")]
     for path, data, words in cases:
         _assert_clean_error(client.post(path, data={**data, "csrf_token": token}), path, 422, words)
     assert "former@example.org" in client.get("/me").text

@@ -25,7 +25,8 @@ HF_DAILY = ("data", "fixtures", "hf_daily_papers", "sotawhat_hf_daily_papers.jso
 HOSTILE_ID = "2599.00001"
 HOSTILE_TITLE = "<script>alert(1)</script> & friends"
 MATH_ID = "2599.00002"
-TEX_ID = "2599.00003"
+TEX_ID = "2599.00003"  # cited by MATH_ID
+ADA_ORCID = "orcid:0000-0002-1825-0097"  # the author of MATH_ID, an author record
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -51,7 +52,8 @@ def build_site(folder: Path) -> Settings:
                   authors=["<b>Mallory</b>"], categories=["cs.CR"]),
             Paper(id=MATH_ID, title="Bounds of order $O(n^2)$ for clustering",
                   abstract=r"We prove that $\sum_{i=1}^n x_i \leq \sqrt{n}$ for clustering costs.",
-                  authors=["Ada Lovelace"], categories=["cs.LG"]),
+                  authors=["Ada Lovelace"], categories=["cs.LG"], citation_count=7,
+                  author_ids=[[ADA_ORCID]], references=[f"arxiv:{TEX_ID}", "doi:10.1000/not-stored-here"]),
             Paper(id=TEX_ID, title=r"Sparse \textsc{Spectre} cuts -- fast and exact",
                   abstract=r"Spectre makes \textbf{graph partitioning} up to 20\% faster \cite{x}. Code: "
                            r"\href{https://example.org/spectre}{the repository}; \href{javascript:alert(3)}{no link}.",

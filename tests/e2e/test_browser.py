@@ -5,6 +5,7 @@ Screenshots of every page visited are saved in test-artifacts/ (gitignored)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO
-from tests.web_support import PASSWORD, TEX_ID, build_site
+from tests.web_support import MATH_ID, PASSWORD, TEX_ID, build_site
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
@@ -196,4 +197,32 @@ def test_api_docs_and_feeds_load_in_the_browser(server: str, browser: object) ->
     assert page.locator(".opblock-summary-path", has_text="/api/papers").count() >= 1
     _shot(page, "12-api-docs")
     assert all(url.startswith(server) for url in requests)  # nothing from a CDN
+    context.close()
+
+
+def test_a_reader_follows_citations_and_an_author_between_pages(server: str, browser: object) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(f"{server}/papers/{MATH_ID}")
+    references = page.locator("section.references")
+    assert references.locator("> h2").inner_text() == "References held here (1)"
+    assert page.locator("dl.record").get_by_text("7 (as its source counts)").count() == 1
+    references.locator("article.card h2.title a").first.click()  # the cited paper's page lists the citing one
+    page.wait_for_url(f"**/papers/{TEX_ID}")
+    assert page.locator("section.citations article.card").count() == 1
+    _shot(page, "13-cited-by")
+    page.locator("section.citations article.card h2.title a").first.click()
+    page.wait_for_url(f"**/papers/{MATH_ID}")
+    page.locator("p.meta .authors a", has_text="Ada Lovelace").click()  # an author record: their page
+    page.wait_for_url("**/authors/*")
+    assert page.locator("h1").inner_text() == "Ada Lovelace"
+    assert page.get_by_text("orcid:0000-0002-1825-0097").count() == 1
+    assert page.locator("article.card").count() == 1
+    _shot(page, "14-author")
+    for route, expected in (("references", [TEX_ID]), ("citations", [])):  # the JSON routes, read by the browser
+        page.goto(f"{server}/api/papers/{MATH_ID}/{route}")
+        answer = json.loads(page.locator("body").inner_text())
+        assert [item["id"] for item in answer["items"]] == expected and answer["total"] == len(expected)
+    page.goto(f"{server}/papers/orcid:0000-0002-1825-0097")  # not a paper id: a clear 404 page
+    assert "No paper" in page.locator("main").inner_text()
     context.close()
