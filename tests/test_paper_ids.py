@@ -263,3 +263,27 @@ def test_two_openalex_works_of_one_arxiv_paper_are_one_paper_with_both(store: St
             (paper,) = list(fresh.iter_papers())
             assert {"openalex:W4307407919", "openalex:W999", "doi:10.1000/journal.1"} <= set(paper.ids)
             assert paper.doi == "10.1000/journal.1"
+
+
+def test_similar_lifts_papers_tied_by_citations(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from paperscope.index.search import SearchEngine
+    from paperscope.indexing import index_papers
+    from tests.web_support import site_settings
+
+    settings = site_settings(tmp_path)
+    topics = ["graph clustering of citation networks", "protein folding with deep networks",
+              "galaxy rotation curves and dark matter", "coral reef ecology under warming"]
+    papers = [Paper(id=f"2601.{n:05d}", title=f"{topics[n % 4]} study {n}", abstract=f"We study {topics[n % 4]}.")
+              for n in range(1, 41)]
+    with open_store(settings.database_url) as store:
+        store.upsert_papers(papers)
+        engine = SearchEngine(store, settings)
+        index_papers(engine)
+        before = [h.id for h in engine.similar("2601.00001", limit=5)]
+        assert "2601.00002" not in before  # protein folding shares no word with graph clustering
+        # A review cites 2601.00001 beside 2601.00002 twice over (two reviews): co-cited, so similar.
+        store.upsert_papers([Paper(id=f"2602.0000{n}", title=f"A review {n}",
+                                   references=["arxiv:2601.00001", "arxiv:2601.00002"]) for n in (1, 2)])
+        assert store.citation_neighbours("2601.00001")[0] == ("2601.00002", 2)
+        after = [h.id for h in engine.similar("2601.00001", limit=5)]
+        assert "2601.00002" in after[:3] and "2601.00001" not in after

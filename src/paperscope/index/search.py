@@ -53,6 +53,9 @@ BROAD_SHARE = 0.15
 OVERFETCH = 10
 
 
+SIMILAR_DEPTH = 100  # how deep `similar` reads the vector ranking and the citation ties it fuses
+
+
 @dataclass
 class Hit:
     """One search result: the paper id, its fused score, and its rank in each list (1-based)."""
@@ -241,11 +244,16 @@ class SearchEngine:
         if vector is None:
             raise NotEmbedded(f"Paper {paper.id} has no embedding from {self.embedder.name} yet; run: "
                               "paperscope index")
+        neighbours = [pid for pid, _ in self.store.citation_neighbours(paper.id, limit=SIMILAR_DEPTH)]
+        depth = max(limit, SIMILAR_DEPTH) if neighbours else limit
         with self._lock:
             self._refresh_vectors()
-            found = self.vectors.search(vector, limit + 1)
+            found = self.vectors.search(vector, depth + 1)
         hits = [(pid, score) for pid, score in found if pid != paper.id]
-        return [Hit(pid, score, semantic_rank=rank) for rank, (pid, score) in enumerate(hits[:limit], 1)]
+        semantic_rank = {pid: rank for rank, (pid, _) in enumerate(hits, 1)}
+        if neighbours:  # ties by citation lift a paper as a second ranking does in hybrid search (decision 0077)
+            hits = reciprocal_rank_fusion([[pid for pid, _ in hits], neighbours], k=self.settings.rrf_k)
+        return [Hit(pid, score, semantic_rank=semantic_rank.get(pid)) for pid, score in hits[:limit]]
 
     def papers(self, hits: list[Hit]) -> list[tuple[Hit, Paper]]:
         """The stored papers of hits, in order (a hit whose paper has since been merged away is dropped)."""

@@ -113,6 +113,11 @@ class Store(abc.ABC):
         """A page of the stored papers this paper cites, newest first, and how many there are."""
 
     @abc.abstractmethod
+    def citation_neighbours(self, paper_id: str, *, limit: int = 100) -> list[tuple[str, int]]:
+        """Stored papers tied to this one by citations, with how many ties: cited beside it by the same paper
+        (co-citation) or citing the same papers (bibliographic coupling); most ties first."""
+
+    @abc.abstractmethod
     def citing_papers(self, paper_id: str, *, limit: int = 100, offset: int = 0) -> tuple[list[Paper], int]:
         """A page of the stored papers that cite this paper, newest first, and how many there are."""
 

@@ -67,6 +67,24 @@ class PaperStore:
                   .where(citations.c.cited_ref.in_(own)))
         return self._citation_page(citing, paper_id, limit, offset)
 
+    def citation_neighbours(self, paper_id: str, *, limit: int = 100) -> list[tuple[str, int]]:
+        own_refs = sa.select(paper_ids.c.ref).where(paper_ids.c.paper_id == paper_id)
+        citing = sa.select(citations.c.citing_ref).where(citations.c.cited_ref.in_(own_refs))
+        cited = sa.select(citations.c.cited_ref).where(citations.c.citing_ref.in_(own_refs))
+        other = citations.alias("other")
+        # Co-citation: what the papers citing it also cite. Bibliographic coupling: what else cites its references.
+        cocited = (sa.select(other.c.cited_ref.label("ref"), sa.func.count().label("n"))
+                   .where(other.c.citing_ref.in_(citing)).group_by(other.c.cited_ref))
+        coupled = (sa.select(other.c.citing_ref.label("ref"), sa.func.count().label("n"))
+                   .where(other.c.cited_ref.in_(cited)).group_by(other.c.citing_ref))
+        shared = sa.union_all(cocited, coupled).subquery()
+        query = (sa.select(paper_ids.c.paper_id, sa.func.sum(shared.c.n).label("n"))
+                 .join(shared, shared.c.ref == paper_ids.c.ref)
+                 .where(paper_ids.c.paper_id != paper_id)
+                 .group_by(paper_ids.c.paper_id).order_by(sa.desc("n"), paper_ids.c.paper_id).limit(limit))
+        with self.engine.connect() as conn:
+            return [(row.paper_id, int(row.n)) for row in conn.execute(query)]
+
     def _citation_page(self, linked: sa.Select[Any], paper_id: str, limit: int, offset: int
                        ) -> tuple[list[Paper], int]:
         """A page of the papers whose ids `linked` selects (the paper itself left out), newest first, and
