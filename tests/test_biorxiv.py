@@ -72,7 +72,11 @@ def test_bad_records_and_malformed_json_are_reported() -> None:
     assert "no title" in problems[0].message and "'doi'" in problems[1].message
 
     _, [broken] = read(FIXTURE.read_bytes()[:700])
-    assert broken.where.startswith("line ") and "malformed or ends early" in broken.message
+    assert broken.where.startswith("line ") and "ends early or is malformed" in broken.message
+    whole = FIXTURE.read_bytes()
+    second = whole.index(b'"title"', whole.index(b'"title"') + 1)  # inside the second record
+    kept, [cut] = read(whole[:second])
+    assert len(kept) == 1 and "1 record before it was read" in cut.message
     _, [wrong] = read(b'{"notes": []}')
     assert '"collection"' in wrong.message
 

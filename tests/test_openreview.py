@@ -78,7 +78,11 @@ def test_bad_notes_and_malformed_json_are_reported(store: Store, tmp_path: Path)
     assert "no title" in report.problems[0].message and "not an OpenReview id" in report.problems[1].message
     assert report.unchanged == 1 and papers_of(store) == before
     _, [broken] = read(FIXTURE.read_bytes()[:500])
-    assert "malformed or ends early" in broken.message
+    assert "ends early or is malformed" in broken.message
+    whole = FIXTURE.read_bytes()
+    second = whole.index(b'"forum"', whole.index(b'"forum"') + 1)  # inside the second note
+    kept, [cut] = read(whole[:second])
+    assert len(kept) == 1 and "1 note before it was read" in cut.message
     _, [wrong] = read(b'{"collection": []}')
     assert '"notes"' in wrong.message
 

@@ -22,6 +22,7 @@ from paperscope.ids import parse_arxiv_id
 from paperscope.ingest.base import Entry, Item, Problem, SourceItem
 from paperscope.ingest.detect import read_text
 from paperscope.ingest.fields import arxiv_links, clean_text, optional_text, parse_date
+from paperscope.ingest.json_results import json_type
 from paperscope.models import Paper
 from paperscope.store import Store
 
@@ -164,13 +165,13 @@ def _read_item(item: Any, origin: str, where: str) -> Iterator[Item]:
         return Problem(origin, where, message, rejected=rejected)
 
     if not isinstance(item, dict):
-        yield problem(f"expected a JSON object (a daily-papers item), got {_json_type(item)}; "
+        yield problem(f"expected a JSON object (a daily-papers item), got {json_type(item)}; "
                       "remove or fix this element")
         return
     paper = item.get("paper", item)
     prefix = "paper." if paper is not item else ""
     if not isinstance(paper, dict):
-        yield problem(f"field 'paper' should be an object, got {_json_type(paper)}")
+        yield problem(f"field 'paper' should be an object, got {json_type(paper)}")
         return
 
     def field(name: str) -> Any:
@@ -230,11 +231,6 @@ def _read_item(item: Any, origin: str, where: str) -> Iterator[Item]:
     )
     yield Entry(origin, where, record)
     yield from warnings
-
-
-def _json_type(value: object) -> str:
-    names = {list: "an array", str: "a string", bool: "true/false", int: "a number", float: "a number"}
-    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 def _text(value: object) -> str | None:

@@ -35,6 +35,7 @@ from paperscope.ids import canonical_id, derived_id, id_ref
 from paperscope.ingest.base import Checkpoint, Entry, Item, Problem, SourceItem
 from paperscope.ingest.detect import read_text
 from paperscope.ingest.fields import clean_text
+from paperscope.ingest.json_results import records_after
 from paperscope.models import Paper
 from paperscope.store import Store
 
@@ -51,9 +52,12 @@ def read_openreview_json(stream: BinaryIO, origin: str) -> Iterator[Item]:
     text = read_text(stream, origin)
     try:
         answer = json.loads(text)
-    except json.JSONDecodeError as exc:
-        yield Problem(origin, f"line {exc.lineno}", f"the JSON is malformed or ends early at line {exc.lineno}, "
-                      f"column {exc.colno} ({exc.msg}); nothing was read. Save the API answer again.")
+    except json.JSONDecodeError:  # cut short or damaged: the notes before the damage, then where it is
+        for number, item in enumerate(records_after(text, "notes", origin, "note"), start=1):
+            if isinstance(item, Problem):
+                yield item
+            else:
+                yield from _read_note(item, origin, f"note {number}")
         return
     notes = answer.get("notes") if isinstance(answer, dict) else None
     if not isinstance(notes, list):

@@ -28,6 +28,7 @@ from paperscope.ids import author_ref, canonical_id, derived_id, id_ref
 from paperscope.ingest.base import Entry, Item, Problem
 from paperscope.ingest.detect import read_text
 from paperscope.ingest.fields import arxiv_links, clean_text, optional_text, parse_date
+from paperscope.ingest.json_results import json_type
 from paperscope.models import Paper
 
 SOURCE = "s2"
@@ -234,11 +235,6 @@ def _authors(value: object) -> tuple[list[str], list[list[str]]]:
 
 def _text(value: object) -> str | None:
     return optional_text(value) if isinstance(value, str) else None
-
-
-def json_type(value: object) -> str:
-    names = {list: "an array", str: "a string", bool: "true/false", int: "a number", float: "a number"}
-    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 # Reading the document ----------------------------------------------------------------------------------

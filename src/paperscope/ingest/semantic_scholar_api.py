@@ -33,7 +33,8 @@ from paperscope.errors import InputError, SourceError
 from paperscope.http import PoliteClient, contact_headers
 from paperscope.ids import id_ref, normalise_doi, parse_arxiv_id
 from paperscope.ingest.base import Checkpoint, Problem, SourceItem
-from paperscope.ingest.semantic_scholar import EDGE_KEYS, PAPER_FIELDS, json_type, parse_paper
+from paperscope.ingest.json_results import json_type
+from paperscope.ingest.semantic_scholar import EDGE_KEYS, PAPER_FIELDS, parse_paper
 from paperscope.store import Store
 
 SEARCH_MAX_RESULTS = 1_000
