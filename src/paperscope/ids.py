@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -123,6 +124,7 @@ def normalise_doi(text: str) -> str | None:
     return value.lower() if _DOI.match(value) else None
 
 
+@functools.lru_cache(maxsize=1 << 16)  # every merge asks for the references of each record several times
 def id_ref(kind: str, value: str | int) -> str | None:
     """The reference "kind:value" of an id of the given kind, normalised, or None if `value` is not one."""
     text = str(value).strip()
@@ -161,6 +163,7 @@ def split_ref(ref: str) -> tuple[str, str]:
     return kind, value
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def ref_of_id(paper_id: str) -> str:
     """The reference a paperscope paper id stands for: "arxiv:ID" for an arXiv id, the id itself for the
     "kind:value" ids of other services, "paperscope:ID" for a derived id."""

@@ -193,7 +193,7 @@ class _BatchMerge:
         self.absorbed.pop(merged.id, None)
         if paper.author_ids:
             self.placed.append((merged.id, paper))
-        for ref in merged.refs:  # a reference another paper holds (an exclusive-id conflict) stays with it
+        for ref in merged.ids:  # a reference another paper holds (an exclusive-id conflict) stays with it
             if self.owner.get(ref) in (None, *joined_ids):
                 self.owner[ref] = merged.id
         if self.linking:
