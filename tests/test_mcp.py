@@ -128,6 +128,8 @@ def test_the_seven_tools_answer_a_search_a_paper_by_doi_and_its_citations(site: 
         assert similar["items"] and MATH_ID not in [item["paper"]["id"] for item in similar["items"]]
         trending = structured(await client.call_tool("trending", {"period": "week", "limit": 5}))
         assert trending["period"] == "week" and trending["items"]
+        not_a_day = error_text(await client.call_tool("trending", {"date": "2025-13-01"}))
+        assert "date must be a day as YYYY-MM-DD" in not_a_day
 
     over_stdio(site, check)
 
@@ -160,8 +162,9 @@ def test_recommend_and_collect_act_for_the_token_owner_and_never_log_the_token(s
 
 def test_the_server_token_acts_for_stdio_callers_that_send_none(site: Site) -> None:
     async def check(client: Client) -> None:
-        picks = structured(await client.call_tool("recommend", {"limit": 3}))["result"]
-        assert len(picks) == 3
+        made = structured(await client.call_tool("collect", {"paper_id": TEX_ID, "collection": "from the server's "
+                                                             "token", "create": True}))
+        assert made["paper_ids"] == [TEX_ID]
 
     over_stdio(site, check, PAPERSCOPE_MCP_TOKEN=site.token)
 
@@ -195,16 +198,28 @@ def http_server(site: Site) -> Iterator[str]:
 
 def test_streamable_http_answers_with_the_callers_bearer_token(site: Site, http_server: str) -> None:
     async def main() -> None:
-        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {site.token}"}) as http:
-            async with Client(streamable_http_client(http_server, http_client=http)) as client:
-                listed = await client.list_tools()
-                assert {tool.name for tool in listed.tools} == TOOLS
-                found = structured(await client.call_tool("paper", {"paper_id": MATH_ID}))
-                assert found["id"] == MATH_ID
-                picks = structured(await client.call_tool("recommend", {"limit": 2}))["result"]
-                assert len(picks) == 2
+        headers = {"Authorization": f"Bearer {site.token}"}
+        async with httpx2.AsyncClient(headers=headers) as http, \
+                Client(streamable_http_client(http_server, http_client=http)) as client:
+            listed = await client.list_tools()
+            assert {tool.name for tool in listed.tools} == TOOLS
+            found = structured(await client.call_tool("paper", {"paper_id": MATH_ID}))
+            assert found["id"] == MATH_ID
+            made = structured(await client.call_tool("collect", {"paper_id": MATH_ID, "collection": "over HTTP",
+                                                                 "create": True}))
+            assert made["name"] == "over HTTP" and made["paper_ids"] == [MATH_ID]
         async with Client(http_server) as anonymous:
-            refused = error_text(await anonymous.call_tool("recommend", {}))
+            refused = error_text(await anonymous.call_tool("collect", {"paper_id": MATH_ID, "collection": "x"}))
             assert "Authorization: Bearer" in refused
 
     anyio.run(main)
+
+
+def test_a_malformed_http_address_is_refused_with_its_form(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from paperscope.cli import main
+
+    result = CliRunner().invoke(main, ["--db", str(tmp_path / "x.db"), "mcp", "--http", "localhost"])
+    assert result.exit_code == 2
+    assert "--http" in result.output and "HOST:PORT" in result.output and "'localhost'" in result.output

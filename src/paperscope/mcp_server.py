@@ -14,10 +14,10 @@ logged or echoed: error messages name the token's source, never its value (decis
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
+from fastapi import HTTPException
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
@@ -34,6 +34,7 @@ from paperscope.store.accounts import User
 from paperscope.web.bounded import Bounded
 from paperscope.web.hints import web_message
 from paperscope.web.lookups import papers_out
+from paperscope.web.params import parse_day
 from paperscope.web.routes.api.collections import collection_out
 from paperscope.web.schemas import CollectionOut, Page, PaperOut, ScoredPaper, SearchHitOut, SearchPage, TrendingOut
 from paperscope.web.services import Services
@@ -144,14 +145,14 @@ class McpTools:
                                  total=len(outs), limit=limit, offset=0, next_offset=None)
 
     def trending(self, period: Literal["day", "week", "month"] = "day",
-                 date: Annotated[str | None, Field(description="A day as YYYY-MM-DD; the period holding it "
-                                                               "(default: the latest day with papers)")] = None,
+                 date: Annotated[str | None, Field(max_length=40, description=(
+                     "A day as YYYY-MM-DD; the period holding it (default: the latest day with papers)"))] = None,
                  limit: Limit = 20, offset: Offset = 0) -> TrendingOut:
         """The trending papers of a day, week or month (upvotes here and on the source, recency)."""
         try:
-            day = dt.date.fromisoformat(date.strip()) if date and date.strip() else None
-        except ValueError:
-            raise ToolError(f"date: give a day as YYYY-MM-DD, not {date[:40]!r}") from None
+            day = parse_day((date or "").strip() or None)
+        except HTTPException as exc:  # the web's rule and message, which names the field
+            raise ToolError(str(exc.detail)) from None
         chosen = parse_period(period)
         trend = self.services.trending.page(chosen, day, limit=limit, offset=offset)
         base = self.services.settings.base_url

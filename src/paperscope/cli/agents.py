@@ -49,6 +49,9 @@ def mcp(app: AppContext, address: str | None, log_level: str) -> None:
         if app.settings.mcp_token:
             click.echo("note: PAPERSCOPE_MCP_TOKEN is not used over HTTP; each client sends its own token.",
                        err=True)
+        if not (host in {"localhost", "::1"} or host.startswith("127.")):
+            click.echo("warning: listening beyond this machine; API tokens travel in the clear unless a TLS reverse "
+                       "proxy is in front, and requests are not checked for DNS rebinding.", err=True)
         shown = f"[{host}]" if ":" in host else host
         click.echo(f"paperscope mcp: serving {app.settings.database_url} at http://{shown}:{port}/mcp", err=True)
         create_server(services, log_level=level).run("streamable-http", host=host, port=port)
