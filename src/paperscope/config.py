@@ -212,6 +212,10 @@ class Settings(BaseSettings):
         description="OpenAI-compatible chat endpoint for `paperscope topics --explain`")
     topics_llm_model: str = Field(default="gpt-4o-mini", description="Model name sent to that endpoint")
     topics_llm_api_key: str | None = Field(default=None, description="API key of that endpoint, if it wants one")
+    mcp_token: str | None = Field(
+        default=None, repr=False, json_schema_extra={"default_shown": "none"},
+        description="API token (ps_...) the `mcp` tools recommend and collect act with over stdio when the client "
+                    "passes none; never logged. Over HTTP each client sends its own (Authorization: Bearer)")
 
     def resolved_index_dir(self) -> Path:
         return Path(self.index_dir) if self.index_dir else default_index_dir(self.database_url)

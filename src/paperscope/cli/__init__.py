@@ -4,7 +4,7 @@ docs/reference.md holds every command's --help, generated from these commands (`
 
 * `ingest`: ingest;  `search`: index, search, similar;  `users`: users, library, recommend, subscribe,
   unsubscribe;  `digest`: digest send/preview;  `serve`: serve, worker (`processes` starts and stops the
-  worker process of `serve --workers N`);  `topics`: topics;  `db`: db copy, stats.
+  worker process of `serve --workers N`);  `topics`: topics;  `db`: db copy, stats;  `agents`: mcp.
 * `context` is what each command gets (settings, the store); `output` its progress bars and paper lines;
   `hints` words an error's next step for the command line.
 """
@@ -15,6 +15,7 @@ import click
 from pydantic import ValidationError
 
 from paperscope import __version__
+from paperscope.cli.agents import mcp
 from paperscope.cli.context import AppContext
 from paperscope.cli.db import db, stats
 from paperscope.cli.digest import digest
@@ -60,7 +61,7 @@ def main(ctx: click.Context, db: str | None) -> None:
 
 
 for command in (ingest, stats, index, search, similar, users, library, recommend, subscribe, unsubscribe, digest,
-                serve, worker, topics, db):
+                serve, worker, topics, db, mcp):
     main.add_command(command)
 
 __all__ = ["main"]
