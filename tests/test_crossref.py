@@ -300,3 +300,10 @@ def test_authors_with_an_orcid_become_one_record_across_their_works(tmp_path: Pa
         Ingester(store, Settings(database_url=url)).ingest(str(shared_path(*BOETTIGER_20)))
         (author,) = store.authors.find_authors("boettiger")
         assert (author.name, author.ids, author.papers) == ("Carl Boettiger", ["orcid:0000-0002-1642-628X"], 12)
+
+
+def test_a_year_beyond_any_calendar_is_no_date_not_a_crash() -> None:
+    work = {"DOI": "10.1000/far", "type": "journal-article", "title": ["Far future"],
+            "published": {"date-parts": [[10**20, 1, 1]]}}
+    entries, problems = read(json.dumps({"status": "ok", "message-type": "work", "message": work}).encode())
+    assert [e.paper.published for e in entries] == [None] and not [p for p in problems if p.rejected]

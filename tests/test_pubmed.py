@@ -284,3 +284,11 @@ def test_ids_errors_and_offline_are_clear(efetch_xml: bytes, store: Store, fixtu
     offline = Settings(pubmed_api_url=f"http://127.0.0.1:{port}/eutils", http_retries=0, http_timeout_seconds=1)
     with pytest.raises(OfflineError, match="Cannot reach PubMed"):
         list(pubmed_items("x", store, offline, limit=None))
+
+
+def test_a_year_beyond_any_calendar_is_no_date_not_a_crash() -> None:
+    article = ('<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID Version="1">7</PMID><Article><Journal>'
+               "<JournalIssue><PubDate><Year>99999999999999999999</Year></PubDate></JournalIssue></Journal>"
+               "<ArticleTitle>Far future</ArticleTitle></Article></MedlineCitation></PubmedArticle></PubmedArticleSet>")
+    papers, problems = read(article.encode())
+    assert [p.published for p in papers] == [None] and not [p for p in problems if p.rejected]

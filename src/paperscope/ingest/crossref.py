@@ -184,7 +184,7 @@ def _date(value: object) -> dt.date | None:
     year, month, day = (numbers + [1, 1])[:3]
     try:
         return dt.date(year, month, day)
-    except ValueError:
+    except (ValueError, OverflowError):  # a month 13, or a year past what a C int holds
         return None
 
 

@@ -280,6 +280,6 @@ def _date(year: str | None, month: str | None, day: str | None) -> dt.date | Non
     for candidate in ((number, month_number, day_number), (number, month_number, 1), (number, 1, 1)):
         try:
             return dt.date(*candidate)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: a year past what a C int holds
             continue
     return None
