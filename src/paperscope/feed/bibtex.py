@@ -89,7 +89,7 @@ def paper_entry(paper: Paper, key: str, note: str | None = None) -> Entry:
     if paper.abs_url:
         fields.append(Field("url", paper.abs_url))
     if note and note.strip():
-        fields.append(Field("note", "{" + _latex(note) + "}"))
+        fields.append(Field("note", _latex(note)))
     return Entry("article" if paper.journal_ref else "misc", key, fields)
 
 

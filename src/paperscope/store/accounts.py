@@ -366,10 +366,11 @@ class AccountStore:
 
 #: What a user keeps here, by the name a person reads, each with its table (rows with the user's user_id).
 USER_TABLES: tuple[tuple[str, sa.Table], ...] = (
-    ("saved or hidden papers", library), ("private notes", notes), ("tags", tags), ("votes", votes), ("collections", collections),
+    ("saved or hidden papers", library), ("tags", tags), ("votes", votes), ("collections", collections),
     ("API tokens", api_tokens), ("sign-in sessions", web_sessions), ("digest subscriptions", subscriptions),
     ("follows", follows), ("submissions", submissions), ("papers sent in digests", sent_papers),
-    ("digest messages", outbox), ("unsubscribes", unsubscribes), ("private feed tokens", feed_tokens))
+    ("digest messages", outbox), ("unsubscribes", unsubscribes), ("private feed tokens", feed_tokens),
+    ("private notes", notes))
 
 
 @dataclass(frozen=True, slots=True)

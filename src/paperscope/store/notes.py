@@ -90,7 +90,7 @@ class NoteStore:
         with self.engine.connect() as conn:
             for chunk in in_chunks(list(dict.fromkeys(paper_ids))):
                 found.update(conn.execute(sa.select(notes.c.paper_id, notes.c.body).where(
-                    notes.c.user_id == user_id, notes.c.paper_id.in_(chunk))).tuples().all())
+                    notes.c.user_id == user_id, notes.c.paper_id.in_(chunk))).all())
         return found
 
     def search_notes(self, user_id: int, query: str, *, limit: int = NOTES_FOUND) -> list[Note]:
@@ -133,10 +133,10 @@ class NoteStore:
                                                                       library.c.state == "saved")
         with self.engine.connect() as conn:
             if paper_ids is None:
-                rows = conn.execute(query).tuples().all()
+                rows = [tuple(row) for row in conn.execute(query)]
             else:
                 rows = [row for chunk in in_chunks(list(dict.fromkeys(paper_ids)))
-                        for row in conn.execute(query.where(library.c.paper_id.in_(chunk))).tuples().all()]
+                        for row in conn.execute(query.where(library.c.paper_id.in_(chunk)))]
         return {paper_id: check_reading_state(state) for paper_id, state in rows}
 
     def library_by_reading(self, user_id: int, state: str) -> list[str]:
