@@ -241,3 +241,23 @@ def test_bibtex_carries_the_exporting_users_notes_only(client: TestClient, site:
     assert MATH_ID in public and "note =" not in public and "100" not in public
     sign_up(anonymous, "notes-bib-reader@example.org")
     assert "note =" not in anonymous.get(f"/collections/{shared.id}/bibtex").text
+
+
+def test_notes_follow_a_paper_into_the_record_that_absorbs_it(store: Store) -> None:
+    # Two records of one paper, each with a note of ann's, become one record: her notes become one note.
+    import dataclasses
+    published = Paper(id="doi:10.1038/s41586-021-03819-2", title="Highly accurate protein structure prediction",
+                      doi="10.1038/s41586-021-03819-2", sources=["crossref"])
+    preprint = Paper(id="2107.00001", title="Highly accurate protein structure prediction with AlphaFold",
+                     sources=["arxiv"])
+    store.upsert_papers([published, preprint])
+    ann = store.accounts.create_user("ann@example.org", password_hash=None).id
+    ben = store.accounts.create_user("ben@example.org", password_hash=None).id
+    store.notes.set_note(ann, published.id, "Published version: see Fig. 2.")
+    store.notes.set_note(ann, preprint.id, "Preprint: the ablation.")
+    store.notes.set_note(ben, published.id, "Ben's only note.")
+    store.upsert_papers([dataclasses.replace(preprint, doi=published.doi)])
+    assert sorted(p.id for p in store.iter_papers()) == ["2107.00001"]
+    merged = store.notes.get_note(ann, "2107.00001")
+    assert merged is not None and "Published version: see Fig. 2." in merged.body and "the ablation" in merged.body
+    assert store.notes.get_note(ben, "2107.00001").body == "Ben's only note."  # type: ignore[union-attr]
