@@ -8,13 +8,13 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from paperscope.config import Settings
 from paperscope.errors import InputError
 from paperscope.limits import NOTE
 from paperscope.models import Paper
 from paperscope.store import Store, open_store
-from paperscope.config import Settings
 from paperscope.web.markdown import render_markdown
-from tests.web_support import HOSTILE_ID, MATH_ID, TEX_ID, client_fixture, csrf, site_fixture, sign_up  # noqa: F401
+from tests.web_support import HOSTILE_ID, MATH_ID, TEX_ID, client_fixture, csrf, sign_up, site_fixture  # noqa: F401
 
 PAPERS = [Paper(id=f"2601.0000{i}", title=f"Paper {i}", abstract="An abstract.", authors=["A. Author"],
                 categories=["cs.LG"]) for i in range(1, 4)]

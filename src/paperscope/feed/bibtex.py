@@ -1,4 +1,5 @@
-"""BibTeX of papers (a paper page, a search result, a collection, a library), written with bibtexparser; an\nexport for its owner carries their private notes as `note`."""
+"""BibTeX of papers (a paper page, a search result, a collection, a library), written with bibtexparser; an
+export for its owner carries their private notes as `note`."""
 
 from __future__ import annotations
 
