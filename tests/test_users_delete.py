@@ -36,6 +36,7 @@ def _fill(store: Store, email: str) -> int:
     store.digests.feed_token(user.id)
     store.digests.unsubscribe(user.id, source="cli")
     store.submissions.add(user.id, "2601.00003", paper_id="2601.00003", status="added", message="Added.")
+    store.notes.set_note(user.id, "2601.00001", f"Private: what {email} thinks")
     return user.id
 
 
@@ -52,7 +53,7 @@ def test_users_delete_takes_everything_of_theirs_and_nothing_else(tmp_path: Path
             before = store.accounts.user_data(doomed)
         assert all(before.counts[k] for k in ("saved or hidden papers", "tags", "votes", "collections",
                                                "API tokens", "sign-in sessions", "digest subscriptions", "follows",
-                                               "submissions", "unsubscribes", "private feed tokens"))
+                                               "submissions", "unsubscribes", "private feed tokens", "private notes"))
         cli = _cli(url)
 
         refused = cli.invoke(main, ["users", "delete", "mallory@example.org"], input="n\n")

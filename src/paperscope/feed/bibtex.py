@@ -1,10 +1,11 @@
-"""BibTeX of papers (a paper page, a search result, a collection), written with bibtexparser."""
+"""BibTeX of papers (a paper page, a search result, a collection, a library), written with bibtexparser; an
+export for its owner carries their private notes as `note`."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from bibtexparser.entrypoint import write_string
 from bibtexparser.library import Library
@@ -69,7 +70,8 @@ def citation_key(paper: Paper) -> str:
     return (family + year + word) or _ascii_word(paper.id) or "paper"
 
 
-def paper_entry(paper: Paper, key: str) -> Entry:
+def paper_entry(paper: Paper, key: str, note: str | None = None) -> Entry:
+    """The BibTeX entry of a paper; `note` (a user's private note, as written) becomes its `note` field."""
     fields = [Field("title", "{" + _latex(paper.title) + "}")]
     if paper.authors:
         fields.append(Field("author", " and ".join(_latex(_author(a)) for a in paper.authors)))
@@ -87,11 +89,14 @@ def paper_entry(paper: Paper, key: str) -> Entry:
         fields.append(Field("doi", paper.doi))
     if paper.abs_url:
         fields.append(Field("url", paper.abs_url))
+    if note and note.strip():
+        fields.append(Field("note", _latex(note)))
     return Entry("article" if paper.journal_ref else "misc", key, fields)
 
 
-def to_bibtex(papers: Iterable[Paper]) -> str:
-    """One BibTeX entry per paper, keys made unique with a, b, c... suffixes."""
+def to_bibtex(papers: Iterable[Paper], notes: Mapping[str, str] | None = None) -> str:
+    """One BibTeX entry per paper, keys made unique with a, b, c... suffixes. `notes` (paper id -> text) are
+    the exporting user's own notes, written as each entry's `note`: callers pass them only to their author."""
     library = Library()
     used: set[str] = set()
     for paper in papers:
@@ -101,5 +106,5 @@ def to_bibtex(papers: Iterable[Paper]) -> str:
             suffix += 1
             key = f"{base}{chr(ord('a') + suffix - 1) if suffix <= 26 else suffix}"
         used.add(key)
-        library.add(paper_entry(paper, key))
+        library.add(paper_entry(paper, key, (notes or {}).get(paper.id)))
     return str(write_string(library))

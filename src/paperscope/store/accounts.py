@@ -1,4 +1,5 @@
-"""Users and what they keep: library (saved / hidden), tags, votes and collections.
+"""Users and what they keep: library (saved / hidden), tags, votes and collections (notes and reading states:
+store/notes.py).
 
 `AccountStore` shares the engine of a `SQLStore` (`store.accounts`); like the rest of `store/`, it is the
 only code that reads or writes these tables. Password hashing is not done here: callers pass a hash.
@@ -25,6 +26,7 @@ from paperscope.store.schema import (
     feed_tokens,
     follows,
     library,
+    notes,
     outbox,
     papers,
     sent_papers,
@@ -367,7 +369,8 @@ USER_TABLES: tuple[tuple[str, sa.Table], ...] = (
     ("saved or hidden papers", library), ("tags", tags), ("votes", votes), ("collections", collections),
     ("API tokens", api_tokens), ("sign-in sessions", web_sessions), ("digest subscriptions", subscriptions),
     ("follows", follows), ("submissions", submissions), ("papers sent in digests", sent_papers),
-    ("digest messages", outbox), ("unsubscribes", unsubscribes), ("private feed tokens", feed_tokens))
+    ("digest messages", outbox), ("unsubscribes", unsubscribes), ("private feed tokens", feed_tokens),
+    ("private notes", notes))
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from paperscope.store.accounts import AccountStore
     from paperscope.store.authors import AuthorStore
     from paperscope.store.digests import DigestStore
+    from paperscope.store.notes import NoteStore
     from paperscope.store.sessions import SessionStore
     from paperscope.store.submissions import SubmissionStore
     from paperscope.store.topics import TopicStore
@@ -55,7 +56,7 @@ class TrendingCandidate:
 
 class Store(abc.ABC):
     """Papers, their embeddings and ingest state, behind one interface for SQLite and PostgreSQL; the rest of
-    the database (accounts, sessions, submissions, topics, digests) through the accessors of the same name."""
+    the database (accounts, notes, sessions, submissions, topics, digests) through the accessors of the same name."""
 
     url: str
 
@@ -70,6 +71,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def authors(self) -> AuthorStore:
         """Author records (authors that sources name by an id) and their papers."""
+
+    @property
+    @abc.abstractmethod
+    def notes(self) -> NoteStore:
+        """Private notes on papers and the reading state of saved papers."""
 
     @property
     @abc.abstractmethod

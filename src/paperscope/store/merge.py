@@ -35,7 +35,7 @@ from paperscope.store.base import Outcome
 from paperscope.store.db import WRITE_LOCK_OPTION, as_utc, in_chunks, utc_now
 from paperscope.store.filters import write_filter_rows
 from paperscope.store.papers import PAPER_FIELDS, select_papers
-from paperscope.store.schema import PAPER_REFERENCES, citations, paper_ids, papers
+from paperscope.store.schema import PAPER_REFERENCES, citations, notes, paper_ids, papers
 
 _paper_values = operator.attrgetter(*PAPER_FIELDS)
 _WRITE_ATTEMPTS = 10
@@ -304,7 +304,8 @@ def _write_edges(conn: Connection, edges: list[tuple[str, str]]) -> None:
 
 
 def _repoint_references(conn: Connection, moves: dict[str, str]) -> None:
-    """Move users' rows (library, tags, votes, collections) from absorbed paper ids to their new ids."""
+    """Move users' rows (library, tags, votes, collections, notes) from absorbed paper ids to their new ids; where
+    the user has a row on the new id already, it stays (a note gets the absorbed note appended)."""
     for table, column_name in PAPER_REFERENCES:
         column = table.c[column_name]
         rows = conn.execute(sa.select(table).where(column.in_(list(moves)))).mappings().all()
@@ -317,9 +318,21 @@ def _repoint_references(conn: Connection, moves: dict[str, str]) -> None:
         existing = conn.execute(sa.select(*[table.c[k] for k in key_columns])
                                 .where(column.in_(list(set(moves.values()))))).all()
         for key in existing:
-            moved.pop(tuple(key), None)
+            absorbed = moved.pop(tuple(key), None)
+            if table is notes and absorbed is not None:
+                _append_note(conn, absorbed)
         if moved:
             conn.execute(table.insert(), list(moved.values()))
+
+
+def _append_note(conn: Connection, absorbed: dict[str, Any]) -> None:
+    """A user's note on an absorbed record, added below their note on the record that absorbs it: a private
+    note is the user's own writing and is never dropped."""
+    where = sa.and_(notes.c.user_id == absorbed["user_id"], notes.c.paper_id == absorbed["paper_id"])
+    kept = conn.execute(sa.select(notes.c.body).where(where)).scalar_one()
+    if absorbed["body"].strip() not in kept:
+        conn.execute(notes.update().where(where).values(
+            body=f"{kept.rstrip()}\n\n{absorbed['body']}", updated_at=utc_now()))
 
 
 def _row(paper: Paper, **timestamps: dt.datetime) -> dict[str, Any]:

@@ -240,6 +240,8 @@ library = Table(
     Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
     Column("state", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # How far the user got with a saved paper: to-read, reading, read (migration 0013).
+    Column("reading", String(16), nullable=False, server_default="to-read"),
     Index("ix_library_user_state", "user_id", "state"),
 )
 
@@ -282,9 +284,21 @@ collection_papers = Table(
     Column("added_at", DateTime(timezone=True), nullable=False),
 )
 
+# One private Markdown note per user and paper (migration 0013), shown to its author only.
+notes = Table(
+    "notes",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_notes_user_updated", "user_id", "updated_at"),
+)
+
 # Tables that reference papers.id: rows are re-pointed when a paper record is absorbed into another.
 PAPER_REFERENCES = [(library, "paper_id"), (tags, "paper_id"), (votes, "paper_id"), (collection_papers, "paper_id"),
-                    (paper_authors, "paper_id")]
+                    (paper_authors, "paper_id"), (notes, "paper_id")]
 
 # Digests (migration 0006) -----------------------------------------------------------------------
 # Subscriptions, follows (cold start), the outbox that makes sending idempotent, the papers each user was

@@ -3,7 +3,7 @@
 `SQLStore` opens the engine (store/db.py) and brings the schema up to date (store/migrate.py). Its paper and
 embedding methods are those of `PaperStore` (store/papers.py) and `EmbeddingStore` (store/embeddings.py);
 storing papers is the merge (store/merge.py); the other tables are reached through accessors that share the
-engine: `accounts`, `authors`, `sessions`, `submissions`, `topics`, `digests`.
+engine: `accounts`, `authors`, `notes`, `sessions`, `submissions`, `topics`, `digests`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from paperscope.store.digests import DigestStore
 from paperscope.store.embeddings import EmbeddingStore
 from paperscope.store.merge import merge_papers
 from paperscope.store.migrate import current_revision, upgrade
+from paperscope.store.notes import NoteStore
 from paperscope.store.papers import PaperStore
 from paperscope.store.sessions import SessionStore
 from paperscope.store.submissions import SubmissionStore
@@ -68,6 +69,11 @@ class SQLStore(PaperStore, EmbeddingStore, Store):
     def authors(self) -> AuthorStore:
         """Author records (authors that sources name by an id) and their papers, on the same database."""
         return AuthorStore(self.engine)
+
+    @functools.cached_property
+    def notes(self) -> NoteStore:
+        """Private notes on papers and the reading state of saved papers, on the same database."""
+        return NoteStore(self.engine)
 
     @functools.cached_property
     def sessions(self) -> SessionStore:

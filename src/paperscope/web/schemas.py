@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from paperscope.ids import ids_by_kind
-from paperscope.limits import ARXIV_ID, COLLECTION_DESCRIPTION, COLLECTION_NAME, PAPER_ID
+from paperscope.limits import ARXIV_ID, COLLECTION_DESCRIPTION, COLLECTION_NAME, NOTE, PAPER_ID
 from paperscope.models import Paper
 from paperscope.store.authors import Author
 from paperscope.web.bounded import Bounded
@@ -175,6 +175,34 @@ class CollectionPapersIn(BaseModel):
     model_config = STRICT
 
     paper_ids: list[Annotated[str, Bounded(PAPER_ID)]] = Field(min_length=1, max_length=1000)
+
+
+class NoteIn(BaseModel):
+    model_config = STRICT
+
+    body: Annotated[str, Bounded(NOTE)] = Field(description="The note: Markdown, with math as $..$ or $$..$$")
+
+
+class NoteOut(BaseModel):
+    paper_id: str
+    body: str = Field(description="The note as written (Markdown)")
+    body_html: str = Field(description="The note as sanitised HTML, its math as MathML")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+ReadingStateName = Literal["to-read", "reading", "read"]
+
+
+class ReadingIn(BaseModel):
+    model_config = STRICT
+
+    state: ReadingStateName
+
+
+class ReadingOut(BaseModel):
+    paper_id: str
+    state: ReadingStateName = Field(description="How far you got with the saved paper")
 
 
 class SubmissionIn(BaseModel):

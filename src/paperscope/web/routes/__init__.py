@@ -22,6 +22,7 @@ from starlette.routing import compile_path
 from paperscope.web.routes import feeds
 from paperscope.web.routes.api import authors as api_authors
 from paperscope.web.routes.api import collections as api_collections
+from paperscope.web.routes.api import notes as api_notes
 from paperscope.web.routes.api import papers as api_papers
 from paperscope.web.routes.api import search as api_search
 from paperscope.web.routes.api import status as api_status
@@ -55,6 +56,7 @@ ROUTERS: tuple[tuple[str, APIRouter], ...] = (
     (FEEDS, feeds.router),
     (PAGES, topics.router),
     (PAGES, recommendations.router),
+    (API, api_notes.router),  # before papers: its /papers/{id}/note would read as a paper id there
     (API, api_papers.router),
     (API, api_authors.router),
     (API, api_search.router),

@@ -1,20 +1,25 @@
-"""Accounts: sign up, sign in (rate limited), sign out, and the user's own page with library, collections,
-tags, submissions, settings and API tokens."""
+"""Accounts: sign up, sign in (rate limited), sign out, and the user's own page with library (filtered by reading
+state, its BibTeX with the user's notes, a search of their notes), collections, tags, submissions, settings
+and API tokens."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperscope import throttle
 from paperscope.auth import MAX_PASSWORD_LENGTH, hash_password, verify_password
-from paperscope.errors import EmailTaken, InputError
-from paperscope.limits import DISPLAY_NAME, TIMEZONE
+from paperscope.errors import EmailTaken, InputError, SignInRequired
+from paperscope.feed.bibtex import to_bibtex
+from paperscope.limits import DISPLAY_NAME, NOTES_QUERY, TIMEZONE
+from paperscope.store.accounts import User
+from paperscope.store.notes import READING_STATES
 from paperscope.web.bounded import Bounded
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
+from paperscope.web.markdown import render_markdown
 from paperscope.web.pages import cards, page, refusal_page
 from paperscope.web.params import RecordId
 from paperscope.web.security import (
@@ -97,19 +102,54 @@ def signout(request: Request, services: ServicesDep) -> Response:
     return RedirectResponse("/", status_code=303)
 
 
-@router.get("/me", response_class=HTMLResponse, summary="Your library, collections, tags and settings")
-def me(request: Request, services: ServicesDep, user: RequiredUser) -> HTMLResponse:
-    return _me_page(request, services, user)
+ReadingFilter = Annotated[Literal["to-read", "reading", "read"] | None,
+                          Query(description="Only the saved papers in this reading state")]
+NotesSearch = Annotated[str, Query(description="Search your notes for these words"), Bounded(NOTES_QUERY)]
+
+
+@router.get("/me", response_class=HTMLResponse, summary="Your library, notes, collections, tags and settings")
+def me(request: Request, services: ServicesDep, user: CurrentUser, reading: ReadingFilter = None,
+       q: NotesSearch = "") -> HTMLResponse:
+    return _me_page(request, services, _signed_in(request, user), reading=reading, notes_query=q)
+
+
+@router.get("/me/library/bibtex", summary="BibTeX of your library, with your notes", response_class=Response,
+            responses={200: {"content": {"application/x-bibtex": {}}}})
+def library_bibtex(request: Request, services: ServicesDep, user: CurrentUser, reading: ReadingFilter = None
+                   ) -> Response:
+    user = _signed_in(request, user)
+    ids = (services.store.notes.library_by_reading(user.id, reading) if reading
+           else services.store.accounts.library_ids(user.id, "saved"))
+    found = services.store.get_papers(ids)
+    papers = [found[i] for i in ids if i in found]
+    return Response(to_bibtex(papers, services.store.notes.notes_of(user.id, ids)),
+                    media_type="application/x-bibtex; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="library.bib"'})
+
+
+def _signed_in(request: Request, user: User | None) -> User:
+    """The signed-in user, or the redirect to sign in. Taken in the route's body rather than as a dependency, so
+    that a malformed query parameter is answered 422 before anyone is asked to sign in."""
+    if user is None:
+        raise SignInRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    return user
 
 
 def _me_page(request: Request, services: ServicesDep, user: RequiredUser, *, error: str | None = None,
-             new_token: str | None = None, status_code: int = 200) -> HTMLResponse:
+             new_token: str | None = None, status_code: int = 200, reading: str | None = None,
+             notes_query: str = "") -> HTMLResponse:
     accounts = services.store.accounts
-    saved = accounts.library_ids(user.id, "saved")
+    saved = services.store.notes.library_by_reading(user.id, reading) if reading else accounts.library_ids(user.id)
     tags = accounts.tags_of(user.id)
-    found = services.store.get_papers(set(saved) | {pid for ids in tags.values() for pid in ids})
+    found_notes = services.store.notes.search_notes(user.id, notes_query) if notes_query.strip() else []
+    found = services.store.get_papers(set(saved) | {pid for ids in tags.values() for pid in ids}
+                                      | {n.paper_id for n in found_notes})
     return page(request, services, "me.html", {
         "library": cards(services, user, [found[pid] for pid in saved if pid in found]),
+        "reading": reading, "reading_states": READING_STATES,
+        "reading_of": services.store.notes.reading_states(user.id, saved),
+        "notes_query": notes_query,
+        "found_notes": [(n, found[n.paper_id], render_markdown(n.body)) for n in found_notes if n.paper_id in found],
         "collections": accounts.list_collections(user.id, viewer_id=user.id),
         "tags": tags, "titles": {pid: p.title for pid, p in found.items()},
         "submissions": services.store.submissions.by_user(user.id),

@@ -54,7 +54,10 @@ def show(request: Request, services: ServicesDep, user: CurrentUser, collection_
             responses={200: {"content": {"application/x-bibtex": {}}}})
 def bibtex(services: ServicesDep, user: CurrentUser, collection_id: RecordId) -> Response:
     collection, papers = _readable(services, collection_id, user)
-    return Response(to_bibtex(papers), media_type="application/x-bibtex; charset=utf-8",
+    # The owner's export carries the owner's notes; anyone else's, of a public collection, none.
+    notes = (services.store.notes.notes_of(user.id, [p.id for p in papers])
+             if user is not None and user.id == collection.user_id else None)
+    return Response(to_bibtex(papers, notes), media_type="application/x-bibtex; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="collection-{collection.id}.bib"'})
 
 

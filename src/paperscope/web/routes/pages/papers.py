@@ -1,5 +1,5 @@
 """`/papers/{id}`: the whole record, and what a signed-in reader does with it (vote, save, hide, tag,
-collect). Every POST here checks the CSRF token."""
+collect, set the reading state, write a private note). Every POST here checks the CSRF token."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from paperscope.errors import InputError, NotEmbedded, PaperscopeError
 from paperscope.feed.bibtex import to_bibtex
 from paperscope.ids import ids_by_kind
-from paperscope.limits import TAG
+from paperscope.limits import NOTE, TAG
 from paperscope.models import Paper
+from paperscope.store.notes import READING_STATES
 from paperscope.web.bounded import Bounded
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
 from paperscope.web.hints import web_message
 from paperscope.web.lookups import get_paper
+from paperscope.web.markdown import render_markdown
 from paperscope.web.pages import cards, page
 from paperscope.web.params import PaperIdPath, form_record_id
 from paperscope.web.security import safe_next
@@ -70,6 +72,36 @@ def tag(request: Request, services: ServicesDep, user: RequiredUser, paper_id: P
     return back(request, paper)
 
 
+@router.post("/papers/{paper_id:path}/reading", dependencies=[CsrfChecked],
+             summary="Set the reading state (to-read, reading, read); saves the paper to the library")
+def reading(request: Request, services: ServicesDep, user: RequiredUser, paper_id: PaperIdPath,
+            state: Annotated[str, Form()], next: Annotated[str | None, Form()] = None) -> Response:
+    paper = get_paper(services, paper_id)
+    try:
+        services.store.notes.set_reading_state(user.id, paper.id, state)
+    except InputError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return back(request, paper, next)
+
+
+@router.post("/papers/{paper_id:path}/note", dependencies=[CsrfChecked], summary="Write or replace your private note")
+def write_note(request: Request, services: ServicesDep, user: RequiredUser, paper_id: PaperIdPath,
+               body: Annotated[str, Form(), Bounded(NOTE)]) -> Response:
+    paper = get_paper(services, paper_id)
+    try:
+        services.store.notes.set_note(user.id, paper.id, body)
+    except InputError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return RedirectResponse(f"/papers/{paper.id}#note", status_code=303)
+
+
+@router.post("/papers/{paper_id:path}/note/delete", dependencies=[CsrfChecked], summary="Delete your private note")
+def delete_note(request: Request, services: ServicesDep, user: RequiredUser, paper_id: PaperIdPath) -> Response:
+    paper = get_paper(services, paper_id)
+    services.store.notes.delete_note(user.id, paper.id)
+    return RedirectResponse(f"/papers/{paper.id}#note", status_code=303)
+
+
 @router.post("/papers/{paper_id:path}/collect", dependencies=[CsrfChecked], summary="Add to a collection")
 def collect(request: Request, services: ServicesDep, user: RequiredUser, paper_id: PaperIdPath,
             collection_id: Annotated[str, Form()] = "", new_name: Annotated[str, Form()] = "") -> Response:
@@ -88,9 +120,11 @@ def collect(request: Request, services: ServicesDep, user: RequiredUser, paper_i
 
 @router.get("/papers/{paper_id:path}/bibtex", summary="BibTeX of a paper", response_class=Response,
             responses={200: {"content": {"application/x-bibtex": {}}}})
-def bibtex(services: ServicesDep, paper_id: PaperIdPath) -> Response:
+def bibtex(services: ServicesDep, user: CurrentUser, paper_id: PaperIdPath) -> Response:
+    """The paper's BibTeX; a signed-in reader's own note on it is its `note`."""
     paper = get_paper(services, paper_id)
-    return Response(to_bibtex([paper]), media_type="application/x-bibtex; charset=utf-8")
+    notes = services.store.notes.notes_of(user.id, [paper.id]) if user is not None else None
+    return Response(to_bibtex([paper], notes), media_type="application/x-bibtex; charset=utf-8")
 
 
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse, summary="A paper's page")
@@ -112,7 +146,8 @@ def paper_page(request: Request, services: ServicesDep, user: CurrentUser, paper
     citing, citing_total = services.store.citing_papers(paper.id, limit=CITATIONS)
     context: dict[str, object] = {
         "paper": paper, "card": card, "similar": similar, "similar_note": similar_note,
-        "bibtex": to_bibtex([paper]), "state": None, "collections": [], "in_collections": [], "paper_tags": [],
+        "bibtex": to_bibtex([paper]), "state": None, "note": None, "note_html": None, "reading": None,
+        "reading_states": READING_STATES, "collections": [], "in_collections": [], "paper_tags": [],
         "known_ids": ids_by_kind(paper.refs, paper.doi), "id_names": ID_NAMES,
         "author_records": services.store.authors.authors_of(paper.id),
         "citation_sections": [("References", "references", cited_total, cards(services, user, cited)),
@@ -125,4 +160,9 @@ def paper_page(request: Request, services: ServicesDep, user: CurrentUser, paper
         context["in_collections"] = [c for c in mine
                                      if paper.id in (accounts.collection_paper_ids(c.id, viewer_id=user.id) or [])]
         context["paper_tags"] = [t for t, ids in accounts.tags_of(user.id).items() if paper.id in ids]
+        note = services.store.notes.get_note(user.id, paper.id)
+        context["reading"] = services.store.notes.reading_states(user.id, [paper.id]).get(paper.id)
+        if note is not None:
+            context["note"], context["note_html"] = note, render_markdown(note.body)
+            context["bibtex"] = to_bibtex([paper], {paper.id: note.body})
     return page(request, services, "paper.html", context)
