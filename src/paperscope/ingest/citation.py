@@ -132,4 +132,6 @@ def _journal_ref(citation: Citation) -> str | None:
     pages = re.sub(r"\s*[–—-]+\s*", "-", clean_text(citation.pages))
     ref = venue + (f" {volume}" if volume else "") + (f"({issue})" if volume and issue else "")
     ref += f", {pages}" if pages else ""
-    return ref + (f" ({citation.date[0]})" if citation.date and 1000 <= citation.date[0] <= 2999 else "")
+    if citation.date and 1000 <= citation.date[0] <= 2999 and not re.search(r"\(\d{4}\)$", ref):
+        ref += f" ({citation.date[0]})"
+    return ref

@@ -74,7 +74,7 @@ def read_item(item: Any, origin: str, where: str) -> Iterator[Item]:
         return
     title = _title(item.get("title"))
     if not title:
-        label = _text(item.get("id")) or _text(item.get("DOI")) or _text(item.get("URL"))
+        label = _text(item.get("DOI")) or _text(item.get("URL")) or _text(item.get("id"))
         named = f" ({label})" if label else ""
         yield Problem(origin, where, f"item{named} has no title (field 'title'); add one in the reference "
                       "manager, or remove the item if it is not a paper")

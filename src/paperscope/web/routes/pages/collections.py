@@ -1,4 +1,5 @@
-"""Collections: create, read (the owner's, or anyone's public ones), edit, delete, remove papers, BibTeX.
+"""Collections: create, read (the owner's, or anyone's public ones), edit, delete, remove papers, export as
+BibTeX, CSL-JSON or RIS.
 A private collection is answered 404 to everyone but its owner, so its existence does not leak."""
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperscope.errors import InputError
-from paperscope.feed.bibtex import to_bibtex
 from paperscope.limits import COLLECTION_DESCRIPTION, COLLECTION_NAME, PAPER_ID
 from paperscope.models import Paper
 from paperscope.store.accounts import Collection, User
 from paperscope.web.bounded import Bounded
+from paperscope.web.exports import export_response, export_responses
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
 from paperscope.web.lookups import visible_collection
 from paperscope.web.pages import cards, page
@@ -51,11 +52,24 @@ def show(request: Request, services: ServicesDep, user: CurrentUser, collection_
 
 
 @router.get("/collections/{collection_id}/bibtex", summary="BibTeX of a collection", response_class=Response,
-            responses={200: {"content": {"application/x-bibtex": {}}}})
+            responses=export_responses("bibtex"))
 def bibtex(services: ServicesDep, user: CurrentUser, collection_id: RecordId) -> Response:
     collection, papers = _readable(services, collection_id, user)
-    return Response(to_bibtex(papers), media_type="application/x-bibtex; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="collection-{collection.id}.bib"'})
+    return export_response(papers, "bibtex", f"collection-{collection.id}")
+
+
+@router.get("/collections/{collection_id}/csljson", summary="CSL-JSON of a collection", response_class=Response,
+            responses=export_responses("csljson"))
+def csl_json(services: ServicesDep, user: CurrentUser, collection_id: RecordId) -> Response:
+    collection, papers = _readable(services, collection_id, user)
+    return export_response(papers, "csljson", f"collection-{collection.id}")
+
+
+@router.get("/collections/{collection_id}/ris", summary="RIS of a collection", response_class=Response,
+            responses=export_responses("ris"))
+def ris(services: ServicesDep, user: CurrentUser, collection_id: RecordId) -> Response:
+    collection, papers = _readable(services, collection_id, user)
+    return export_response(papers, "ris", f"collection-{collection.id}")
 
 
 def _owned(action: str) -> str:
