@@ -290,3 +290,14 @@ def test_library_import_report_reads_as_words() -> None:
     report = LibraryImport(added=1, unchanged=2, saved=1, already_saved=2)
     assert report.summary() == ("papers: added 1, updated 0, unchanged 2, rejected 0; library: saved 1, already in "
                                 "the library 2")
+
+
+def test_a_file_of_no_ris_records_says_what_a_record_looks_like(tmp_path: Path, stocked: Store,
+                                                               settings: Settings) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_text("Provider: nobody\nTI  - a tag line outside any record\n", encoding="utf-8")
+    report = import_library(stocked, settings, _user(stocked, "ada@example.org"), str(junk), fmt="ris")
+    assert [str(p) for p in report.problems] == [
+        f"{junk}: rejected: no RIS record found (a record starts with a line 'TY  - JOUR' and ends with 'ER  - '); "
+        "export the library again as RIS"]
+    assert report.saved == 0

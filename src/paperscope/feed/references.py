@@ -31,7 +31,7 @@ def to_ris(papers: Iterable[Paper]) -> str:
     return str(rispy.dumps(records, implementation=_RisWriter)) if records else ""
 
 
-class _RisWriter(rispy.RisWriter):
+class _RisWriter(rispy.RisWriter):  # type: ignore[misc]  # rispy has no type information
     """rispy's writer without its "1." line before each record, which other readers take for a stray line."""
 
     def set_header(self, count: int) -> str:

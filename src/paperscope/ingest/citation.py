@@ -58,11 +58,12 @@ def paper_of(citation: Citation, source: str) -> Paper:
         *(id_ref("pmcid", v) for v in [citation.pmcid, *note_ids.get("pmcid", [])] if v),
     ) if ref}
     url = citation.url.strip()
+    abs_url: str | None
+    pdf_url: str | None = None
     if arxiv:
         abs_url, pdf_url = arxiv_links(arxiv)
     else:
         abs_url = url if url.startswith(("http://", "https://")) else (f"https://doi.org/{doi}" if doi else None)
-        pdf_url = None
     return Paper(
         id=canonical_id(refs) or derived_id(title),
         title=title,

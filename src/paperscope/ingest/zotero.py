@@ -79,7 +79,7 @@ def _get(http: PoliteClient, url: str, params: dict[str, Any] | None, settings: 
     try:
         return http.get(url, params=params)
     except SourceError as exc:
-        status = exc.response.status_code if exc.response is not None else None
+        status = exc.response.status_code if isinstance(exc.response, httpx.Response) else None
         if status in (401, 403):
             raise SourceError("the Zotero Web API refused to read this library (HTTP "
                               f"{status}): it is private and PAPERSCOPE_ZOTERO_API_KEY is "
@@ -96,8 +96,8 @@ def _item(entry: Any, origin: str, where: str) -> Iterator[Item]:
     if not isinstance(entry, dict):
         yield Problem(origin, where, "the Zotero Web API answered with an item that is not an object; skipped")
         return
-    data = entry.get("data") if isinstance(entry.get("data"), dict) else {}
-    if data.get("itemType") in NOT_PAPERS:
+    data = entry.get("data")
+    if isinstance(data, dict) and data.get("itemType") in NOT_PAPERS:
         return
     key = entry.get("key") if isinstance(entry.get("key"), str) else "?"
     csl = entry.get("csljson")

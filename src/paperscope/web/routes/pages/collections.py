@@ -14,8 +14,8 @@ from paperscope.limits import COLLECTION_DESCRIPTION, COLLECTION_NAME, PAPER_ID
 from paperscope.models import Paper
 from paperscope.store.accounts import Collection, User
 from paperscope.web.bounded import Bounded
-from paperscope.web.exports import export_response, export_responses
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
+from paperscope.web.exports import export_response, export_responses
 from paperscope.web.lookups import visible_collection
 from paperscope.web.pages import cards, page
 from paperscope.web.params import RecordId
