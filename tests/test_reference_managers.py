@@ -204,14 +204,16 @@ def test_zotero_library_is_read_page_by_page(stocked: Store, settings: Settings,
     assert (again.added, again.updated, again.unchanged, again.saved, again.already_saved) == (0, 0, 5, 0, 5)
 
 
-def test_zotero_pages_by_total_results_without_link_and_retries_after_429(
+def test_zotero_pages_by_total_results_without_a_usable_link_and_retries_after_429(
         stocked: Store, settings: Settings, fixture_server: FixtureServer) -> None:
     first, second = _zotero_pages()
     path = "/users/42/items/top"
     fixture_server.reply(path, Reply(429, "Too many requests", headers={"Retry-After": "1"}),
-                         Reply(200, json.dumps(first), headers={"Total-Results": "6"}),
+                         # A next link to another host is not followed: the key goes to the configured API only.
+                         Reply(200, json.dumps(first), headers={"Total-Results": "6", "Link": (
+                             '<http://zotero.invalid/users/42/items/top?start=3>; rel="next"')}),
                          Reply(200, json.dumps(second), headers={"Total-Results": "6"}))
-    settings = settings.model_copy(update={"zotero_api_url": fixture_server.url})
+    settings = settings.model_copy(update={"zotero_api_url": fixture_server.url, "zotero_api_key": "k"})
     started = time.monotonic()
     report = import_library(stocked, settings, _user(stocked, "ada@example.org"), "zotero:42")
     assert report.saved == 5 and time.monotonic() - started >= 1.0

@@ -129,7 +129,7 @@ def _date(value: Any) -> tuple[int, int | None, int | None] | None:
     parts = value.get("date-parts")
     if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]:
         numbers = [int(p) if isinstance(p, int) and not isinstance(p, bool) else
-                   int(p) if isinstance(p, str) and p.strip().isdigit() and len(p.strip()) <= 4 else None
+                   int(p) if isinstance(p, str) and re.fullmatch(r"[0-9]{1,4}", p.strip()) else None
                    for p in parts[0][:3]]
         if numbers[0] is None:
             return None

@@ -112,8 +112,8 @@ def _next_page(response: httpx.Response, params: dict[str, Any] | None, count: i
     """The next page's URL and parameters: the `Link` header's rel="next", else the next `start` below
     `Total-Results`; (None, None) after the last page."""
     match = _NEXT.search(response.headers.get("Link", ""))
-    if match:
-        return match[1], None  # the link carries every parameter
+    if match and httpx.URL(match[1]).host == response.url.host:
+        return match[1], None  # the link carries every parameter; the key is never sent to another host
     total = response.headers.get("Total-Results", "")
     if params is None or not total.isdigit() or count == 0:
         return None, None
