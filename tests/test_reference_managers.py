@@ -303,3 +303,20 @@ def test_a_file_of_no_ris_records_says_what_a_record_looks_like(tmp_path: Path, 
         f"{junk}: rejected: no RIS record found (a record starts with a line 'TY  - JOUR' and ends with 'ER  - '); "
         "export the library again as RIS"]
     assert report.saved == 0
+
+
+def test_search_result_exports_in_every_format(tmp_path: Path) -> None:
+    from paperscope.index.search import SearchEngine
+    from paperscope.indexing import index_papers
+    from paperscope.web import create_app
+
+    settings = site_settings(tmp_path)
+    with open_store(settings.database_url) as store:
+        Ingester(store, settings).ingest(str(CSL_FILE))
+        index_papers(SearchEngine(store, settings))
+    with TestClient(create_app(settings)) as client:
+        for fmt, media_type in MEDIA_TYPES.items():
+            answer = client.get(f"/search/{fmt}", params={"q": "attention", "mode": "keyword", "limit": 5})
+            assert answer.status_code == 200 and answer.headers["content-type"].startswith(media_type), answer.text
+            assert "Attention Is All You Need" in answer.text
+            assert answer.headers["content-disposition"].startswith('attachment; filename="search.')
