@@ -350,10 +350,59 @@ def crossref_documents(draw: st.DrawFn) -> bytes:
     return draw(corrupted(encoded(json.dumps(document, ensure_ascii=draw(st.booleans())))))
 
 
+@st.composite
+def csljson_documents(draw: st.DrawFn) -> bytes:
+    """CSL-JSON as Zotero exports it: an array of items (or the Web API's {"items": [...]}), fields hostile."""
+    def maybe(strategy: st.SearchStrategy[Any]) -> Any:
+        return draw(strategy | json_values)
+
+    date = st.fixed_dictionaries({"date-parts": st.lists(st.lists(st.integers() | any_text, max_size=3), max_size=2)})
+    items = []
+    for _ in range(draw(st.integers(0, 3))):
+        item = {"id": maybe(any_text), "type": maybe(st.sampled_from(["article-journal", "article", "chapter"])),
+                "title": maybe(markup), "abstract": maybe(markup), "container-title": maybe(any_text),
+                "author": maybe(st.lists(st.fixed_dictionaries({"given": any_text, "family": any_text})
+                                         | st.fixed_dictionaries({"literal": any_text}), max_size=3)),
+                "issued": maybe(date | st.fixed_dictionaries({"raw": any_text})),
+                "DOI": maybe(st.sampled_from(["10.1234/ABC", "10.48550/arXiv.2503.11731", "x"]) | any_text),
+                "URL": maybe(st.sampled_from(["https://arxiv.org/abs/2503.11731", "ftp://x"]) | any_text),
+                "number": maybe(any_text), "note": maybe(any_text), "PMID": maybe(any_text),
+                "PMCID": maybe(any_text), "volume": maybe(any_text), "page": maybe(any_text)}
+        items.append(item if draw(st.integers(0, 9)) else draw(json_values))
+    document: Any = items if draw(st.integers(0, 4)) else {"items": items}
+    return draw(corrupted(encoded(json.dumps(document, ensure_ascii=draw(st.booleans()),
+                                             indent=draw(st.sampled_from([None, 2]))))))
+
+
+RIS_TAGS = ["TI", "T1", "AU", "A1", "PY", "DA", "Y1", "DO", "UR", "AB", "N2", "T2", "JO", "VL", "IS", "SP", "EP",
+            "N1", "AN", "M1", "KW", "XX"]
+
+
+@st.composite
+def ris_documents(draw: st.DrawFn) -> bytes:
+    """RIS records (some without an end line, some with continuation lines), values hostile."""
+    value = st.sampled_from(["2017/06/12/", "2017///", "Vaswani, Ashish", "arXiv: 2503.11731", "10.1234/x",
+                             "https://arxiv.org/abs/2503.11731", "<p>a note</p>", ""]) | any_text
+    records = []
+    for _ in range(draw(st.integers(0, 4))):
+        lines = [f"TY  - {draw(st.sampled_from(['JOUR', 'CHAP', 'GEN', 'PREPRINT', 'x']))}"]
+        for tag in draw(st.lists(st.sampled_from(RIS_TAGS), max_size=8)):
+            lines.append(f"{tag}  - {draw(value)}")
+            if not draw(st.integers(0, 6)):
+                lines.append(draw(any_text))  # a continuation (or stray) line
+        if draw(st.integers(0, 5)):
+            lines.append("ER  - ")
+        records.append("\n".join(lines))
+    header = draw(st.sampled_from(["", "Provider: x\n", "junk\n"]))
+    separator = draw(st.sampled_from(["\n\n", "\n", "\r\n"]))
+    return draw(corrupted(encoded(header + separator.join(records))))
+
+
 DOCUMENTS = {"jsonl": jsonl_documents(), "atom": atom_documents(), "hf": hf_documents(),
              "bibtex": bibtex_documents(), "listing": listing_documents(), "s2": s2_documents(),
              "pubmed": pubmed_documents(), "biorxiv": biorxiv_documents(), "openreview": openreview_documents(),
-             "openalex": openalex_documents(), "crossref": crossref_documents()}
+             "openalex": openalex_documents(), "crossref": crossref_documents(),
+             "csljson": csljson_documents(), "ris": ris_documents()}
 assert set(DOCUMENTS) == set(FORMATS)
 any_document = st.one_of(*DOCUMENTS.values(), st.binary(max_size=300))
 

@@ -135,6 +135,12 @@ class Settings(BaseSettings):
         "OpenReview API (v2) base URL of `openreview:` sources"))
     openreview_delay_seconds: float = Field(default=1.0, ge=0, description=(
         "Pause between OpenReview API requests"))
+    zotero_api_url: str = Field(default="https://api.zotero.org", description=(
+        "Zotero Web API base URL that `paperscope library import EMAIL zotero:USER_ID` reads `/users/{id}/items` "
+        "under"))
+    zotero_api_key: str | None = Field(default=None, description=(
+        "Zotero API key (zotero.org/settings/keys, read access to the library), sent as `Zotero-API-Key`; unset: "
+        "only public libraries can be imported"))
     http_timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout of one HTTP request")
     http_retries: int = Field(default=4, ge=0, description=(
         "Retries of a request that failed, timed out or got a 429/5xx"))

@@ -36,9 +36,10 @@ def ingest(app: AppContext, sources: tuple[str, ...], fmt: str | None, strict: b
     SOURCES are files or network sources. Files: arXiv API Atom XML, Hugging Face daily papers JSON,
     JSON Lines (plain or gzip), BibTeX, a plain-text listing, saved answers of the OpenAlex,
     Crossref, Semantic Scholar, bioRxiv/medRxiv and OpenReview APIs, the OpenAlex snapshot's works
-    JSON Lines, PubMed XML (efetch answers, baseline and update .xml.gz files); the format is
-    detected from the content. Network sources: arxiv:cs.LG (a category), arxiv:"contrastive
-    clustering" (a search), arxiv:id:2503.11731, hf:daily or hf:daily:YYYY-MM-DD,
+    JSON Lines, PubMed XML (efetch answers, baseline and update .xml.gz files), reference managers'
+    CSL-JSON and RIS exports (Zotero, Mendeley, EndNote); the format is detected from the content.
+    Network sources: arxiv:cs.LG (a category), arxiv:"contrastive clustering" (a search),
+    arxiv:id:2503.11731, hf:daily or hf:daily:YYYY-MM-DD,
     openalex:QUERY or openalex:filter:FILTER, crossref:QUERY, doi:10.NNNN/SUFFIX, s2:QUERY,
     s2:id:ID[,ID...], s2:references:ID, s2:citations:ID, pubmed:QUERY, biorxiv:FROM/TO,
     medrxiv:FROM/TO (dates YYYY-MM-DD), openreview:VENUE_ID. What each reads: docs/sources.md.

@@ -140,7 +140,7 @@ def _amounts(counts: dict[str, int]) -> str:
 
 @click.group()
 def library() -> None:
-    """Save papers to a user's library, or mark them "not interested"."""
+    """Save papers to a user's library, mark them "not interested", or import a reference manager's library."""
 
 
 def _set_library(app: AppContext, email: str, paper_ids: tuple[str, ...], state: str) -> None:
@@ -170,6 +170,34 @@ def library_add(app: AppContext, email: str, paper_ids: tuple[str, ...]) -> None
 def library_hide(app: AppContext, email: str, paper_ids: tuple[str, ...]) -> None:
     """Mark papers "not interested" for the user (the negatives of their recommendations)."""
     _set_library(app, email, paper_ids, "hidden")
+
+
+@library.command("import")
+@click.argument("email")
+@click.argument("source")
+@click.option("--format", "fmt", type=click.Choice(["csljson", "ris", "bibtex"]),
+              help="Read the file as this format instead of detecting it from the content.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the summary, not each problem.")
+@click.pass_obj
+def library_import(app: AppContext, email: str, source: str, fmt: str | None, as_json: bool, quiet: bool) -> None:
+    """Import a reference manager's library as the user's saved papers.
+
+    SOURCE is a CSL-JSON, RIS or BibTeX export (Zotero, Mendeley, EndNote...), or zotero:USER_ID to read a
+    Zotero library through the Zotero Web API (a private library needs PAPERSCOPE_ZOTERO_API_KEY). Each item
+    is matched to a stored paper by DOI, arXiv id or title, or stored as a new paper, and saved to the
+    library. Importing the same library again changes nothing.
+    """
+    from paperscope.ingest.library import import_library
+
+    def show(problem: object) -> None:
+        if not quiet:
+            click.echo(str(problem), err=True)
+
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        report = import_library(store, app.settings, user.id, source, fmt=fmt, on_problem=show)
+    click.echo(json.dumps(report.as_dict()) if as_json else f"{user.email}: {report.summary()}")
 
 
 @library.command("list")

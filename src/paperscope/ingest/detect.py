@@ -10,7 +10,7 @@ from typing import BinaryIO
 from paperscope.errors import InputError
 
 FORMATS = ("jsonl", "atom", "hf", "bibtex", "listing", "s2", "pubmed", "biorxiv", "openreview", "openalex",
-           "crossref")
+           "crossref", "csljson", "ris")
 # Formats told by a mark in the first bytes (a JSON key or an XML root element only they have), checked
 # before the general rules of `detect_format`; one line per format, from the module that reads it.
 SIGNATURES: list[tuple[re.Pattern[bytes], str]] = [
@@ -22,9 +22,15 @@ SIGNATURES: list[tuple[re.Pattern[bytes], str]] = [
      "openreview"),
     (re.compile(rb'"message-type"\s*:\s*"work(?:-list)?"'), "crossref"),
     (re.compile(rb'"(?:id|openalex)"\s*:\s*"https://openalex\.org/W\d+"'), "openalex"),
+    # CSL-JSON (Zotero, Mendeley, Pandoc): CSL's hyphenated date and container keys, or an item type of CSL's.
+    # After Crossref, whose works use the same keys inside its "message" wrapper.
+    (re.compile(rb'"(?:issued|container-title|citation-key|date-parts)"\s*:|"type"\s*:\s*"(?:article-journal|'
+                rb'paper-conference|chapter|book|report|thesis|manuscript|webpage|post-weblog|dataset|'
+                rb'entry-encyclopedia|article)"'), "csljson"),
 ]
 _GZIP_MAGIC = b"\x1f\x8b"
 _BIBTEX_ENTRY = re.compile(rb"^\s*@[A-Za-z]+\s*[{(]", re.MULTILINE)
+_RIS_RECORD = re.compile(rb"^TY\s{1,2}- ?[A-Z]{2,8}\s*$", re.MULTILINE)  # a RIS record's first line: "TY  - JOUR"
 
 
 def open_input(path: Path) -> BinaryIO:
@@ -63,6 +69,8 @@ def detect_format(head: bytes, origin: str) -> str:
                           and not line.lstrip().startswith(b"%")), b"")
     if _BIBTEX_ENTRY.match(first_content):
         return "bibtex"
+    if _RIS_RECORD.search(text):
+        return "ris"
     return "listing"
 
 

@@ -35,8 +35,23 @@ def records_after(text: str, key: str, origin: str, record: str) -> Iterator[Any
         error = _decode_error(text)
         yield broken_json(origin, text, error.pos if error else 0, 0, record)
         return
+    yield from _records_from(text, match.end(), origin, record)
+
+
+def array_records(text: str, origin: str, record: str) -> Iterator[Any]:
+    """The records of a document that is itself an array (`[{...}, ...]`) and does not decode whole, one at a
+    time, then a Problem where the JSON breaks."""
+    start = _skip_space(text, 0)
+    if not text.startswith("[", start):
+        error = _decode_error(text)
+        yield broken_json(origin, text, error.pos if error else 0, 0, record)
+        return
+    yield from _records_from(text, start + 1, origin, record)
+
+
+def _records_from(text: str, start: int, origin: str, record: str) -> Iterator[Any]:
     decoder = json.JSONDecoder()
-    pos = _skip_space(text, match.end())
+    pos = _skip_space(text, start)
     count = 0
     if text.startswith("]", pos):
         error = _decode_error(text)

@@ -14,12 +14,14 @@ from paperscope.ingest import (
     bibtex,
     biorxiv,
     crossref,
+    csljson,
     hf,
     jsonl,
     listing,
     openalex,
     openreview,
     pubmed,
+    ris,
     semantic_scholar,
 )
 from paperscope.ingest.base import Checkpoint, Entry, FileReader, Problem, SourceItem
@@ -41,6 +43,8 @@ READERS: dict[str, FileReader] = {
     "openreview": openreview.read_openreview_json,
     "openalex": openalex.read_openalex,
     "crossref": crossref.read_crossref,
+    "csljson": csljson.read_csljson,
+    "ris": ris.read_ris,
 }
 assert set(READERS) == set(FORMATS)
 

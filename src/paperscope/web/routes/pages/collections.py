@@ -1,4 +1,5 @@
-"""Collections: create, read (the owner's, or anyone's public ones), edit, delete, remove papers, BibTeX.
+"""Collections: create, read (the owner's, or anyone's public ones), edit, delete, remove papers, export as
+BibTeX, CSL-JSON or RIS.
 A private collection is answered 404 to everyone but its owner, so its existence does not leak."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from paperscope.models import Paper
 from paperscope.store.accounts import Collection, User
 from paperscope.web.bounded import Bounded
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
+from paperscope.web.exports import export_response, export_responses
 from paperscope.web.lookups import visible_collection
 from paperscope.web.pages import cards, page
 from paperscope.web.params import RecordId
@@ -51,7 +53,7 @@ def show(request: Request, services: ServicesDep, user: CurrentUser, collection_
 
 
 @router.get("/collections/{collection_id}/bibtex", summary="BibTeX of a collection", response_class=Response,
-            responses={200: {"content": {"application/x-bibtex": {}}}})
+            responses=export_responses("bibtex"))
 def bibtex(services: ServicesDep, user: CurrentUser, collection_id: RecordId) -> Response:
     collection, papers = _readable(services, collection_id, user)
     # The owner's export carries the owner's notes; anyone else's, of a public collection, none.
@@ -59,6 +61,20 @@ def bibtex(services: ServicesDep, user: CurrentUser, collection_id: RecordId) ->
              if user is not None and user.id == collection.user_id else None)
     return Response(to_bibtex(papers, notes), media_type="application/x-bibtex; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="collection-{collection.id}.bib"'})
+
+
+@router.get("/collections/{collection_id}/csljson", summary="CSL-JSON of a collection", response_class=Response,
+            responses=export_responses("csljson"))
+def csl_json(services: ServicesDep, user: CurrentUser, collection_id: RecordId) -> Response:
+    collection, papers = _readable(services, collection_id, user)
+    return export_response(papers, "csljson", f"collection-{collection.id}")
+
+
+@router.get("/collections/{collection_id}/ris", summary="RIS of a collection", response_class=Response,
+            responses=export_responses("ris"))
+def ris(services: ServicesDep, user: CurrentUser, collection_id: RecordId) -> Response:
+    collection, papers = _readable(services, collection_id, user)
+    return export_response(papers, "ris", f"collection-{collection.id}")
 
 
 def _owned(action: str) -> str:

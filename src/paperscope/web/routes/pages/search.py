@@ -8,8 +8,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from paperscope.errors import InputError, SearchUnavailable
-from paperscope.feed.bibtex import to_bibtex
 from paperscope.web.deps import CurrentUser, ServicesDep
+from paperscope.web.exports import export_response, export_responses
 from paperscope.web.hints import web_message
 from paperscope.web.lookups import is_following
 from paperscope.web.pages import cards, page
@@ -22,6 +22,7 @@ from paperscope.web.params import (
     SearchText,
     search_form,
 )
+from paperscope.web.services import Services
 
 router = APIRouter(tags=["pages"])
 PAGE_SIZE = 20
@@ -58,15 +59,38 @@ def search_page(request: Request, services: ServicesDep, user: CurrentUser,
         status_code=status)
 
 
-@router.get("/search/bibtex", summary="BibTeX of a search result", response_class=Response,
-            responses={200: {"content": {"application/x-bibtex": {}}}})
-def search_bibtex(services: ServicesDep, q: SearchText, mode: ModeQuery = "hybrid", date_from: DateFrom = None,
-                  date_to: DateTo = None, category: CategoryQuery = None, author: AuthorQuery = None,
-                  limit: Annotated[int, Query(ge=1, le=EXPORT_LIMIT)] = 50) -> Response:
+ExportLimit = Annotated[int, Query(ge=1, le=EXPORT_LIMIT)]
+
+
+def _export(services: Services, fmt: str, q: str, mode: str, date_from: str | None, date_to: str | None,
+            category: str | None, author: str | None, limit: int) -> Response:
     form = search_form(q, mode, date_from, date_to, category, author)
     try:
         results = services.search.search(form.q, mode=form.checked_mode(), limit=limit, filters=form.filters())
     except InputError as exc:
         raise HTTPException(400, str(exc)) from None
-    return Response(to_bibtex(p for _, p in results), media_type="application/x-bibtex; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="search.bib"'})
+    return export_response([p for _, p in results], fmt, "search")
+
+
+@router.get("/search/bibtex", summary="BibTeX of a search result", response_class=Response,
+            responses=export_responses("bibtex"))
+def search_bibtex(services: ServicesDep, q: SearchText, mode: ModeQuery = "hybrid", date_from: DateFrom = None,
+                  date_to: DateTo = None, category: CategoryQuery = None, author: AuthorQuery = None,
+                  limit: ExportLimit = 50) -> Response:
+    return _export(services, "bibtex", q, mode, date_from, date_to, category, author, limit)
+
+
+@router.get("/search/csljson", summary="CSL-JSON of a search result", response_class=Response,
+            responses=export_responses("csljson"))
+def search_csl_json(services: ServicesDep, q: SearchText, mode: ModeQuery = "hybrid", date_from: DateFrom = None,
+                    date_to: DateTo = None, category: CategoryQuery = None, author: AuthorQuery = None,
+                    limit: ExportLimit = 50) -> Response:
+    return _export(services, "csljson", q, mode, date_from, date_to, category, author, limit)
+
+
+@router.get("/search/ris", summary="RIS of a search result", response_class=Response,
+            responses=export_responses("ris"))
+def search_ris(services: ServicesDep, q: SearchText, mode: ModeQuery = "hybrid", date_from: DateFrom = None,
+               date_to: DateTo = None, category: CategoryQuery = None, author: AuthorQuery = None,
+               limit: ExportLimit = 50) -> Response:
+    return _export(services, "ris", q, mode, date_from, date_to, category, author, limit)
