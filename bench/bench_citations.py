@@ -13,6 +13,11 @@ each validation claim that cites two or more abstracts gives test pairs: from on
     python bench/bench_citations.py            # embeds the corpus once (about a minute), cached in bench/.cache
 
 Prints recall@10 and MRR of both, and how many test pairs the training graph can reach at all.
+
+Recommendations, the same way: each test pair is a user whose library is the one abstract, the other to be
+recommended; the shipped recommender (`Recommender`, its rank fusion of SVMs and the graph ranker) with and
+without the citation ties of the library, on a store of the corpus whose citation edges are the training claims'
+(each claim a citing paper). Pass --no-recommend to skip it (it ranks 5,183 papers for each of 130 users).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import io
 import itertools
 import json
 import re
+import sys
 import zipfile
 from collections import Counter, defaultdict
 
@@ -32,6 +38,9 @@ from paperscope.config import Settings
 from paperscope.embed import get_embedder
 from paperscope.index.hybrid import reciprocal_rank_fusion
 from paperscope.index.search import SIMILAR_DEPTH
+from paperscope.models import Paper
+from paperscope.recommend.engine import Recommender
+from paperscope.store import open_store
 
 RRF_K = 60
 
@@ -94,11 +103,52 @@ def main() -> None:
         mrr[name] = np.mean([1.0 / (p + 1) if p is not None else 0.0 for p in positions])
         print(f"{name:20} recall@10 {recall:.3f}   MRR {mrr[name]:.3f}")
     print(f"ratio (with co-citation / baseline), MRR: {mrr['text + co-citation'] / mrr['text (baseline)']:.2f}")
+    if "--no-recommend" not in sys.argv:
+        recommendations(corpus, vecs, pairs)
     apart = [n for n, (a, b) in enumerate(pairs) if not cocited[a][b]]  # what the ties cost where they do not help
     for name, positions in results.items():
         kept = [positions[n] for n in apart]
         print(f"  pairs not tied in the graph ({len(apart)}), {name}: recall@10 "
               f"{np.mean([p is not None and p < 10 for p in kept]):.3f}")
+
+
+def recommendations(corpus: list[dict[str, str]], vecs: np.ndarray, pairs: list[tuple[str, str]]) -> None:
+    """Each pair as a user (library: the first abstract), ranked by the recommender with and without the ties."""
+    path = CACHE / "scifact-citations.db"
+    path.unlink(missing_ok=True)
+    settings = Settings(database_url=f"sqlite:///{path}", embedding_model="minilm")
+    embedder = get_embedder("minilm")
+    papers = [Paper(id=f"s2corpus:{doc['id']}", title=doc["title"], abstract=doc["abstract"], sources=["scifact"])
+              for doc in corpus]
+    with open_store(settings.database_url) as store:
+        store.upsert_papers(papers)
+        for start in range(0, len(papers), 1000):
+            store.save_embeddings(embedder.name, embedder.version, papers[start:start + 1000],
+                                  vecs[start:start + 1000])
+        # Each training claim is a citing paper (not stored) citing its abstracts: the co-citation graph above.
+        titles = {str(doc["id"]): doc["title"] for doc in corpus}
+        store.upsert_papers([Paper(id=f"s2corpus:{doc}", title=titles[doc], sources=["scifact"],
+                                   cited_by=[f"paperscope:claim-{n}"])
+                             for n, cited in enumerate(claims("train")) for doc in cited if doc in titles])
+        users = {}
+        for n, (a, _) in enumerate(pairs):
+            user = store.accounts.create_user(f"reader{n}@example.org")
+            store.accounts.set_library_state(user.id, [f"s2corpus:{a}"], "saved")
+            users[n] = user.id
+        found: dict[str, list[int | None]] = {}
+        for name, citations in (("recommender (baseline)", False), ("recommender + citations", True)):
+            recommender = Recommender(store, settings, embedder=embedder, citations=citations)
+            found[name] = []
+            for n, (_, b) in enumerate(pairs):
+                ranked = [r.paper.id for r in recommender.recommend(users[n], limit=100)]
+                found[name].append(ranked.index(f"s2corpus:{b}") if f"s2corpus:{b}" in ranked else None)
+    mrr = {}
+    for name, positions in found.items():
+        recall = np.mean([p is not None and p < 10 for p in positions])
+        mrr[name] = np.mean([1.0 / (p + 1) if p is not None else 0.0 for p in positions])
+        print(f"{name:24} recall@10 {recall:.3f}   MRR {mrr[name]:.3f}")
+    print(f"ratio (with citations / baseline), MRR: "
+          f"{mrr['recommender + citations'] / mrr['recommender (baseline)']:.2f}")
 
 
 if __name__ == "__main__":

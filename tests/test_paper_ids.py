@@ -287,3 +287,28 @@ def test_similar_lifts_papers_tied_by_citations(tmp_path) -> None:  # type: igno
         assert store.citation_neighbours("2601.00001")[0] == ("2601.00002", 2)
         after = [h.id for h in engine.similar("2601.00001", limit=5)]
         assert "2601.00002" in after[:3] and "2601.00001" not in after
+
+
+def test_recommendations_lift_papers_tied_to_the_library_by_citations(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("sklearn", reason="recommendations need the digest extra: pip install 'paperscope[digest]'")
+    from paperscope.index.search import SearchEngine
+    from paperscope.indexing import index_papers
+    from paperscope.recommend.engine import Recommender
+    from tests.web_support import site_settings
+
+    settings = site_settings(tmp_path)
+    topics = ["graph clustering of citation networks", "protein folding with deep networks",
+              "galaxy rotation curves and dark matter", "coral reef ecology under warming"]
+    with open_store(settings.database_url) as store:
+        store.upsert_papers([Paper(id=f"2601.{n:05d}", title=f"{topics[n % 4]} study {n}",
+                                   abstract=f"We study {topics[n % 4]}.") for n in range(1, 41)])
+        index_papers(SearchEngine(store, settings))
+        user = store.accounts.create_user("reader@example.org")
+        store.accounts.set_library_state(user.id, ["2601.00001"], "saved")
+        store.upsert_papers([Paper(id=f"2602.0000{n}", title=f"A review {n}",
+                                   references=["arxiv:2601.00001", "arxiv:2601.00002"]) for n in (1, 2)])
+        plain = [r.paper.id for r in Recommender(store, settings, citations=False).recommend(user.id, limit=5)]
+        tied = Recommender(store, settings).recommend(user.id, limit=5)
+        assert "2601.00002" not in plain and "2601.00002" in [r.paper.id for r in tied]
+        why = next(r.why.text() for r in tied if r.paper.id == "2601.00002")
+        assert "cited together with" in why

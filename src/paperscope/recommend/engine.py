@@ -45,6 +45,24 @@ REFIT_SHARE = 0.25  # fold new vectors in until they are this share of the corpu
 StoreMark = tuple[dt.datetime | None, int]  # (newest vector's time, papers stored): what a snapshot was read at
 
 
+CITATION_SEEDS = 50  # library papers whose citation ties are read, newest first
+CITATION_TIES = 100  # ties read per library paper
+
+
+def _fused_with_ties(scores: np.ndarray, candidate_ids: list[str], ties: dict[str, int], k: int) -> np.ndarray:
+    """The ranker's scores fused with the citation ties by reciprocal rank fusion: each candidate scores
+    1/(k + its rank by the ranker) plus 1/(k + its rank by ties) when it has ties."""
+    by_score = np.empty(len(scores), dtype=np.float64)
+    by_score[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
+    fused = 1.0 / (k + by_score)
+    tied = sorted((-count, paper_id) for paper_id, count in ties.items())
+    tie_rank = {paper_id: rank for rank, (_, paper_id) in enumerate(tied, 1)}
+    for n, paper_id in enumerate(candidate_ids):
+        if paper_id in tie_rank:
+            fused[n] += 1.0 / (k + tie_rank[paper_id])
+    return np.where(np.isfinite(scores), fused, -np.inf)
+
+
 def default_ranker() -> Ranker:
     """The ranker paperscope ships: the one bench/bench_recommend.py's dev users prefer (docs/benchmarks.md):
     reciprocal rank fusion of the linear SVM on embeddings and TF-IDF with the contrast of two personalised
@@ -120,10 +138,11 @@ class Recommender:
     """Ranks papers for users of one store; build once, ask for many users."""
 
     def __init__(self, store: Store, settings: Settings, *, embedder: Embedder | None = None,
-                 ranker: Ranker | None = None, refresh_on_read: bool = True) -> None:
+                 ranker: Ranker | None = None, refresh_on_read: bool = True, citations: bool = True) -> None:
         self.store = store
         self.settings = settings
         self.ranker = ranker or default_ranker()
+        self.citations = citations  # fuse the papers tied to the library by citations (bench_citations.py)
         self.refresh_on_read = refresh_on_read
         self._embedder = embedder
         self._topics: tuple[tuple[object, ...], dict[str, int], dict[int, str]] | None = None
@@ -277,6 +296,9 @@ class Recommender:
             scores = np.zeros(len(signals.candidates))
         author_keys = {author_key(a): a for a in authors}
         candidate_ids = [corpus.ids[r] for r in signals.candidates]
+        ties = self._citation_ties(positives_ids) if self.citations else {}
+        if ties:  # papers tied by citations to the library rise as a second ranking in a fusion (decision 0077)
+            scores = _fused_with_ties(scores, candidate_ids, ties, self.settings.rrf_k)
         papers = self.store.get_papers(candidate_ids)
         by_record = self._papers_of_followed_authors(author_records)
         followed_author: dict[str, str] = {}
@@ -300,12 +322,23 @@ class Recommender:
             why = self._why(snapshot, signals, library, int(signals.candidates[k]), queries)
             if paper_id in followed_author:
                 why.follows.append(f"your followed author {followed_author[paper_id]}")
+            if paper_id in ties:
+                why.follows.append("cited together with, or citing the same papers as, your library")
             topic = topic_of.get(paper_id)
             if topic in followed_topics:
                 why.follows.append(f"your followed topic \u201c{followed_topics[topic]}\u201d")
             why.topic = topic_label.get(topic) if topic is not None else None
             results.append(Recommendation(papers[paper_id], float(scores[k]), why))
         return results
+
+    def _citation_ties(self, library: list[str]) -> dict[str, int]:
+        """Stored papers tied by citations (co-citation, bibliographic coupling) to the library's newest
+        CITATION_SEEDS papers, with their ties summed."""
+        ties: dict[str, int] = {}
+        for paper_id in library[-CITATION_SEEDS:]:
+            for other, count in self.store.citation_neighbours(paper_id, limit=CITATION_TIES):
+                ties[other] = ties.get(other, 0) + count
+        return ties
 
     def _papers_of_followed_authors(self, author_ids: list[int]) -> dict[str, str]:
         """The stored papers of followed author records, each with the name of (one of) its followed authors."""
