@@ -14,11 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from paperscope.config import Settings
-from paperscope.errors import InputError
-from paperscope.ingest.base import Entry, Item, Problem
-from paperscope.ingest.detect import FORMATS, detect_format, open_input
-from paperscope.ingest.pipeline import READERS
-from paperscope.ingest.validate import check_entry
+from paperscope.ingest.base import Problem
+from paperscope.ingest.pipeline import Ingester
 from paperscope.ingest.zotero import is_zotero_source, zotero_items
 from paperscope.models import Paper
 from paperscope.store import Store
@@ -58,43 +55,17 @@ def import_library(store: Store, settings: Settings, user_id: int, source: str, 
     Raises InputError or SourceError when the source cannot be read at all; a bad record is a Problem in the
     report (named by file and item) and the other records are imported.
     """
-    report = LibraryImport()
-    items = zotero_items(source, settings) if is_zotero_source(source) else _file_items(Path(source), fmt)
-    papers: list[Paper] = []
-    for item in items:
-        if isinstance(item, Entry):
-            paper, problems = check_entry(item)
-            if paper is not None:
-                papers.append(paper)
-        else:
-            problems = [item]
-        for problem in problems:
-            report.problems.append(problem)
-            if problem.rejected:
-                report.rejected += 1
-            else:
-                report.warnings += 1
-            if on_problem is not None:
-                on_problem(problem)
-    for start in range(0, len(papers), BATCH_SIZE):
-        for outcome in store.upsert_papers(papers[start:start + BATCH_SIZE]):
-            setattr(report, outcome.value, getattr(report, outcome.value) + 1)
-    ids = list(dict.fromkeys(_stored_ids(store, papers)))
+    ingester = Ingester(store, settings, batch_size=BATCH_SIZE, on_problem=on_problem)
+    items = zotero_items(source, settings) if is_zotero_source(source) else ingester.file_items(Path(source), fmt)
+    stored: list[Paper] = []
+    ingested = ingester.store_items(items, on_stored=stored.extend)
+    report = LibraryImport(added=ingested.added, updated=ingested.updated, unchanged=ingested.unchanged,
+                           rejected=ingested.rejected, warnings=ingested.warnings, problems=ingested.problems)
+    ids = list(dict.fromkeys(_stored_ids(store, stored)))
     if ids:
         report.saved = store.accounts.set_library_state(user_id, ids, "saved")
     report.already_saved = len(ids) - report.saved
     return report
-
-
-def _file_items(path: Path, fmt: str | None) -> Iterator[Item]:
-    origin = str(path)
-    with open_input(path) as stream:
-        if fmt is None:
-            fmt = detect_format(stream.read(4096), origin)
-            stream.seek(0)
-        if fmt not in READERS:
-            raise InputError(f"Unknown format {fmt!r}; use one of: {', '.join(FORMATS)}.")
-        yield from READERS[fmt](stream, origin)
 
 
 def _stored_ids(store: Store, papers: Iterable[Paper]) -> Iterator[str]:

@@ -108,7 +108,7 @@ class Ingester:
                     if is_network_source(source):
                         yield from network_items(source, self.store, self.settings, limit=limit)
                     else:
-                        yield from self._file_items(Path(source), fmt, tracker)
+                        yield from self.file_items(Path(source), fmt, tracker)
                 except PaperscopeError as exc:
                     report.failed_sources.append(str(exc))
                     if self.on_problem is not None:
@@ -116,7 +116,10 @@ class Ingester:
 
         return self.store_items(all_items(), report=report, on_batch=tracker.tick)
 
-    def _file_items(self, path: Path, fmt: str | None, tracker: _ByteProgress) -> Iterator[SourceItem]:
+    def file_items(self, path: Path, fmt: str | None = None, tracker: _ByteProgress | None = None
+                   ) -> Iterator[SourceItem]:
+        """The records and problems of one file, its format told from its content unless `fmt` names it."""
+        tracker = tracker or _ByteProgress(0, None)
         origin = str(path)
         with open_input(path) as stream:
             if fmt is None:
@@ -129,8 +132,10 @@ class Ingester:
             tracker.end_file()
 
     def store_items(self, items: Iterable[SourceItem], *, report: IngestReport | None = None,
-                    on_batch: Callable[[], None] | None = None) -> IngestReport:
-        """Validate and store what a source yields, committing a batch at a time."""
+                    on_batch: Callable[[], None] | None = None,
+                    on_stored: Callable[[list[Paper]], None] | None = None) -> IngestReport:
+        """Validate and store what a source yields, committing a batch at a time; `on_stored` is given each
+        batch of records once stored."""
         report = report if report is not None else IngestReport()
         pending: list[Paper] = []
 
@@ -138,6 +143,8 @@ class Ingester:
             if pending:
                 for outcome in self.store.upsert_papers(pending):
                     report.count(outcome)
+                if on_stored is not None:
+                    on_stored(list(pending))
                 pending.clear()
             if on_batch is not None:
                 on_batch()
