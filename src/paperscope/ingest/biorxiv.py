@@ -32,7 +32,7 @@ from paperscope.ids import canonical_id, derived_id, id_ref
 from paperscope.ingest.base import Checkpoint, Entry, Item, Problem, SourceItem
 from paperscope.ingest.detect import read_text
 from paperscope.ingest.fields import clean_text, parse_date
-from paperscope.ingest.json_results import records_after
+from paperscope.ingest.json_results import answer_records
 from paperscope.models import Paper
 from paperscope.store import Store
 
@@ -44,23 +44,12 @@ _SPEC = re.compile(r"^(?:(?P<from>\d{4}-\d{2}-\d{2})/(?P<to>\d{4}-\d{2}-\d{2})|(
 
 def read_biorxiv_json(stream: BinaryIO, origin: str) -> Iterator[Item]:
     """Papers of a saved bioRxiv/medRxiv `details` answer; each record is located as "record N"."""
-    text = read_text(stream, origin)
-    try:
-        answer = json.loads(text)
-    except json.JSONDecodeError:  # cut short or damaged: the records before the damage, then where it is
-        for number, item in enumerate(records_after(text, "collection", origin, "record"), start=1):
-            if isinstance(item, Problem):
-                yield item
-            else:
-                yield from _read_record(item, origin, f"record {number}")
-        return
-    collection = answer.get("collection") if isinstance(answer, dict) else None
-    if not isinstance(collection, list):
-        yield Problem(origin, "", "no \"collection\" array; expected a bioRxiv/medRxiv details API answer "
-                      "({\"messages\": [...], \"collection\": [...]})")
-        return
-    for number, record in enumerate(collection, start=1):
-        yield from _read_record(record, origin, f"record {number}")
+    expected = 'a bioRxiv/medRxiv details API answer ({"messages": [...], "collection": [...]})'
+    for item in answer_records(read_text(stream, origin), "collection", origin, "record", expected):
+        if isinstance(item, Problem):
+            yield item
+        else:
+            yield from _read_record(item[1], origin, item[0])
 
 
 def _read_record(record: Any, origin: str, where: str) -> Iterator[Item]:

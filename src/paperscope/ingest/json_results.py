@@ -27,6 +27,24 @@ def broken_json(origin: str, text: str, pos: int, read: int, record: str) -> Pro
                    f"{before} read. Download or export the file again.")
 
 
+def answer_records(text: str, key: str, origin: str, record: str, expected: str) -> Iterator[tuple[str, Any] | Problem]:
+    """(where, value) of each element of the array under `key` of a saved API answer object, located "record N"
+    (`record` names them); a document cut short gives the elements before the damage, then a Problem; an answer
+    without that array is a Problem saying what was `expected`."""
+    try:
+        answer = json.loads(text)
+    except json.JSONDecodeError:
+        for number, value in enumerate(records_after(text, key, origin, record), start=1):
+            yield value if isinstance(value, Problem) else (f"{record} {number}", value)
+        return
+    values = answer.get(key) if isinstance(answer, dict) else None
+    if not isinstance(values, list):
+        yield Problem(origin, "", f'no "{key}" array; expected {expected}')
+        return
+    for number, value in enumerate(values, start=1):
+        yield f"{record} {number}", value
+
+
 def records_after(text: str, key: str, origin: str, record: str) -> Iterator[Any]:
     """The records of the first array under `"key": [` in a document that does not decode whole, one at a time,
     then a Problem where the JSON breaks (or one saying the list was not found)."""

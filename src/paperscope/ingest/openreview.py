@@ -35,7 +35,7 @@ from paperscope.ids import canonical_id, derived_id, id_ref
 from paperscope.ingest.base import Checkpoint, Entry, Item, Problem, SourceItem
 from paperscope.ingest.detect import read_text
 from paperscope.ingest.fields import clean_text
-from paperscope.ingest.json_results import records_after
+from paperscope.ingest.json_results import answer_records
 from paperscope.models import Paper
 from paperscope.store import Store
 
@@ -49,23 +49,12 @@ _NOT_ACCEPTED = re.compile(r"/(?:[A-Za-z_]*_)?Submission$")
 
 def read_openreview_json(stream: BinaryIO, origin: str) -> Iterator[Item]:
     """Papers of a saved OpenReview API v2 `/notes` answer; each note is located as "note N"."""
-    text = read_text(stream, origin)
-    try:
-        answer = json.loads(text)
-    except json.JSONDecodeError:  # cut short or damaged: the notes before the damage, then where it is
-        for number, item in enumerate(records_after(text, "notes", origin, "note"), start=1):
-            if isinstance(item, Problem):
-                yield item
-            else:
-                yield from _read_note(item, origin, f"note {number}")
-        return
-    notes = answer.get("notes") if isinstance(answer, dict) else None
-    if not isinstance(notes, list):
-        yield Problem(origin, "", "no \"notes\" array; expected an OpenReview API v2 answer ({\"notes\": [...], "
-                      "\"count\": N})")
-        return
-    for number, note in enumerate(notes, start=1):
-        yield from _read_note(note, origin, f"note {number}")
+    expected = 'an OpenReview API v2 answer ({"notes": [...], "count": N})'
+    for item in answer_records(read_text(stream, origin), "notes", origin, "note", expected):
+        if isinstance(item, Problem):
+            yield item
+        else:
+            yield from _read_note(item[1], origin, item[0])
 
 
 def _value(content: dict[str, Any], name: str) -> Any:
