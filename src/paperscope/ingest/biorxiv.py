@@ -32,7 +32,7 @@ from paperscope.ids import canonical_id, derived_id, id_ref
 from paperscope.ingest.base import Checkpoint, Entry, Item, Problem, SourceItem
 from paperscope.ingest.detect import read_text
 from paperscope.ingest.fields import clean_text, parse_date
-from paperscope.ingest.json_results import answer_records
+from paperscope.ingest.json_results import read_answer
 from paperscope.models import Paper
 from paperscope.store import Store
 
@@ -45,11 +45,7 @@ _SPEC = re.compile(r"^(?:(?P<from>\d{4}-\d{2}-\d{2})/(?P<to>\d{4}-\d{2}-\d{2})|(
 def read_biorxiv_json(stream: BinaryIO, origin: str) -> Iterator[Item]:
     """Papers of a saved bioRxiv/medRxiv `details` answer; each record is located as "record N"."""
     expected = 'a bioRxiv/medRxiv details API answer ({"messages": [...], "collection": [...]})'
-    for item in answer_records(read_text(stream, origin), "collection", origin, "record", expected):
-        if isinstance(item, Problem):
-            yield item
-        else:
-            yield from _read_record(item[1], origin, item[0])
+    yield from read_answer(read_text(stream, origin), "collection", origin, "record", expected, _read_record)
 
 
 def _read_record(record: Any, origin: str, where: str) -> Iterator[Item]:

@@ -31,7 +31,7 @@ from paperscope.ingest.base import Entry, Item, Problem, SourceItem
 from paperscope.ingest.cursor_paging import Page, harvest
 from paperscope.ingest.detect import read_text
 from paperscope.ingest.fields import clean_text
-from paperscope.ingest.json_results import json_type, records_after
+from paperscope.ingest.json_results import json_type, read_records, records_after
 from paperscope.ingest.markup import markup_text
 from paperscope.models import Paper
 from paperscope.store import Store
@@ -55,11 +55,7 @@ def read_crossref(stream: BinaryIO, origin: str) -> Iterator[Item]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError:
-        for number, value in enumerate(records_after(text, "items", origin, "item"), start=1):
-            if isinstance(value, Problem):
-                yield value
-            else:
-                yield from from_item(value, origin, f"item {number}")
+        yield from read_records(records_after(text, "items", origin, "item"), origin, "item", from_item)
         return
     yield from items_of(document, origin)
 

@@ -20,7 +20,7 @@ from paperscope.ingest.base import Entry, Item, Problem
 from paperscope.ingest.citation import Citation, paper_of
 from paperscope.ingest.detect import read_text
 from paperscope.ingest.fields import clean_text
-from paperscope.ingest.json_results import array_records, json_type, records_after
+from paperscope.ingest.json_results import array_records, json_type, read_records, records_after
 from paperscope.ingest.markup import markup_text
 
 SOURCE = "csljson"
@@ -44,11 +44,7 @@ def read_csljson(stream: BinaryIO, origin: str) -> Iterator[Item]:
     except json.JSONDecodeError:
         records = array_records(text, origin, "item") if text.lstrip().startswith("[") else \
             records_after(text, "items", origin, "item")
-        for number, value in enumerate(records, start=1):
-            if isinstance(value, Problem):
-                yield value
-            else:
-                yield from read_item(value, origin, f"item {number}")
+        yield from read_records(records, origin, "item", read_item)
         return
     yield from items_of(document, origin)
 

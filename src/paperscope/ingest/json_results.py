@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from paperscope.ingest.base import Problem
+from paperscope.ingest.base import Item, Problem
+
+# Reads one record of a document: (value, origin, where) -> its paper and problems.
+RecordReader = Callable[[Any, str, str], Iterator[Item]]
 
 _WHITESPACE = re.compile(r"[ \t\r\n]*")
 
@@ -27,22 +30,30 @@ def broken_json(origin: str, text: str, pos: int, read: int, record: str) -> Pro
                    f"{before} read. Download or export the file again.")
 
 
-def answer_records(text: str, key: str, origin: str, record: str, expected: str) -> Iterator[tuple[str, Any] | Problem]:
-    """(where, value) of each element of the array under `key` of a saved API answer object, located "record N"
-    (`record` names them); a document cut short gives the elements before the damage, then a Problem; an answer
-    without that array is a Problem saying what was `expected`."""
+def read_records(values: Iterable[Any], origin: str, record: str, read: RecordReader) -> Iterator[Item]:
+    """Each value read by `read`, located "record N" (`record` names them); a Problem among the values (where a
+    damaged document breaks, see `records_after`) passes as it is."""
+    for number, value in enumerate(values, start=1):
+        if isinstance(value, Problem):
+            yield value
+        else:
+            yield from read(value, origin, f"{record} {number}")
+
+
+def read_answer(text: str, key: str, origin: str, record: str, expected: str, read: RecordReader) -> Iterator[Item]:
+    """The records of the array under `key` of a saved API answer object, each read by `read`; a document cut
+    short gives the records before the damage, then a Problem; an answer without that array is a Problem saying
+    what was `expected`."""
     try:
         answer = json.loads(text)
     except json.JSONDecodeError:
-        for number, value in enumerate(records_after(text, key, origin, record), start=1):
-            yield value if isinstance(value, Problem) else (f"{record} {number}", value)
+        yield from read_records(records_after(text, key, origin, record), origin, record, read)
         return
     values = answer.get(key) if isinstance(answer, dict) else None
     if not isinstance(values, list):
         yield Problem(origin, "", f'no "{key}" array; expected {expected}')
         return
-    for number, value in enumerate(values, start=1):
-        yield f"{record} {number}", value
+    yield from read_records(values, origin, record, read)
 
 
 def records_after(text: str, key: str, origin: str, record: str) -> Iterator[Any]:

@@ -30,7 +30,7 @@ from paperscope.ingest.base import Entry, Item, Problem, SourceItem
 from paperscope.ingest.cursor_paging import Page, harvest
 from paperscope.ingest.detect import read_text
 from paperscope.ingest.fields import arxiv_links, clean_text, parse_date
-from paperscope.ingest.json_results import json_type, records_after
+from paperscope.ingest.json_results import json_type, read_records, records_after
 from paperscope.ingest.markup import markup_text
 from paperscope.ingest.validate import MAX_CHARS
 from paperscope.models import Paper
@@ -79,11 +79,7 @@ def read_works_document(text: str, origin: str) -> Iterator[Item]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError:
-        for number, value in enumerate(records_after(text, "results", origin, "work"), start=1):
-            if isinstance(value, Problem):
-                yield value
-            else:
-                yield from from_work(value, origin, f"work {number}")
+        yield from read_records(records_after(text, "results", origin, "work"), origin, "work", from_work)
         return
     yield from works_of(document, origin)
 

@@ -35,7 +35,7 @@ from paperscope.ids import canonical_id, derived_id, id_ref
 from paperscope.ingest.base import Checkpoint, Entry, Item, Problem, SourceItem
 from paperscope.ingest.detect import read_text
 from paperscope.ingest.fields import clean_text
-from paperscope.ingest.json_results import answer_records
+from paperscope.ingest.json_results import read_answer
 from paperscope.models import Paper
 from paperscope.store import Store
 
@@ -50,11 +50,7 @@ _NOT_ACCEPTED = re.compile(r"/(?:[A-Za-z_]*_)?Submission$")
 def read_openreview_json(stream: BinaryIO, origin: str) -> Iterator[Item]:
     """Papers of a saved OpenReview API v2 `/notes` answer; each note is located as "note N"."""
     expected = 'an OpenReview API v2 answer ({"notes": [...], "count": N})'
-    for item in answer_records(read_text(stream, origin), "notes", origin, "note", expected):
-        if isinstance(item, Problem):
-            yield item
-        else:
-            yield from _read_note(item[1], origin, item[0])
+    yield from read_answer(read_text(stream, origin), "notes", origin, "note", expected, _read_note)
 
 
 def _value(content: dict[str, Any], name: str) -> Any:
