@@ -8,6 +8,7 @@ only code that reads or writes these tables. Password hashing is not done here: 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from paperscope.errors import EmailTaken, InputError
-from paperscope.limits import COLLECTION_DESCRIPTION, COLLECTION_NAME, DISPLAY_NAME, TAG, TIMEZONE
+from paperscope.limits import COLLECTION_DESCRIPTION, COLLECTION_NAME, DISPLAY_NAME, HANDLE, TAG, TIMEZONE
 from paperscope.store.db import as_utc, inserted_id, utc_now, write_transaction
 from paperscope.store.schema import (
     MAX_RECORD_ID,
@@ -50,6 +51,10 @@ class User:
     timezone: str
     created_at: dt.datetime
     can_sign_in: bool
+    handle: str = ""  # the name @mentions use
+    is_admin: bool = False
+    blocked: bool = False
+    notify_email: str = "digest"  # off, digest or immediate: when replies and mentions are e-mailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +113,10 @@ class AccountStore:
         with write_transaction(self.engine) as conn:
             if conn.execute(sa.select(users.c.id).where(users.c.email == address)).first():
                 raise EmailTaken(f"A user with e-mail {address} already exists.")
+            first = conn.execute(sa.select(users.c.id).limit(1)).first() is None
             user_id = inserted_id(conn.execute(users.insert().values(
                 email=address, password_hash=password_hash, display_name=display_name, timezone=timezone,
-                created_at=utc_now())))
+                created_at=utc_now(), handle=_free_handle(conn, address), is_admin=first)))
             return self._user(conn, users.c.id == user_id)  # type: ignore[return-value]
 
     def get_user(self, user_id: int) -> User | None:
@@ -411,4 +417,23 @@ def _require_papers(conn: Connection, paper_ids: list[str]) -> None:
 def user_from_row(row: Any) -> User:
     """The User of a `users` row."""
     return User(id=row["id"], email=row["email"], display_name=row["display_name"], timezone=row["timezone"],
-                created_at=as_utc(row["created_at"]), can_sign_in=row["password_hash"] is not None)
+                created_at=as_utc(row["created_at"]), can_sign_in=row["password_hash"] is not None,
+                handle=row["handle"] or "", is_admin=bool(row["is_admin"]), blocked=row["blocked_at"] is not None,
+                notify_email=row["notify_email"])
+
+
+def handle_base(email: str) -> str:
+    """The handle an address suggests: its local part in lower case, letters, digits and underscores only."""
+    return re.sub(r"[^a-z0-9_]", "", email.split("@", 1)[0].lower())[:HANDLE.max_length - 6] or "user"
+
+
+def _free_handle(conn: Connection, email: str) -> str:
+    """A handle no user has: the address's own, followed by a number where that is taken."""
+    base = handle_base(email)
+    taken = set(conn.execute(sa.select(users.c.handle).where(users.c.handle.like(f"{base}%"))).scalars())
+    number = 1
+    handle = base
+    while handle in taken:
+        number += 1
+        handle = f"{base}{number}"
+    return handle

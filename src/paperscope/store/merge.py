@@ -35,7 +35,7 @@ from paperscope.store.base import Outcome
 from paperscope.store.db import WRITE_LOCK_OPTION, as_utc, in_chunks, utc_now
 from paperscope.store.filters import write_filter_rows
 from paperscope.store.papers import PAPER_FIELDS, select_papers
-from paperscope.store.schema import PAPER_REFERENCES, citations, notes, paper_ids, papers
+from paperscope.store.schema import PAPER_REFERENCES, citations, comments, notes, paper_ids, papers
 
 _paper_values = operator.attrgetter(*PAPER_FIELDS)
 _WRITE_ATTEMPTS = 10
@@ -304,8 +304,11 @@ def _write_edges(conn: Connection, edges: list[tuple[str, str]]) -> None:
 
 
 def _repoint_references(conn: Connection, moves: dict[str, str]) -> None:
-    """Move users' rows (library, tags, votes, collections, notes) from absorbed paper ids to their new ids; where
-    the user has a row on the new id already, it stays (a note gets the absorbed note appended)."""
+    """Move users' rows (library, tags, votes, collections, notes, comments) from absorbed paper ids to their new
+    ids; where the user has a row on the new id already, it stays (a note gets the absorbed note appended).
+    Comments keep their ids (replies point at them) and are moved in place."""
+    for absorbed_id, new_id in moves.items():
+        conn.execute(comments.update().where(comments.c.paper_id == absorbed_id).values(paper_id=new_id))
     for table, column_name in PAPER_REFERENCES:
         column = table.c[column_name]
         rows = conn.execute(sa.select(table).where(column.in_(list(moves)))).mappings().all()

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -230,6 +231,12 @@ users = Table(
     Column("display_name", Text),
     Column("timezone", String(64), nullable=False, default="UTC"),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Discussion and moderation (migration 0014): the name @mentions use, admin rights, a block by an admin,
+    # and when to e-mail about replies and mentions ("off", "digest", "immediate").
+    Column("handle", String(32), unique=True),
+    Column("is_admin", Boolean, nullable=False, default=False, server_default=false()),
+    Column("blocked_at", DateTime(timezone=True)),
+    Column("notify_email", String(16), nullable=False, default="digest", server_default="digest"),
 )
 
 # One row per (user, paper): "saved" (in the library) or "hidden" (not interested); one excludes the other.
@@ -436,3 +443,86 @@ submissions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_submissions_user", "user_id", "created_at"),
 )
+
+
+# Discussion (migration 0014) ----------------------------------------------------------------------
+# Comments on papers with replies, the notifications they cause, followed discussions, and moderation:
+# reports, papers hidden by an admin, and the log of every moderation action.
+
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    # None once its author's account is deleted: the thread and its replies stay.
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("parent_id", Integer, ForeignKey("comments.id", ondelete="CASCADE")),
+    Column("body", Text, nullable=False),  # Markdown as written; "" once deleted
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("edited_at", DateTime(timezone=True)),
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("hidden_at", DateTime(timezone=True)),
+    Column("hidden_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Index("ix_comments_paper_created", "paper_id", "created_at"),
+    Index("ix_comments_user_created", "user_id", "created_at"),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),  # reply, mention, discussion (a followed paper)
+    Column("comment_id", Integer, ForeignKey("comments.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("read_at", DateTime(timezone=True)),
+    Column("emailed_at", DateTime(timezone=True)),
+    UniqueConstraint("user_id", "comment_id", name="uq_notifications_user_comment"),
+    Index("ix_notifications_user_read", "user_id", "read_at"),
+)
+
+discussion_follows = Table(
+    "discussion_follows",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+comment_reports = Table(
+    "comment_reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("comment_id", Integer, ForeignKey("comments.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    UniqueConstraint("comment_id", "user_id", name="uq_comment_reports_comment_user"),
+)
+
+hidden_papers = Table(
+    "hidden_papers",
+    metadata,
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("hidden_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("reason", Text, nullable=False),
+    Column("hidden_at", DateTime(timezone=True), nullable=False),
+)
+
+moderation_log = Table(
+    "moderation_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("actor_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),  # None: the command line
+    Column("action", String(32), nullable=False),  # hide-comment, block-user, make-admin, ...
+    Column("target_kind", String(16), nullable=False),  # comment, paper, user
+    Column("target_id", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_moderation_log_created", "created_at"),
+)
+
+# Comments move to the surviving paper with an UPDATE in the merge (their ids are kept for replies); these
+# keyed by (user, paper) move like the library's rows.
+PAPER_REFERENCES.extend([(discussion_follows, "paper_id"), (hidden_papers, "paper_id")])
