@@ -1,0 +1,1 @@
+"""Discussion of papers: comment threads, mentions, notifications and moderation."""
