@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from paperscope.errors import OfflineError, SourceError
+from paperscope.errors import LLMServiceError, OfflineError, SourceError
 from paperscope.http import PoliteClient
-from paperscope.topics.explain import ChatClient, ExplanationServiceError
+from paperscope.llm import ChatClient
 
 
 def answers(*replies: int | Exception) -> tuple[httpx.MockTransport, list[httpx.Request]]:
@@ -55,12 +55,13 @@ def test_the_llm_client_names_its_endpoint_and_settings() -> None:
     chat = ChatClient("http://llm.local", "m", retries=1, backoff=0.001, transport=transport)
     assert chat.complete("hello") == "hi" and seen[1].url == "http://llm.local/v1/chat/completions"
     transport, _ = answers(401)
-    with pytest.raises(ExplanationServiceError, match="refused the request with HTTP 401.*LLM_API_KEY"):
+    with pytest.raises(LLMServiceError, match="refused the request with HTTP 401.*LLM_API_KEY"):
         ChatClient("http://llm.local", "m", transport=transport).complete("hello")
     transport, _ = answers(500, 500)
-    with pytest.raises(ExplanationServiceError, match=r"The LLM endpoint .* did not answer after 2 attempts"):
+    with pytest.raises(LLMServiceError, match=r"The LLM endpoint .* did not answer after 2 attempts"):
         ChatClient("http://llm.local", "m", retries=1, backoff=0.001, transport=transport).complete("hello")
     transport, _ = answers(httpx.ConnectError("down"))
     with pytest.raises(OfflineError, match="Cannot reach the LLM endpoint http://llm.local/v1/chat/completions: "
                                            "down. Check PAPERSCOPE_TOPICS_LLM_URL"):
-        ChatClient("http://llm.local", "m", retries=0, transport=transport).complete("hello")
+        ChatClient("http://llm.local", "m", retries=0, settings_prefix="PAPERSCOPE_TOPICS_LLM",
+                   transport=transport).complete("hello")

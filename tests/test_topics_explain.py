@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from paperscope.errors import ExplanationServiceError, OfflineError
-from paperscope.topics.explain import ChatClient, GoalExplainer, greedy_cover, select_cover
+from paperscope.llm import ChatClient
+from paperscope.topics.explain import GoalExplainer, greedy_cover, select_cover
 
 # The fake model knows three methods and recognises them by a word in the text.
 METHODS = {"diffusion": "generate images with diffusion models", "graph": "learn on graphs with message passing",
@@ -103,7 +104,8 @@ def test_unusable_answers_and_a_dead_server_are_clear_errors(chat: tuple[FakeCha
     with pytest.raises(ExplanationServiceError, match="did not answer with JSON"):
         GoalExplainer(ChatClient(url, "m", retries=0)).fit(TEXTS, LABELS, np.ones(len(TEXTS)))
     with pytest.raises(OfflineError, match="PAPERSCOPE_TOPICS_LLM_URL"):
-        ChatClient("http://127.0.0.1:9", "m", retries=0, timeout=2).complete("hello")
+        ChatClient("http://127.0.0.1:9", "m", retries=0, timeout=2, settings_prefix="PAPERSCOPE_TOPICS_LLM"
+                   ).complete("hello")
 
 
 def test_cover_selection_prefers_few_disjoint_descriptions() -> None:

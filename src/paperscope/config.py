@@ -218,6 +218,23 @@ class Settings(BaseSettings):
         description="OpenAI-compatible chat endpoint for `paperscope topics --explain`")
     topics_llm_model: str = Field(default="gpt-4o-mini", description="Model name sent to that endpoint")
     topics_llm_api_key: str | None = Field(default=None, description="API key of that endpoint, if it wants one")
+    llm_url: str | None = Field(
+        default=None,
+        json_schema_extra={"default_shown": "none (no summaries; no LLM is called)"},
+        description=(
+            "OpenAI-compatible chat endpoint (vLLM, Ollama, llama.cpp, a hosted one; e.g. `http://localhost:11434`) "
+            "that writes each new paper's one-sentence summary and three key phrases, in the background jobs and "
+            "`paperscope summarise`; shown on cards, paper pages, digests and in the API"))
+    llm_model: str = Field(default="gpt-4o-mini", description="Model name sent to the summaries' endpoint")
+    llm_api_key: str | None = Field(default=None, repr=False, json_schema_extra={"default_shown": "none"},
+                                    description="API key of the summaries' endpoint, if it wants one; never logged")
+    llm_timeout_seconds: float = Field(default=60.0, gt=0, description=(
+        "Timeout of one summary request (a model on a CPU may take a while)"))
+    llm_summaries_per_run: int = Field(default=20, ge=1, le=1000, description=(
+        "Most papers one background pass summarises (newest first); the next pass goes on while papers wait"))
+    llm_summary_days: int = Field(default=14, ge=1, description=(
+        "The background jobs summarise papers published within this many days (`paperscope summarise "
+        "--any-age` reaches older and undated ones)"))
     mcp_token: str | None = Field(
         default=None, repr=False, json_schema_extra={"default_shown": "none"},
         description="API token (ps_...) the `mcp` tools recommend and collect act with over stdio when the client "
@@ -272,6 +289,16 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{entry!r} is not an IP address or network: give addresses such as 127.0.0.1 or "
                                  "10.0.0.0/8, separated by commas") from None
+        return value
+
+    @field_validator("llm_url")
+    @classmethod
+    def _chat_endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None  # an empty PAPERSCOPE_LLM_URL= turns summaries off, as unset does
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be the http:// or https:// address of an OpenAI-compatible chat endpoint, e.g. "
+                             "http://localhost:11434 (unset it to turn summaries off)")
         return value
 
     @field_validator("fusion")

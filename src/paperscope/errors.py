@@ -19,7 +19,9 @@ web app put in their own words is the error's `fix` (a `Fix`), which `paperscope
     └── SourceError                     a remote source failed or refused a request
         ├── OfflineError                a remote source cannot be reached at all
         ├── EmbeddingServiceError       an embeddings endpoint refused a request, gave up, or sent bad vectors
-        └── ExplanationServiceError     the topic explanations' LLM endpoint failed or answered something unusable
+        └── LLMServiceError             an LLM chat endpoint failed, refused, or answered like no chat endpoint
+            ├── ExplanationServiceError the topic explanations' LLM answered something unusable
+            └── UnusableSummary         a paper summary's answer is not one sentence and three key phrases
 
     FieldError (a ValueError)           one field of one JSON Lines record is unusable; becomes an ingest Problem
     DeliveryFailure                     one SMTP delivery failed; the digest outbox decides what happens next
@@ -122,8 +124,16 @@ class EmbeddingServiceError(SourceError):
     """An OpenAI-compatible embeddings endpoint failed; the message says what it answered."""
 
 
-class ExplanationServiceError(SourceError):
-    """The LLM endpoint failed, refused, or answered something unusable."""
+class LLMServiceError(SourceError):
+    """An OpenAI-compatible chat endpoint (paperscope.llm) failed, refused, or answered like no chat endpoint."""
+
+
+class ExplanationServiceError(LLMServiceError):
+    """The topic explanations' LLM answered something unusable."""
+
+
+class UnusableSummary(LLMServiceError):
+    """The answer to a paper summary request is not one sentence and three key phrases as JSON."""
 
 
 class FieldError(ValueError):

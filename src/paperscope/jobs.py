@@ -6,7 +6,8 @@ what is new, folds it into the search indexes and places the new papers into the
 the map when there is none or it is a week old: `index_papers` with `KEEP_MAP_CURRENT`, indexing.py).
 Between runs it looks every PAPERSCOPE_JOBS_POLL_SECONDS for papers that others added (`paperscope
 ingest`, a submission on any web process) and embeds and indexes them the same way, and it sends the
-digests whose time has come.
+digests whose time has come. With PAPERSCOPE_LLM_URL set it also has new papers summarised (`summarise_soon`),
+in a thread of its own so that a slow or failing model never holds up ingest, indexing or digests.
 
 Requests keep being served meanwhile: the store commits a batch at a time, and the search engine, which
 the thread shares with the web app inside `serve`, takes new papers in between searches (its one lock). The thread's
@@ -39,6 +40,8 @@ from paperscope.store import Store
 
 log = logging.getLogger("paperscope.jobs")
 STATUS_FILE = "worker-status.json"
+SUMMARIES_RECHECK = 15 * 60.0  # seconds between passes of summaries when nothing changed and none is waiting
+SUMMARIES_BACKOFF_MAX = 6 * 3600.0  # the longest wait after the summaries' endpoint failed
 
 @dataclass
 class JobStatus:
@@ -88,6 +91,11 @@ class BackgroundJobs:
         self._thread: threading.Thread | None = None
         self._seen_change: dt.datetime | None = None
         self._recommender: Any = None
+        self._summaries: threading.Thread | None = None
+        self._summaries_seen_change: dt.datetime | None = None
+        self._summaries_due = 0.0  # time.monotonic() after which a pass runs even when nothing changed
+        self._summaries_blocked_until = 0.0  # after the endpoint failed: no pass before this, changes or not
+        self._summaries_backoff = SUMMARIES_RECHECK
 
     @property
     def status(self) -> JobStatus:
@@ -155,6 +163,7 @@ class BackgroundJobs:
             else:
                 self._guarded(self.pick_up_changes)
             self._guarded(self.send_due_digests)
+            self._guarded(self.summarise_soon)
 
     def _guarded(self, step: Callable[[], Any]) -> Any:
         """Run one step; the thread outlives anything it meets (a database restart, a full disk)."""
@@ -215,6 +224,43 @@ class BackgroundJobs:
         for error in report.delivery.errors:
             log.warning("digest delivery: %s", error)
         return len(report.delivery.sent)
+
+    def summarise_soon(self) -> threading.Thread | None:
+        """Start a pass of summaries (summaries/run.py) in a thread of its own, and return it, when
+        PAPERSCOPE_LLM_URL is set, no pass runs, the endpoint is not in a backoff after failing, and papers changed
+        since the last pass, the last pass left papers waiting, or SUMMARIES_RECHECK passed (failed papers come
+        due). Without the setting nothing is read or called."""
+        if not self.settings.llm_url or (self._summaries is not None and self._summaries.is_alive()):
+            return None
+        now = time.monotonic()
+        if now < self._summaries_blocked_until:
+            return None
+        latest = self.store.latest_modification_time()
+        if latest == self._summaries_seen_change and now < self._summaries_due:
+            return None
+        self._summaries_seen_change = latest
+        self._summaries_due = now + SUMMARIES_RECHECK
+        self._summaries = threading.Thread(target=self._summarise, name="paperscope-summaries", daemon=True)
+        self._summaries.start()
+        return self._summaries
+
+    def _summarise(self) -> None:
+        from paperscope.summaries import summarise_papers
+
+        try:
+            run = summarise_papers(self.store, self.settings, should_stop=self._stop.is_set)
+        except Exception as exc:  # noqa: BLE001 - the thread outlives anything a pass meets
+            log.warning("summaries: the pass failed: %s", exc)
+            return
+        if run.endpoint_problem is not None:
+            self._summaries_blocked_until = time.monotonic() + self._summaries_backoff
+            self._summaries_backoff = min(self._summaries_backoff * 2, SUMMARIES_BACKOFF_MAX)
+            return
+        self._summaries_backoff = SUMMARIES_RECHECK
+        if run.full:  # more are waiting: the next look goes on
+            self._summaries_due = 0.0
+        if run.summarised:
+            log.info("summaries: %d papers summarised", len(run.summarised))
 
     def _ingest(self, source: str) -> bool:
         """Ingest one source; True when the network could not be reached."""

@@ -155,9 +155,9 @@ class McpTools:
             raise ToolError(str(exc.detail)) from None
         chosen = parse_period(period)
         trend = self.services.trending.page(chosen, day, limit=limit, offset=offset)
-        base = self.services.settings.base_url
-        items = [ScoredPaper(score=round(e.score, 6), paper=PaperOut.of(e.paper, e.upvotes, base))
-                 for e in trend.entries]
+        outs = papers_out(self.services, [e.paper for e in trend.entries],
+                          {e.paper.id: e.upvotes for e in trend.entries})
+        items = [ScoredPaper(score=round(e.score, 6), paper=o) for e, o in zip(trend.entries, outs, strict=True)]
         return TrendingOut(period=chosen, date=trend.date, first=trend.first, last=trend.last,
                            previous=trend.previous, next=trend.next, items=items, total=trend.total, limit=limit,
                            offset=offset, next_offset=offset + limit if offset + limit < trend.total else None)

@@ -4,7 +4,8 @@ docs/reference.md holds every command's --help, generated from these commands (`
 
 * `ingest`: ingest;  `search`: index, search, similar;  `users`: users, library, recommend, subscribe,
   unsubscribe;  `digest`: digest send/preview;  `serve`: serve, worker (`processes` starts and stops the
-  worker process of `serve --workers N`);  `topics`: topics;  `db`: db copy, stats;  `agents`: mcp.
+  worker process of `serve --workers N`);  `topics`: topics;  `summaries`: summarise;  `db`: db copy, stats;
+  `agents`: mcp.
 * `context` is what each command gets (settings, the store); `output` its progress bars and paper lines;
   `hints` words an error's next step for the command line.
 """
@@ -23,6 +24,7 @@ from paperscope.cli.hints import cli_message
 from paperscope.cli.ingest import ingest
 from paperscope.cli.search import index, search, similar
 from paperscope.cli.serve import serve, worker
+from paperscope.cli.summaries import summarise
 from paperscope.cli.topics import topics
 from paperscope.cli.users import library, recommend, subscribe, unsubscribe, users
 from paperscope.config import Settings
@@ -61,7 +63,7 @@ def main(ctx: click.Context, db: str | None) -> None:
 
 
 for command in (ingest, stats, index, search, similar, users, library, recommend, subscribe, unsubscribe, digest,
-                serve, worker, topics, db, mcp):
+                serve, worker, topics, summarise, db, mcp):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -53,6 +53,9 @@ class DigestPaper:
     upvotes: int | None = None
     title_html: Markup = field(default_factory=Markup)
     excerpt_html: Markup = field(default_factory=Markup)
+    summary: str | None = None  # an LLM's one sentence (PAPERSCOPE_LLM_URL), when the paper has one
+    key_phrases: list[str] = field(default_factory=list)
+    summary_model: str | None = None
 
 
 @dataclass
@@ -190,9 +193,18 @@ class DigestComposer:
             digest.trending = [digest_paper(p, _votes_reason(p), base_url) for p in popular]
         if not digest.paper_ids:
             return None
+        self._add_summaries(digest.personal + digest.trending)
         digest.subject = _subject(digest, subscription, now)
         digest.message = self.render(digest, subscription, now)
         return digest
+
+    def _add_summaries(self, shown: list[DigestPaper]) -> None:
+        """The stored LLM summaries of the digest's papers, where they have one (one query)."""
+        summaries = self.store.summaries.of_papers([p.id for p in shown])
+        for paper in shown:
+            found = summaries.get(paper.id)
+            if found is not None:
+                paper.summary, paper.key_phrases, paper.summary_model = found.text, list(found.key_phrases), found.model
 
     def render(self, digest: Digest, subscription: Subscription, now: dt.datetime) -> EmailMessage:
         settings = self.settings

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from paperscope.store.notes import NoteStore
     from paperscope.store.sessions import SessionStore
     from paperscope.store.submissions import SubmissionStore
+    from paperscope.store.summaries import SummaryStore
     from paperscope.store.topics import TopicStore
 
 
@@ -56,7 +57,8 @@ class TrendingCandidate:
 
 class Store(abc.ABC):
     """Papers, their embeddings and ingest state, behind one interface for SQLite and PostgreSQL; the rest of
-    the database (accounts, notes, sessions, submissions, topics, digests) through the accessors of the same name."""
+    the database (accounts, notes, summaries, sessions, submissions, topics, digests) through the accessors of the
+    same name."""
 
     url: str
 
@@ -76,6 +78,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def notes(self) -> NoteStore:
         """Private notes on papers and the reading state of saved papers."""
+
+    @property
+    @abc.abstractmethod
+    def summaries(self) -> SummaryStore:
+        """LLM summaries of papers and the failed attempts at them."""
 
     @property
     @abc.abstractmethod

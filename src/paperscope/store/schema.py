@@ -526,3 +526,24 @@ moderation_log = Table(
 # Comments move to the surviving paper with an UPDATE in the merge (their ids are kept for replies); these
 # keyed by (user, paper) move like the library's rows.
 PAPER_REFERENCES.extend([(discussion_follows, "paper_id"), (hidden_papers, "paper_id")])
+
+# Summaries (migration 0016) -----------------------------------------------------------------------
+# An LLM's one-sentence summary and three key phrases per paper (optional: PAPERSCOPE_LLM_URL), kept apart from
+# `papers` so that storing a paper never waits for a model. A row without a summary is a paper that failed:
+# `attempts` so far, `retry_at` when it may be tried again (None: given up).
+
+paper_summaries = Table(
+    "paper_summaries",
+    metadata,
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("summary", Text),  # one sentence, sanitised; None while the paper has failed
+    Column("key_phrases", JSON),  # three short phrases, sanitised
+    Column("model", String(200), nullable=False),  # the model that wrote it (or was last asked)
+    Column("created_at", DateTime(timezone=True), nullable=False),  # summarised, or last failed
+    Column("attempts", Integer, nullable=False, default=0),  # failed attempts
+    Column("retry_at", DateTime(timezone=True)),
+    Column("error", Text),  # why the last attempt failed
+    Index("ix_paper_summaries_retry", "retry_at"),
+)
+
+PAPER_REFERENCES.append((paper_summaries, "paper_id"))

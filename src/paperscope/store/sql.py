@@ -3,7 +3,7 @@
 `SQLStore` opens the engine (store/db.py) and brings the schema up to date (store/migrate.py). Its paper and
 embedding methods are those of `PaperStore` (store/papers.py) and `EmbeddingStore` (store/embeddings.py);
 storing papers is the merge (store/merge.py); the other tables are reached through accessors that share the
-engine: `accounts`, `authors`, `notes`, `sessions`, `submissions`, `topics`, `digests`.
+engine: `accounts`, `authors`, `notes`, `summaries`, `sessions`, `submissions`, `topics`, `digests`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from paperscope.store.notes import NoteStore
 from paperscope.store.papers import PaperStore
 from paperscope.store.sessions import SessionStore
 from paperscope.store.submissions import SubmissionStore
+from paperscope.store.summaries import SummaryStore
 from paperscope.store.topics import TopicStore
 
 
@@ -74,6 +75,11 @@ class SQLStore(PaperStore, EmbeddingStore, Store):
     def notes(self) -> NoteStore:
         """Private notes on papers and the reading state of saved papers, on the same database."""
         return NoteStore(self.engine)
+
+    @functools.cached_property
+    def summaries(self) -> SummaryStore:
+        """LLM summaries of papers and the failed attempts at them, on the same database."""
+        return SummaryStore(self.engine)
 
     @functools.cached_property
     def sessions(self) -> SessionStore:

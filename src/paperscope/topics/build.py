@@ -264,14 +264,15 @@ def _emerged_at(members: np.ndarray, dates: list[dt.date | None]) -> dt.date | N
 
 def _explain(settings: Settings, goal: str, texts: list[str], labels: np.ndarray, scores: np.ndarray
              ) -> list[str | None]:
-    from paperscope.topics.explain import ChatClient, GoalExplainer
+    from paperscope.llm import ChatClient
+    from paperscope.topics.explain import GoalExplainer
 
     if not settings.topics_llm_url:
         raise ConfigError("Explanations need an OpenAI-compatible chat endpoint: set PAPERSCOPE_TOPICS_LLM_URL "
                           "(and PAPERSCOPE_TOPICS_LLM_MODEL, PAPERSCOPE_TOPICS_LLM_API_KEY if needed).")
     client = ChatClient(settings.topics_llm_url, settings.topics_llm_model, api_key=settings.topics_llm_api_key,
                         timeout=settings.http_timeout_seconds, retries=settings.http_retries,
-                        backoff=settings.http_backoff_seconds)
+                        backoff=settings.http_backoff_seconds, settings_prefix="PAPERSCOPE_TOPICS_LLM")
     try:
         return GoalExplainer(client, goal=goal).fit(texts, labels, scores).explanation_.topic_descriptions
     finally:

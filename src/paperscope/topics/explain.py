@@ -13,7 +13,7 @@ Any OpenAI-compatible `/v1/chat/completions` endpoint (OpenAI, vLLM, Ollama, lla
 
 Each topic is then explained by the chosen description that covers most of its sampled papers. Requests have a
 timeout and are retried with backoff; a model that answers something other than the asked-for JSON is told so
-in the error, with the first characters of its answer.
+in the error, with the first characters of its answer. The chat client is paperscope.llm's.
 """
 
 from __future__ import annotations
@@ -24,59 +24,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
-import httpx
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix
 
-from paperscope.errors import ExplanationServiceError, OfflineError, SourceError
-from paperscope.http import PoliteClient
+from paperscope.errors import ExplanationServiceError
+from paperscope.llm import ChatClient
 from paperscope.topics.representation import TopicRepresentation, ranked_members
-
-
-def chat_url(base_url: str) -> str:
-    """".../v1" or "http://host:port" -> ".../v1/chat/completions"."""
-    base = base_url.rstrip("/")
-    if base.endswith("/chat/completions"):
-        return base
-    return (base if base.endswith("/v1") else base + "/v1") + "/chat/completions"
-
-
-class ChatClient(PoliteClient):
-    """A minimal OpenAI-compatible chat client: one user message in, the reply's text out. Timeouts, retries
-    and backoff are PoliteClient's; the errors name the LLM endpoint and the setting to check."""
-
-    def __init__(self, base_url: str, model: str, *, api_key: str | None = None, timeout: float = 60.0,
-                 retries: int = 3, backoff: float = 1.0, transport: httpx.BaseTransport | None = None) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"the LLM URL must start with http:// or https://, not {base_url!r}")
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        super().__init__(name="the LLM endpoint", timeout=timeout, retries=retries, backoff=backoff,
-                         headers=headers, transport=transport)
-        self.url = chat_url(base_url)
-        self.model = model
-
-    def complete(self, prompt: str) -> str:
-        payload = {"model": self.model, "temperature": 0, "messages": [{"role": "user", "content": prompt}]}
-        response = self.request("POST", self.url, json=payload)
-        try:
-            return str(response.json()["choices"][0]["message"]["content"])
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise ExplanationServiceError(f"{self.url} did not answer like a chat completions "
-                                          f"endpoint: {response.text[:200]!r}") from None
-
-    def offline_error(self, url: str, exc: httpx.HTTPError) -> SourceError:
-        return OfflineError(f"Cannot reach the LLM endpoint {url}: {exc}. Check "
-                            "PAPERSCOPE_TOPICS_LLM_URL and that the server runs.")
-
-    def refused_error(self, response: httpx.Response) -> SourceError:
-        hint = " Set PAPERSCOPE_TOPICS_LLM_API_KEY." if response.status_code in (401, 403) else ""
-        return ExplanationServiceError(f"The LLM endpoint {self.url} refused the request with HTTP "
-                                       f"{response.status_code}: {response.text[:200].strip()}.{hint}")
-
-    def gave_up_error(self, url: str, attempts: int, last_error: str) -> SourceError:
-        return ExplanationServiceError(f"The LLM endpoint {url} did not answer after {attempts} "
-                                       f"attempts (last: {last_error}).")
 
 
 @dataclass

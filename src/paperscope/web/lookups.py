@@ -52,8 +52,10 @@ def is_following(services: Services, user_id: int | None, kind: str, value: str 
     return any(f.kind == kind and f.value == wanted for f in services.store.digests.follows_of(user_id))
 
 
-def papers_out(services: Services, papers: list[Paper]) -> list[PaperOut]:
-    """Papers as the JSON API answers them, each with its total upvotes."""
-    upvotes = upvotes_of(services.store, papers)
+def papers_out(services: Services, papers: list[Paper], upvotes: dict[str, int] | None = None) -> list[PaperOut]:
+    """Papers as the JSON API answers them, each with its total upvotes (read when not given) and its summary."""
+    if upvotes is None:
+        upvotes = upvotes_of(services.store, papers)
+    summaries = services.store.summaries.of_papers([p.id for p in papers])
     base = services.settings.base_url
-    return [PaperOut.of(p, upvotes[p.id], base) for p in papers]
+    return [PaperOut.of(p, upvotes[p.id], base, summaries.get(p.id)) for p in papers]

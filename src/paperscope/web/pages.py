@@ -14,6 +14,7 @@ from paperscope.errors import DatabaseUnavailable
 from paperscope.feed.trending import upvotes_of
 from paperscope.models import Paper
 from paperscope.store.accounts import User
+from paperscope.store.summaries import PaperSummary
 from paperscope.web.render import render
 from paperscope.web.security import CSRF_FIELD, csrf_token, session_user, take_flashes
 from paperscope.web.services import Services
@@ -29,7 +30,8 @@ OFFLINE_NOTICE_PAGES = ("/", "/submit")  # where adding papers starts, so where 
 
 @dataclass
 class Card:
-    """A paper as a card shows it: with its total upvotes, the viewer's vote and mark, and its topic."""
+    """A paper as a card shows it: with its total upvotes, the viewer's vote and mark, its topic, and its LLM
+    summary when it has one."""
 
     paper: Paper
     upvotes: int
@@ -37,6 +39,7 @@ class Card:
     saved: bool = False
     topic: TopicBadge | None = None
     score: float | None = None
+    summary: PaperSummary | None = None
 
 
 def cards(services: Services, user: User | None, papers: Iterable[Paper],
@@ -53,7 +56,9 @@ def cards(services: Services, user: User | None, papers: Iterable[Paper],
         saved = {pid for pid, state in services.store.accounts.library_states(user.id, ids).items()
                  if state == "saved"}
     badges = topic_badges(services.store, ids)
-    return [Card(p, upvotes.get(p.id, 0), p.id in voted, p.id in saved, badges.get(p.id)) for p in papers]
+    summaries = services.store.summaries.of_papers(ids)
+    return [Card(p, upvotes.get(p.id, 0), p.id in voted, p.id in saved, badges.get(p.id), summary=summaries.get(p.id))
+            for p in papers]
 
 
 def theme(request: Request) -> str:

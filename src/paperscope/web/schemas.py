@@ -11,6 +11,7 @@ from paperscope.ids import ids_by_kind
 from paperscope.limits import ARXIV_ID, COLLECTION_DESCRIPTION, COLLECTION_NAME, NOTE, PAPER_ID
 from paperscope.models import Paper
 from paperscope.store.authors import Author
+from paperscope.store.summaries import PaperSummary
 from paperscope.web.bounded import Bounded
 
 T = TypeVar("T")
@@ -50,6 +51,16 @@ PAGE_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, text in _PAGE_ERRORS.items()}
 
 
+class SummaryOut(BaseModel):
+    text: str = Field(description="One sentence, written by the language model")
+    key_phrases: list[str] = Field(description="Three key phrases")
+    model: str = Field(description="The model that wrote them (PAPERSCOPE_LLM_MODEL when they were written)")
+
+    @classmethod
+    def of(cls, summary: PaperSummary) -> SummaryOut:
+        return cls(text=summary.text, key_phrases=list(summary.key_phrases), model=summary.model)
+
+
 class PaperOut(BaseModel):
     id: str
     title: str
@@ -75,16 +86,20 @@ class PaperOut(BaseModel):
     citation_count: int | None = Field(description="Citations as its source counts them (not only those stored "
                                                    "here)")
     url: str = Field(description="The paper's page on this site")
+    summary: SummaryOut | None = Field(default=None, description=(
+        "An LLM's one-sentence summary and three key phrases (only where PAPERSCOPE_LLM_URL is set, once written); "
+        "null otherwise"))
 
     @classmethod
-    def of(cls, paper: Paper, upvotes: int, base_url: str) -> PaperOut:
+    def of(cls, paper: Paper, upvotes: int, base_url: str, summary: PaperSummary | None = None) -> PaperOut:
         return cls(id=paper.id, title=paper.title, abstract=paper.abstract, authors=paper.authors,
                    categories=paper.categories, published=paper.published, updated=paper.updated,
                    version=paper.version, abs_url=paper.abs_url, pdf_url=paper.pdf_url, doi=paper.doi,
                    comment=paper.comment, journal_ref=paper.journal_ref, sources=paper.sources, upvotes=upvotes,
                    github_repo=paper.github_repo, github_stars=paper.github_stars, project_page=paper.project_page,
                    ai_keywords=paper.ai_keywords, ids=ids_by_kind(paper.refs, paper.doi),
-                   citation_count=paper.citation_count, url=f"{base_url.rstrip('/')}/papers/{paper.id}")
+                   citation_count=paper.citation_count, url=f"{base_url.rstrip('/')}/papers/{paper.id}",
+                   summary=SummaryOut.of(summary) if summary is not None else None)
 
 
 class AuthorOut(BaseModel):

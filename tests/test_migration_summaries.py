@@ -1,0 +1,67 @@
+"""Migration 0016 (LLM summaries): it builds the `paper_summaries` table of schema.py beside `papers`, keeps
+the papers stored before it, and goes back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from paperscope.store import migrate, open_store
+from paperscope.store.db import engine_url
+from paperscope.store.schema import metadata
+from tests.conftest import fresh_database
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrate.__file__).with_name("migrations")))
+    return config
+
+
+BEFORE = ScriptDirectory.from_config(_config()).get_revision("0016").down_revision  # the revision 0016 follows
+assert isinstance(BEFORE, str)
+
+
+@pytest.fixture
+def engine_before(backend: str, tmp_path: Path) -> Iterator[tuple[sa.Engine, str]]:
+    with fresh_database(backend, tmp_path) as url:
+        engine = sa.create_engine(engine_url(url))
+        migrate.upgrade(engine, BEFORE)
+        yield engine, url
+        engine.dispose()
+
+
+def test_migration_0016_builds_the_summaries_table_of_schema_py_and_goes_back(
+        engine_before: tuple[sa.Engine, str]) -> None:
+    engine, url = engine_before
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO papers (id, title, abstract, authors, categories, sources, ai_keywords, "
+                             "ids, title_key, first_author_key, content_hash, added_at, modified_at) VALUES "
+                             "('2612.00001', 'A paper', '', '[]', '[]', '[]', '[]', '[]', 'a paper', '', 'x', "
+                             ":now, :now)"), {"now": now})
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert [d for d in diff if "paper_summaries" in repr(d)] == []
+    assert "summary" not in {c["name"] for c in sa.inspect(engine).get_columns("papers")}  # kept apart
+    with open_store(url) as store:
+        assert store.summaries.pending(limit=5) == ["2612.00001"]
+        store.summaries.save("2612.00001", "A paper about nothing in particular.", ["a", "b", "c"], "m")
+        assert store.summaries.get("2612.00001") is not None
+    with engine.begin() as conn:
+        config = _config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, BEFORE)
+    assert "paper_summaries" not in sa.inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM papers")).scalar() == 1
