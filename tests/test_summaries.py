@@ -119,9 +119,9 @@ def test_an_answer_is_one_sentence_and_three_phrases_as_json_or_it_is_refused() 
 
 @pytest.mark.network
 def test_a_pass_summarises_the_newest_papers_first_at_most_per_run_with_the_model_name(
-        tmp_path: Path, fixture_server: FixtureServer) -> None:
+        tmp_path: Path, database_url: str, fixture_server: FixtureServer) -> None:
     fake_model(fixture_server, {})
-    settings = llm_settings(tmp_path, fixture_server, llm_api_key="sk-local")
+    settings = llm_settings(tmp_path, fixture_server, llm_api_key="sk-local", database_url=database_url)
     with open_store(settings.database_url) as store:
         store.upsert_papers(papers_by_age(5) + papers_by_age(1, days_old=30))
         run = summarise_papers(store, settings)
@@ -143,9 +143,9 @@ def test_a_pass_summarises_the_newest_papers_first_at_most_per_run_with_the_mode
 
 @pytest.mark.network
 def test_a_paper_whose_answer_is_unusable_is_retried_later_then_given_up(
-        tmp_path: Path, fixture_server: FixtureServer) -> None:
+        tmp_path: Path, database_url: str, fixture_server: FixtureServer) -> None:
     fake_model(fixture_server, {"Paper 2": "I cannot summarise this paper, sorry."})
-    settings = llm_settings(tmp_path, fixture_server)
+    settings = llm_settings(tmp_path, fixture_server, database_url=database_url)
     now = dt.datetime.now(dt.UTC)
     with open_store(settings.database_url) as store:
         store.upsert_papers(papers_by_age(3))
