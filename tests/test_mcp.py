@@ -36,6 +36,7 @@ TOOLS = {"search", "similar", "trending", "paper", "citations", "recommend", "co
 DOI_ID = "2599.00042"
 DOI = "10.5555/Agents.2026.7"
 EMAIL = "reader@example.org"
+SUMMARY_PHRASES = ["clustering", "cost bounds", "square root"]
 
 
 class Site:
@@ -58,6 +59,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
                                    abstract="Tool use by language model agents over a paper radar.",
                                    authors=["Alan Turing"], categories=["cs.AI"], doi=DOI, citation_count=3)])
         index_papers(SearchEngine(store, settings))
+        store.summaries.save(MATH_ID, "It bounds clustering costs by a square root.", SUMMARY_PHRASES, "fake-7b")
         user = store.accounts.create_user(EMAIL)
         saved = store.list_papers(limit=1)[0][0].id
         store.accounts.set_library_state(user.id, [saved], "saved")
@@ -115,6 +117,9 @@ def test_the_seven_tools_answer_a_search_a_paper_by_doi_and_its_citations(site: 
         assert by_doi["ids"]["doi"].lower() == DOI.lower() and by_doi["citation_count"] == 3
         by_arxiv = structured(await client.call_tool("paper", {"paper_id": f"arXiv:{MATH_ID}v2"}))
         assert by_arxiv["id"] == MATH_ID
+        assert by_arxiv["summary"] == {"text": "It bounds clustering costs by a square root.",
+                                       "key_phrases": SUMMARY_PHRASES, "model": "fake-7b"}
+        assert by_doi["summary"] is None  # never summarised (no PAPERSCOPE_LLM_URL here)
         missing = error_text(await client.call_tool("paper", {"paper_id": "2501.99999"}))
         assert "paper_id" in missing and "2501.99999" in missing
 
