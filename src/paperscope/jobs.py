@@ -6,7 +6,7 @@ what is new, folds it into the search indexes and places the new papers into the
 the map when there is none or it is a week old: `index_papers` with `KEEP_MAP_CURRENT`, indexing.py).
 Between runs it looks every PAPERSCOPE_JOBS_POLL_SECONDS for papers that others added (`paperscope
 ingest`, a submission on any web process) and embeds and indexes them the same way, and it sends the
-digests whose time has come.
+digests whose time has come and the e-mails of notifications whose users chose "immediate".
 
 Requests keep being served meanwhile: the store commits a batch at a time, and the search engine, which
 the thread shares with the web app inside `serve`, takes new papers in between searches (its one lock). The thread's
@@ -206,7 +206,7 @@ class BackgroundJobs:
         except ImportError:  # the digest extra is not installed: nobody can have subscribed
             return 0
         if not due_subscriptions(self.store):
-            return 0
+            return self.send_notification_mail()
         self.pick_up_changes()  # what was ingested since can be recommended
         self._recommender = self._recommender or Recommender(self.store, self.settings)
         report = send_digests(self.store, self.settings, recommender=self._recommender, update_index=False)
@@ -215,6 +215,21 @@ class BackgroundJobs:
         for error in report.delivery.errors:
             log.warning("digest delivery: %s", error)
         return len(report.delivery.sent)
+
+    def send_notification_mail(self) -> int:
+        """Queue the e-mails of notifications whose users chose "immediate" and deliver the outbox when it holds
+        something due (one query when nothing is); returns how many messages were sent."""
+        from paperscope.digest import deliver_outbox
+        from paperscope.digest.notify_mail import queue_immediate_notifications
+
+        now = self._clock()
+        if not queue_immediate_notifications(self.store, self.settings, now) and \
+                not self.store.digests.deliverable(now):
+            return 0
+        report = deliver_outbox(self.store, self.settings)
+        for error in report.errors:
+            log.warning("notification delivery: %s", error)
+        return len(report.sent)
 
     def _ingest(self, source: str) -> bool:
         """Ingest one source; True when the network could not be reached."""

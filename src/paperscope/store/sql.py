@@ -1,9 +1,10 @@
 """The SQL store: SQLite by default, any SQLAlchemy URL (PostgreSQL) with the same code.
 
 `SQLStore` opens the engine (store/db.py) and brings the schema up to date (store/migrate.py). Its paper and
-embedding methods are those of `PaperStore` (store/papers.py) and `EmbeddingStore` (store/embeddings.py);
+embedding methods are those of `PaperStore` (store/papers.py) and `EmbeddingStore` (store/embeddings.py),
+its comment counts those of `DiscussedStore` (store/discussed.py);
 storing papers is the merge (store/merge.py); the other tables are reached through accessors that share the
-engine: `accounts`, `authors`, `notes`, `sessions`, `submissions`, `topics`, `digests`.
+engine: `accounts`, `authors`, `notes`, `notifications`, `sessions`, `submissions`, `topics`, `digests`.
 """
 
 from __future__ import annotations
@@ -20,17 +21,19 @@ from paperscope.store.authors import AuthorStore
 from paperscope.store.base import Outcome, Store
 from paperscope.store.db import PoolOptions, create_engine, display_url, engine_url, first_line
 from paperscope.store.digests import DigestStore
+from paperscope.store.discussed import DiscussedStore
 from paperscope.store.embeddings import EmbeddingStore
 from paperscope.store.merge import merge_papers
 from paperscope.store.migrate import current_revision, upgrade
 from paperscope.store.notes import NoteStore
+from paperscope.store.notifications import NotificationStore
 from paperscope.store.papers import PaperStore
 from paperscope.store.sessions import SessionStore
 from paperscope.store.submissions import SubmissionStore
 from paperscope.store.topics import TopicStore
 
 
-class SQLStore(PaperStore, EmbeddingStore, Store):
+class SQLStore(PaperStore, EmbeddingStore, DiscussedStore, Store):
     """All database I/O of paperscope."""
 
     def __init__(self, database: str, pool: PoolOptions | None = None) -> None:
@@ -74,6 +77,11 @@ class SQLStore(PaperStore, EmbeddingStore, Store):
     def notes(self) -> NoteStore:
         """Private notes on papers and the reading state of saved papers, on the same database."""
         return NoteStore(self.engine)
+
+    @functools.cached_property
+    def notifications(self) -> NotificationStore:
+        """Notifications, followed discussions and the e-mail choice, on the same database."""
+        return NotificationStore(self.engine)
 
     @functools.cached_property
     def sessions(self) -> SessionStore:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import HTTPException
 
-from paperscope.feed.trending import upvotes_of
+from paperscope.feed.trending import TrendingPage, upvotes_of
 from paperscope.models import Paper
 from paperscope.store.accounts import Collection, User
 from paperscope.store.topics import TopicRecord
-from paperscope.web.schemas import PaperOut
+from paperscope.web.schemas import PaperOut, ScoredPaper
 from paperscope.web.services import Services
 
 
@@ -53,7 +53,18 @@ def is_following(services: Services, user_id: int | None, kind: str, value: str 
 
 
 def papers_out(services: Services, papers: list[Paper]) -> list[PaperOut]:
-    """Papers as the JSON API answers them, each with its total upvotes."""
+    """Papers as the JSON API answers them, each with its total upvotes and comment count (one query each)."""
     upvotes = upvotes_of(services.store, papers)
+    comments = services.store.comment_counts(p.id for p in papers)
     base = services.settings.base_url
-    return [PaperOut.of(p, upvotes[p.id], base) for p in papers]
+    return [PaperOut.of(p, upvotes[p.id], base, comments.get(p.id, 0)) for p in papers]
+
+
+def trending_items(services: Services, trend: TrendingPage) -> list[ScoredPaper]:
+    """A trending page's papers as the JSON API answers them: each with its score, the upvotes it was ranked by
+    and its comment count (one query)."""
+    comments = services.store.comment_counts(e.paper.id for e in trend.entries)
+    base = services.settings.base_url
+    return [ScoredPaper(score=round(e.score, 6),
+                        paper=PaperOut.of(e.paper, e.upvotes, base, comments.get(e.paper.id, 0)))
+            for e in trend.entries]

@@ -75,16 +75,19 @@ class PaperOut(BaseModel):
     citation_count: int | None = Field(description="Citations as its source counts them (not only those stored "
                                                    "here)")
     url: str = Field(description="The paper's page on this site")
+    comment_count: int = Field(0, description="Comments on the paper here that everyone sees (not deleted or "
+                                              "hidden)")
 
     @classmethod
-    def of(cls, paper: Paper, upvotes: int, base_url: str) -> PaperOut:
+    def of(cls, paper: Paper, upvotes: int, base_url: str, comment_count: int = 0) -> PaperOut:
         return cls(id=paper.id, title=paper.title, abstract=paper.abstract, authors=paper.authors,
                    categories=paper.categories, published=paper.published, updated=paper.updated,
                    version=paper.version, abs_url=paper.abs_url, pdf_url=paper.pdf_url, doi=paper.doi,
                    comment=paper.comment, journal_ref=paper.journal_ref, sources=paper.sources, upvotes=upvotes,
                    github_repo=paper.github_repo, github_stars=paper.github_stars, project_page=paper.project_page,
                    ai_keywords=paper.ai_keywords, ids=ids_by_kind(paper.refs, paper.doi),
-                   citation_count=paper.citation_count, url=f"{base_url.rstrip('/')}/papers/{paper.id}")
+                   citation_count=paper.citation_count, url=f"{base_url.rstrip('/')}/papers/{paper.id}",
+                   comment_count=comment_count)
 
 
 class AuthorOut(BaseModel):
@@ -130,6 +133,8 @@ class SearchPage(Page[SearchHitOut]):
 
 class TrendingOut(Page[ScoredPaper]):
     period: str
+    order: str = Field("upvotes", description="upvotes (score: upvotes with a recency decay) or discussed (score: "
+                                              "the comments written in the window)")
     date: dt.date
     first: dt.date
     last: dt.date
