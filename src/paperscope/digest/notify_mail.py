@@ -16,13 +16,12 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr, parseaddr
 
 from paperscope.config import Settings
+from paperscope.discussion.wording import KIND_TEXT, comment_excerpt
 from paperscope.store import Store
 from paperscope.store.notifications import Notification
-from paperscope.text import printable
+from paperscope.text import plain_text
 
 EXCERPT_CHARS = 280
-WHAT = {"reply": "replied to your comment on", "mention": "mentioned you on",
-        "discussion": "commented on a discussion you follow:"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +40,9 @@ def comment_url(base_url: str, paper_id: str, comment_id: int) -> str:
 
 
 def notification_line(notification: Notification, base_url: str) -> NotificationLine:
-    text = " ".join(printable(notification.body).split())
-    if len(text) > EXCERPT_CHARS:
-        text = text[:EXCERPT_CHARS].rsplit(" ", 1)[0] + " …"
-    return NotificationLine(id=notification.id, what=f"{notification.who} {WHAT[notification.kind]}",
-                            paper_title=" ".join(printable(notification.paper_title).split()), excerpt=text,
+    return NotificationLine(id=notification.id, what=f"{notification.who} {KIND_TEXT[notification.kind]}",
+                            paper_title=" ".join(plain_text(notification.paper_title).split()),
+                            excerpt=comment_excerpt(notification.body, EXCERPT_CHARS),
                             url=comment_url(base_url, notification.paper_id, notification.comment_id))
 
 
