@@ -167,7 +167,8 @@ def test_most_discussed_is_a_trending_order_on_the_page_and_in_the_api(client: T
     assert f'href="/?period=day&date={DISCUSSED_DAY}&order=discussed" id="most-discussed"' in upvoted
     assert client.get("/trending", params={"order": "loudest"}).status_code == 400
     refused = client.get("/api/trending", params={"order": "loudest"})
-    assert refused.status_code == 400 and "order must be one of upvotes, discussed" in refused.json()["error"]["message"]
+    assert refused.status_code == 400
+    assert "order must be one of upvotes, discussed" in refused.json()["error"]["message"]
 
 
 def test_the_api_reads_and_marks_only_the_callers_notifications(client: TestClient, other: TestClient,
