@@ -5,6 +5,7 @@ of the digest for users who chose "digest", one message per notification through
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,7 +127,7 @@ def test_immediate_email_is_one_message_per_notification_sent_once(tmp_path: Pat
 def test_the_background_jobs_send_immediate_email_when_no_digest_is_due(tmp_path: Path,
                                                                       smtp: tuple[Inbox, int]) -> None:
     from paperscope.index.search import SearchEngine
-    from paperscope.jobs import BackgroundJobs
+    from paperscope.jobs import RETRY_DELIVERY_SECONDS, BackgroundJobs
 
     inbox, port = smtp
     settings = _settings(tmp_path, port)
@@ -141,3 +142,13 @@ def test_the_background_jobs_send_immediate_email_when_no_digest_is_due(tmp_path
         [message] = inbox.messages
         assert message["To"] == "cy@example.org" and f"#comment-{comment}" in message.get_content()
         assert jobs.send_due_digests() == 0 and len(inbox.messages) == 1
+
+        # A temporary refusal leaves the message for a retry, paced like a cron job, not every few seconds.
+        inbox.replies = ["451 4.3.0 busy"] * 4  # the attempt and its three retries within the run
+        again = _mention(store, who["bob"], "cy")
+        calls = inbox.data_calls
+        assert jobs.send_due_digests() == 0 and inbox.data_calls == calls + 4
+        assert jobs.send_due_digests() == 0 and inbox.data_calls == calls + 4  # not retried at once
+        jobs._last_delivery -= RETRY_DELIVERY_SECONDS  # five minutes later (and past the message's backoff)
+        time.sleep(0.2)
+        assert jobs.send_due_digests() == 1 and f"#comment-{again}" in inbox.messages[-1].get_content()

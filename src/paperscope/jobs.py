@@ -39,6 +39,8 @@ from paperscope.store import Store
 
 log = logging.getLogger("paperscope.jobs")
 STATUS_FILE = "worker-status.json"
+RETRY_DELIVERY_SECONDS = 300.0  # how often the loop retries outbox messages waiting after a failure, at most
+
 
 @dataclass
 class JobStatus:
@@ -88,6 +90,7 @@ class BackgroundJobs:
         self._thread: threading.Thread | None = None
         self._seen_change: dt.datetime | None = None
         self._recommender: Any = None
+        self._last_delivery = float("-inf")  # when send_notification_mail last delivered the outbox
 
     @property
     def status(self) -> JobStatus:
@@ -217,15 +220,19 @@ class BackgroundJobs:
         return len(report.delivery.sent)
 
     def send_notification_mail(self) -> int:
-        """Queue the e-mails of notifications whose users chose "immediate" and deliver the outbox when it holds
-        something due (one query when nothing is); returns how many messages were sent."""
+        """Queue the e-mails of notifications whose users chose "immediate" and deliver the outbox when that
+        queued something, or every RETRY_DELIVERY_SECONDS while messages wait for a retry (the pace of a cron
+        job running `digest send`, so an SMTP outage does not use up a message's attempts within a minute);
+        returns how many messages were sent."""
         from paperscope.digest import deliver_outbox
         from paperscope.digest.notify_mail import queue_immediate_notifications
 
         now = self._clock()
-        if not queue_immediate_notifications(self.store, self.settings, now) and \
-                not self.store.digests.deliverable(now):
+        queued = queue_immediate_notifications(self.store, self.settings, now)
+        retry_due = time.monotonic() - self._last_delivery >= RETRY_DELIVERY_SECONDS
+        if not queued and not (retry_due and self.store.digests.deliverable(now)):
             return 0
+        self._last_delivery = time.monotonic()
         report = deliver_outbox(self.store, self.settings)
         for error in report.errors:
             log.warning("notification delivery: %s", error)
