@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from paperscope.discussion.mentions import mentioned_handles
 from paperscope.store import Store
-from paperscope.store.notifications import NotificationKind
+from paperscope.store.notifications import CommentFacts, NotificationKind
 
 
-def recipients_of(store: Store, comment_id: int) -> dict[int, NotificationKind]:
+def recipients_of(store: Store, facts: CommentFacts) -> dict[int, NotificationKind]:
     """Each user to notify of the comment with the kind: "mention" wins over "reply" over "discussion".
     Never its author; a blocked author's mentions notify nobody; a deleted or hidden comment notifies nobody."""
-    facts = store.notifications.comment_facts(comment_id)
-    if facts is None or not facts.visible:
+    if not facts.visible:
         return {}
     chosen: dict[int, NotificationKind] = {}
     for follower in store.notifications.followers(facts.paper_id):
@@ -39,4 +38,4 @@ def notify_about_comment(store: Store, comment_id: int) -> list[int]:
         return []
     if facts.author_id is not None:
         store.notifications.follow(facts.author_id, facts.paper_id)
-    return store.notifications.record(comment_id, recipients_of(store, comment_id))
+    return store.notifications.record(comment_id, recipients_of(store, facts))

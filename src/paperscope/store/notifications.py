@@ -273,15 +273,6 @@ class NotificationStore:
             return [(EmailRecipient(row["user_id"], row["recipient"]), _notification(row))
                     for row in conn.execute(query).mappings()]
 
-    def emailed_ids(self, ids: Iterable[int]) -> set[int]:
-        """Those of these notifications that an e-mail told of."""
-        found: set[int] = set()
-        with self.engine.connect() as conn:
-            for chunk in in_chunks(list(ids)):
-                found.update(conn.execute(sa.select(notifications.c.id).where(
-                    notifications.c.id.in_(chunk), notifications.c.emailed_at.is_not(None))).scalars())
-        return found
-
 
 def _notification(row: sa.RowMapping) -> Notification:
     return Notification(id=row["id"], user_id=row["user_id"], kind=row["kind"], comment_id=row["comment_id"],
