@@ -74,7 +74,9 @@ def test_every_state_changing_form_needs_the_csrf_token(client: TestClient) -> N
              ("/me/settings", {"display_name": "Sneaky"}), ("/me/tokens", {"name": "sneaky"}),
              ("/me/password", {"current": PASSWORD, "new": "another password"}), ("/submit", {"arxiv_id": "2503.1"}),
              ("/signin", {"email": "csrf@example.org", "password": PASSWORD}),
-             ("/signup", {"email": "new@example.org", "password": PASSWORD})]
+             ("/signup", {"email": "new@example.org", "password": PASSWORD}),
+             ("/notifications/read", {}), ("/me/notifications", {"notify_email": "off"}),
+             (f"/papers/{HF_PAPER}/discussion/follow", {}), (f"/papers/{HF_PAPER}/discussion/unfollow", {})]
     for path, data in forms:
         assert client.post(path, data=data).status_code == 403, path
         assert client.post(path, data={**data, "csrf_token": foreign_token}).status_code == 403, path

@@ -6,8 +6,9 @@ what is new, folds it into the search indexes and places the new papers into the
 the map when there is none or it is a week old: `index_papers` with `KEEP_MAP_CURRENT`, indexing.py).
 Between runs it looks every PAPERSCOPE_JOBS_POLL_SECONDS for papers that others added (`paperscope
 ingest`, a submission on any web process) and embeds and indexes them the same way, and it sends the
-digests whose time has come. With PAPERSCOPE_LLM_URL set it also has new papers summarised (`summarise_soon`),
-in a thread of its own so that a slow or failing model never holds up ingest, indexing or digests.
+digests whose time has come and the e-mails of notifications whose users chose "immediate". With
+PAPERSCOPE_LLM_URL set it also has new papers summarised (`summarise_soon`), in a thread of its own so that a slow
+or failing model never holds up ingest, indexing or digests.
 
 Requests keep being served meanwhile: the store commits a batch at a time, and the search engine, which
 the thread shares with the web app inside `serve`, takes new papers in between searches (its one lock). The thread's
@@ -42,6 +43,7 @@ log = logging.getLogger("paperscope.jobs")
 STATUS_FILE = "worker-status.json"
 SUMMARIES_RECHECK = 15 * 60.0  # seconds between passes of summaries when nothing changed and none is waiting
 SUMMARIES_BACKOFF_MAX = 6 * 3600.0  # the longest wait after the summaries' endpoint failed
+RETRY_DELIVERY_SECONDS = 300.0  # how often the loop retries outbox messages waiting after a failure, at most
 
 @dataclass
 class JobStatus:
@@ -96,6 +98,7 @@ class BackgroundJobs:
         self._summaries_due = 0.0  # time.monotonic() after which a pass runs even when nothing changed
         self._summaries_blocked_until = 0.0  # after the endpoint failed: no pass before this, changes or not
         self._summaries_backoff = SUMMARIES_RECHECK
+        self._last_delivery = float("-inf")  # when send_notification_mail last delivered the outbox
 
     @property
     def status(self) -> JobStatus:
@@ -215,7 +218,7 @@ class BackgroundJobs:
         except ImportError:  # the digest extra is not installed: nobody can have subscribed
             return 0
         if not due_subscriptions(self.store):
-            return 0
+            return self.send_notification_mail()
         self.pick_up_changes()  # what was ingested since can be recommended
         self._recommender = self._recommender or Recommender(self.store, self.settings)
         report = send_digests(self.store, self.settings, recommender=self._recommender, update_index=False)
@@ -261,6 +264,25 @@ class BackgroundJobs:
             self._summaries_due = 0.0
         if run.summarised:
             log.info("summaries: %d papers summarised", len(run.summarised))
+
+    def send_notification_mail(self) -> int:
+        """Queue the e-mails of notifications whose users chose "immediate" and deliver the outbox when that
+        queued something, or every RETRY_DELIVERY_SECONDS while messages wait for a retry (the pace of a cron
+        job running `digest send`, so an SMTP outage does not use up a message's attempts within a minute);
+        returns how many messages were sent."""
+        from paperscope.digest import deliver_outbox
+        from paperscope.digest.notify_mail import queue_immediate_notifications
+
+        now = self._clock()
+        queued = queue_immediate_notifications(self.store, self.settings, now)
+        retry_due = time.monotonic() - self._last_delivery >= RETRY_DELIVERY_SECONDS
+        if not queued and not (retry_due and self.store.digests.deliverable(now)):
+            return 0
+        self._last_delivery = time.monotonic()
+        report = deliver_outbox(self.store, self.settings)
+        for error in report.errors:
+            log.warning("notification delivery: %s", error)
+        return len(report.sent)
 
     def _ingest(self, source: str) -> bool:
         """Ingest one source; True when the network could not be reached."""

@@ -33,7 +33,7 @@ from paperscope.store import Store
 from paperscope.store.accounts import User
 from paperscope.web.bounded import Bounded
 from paperscope.web.hints import web_message
-from paperscope.web.lookups import papers_out
+from paperscope.web.lookups import papers_out, trending_items
 from paperscope.web.params import parse_day
 from paperscope.web.routes.api.collections import collection_out
 from paperscope.web.schemas import CollectionOut, Page, PaperOut, ScoredPaper, SearchHitOut, SearchPage, TrendingOut
@@ -155,9 +155,7 @@ class McpTools:
             raise ToolError(str(exc.detail)) from None
         chosen = parse_period(period)
         trend = self.services.trending.page(chosen, day, limit=limit, offset=offset)
-        outs = papers_out(self.services, [e.paper for e in trend.entries],
-                          {e.paper.id: e.upvotes for e in trend.entries})
-        items = [ScoredPaper(score=round(e.score, 6), paper=o) for e, o in zip(trend.entries, outs, strict=True)]
+        items = trending_items(self.services, trend)
         return TrendingOut(period=chosen, date=trend.date, first=trend.first, last=trend.last,
                            previous=trend.previous, next=trend.next, items=items, total=trend.total, limit=limit,
                            offset=offset, next_offset=offset + limit if offset + limit < trend.total else None)

@@ -107,6 +107,12 @@ def test_main_pages_report_no_csp_violation(server: str, watched: Watched) -> No
     page.wait_for_load_state("networkidle")
     found += [f"token created: {v}" for v in watched.violations()]
     found += _visit(watched, f"{server}/for-you", "main")
+    found += _visit(watched, f"{server}/notifications", "main h1")
+    found += _visit(watched, f"{server}/trending?period=month&date=2026-06-04&order=discussed", "#trending-order")
+    found += _visit(watched, f"{server}/papers/{MATH_ID}", "#follow-discussion")
+    page.click("#follow-discussion")  # one click follows the discussion
+    page.wait_for_selector("#follow-discussion[aria-pressed=true]")
+    found += [f"discussion followed: {v}" for v in watched.violations()]
     found += _visit(watched, f"{server}/submit", "form[action='/submit']")
     found += _visit(watched, f"{server}/signin", "form[action='/signin']")
     found += _visit(watched, f"{server}/unsubscribe?token=damaged", "h1")  # the digest e-mails' link

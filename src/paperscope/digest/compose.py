@@ -1,11 +1,13 @@
 """Compose one user's digest: pick the papers, render the HTML and plain-text templates, build the message.
 
-A digest has up to two sections: "For you" (the user's recommendations with their reasons) and "Trending"
+A digest has up to three sections: "For you" (the user's recommendations with their reasons), "Trending"
 (the period's upvoted papers ranked as the trending page ranks them: upvotes with a recency decay,
-feed/trending.py). Papers in the user's library, upvoted or hidden papers and papers already sent to the user
-never appear. The message gets a signed one-click unsubscribe link that works for
-PAPERSCOPE_UNSUBSCRIBE_LINK_DAYS, and the `List-Unsubscribe` / `List-Unsubscribe-Post` headers (RFC 8058); with a
-placeholder secret key it gets neither, only the way to stop the digests from the account page.
+feed/trending.py) and "Replies and mentions" (the user's unread notifications no e-mail told of yet, for a user
+whose e-mail choice is "digest"; digest/notify_mail.py). A digest with notifications only is sent too. Papers in
+the user's library, upvoted or hidden papers and papers already sent to the user never appear. The message gets
+a signed one-click unsubscribe link that works for PAPERSCOPE_UNSUBSCRIBE_LINK_DAYS, and the `List-Unsubscribe` /
+`List-Unsubscribe-Post` headers (RFC 8058); with a placeholder secret key it gets neither, only the way to stop
+the digests from the account page.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from paperscope.config import Settings
+from paperscope.digest.notify_mail import NotificationLine, notification_line
 from paperscope.digest.schedule import period_length
 from paperscope.digest.tokens import signing_key, unsubscribe_token
 from paperscope.errors import NothingToGoOn
@@ -69,11 +72,16 @@ class Digest:
     subject: str
     personal: list[DigestPaper] = field(default_factory=list)
     trending: list[DigestPaper] = field(default_factory=list)
+    notifications: list[NotificationLine] = field(default_factory=list)
     message: EmailMessage | None = None
 
     @property
     def paper_ids(self) -> list[str]:
         return [p.id for p in self.personal + self.trending]
+
+    @property
+    def notification_ids(self) -> list[int]:
+        return [n.id for n in self.notifications]
 
     def wire_text(self) -> str:
         """The message as it goes to the SMTP server (CRLF line ends), for the outbox."""
@@ -191,7 +199,8 @@ class DigestComposer:
                                       period="week" if subscription.frequency == "weekly" else "day",
                                       today=now.date())
             digest.trending = [digest_paper(p, _votes_reason(p), base_url) for p in popular]
-        if not digest.paper_ids:
+        digest.notifications = [notification_line(n, base_url) for n in self.store.notifications.for_digest(user_id)]
+        if not digest.paper_ids and not digest.notifications:
             return None
         self._add_summaries(digest.personal + digest.trending)
         digest.subject = _subject(digest, subscription, now)
@@ -239,4 +248,8 @@ def _subject(digest: Digest, subscription: Subscription, now: dt.datetime) -> st
     count = len(digest.paper_ids)
     noun = "paper" if count == 1 else "papers"
     what = {"personal": "for you", "trending": "trending", "both": "for you and trending"}[subscription.kind]
-    return f"paperscope: {count} {noun} {what} ({now.date().isoformat()})"
+    told = len(digest.notifications)
+    replies = f"{told} {'reply or mention' if told == 1 else 'replies and mentions'}"
+    if not count:
+        return f"paperscope: {replies} ({now.date().isoformat()})"
+    return f"paperscope: {count} {noun} {what}{f', {replies}' if told else ''} ({now.date().isoformat()})"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from paperscope.config import Settings
 from paperscope.digest.compose import NO_UNSUBSCRIBE_LINK, Digest, DigestComposer
 from paperscope.digest.delivery import DeliveryReport, Sleep, SmtpConnection, deliver_outbox
+from paperscope.digest.notify_mail import queue_immediate_notifications
 from paperscope.digest.schedule import current_slot, due_subscriptions
 from paperscope.digest.tokens import signing_key
 from paperscope.recommend.engine import Recommender
@@ -32,7 +33,8 @@ class RunReport:
 def send_digests(store: Store, settings: Settings, *, now: dt.datetime | None = None, email: str | None = None,
                  dry_run: bool = False, recommender: Recommender | None = None, update_index: bool = True,
                  sleep: Sleep = time.sleep, connection: SmtpConnection | None = None) -> RunReport:
-    """Compose the due digests (all users, or the one with `email`) and deliver every pending message.
+    """Compose the due digests (all users, or the one with `email`), queue the e-mails of notifications whose
+    users chose "immediate" (digest/notify_mail.py), and deliver every pending message.
 
     With `dry_run`, digests are composed and returned but nothing is stored or sent. With `update_index`
     the papers ingested since the last run are embedded first, so they can be recommended.
@@ -65,8 +67,9 @@ def send_digests(store: Store, settings: Settings, *, now: dt.datetime | None = 
                 store.digests.enqueue(user_id=digest.user_id, idempotency_key=digest.idempotency_key,
                                       recipient=digest.recipient, subject=digest.subject,
                                       message=digest.wire_text(), paper_ids=digest.paper_ids,
-                                      slot=slot, composed_at=moment)
+                                      slot=slot, composed_at=moment, notification_ids=digest.notification_ids)
     if not dry_run:
+        queue_immediate_notifications(store, settings, moment)
         report.delivery = deliver_outbox(store, settings, user_id=user_id, sleep=sleep, connection=connection)
     return report
 

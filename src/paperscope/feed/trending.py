@@ -9,6 +9,11 @@ where `age_days` counts back from the window's last day (or today, inside the cu
 the half-life grows with the window (1 day for a day, 3 for a week, 10 for a month). So in a day view
 the order is the upvote order; over a week a paper of Monday needs twice the votes of one of
 Thursday to stay ahead; papers without votes come newest first.
+
+"Most discussed" (`order="discussed"`) ranks the papers commented on within the window instead, by how many
+visible comments the window holds (any paper, whatever its date), ties by upvotes, then the newer paper
+(docs/decisions/0099-most-discussed-and-notification-mail.md). It is counted afresh for each page, never cached:
+a comment shows in the order at once.
 """
 
 from __future__ import annotations
@@ -24,9 +29,12 @@ from typing import Literal, get_args
 
 from paperscope.models import Paper
 from paperscope.store import Store, TrendingCandidate
+from paperscope.store.discussed import DiscussedCandidate
 
 Period = Literal["day", "week", "month"]
 PERIODS: tuple[Period, ...] = get_args(Period)
+Order = Literal["upvotes", "discussed"]
+ORDERS: tuple[Order, ...] = get_args(Order)
 HALF_LIFE_DAYS: dict[Period, float] = {"day": 1.0, "week": 3.0, "month": 10.0}
 CACHE_SECONDS = 60.0  # ranked windows are reused this long unless an ingest invalidates them
 
@@ -38,6 +46,15 @@ def parse_period(value: str | None) -> Period:
         if text == period:
             return period
     raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {value!r}")
+
+
+def parse_order(value: str | None) -> Order:
+    """The trending order named by a query parameter (default: upvotes); ValueError names the choices."""
+    text = (value or "upvotes").strip().lower()
+    for order in ORDERS:
+        if text == order:
+            return order
+    raise ValueError(f"order must be one of {', '.join(ORDERS)}, not {value!r}")
 
 
 def window(period: Period, day: dt.date) -> tuple[dt.date, dt.date]:
@@ -89,6 +106,13 @@ def rank(candidates: Collection[TrendingCandidate], period: Period, reference: d
     return scored
 
 
+def rank_discussed(candidates: Collection[DiscussedCandidate]) -> list[DiscussedCandidate]:
+    """The most discussed first: most comments in the window, then most upvotes, then the newer paper, then the
+    smaller id."""
+    return sorted(candidates, key=lambda c: (-c.comments, -total_upvotes(c.upvotes, c.votes), -c.date.toordinal(),
+                                             c.id))
+
+
 def _ranking_order(item: tuple[TrendingCandidate, float]) -> tuple[float, int, str]:
     return -item[1], -item[0].date.toordinal(), item[0].id
 
@@ -113,6 +137,7 @@ class TrendingPage:
     offset: int
     previous: dt.date
     next: dt.date | None
+    order: Order = "upvotes"
 
 
 class TrendingFeed:
@@ -234,22 +259,31 @@ class TrendingFeed:
         return self._visible(period, day, today, exclude) if stale else ranking
 
     def page(self, period: Period, day: dt.date | None = None, *, limit: int = 30, offset: int = 0,
-             exclude: Collection[str] = (), today: dt.date | None = None, fresh_votes: bool = False
-             ) -> TrendingPage:
-        """Trending papers of the window holding `day` (default: `default_date()`), without `exclude`.
-        `fresh_votes`: read the shown papers' local votes afresh (for signed-in readers, who may have just
-        voted through another web process), at the cost of one query."""
+             exclude: Collection[str] = (), today: dt.date | None = None, fresh_votes: bool = False,
+             order: Order = "upvotes") -> TrendingPage:
+        """Trending papers of the window holding `day` (default: `default_date()`), without `exclude`, by upvotes
+        or (`order="discussed"`) by the comments written in the window. `fresh_votes`: read the shown papers'
+        local votes afresh (for signed-in readers, who may have just voted through another web process), at the
+        cost of one query."""
         today = today or dt.date.today()
         day = day or self.default_date(today)
         first, last = window(period, day)
-        ranking = self._with_fresh_votes(period, day, today, exclude, offset, limit) if fresh_votes \
-            else self._visible(period, day, today, exclude)
-        chosen = ranking[offset:offset + limit]
-        found = self.store.get_papers([c.id for c, _ in chosen])
-        entries = [TrendingEntry(found[c.id], s, total_upvotes(c.upvotes, c.votes)) for c, s in chosen
-                   if c.id in found]
+        shown: list[tuple[str, float, int]]  # id, score, total upvotes
+        if order == "discussed":
+            discussed = [c for c in rank_discussed(self.store.discussed_candidates(first, last))
+                         if c.id not in exclude]
+            total = len(discussed)
+            shown = [(c.id, float(c.comments), total_upvotes(c.upvotes, c.votes))
+                     for c in discussed[offset:offset + limit]]
+        else:
+            ranking = self._with_fresh_votes(period, day, today, exclude, offset, limit) if fresh_votes \
+                else self._visible(period, day, today, exclude)
+            total = len(ranking)
+            shown = [(c.id, s, total_upvotes(c.upvotes, c.votes)) for c, s in ranking[offset:offset + limit]]
+        found = self.store.get_papers([paper_id for paper_id, _, _ in shown])
+        entries = [TrendingEntry(found[paper_id], s, upvotes) for paper_id, s, upvotes in shown if paper_id in found]
         latest = max(today, self.latest_date() or today)
         following = shift(period, day, 1)
-        return TrendingPage(period=period, date=day, first=first, last=last, entries=entries, total=len(ranking),
+        return TrendingPage(period=period, date=day, first=first, last=last, entries=entries, total=total,
                             offset=offset, previous=shift(period, day, -1),
-                            next=following if following <= latest else None)
+                            next=following if following <= latest else None, order=order)

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from paperscope.store.accounts import AccountStore
     from paperscope.store.authors import AuthorStore
     from paperscope.store.digests import DigestStore
+    from paperscope.store.discussed import DiscussedCandidate
     from paperscope.store.notes import NoteStore
+    from paperscope.store.notifications import NotificationStore
     from paperscope.store.sessions import SessionStore
     from paperscope.store.submissions import SubmissionStore
     from paperscope.store.summaries import SummaryStore
@@ -57,8 +59,8 @@ class TrendingCandidate:
 
 class Store(abc.ABC):
     """Papers, their embeddings and ingest state, behind one interface for SQLite and PostgreSQL; the rest of
-    the database (accounts, notes, summaries, sessions, submissions, topics, digests) through the accessors of the
-    same name."""
+    the database (accounts, notes, notifications, summaries, sessions, submissions, topics, digests) through the
+    accessors of the same name."""
 
     url: str
 
@@ -83,6 +85,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def summaries(self) -> SummaryStore:
         """LLM summaries of papers and the failed attempts at them."""
+
+    @property
+    @abc.abstractmethod
+    def notifications(self) -> NotificationStore:
+        """Notifications of replies, mentions and followed discussions; the discussions users follow."""
 
     @property
     @abc.abstractmethod
@@ -178,6 +185,14 @@ class Store(abc.ABC):
         A paper's date is its publication date, or for papers without one (daily listings carry none)
         the day it was added to this database.
         """
+
+    @abc.abstractmethod
+    def comment_counts(self, paper_ids: Iterable[str]) -> dict[str, int]:
+        """Visible comments (not deleted, not hidden) per paper among these; papers without any are left out."""
+
+    @abc.abstractmethod
+    def discussed_candidates(self, first: dt.date, last: dt.date) -> list[DiscussedCandidate]:
+        """Papers with visible comments written within [first, last], with how many, their upvotes and date."""
 
     # Filters and listings -----------------------------------------------------------------------
 

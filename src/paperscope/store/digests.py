@@ -23,6 +23,7 @@ from paperscope.store.db import as_utc, as_utc_or_none, in_chunks, inserted_id, 
 from paperscope.store.schema import (
     feed_tokens,
     follows,
+    notifications,
     outbox,
     sent_papers,
     subscriptions,
@@ -208,8 +209,10 @@ class DigestStore:
     # Outbox ----------------------------------------------------------------------------------
 
     def enqueue(self, *, user_id: int, idempotency_key: str, recipient: str, subject: str, message: str,
-                paper_ids: Sequence[str], slot: dt.datetime | None, composed_at: dt.datetime) -> int | None:
-        """Store a composed message, the papers it carries and the subscription's slot in one transaction.
+                paper_ids: Sequence[str], slot: dt.datetime | None, composed_at: dt.datetime,
+                notification_ids: Sequence[int] = ()) -> int | None:
+        """Store a composed message, the papers it carries, the subscription's slot and the notifications it
+        tells of (marked e-mailed) in one transaction.
 
         Returns the outbox id, or None when a message with this key exists already (nothing is changed)
         or when every paper in it was sent to the user meanwhile.
@@ -232,6 +235,9 @@ class DigestStore:
             if slot is not None:
                 conn.execute(subscriptions.update().where(subscriptions.c.user_id == user_id)
                              .values(last_slot=slot, last_digest_at=composed_at))
+            for chunk in in_chunks(list(notification_ids)):
+                conn.execute(notifications.update().where(notifications.c.id.in_(chunk),
+                                                          notifications.c.user_id == user_id).values(emailed_at=now))
             return message_id
 
     def has_message(self, idempotency_key: str) -> bool:

@@ -1,9 +1,11 @@
 """The SQL store: SQLite by default, any SQLAlchemy URL (PostgreSQL) with the same code.
 
 `SQLStore` opens the engine (store/db.py) and brings the schema up to date (store/migrate.py). Its paper and
-embedding methods are those of `PaperStore` (store/papers.py) and `EmbeddingStore` (store/embeddings.py);
+embedding methods are those of `PaperStore` (store/papers.py) and `EmbeddingStore` (store/embeddings.py),
+its comment counts those of `DiscussedStore` (store/discussed.py);
 storing papers is the merge (store/merge.py); the other tables are reached through accessors that share the
-engine: `accounts`, `authors`, `notes`, `summaries`, `sessions`, `submissions`, `topics`, `digests`.
+engine: `accounts`, `authors`, `notes`, `notifications`, `summaries`, `sessions`, `submissions`, `topics`,
+`digests`.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from paperscope.store.authors import AuthorStore
 from paperscope.store.base import Outcome, Store
 from paperscope.store.db import PoolOptions, create_engine, display_url, engine_url, first_line
 from paperscope.store.digests import DigestStore
+from paperscope.store.discussed import DiscussedStore
 from paperscope.store.embeddings import EmbeddingStore
 from paperscope.store.merge import merge_papers
 from paperscope.store.migrate import current_revision, upgrade
 from paperscope.store.notes import NoteStore
+from paperscope.store.notifications import NotificationStore
 from paperscope.store.papers import PaperStore
 from paperscope.store.sessions import SessionStore
 from paperscope.store.submissions import SubmissionStore
@@ -31,7 +35,7 @@ from paperscope.store.summaries import SummaryStore
 from paperscope.store.topics import TopicStore
 
 
-class SQLStore(PaperStore, EmbeddingStore, Store):
+class SQLStore(PaperStore, EmbeddingStore, DiscussedStore, Store):
     """All database I/O of paperscope."""
 
     def __init__(self, database: str, pool: PoolOptions | None = None) -> None:
@@ -80,6 +84,11 @@ class SQLStore(PaperStore, EmbeddingStore, Store):
     def summaries(self) -> SummaryStore:
         """LLM summaries of papers and the failed attempts at them, on the same database."""
         return SummaryStore(self.engine)
+
+    @functools.cached_property
+    def notifications(self) -> NotificationStore:
+        """Notifications, followed discussions and the e-mail choice, on the same database."""
+        return NotificationStore(self.engine)
 
     @functools.cached_property
     def sessions(self) -> SessionStore:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import HTTPException
 
-from paperscope.feed.trending import upvotes_of
+from paperscope.feed.trending import TrendingPage, upvotes_of
 from paperscope.models import Paper
 from paperscope.store.accounts import Collection, User
 from paperscope.store.topics import TopicRecord
-from paperscope.web.schemas import PaperOut
+from paperscope.web.schemas import PaperOut, ScoredPaper
 from paperscope.web.services import Services
 
 
@@ -53,9 +53,19 @@ def is_following(services: Services, user_id: int | None, kind: str, value: str 
 
 
 def papers_out(services: Services, papers: list[Paper], upvotes: dict[str, int] | None = None) -> list[PaperOut]:
-    """Papers as the JSON API answers them, each with its total upvotes (read when not given) and its summary."""
+    """Papers as the JSON API answers them, each with its total upvotes (read when not given), its comment count
+    and its summary (one query each)."""
     if upvotes is None:
         upvotes = upvotes_of(services.store, papers)
-    summaries = services.store.summaries.of_papers([p.id for p in papers])
+    ids = [p.id for p in papers]
+    comments = services.store.comment_counts(ids)
+    summaries = services.store.summaries.of_papers(ids)
     base = services.settings.base_url
-    return [PaperOut.of(p, upvotes[p.id], base, summaries.get(p.id)) for p in papers]
+    return [PaperOut.of(p, upvotes[p.id], base, comments.get(p.id, 0), summaries.get(p.id)) for p in papers]
+
+
+def trending_items(services: Services, trend: TrendingPage) -> list[ScoredPaper]:
+    """A trending page's papers as the JSON API answers them: each with its score and the upvotes it was ranked
+    by."""
+    outs = papers_out(services, [e.paper for e in trend.entries], {e.paper.id: e.upvotes for e in trend.entries})
+    return [ScoredPaper(score=round(e.score, 6), paper=o) for e, o in zip(trend.entries, outs, strict=True)]

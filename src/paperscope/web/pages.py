@@ -30,8 +30,8 @@ OFFLINE_NOTICE_PAGES = ("/", "/submit")  # where adding papers starts, so where 
 
 @dataclass
 class Card:
-    """A paper as a card shows it: with its total upvotes, the viewer's vote and mark, its topic, and its LLM
-    summary when it has one."""
+    """A paper as a card shows it: with its total upvotes, the viewer's vote and mark, its topic, how many
+    comments everyone sees, and its LLM summary when it has one."""
 
     paper: Paper
     upvotes: int
@@ -40,11 +40,13 @@ class Card:
     topic: TopicBadge | None = None
     score: float | None = None
     summary: PaperSummary | None = None
+    comments: int = 0
 
 
 def cards(services: Services, user: User | None, papers: Iterable[Paper],
           upvotes: dict[str, int] | None = None) -> list[Card]:
-    """Cards for papers; `upvotes` (`feed.trending.total_upvotes` by id) is read when not given."""
+    """Cards for papers; `upvotes` (`feed.trending.total_upvotes` by id) is read when not given, the comment
+    counts in one query."""
     papers = list(papers)
     ids = [p.id for p in papers]
     if upvotes is None:
@@ -57,8 +59,9 @@ def cards(services: Services, user: User | None, papers: Iterable[Paper],
                  if state == "saved"}
     badges = topic_badges(services.store, ids)
     summaries = services.store.summaries.of_papers(ids)
-    return [Card(p, upvotes.get(p.id, 0), p.id in voted, p.id in saved, badges.get(p.id), summary=summaries.get(p.id))
-            for p in papers]
+    comments = services.store.comment_counts(ids) if ids else {}
+    return [Card(p, upvotes.get(p.id, 0), p.id in voted, p.id in saved, badges.get(p.id), summary=summaries.get(p.id),
+                 comments=comments.get(p.id, 0)) for p in papers]
 
 
 def theme(request: Request) -> str:
@@ -75,9 +78,20 @@ def offline_notice(request: Request, job: JobStatus | None) -> str:
     return "" if request.cookies.get(NOTICE_COOKIE) == key else key
 
 
+def unread_notifications(services: Services, user: User | None) -> int:
+    """The nav's count of the user's unread notifications; 0 for nobody signed in, or while the database is out."""
+    if user is None:
+        return 0
+    try:
+        return services.store.notifications.unread_count(user.id)
+    except DatabaseUnavailable:
+        return 0
+
+
 def page(request: Request, services: Services, template: str, context: dict[str, Any] | None = None,
          status_code: int = 200) -> HTMLResponse:
-    """A rendered page with what every page needs: the user, CSRF token, theme and background status."""
+    """A rendered page with what every page needs: the user and their unread notifications, CSRF token, theme and
+    background status."""
     try:
         user = session_user(request, services)
     except DatabaseUnavailable:  # the error page of an outage still renders, as if signed out
@@ -89,6 +103,7 @@ def page(request: Request, services: Services, template: str, context: dict[str,
         "path": request.url.path,
         "full_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         "user": user,
+        "unread_notifications": unread_notifications(services, user),
         "csrf_field": CSRF_FIELD,
         "csrf_token": lambda: csrf_token(request),  # called by forms only: no cookie for mere readers
         "theme": theme(request),

@@ -13,7 +13,7 @@ from fastapi import HTTPException, Path, Query
 
 from paperscope.errors import InputError
 from paperscope.feed.syndication import FeedFormat
-from paperscope.feed.trending import Period, parse_period
+from paperscope.feed.trending import Order, Period, parse_order, parse_period
 from paperscope.filter_input import parse_paper_filter
 from paperscope.index.search import MODES, Mode
 from paperscope.limits import AUTHOR, CATEGORY, PAPER_ID, SEARCH_QUERY
@@ -28,6 +28,8 @@ PaperIdPath = Annotated[str, Path(description="A paper id, e.g. 2503.11731"), Bo
 #: The days a trending page can show: wide enough for any paper, narrow enough that the neighbouring day,
 #: week or month of either end is still a date.
 FIRST_DAY, LAST_DAY = dt.date(1000, 1, 1), dt.date(2999, 12, 31)
+OrderQuery = Annotated[str, Query(max_length=20, description="upvotes (default): upvotes with a recency decay; "
+                                 "discussed: most comments written in the window, ties by upvotes")]
 DayQuery = Annotated[str | None, Query(max_length=40, description=f"A day as YYYY-MM-DD, {FIRST_DAY} to {LAST_DAY}"
                                                                  " (default: the latest day with papers)")]
 SearchText = Annotated[str, Query(description="The search query"), Bounded(SEARCH_QUERY)]
@@ -66,6 +68,14 @@ def checked_period(value: str | None) -> Period:
     """The `period` query parameter; 400 naming the choices otherwise."""
     try:
         return parse_period(value)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+def checked_order(value: str | None) -> Order:
+    """The trending `order` query parameter; 400 naming the choices otherwise."""
+    try:
+        return parse_order(value)
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
 

@@ -11,6 +11,7 @@ from paperscope.ids import ids_by_kind
 from paperscope.limits import ARXIV_ID, COLLECTION_DESCRIPTION, COLLECTION_NAME, NOTE, PAPER_ID
 from paperscope.models import Paper
 from paperscope.store.authors import Author
+from paperscope.store.schema import MAX_RECORD_ID
 from paperscope.store.summaries import PaperSummary
 from paperscope.web.bounded import Bounded
 
@@ -86,12 +87,15 @@ class PaperOut(BaseModel):
     citation_count: int | None = Field(description="Citations as its source counts them (not only those stored "
                                                    "here)")
     url: str = Field(description="The paper's page on this site")
+    comment_count: int = Field(default=0, description="Comments on the paper here that everyone sees (not deleted or "
+                                              "hidden)")
     summary: SummaryOut | None = Field(default=None, description=(
         "An LLM's one-sentence summary and three key phrases (only where PAPERSCOPE_LLM_URL is set, once written); "
         "null otherwise"))
 
     @classmethod
-    def of(cls, paper: Paper, upvotes: int, base_url: str, summary: PaperSummary | None = None) -> PaperOut:
+    def of(cls, paper: Paper, upvotes: int, base_url: str, comment_count: int = 0,
+           summary: PaperSummary | None = None) -> PaperOut:
         return cls(id=paper.id, title=paper.title, abstract=paper.abstract, authors=paper.authors,
                    categories=paper.categories, published=paper.published, updated=paper.updated,
                    version=paper.version, abs_url=paper.abs_url, pdf_url=paper.pdf_url, doi=paper.doi,
@@ -99,7 +103,7 @@ class PaperOut(BaseModel):
                    github_repo=paper.github_repo, github_stars=paper.github_stars, project_page=paper.project_page,
                    ai_keywords=paper.ai_keywords, ids=ids_by_kind(paper.refs, paper.doi),
                    citation_count=paper.citation_count, url=f"{base_url.rstrip('/')}/papers/{paper.id}",
-                   summary=SummaryOut.of(summary) if summary is not None else None)
+                   comment_count=comment_count, summary=SummaryOut.of(summary) if summary is not None else None)
 
 
 class AuthorOut(BaseModel):
@@ -145,6 +149,8 @@ class SearchPage(Page[SearchHitOut]):
 
 class TrendingOut(Page[ScoredPaper]):
     period: str
+    order: str = Field(default="upvotes", description="upvotes (score: upvotes with a recency decay) or discussed "
+                                                      "(score: the comments written in the window)")
     date: dt.date
     first: dt.date
     last: dt.date
@@ -293,3 +299,57 @@ class AuthorPage(Page[PaperOut]):
     """An author and a page of their papers stored here, newest first."""
 
     author: AuthorOut
+
+
+class CommentAuthorOut(BaseModel):
+    handle: str
+    display_name: str | None
+
+
+class NotificationOut(BaseModel):
+    id: int
+    kind: Literal["mention", "reply", "discussion"] = Field(
+        description="mention: the comment names you; reply: it answers your comment; discussion: a comment on a "
+                    "paper whose discussion you follow")
+    comment_id: int
+    paper_id: str
+    paper_title: str
+    author: CommentAuthorOut | None = Field(description="The comment's author; null once their account is deleted")
+    excerpt: str = Field(description="The comment's first words, as written (Markdown)")
+    url: str = Field(description="The comment on the paper's page (a path)")
+    created_at: dt.datetime
+    read: bool
+
+
+class NotificationPage(Page[NotificationOut]):
+    """Your notifications, unread first, newest first within each, and how many are unread."""
+
+    unread: int
+
+
+class NotificationsReadIn(BaseModel):
+    model_config = STRICT
+
+    ids: list[Annotated[int, Field(ge=0, le=MAX_RECORD_ID)]] | None = Field(
+        default=None, max_length=1000, description="The notifications to mark read; absent or null: all of yours")
+
+
+class NotificationsReadOut(BaseModel):
+    marked: int = Field(description="How many of your notifications changed from unread to read")
+    unread: int
+
+
+class DiscussionFollowOut(BaseModel):
+    paper_id: str
+    following: bool
+
+
+class NotifyEmailIn(BaseModel):
+    model_config = STRICT
+
+    notify_email: Literal["off", "digest", "immediate"] = Field(
+        description="When you are e-mailed about notifications: never, with your digest, or one e-mail each")
+
+
+class NotifyEmailOut(BaseModel):
+    notify_email: Literal["off", "digest", "immediate"]

@@ -23,6 +23,7 @@ from paperscope.web.routes import feeds
 from paperscope.web.routes.api import authors as api_authors
 from paperscope.web.routes.api import collections as api_collections
 from paperscope.web.routes.api import notes as api_notes
+from paperscope.web.routes.api import notifications as api_notifications
 from paperscope.web.routes.api import papers as api_papers
 from paperscope.web.routes.api import search as api_search
 from paperscope.web.routes.api import status as api_status
@@ -34,6 +35,7 @@ from paperscope.web.routes.pages import (
     authors,
     collections,
     library,
+    notifications,
     papers,
     recommendations,
     search,
@@ -49,6 +51,7 @@ PAGES, API, FEEDS = "", "/api", "/feeds"
 ROUTERS: tuple[tuple[str, APIRouter], ...] = (
     (PAGES, trending.router),
     (PAGES, search.router),
+    (PAGES, notifications.router),  # before papers: its /papers/{id}/discussion/... beside the paper page
     (PAGES, papers.router),
     (PAGES, authors.router),
     (PAGES, accounts.router),
@@ -59,6 +62,7 @@ ROUTERS: tuple[tuple[str, APIRouter], ...] = (
     (PAGES, topics.router),
     (PAGES, recommendations.router),
     (API, api_notes.router),  # before papers: its /papers/{id}/note would read as a paper id there
+    (API, api_notifications.router),  # before papers, as notes
     (API, api_papers.router),
     (API, api_authors.router),
     (API, api_search.router),

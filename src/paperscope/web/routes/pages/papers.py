@@ -149,6 +149,7 @@ def paper_page(request: Request, services: ServicesDep, user: CurrentUser, paper
         "bibtex": to_bibtex([paper]), "state": None, "note": None, "note_html": None, "reading": None,
         "reading_states": READING_STATES, "collections": [], "in_collections": [], "paper_tags": [],
         "known_ids": ids_by_kind(paper.refs, paper.doi), "id_names": ID_NAMES,
+        "following_discussion": user is not None and services.store.notifications.is_following(user.id, paper.id),
         "author_records": services.store.authors.authors_of(paper.id),
         "citation_sections": [("References", "references", cited_total, cards(services, user, cited)),
                               ("Cited by papers", "citations", citing_total, cards(services, user, citing))]}
