@@ -16,6 +16,7 @@ from paperscope.models import Paper
 if TYPE_CHECKING:
     from paperscope.store.accounts import AccountStore
     from paperscope.store.authors import AuthorStore
+    from paperscope.store.comments import CommentStore
     from paperscope.store.digests import DigestStore
     from paperscope.store.notes import NoteStore
     from paperscope.store.sessions import SessionStore
@@ -56,7 +57,8 @@ class TrendingCandidate:
 
 class Store(abc.ABC):
     """Papers, their embeddings and ingest state, behind one interface for SQLite and PostgreSQL; the rest of
-    the database (accounts, notes, sessions, submissions, topics, digests) through the accessors of the same name."""
+    the database (accounts, comments, notes, sessions, submissions, topics, digests) through the accessors of the
+    same name."""
 
     url: str
 
@@ -71,6 +73,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def authors(self) -> AuthorStore:
         """Author records (authors that sources name by an id) and their papers."""
+
+    @property
+    @abc.abstractmethod
+    def comments(self) -> CommentStore:
+        """The discussion of papers: comments and replies."""
 
     @property
     @abc.abstractmethod

@@ -22,6 +22,7 @@ from starlette.routing import compile_path
 from paperscope.web.routes import feeds
 from paperscope.web.routes.api import authors as api_authors
 from paperscope.web.routes.api import collections as api_collections
+from paperscope.web.routes.api import comments as api_comments
 from paperscope.web.routes.api import notes as api_notes
 from paperscope.web.routes.api import papers as api_papers
 from paperscope.web.routes.api import search as api_search
@@ -33,6 +34,7 @@ from paperscope.web.routes.pages import (
     accounts,
     authors,
     collections,
+    comments,
     library,
     papers,
     recommendations,
@@ -50,6 +52,7 @@ ROUTERS: tuple[tuple[str, APIRouter], ...] = (
     (PAGES, trending.router),
     (PAGES, search.router),
     (PAGES, papers.router),
+    (PAGES, comments.router),
     (PAGES, authors.router),
     (PAGES, accounts.router),
     (PAGES, library.router),
@@ -59,6 +62,7 @@ ROUTERS: tuple[tuple[str, APIRouter], ...] = (
     (PAGES, topics.router),
     (PAGES, recommendations.router),
     (API, api_notes.router),  # before papers: its /papers/{id}/note would read as a paper id there
+    (API, api_comments.router),  # before papers, for its /papers/{id}/comments likewise
     (API, api_papers.router),
     (API, api_authors.router),
     (API, api_search.router),
