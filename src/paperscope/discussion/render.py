@@ -3,7 +3,8 @@ private notes are (`web/markdown.render_markdown`: markdown-it, KaTeX, nh3), the
 outside links, code and math, paper ids turned into links to their page here and `@handle`s of this instance's
 users marked.
 
-Paper ids are those a reader writes: arXiv ids (`2503.11731`, `arXiv:2503.11731v2`, `arXiv:hep-th/9901001`) and
+Paper ids are those a reader writes: arXiv ids (`2503.11731`, `arXiv:2503.11731v2`, `arXiv:hep-th/9901001`; a
+bare one only with a month in it, so that a number such as 1234.5678 stays a number) and
 the references of `Paper.ids` (`doi:10.1038/...`, `pmid:...`, `pmcid:...`, `openalex:W...`, `s2:...`,
 `openreview:...`); each links to `/papers/ID`, which finds the paper by any of its ids. The links and mention
 marks are added after sanitising, from text only, so nothing a comment says can forge them
@@ -22,13 +23,12 @@ from markupsafe import Markup, escape
 
 from paperscope.discussion.mentions import MENTION, mentioned_handles
 from paperscope.ids import parse_paper_ref, split_ref
-from paperscope.web.markdown import render_markdown
 
 #: A paper id in prose: not inside a word, a path, a URL or an e-mail address.
 PAPER_ID = re.compile(
     r"(?<![\w./:#@%&=?-])(?:"
-    r"(?:arxiv:\s?)?\d{2}(?:0[1-9]|1[0-2])\.\d{4,5}(?:v\d+)?(?![\w/])"
-    r"|arxiv:[a-z][a-z-]*(?:\.[a-z]{2})?/\d{7}(?:v\d+)?(?![\w/])"
+    r"\d{2}(?:0[1-9]|1[0-2])\.\d{4,5}(?:v\d+)?(?![\w/])"  # bare: only with a month, unlike most decimals
+    r"|arxiv:\s?(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[a-z]{2})?/\d{7})(?:v\d+)?(?![\w/])"
     r"|(?:doi|pmid|pmcid|openalex|s2|openreview):\S+)", re.IGNORECASE)
 _TRAILING = ".,;:!?'\""  # sentence punctuation after an id is not part of it
 _CLOSING = {")": "(", "]": "["}
@@ -46,6 +46,9 @@ def render_comment(markdown: str, known_handles: Collection[str]) -> Markup:
 
 @functools.lru_cache(maxsize=4096)  # a thread page renders the same comments for every reader
 def _render(markdown: str, handles: frozenset[str]) -> Markup:
+    # Imported here: importing paperscope.web builds the app, whose routes import this module.
+    from paperscope.web.markdown import render_markdown
+
     sanitised = str(render_markdown(markdown))
     parts: list[str] = []
     inside = 0  # depth in elements whose text keeps as it is

@@ -4,6 +4,8 @@ comment rate limits; only its author edits or deletes a comment."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 
 from paperscope.store.comments import reading_order
@@ -21,7 +23,7 @@ from paperscope.web.schemas import ERROR_RESPONSES, CommentEditIn, CommentIn, Co
 
 router = APIRouter(tags=["discussion"], responses=ERROR_RESPONSES)
 
-_NOT_YOURS = {403: {"model": ErrorBody, "description": (
+_NOT_YOURS: dict[int | str, dict[str, Any]] = {403: {"model": ErrorBody, "description": (
     "Not your comment, a comment hidden by a moderator, a blocked account, or (with a cookie session) no CSRF "
     "header")}}
 
