@@ -7,14 +7,18 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
+from paperscope.cli import main
 from paperscope.discussion.render import render_comment
 from paperscope.errors import InputError, NotPermitted
 from paperscope.limits import COMMENT
 from paperscope.models import Paper
-from paperscope.store import Store
+from paperscope.store import Store, open_store
 from paperscope.store.comments import reading_order
 from paperscope.store.schema import comments, hidden_papers, users
 
@@ -149,6 +153,20 @@ def test_a_deleted_account_leaves_its_comments_without_an_author_and_others_repl
     assert kept is not None and kept.user_id is None and kept.author_handle is None and kept.body == "Ann asks."
     assert _thread(store, "2601.00001") == [(0, question.id, "Ann asks."), (1, answer.id, "Ben answers.")]
     assert store.comments.get(answer.id).author_handle == "ben"  # type: ignore[union-attr]
+
+
+def test_users_delete_says_how_many_comments_stay(tmp_path: Path) -> None:
+    url = str(tmp_path / "site.db")
+    with open_store(url) as store:
+        _, ann, _ = _people(store)
+        store.comments.add(ann, "2601.00001", "One.")
+        store.comments.delete(store.comments.add(ann, "2601.00001", "Two, deleted.").id, ann)
+    cli = CliRunner(env={"PAPERSCOPE_DATABASE_URL": url, "PAPERSCOPE_EMBEDDING_MODEL": "hashing"})
+    done = cli.invoke(main, ["users", "delete", "ann@example.org", "--yes"])
+    assert done.exit_code == 0, done.output
+    assert "1 comment(s) stay in their discussions, shown as by [deleted account]" in done.output
+    with open_store(url) as store:
+        assert [c.author_handle for _, c in reading_order(store.comments.thread("2601.00001"))] == [None]
 
 
 def test_comments_follow_a_paper_into_the_record_that_absorbs_it(store: Store) -> None:

@@ -166,6 +166,12 @@ class CommentStore:
             (parent.replies if parent is not None else roots).append(nodes[comment.id])
         return roots
 
+    def count_by_author(self, user_id: int) -> int:
+        """How many comments (deleted ones not counted) the user wrote."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(comments).where(
+                comments.c.user_id == user_id, comments.c.deleted_at.is_(None))).scalar_one())
+
     def existing_handles(self, handles: Iterable[str]) -> set[str]:
         """Those of these handles (any case) that users have, in lower case."""
         wanted = sorted({h.lower() for h in handles})
