@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-
+import re
 from pathlib import Path
 
 import pytest
@@ -118,8 +118,8 @@ def test_hidden_comments_show_to_admins_and_as_placeholders_only_above_replies(s
     assert _thread(store, "2601.00001") == [(0, answered.id, ""), (1, reply.id, "Please be kind.")]
     placeholder = reading_order(store.comments.thread("2601.00001"))[0][1]
     assert placeholder.hidden and placeholder.author_handle is None and placeholder.user_id is None
-    assert _thread(store, "2601.00001", admin=True) == [(0, spam.id, "Buy now!"), (0, answered.id, "Rude but answered."),
-                                                        (1, reply.id, "Please be kind.")]
+    assert _thread(store, "2601.00001", admin=True) == [
+        (0, spam.id, "Buy now!"), (0, answered.id, "Rude but answered."), (1, reply.id, "Please be kind.")]
     assert store.comments.get(spam.id) is None and store.comments.get(spam.id, admin=True) is not None
     with pytest.raises(NotPermitted, match="hidden by a moderator"):
         store.comments.edit(spam.id, ben, "Edited spam.")
@@ -210,10 +210,11 @@ def test_paper_ids_become_links_outside_code_links_and_math() -> None:
         "openalex:W2741809807. Not `2503.11731`, not [this](https://arxiv.org/abs/2503.11731), not $2503.11731$, "
         "not 3.14159 or 1234.5678 or https://example.org/2503.11731.", set()))
     links = [(m.group(1), m.group(2)) for m in
-             __import__("re").finditer(r'<a class="paper-ref" href="([^"]+)">([^<]+)</a>', html)]
+             re.finditer(r'<a class="paper-ref" href="([^"]+)">([^<]+)</a>', html)]
     assert links == [("/papers/2503.11731", "2503.11731v2"), ("/papers/hep-th/9901001", "arXiv:hep-th/9901001"),
                      ("/papers/doi:10.1038/nature12373", "doi:10.1038/nature12373"),
-                     ("/papers/pmid:34265844", "pmid:34265844"), ("/papers/openalex:W2741809807", "openalex:W2741809807")]
+                     ("/papers/pmid:34265844", "pmid:34265844"),
+                     ("/papers/openalex:W2741809807", "openalex:W2741809807")]
     assert "<code>2503.11731</code>" in html
 
 

@@ -15,15 +15,15 @@ from tests.web_support import PASSWORD, TEX_ID
 pytestmark = pytest.mark.e2e
 
 
-def _sign_up(page: Any, server: str, email: str) -> None:
-    page.goto(f"{server}/signup")
+def _sign_up(page: Any, base: str, email: str) -> None:
+    page.goto(f"{base}/signup")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("form[action='/signup'] button[type=submit]")
-    page.wait_for_url(f"{server}/signin?next=/")
+    page.wait_for_url(f"{base}/signin?next=/")
     page.fill("input[name=password]", PASSWORD)
     page.click("form[action='/signin'] button[type=submit]")
-    page.wait_for_url(f"{server}/")
+    page.wait_for_url(f"{base}/")
 
 
 def test_comment_reply_with_math_and_a_mention_edit_and_delete(server: str, browser: Any,  # noqa: F811
