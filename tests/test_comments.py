@@ -113,6 +113,7 @@ def test_hidden_comments_show_to_admins_and_as_placeholders_only_above_replies(s
     spam = store.comments.add(ben, "2601.00001", "Buy now!")
     answered = store.comments.add(ben, "2601.00001", "Rude but answered.")
     reply = store.comments.add(ann, "2601.00001", "Please be kind.", parent_id=answered.id)
+    store.comments.delete(store.comments.add(ann, "2601.00001", "Withdrawn.").id, ann)  # shown to nobody
     _set(store, comments, comments.c.id.in_([spam.id, answered.id]), hidden_at=dt.datetime.now(dt.UTC),
          hidden_by=admin)
     assert _thread(store, "2601.00001") == [(0, answered.id, ""), (1, reply.id, "Please be kind.")]

@@ -71,6 +71,7 @@ def test_comment_reply_with_math_and_a_mention_edit_and_delete(server: str, brow
     asker.wait_for_url(f"**/papers/{TEX_ID}#comment-{question_id}")
     question = asker.locator(f"#comment-{question_id}")
     assert "[deleted]" in question.inner_text() and question.locator(".comment-body").count() == 0
+    assert question.locator(".edited").count() == 0 and "every graph" not in asker.content()
     kept = asker.locator("article.comment.depth-1")
     assert kept.count() == 1 and kept.locator("math").count() == 1
     _shot(asker, "18-discussion-deleted")

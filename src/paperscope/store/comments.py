@@ -5,9 +5,9 @@ A comment is stored as its author wrote it (Markdown); it is rendered on read (`
 stays as the parent of its replies. A deleted account leaves its comments with no author (`user_id` None: the
 database's ON DELETE SET NULL), so other people's replies keep their place.
 
-What a reader sees of a paper's thread (`thread`): everything, for an admin, with hidden comments marked; for
-anyone else a comment hidden by a moderator, and a deleted one, is a placeholder with neither text nor author,
-shown only where it has replies that are shown; and nothing of a paper an admin has hidden.
+What a reader sees of a paper's thread (`thread`): a deleted comment, and (except for an admin, who sees it whole
+and marked) one hidden by a moderator, is a placeholder with neither text nor author, shown only where it has
+replies that are shown; a paper an admin has hidden has no discussion for anyone but admins.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class CommentStore:
             comment = found[0]
             if not admin and (comment.hidden or _paper_hidden(conn, comment.paper_id)):
                 return None
-        return comment if admin else _as_seen(comment)
+        return _as_seen(comment, admin)
 
     def edit(self, comment_id: int, user_id: int, body: str) -> Comment | None:
         """Replace the text of the user's own comment, marking it edited (unless the text is the same); None when
@@ -148,7 +148,7 @@ class CommentStore:
             if not comment.deleted:
                 conn.execute(comments.update().where(comments.c.id == comment_id).values(body="",
                                                                                          deleted_at=utc_now()))
-            return _as_seen(_select(conn, comments.c.id == comment_id)[0])
+            return _as_seen(_select(conn, comments.c.id == comment_id)[0], admin=False)
 
     def thread(self, paper_id: str, *, admin: bool = False) -> list[ThreadNode]:
         """The discussion of a paper as this reader sees it (see the module's docstring): its comments that start
@@ -157,8 +157,7 @@ class CommentStore:
             if not admin and _paper_hidden(conn, paper_id):
                 return []
             rows = _select(conn, comments.c.paper_id == paper_id)
-        if not admin:
-            rows = _shown(rows)
+        rows = _shown(rows, admin)
         nodes = {c.id: ThreadNode(c) for c in rows}
         roots: list[ThreadNode] = []
         for comment in rows:  # oldest first, so replies come in order too
@@ -219,22 +218,27 @@ def _paper_hidden(conn: Connection, paper_id: str) -> bool:
                         ).first() is not None
 
 
-def _as_seen(comment: Comment) -> Comment:
-    """The comment as a reader who is no admin sees it: a deleted or hidden one without text or author."""
-    if comment.visible:
+def _readable(comment: Comment, admin: bool) -> bool:
+    """Whether the reader sees the comment's text and author: anyone a visible one, an admin a hidden one too."""
+    return comment.visible or (admin and not comment.deleted)
+
+
+def _as_seen(comment: Comment, admin: bool) -> Comment:
+    """The comment as this reader sees it: one they may not read without text or author (a placeholder)."""
+    if _readable(comment, admin):
         return comment
     return replace(comment, body="", user_id=None, author_handle=None, author_name=None, edited_at=None)
 
 
-def _shown(rows: list[Comment]) -> list[Comment]:
-    """What a reader who is no admin sees of a paper's comments: the visible ones, and placeholders of deleted or
-    hidden ones that have shown replies (a reply is newer than its parent: walking newest first, each comment
-    is decided before its parent)."""
+def _shown(rows: list[Comment], admin: bool) -> list[Comment]:
+    """What a reader sees of a paper's comments: those they may read, and placeholders of the others that have
+    shown replies (a reply is newer than its parent: walking newest first, each comment is decided before its
+    parent)."""
     has_shown_reply: set[int] = set()
     shown: list[Comment] = []
     for comment in sorted(rows, key=lambda c: c.id, reverse=True):
-        if comment.visible or comment.id in has_shown_reply:
-            shown.append(_as_seen(comment))
+        if _readable(comment, admin) or comment.id in has_shown_reply:
+            shown.append(_as_seen(comment, admin))
             if comment.parent_id is not None:
                 has_shown_reply.add(comment.parent_id)
     return sorted(shown, key=lambda c: (c.created_at, c.id))
