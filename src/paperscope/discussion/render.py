@@ -35,16 +35,16 @@ _CLOSING = {")": "(", "]": "["}
 _TAG = re.compile(r'<(?:[^">]|"[^"]*")*>')  # the sanitiser writes attributes in double quotes
 _TAG_NAME = re.compile(r"^</?([a-zA-Z][\w-]*)")
 _NOT_LINKED_IN = frozenset({"a", "code", "pre", "math"})
+CACHED, CACHED_CHARS = 1024, 2000  # rendered comments kept in memory, and the longest text kept
 
 
 def render_comment(markdown: str, known_handles: Collection[str]) -> Markup:
     """The comment as sanitised HTML, its math as MathML, paper ids as links and the `@handle`s of
     `known_handles` (the existing users' handles, any case) marked as mentions."""
     named = frozenset(mentioned_handles(markdown) & {h.lower() for h in known_handles})
-    return _render(markdown, named)
+    return _cached(markdown, named) if len(markdown) <= CACHED_CHARS else _render(markdown, named)
 
 
-@functools.lru_cache(maxsize=4096)  # a thread page renders the same comments for every reader
 def _render(markdown: str, handles: frozenset[str]) -> Markup:
     # Imported here: importing paperscope.web builds the app, whose routes import this module.
     from paperscope.web.markdown import render_markdown
@@ -64,6 +64,11 @@ def _render(markdown: str, handles: frozenset[str]) -> Markup:
     tail = sanitised[position:]
     parts.append(tail if inside else _linked(tail, handles))
     return Markup("".join(parts))  # noqa: S704 - sanitised above; the added links are built from escaped text
+
+
+#: A thread page renders the same comments for every reader: the usual ones (not the longest, whose MathML could
+#: fill memory) are kept, at most CACHED comments.
+_cached = functools.lru_cache(maxsize=CACHED)(_render)
 
 
 def _linked(escaped_text: str, handles: frozenset[str]) -> str:
