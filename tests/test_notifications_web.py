@@ -134,9 +134,9 @@ def test_listings_and_api_summaries_count_visible_comments(client: TestClient, s
     assert counted >= 2
     cited_by = client.get(f"/papers/{TEX_ID}").text  # MATH_ID cites TEX_ID: a card in "Cited by"
     card = cited_by.split(f'data-paper-id="{MATH_ID}"', 1)[1].split("</article>", 1)[0]
-    assert f'href="/papers/{MATH_ID}#comments">{counted} comments</a>' in card
+    assert f'href="/papers/{MATH_ID}#discussion">{counted} comments</a>' in card
     found = client.get("/search", params={"q": "bounds clustering", "mode": "keyword"}).text
-    assert f'href="/papers/{MATH_ID}#comments">{counted} comments</a>' in found
+    assert f'href="/papers/{MATH_ID}#discussion">{counted} comments</a>' in found
     assert client.get(f"/api/papers/{MATH_ID}").json()["comment_count"] == counted
     listed = client.get("/api/search", params={"q": "bounds clustering", "mode": "keyword"}).json()
     assert {i["paper"]["id"]: i["paper"]["comment_count"] for i in listed["items"]}[MATH_ID] == counted

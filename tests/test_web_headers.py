@@ -16,7 +16,7 @@ from paperscope.web.routes import ROUTERS, digest_routers
 from tests.web_support import MATH_ID, api_token, client_fixture, csrf, sign_up, site_fixture  # noqa: F401 (registers them)
 
 PATH_VALUES = {"paper_id": MATH_ID, "topic_id": "1",
-               "author_id": "1"}  # collection_id and token come from the signed-in user
+               "author_id": "1", "comment_id": "1"}  # collection_id and token come from the signed-in user
 
 
 def _get_paths(client: TestClient, values: dict[str, str]) -> list[str]:

@@ -190,6 +190,12 @@ class Settings(BaseSettings):
         "Papers one account may submit per hour (web form and API)"))
     submissions_per_hour_per_address: int = Field(default=60, ge=1, description=(
         "Papers that may be submitted from one client address per hour, whatever the accounts"))
+    comments_per_hour: int = Field(default=30, ge=1, description=(
+        "Comments (and replies) one account may post per hour (web form and API)"))
+    comments_per_hour_new_account: int = Field(default=5, ge=1, description=(
+        "Comments one account younger than a day may post per hour: new accounts are rate-limited harder"))
+    comments_per_hour_per_address: int = Field(default=120, ge=1, description=(
+        "Comments that may be posted from one client address per hour, whatever the accounts"))
     trusted_proxies: str = Field(
         default="",
         json_schema_extra={"default_shown": "none (proxy headers are ignored)"},

@@ -16,6 +16,7 @@ web app put in their own words is the error's `fix` (a `Fix`), which `paperscope
     ├── ModelExportError                exporting or quantising the packaged model to ONNX failed
     ├── InputError                      a whole input cannot be read (missing file, unknown format, bad encoding)
     │   └── EmailTaken                  a user with this e-mail address exists already
+    ├── NotPermitted                    this user may not do this (another user's comment, a blocked account)
     └── SourceError                     a remote source failed or refused a request
         ├── OfflineError                a remote source cannot be reached at all
         ├── EmbeddingServiceError       an embeddings endpoint refused a request, gave up, or sent bad vectors
@@ -105,6 +106,11 @@ class InputError(PaperscopeError):
 
 class EmailTaken(InputError):
     """A user with this e-mail address exists already (the web sign-up answers it as it answers a new one)."""
+
+
+class NotPermitted(PaperscopeError):
+    """The user may not do this: change another user's comment, post from a blocked account (the web app
+    answers 403)."""
 
 
 

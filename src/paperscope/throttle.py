@@ -1,4 +1,4 @@
-"""Rate limits: how many events (failed sign-ins, sign-ups, submissions) one account or one client address may
+"""Rate limits: how many events (failed sign-ins, sign-ups, submissions, comments) one account or one client address may
 cause within a window, counted in the store's `throttle_events` (`store.sessions.record_event`).
 
 Each limit has its own key per account or address ("sign-in:account:ada@example.org",
@@ -18,13 +18,14 @@ from paperscope.config import Settings
 from paperscope.store.sessions import SessionStore
 
 HOUR = dt.timedelta(hours=1)
+NEW_ACCOUNT_AGE = dt.timedelta(days=1)  # accounts younger than this may post fewer comments
 
 
 @dataclass(frozen=True, slots=True)
 class Limit:
     """At most `allowed` events of `action` per account or per address within `window`."""
 
-    action: Literal["sign-in", "sign-up", "submission"]
+    action: Literal["sign-in", "sign-up", "submission", "comment"]
     per: Literal["account", "address"]
     allowed: int
     window: dt.timedelta
@@ -48,6 +49,19 @@ def sign_up_limit(settings: Settings) -> Limit:
 def submission_limits(settings: Settings) -> tuple[Limit, Limit]:
     return (Limit("submission", "account", settings.submissions_per_hour, HOUR),
             Limit("submission", "address", settings.submissions_per_hour_per_address, HOUR))
+
+
+def is_new_account(created_at: dt.datetime) -> bool:
+    """Whether an account created then is younger than `NEW_ACCOUNT_AGE` (and so rate-limited harder)."""
+    return dt.datetime.now(dt.UTC) - created_at < NEW_ACCOUNT_AGE
+
+
+def comment_limits(settings: Settings, account_created: dt.datetime) -> tuple[Limit, Limit]:
+    """Comments per account (fewer for an account younger than `NEW_ACCOUNT_AGE`) and per address."""
+    young = is_new_account(account_created)
+    allowed = settings.comments_per_hour_new_account if young else settings.comments_per_hour
+    return (Limit("comment", "account", allowed, HOUR),
+            Limit("comment", "address", settings.comments_per_hour_per_address, HOUR))
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,7 +118,8 @@ def _user_rows(app: AppContext) -> list[UserJson]:
 @click.pass_obj
 def users_delete(app: AppContext, email: str, yes: bool) -> None:
     """Delete a user with their library, votes, collections (public ones too), tokens, sessions and
-    subscriptions. Papers stay, also those they submitted. Asks first, saying how much goes."""
+    subscriptions. Papers stay, also those they submitted; their comments stay, without an author. Asks first,
+    saying how much goes."""
     with app.store() as store:
         user = store.accounts.require_user(email)
         data = store.accounts.user_data(user.id)
@@ -128,6 +129,9 @@ def users_delete(app: AppContext, email: str, yes: bool) -> None:
             more = len(data.public_collections) - 10
             click.echo(f"{len(data.public_collections)} public collection(s) that others can read go too: {shown}"
                        + (f" and {more} more" if more > 0 else ""))
+        if written := store.comments.count_by_author(user.id):
+            click.echo(f"{written} comment(s) stay in their discussions, shown as by [deleted account] (to remove "
+                       "their text, the user deletes them first)")
         if not yes:
             click.confirm(f"Delete {user.email} and all of this?", abort=True)
         gone = store.accounts.delete_user(user.id)

@@ -16,6 +16,7 @@ from paperscope.models import Paper
 if TYPE_CHECKING:
     from paperscope.store.accounts import AccountStore
     from paperscope.store.authors import AuthorStore
+    from paperscope.store.comments import CommentStore
     from paperscope.store.digests import DigestStore
     from paperscope.store.discussed import DiscussedCandidate
     from paperscope.store.notes import NoteStore
@@ -59,8 +60,8 @@ class TrendingCandidate:
 
 class Store(abc.ABC):
     """Papers, their embeddings and ingest state, behind one interface for SQLite and PostgreSQL; the rest of
-    the database (accounts, notes, notifications, summaries, sessions, submissions, topics, digests) through the
-    accessors of the same name."""
+    the database (accounts, comments, notes, notifications, summaries, sessions, submissions, topics, digests)
+    through the accessors of the same name."""
 
     url: str
 
@@ -75,6 +76,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def authors(self) -> AuthorStore:
         """Author records (authors that sources name by an id) and their papers."""
+
+    @property
+    @abc.abstractmethod
+    def comments(self) -> CommentStore:
+        """The discussion of papers: comments and replies."""
 
     @property
     @abc.abstractmethod

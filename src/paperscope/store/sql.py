@@ -4,8 +4,8 @@
 embedding methods are those of `PaperStore` (store/papers.py) and `EmbeddingStore` (store/embeddings.py),
 its comment counts those of `DiscussedStore` (store/discussed.py);
 storing papers is the merge (store/merge.py); the other tables are reached through accessors that share the
-engine: `accounts`, `authors`, `notes`, `notifications`, `summaries`, `sessions`, `submissions`, `topics`,
-`digests`.
+engine: `accounts`, `authors`, `comments`, `notes`, `notifications`, `summaries`, `sessions`, `submissions`,
+`topics`, `digests`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from paperscope.models import Paper
 from paperscope.store.accounts import AccountStore
 from paperscope.store.authors import AuthorStore
 from paperscope.store.base import Outcome, Store
+from paperscope.store.comments import CommentStore
 from paperscope.store.db import PoolOptions, create_engine, display_url, engine_url, first_line
 from paperscope.store.digests import DigestStore
 from paperscope.store.discussed import DiscussedStore
@@ -74,6 +75,11 @@ class SQLStore(PaperStore, EmbeddingStore, DiscussedStore, Store):
     def authors(self) -> AuthorStore:
         """Author records (authors that sources name by an id) and their papers, on the same database."""
         return AuthorStore(self.engine)
+
+    @functools.cached_property
+    def comments(self) -> CommentStore:
+        """The discussion of papers: comments and replies, on the same database."""
+        return CommentStore(self.engine)
 
     @functools.cached_property
     def notes(self) -> NoteStore:

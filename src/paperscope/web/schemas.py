@@ -8,7 +8,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from paperscope.ids import ids_by_kind
-from paperscope.limits import ARXIV_ID, COLLECTION_DESCRIPTION, COLLECTION_NAME, NOTE, PAPER_ID
+from paperscope.limits import ARXIV_ID, COLLECTION_DESCRIPTION, COLLECTION_NAME, COMMENT, NOTE, PAPER_ID
 from paperscope.models import Paper
 from paperscope.store.authors import Author
 from paperscope.store.schema import MAX_RECORD_ID
@@ -226,6 +226,42 @@ class ReadingOut(BaseModel):
     state: ReadingStateName = Field(description="How far you got with the saved paper")
 
 
+class CommentIn(BaseModel):
+    model_config = STRICT
+
+    body: Annotated[str, Bounded(COMMENT)] = Field(description=(
+        "The comment: Markdown, with math as $..$ or $$..$$; paper ids (2503.11731, doi:10...) become links and "
+        "@handles mention users"))
+    parent_id: int | None = Field(default=None, ge=0, le=MAX_RECORD_ID, description=(
+        "The comment this one replies to (on the same paper); null starts a thread"))
+
+
+class CommentEditIn(BaseModel):
+    model_config = STRICT
+
+    body: Annotated[str, Bounded(COMMENT)] = Field(description="The new text of your comment (Markdown)")
+
+
+class CommentAuthorOut(BaseModel):
+    handle: str = Field(description="The name @mentions use")
+    display_name: str | None
+
+
+class CommentOut(BaseModel):
+    id: int
+    paper_id: str
+    parent_id: int | None = Field(description="The comment it replies to; null when it starts a thread")
+    author: CommentAuthorOut | None = Field(description=(
+        "null when the comment was deleted or hidden, or its author's account was deleted"))
+    body: str = Field(description="The comment as written (Markdown); empty when deleted or hidden")
+    body_html: str = Field(description="The comment as sanitised HTML: math as MathML, paper ids as links, "
+                                       "mentions marked")
+    created_at: dt.datetime
+    edited_at: dt.datetime | None = Field(description="When its author last changed it; null if never")
+    deleted: bool
+    hidden: bool = Field(description="Hidden by a moderator (its text is shown to admins only)")
+
+
 class SubmissionIn(BaseModel):
     model_config = STRICT
 
@@ -299,11 +335,6 @@ class AuthorPage(Page[PaperOut]):
     """An author and a page of their papers stored here, newest first."""
 
     author: AuthorOut
-
-
-class CommentAuthorOut(BaseModel):
-    handle: str
-    display_name: str | None
 
 
 class NotificationOut(BaseModel):

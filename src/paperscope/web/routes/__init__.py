@@ -22,6 +22,7 @@ from starlette.routing import compile_path
 from paperscope.web.routes import feeds
 from paperscope.web.routes.api import authors as api_authors
 from paperscope.web.routes.api import collections as api_collections
+from paperscope.web.routes.api import comments as api_comments
 from paperscope.web.routes.api import notes as api_notes
 from paperscope.web.routes.api import notifications as api_notifications
 from paperscope.web.routes.api import papers as api_papers
@@ -34,6 +35,7 @@ from paperscope.web.routes.pages import (
     accounts,
     authors,
     collections,
+    comments,
     library,
     notifications,
     papers,
@@ -53,6 +55,7 @@ ROUTERS: tuple[tuple[str, APIRouter], ...] = (
     (PAGES, search.router),
     (PAGES, notifications.router),  # before papers: its /papers/{id}/discussion/... beside the paper page
     (PAGES, papers.router),
+    (PAGES, comments.router),
     (PAGES, authors.router),
     (PAGES, accounts.router),
     (PAGES, library.router),
@@ -63,6 +66,7 @@ ROUTERS: tuple[tuple[str, APIRouter], ...] = (
     (PAGES, recommendations.router),
     (API, api_notes.router),  # before papers: its /papers/{id}/note would read as a paper id there
     (API, api_notifications.router),  # before papers, as notes
+    (API, api_comments.router),  # before papers, for its /papers/{id}/comments likewise
     (API, api_papers.router),
     (API, api_authors.router),
     (API, api_search.router),

@@ -1,5 +1,6 @@
 """`/papers/{id}`: the whole record, and what a signed-in reader does with it (vote, save, hide, tag,
-collect, set the reading state, write a private note). Every POST here checks the CSRF token."""
+collect, set the reading state, write a private note) and its discussion (templates/_comments.html, whose forms
+web/routes/pages/comments.py answers). Every POST here checks the CSRF token."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from paperscope.limits import NOTE, TAG
 from paperscope.models import Paper
 from paperscope.store.notes import READING_STATES
 from paperscope.web.bounded import Bounded
+from paperscope.web.comments import thread_context
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
 from paperscope.web.hints import web_message
 from paperscope.web.lookups import get_paper
@@ -152,7 +154,8 @@ def paper_page(request: Request, services: ServicesDep, user: CurrentUser, paper
         "following_discussion": user is not None and services.store.notifications.is_following(user.id, paper.id),
         "author_records": services.store.authors.authors_of(paper.id),
         "citation_sections": [("References", "references", cited_total, cards(services, user, cited)),
-                              ("Cited by papers", "citations", citing_total, cards(services, user, citing))]}
+                              ("Cited by papers", "citations", citing_total, cards(services, user, citing))],
+        **thread_context(services, user, paper)}
     if user is not None:
         accounts = services.store.accounts
         mine = accounts.list_collections(user.id, viewer_id=user.id)
