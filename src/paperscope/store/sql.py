@@ -3,7 +3,7 @@
 `SQLStore` opens the engine (store/db.py) and brings the schema up to date (store/migrate.py). Its paper and
 embedding methods are those of `PaperStore` (store/papers.py) and `EmbeddingStore` (store/embeddings.py);
 storing papers is the merge (store/merge.py); the other tables are reached through accessors that share the
-engine: `accounts`, `authors`, `notes`, `sessions`, `submissions`, `topics`, `digests`.
+engine: `accounts`, `authors`, `notes`, `moderation`, `sessions`, `submissions`, `topics`, `digests`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from paperscope.store.digests import DigestStore
 from paperscope.store.embeddings import EmbeddingStore
 from paperscope.store.merge import merge_papers
 from paperscope.store.migrate import current_revision, upgrade
+from paperscope.store.moderation import ModerationStore
 from paperscope.store.notes import NoteStore
 from paperscope.store.papers import PaperStore
 from paperscope.store.sessions import SessionStore
@@ -74,6 +75,11 @@ class SQLStore(PaperStore, EmbeddingStore, Store):
     def notes(self) -> NoteStore:
         """Private notes on papers and the reading state of saved papers, on the same database."""
         return NoteStore(self.engine)
+
+    @functools.cached_property
+    def moderation(self) -> ModerationStore:
+        """Hidden comments and papers, reports, blocked users, admin rights and the log, on the same database."""
+        return ModerationStore(self.engine)
 
     @functools.cached_property
     def sessions(self) -> SessionStore:

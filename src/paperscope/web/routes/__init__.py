@@ -22,6 +22,7 @@ from starlette.routing import compile_path
 from paperscope.web.routes import feeds
 from paperscope.web.routes.api import authors as api_authors
 from paperscope.web.routes.api import collections as api_collections
+from paperscope.web.routes.api import moderation as api_moderation
 from paperscope.web.routes.api import notes as api_notes
 from paperscope.web.routes.api import papers as api_papers
 from paperscope.web.routes.api import search as api_search
@@ -34,6 +35,7 @@ from paperscope.web.routes.pages import (
     authors,
     collections,
     library,
+    moderation,
     papers,
     recommendations,
     search,
@@ -58,6 +60,7 @@ ROUTERS: tuple[tuple[str, APIRouter], ...] = (
     (FEEDS, feeds.router),
     (PAGES, topics.router),
     (PAGES, recommendations.router),
+    (PAGES, moderation.router),
     (API, api_notes.router),  # before papers: its /papers/{id}/note would read as a paper id there
     (API, api_papers.router),
     (API, api_authors.router),
@@ -67,6 +70,7 @@ ROUTERS: tuple[tuple[str, APIRouter], ...] = (
     (API, api_collections.router),
     (API, api_submissions.router),
     (API, api_topics.router),
+    (API, api_moderation.router),
 )
 
 
