@@ -170,7 +170,8 @@ def test_a_hidden_paper_is_gone_for_everyone_but_admins(site: Settings, client: 
     places = {  # where the paper is before: each must lose it
         "trending": lambda: _ids(anonymous.get("/api/trending", params=TRENDING_DAY).json()["items"]),
         "search": lambda: _ids(anonymous.get("/api/search", params={"q": title}).json()["items"]),
-        "similar": lambda: _ids(anonymous.get(f"/api/papers/{neighbour}/similar", params={"limit": 50}).json()["items"]),
+        "similar": lambda: _ids(anonymous.get(f"/api/papers/{neighbour}/similar", params={"limit": 50}
+                                              ).json()["items"]),
         "listing": lambda: _ids(anonymous.get("/api/papers", params=day).json()["items"]),
         "trending page": lambda: {hidden} if f'href="/papers/{hidden}"' in anonymous.get("/", params=TRENDING_DAY).text
         else set(),
