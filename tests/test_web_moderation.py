@@ -176,6 +176,7 @@ def test_a_hidden_paper_is_gone_for_everyone_but_admins(site: Settings, client: 
         "trending page": lambda: {hidden} if f'href="/papers/{hidden}"' in anonymous.get("/", params=TRENDING_DAY).text
         else set(),
         "feed": lambda: {hidden} if hidden in anonymous.get("/feeds/trending.xml").text else set(),
+        "topic map": lambda: {point[0] for point in anonymous.get("/api/topics/map").json()["points"]},
     }
     before = {name: hidden in found() for name, found in places.items()}
     assert all(v for k, v in before.items() if k != "feed"), before
@@ -310,3 +311,24 @@ def test_an_admin_cannot_be_blocked_and_unknown_users_are_404(admin: TestClient,
     users = TestClient(admin.app).get("/api/admin/users", headers=auth).json()
     assert [(u["handle"], u["is_admin"]) for u in users][:1] == [("admin", True)]
     assert TestClient(admin.app).get("/api/admin/users", params={"blocked": "true"}, headers=auth).json() == []
+
+
+def test_a_paper_hidden_after_the_recommender_read_its_corpus_is_never_recommended(
+        site: Settings, client: TestClient, admin: TestClient, ben: TestClient, people: dict[str, int]) -> None:
+    """Found: the recommender's corpus, read before the paper was hidden, still held it, and building the answer
+    looked its paper up among the visible ones (a KeyError, answered 500)."""
+    with open_store(site.database_url) as store:
+        store.accounts.set_library_state(people["ben"], [MATH_ID, TEX_ID], "saved")
+    script = TestClient(client.app)
+    auth = {"Authorization": f"Bearer {api_token(ben)}"}
+    first = script.get("/api/recommendations", params={"limit": 5}, headers=auth)
+    assert first.status_code == 200 and first.json(), first.text
+    top = first.json()[0]["id"]
+    assert _form(admin, f"/papers/{top}/hide", f"/papers/{top}").status_code == 303
+    try:
+        again = script.get("/api/recommendations", params={"limit": 5}, headers=auth)
+        assert again.status_code == 200, again.text
+        assert top not in [r["id"] for r in again.json()] and len(again.json()) == 5
+    finally:
+        assert _form(admin, f"/papers/{top}/unhide", f"/papers/{top}").status_code == 303
+    assert top in [r["id"] for r in script.get("/api/recommendations", params={"limit": 5}, headers=auth).json()]

@@ -139,8 +139,9 @@ class Store(abc.ABC):
         """A page of the stored papers that cite this paper, newest first, and how many there are."""
 
     @abc.abstractmethod
-    def get_papers(self, paper_ids: Iterable[str]) -> dict[str, Paper]:
-        """The stored papers among these ids that no admin hid, keyed by id."""
+    def get_papers(self, paper_ids: Iterable[str], *, include_hidden: bool = False) -> dict[str, Paper]:
+        """The stored papers among these ids that no admin hid (all of them with `include_hidden`: for models
+        built over every paper, such as the recommender's corpus), keyed by id."""
 
     @abc.abstractmethod
     def iter_papers(self, batch_size: int = 1000) -> Iterator[Paper]:

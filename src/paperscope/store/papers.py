@@ -97,9 +97,9 @@ class PaperStore:
             rows = conn.execute(sa.select(papers).where(condition).order_by(*order).limit(limit).offset(offset))
             return [paper_from_row(row) for row in rows.mappings()], int(total)
 
-    def get_papers(self, paper_ids: Iterable[str]) -> dict[str, Paper]:
+    def get_papers(self, paper_ids: Iterable[str], *, include_hidden: bool = False) -> dict[str, Paper]:
         with self.engine.connect() as conn:
-            return select_papers(conn, papers.c.id, list(paper_ids), visible_only=True)
+            return select_papers(conn, papers.c.id, list(paper_ids), visible_only=not include_hidden)
 
     def iter_papers(self, batch_size: int = 1000) -> Iterator[Paper]:
         for rows in keyset_batches(self.engine, sa.select(papers), papers.c.id, batch_size):
