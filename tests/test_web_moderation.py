@@ -180,11 +180,22 @@ def test_a_hidden_paper_is_gone_for_everyone_but_admins(site: Settings, client: 
     }
     before = {name: hidden in found() for name, found in places.items()}
     assert all(v for k, v in before.items() if k != "feed"), before
+
+    search = client.app.state.services.search  # type: ignore[attr-defined]
+    assert [p.id for _, p in search.search(title, limit=1)] == [hidden]
+    ranked = [p.id for _, p in search.similar(neighbour, limit=50)]
+    deep = ranked.index(hidden) + 1
+
+    def page_sizes() -> tuple[int, int]:  # a page of search results and of similar papers stays full
+        return len(search.search(title, limit=1)), len(search.similar(neighbour, limit=deep))
+
+    assert page_sizes() == (1, deep)
     hid = _form(admin, f"/papers/{hidden}/hide", f"/papers/{hidden}", reason="spam")
     assert hid.status_code == 303 and hid.headers["location"] == f"/papers/{hidden}"
     try:
         for name, found in places.items():
             assert hidden not in found(), name
+        assert page_sizes() == (1, deep)
         assert anonymous.get("/api/papers", params=day).json()["total"] == listing["total"] - 1
         for who, http in (("anonymous", anonymous), ("ann", ann)):
             assert http.get(f"/papers/{hidden}").status_code == 404, who
