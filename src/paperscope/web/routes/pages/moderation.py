@@ -109,15 +109,15 @@ def unhide_paper(request: Request, services: ServicesDep, user: AdminUser, paper
 
 @router.post("/admin/users/{user_id}/block", dependencies=[CsrfChecked],
              summary="Block a user: they read on, but write nothing others see (admins)")
-def block_user(request: Request, services: ServicesDep, user: AdminUser, user_id: RecordId, reason: ReasonForm = "",
+def block_user(services: ServicesDep, user: AdminUser, user_id: RecordId, reason: ReasonForm = "",
                next: NextForm = None) -> Response:
     _change_block(services, user.id, user_id, reason, block=True)
     return RedirectResponse(safe_next(next, "/admin#users"), status_code=303)
 
 
 @router.post("/admin/users/{user_id}/unblock", dependencies=[CsrfChecked], summary="Lift a user's block (admins)")
-def unblock_user(request: Request, services: ServicesDep, user: AdminUser, user_id: RecordId,
-                 reason: ReasonForm = "", next: NextForm = None) -> Response:
+def unblock_user(services: ServicesDep, user: AdminUser, user_id: RecordId, reason: ReasonForm = "",
+                 next: NextForm = None) -> Response:
     _change_block(services, user.id, user_id, reason, block=False)
     return RedirectResponse(safe_next(next, "/admin#users"), status_code=303)
 
