@@ -79,6 +79,8 @@ NOTE = TextLimit("body", "The note", 20_000, required=True, multiline=True)
 NOTES_QUERY = TextLimit("q", "The notes search", 200)
 HANDLE = TextLimit("handle", "The handle", 32, required=True)  # what @mentions name; letters, digits, _
 COMMENT = TextLimit("body", "The comment", 10_000, required=True, multiline=True)
+MODERATION_REASON = TextLimit("reason", "The reason", 500, multiline=True)  # why an admin hid or blocked
+REPORT_REASON = TextLimit("reason", "The reason for the report", 1000, required=True, multiline=True)
 
 #: Every limit by its Python name: the templates' `limits`, and the tests that walk them all.
 ALL: dict[str, TextLimit] = {name: value for name, value in globals().items() if isinstance(value, TextLimit)}

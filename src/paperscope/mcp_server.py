@@ -69,7 +69,7 @@ class CitationsOut(BaseModel):
 
 def _paper(services: Services, paper_id: str) -> Paper:
     paper = services.store.get_paper(paper_id.strip())
-    if paper is None:
+    if paper is None or services.store.moderation.is_paper_hidden(paper.id):  # hidden by an admin: not there
         raise ToolError(f"paper_id: no paper {paper_id!r} is stored here; find it with the search tool.")
     return paper
 

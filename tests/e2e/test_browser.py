@@ -5,6 +5,7 @@ Screenshots of every page visited are saved in test-artifacts/ (gitignored)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -17,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from paperscope.config import Settings
 from tests.conftest import REPO
 from tests.web_support import MATH_ID, PASSWORD, TEX_ID, build_site
 
@@ -42,7 +44,13 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`paperscope serve` as a real process over a store of real papers; yields its base URL."""
     folder = tmp_path_factory.mktemp("e2e")
-    settings = build_site(folder)
+    with serving(folder, build_site(folder)) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def serving(folder: Path, settings: Settings) -> Iterator[str]:
+    """`paperscope serve` as a real process over the store of `settings`; yields its base URL."""
     port = _free_port()
     env = {**os.environ, "PAPERSCOPE_EMBEDDING_MODEL": "hashing", "PAPERSCOPE_BACKGROUND_JOBS": "false",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}

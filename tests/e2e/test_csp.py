@@ -106,6 +106,8 @@ def test_main_pages_report_no_csp_violation(server: str, watched: Watched) -> No
     page.click("form[action='/me/tokens'] button[type=submit]")
     page.wait_for_load_state("networkidle")
     found += [f"token created: {v}" for v in watched.violations()]
+    found += _visit(watched, f"{server}/admin", "section#log")  # the first user is the admin
+    found += _visit(watched, f"{server}/papers/{MATH_ID}", "section#moderation")  # an admin's moderation form
     found += _visit(watched, f"{server}/for-you", "main")
     found += _visit(watched, f"{server}/notifications", "main h1")
     found += _visit(watched, f"{server}/trending?period=month&date=2026-06-04&order=discussed", "#trending-order")

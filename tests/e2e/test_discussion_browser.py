@@ -1,6 +1,7 @@
 """In a real browser: a reader comments on a paper, another replies with math and a mention, the first sees the
-reply in their notifications (the nav counts it) and follows it to the reply, edits their comment (marked "edited") and deletes it ("[deleted]" stays above the reply), all through forms that open
-in <details> without any script, and with no Content-Security-Policy violation on the way."""
+reply in their notifications (the nav counts it) and follows it to the reply, edits their comment (marked
+"edited") and deletes it ("[deleted]" stays above the reply), all through forms that open in <details> without
+any script, and with no Content-Security-Policy violation on the way."""
 
 from __future__ import annotations
 

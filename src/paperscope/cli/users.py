@@ -25,6 +25,9 @@ class UserJson(TypedDict):
 
     id: int
     email: str
+    handle: str
+    is_admin: bool
+    blocked: bool
     timezone: str
     can_sign_in: bool
     created_at: str
@@ -37,7 +40,7 @@ class UserJson(TypedDict):
 
 @click.group()
 def users() -> None:
-    """Add, list and delete users (operators; people sign up in the web app)."""
+    """Add, list and delete users, make admins and block users (operators; people sign up in the web app)."""
 
 
 @users.command("add")
@@ -74,7 +77,8 @@ def users_add(app: AppContext, email: str, password_stdin: bool, display_name: s
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def users_list(app: AppContext, as_json: bool) -> None:
-    """Every user: created when, API tokens, digest subscription, and failed sign-ins (locked when too many)."""
+    """Every user: created when, admin or blocked, API tokens, digest subscription, and failed sign-ins (locked
+    when too many)."""
     rows = _user_rows(app)
     if as_json:
         click.echo(json.dumps(rows))
@@ -89,8 +93,9 @@ def users_list(app: AppContext, as_json: bool) -> None:
                    f"locked for {-(-row['locked_for_seconds'] // 60)} min ({row['failed_sign_ins']} failed sign-ins)"
                    if row["locked_for_seconds"] else
                    f"{row['failed_sign_ins']} failed sign-ins" if row["failed_sign_ins"] else "can sign in")
-        click.echo(f"{row['id']:>4}  {row['email']}  {row['timezone']}  created {row['created_at'][:10]}  {tokens}"
-                   f"  {sign_in}  {what}")
+        role = "  admin" if row["is_admin"] else "  blocked" if row["blocked"] else ""
+        click.echo(f"{row['id']:>4}  {row['email']}  @{row['handle']}{role}  {row['timezone']}  created "
+                   f"{row['created_at'][:10]}  {tokens}  {sign_in}  {what}")
 
 
 def _user_rows(app: AppContext) -> list[UserJson]:
@@ -102,7 +107,8 @@ def _user_rows(app: AppContext) -> list[UserJson]:
         for user in store.accounts.list_users():
             sub = store.digests.get_subscription(user.id)
             failures = throttle.usage(store.sessions, account_limit, user.email)
-            rows.append({"id": user.id, "email": user.email, "timezone": user.timezone,
+            rows.append({"id": user.id, "email": user.email, "handle": user.handle, "is_admin": user.is_admin,
+                         "blocked": user.blocked, "timezone": user.timezone,
                          "can_sign_in": user.can_sign_in, "created_at": user.created_at.isoformat(),
                          "api_tokens": len(store.sessions.api_tokens(user.id)),
                          "subscribed": sub is not None and sub.active,
@@ -136,6 +142,47 @@ def users_delete(app: AppContext, email: str, yes: bool) -> None:
             click.confirm(f"Delete {user.email} and all of this?", abort=True)
         gone = store.accounts.delete_user(user.id)
     click.echo(f"deleted {user.email}: {_amounts(gone.counts)}")
+
+
+@users.command("admin")
+@click.argument("email")
+@click.option("--revoke", is_flag=True, help="Take the admin rights away instead.")
+@click.pass_obj
+def users_admin(app: AppContext, email: str, revoke: bool) -> None:
+    """Make a user an admin, who hides comments and papers, blocks users and sees /admin (the first user is
+    one). Making a blocked user an admin lifts the block. Logged in the moderation log."""
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        changed = store.moderation.set_admin(user.id, not revoke, actor_id=None)
+    if revoke:
+        click.echo(f"{user.email} is no longer an admin" if changed else f"{user.email} was not an admin")
+    else:
+        click.echo(f"{user.email} is now an admin" if changed else f"{user.email} is already an admin")
+
+
+@users.command("block")
+@click.argument("email")
+@click.option("--reason", default="", help="Why, for the moderation log.")
+@click.pass_obj
+def users_block(app: AppContext, email: str, reason: str) -> None:
+    """Block a user: they can still sign in and read, but cannot comment, vote, submit papers or publish a
+    collection, and their public collections are hidden from others. Logged in the moderation log."""
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        changed = store.moderation.block_user(user.id, actor_id=None, reason=reason)
+    click.echo(f"{user.email} is {'now' if changed else 'already'} blocked")
+
+
+@users.command("unblock")
+@click.argument("email")
+@click.option("--reason", default="", help="Why, for the moderation log.")
+@click.pass_obj
+def users_unblock(app: AppContext, email: str, reason: str) -> None:
+    """Lift a user's block. Logged in the moderation log."""
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        changed = store.moderation.unblock_user(user.id, actor_id=None, reason=reason)
+    click.echo(f"{user.email} is {'no longer' if changed else 'not'} blocked")
 
 
 def _amounts(counts: dict[str, int]) -> str:

@@ -197,6 +197,8 @@ class SearchEngine:
         else:
             fused = reciprocal_rank_fusion([[pid for pid, _ in keyword_hits], [pid for pid, _ in semantic_hits]],
                                            k=self.settings.rrf_k, weights=weights)
+        hidden = self.store.moderation.hidden_paper_ids()  # papers an admin hid: never a result
+        fused = [(pid, score) for pid, score in fused if pid not in hidden] if hidden else fused
         keyword_ids = [pid for pid, _ in keyword_hits]
         semantic_ids = [pid for pid, _ in semantic_hits]
         keyword_rank = {pid: rank for rank, pid in enumerate(keyword_ids, 1)}
@@ -246,10 +248,12 @@ class SearchEngine:
                               "paperscope index")
         neighbours = [pid for pid, _ in self.store.citation_neighbours(paper.id, limit=SIMILAR_DEPTH)]
         depth = max(limit, SIMILAR_DEPTH) if neighbours else limit
+        hidden = self.store.moderation.hidden_paper_ids()  # papers an admin hid: never a neighbour
         with self._lock:
             self._refresh_vectors()
-            found = self.vectors.search(vector, depth + 1)
-        hits = [(pid, score) for pid, score in found if pid != paper.id]
+            found = self.vectors.search(vector, depth + 1 + len(hidden))
+        hits = [(pid, score) for pid, score in found if pid != paper.id and pid not in hidden]
+        neighbours = [pid for pid in neighbours if pid not in hidden]
         semantic_rank = {pid: rank for rank, (pid, _) in enumerate(hits, 1)}
         if neighbours:  # ties by citation lift a paper as a second ranking does in hybrid search (decision 0077)
             hits = reciprocal_rank_fusion([[pid for pid, _ in hits], neighbours], k=self.settings.rrf_k)

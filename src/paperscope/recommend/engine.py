@@ -199,7 +199,7 @@ class Recommender:
 
     def _build_corpus(self, mark: StoreMark) -> CorpusSnapshot:
         ids, vectors = self.store.load_embeddings(self.embedder.name)
-        papers = self.store.get_papers(ids)
+        papers = self.store.get_papers(ids, include_hidden=True)  # hidden ones are left out when ranking
         keep = [k for k, i in enumerate(ids) if i in papers]  # a paper merged away since its vector was stored
         ids = [ids[k] for k in keep]
         vectors = vectors[keep] if keep else np.zeros((0, self.embedder.dim), dtype=np.float32)
@@ -221,7 +221,7 @@ class Recommender:
         folded = previous.folded + len(new_ids)
         if folded > REFIT_SHARE * max(len(old.ids), 1) or old.tfidf is None:
             return None
-        papers = self.store.get_papers(new_ids)
+        papers = self.store.get_papers(new_ids, include_hidden=True)
         arriving = [k for k, i in enumerate(new_ids) if i in papers]
         if not arriving:
             return CorpusSnapshot(old, previous.vectorizer, previous.titles, mark, folded)
@@ -300,6 +300,8 @@ class Recommender:
         if ties:  # papers tied by citations to the library rise as a second ranking in a fusion (decision 0077)
             scores = _fused_with_ties(scores, candidate_ids, ties, self.settings.rrf_k)
         papers = self.store.get_papers(candidate_ids)
+        if len(papers) < len(candidate_ids):  # hidden by an admin (or merged away): never recommended
+            scores = np.where([i in papers for i in candidate_ids], scores, -np.inf)
         by_record = self._papers_of_followed_authors(author_records)
         followed_author: dict[str, str] = {}
         if author_keys or by_record:

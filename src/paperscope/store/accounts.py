@@ -279,20 +279,22 @@ class AccountStore:
         return collection
 
     def get_collection(self, collection_id: int, *, viewer_id: int | None) -> Collection | None:
-        """The collection if the viewer may see it (its owner, or anyone when it is public); else None."""
+        """The collection if the viewer may see it (its owner, or anyone when it is public and its owner is not
+        blocked); else None."""
         if not 0 <= collection_id <= MAX_RECORD_ID:
             return None
         with self.engine.connect() as conn:
             found = self._collections(conn, collections.c.id == collection_id)
-        if not found or not (found[0].public or found[0].user_id == viewer_id):
-            return None
-        return found[0]
+            shown = found and (found[0].user_id == viewer_id
+                               or (found[0].public and not _blocked(conn, found[0].user_id)))
+        return found[0] if shown else None
 
     def list_collections(self, user_id: int, *, viewer_id: int | None) -> list[Collection]:
-        """A user's collections that the viewer may see."""
+        """A user's collections that the viewer may see (another user's public ones, unless the owner is blocked)."""
         condition = collections.c.user_id == user_id
         if viewer_id != user_id:
-            condition = sa.and_(condition, collections.c.public.is_(True))
+            owner_blocked = sa.select(users.c.id).where(users.c.id == user_id, users.c.blocked_at.is_not(None))
+            condition = sa.and_(condition, collections.c.public.is_(True), ~owner_blocked.exists())
         with self.engine.connect() as conn:
             return self._collections(conn, condition)
 
@@ -403,6 +405,11 @@ def _check_profile(*, display_name: str | None, timezone: str | None) -> None:
         DISPLAY_NAME.check(display_name)
     if timezone is not None:
         TIMEZONE.check(timezone)
+
+
+def _blocked(conn: Connection, user_id: int) -> bool:
+    """Whether a moderator blocked the user: their public collections are shown to nobody else meanwhile."""
+    return conn.execute(sa.select(users.c.blocked_at).where(users.c.id == user_id)).scalar() is not None
 
 
 def _require_papers(conn: Connection, paper_ids: list[str]) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from paperscope.ids import title_key
 from paperscope.models import Paper
 from paperscope.store.db import in_chunks
+from paperscope.store.moderation import HIDDEN_PAPER_IDS
 from paperscope.store.papers import paper_from_row
 from paperscope.store.schema import author_ids, authors, paper_authors, papers
 
@@ -121,12 +122,13 @@ class AuthorStore:
             return _authors(conn, [row.id for row in conn.execute(counted)])
 
     def papers_of(self, author_id: int, *, limit: int = 50, offset: int = 0) -> tuple[list[Paper], int]:
-        """A page of the author's papers stored here, newest first, and how many there are."""
+        """A page of the author's papers stored here (hidden ones left out), newest first, and how many there are."""
         theirs = sa.select(paper_authors.c.paper_id).where(paper_authors.c.author_id == author_id)
         order = [papers.c.published.desc().nulls_last(), papers.c.id]
+        shown = sa.and_(papers.c.id.in_(theirs), papers.c.id.not_in(HIDDEN_PAPER_IDS))
         with self.engine.connect() as conn:
-            total = conn.execute(sa.select(sa.func.count()).select_from(papers).where(papers.c.id.in_(theirs)))
-            rows = conn.execute(sa.select(papers).where(papers.c.id.in_(theirs)).order_by(*order)
+            total = conn.execute(sa.select(sa.func.count()).select_from(papers).where(shown))
+            rows = conn.execute(sa.select(papers).where(shown).order_by(*order)
                                 .limit(limit).offset(offset)).mappings()
             return [paper_from_row(row) for row in rows], int(total.scalar_one())
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from paperscope.store.comments import CommentStore
     from paperscope.store.digests import DigestStore
     from paperscope.store.discussed import DiscussedCandidate
+    from paperscope.store.moderation import ModerationStore
     from paperscope.store.notes import NoteStore
     from paperscope.store.notifications import NotificationStore
     from paperscope.store.sessions import SessionStore
@@ -60,8 +61,12 @@ class TrendingCandidate:
 
 class Store(abc.ABC):
     """Papers, their embeddings and ingest state, behind one interface for SQLite and PostgreSQL; the rest of
-    the database (accounts, comments, notes, notifications, summaries, sessions, submissions, topics, digests)
-    through the accessors of the same name."""
+    the database (accounts, comments, notes, notifications, summaries, moderation, sessions, submissions, topics,
+    digests) through the accessors of the same name.
+
+    The methods that read papers for people to see (`get_papers`, `list_papers`, `trending_candidates`, the
+    citation pages) leave out the papers an admin hid (`moderation`); `get_paper`, the look-up by any id,
+    finds them too, so the web can show a hidden paper to admins alone."""
 
     url: str
 
@@ -96,6 +101,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def notifications(self) -> NotificationStore:
         """Notifications of replies, mentions and followed discussions; the discussions users follow."""
+
+    @property
+    @abc.abstractmethod
+    def moderation(self) -> ModerationStore:
+        """Hidden comments and papers, reports, blocked users, admin rights and the moderation log."""
 
     @property
     @abc.abstractmethod
@@ -148,8 +158,9 @@ class Store(abc.ABC):
         """A page of the stored papers that cite this paper, newest first, and how many there are."""
 
     @abc.abstractmethod
-    def get_papers(self, paper_ids: Iterable[str]) -> dict[str, Paper]:
-        """The stored papers among these ids, keyed by id."""
+    def get_papers(self, paper_ids: Iterable[str], *, include_hidden: bool = False) -> dict[str, Paper]:
+        """The stored papers among these ids that no admin hid (all of them with `include_hidden`: for models
+        built over every paper, such as the recommender's corpus), keyed by id."""
 
     @abc.abstractmethod
     def iter_papers(self, batch_size: int = 1000) -> Iterator[Paper]:
@@ -186,7 +197,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def trending_candidates(self, first: dt.date, last: dt.date) -> list[TrendingCandidate]:
-        """Papers dated within [first, last], with upvotes and local votes.
+        """Papers dated within [first, last], with upvotes and local votes; hidden papers left out.
 
         A paper's date is its publication date, or for papers without one (daily listings carry none)
         the day it was added to this database.
@@ -217,7 +228,8 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def list_papers(self, filters: PaperFilter | None = None, *, limit: int = 20, offset: int = 0
                     ) -> tuple[list[Paper], int]:
-        """Papers newest first (by publication date, then by when they were added), and how many match."""
+        """Papers newest first (by publication date, then by when they were added), and how many match; hidden
+        papers left out."""
 
     # Embeddings ---------------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from paperscope.store.db import (
 )
 from paperscope.store.filters import filter_table_ids, paper_filter_condition, paper_filter_ids
 from paperscope.store.migrate import current_revision
+from paperscope.store.moderation import HIDDEN_PAPER_IDS
 from paperscope.store.schema import citations, paper_ids, papers, sync_state, votes
 
 PAPER_FIELDS = [f.name for f in dataclasses.fields(Paper) if f.name not in NOT_COLUMNS]
@@ -89,16 +90,16 @@ class PaperStore:
                        ) -> tuple[list[Paper], int]:
         """A page of the papers whose ids `linked` selects (the paper itself left out), newest first, and
         their number."""
-        condition = sa.and_(papers.c.id.in_(linked), papers.c.id != paper_id)
+        condition = sa.and_(papers.c.id.in_(linked), papers.c.id != paper_id, papers.c.id.not_in(HIDDEN_PAPER_IDS))
         order = [papers.c.published.desc().nulls_last(), papers.c.id]
         with self.engine.connect() as conn:
             total = conn.execute(sa.select(sa.func.count()).select_from(papers).where(condition)).scalar_one()
             rows = conn.execute(sa.select(papers).where(condition).order_by(*order).limit(limit).offset(offset))
             return [paper_from_row(row) for row in rows.mappings()], int(total)
 
-    def get_papers(self, paper_ids: Iterable[str]) -> dict[str, Paper]:
+    def get_papers(self, paper_ids: Iterable[str], *, include_hidden: bool = False) -> dict[str, Paper]:
         with self.engine.connect() as conn:
-            return select_papers(conn, papers.c.id, list(paper_ids))
+            return select_papers(conn, papers.c.id, list(paper_ids), visible_only=not include_hidden)
 
     def iter_papers(self, batch_size: int = 1000) -> Iterator[Paper]:
         for rows in keyset_batches(self.engine, sa.select(papers), papers.c.id, batch_size):
@@ -193,7 +194,8 @@ class PaperStore:
                  .select_from(papers.outerjoin(vote_counts, vote_counts.c.paper_id == papers.c.id))
                  .where(sa.or_(papers.c.published.between(first, last),
                                sa.and_(papers.c.published.is_(None), papers.c.added_at >= start,
-                                       papers.c.added_at < end))))
+                                       papers.c.added_at < end)),
+                        papers.c.id.not_in(HIDDEN_PAPER_IDS)))
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [TrendingCandidate(id=pid, upvotes=int(up or 0), votes=int(n or 0),
@@ -231,7 +233,10 @@ class PaperStore:
             total = int(conn.execute(sa.select(sa.func.count()).select_from(matching)).scalar_one())
             per_paper = checks_each_paper(conn, filters, total, offset + limit)
             query = listing_query(filters, limit=limit, offset=offset, per_paper=per_paper)
-            rows = conn.execute(query).mappings().all()
+            rows = conn.execute(query.where(papers.c.id.not_in(HIDDEN_PAPER_IDS))).mappings().all()
+            hidden = list(conn.execute(HIDDEN_PAPER_IDS).scalars())
+        if hidden:  # a handful: take those passing the filters off the count
+            total -= len(self.passing_filters(filters, hidden))
         return [paper_from_row(row) for row in rows], total
 
     # Sync state ---------------------------------------------------------------------------------
@@ -284,11 +289,13 @@ def walk_pays(matches: int, papers_total: int, rows: int) -> bool:
 
 # Rows -------------------------------------------------------------------------------------------
 
-def select_papers(conn: Connection, column: sa.Column[Any], values: list[str]) -> dict[str, Paper]:
-    """The papers whose `column` is one of `values`, keyed by id."""
+def select_papers(conn: Connection, column: sa.Column[Any], values: list[str], *, visible_only: bool = False
+                  ) -> dict[str, Paper]:
+    """The papers whose `column` is one of `values` (those no admin hid, with `visible_only`), keyed by id."""
     found: dict[str, Paper] = {}
+    query = sa.select(papers).where(papers.c.id.not_in(HIDDEN_PAPER_IDS)) if visible_only else sa.select(papers)
     for chunk in in_chunks(values):
-        for row in conn.execute(sa.select(papers).where(column.in_(chunk))).mappings():
+        for row in conn.execute(query.where(column.in_(chunk))).mappings():
             paper = paper_from_row(row)
             found[paper.id] = paper
     return found

@@ -4,8 +4,8 @@
 embedding methods are those of `PaperStore` (store/papers.py) and `EmbeddingStore` (store/embeddings.py),
 its comment counts those of `DiscussedStore` (store/discussed.py);
 storing papers is the merge (store/merge.py); the other tables are reached through accessors that share the
-engine: `accounts`, `authors`, `comments`, `notes`, `notifications`, `summaries`, `sessions`, `submissions`,
-`topics`, `digests`.
+engine: `accounts`, `authors`, `comments`, `notes`, `notifications`, `summaries`, `moderation`, `sessions`,
+`submissions`, `topics`, `digests`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from paperscope.store.discussed import DiscussedStore
 from paperscope.store.embeddings import EmbeddingStore
 from paperscope.store.merge import merge_papers
 from paperscope.store.migrate import current_revision, upgrade
+from paperscope.store.moderation import ModerationStore
 from paperscope.store.notes import NoteStore
 from paperscope.store.notifications import NotificationStore
 from paperscope.store.papers import PaperStore
@@ -95,6 +96,11 @@ class SQLStore(PaperStore, EmbeddingStore, DiscussedStore, Store):
     def notifications(self) -> NotificationStore:
         """Notifications, followed discussions and the e-mail choice, on the same database."""
         return NotificationStore(self.engine)
+
+    @functools.cached_property
+    def moderation(self) -> ModerationStore:
+        """Hidden comments and papers, reports, blocked users, admin rights and the log, on the same database."""
+        return ModerationStore(self.engine)
 
     @functools.cached_property
     def sessions(self) -> SessionStore:

@@ -1,5 +1,5 @@
-"""What routes look up before they answer: a paper, topic or collection (404 when there is none the viewer
-may see), whether a user follows something, and papers as the JSON API shows them."""
+"""What routes look up before they answer: a paper (hidden ones for admins only), topic or collection (404 when
+there is none the viewer may see), whether a user follows something, and papers as the JSON API shows them."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from paperscope.web.schemas import PaperOut, ScoredPaper
 from paperscope.web.services import Services
 
 
-def get_paper(services: Services, paper_id: str) -> Paper:
+def get_paper(services: Services, paper_id: str, viewer: User | None = None) -> Paper:
+    """The stored paper known by this id; 404 when there is none, or when an admin hid it and the viewer is no
+    admin (a hidden paper is not there for anyone else)."""
     paper = services.store.get_paper(paper_id)
-    if paper is None:
+    if paper is None or (not (viewer and viewer.is_admin) and services.store.moderation.is_paper_hidden(paper.id)):
         raise HTTPException(404, f"No paper with id {paper_id!r} is stored here. Search for it, or submit it by "
                             "its arXiv id.")
     return paper

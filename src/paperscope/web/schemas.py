@@ -32,13 +32,15 @@ class ErrorBody(BaseModel):
 
 _API_ERRORS = {
     400: "A value the schema cannot rule out is wrong (a date, a name already in use); the message says which",
-    401: "Sign in, or send an API token", 403: "A cookie session sent no CSRF header",
+    401: "Sign in, or send an API token",
+    403: "A cookie session sent no CSRF header, or a moderator blocked the account",
     404: "No such record (or one you may not see)", 422: "A parameter or body field breaks the schema",
     429: "Too many requests; wait for Retry-After seconds", 502: "An upstream source (arXiv) failed",
     503: "The database or the search indexes are not ready; try again"}
 _PAGE_ERRORS = {
     303: "Sign in first: a redirect to /signin", 400: "A value is wrong; the page says which",
-    403: "The form's CSRF token is missing or stale", 404: "No such record (or one you may not see)",
+    403: "The form's CSRF token is missing or stale, or a moderator blocked the account",
+    404: "No such record (or one you may not see)",
     422: "A form field or parameter breaks the schema; the page says which",
     429: "Too many attempts; wait for Retry-After seconds", 502: "An upstream source (arXiv) failed",
     503: "The database or the search indexes are not ready; try again"}

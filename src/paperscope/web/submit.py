@@ -61,6 +61,9 @@ def submit_paper(services: Services, user: User, raw_id: str) -> Submission:
         return store.submissions.add(
             user.id, submitted, paper_id=None, status="failed",
             message=f"{service} has no paper {submitted}" + (f" ({reasons})" if reasons else "") + ". Check the id.")
+    if store.moderation.is_paper_hidden(paper.id):
+        return store.submissions.add(user.id, submitted, paper_id=None, status="failed",
+                                     message=f"A moderator hid {submitted} on this site, so it is not shown here.")
     status = "added" if report.added else "updated" if report.updated else "unchanged"
     title = plain_text(paper.title)
     message = {"added": f"Added “{title}”.", "updated": f"Updated “{title}” from {service}.",

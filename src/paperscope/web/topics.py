@@ -70,20 +70,23 @@ def sparkline(values: list[int], width: int = 96, height: int = 24) -> str:
 
 
 class MapData:
-    """The points of the current map with titles, rebuilt when a new map is saved."""
+    """The points of the current map with titles, rebuilt when a new map is saved or an admin hides or shows a
+    paper."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._cached: tuple[int, int, dict[str, Any]] | None = None  # (map id, assignments count, data)
+        # (map id, assignments count, hidden papers, data)
+        self._cached: tuple[int, int, frozenset[str], dict[str, Any]] | None = None
 
     def get(self, store: Store, topic_id: int | None = None) -> dict[str, Any]:
         current = store.topics.current_map()
         if current is None:
             return {"map": None, "topics": [], "points": []}
+        hidden = frozenset(store.moderation.hidden_paper_ids())  # a paper an admin hides leaves the map at once
         with self._lock:
-            if self._cached is None or self._cached[0] != current.id or self._cached[1] != current.n_papers:
-                self._cached = (current.id, current.n_papers, self._build(store))
-            data = self._cached[2]
+            if self._cached is None or self._cached[:3] != (current.id, current.n_papers, hidden):
+                self._cached = (current.id, current.n_papers, hidden, self._build(store))
+            data = self._cached[3]
         if topic_id is None:
             return data
         return {**data, "points": [p for p in data["points"] if p[1] == topic_id]}
@@ -99,8 +102,8 @@ class MapData:
         found = store.get_papers(a.paper_id for a in assignments)
         titles = {pid: plain_text(paper.title) for pid, paper in found.items()}
         # (paper id, topic id or None, x, y, title, ambiguous: close to another topic too)
-        points = [(a.paper_id, a.topic_id, round(a.x, 4), round(a.y, 4), titles.get(a.paper_id, a.paper_id),
-                   bool(a.other_topics)) for a in assignments]
+        points = [(a.paper_id, a.topic_id, round(a.x, 4), round(a.y, 4), titles[a.paper_id], bool(a.other_topics))
+                  for a in assignments if a.paper_id in titles]  # not a paper merged away or hidden by an admin
         labels = [{"id": t.id, "label": t.label, "emerging": t.emerging, "x": t.x, "y": t.y, "size": t.size}
                   for t in topics.list_topics()]
         return {"map": True, "topics": labels, "points": points}

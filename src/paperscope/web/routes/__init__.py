@@ -23,6 +23,7 @@ from paperscope.web.routes import feeds
 from paperscope.web.routes.api import authors as api_authors
 from paperscope.web.routes.api import collections as api_collections
 from paperscope.web.routes.api import comments as api_comments
+from paperscope.web.routes.api import moderation as api_moderation
 from paperscope.web.routes.api import notes as api_notes
 from paperscope.web.routes.api import notifications as api_notifications
 from paperscope.web.routes.api import papers as api_papers
@@ -37,6 +38,7 @@ from paperscope.web.routes.pages import (
     collections,
     comments,
     library,
+    moderation,
     notifications,
     papers,
     recommendations,
@@ -64,6 +66,7 @@ ROUTERS: tuple[tuple[str, APIRouter], ...] = (
     (FEEDS, feeds.router),
     (PAGES, topics.router),
     (PAGES, recommendations.router),
+    (PAGES, moderation.router),
     (API, api_notes.router),  # before papers: its /papers/{id}/note would read as a paper id there
     (API, api_notifications.router),  # before papers, as notes
     (API, api_comments.router),  # before papers, for its /papers/{id}/comments likewise
@@ -75,6 +78,7 @@ ROUTERS: tuple[tuple[str, APIRouter], ...] = (
     (API, api_collections.router),
     (API, api_submissions.router),
     (API, api_topics.router),
+    (API, api_moderation.router),
 )
 
 

@@ -8,6 +8,7 @@ from paperscope.errors import InputError
 from paperscope.store.accounts import Collection
 from paperscope.web.deps import ApiUser, RequiredApiUser, ServicesDep
 from paperscope.web.lookups import collection_not_found, visible_collection
+from paperscope.web.moderation import refuse_blocked
 from paperscope.web.params import PaperIdPath, RecordId
 from paperscope.web.schemas import ERROR_RESPONSES, CollectionIn, CollectionOut, CollectionPapersIn
 
@@ -27,6 +28,8 @@ def my_collections(services: ServicesDep, user: RequiredApiUser) -> list[Collect
 
 @router.post("/collections", response_model=CollectionOut, status_code=201, summary="Create a collection")
 def create_collection(services: ServicesDep, user: RequiredApiUser, body: CollectionIn) -> CollectionOut:
+    if body.public:
+        refuse_blocked(user, "publish a collection")
     try:
         created = services.store.accounts.create_collection(user.id, body.name, description=body.description,
                                                             public=body.public)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from paperscope.errors import InputError, PaperscopeError
 from paperscope.filter_input import parse_paper_filter
 from paperscope.models import Paper
-from paperscope.web.deps import RequiredApiUser, ServicesDep
+from paperscope.web.deps import ApiUser, RequiredApiUser, ServicesDep
 from paperscope.web.hints import web_message
 from paperscope.web.lookups import get_paper, papers_out
 from paperscope.web.params import (
@@ -77,7 +77,7 @@ def _page(services: Services, papers: list[Paper], total: int, limit: int, offse
 def vote(services: ServicesDep, user: RequiredApiUser, paper_id: PaperIdPath, body: VoteIn) -> VoteOut:
     paper = get_paper(services, paper_id)
     try:
-        upvotes = cast_vote(services, user.id, paper, up=body.up)
+        upvotes = cast_vote(services, user, paper, up=body.up)
     except InputError as exc:
         raise HTTPException(404, str(exc)) from None
     return VoteOut(paper_id=paper.id, voted=body.up, upvotes=upvotes)
@@ -89,5 +89,5 @@ def my_votes(services: ServicesDep, user: RequiredApiUser) -> list[str]:
 
 
 @router.get("/papers/{paper_id:path}", response_model=PaperOut, summary="One paper")
-def one_paper(services: ServicesDep, paper_id: PaperIdPath) -> PaperOut:
-    return papers_out(services, [get_paper(services, paper_id)])[0]
+def one_paper(services: ServicesDep, user: ApiUser, paper_id: PaperIdPath) -> PaperOut:
+    return papers_out(services, [get_paper(services, paper_id, user)])[0]

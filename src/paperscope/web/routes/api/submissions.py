@@ -7,6 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from paperscope.errors import InputError
 from paperscope.web.deps import RequiredApiUser, ServicesDep
+from paperscope.web.moderation import refuse_blocked
 from paperscope.web.schemas import ERROR_RESPONSES, ErrorBody, SubmissionIn, SubmissionOut
 from paperscope.web.security import take_submission, too_many
 from paperscope.web.submit import submit_paper
@@ -26,6 +27,7 @@ def my_submissions(services: ServicesDep, user: RequiredApiUser) -> list[Submiss
              responses={429: {"model": ErrorBody, "description": "Too many submissions from this account or "
                                                                  "address this hour; see `Retry-After`"}})
 async def submit(request: Request, services: ServicesDep, user: RequiredApiUser, body: SubmissionIn) -> SubmissionOut:
+    refuse_blocked(user, "submit papers")
     if wait := await run_in_threadpool(take_submission, request, services, user):
         raise too_many("submissions from your account or address this hour", wait)
     try:

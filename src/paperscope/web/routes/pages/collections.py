@@ -18,6 +18,7 @@ from paperscope.web.bounded import Bounded
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
 from paperscope.web.exports import export_response, export_responses
 from paperscope.web.lookups import visible_collection
+from paperscope.web.moderation import refuse_blocked
 from paperscope.web.pages import cards, page
 from paperscope.web.params import RecordId
 from paperscope.web.services import Services
@@ -36,6 +37,8 @@ def _readable(services: Services, collection_id: int, viewer: User | None) -> tu
 @router.post("/collections", dependencies=[CsrfChecked], summary="Create a collection")
 def create(services: ServicesDep, user: RequiredUser, name: NameForm, description: DescriptionForm = "",
            public: Annotated[str | None, Form()] = None) -> Response:
+    if public:
+        refuse_blocked(user, "publish a collection")
     try:
         collection = services.store.accounts.create_collection(user.id, name, description=description,
                                                                public=bool(public))
@@ -84,6 +87,8 @@ def _owned(action: str) -> str:
 @router.post("/collections/{collection_id}/edit", dependencies=[CsrfChecked], summary="Edit a collection")
 def edit(services: ServicesDep, user: RequiredUser, collection_id: RecordId, name: NameForm,
          description: DescriptionForm = "", public: Annotated[str | None, Form()] = None) -> Response:
+    if public:
+        refuse_blocked(user, "publish a collection")
     try:
         services.store.accounts.update_collection(collection_id, owner_id=user.id, name=name,
                                                   description=description, public=bool(public))

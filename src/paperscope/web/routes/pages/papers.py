@@ -41,7 +41,7 @@ def back(request: Request, paper: Paper, next_path: str | None = None) -> Redire
 def vote(request: Request, services: ServicesDep, user: RequiredUser, paper_id: PaperIdPath,
          up: Annotated[int, Form()] = 1, next: Annotated[str | None, Form()] = None) -> Response:
     paper = get_paper(services, paper_id)
-    upvotes = cast_vote(services, user.id, paper, up=bool(up))
+    upvotes = cast_vote(services, user, paper, up=bool(up))
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse({"paper_id": paper.id, "voted": bool(up), "upvotes": upvotes})
     return back(request, paper, next)
@@ -131,7 +131,7 @@ def bibtex(services: ServicesDep, user: CurrentUser, paper_id: PaperIdPath) -> R
 
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse, summary="A paper's page")
 def paper_page(request: Request, services: ServicesDep, user: CurrentUser, paper_id: PaperIdPath) -> HTMLResponse:
-    paper = get_paper(services, paper_id)
+    paper = get_paper(services, paper_id, user)
     if paper.id != paper_id:  # an arXiv id given with a version or as a link: one address per paper
         return RedirectResponse(f"/papers/{paper.id}", status_code=301)  # type: ignore[return-value]
     card = cards(services, user, [paper])[0]
@@ -153,6 +153,7 @@ def paper_page(request: Request, services: ServicesDep, user: CurrentUser, paper
         "known_ids": ids_by_kind(paper.refs, paper.doi), "id_names": ID_NAMES,
         "following_discussion": user is not None and services.store.notifications.is_following(user.id, paper.id),
         "author_records": services.store.authors.authors_of(paper.id),
+        "hidden_paper": services.store.moderation.hidden_paper(paper.id) if user and user.is_admin else None,
         "citation_sections": [("References", "references", cited_total, cards(services, user, cited)),
                               ("Cited by papers", "citations", citing_total, cards(services, user, citing))],
         **thread_context(services, user, paper)}

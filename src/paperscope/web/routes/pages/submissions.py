@@ -13,6 +13,7 @@ from paperscope.errors import InputError
 from paperscope.limits import ARXIV_ID
 from paperscope.web.bounded import Bounded
 from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
+from paperscope.web.moderation import blocked_refusal
 from paperscope.web.pages import page, refusal_page
 from paperscope.web.security import take_submission, too_many
 from paperscope.web.submit import submit_paper
@@ -28,6 +29,8 @@ def submit_form(request: Request, services: ServicesDep, user: CurrentUser) -> H
 @router.post("/submit", response_class=HTMLResponse, dependencies=[CsrfChecked], summary="Submit a paper")
 async def submit(request: Request, services: ServicesDep, user: RequiredUser,
                  arxiv_id: Annotated[str, Form(), Bounded(ARXIV_ID)]) -> HTMLResponse:
+    if (blocked := blocked_refusal(user, "submit papers")) is not None:
+        return refusal_page(request, services, "submit.html", {"submission": None, "arxiv_id": arxiv_id}, blocked)
     if wait := await run_in_threadpool(take_submission, request, services, user):
         return refusal_page(request, services, "submit.html", {"submission": None, "arxiv_id": arxiv_id},
                             too_many("submissions from your account or address this hour", wait))
