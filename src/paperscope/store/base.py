@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from paperscope.store.sessions import SessionStore
     from paperscope.store.submissions import SubmissionStore
     from paperscope.store.topics import TopicStore
+    from paperscope.store.webhooks import WebhookStore
 
 
 class Outcome(StrEnum):
@@ -56,7 +57,8 @@ class TrendingCandidate:
 
 class Store(abc.ABC):
     """Papers, their embeddings and ingest state, behind one interface for SQLite and PostgreSQL; the rest of
-    the database (accounts, notes, sessions, submissions, topics, digests) through the accessors of the same name."""
+    the database (accounts, notes, sessions, submissions, topics, digests,
+    webhooks) through the accessors of the same name."""
 
     url: str
 
@@ -96,6 +98,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def digests(self) -> DigestStore:
         """Subscriptions, follows, the outbox and the papers sent to each user, on the same database."""
+
+    @property
+    @abc.abstractmethod
+    def webhooks(self) -> WebhookStore:
+        """Webhook subscriptions (chat channels, JSON endpoints) and their outbox messages."""
 
     # Papers -------------------------------------------------------------------------------------
 

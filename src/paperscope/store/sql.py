@@ -3,7 +3,7 @@
 `SQLStore` opens the engine (store/db.py) and brings the schema up to date (store/migrate.py). Its paper and
 embedding methods are those of `PaperStore` (store/papers.py) and `EmbeddingStore` (store/embeddings.py);
 storing papers is the merge (store/merge.py); the other tables are reached through accessors that share the
-engine: `accounts`, `authors`, `notes`, `sessions`, `submissions`, `topics`, `digests`.
+engine: `accounts`, `authors`, `notes`, `sessions`, `submissions`, `topics`, `digests`, `webhooks`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from paperscope.store.papers import PaperStore
 from paperscope.store.sessions import SessionStore
 from paperscope.store.submissions import SubmissionStore
 from paperscope.store.topics import TopicStore
+from paperscope.store.webhooks import WebhookStore
 
 
 class SQLStore(PaperStore, EmbeddingStore, Store):
@@ -94,3 +95,8 @@ class SQLStore(PaperStore, EmbeddingStore, Store):
     def digests(self) -> DigestStore:
         """Subscriptions, follows, the outbox and the papers sent to each user, on the same database."""
         return DigestStore(self.engine)
+
+    @functools.cached_property
+    def webhooks(self) -> WebhookStore:
+        """Webhook subscriptions (chat channels, JSON endpoints) and their outbox messages, on the same database."""
+        return WebhookStore(self.engine)

@@ -73,9 +73,9 @@ ROUTERS: tuple[tuple[str, APIRouter], ...] = (
 def digest_routers() -> tuple[tuple[str, APIRouter], ...]:
     """(prefix, router) of the resources that need the digest extra; ImportError without it."""
     from paperscope.web.routes.api import recommendations as api_recommendations
-    from paperscope.web.routes.pages import digests
+    from paperscope.web.routes.pages import digests, webhooks
 
-    return (PAGES, digests.router), (API, api_recommendations.router)
+    return (PAGES, digests.router), (PAGES, webhooks.router), (API, api_recommendations.router)
 
 
 def include_routers(app: FastAPI, *, with_digests: bool) -> Callable[[str], list[str]]:
