@@ -3,8 +3,9 @@
 docs/reference.md holds every command's --help, generated from these commands (`paperscope.cli.reference`).
 
 * `ingest`: ingest;  `search`: index, search, similar;  `users`: users, library, recommend, subscribe,
-  unsubscribe (`webhooks`: subscribe --webhook, webhooks);  `digest`: digest send/preview;  `serve`: serve, worker (`processes` starts and stops the
-  worker process of `serve --workers N`);  `topics`: topics;  `db`: db copy, stats;  `agents`: mcp.
+  unsubscribe;  `webhooks`: subscribe --webhook, webhooks;  `digest`: digest send/preview;  `serve`: serve,
+  worker (`processes` starts and stops the worker process of `serve --workers N`);  `topics`: topics;  `db`:
+  db copy, stats;  `agents`: mcp.
 * `context` is what each command gets (settings, the store); `output` its progress bars and paper lines;
   `hints` words an error's next step for the command line.
 """
