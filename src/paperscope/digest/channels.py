@@ -178,7 +178,7 @@ def send_test(store: Store, settings: Settings, webhook: Webhook, *, now: dt.dat
     assert message is not None  # a test message is composed even with no papers
     enqueue(store, webhook, message)
     quick = settings.model_copy(update={"webhook_retries": 0})
-    return deliver_webhooks(store, quick, webhook_id=webhook.id, now=moment, sleep=sleep, transport=transport)
+    return deliver_webhooks(store, quick, webhook_id=webhook.id, sleep=sleep, transport=transport)
 
 
 def _votes_reason(paper: Paper) -> str:
