@@ -164,7 +164,7 @@ def discord_payload(message: ChannelMessage) -> dict[str, Any]:
     budget = DISCORD_TOTAL
     embeds: list[dict[str, Any]] = []
     for paper in shown:
-        title = _cut(_clean(paper.title), DISCORD_TITLE)
+        title = _cut(markdown_escape(_clean(paper.title)), DISCORD_TITLE)
         lines = []
         if paper.authors:
             lines.append(f"*{markdown_escape(_cut(_clean(paper.authors), 200))}*")
