@@ -33,7 +33,7 @@ import httpx
 
 from paperscope.config import Settings
 from paperscope.digest.delivery import DeliveryReport, Sleep, abandoned, claimant_id
-from paperscope.errors import PermanentFailure, TemporaryFailure
+from paperscope.errors import NoAnswer, PermanentFailure, RetryLater, TemporaryFailure
 from paperscope.http import USER_AGENT
 from paperscope.store import Store
 from paperscope.store.digests import OutboxMessage
@@ -46,18 +46,6 @@ MAX_RETRY_AFTER = 600.0
 TEST_KEY_PREFIX = "webhook-test:"
 UNKNOWN_OUTCOME = ("the sender stopped while the request was out, so it may have arrived; not sent again, since "
                    "a chat channel cannot tell a repeat")
-
-
-class NoAnswer(PermanentFailure):
-    """The request went out and no answer came: it may have been acted on, so it is not repeated."""
-
-
-class RetryLater(TemporaryFailure):
-    """An answer worth retrying, with the wait the endpoint asked for (`Retry-After`), if any."""
-
-    def __init__(self, message: str, after: float | None = None) -> None:
-        super().__init__(message)
-        self.after = after
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -160,7 +148,8 @@ def _deliver_one(store: Store, settings: Settings, client: WebhookClient, messag
             if _failed_request(store, settings, report, claimed, webhook, error,
                                give_up=claimed.attempts >= settings.webhook_max_attempts):
                 return
-            wait = min(MAX_RETRY_AFTER, max(delay, getattr(exc, "after", None) or 0.0))
+            asked = exc.after if isinstance(exc, RetryLater) else None
+            wait = min(MAX_RETRY_AFTER, max(delay, asked or 0.0))
             store.digests.mark_retry(claimed.id, error, _now() + dt.timedelta(seconds=wait))
             if attempt == settings.webhook_retries:
                 report.retry_later.append(claimed.id)
