@@ -250,7 +250,7 @@ def test_subscribe_with_a_webhook_on_the_command_line(database_url: str) -> None
            "clustering', weekly at 09:00 UTC on Fridays" in added.stdout
     with open_store(database_url) as store:
         [webhook] = store.webhooks.of_user(store.accounts.require_user("ada@example.org").id)
-    assert f"secret (shown only now" in added.stdout and webhook.secret in added.stdout
+    assert "secret (shown only now" in added.stdout and webhook.secret in added.stdout
     assert "TOPSECRET" not in added.stdout
     changed = run_cli(database_url, "subscribe", "ada@example.org", "--webhook", url, "--format", "json",
                       "--query", "graph clustering")
@@ -266,3 +266,18 @@ def test_subscribe_with_a_webhook_on_the_command_line(database_url: str) -> None
     removed = run_cli(database_url, "webhooks", "remove", "ada@example.org", "1")
     assert removed.returncode == 0 and run_cli(database_url, "webhooks", "list", "ada@example.org").stdout == \
         "ada@example.org has no webhooks\n"
+
+
+def test_deleting_a_user_takes_their_webhooks_and_messages(database_url: str, fixture_server: FixtureServer) -> None:
+    fixture_server.route("/hook", lambda _: Reply(200, "ok"))
+    with open_store(database_url) as store:
+        trending_papers(store)
+        doomed = hook(store, fixture_server.url + "/hook", "mallory@example.org")
+        kept = hook(store, fixture_server.url + "/hook", "alice@example.org")
+        send_webhook_digests(store, settings_for(database_url), now=NOW)
+        assert store.accounts.user_data(doomed.user_id).counts["webhooks"] == 1
+    deleted = run_cli(database_url, "users", "delete", "mallory@example.org", "--yes")
+    assert deleted.returncode == 0 and "1 digest messages" in deleted.stdout and "1 webhooks" in deleted.stdout
+    with open_store(database_url) as store:
+        assert store.webhooks.get(doomed.id) is None and store.webhooks.messages(webhook_id=doomed.id) == []
+        assert store.webhooks.get(kept.id) is not None and len(store.webhooks.messages(webhook_id=kept.id)) == 1
