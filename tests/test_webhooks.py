@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -28,13 +29,16 @@ from paperscope.digest.webhooks import (
 from paperscope.models import Paper
 from paperscope.store import Store, open_store
 from paperscope.store.webhooks import Webhook
-from tests.conftest import REPO
+from tests.conftest import FIXTURES, REPO
 from tests.http_fixture_server import FixtureServer, Reply, Request
 from tests.http_fixture_server import fixture_server as fixture_server  # noqa: F401 (registers it)
 from tests.test_digest_support import free_port
 
 HOSTILE = "<!channel> & <https://evil.example|click> @everyone *bold* [x](javascript:alert(1))"
 NOW = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)  # after the papers of a test are stored
+GRAPH = [f"2601.{n:05d}" for n in range(1, 7)]  # tests/fixtures/digest_papers.jsonl
+SPEECH = [f"2601.{n:05d}" for n in range(7, 12)]
+ROBOTS = [f"2601.{n:05d}" for n in range(12, 17)]
 
 
 def settings_for(database_url: str, **changes: object) -> Settings:
@@ -281,3 +285,49 @@ def test_deleting_a_user_takes_their_webhooks_and_messages(database_url: str, fi
     with open_store(database_url) as store:
         assert store.webhooks.get(doomed.id) is None and store.webhooks.messages(webhook_id=doomed.id) == []
         assert store.webhooks.get(kept.id) is not None and len(store.webhooks.messages(webhook_id=kept.id)) == 1
+
+
+def test_a_search_a_topic_and_recommendations_each_carry_their_papers(
+        database_url: str, fixture_server: FixtureServer, tmp_path: Path) -> None:
+    from paperscope.index.search import SearchEngine
+    from paperscope.indexing import index_papers
+    from paperscope.ingest.pipeline import Ingester
+
+    settings = settings_for(database_url, index_dir=str(tmp_path / "indexes"))
+    for path in ("/search", "/topic", "/personal"):
+        fixture_server.route(path, lambda _: Reply(200))
+    with open_store(database_url) as store:
+        Ingester(store, settings).ingest(str(FIXTURES / "digest_papers.jsonl"))
+        index_papers(SearchEngine(store, settings))
+        robot_topic(store)
+        hook(store, fixture_server.url + "/search", format="json", content="query", value="speech recognition")
+        hook(store, fixture_server.url + "/topic", format="json", content="topic", value="3", max_papers=3)
+        personal = hook(store, fixture_server.url + "/personal", format="json", content="personal")
+        store.accounts.set_library_state(personal.user_id, [GRAPH[0]], "saved")
+        report = send_webhook_digests(store, settings, now=NOW)
+    assert len(report.delivery.sent) == 3
+    [search] = bodies(fixture_server, "/search")
+    assert sorted(p["id"] for p in search["papers"]) == SPEECH  # type: ignore[union-attr, index]
+    assert search["link"] == "https://papers.example.org/search?q=speech+recognition"
+    assert search["content"] == {"kind": "query", "value": "speech recognition"}
+    [topic] = bodies(fixture_server, "/topic")
+    assert len(topic["papers"]) == 3 and {p["id"] for p in topic["papers"]} <= set(ROBOTS)  # type: ignore[index, union-attr, arg-type]
+    assert "in topic 3 (Robot grasping)" in str(topic["title"]) and str(topic["link"]).endswith("/topics/3")
+    [mine] = bodies(fixture_server, "/personal")
+    picked = [p["id"] for p in mine["papers"]]  # type: ignore[union-attr, index]
+    assert GRAPH[0] not in picked and set(picked[:3]) <= set(GRAPH[1:])  # the library's neighbours first
+    assert "recommended for you" in str(mine["title"])
+
+
+def robot_topic(store: Store) -> None:
+    """A topic map through the store's API with one topic, 3, holding the robot papers."""
+    import numpy as np
+
+    from paperscope.store.topics import Assignment, TopicRecord
+
+    assignments = [Assignment(pid, 3 if pid in ROBOTS else None, 0.5, [], float(n), 0.0)
+                   for n, pid in enumerate(GRAPH + SPEECH + ROBOTS)]
+    record = TopicRecord(id=3, label="Robot grasping", keywords=["robot", "grasping"], representative_ids=ROBOTS[:3],
+                         size=len(ROBOTS), cohesion=0.5, centroid=np.ones(4, dtype=np.float32), x=13.0, y=0.0,
+                         neighbours=[], emerging=False)
+    store.topics.save_map("hashing-384", [record], assignments, params={"method": "by hand (test)"})

@@ -24,6 +24,7 @@ from paperscope.digest.payloads import ChannelMessage, payload
 from paperscope.digest.schedule import current_slot, is_due, period_length
 from paperscope.digest.webhooks import TEST_KEY_PREFIX, deliver_webhooks
 from paperscope.errors import InputError, NothingToGoOn
+from paperscope.index.search import SearchEngine
 from paperscope.models import Paper
 from paperscope.recommend.engine import Recommender
 from paperscope.store import Store
@@ -46,14 +47,23 @@ def due_webhooks(store: Store, now: dt.datetime | None = None) -> list[Webhook]:
 
 
 class ChannelComposer:
-    """Chooses a webhook's papers and builds its message; `recommender` is made on first need (personal ones)."""
+    """Chooses a webhook's papers and builds its message. `recommender` (personal webhooks) and `search` (followed
+    searches) are made on first need; a search engine of its own only reads the indexes, which the process that
+    indexes (`digest send` first, the worker, the web app's jobs) keeps current."""
 
     def __init__(self, store: Store, settings: Settings,
-                 recommender: Callable[[], Recommender] | Recommender | None = None) -> None:
+                 recommender: Callable[[], Recommender] | Recommender | None = None,
+                 search: SearchEngine | None = None) -> None:
         self.store = store
         self.settings = settings
         self._recommender = recommender
+        self._search = search
         self.base_url = settings.base_url.rstrip("/")
+
+    def search(self) -> SearchEngine:
+        if self._search is None:
+            self._search = SearchEngine(self.store, self.settings, writes_indexes=False)
+        return self._search
 
     def recommender(self) -> Recommender:
         if not isinstance(self._recommender, Recommender):
@@ -104,11 +114,9 @@ class ChannelComposer:
     def _searched(self, query: str, candidates: list[str], limit: int) -> list[str]:
         if not candidates:
             return []
-        from paperscope.index.search import SearchEngine
-
         allowed = set(candidates)
         try:
-            hits = SearchEngine(self.store, self.settings).search(query, mode="keyword", limit=SEARCHED)
+            hits = self.search().search(query, mode="keyword", limit=SEARCHED)
         except InputError:
             return []
         return [h.id for h in hits if h.id in allowed][:limit]
@@ -170,11 +178,12 @@ def send_webhook_digests(store: Store, settings: Settings, *, now: dt.datetime |
 
 
 def send_test(store: Store, settings: Settings, webhook: Webhook, *, now: dt.datetime | None = None,
-              sleep: Sleep = time.sleep, transport: httpx.BaseTransport | None = None) -> DeliveryReport:
+              search: SearchEngine | None = None, sleep: Sleep = time.sleep,
+              transport: httpx.BaseTransport | None = None) -> DeliveryReport:
     """Compose a test message for the webhook (what it would carry now, said to be a test) and deliver it now,
     without retries in this call (a failed test is retried with the outbox's other messages)."""
     moment = now or dt.datetime.now(dt.UTC)
-    message = ChannelComposer(store, settings).compose(webhook, moment, None, test=True)
+    message = ChannelComposer(store, settings, search=search).compose(webhook, moment, None, test=True)
     assert message is not None  # a test message is composed even with no papers
     enqueue(store, webhook, message)
     quick = settings.model_copy(update={"webhook_retries": 0})

@@ -116,8 +116,8 @@ class WebhookStore:
     def add(self, user_id: int, url: str, *, format: WebhookFormat = "slack", content: WebhookContent = "trending",
             value: str | None = None, frequency: Frequency = "daily", hour: int = 7, weekday: int = 0,
             max_papers: int = 10, most: int = 10) -> tuple[Webhook, bool]:
-        """Add a webhook, or change the user's webhook with the same URL and content and turn it on again;
-        returns it and whether it is new. Refuses a user's webhook beyond `most`."""
+        """Add a webhook, or change the user's webhook with the same URL, format and content (its schedule and
+        size) and turn it on again; returns it and whether it is new. Refuses a user's webhook beyond `most`."""
         url = url.strip()
         if problem := webhook_url_problem(url):
             raise InputError(problem)
@@ -134,9 +134,10 @@ class WebhookStore:
         if not 1 <= max_papers <= 50:
             raise InputError("A webhook message carries 1 to 50 papers (max_papers).")
         now = utc_now()
-        values = dict(format=format, frequency=frequency, hour=hour, weekday=weekday, max_papers=max_papers,
+        values = dict(frequency=frequency, hour=hour, weekday=weekday, max_papers=max_papers,
                       active=True, consecutive_failures=0, disabled_at=None, disabled_reason=None, updated_at=now)
-        same = sa.and_(webhooks.c.user_id == user_id, webhooks.c.url == url, webhooks.c.content == content,
+        same = sa.and_(webhooks.c.user_id == user_id, webhooks.c.url == url, webhooks.c.format == format,
+                       webhooks.c.content == content,
                        webhooks.c.value.is_(None) if value is None else webhooks.c.value == value)
         with write_transaction(self.engine) as conn:
             existing = conn.execute(sa.select(webhooks.c.id).where(same)).scalar_one_or_none()
@@ -148,7 +149,7 @@ class WebhookStore:
             if count >= most:
                 raise InputError(f"You have {count} webhooks, the most an account may have: remove one first.")
             webhook_id = inserted_id(conn.execute(webhooks.insert().values(
-                user_id=user_id, url=url, secret=secrets.token_hex(32), content=content, value=value,
+                user_id=user_id, url=url, format=format, secret=secrets.token_hex(32), content=content, value=value,
                 created_at=now, **values)))
             return self._webhooks(conn, webhooks.c.id == webhook_id)[0], True
 

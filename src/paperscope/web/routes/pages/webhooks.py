@@ -68,7 +68,7 @@ def test_webhook(request: Request, services: ServicesDep, user: RequiredUser, we
     if not services.store.webhooks.take_test_turn(webhook.id, now, dt.timedelta(seconds=interval)):
         raise HTTPException(429, f"A test message went to this webhook less than {interval} seconds ago; wait a "
                                  "little.", headers={"Retry-After": str(interval)})
-    report = send_test(services.store, settings, webhook, now=now)
+    report = send_test(services.store, settings, webhook, now=now, search=services.search.engine)
     if report.sent:
         flash(request, f"Test message delivered to {webhook.shown_url}.")
     else:
