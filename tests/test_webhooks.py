@@ -331,3 +331,19 @@ def robot_topic(store: Store) -> None:
                          size=len(ROBOTS), cohesion=0.5, centroid=np.ones(4, dtype=np.float32), x=13.0, y=0.0,
                          neighbours=[], emerging=False)
     store.topics.save_map("hashing-384", [record], assignments, params={"method": "by hand (test)"})
+
+
+def test_the_background_jobs_post_a_due_webhook_when_no_email_digest_is_due(
+        database_url: str, fixture_server: FixtureServer, tmp_path: Path) -> None:
+    from paperscope.index.search import SearchEngine
+    from paperscope.jobs import BackgroundJobs
+
+    settings = settings_for(database_url, index_dir=str(tmp_path / "indexes"))
+    fixture_server.route("/hook", lambda _: Reply(200))
+    with open_store(database_url) as store:
+        trending_papers(store)
+        hook(store, fixture_server.url + "/hook", format="discord")
+        jobs = BackgroundJobs(settings, store, SearchEngine(store, settings))
+        assert jobs.send_due_digests() == 1
+        assert jobs.send_due_digests() == 0  # the slot is done
+    assert len(fixture_server.requests_to("/hook")) == 1

@@ -213,7 +213,8 @@ class BackgroundJobs:
             return 0
         self.pick_up_changes()  # what was ingested since can be recommended
         self._recommender = self._recommender or Recommender(self.store, self.settings)
-        report = send_digests(self.store, self.settings, recommender=self._recommender, update_index=False)
+        report = send_digests(self.store, self.settings, recommender=self._recommender, update_index=False,
+                              search=self.engine)
         for warning in report.warnings:
             log.warning("digests: %s", warning)
         for error in report.delivery.errors:

@@ -153,12 +153,13 @@ def enqueue(store: Store, webhook: Webhook, message: ChannelMessage) -> int | No
 def send_webhook_digests(store: Store, settings: Settings, *, now: dt.datetime | None = None,
                          user_id: int | None = None, dry_run: bool = False,
                          recommender: Callable[[], Recommender] | Recommender | None = None,
-                         sleep: Sleep = time.sleep, transport: httpx.BaseTransport | None = None) -> WebhookRunReport:
+                         search: SearchEngine | None = None, sleep: Sleep = time.sleep,
+                         transport: httpx.BaseTransport | None = None) -> WebhookRunReport:
     """Compose the due webhook messages (of all users, or of `user_id`) into the outbox and deliver every webhook
     message that is due. With `dry_run` they are composed and returned; nothing is stored or sent."""
     moment = now or dt.datetime.now(dt.UTC)
     report = WebhookRunReport()
-    composer = ChannelComposer(store, settings, recommender)
+    composer = ChannelComposer(store, settings, recommender, search)
     for webhook in due_webhooks(store, moment):
         if user_id is not None and webhook.user_id != user_id:
             continue

@@ -17,6 +17,7 @@ from paperscope.digest.compose import NO_UNSUBSCRIBE_LINK, Digest, DigestCompose
 from paperscope.digest.delivery import DeliveryReport, Sleep, SmtpConnection, deliver_outbox
 from paperscope.digest.schedule import current_slot, due_subscriptions
 from paperscope.digest.tokens import signing_key
+from paperscope.index.search import SearchEngine
 from paperscope.recommend.engine import Recommender
 from paperscope.store import Store
 from paperscope.store.digests import Subscription
@@ -33,12 +34,14 @@ class RunReport:
 
 def send_digests(store: Store, settings: Settings, *, now: dt.datetime | None = None, email: str | None = None,
                  dry_run: bool = False, recommender: Recommender | None = None, update_index: bool = True,
-                 sleep: Sleep = time.sleep, connection: SmtpConnection | None = None) -> RunReport:
+                 sleep: Sleep = time.sleep, connection: SmtpConnection | None = None,
+                 search: SearchEngine | None = None) -> RunReport:
     """Compose the due digests and webhook messages (all users, or the one with `email`) and deliver every
     pending message (`report.delivery` for e-mail, `report.webhooks` for webhooks).
 
     With `dry_run`, digests are composed and returned but nothing is stored or sent. With `update_index`
-    the papers ingested since the last run are embedded first, so they can be recommended.
+    the papers ingested since the last run are embedded first, so they can be recommended. `search` is the
+    engine that followed-search webhooks search (a read-only one of their own without it).
     """
     moment = now or dt.datetime.now(dt.UTC)
     report = RunReport()
@@ -66,7 +69,7 @@ def send_digests(store: Store, settings: Settings, *, now: dt.datetime | None = 
     if not dry_run:
         report.delivery = deliver_outbox(store, settings, user_id=user_id, sleep=sleep, connection=connection)
     report.webhooks = send_webhook_digests(
-        store, settings, now=moment, user_id=user_id, dry_run=dry_run, sleep=sleep,
+        store, settings, now=moment, user_id=user_id, dry_run=dry_run, sleep=sleep, search=search,
         recommender=recommender or (lambda: _indexed_recommender(store, settings, update_index)))
     return report
 
