@@ -38,6 +38,7 @@ from paperscope.http import USER_AGENT
 from paperscope.store import Store
 from paperscope.store.digests import OutboxMessage
 from paperscope.store.webhooks import Webhook
+from paperscope.text import printable
 
 SIGNATURE_HEADER = "X-Paperscope-Signature-256"
 DELIVERY_HEADER = "X-Paperscope-Delivery"
@@ -89,7 +90,8 @@ class WebhookClient:
         status = answer.status_code
         if 200 <= status < 300:
             return
-        said = f"answered {status} {answer.reason_phrase}".rstrip()
+        # The reason phrase is the endpoint's text: shown without control characters, and short.
+        said = f"answered {status} {printable(answer.reason_phrase)[:100]}".rstrip()
         if status in RETRY_STATUS:
             raise RetryLater(said, _retry_after(answer.headers))
         if 300 <= status < 400:
@@ -191,7 +193,7 @@ def _give_up(store: Store, report: DeliveryReport, message: OutboxMessage, webho
 
 def _described(exc: Exception, webhook: Webhook) -> str:
     """An httpx error in words, without the webhook's URL (its path is the secret)."""
-    text = str(exc).replace(webhook.url, webhook.shown_url) or "no details"
+    text = printable(str(exc).replace(webhook.url, webhook.shown_url))[:300] or "no details"
     return f"{type(exc).__name__}: {text}"
 
 
