@@ -55,7 +55,7 @@ def add_webhook(request: Request, services: ServicesDep, user: RequiredUser,
         return _me_page(request, services, user, error=f"Webhook not added: {exc}", status_code=400)
     if created and webhook.format == "json":
         return _me_page(request, services, user, extra={"new_webhook": webhook})
-    flash(request, f"Webhook {'added' if created else 'changed'}: {webhook.describe()} to {webhook.shown_url}.")
+    flash(request, f"Webhook {'added' if created else 'changed'} ({webhook.shown_url}): {webhook.describe()}.")
     return RedirectResponse(WEBHOOKS_ANCHOR, status_code=303)
 
 
