@@ -57,8 +57,9 @@ def test_add_test_and_remove_a_webhook_from_the_account_page(client: TestClient,
     [webhook] = webhooks_of(site, "ada@example.org")
     assert (webhook.format, webhook.content, webhook.value, webhook.frequency, webhook.hour, webhook.max_papers) == \
         ("slack", "query", "graph clustering", "weekly", 9, 5)
-    page = client.get("/me").text
-    assert f"{fixture_server.url}/hooks/…" in page and "TOPSECRETPATH" not in page and "T0001" not in page
+    for path in ("/me", "/me/webhooks"):
+        page = client.get(path).text
+        assert f"{fixture_server.url}/hooks/…" in page and "TOPSECRETPATH" not in page and "T0001" not in page
 
     tested = client.post(f"/me/webhooks/{webhook.id}/test", data={"csrf_token": csrf(client, "/me")})
     assert tested.status_code == 200 and "Test message delivered" in tested.text
@@ -142,3 +143,34 @@ def test_an_account_has_a_bounded_number_of_webhooks(client: TestClient, site: S
     refused = add(client, "https://hooks.example.org/hooks/3")
     assert refused.status_code == 400 and "the most an account may have" in refused.text  # type: ignore[attr-defined]
     assert len(webhooks_of(site, "ada@example.org")) == 3
+
+
+def test_the_api_lists_adds_and_removes_only_the_callers_webhooks(site: Settings) -> None:
+    from paperscope.web import create_app
+    from tests.web_support import api_token
+
+    app = create_app(site)
+    with TestClient(app) as ada, TestClient(app) as bob:
+        sign_up(ada, "ada@example.org")
+        sign_up(bob, "bob@example.org")
+        as_ada = {"Authorization": f"Bearer {api_token(ada)}"}
+        as_bob = {"Authorization": f"Bearer {api_token(bob)}"}
+        body = {"url": "https://hooks.example.org/hooks/TOPSECRET", "format": "json", "content": "query",
+                "value": "graph clustering", "hour": 9}
+        added = ada.post("/api/webhooks", json=body, headers=as_ada)
+        assert added.status_code == 201, added.text
+        created = added.json()
+        assert created["url"] == "https://hooks.example.org/hooks/…" and len(created["secret"]) == 64
+        again = ada.post("/api/webhooks", json={**body, "hour": 10}, headers=as_ada)
+        assert again.status_code == 200 and again.json()["secret"] is None and again.json()["hour"] == 10
+        listed = ada.get("/api/webhooks", headers=as_ada).json()
+        assert [w["id"] for w in listed] == [created["id"]] and "secret" not in listed[0]
+        assert "TOPSECRET" not in json.dumps(listed)
+        assert bob.get("/api/webhooks", headers=as_bob).json() == []
+        assert bob.delete(f"/api/webhooks/{created['id']}", headers=as_bob).status_code == 404
+        refused = ada.post("/api/webhooks", json={**body, "url": "ftp://example.org/x"}, headers=as_ada)
+        assert refused.status_code == 400 and "must start with https://" in refused.json()["error"]["message"]
+        assert ada.post("/api/webhooks", json={**body, "hour": 24}, headers=as_ada).status_code == 422
+        assert TestClient(app).get("/api/webhooks").status_code == 401
+        assert ada.delete(f"/api/webhooks/{created['id']}", headers=as_ada).status_code == 204
+        assert ada.get("/api/webhooks", headers=as_ada).json() == []

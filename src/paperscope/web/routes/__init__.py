@@ -29,6 +29,7 @@ from paperscope.web.routes.api import status as api_status
 from paperscope.web.routes.api import submissions as api_submissions
 from paperscope.web.routes.api import topics as api_topics
 from paperscope.web.routes.api import trending as api_trending
+from paperscope.web.routes.api import webhooks as api_webhooks
 from paperscope.web.routes.pages import (
     accounts,
     authors,
@@ -67,6 +68,7 @@ ROUTERS: tuple[tuple[str, APIRouter], ...] = (
     (API, api_collections.router),
     (API, api_submissions.router),
     (API, api_topics.router),
+    (API, api_webhooks.router),
 )
 
 

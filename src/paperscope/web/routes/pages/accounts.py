@@ -137,7 +137,7 @@ def _signed_in(request: Request, user: User | None) -> User:
 
 def _me_page(request: Request, services: ServicesDep, user: RequiredUser, *, error: str | None = None,
              new_token: str | None = None, status_code: int = 200, reading: str | None = None,
-             notes_query: str = "", extra: dict[str, object] | None = None) -> HTMLResponse:
+             notes_query: str = "") -> HTMLResponse:
     accounts = services.store.accounts
     saved = services.store.notes.library_by_reading(user.id, reading) if reading else accounts.library_ids(user.id)
     tags = accounts.tags_of(user.id)
@@ -158,7 +158,7 @@ def _me_page(request: Request, services: ServicesDep, user: RequiredUser, *, err
         "feed_token": services.store.digests.feed_token(user.id),
         "digest_subscription": services.store.digests.get_subscription(user.id),
         "webhooks": services.store.webhooks.of_user(user.id),
-        "base_url": services.settings.base_url.rstrip("/"), **(extra or {})}, status_code=status_code)
+        "base_url": services.settings.base_url.rstrip("/")}, status_code=status_code)
 
 
 @router.post("/me/settings", dependencies=[CsrfChecked], summary="Change name and time zone")

@@ -1,7 +1,9 @@
-"""Webhooks on the account page: add one (a chat channel's incoming webhook or a JSON endpoint), send it a test
-message, turn a disabled one on again, remove it. Every form carries the CSRF token; a user reaches only their
-own webhooks (another's id answers 404). A new `json` webhook's secret is shown once, on the page the form
-answers with. Needs the digest extra (the app leaves this router out without it).
+"""Webhooks on the account page (its `#webhooks` part, `templates/_webhooks.html`) and on their own page,
+`/me/webhooks`: add one (a chat channel's incoming webhook or a JSON endpoint), send it a test message, turn a
+disabled one on again, remove it. Every form carries the CSRF token; a user reaches only their own webhooks
+(another's id answers 404). A new `json` webhook's secret is shown once, on the page the form answers with; a
+refused form is answered by the webhooks page with the reason. Needs the digest extra (the app leaves this
+router out without it).
 """
 
 from __future__ import annotations
@@ -10,21 +12,34 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperscope.digest.channels import send_test
 from paperscope.errors import InputError
 from paperscope.limits import WEBHOOK_URL, WEBHOOK_VALUE
+from paperscope.store.accounts import User
 from paperscope.store.webhooks import Webhook
 from paperscope.web.bounded import Bounded
 from paperscope.web.deps import CsrfChecked, RequiredUser, ServicesDep
+from paperscope.web.pages import page
 from paperscope.web.params import RecordId
-from paperscope.web.routes.pages.accounts import _me_page
 from paperscope.web.security import flash
 from paperscope.web.services import Services
 
 router = APIRouter(tags=["webhooks"])
 WEBHOOKS_ANCHOR = "/me#webhooks"
+
+
+def _webhooks_page(request: Request, services: Services, user: User, *, error: str | None = None,
+                   new_webhook: Webhook | None = None, status_code: int = 200) -> HTMLResponse:
+    return page(request, services, "webhooks.html", {
+        "webhooks": services.store.webhooks.of_user(user.id), "error": error, "new_webhook": new_webhook},
+        status_code=status_code)
+
+
+@router.get("/me/webhooks", response_class=HTMLResponse, summary="Your webhooks")
+def webhooks_page(request: Request, services: ServicesDep, user: RequiredUser) -> HTMLResponse:
+    return _webhooks_page(request, services, user)
 
 
 def _own(services: Services, user_id: int, webhook_id: int) -> Webhook:
@@ -52,9 +67,9 @@ def add_webhook(request: Request, services: ServicesDep, user: RequiredUser,
             user.id, url, format=format, content=content, value=value or None, frequency=frequency, hour=hour,
             weekday=weekday, max_papers=max_papers, most=services.settings.webhooks_per_user)
     except InputError as exc:
-        return _me_page(request, services, user, error=f"Webhook not added: {exc}", status_code=400)
+        return _webhooks_page(request, services, user, error=f"Webhook not added: {exc}", status_code=400)
     if created and webhook.format == "json":
-        return _me_page(request, services, user, extra={"new_webhook": webhook})
+        return _webhooks_page(request, services, user, new_webhook=webhook)
     flash(request, f"Webhook {'added' if created else 'changed'} ({webhook.shown_url}): {webhook.describe()}.")
     return RedirectResponse(WEBHOOKS_ANCHOR, status_code=303)
 
