@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from paperscope.errors import InputError
 from paperscope.limits import WEBHOOK_URL, WEBHOOK_VALUE
@@ -23,6 +23,14 @@ Format = Literal["slack", "mattermost", "discord", "teams", "json"]
 Content = Literal["trending", "query", "topic", "personal"]
 
 
+def _whole(value: object) -> object:
+    """JSON's `3.0` is the integer 3 (JSON Schema counts it as one); a string stays refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
+
+
 class WebhookIn(BaseModel):
     model_config = STRICT
 
@@ -32,9 +40,9 @@ class WebhookIn(BaseModel):
     value: Annotated[str | None, Bounded(WEBHOOK_VALUE)] = Field(
         default=None, description="The followed search (content query) or the topic id (content topic)")
     frequency: Literal["daily", "weekly"] = "daily"
-    hour: int = Field(default=7, ge=0, le=23, description="Local hour (your time zone) it is due")
-    weekday: int = Field(default=0, ge=0, le=6, description="Day of a weekly one: 0 Monday to 6 Sunday")
-    max_papers: int = Field(default=10, ge=1, le=50, description="Papers a message carries at most")
+    hour: WholeNumber = Field(default=7, ge=0, le=23, description="Local hour (your time zone) it is due")
+    weekday: WholeNumber = Field(default=0, ge=0, le=6, description="Day of a weekly one: 0 Monday to 6 Sunday")
+    max_papers: WholeNumber = Field(default=10, ge=1, le=50, description="Papers a message carries at most")
 
 
 class WebhookOut(BaseModel):
