@@ -28,6 +28,7 @@ from paperscope.digest.webhooks import (
 )
 from paperscope.models import Paper
 from paperscope.store import Store, open_store
+from paperscope.store.schema import webhooks as webhooks_table
 from paperscope.store.webhooks import Webhook
 from tests.conftest import FIXTURES, REPO
 from tests.http_fixture_server import FixtureServer, Reply, Request
@@ -347,3 +348,29 @@ def test_the_background_jobs_post_a_due_webhook_when_no_email_digest_is_due(
         assert jobs.send_due_digests() == 1
         assert jobs.send_due_digests() == 0  # the slot is done
     assert len(fixture_server.requests_to("/hook")) == 1
+
+
+def test_a_followed_search_carries_only_the_new_matching_papers(
+        database_url: str, fixture_server: FixtureServer, tmp_path: Path) -> None:
+    from paperscope.index.search import SearchEngine
+    from paperscope.indexing import index_papers
+
+    settings = settings_for(database_url, index_dir=str(tmp_path / "indexes"))
+    fixture_server.route("/search", lambda _: Reply(200))
+    today = dt.datetime.now(dt.UTC).date()
+    with open_store(database_url) as store:
+        store.upsert_papers([Paper(id="1901.00001", title="Speech recognition, the old way", abstract="Speech.",
+                                   authors=["A. Old"], categories=["cs.CL"], published=dt.date(2019, 1, 1))])
+        webhook = hook(store, fixture_server.url + "/search", format="json", content="query", value="speech")
+        store.webhooks.record_slot(webhook.id, current_slot(webhook, NOW) - dt.timedelta(days=1))
+        with store.engine.begin() as conn:  # type: ignore[attr-defined]  # its last message: after the old paper
+            conn.execute(webhooks_table.update().values(last_digest_at=dt.datetime.now(dt.UTC)))
+        store.upsert_papers([Paper(id=f"2612.0000{n}", title=f"Speech model {n}", abstract="Speech recognition.",
+                                   authors=["B. New"], categories=["cs.CL"], published=today - dt.timedelta(days=n))
+                             for n in (1, 2)] + [Paper(id="2612.00009", title="Robot arms", abstract="Grasping.",
+                                                       authors=["C. Robot"], categories=["cs.RO"], published=today)])
+        index_papers(SearchEngine(store, settings))
+        report = send_webhook_digests(store, settings, now=NOW)
+    assert len(report.delivery.sent) == 1
+    [document] = bodies(fixture_server, "/search")
+    assert sorted(p["id"] for p in document["papers"]) == ["2612.00001", "2612.00002"]  # type: ignore[union-attr, index]

@@ -27,10 +27,10 @@ from paperscope.errors import InputError, NothingToGoOn
 from paperscope.index.search import SearchEngine
 from paperscope.models import Paper
 from paperscope.recommend.engine import Recommender
-from paperscope.store import Store
+from paperscope.store import PaperFilter, Store
 from paperscope.store.webhooks import Webhook
 
-SEARCHED = 500  # keyword hits looked at for a followed search, before keeping those of the period
+SEARCHED = 1000  # keyword hits looked at for a followed search, before keeping those of the period
 
 
 @dataclass
@@ -115,8 +115,13 @@ class ChannelComposer:
         if not candidates:
             return []
         allowed = set(candidates)
+        # Searched among the papers published since the oldest new one (all of them, when one has no date), so
+        # that the period's papers are not crowded out of the hits by older ones.
+        published = [p.published for p in self.store.get_papers(candidates).values()]
+        since = min(d for d in published if d is not None) if published and None not in published else None
         try:
-            hits = self.search().search(query, mode="keyword", limit=SEARCHED)
+            hits = self.search().search(query, mode="keyword", limit=SEARCHED,
+                                        filters=PaperFilter(published_from=since) if since else None)
         except InputError:
             return []
         return [h.id for h in hits if h.id in allowed][:limit]
