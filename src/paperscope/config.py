@@ -98,6 +98,20 @@ class Settings(BaseSettings):
     smtp_max_attempts: int = Field(default=10, ge=1, description=(
         "Attempts over all runs before a message that keeps failing temporarily is given up (state failed)"))
 
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description=(
+        "Timeout of one webhook request (connecting, and waiting for the answer)"))
+    webhook_retries: int = Field(default=2, ge=0, description=(
+        "Retries of a webhook message in the same run after a failure worth retrying (no connection, 429, 5xx)"))
+    webhook_backoff_seconds: float = Field(default=2.0, ge=0, description=(
+        "First webhook retry delay; doubles on each retry (a `Retry-After` answer is followed, up to 10 minutes)"))
+    webhook_max_attempts: int = Field(default=6, ge=1, description=(
+        "Attempts of one webhook message in all (over runs) before it is given up"))
+    webhook_disable_after: int = Field(default=5, ge=1, description=(
+        "Failed webhook requests in a row after which the webhook is disabled (shown on the account page, "
+        "logged; its owner turns it on again)"))
+    webhooks_per_user: int = Field(default=10, ge=1, description="Webhooks one account may have")
+    webhook_test_seconds: int = Field(default=60, ge=0, description=(
+        "Least time between two test messages to one webhook"))
     arxiv_api_url: str = Field(default="https://export.arxiv.org/api/query", description="arXiv API endpoint")
     arxiv_delay_seconds: float = Field(default=3.0, ge=0, description=(
         "Pause between arXiv API requests (arXiv asks for 3 s)"))

@@ -25,10 +25,12 @@ web app put in their own words is the error's `fix` (a `Fix`), which `paperscope
             └── UnusableSummary         a paper summary's answer is not one sentence and three key phrases
 
     FieldError (a ValueError)           one field of one JSON Lines record is unusable; becomes an ingest Problem
-    DeliveryFailure                     one SMTP delivery failed; the digest outbox decides what happens next
-    ├── TemporaryFailure                worth retrying (network, 4xx)
-    │   └── Unreachable                 no connection to the server at all: retrying other messages would not help
-    └── PermanentFailure                the server refused the message for good (5xx)
+    DeliveryFailure                     one SMTP or webhook delivery failed; the outbox decides what happens next
+    ├── TemporaryFailure                worth retrying (network, SMTP 4xx, HTTP 429 and 5xx)
+    │   ├── Unreachable                 no connection to the server at all: retrying other messages would not help
+    │   └── RetryLater                  a webhook answer worth retrying, with the wait it asked for (Retry-After)
+    └── PermanentFailure                the server refused the message for good (SMTP 5xx, HTTP 4xx)
+        └── NoAnswer                    a webhook request went out and no answer came: it may have arrived
     SignInRequired                      a web page needs a signed-in user; answered with a redirect to sign in
     ExpiredLink                         an unsubscribe link past its lifetime; answered with a page saying what to do
 
@@ -147,7 +149,7 @@ class FieldError(ValueError):
 
 
 class DeliveryFailure(Exception):
-    """Handing one message to the SMTP server failed."""
+    """Handing one message to the SMTP server, or POSTing it to a webhook, failed."""
 
 
 class TemporaryFailure(DeliveryFailure):
@@ -160,6 +162,18 @@ class PermanentFailure(DeliveryFailure):
 
 class Unreachable(TemporaryFailure):
     """No connection to the server at all: retrying other messages now would not help either."""
+
+
+class RetryLater(TemporaryFailure):
+    """A webhook answer worth retrying, with the wait the endpoint asked for (`Retry-After`), if any."""
+
+    def __init__(self, message: str, after: float | None = None) -> None:
+        super().__init__(message)
+        self.after = after
+
+
+class NoAnswer(PermanentFailure):
+    """A webhook request went out and no answer came: it may have been acted on, so it is not repeated."""
 
 
 class SignInRequired(Exception):

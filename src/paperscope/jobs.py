@@ -211,22 +211,29 @@ class BackgroundJobs:
         return embedded
 
     def send_due_digests(self) -> int:
-        """Send the digests whose time has come (none when no one subscribed); returns how many were sent."""
+        """Send the digests and webhook messages whose time has come, and webhook retries that are due (nothing
+        when no one subscribed); returns how many were sent."""
         try:
             from paperscope.digest import due_subscriptions, send_digests
+            from paperscope.digest.channels import due_webhooks
             from paperscope.recommend import Recommender
         except ImportError:  # the digest extra is not installed: nobody can have subscribed
             return 0
-        if not due_subscriptions(self.store):
+        now = dt.datetime.now(dt.UTC)
+        if not (due_subscriptions(self.store, now) or due_webhooks(self.store, now)
+                or self.store.webhooks.deliverable(now)):
             return self.send_notification_mail()
         self.pick_up_changes()  # what was ingested since can be recommended
         self._recommender = self._recommender or Recommender(self.store, self.settings)
-        report = send_digests(self.store, self.settings, recommender=self._recommender, update_index=False)
+        report = send_digests(self.store, self.settings, recommender=self._recommender, update_index=False,
+                              search=self.engine)
         for warning in report.warnings:
             log.warning("digests: %s", warning)
         for error in report.delivery.errors:
             log.warning("digest delivery: %s", error)
-        return len(report.delivery.sent)
+        for error in report.webhooks.delivery.errors:
+            log.warning("webhook delivery: %s", error)
+        return len(report.delivery.sent) + len(report.webhooks.delivery.sent)
 
     def summarise_soon(self) -> threading.Thread | None:
         """Start a pass of summaries (summaries/run.py) in a thread of its own, and return it, when

@@ -3,9 +3,9 @@
 docs/reference.md holds every command's --help, generated from these commands (`paperscope.cli.reference`).
 
 * `ingest`: ingest;  `search`: index, search, similar;  `users`: users, library, recommend, subscribe,
-  unsubscribe;  `digest`: digest send/preview;  `serve`: serve, worker (`processes` starts and stops the
-  worker process of `serve --workers N`);  `topics`: topics;  `summaries`: summarise;  `db`: db copy, stats;
-  `agents`: mcp.
+  unsubscribe;  `webhooks`: subscribe --webhook, webhooks;  `digest`: digest send/preview;  `serve`: serve,
+  worker (`processes` starts and stops the worker process of `serve --workers N`);  `topics`: topics;
+  `summaries`: summarise;  `db`: db copy, stats;  `agents`: mcp.
 * `context` is what each command gets (settings, the store); `output` its progress bars and paper lines;
   `hints` words an error's next step for the command line.
 """
@@ -27,6 +27,7 @@ from paperscope.cli.serve import serve, worker
 from paperscope.cli.summaries import summarise
 from paperscope.cli.topics import topics
 from paperscope.cli.users import library, recommend, subscribe, unsubscribe, users
+from paperscope.cli.webhooks import webhooks
 from paperscope.config import Settings
 from paperscope.errors import ConfigError, PaperscopeError
 
@@ -62,8 +63,8 @@ def main(ctx: click.Context, db: str | None) -> None:
     ctx.obj = AppContext(settings)
 
 
-for command in (ingest, stats, index, search, similar, users, library, recommend, subscribe, unsubscribe, digest,
-                serve, worker, topics, summarise, db, mcp):
+for command in (ingest, stats, index, search, similar, users, library, recommend, subscribe, unsubscribe, webhooks,
+                digest, serve, worker, topics, summarise, db, mcp):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -20,7 +20,7 @@ def digest() -> None:
 @click.option("--no-index", is_flag=True, help="Do not embed newly ingested papers first.")
 @click.pass_obj
 def digest_send(app: AppContext, email: str | None, dry_run: bool, no_index: bool) -> None:
-    """Compose the digests that are due and deliver every pending message over SMTP.
+    """Compose the digests and webhook messages that are due and deliver every pending message (SMTP, HTTP).
 
     Safe to run as often as you like (cron, a timer): a digest is composed once per scheduled slot, each
     paper goes to a user at most once, and the outbox delivers each message exactly once, also after a
@@ -49,7 +49,16 @@ def digest_send(app: AppContext, email: str | None, dry_run: bool, no_index: boo
         click.echo(f"error: {error}", err=True)
     if delivery.stopped:
         click.echo(f"stopped early: {delivery.stopped}; the other messages stay queued for the next run", err=True)
-    if delivery.retry_later or delivery.failed:
+    hooks = report.webhooks
+    for message in hooks.composed:
+        click.echo(f"{'would post' if dry_run else 'queued'}: webhook {message.webhook_id}: {message.title}")
+    hooked = hooks.delivery
+    if not dry_run and (hooks.composed or hooked.sent or hooked.retry_later or hooked.failed):
+        click.echo(f"webhooks: sent {len(hooked.sent)}, to retry later {len(hooked.retry_later)}, "
+                   f"failed {len(hooked.failed)}")
+    for error in hooked.errors:
+        click.echo(f"error: {error}", err=True)
+    if delivery.retry_later or delivery.failed or hooked.retry_later or hooked.failed:
         raise click.exceptions.Exit(1)
 
 

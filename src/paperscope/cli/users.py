@@ -10,7 +10,9 @@ import click
 
 from paperscope.cli.context import AppContext, require_digest_extra
 from paperscope.cli.output import paper_line
+from paperscope.cli.webhooks import add_webhook, webhook_content
 from paperscope.store.digests import FollowKind, Frequency, SubscriptionKind
+from paperscope.store.webhooks import WebhookFormat
 
 
 class PlanJson(TypedDict):
@@ -325,12 +327,25 @@ def recommend(app: AppContext, email: str, limit: int, since: str | None, as_jso
               type=click.Choice(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]),
               help="Day of a weekly digest.")
 @click.option("--papers", "max_papers", default=10, show_default=True, type=click.IntRange(1, 100),
-              help="Papers per section of the digest.")
+              help="Papers per section of the digest (at most 50 in a webhook message).")
+@click.option("--webhook", "webhook_url", metavar="URL", help="Deliver to this incoming webhook (a chat channel) "
+              "or JSON endpoint instead of e-mail. It carries one thing: the trending papers (default), one --query, "
+              "one --topic, or the user's recommendations (--kind personal).")
+@click.option("--format", "webhook_format", type=click.Choice(["slack", "mattermost", "discord", "teams", "json"]),
+              default="slack", show_default=True, help="The webhook's service (teams: a Workflows webhook), or "
+              "json: paperscope's payload signed with HMAC-SHA256 (the secret is printed once).")
 @click.pass_obj
 def subscribe(app: AppContext, email: str, frequency: Frequency, queries: tuple[str, ...], authors: tuple[str, ...],
               topics: tuple[str, ...], trending: bool, kind: SubscriptionKind | None, hour: int, weekday: str,
-              max_papers: int) -> None:
-    """Subscribe a user to e-mail digests (again, after an unsubscribe), and add what they follow."""
+              max_papers: int, webhook_url: str | None, webhook_format: WebhookFormat) -> None:
+    """Subscribe a user to e-mail digests (again, after an unsubscribe), and add what they follow; or, with
+    --webhook, add a webhook that posts the digest to a chat channel or a JSON endpoint."""
+    if webhook_url is not None:
+        if max_papers > 50:
+            raise click.BadParameter("a webhook message carries at most 50 papers", param_hint="--papers")
+        content, value = webhook_content(queries, topics, authors, trending, kind)
+        add_webhook(app, email, webhook_url, webhook_format, content, value, frequency, hour, weekday, max_papers)
+        return
     days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
     chosen: SubscriptionKind = kind or ("both" if trending else "personal")
     with app.store() as store:

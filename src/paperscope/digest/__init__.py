@@ -1,4 +1,5 @@
-"""Digests: compose personal and trending e-mails, keep them in an outbox, deliver over SMTP exactly once."""
+"""Digests: compose personal and trending e-mails and webhook messages, keep them in an outbox, deliver them over
+SMTP and HTTP exactly once."""
 
 from paperscope.digest.compose import Digest, DigestComposer
 from paperscope.digest.delivery import DeliveryReport, deliver_outbox

@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from paperscope.store import Store
 from paperscope.store.digests import Subscription
+
+
+class Schedule(Protocol):
+    """What has a schedule: an e-mail subscription, or a webhook (store/webhooks.py)."""
+
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def frequency(self) -> str: ...
+    @property
+    def hour(self) -> int: ...
+    @property
+    def weekday(self) -> int: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def last_slot(self) -> dt.datetime | None: ...
 
 
 def user_zone(name: str) -> dt.tzinfo:
@@ -17,7 +35,7 @@ def user_zone(name: str) -> dt.tzinfo:
         return dt.UTC
 
 
-def current_slot(subscription: Subscription, now: dt.datetime) -> dt.datetime:
+def current_slot(subscription: Schedule, now: dt.datetime) -> dt.datetime:
     """The latest scheduled moment at or before `now` (UTC): today's (or this week's) local hour, else the
     previous day's (or week's)."""
     zone = user_zone(subscription.timezone)
@@ -33,11 +51,11 @@ def current_slot(subscription: Subscription, now: dt.datetime) -> dt.datetime:
     return slot.astimezone(dt.UTC)
 
 
-def period_length(subscription: Subscription) -> dt.timedelta:
+def period_length(subscription: Schedule) -> dt.timedelta:
     return dt.timedelta(days=7 if subscription.frequency == "weekly" else 1)
 
 
-def is_due(subscription: Subscription, now: dt.datetime) -> bool:
+def is_due(subscription: Schedule, now: dt.datetime) -> bool:
     """Active, and no digest composed for the current slot yet."""
     if not subscription.active:
         return False

@@ -12,11 +12,13 @@ import time
 from dataclasses import dataclass, field
 
 from paperscope.config import Settings
+from paperscope.digest.channels import WebhookRunReport, send_webhook_digests
 from paperscope.digest.compose import NO_UNSUBSCRIBE_LINK, Digest, DigestComposer
 from paperscope.digest.delivery import DeliveryReport, Sleep, SmtpConnection, deliver_outbox
 from paperscope.digest.notify_mail import queue_immediate_notifications
 from paperscope.digest.schedule import current_slot, due_subscriptions
 from paperscope.digest.tokens import signing_key
+from paperscope.index.search import SearchEngine
 from paperscope.recommend.engine import Recommender
 from paperscope.store import Store
 from paperscope.store.digests import Subscription
@@ -27,17 +29,21 @@ class RunReport:
     composed: list[Digest] = field(default_factory=list)  # new messages in the outbox (or, dry run, shown)
     nothing_new: list[str] = field(default_factory=list)  # addresses with nothing new to send
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    webhooks: WebhookRunReport = field(default_factory=WebhookRunReport)  # the webhook messages' run
     warnings: list[str] = field(default_factory=list)  # what the operator should fix (shown, never fatal)
 
 
 def send_digests(store: Store, settings: Settings, *, now: dt.datetime | None = None, email: str | None = None,
                  dry_run: bool = False, recommender: Recommender | None = None, update_index: bool = True,
-                 sleep: Sleep = time.sleep, connection: SmtpConnection | None = None) -> RunReport:
-    """Compose the due digests (all users, or the one with `email`), queue the e-mails of notifications whose
-    users chose "immediate" (digest/notify_mail.py), and deliver every pending message.
+                 sleep: Sleep = time.sleep, connection: SmtpConnection | None = None,
+                 search: SearchEngine | None = None) -> RunReport:
+    """Compose the due digests and webhook messages (all users, or the one with `email`), queue the e-mails of
+    notifications whose users chose "immediate" (digest/notify_mail.py), and deliver every pending message
+    (`report.delivery` for e-mail, `report.webhooks` for webhooks).
 
     With `dry_run`, digests are composed and returned but nothing is stored or sent. With `update_index`
-    the papers ingested since the last run are embedded first, so they can be recommended.
+    the papers ingested since the last run are embedded first, so they can be recommended. `search` is the
+    engine that followed-search webhooks search (a read-only one of their own without it).
     """
     moment = now or dt.datetime.now(dt.UTC)
     report = RunReport()
@@ -46,13 +52,7 @@ def send_digests(store: Store, settings: Settings, *, now: dt.datetime | None = 
     if due:
         if signing_key(settings) is None:
             report.warnings.append(NO_UNSUBSCRIBE_LINK)
-        if recommender is None:
-            if update_index:
-                from paperscope.index.search import SearchEngine
-                from paperscope.indexing import LEAVE_MAP, index_papers
-
-                index_papers(SearchEngine(store, settings), topic_map=LEAVE_MAP)
-            recommender = Recommender(store, settings)
+        recommender = recommender or _indexed_recommender(store, settings, update_index)
         composer = DigestComposer(store, settings, recommender)
         for subscription in due:
             slot = current_slot(subscription, moment)
@@ -71,7 +71,21 @@ def send_digests(store: Store, settings: Settings, *, now: dt.datetime | None = 
     if not dry_run:
         queue_immediate_notifications(store, settings, moment)
         report.delivery = deliver_outbox(store, settings, user_id=user_id, sleep=sleep, connection=connection)
+    report.webhooks = send_webhook_digests(
+        store, settings, now=moment, user_id=user_id, dry_run=dry_run, sleep=sleep, search=search,
+        recommender=recommender or (lambda: _indexed_recommender(store, settings, update_index)))
     return report
+
+
+def _indexed_recommender(store: Store, settings: Settings, update_index: bool) -> Recommender:
+    """A recommender over the stored embeddings, the papers ingested since the last run embedded first when
+    `update_index`."""
+    if update_index:
+        from paperscope.index.search import SearchEngine
+        from paperscope.indexing import LEAVE_MAP, index_papers
+
+        index_papers(SearchEngine(store, settings), topic_map=LEAVE_MAP)
+    return Recommender(store, settings)
 
 
 def preview(store: Store, settings: Settings, email: str, *, now: dt.datetime | None = None,

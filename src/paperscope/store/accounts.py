@@ -38,6 +38,7 @@ from paperscope.store.schema import (
     users,
     votes,
     web_sessions,
+    webhooks,
 )
 
 LibraryState = Literal["saved", "hidden"]
@@ -378,7 +379,7 @@ USER_TABLES: tuple[tuple[str, sa.Table], ...] = (
     ("API tokens", api_tokens), ("sign-in sessions", web_sessions), ("digest subscriptions", subscriptions),
     ("follows", follows), ("submissions", submissions), ("papers sent in digests", sent_papers),
     ("digest messages", outbox), ("unsubscribes", unsubscribes), ("private feed tokens", feed_tokens),
-    ("private notes", notes))
+    ("private notes", notes), ("webhooks", webhooks))  # after the outbox, whose webhook messages refer to them
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from paperscope.store.submissions import SubmissionStore
     from paperscope.store.summaries import SummaryStore
     from paperscope.store.topics import TopicStore
+    from paperscope.store.webhooks import WebhookStore
 
 
 class Outcome(StrEnum):
@@ -62,7 +63,7 @@ class TrendingCandidate:
 class Store(abc.ABC):
     """Papers, their embeddings and ingest state, behind one interface for SQLite and PostgreSQL; the rest of
     the database (accounts, comments, notes, notifications, summaries, moderation, sessions, submissions, topics,
-    digests) through the accessors of the same name.
+    digests, webhooks) through the accessors of the same name.
 
     The methods that read papers for people to see (`get_papers`, `list_papers`, `trending_candidates`, the
     citation pages) leave out the papers an admin hid (`moderation`); `get_paper`, the look-up by any id,
@@ -126,6 +127,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def digests(self) -> DigestStore:
         """Subscriptions, follows, the outbox and the papers sent to each user, on the same database."""
+
+    @property
+    @abc.abstractmethod
+    def webhooks(self) -> WebhookStore:
+        """Webhook subscriptions (chat channels, JSON endpoints) and their outbox messages."""
 
     # Papers -------------------------------------------------------------------------------------
 

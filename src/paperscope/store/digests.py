@@ -83,6 +83,8 @@ class OutboxMessage:
     lease_until: dt.datetime | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    channel: str = "email"  # or "webhook" (store/webhooks.py)
+    webhook_id: int | None = None
 
 
 class DigestStore:
@@ -246,10 +248,12 @@ class DigestStore:
                                 .where(outbox.c.idempotency_key == idempotency_key)).first() is not None
 
     def deliverable(self, now: dt.datetime, *, user_id: int | None = None) -> list[OutboxMessage]:
-        """Messages to try now: pending ones whose time has come, and `sending` ones (the caller decides
-        which of those were abandoned by their sender), oldest first."""
-        condition = sa.or_(sa.and_(outbox.c.state == "pending", outbox.c.next_attempt_at <= now),
-                           outbox.c.state == "sending")
+        """E-mail messages to try now: pending ones whose time has come, and `sending` ones (the caller decides
+        which of those were abandoned by their sender), oldest first. Webhook messages are
+        `store.webhooks.deliverable`'s."""
+        condition = sa.and_(outbox.c.channel == "email",
+                            sa.or_(sa.and_(outbox.c.state == "pending", outbox.c.next_attempt_at <= now),
+                                   outbox.c.state == "sending"))
         if user_id is not None:
             condition = sa.and_(condition, outbox.c.user_id == user_id)
         return self.outbox_messages(condition)
@@ -306,7 +310,7 @@ class DigestStore:
             query = query.where(outbox.c.state == state)
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
-        return [_message_from_row(r) for r in rows]
+        return [message_from_row(r) for r in rows]
 
     # Helpers ---------------------------------------------------------------------------------
 
@@ -332,10 +336,12 @@ def _existing(conn: Connection, column: sa.Column[Any], values: list[str],
     return found
 
 
-def _message_from_row(r: Any) -> OutboxMessage:
+def message_from_row(r: Any) -> OutboxMessage:
+    """An outbox row as an `OutboxMessage`."""
     return OutboxMessage(id=r["id"], idempotency_key=r["idempotency_key"], user_id=r["user_id"],
                          recipient=r["recipient"], subject=r["subject"], message=r["message"],
                          paper_ids=list(r["paper_ids"]), state=r["state"], attempts=r["attempts"],
                          last_error=r["last_error"], next_attempt_at=as_utc(r["next_attempt_at"]),
                          claimed_by=r["claimed_by"], lease_until=as_utc_or_none(r["lease_until"]),
-                         created_at=as_utc(r["created_at"]), sent_at=as_utc_or_none(r["sent_at"]))
+                         created_at=as_utc(r["created_at"]), sent_at=as_utc_or_none(r["sent_at"]),
+                         channel=r["channel"], webhook_id=r["webhook_id"])

@@ -360,7 +360,11 @@ outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
+    # "email", or "webhook" for a message to `webhook_id` (migration 0015): the body to POST, as it goes out.
+    Column("channel", String(16), nullable=False, default="email", server_default="email"),
+    Column("webhook_id", Integer, ForeignKey("webhooks.id", ondelete="CASCADE", name="fk_outbox_webhook_id")),
     Index("ix_outbox_state_next", "state", "next_attempt_at"),
+    Index("ix_outbox_webhook", "webhook_id"),
 )
 
 # The primary key makes it "each paper to a user at most once, ever".
@@ -526,6 +530,37 @@ moderation_log = Table(
 # Comments move to the surviving paper with an UPDATE in the merge (their ids are kept for replies); these
 # keyed by (user, paper) move like the library's rows.
 PAPER_REFERENCES.extend([(discussion_follows, "paper_id"), (hidden_papers, "paper_id")])
+
+# Webhooks (migration 0015) --------------------------------------------------------------------------
+# Digests delivered to a chat channel's incoming webhook (Slack, Mattermost, Discord, Microsoft Teams) or as a
+# signed JSON payload to any URL, through the outbox; a webhook failing too often in a row is disabled.
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("format", String(16), nullable=False),  # slack, mattermost, discord, teams, json
+    Column("secret", String(64), nullable=False),  # HMAC-SHA256 key of the json format's signature
+    Column("content", String(16), nullable=False),  # trending, query, topic, personal
+    Column("value", Text),  # the followed search, or the topic id; None for trending and personal
+    Column("frequency", String(16), nullable=False),  # daily, weekly
+    Column("hour", Integer, nullable=False),  # 0-23, in the user's time zone
+    Column("weekday", Integer, nullable=False),  # 0 = Monday; the day of weekly messages
+    Column("max_papers", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("consecutive_failures", Integer, nullable=False, default=0, server_default="0"),
+    Column("disabled_at", DateTime(timezone=True)),
+    Column("disabled_reason", Text),
+    Column("last_slot", DateTime(timezone=True)),  # the schedule slot of the last message composed
+    Column("last_digest_at", DateTime(timezone=True)),  # when it was composed: later papers are "new"
+    Column("last_test_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_webhooks_user", "user_id"),
+)
+
 
 # Summaries (migration 0016) -----------------------------------------------------------------------
 # An LLM's one-sentence summary and three key phrases per paper (optional: PAPERSCOPE_LLM_URL), kept apart from

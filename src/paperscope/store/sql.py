@@ -5,7 +5,7 @@ embedding methods are those of `PaperStore` (store/papers.py) and `EmbeddingStor
 its comment counts those of `DiscussedStore` (store/discussed.py);
 storing papers is the merge (store/merge.py); the other tables are reached through accessors that share the
 engine: `accounts`, `authors`, `comments`, `notes`, `notifications`, `summaries`, `moderation`, `sessions`,
-`submissions`, `topics`, `digests`.
+`submissions`, `topics`, `digests`, `webhooks`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from paperscope.store.sessions import SessionStore
 from paperscope.store.submissions import SubmissionStore
 from paperscope.store.summaries import SummaryStore
 from paperscope.store.topics import TopicStore
+from paperscope.store.webhooks import WebhookStore
 
 
 class SQLStore(PaperStore, EmbeddingStore, DiscussedStore, Store):
@@ -121,3 +122,8 @@ class SQLStore(PaperStore, EmbeddingStore, DiscussedStore, Store):
     def digests(self) -> DigestStore:
         """Subscriptions, follows, the outbox and the papers sent to each user, on the same database."""
         return DigestStore(self.engine)
+
+    @functools.cached_property
+    def webhooks(self) -> WebhookStore:
+        """Webhook subscriptions (chat channels, JSON endpoints) and their outbox messages, on the same database."""
+        return WebhookStore(self.engine)

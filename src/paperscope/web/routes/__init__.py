@@ -32,6 +32,7 @@ from paperscope.web.routes.api import status as api_status
 from paperscope.web.routes.api import submissions as api_submissions
 from paperscope.web.routes.api import topics as api_topics
 from paperscope.web.routes.api import trending as api_trending
+from paperscope.web.routes.api import webhooks as api_webhooks
 from paperscope.web.routes.pages import (
     accounts,
     authors,
@@ -79,15 +80,16 @@ ROUTERS: tuple[tuple[str, APIRouter], ...] = (
     (API, api_submissions.router),
     (API, api_topics.router),
     (API, api_moderation.router),
+    (API, api_webhooks.router),
 )
 
 
 def digest_routers() -> tuple[tuple[str, APIRouter], ...]:
     """(prefix, router) of the resources that need the digest extra; ImportError without it."""
     from paperscope.web.routes.api import recommendations as api_recommendations
-    from paperscope.web.routes.pages import digests
+    from paperscope.web.routes.pages import digests, webhooks
 
-    return (PAGES, digests.router), (API, api_recommendations.router)
+    return (PAGES, digests.router), (PAGES, webhooks.router), (API, api_recommendations.router)
 
 
 def include_routers(app: FastAPI, *, with_digests: bool) -> Callable[[str], list[str]]:

@@ -1,7 +1,7 @@
 """LLM summaries of papers
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-04
 
 `paper_summaries` holds, per paper, the one-sentence summary and three key phrases an OpenAI-compatible model
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -157,6 +157,7 @@ def _me_page(request: Request, services: ServicesDep, user: RequiredUser, *, err
         "error": error, "new_token": new_token, "max_password": MAX_PASSWORD_LENGTH,
         "feed_token": services.store.digests.feed_token(user.id),
         "digest_subscription": services.store.digests.get_subscription(user.id),
+        "webhooks": services.store.webhooks.of_user(user.id),
         "base_url": services.settings.base_url.rstrip("/")}, status_code=status_code)
 
 
