@@ -51,7 +51,7 @@ def send_digests(store: Store, settings: Settings, *, now: dt.datetime | None = 
                 from paperscope.index.search import SearchEngine
                 from paperscope.indexing import LEAVE_MAP, index_papers
 
-                index_papers(SearchEngine(store, settings), topic_map=LEAVE_MAP)
+                index_papers(SearchEngine(store, settings), topic_map=LEAVE_MAP, tune_search="never")
             recommender = Recommender(store, settings)
         composer = DigestComposer(store, settings, recommender)
         for subscription in due:
