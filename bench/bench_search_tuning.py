@@ -12,6 +12,10 @@ chosen fusion, and the known-item MRR@10 of the fixed fusion and the chosen one 
   with PAPERSCOPE_SEARCH_TUNING=false (the fixed RRF, k=60, equal weights, depth 100) and with the stored tuning.
 * **arxiv-cs**: the 17k arXiv cs papers and recorded Hugging Face papers of bench_web_load.py's cached database
   (bench/.cache/web-cs.db, embedded once); the known-item sets are the tuning's held-out half.
+* **arxiv-cs-unseen**: bench_search_unseen.py's database (17,142 arXiv cs papers, 1,000 of them stored without the
+  first sentence of their abstract; the vectors of the others are taken from web-cs.db where the text is the same)
+  and its two known-item sets (1,000 titles, 1,000 held-out sentences), run through `paperscope search --queries`
+  with the fixed RRF and with the tuning made on that database.
 
 The tuning is stored in each database (sync state), so later runs of the other benchmarks on these caches search
 with it; run with --forget to remove it.
@@ -86,21 +90,71 @@ def arxiv_cs(query_papers: int) -> None:
     tune(engine, query_papers)
 
 
+UNSEEN_DB = CACHE / "arxiv-cs-unseen-1000.db"  # bench_search_unseen.py's database with its default sample
+
+
+def seed_unseen_vectors() -> None:
+    """Store bench_search_unseen.py's papers, with web-cs.db's vectors for those whose text is the same there (all but
+    the 1,000 shortened ones), so that only those are embedded."""
+    from bench_search_unseen import read_collection, sample_queries
+    from paperscope.embed import get_embedder
+
+    papers = read_collection()
+    _, _, changed = sample_queries(papers, 1000)
+    stored = [changed.get(pid, paper) for pid, paper in papers.items()]
+    embedder = get_embedder("minilm")
+    web = open_store(str(require_cache(WEB_DB, "python bench/bench_web_load.py")))
+    ids, matrix = web.load_embeddings(embedder.name)
+    row = {pid: n for n, pid in enumerate(ids)}
+    target = open_store(str(UNSEEN_DB))
+    for start in range(0, len(stored), 2000):
+        batch = stored[start:start + 2000]
+        target.upsert_papers(batch)
+        known = web.get_papers([p.id for p in batch])
+        same = [p for p in batch if p.id in known and p.id in row and known[p.id].content_hash == p.content_hash]
+        target.save_embeddings(embedder.name, embedder.version, same, matrix[[row[p.id] for p in same]])
+
+
+def arxiv_cs_unseen(query_papers: int) -> None:
+    from bench_search_unseen import build as build_unseen
+    from ir_metrics import mrr_at_k
+
+    if not UNSEEN_DB.exists():
+        seed_unseen_vectors()
+    engine, titles, sentences = build_unseen(UNSEEN_DB, 1000)
+    print(f"\narXiv cs, bench_search_unseen.py's collection: {engine.store.count_papers():,} papers")
+    tune(engine, query_papers)
+    for kind, queries in (("title", titles), ("held-out sentence", sentences)):
+        path = CACHE / f"tuning-unseen-{kind.split()[0]}-queries.jsonl"
+        path.write_text("".join(json.dumps({"_id": k, "text": v}) + "\n" for k, v in queries.items()),
+                        encoding="utf-8")
+        print(f"\n  {len(queries):,} {kind} queries        {'MRR@10':>7} {'R@10':>7} {'nDCG@10':>8}")
+        for name, tuned in (("fixed RRF (k=60, equal)", False), ("self-tuned", True)):
+            run = run_queries(UNSEEN_DB, path, tuned=tuned, limit=10)
+            relevant = {q: {q: 1} for q in queries}
+            mrr = mean([mrr_at_k(run.get(q, []), relevant[q], 10) for q in queries])
+            recall = mean([recall_at_k(run.get(q, []), relevant[q], 10) for q in queries])
+            ndcg = mean([ndcg_at_k(run.get(q, []), relevant[q], 10) for q in queries])
+            print(f"  {name:28} {mrr:7.4f} {recall:7.4f} {ndcg:8.4f}")
+
+
 def main() -> None:
     parser = arguments(__doc__)
-    parser.add_argument("--collection", choices=["scifact", "arxiv-cs", "both"], default="both")
+    parser.add_argument("--collection", choices=["scifact", "arxiv-cs", "arxiv-cs-unseen", "all"], default="all")
     parser.add_argument("--query-papers", type=int, default=300, help="papers that give known-item queries")
     parser.add_argument("--forget", action="store_true", help="remove the stored tunings from the cached databases")
     args = parser.parse_args()
     if args.forget:
-        for db in (CACHE / "scifact-minilm.db", WEB_DB):
+        for db in (CACHE / "scifact-minilm.db", WEB_DB, UNSEEN_DB):
             if db.exists():
                 open_store(str(db)).set_sync_state(STATE_KEY, None)
         return
-    if args.collection in ("scifact", "both"):
+    if args.collection in ("scifact", "all"):
         scifact(args.query_papers)
-    if args.collection in ("arxiv-cs", "both"):
+    if args.collection in ("arxiv-cs", "all"):
         arxiv_cs(args.query_papers)
+    if args.collection in ("arxiv-cs-unseen", "all"):
+        arxiv_cs_unseen(args.query_papers)
 
 
 if __name__ == "__main__":
