@@ -177,6 +177,12 @@ class Settings(BaseSettings):
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant of hybrid search")
     keyword_weight: float = Field(default=1.0, ge=0, description="Weight of the keyword ranking in hybrid search")
     semantic_weight: float = Field(default=1.0, ge=0, description="Weight of the semantic ranking in hybrid search")
+    search_tuning: bool = Field(default=True, description=(
+        "Tune hybrid search's fusion (method, weights, RRF constant, depths) on the instance's own papers with "
+        "known-item queries, when `paperscope index` or the background jobs find it due; search then uses the tuned "
+        "fusion in place of the four settings above. Off: those settings always"))
+    search_retune_growth: float = Field(default=2.0, ge=1.1, description=(
+        "Tune hybrid search again once the number of papers has grown by this factor since the last tuning"))
 
     environment: str = Field(default="development", description=(
         "`development` or `production`. Production refuses a placeholder or shorter-than-32-character "

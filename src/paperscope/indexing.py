@@ -16,6 +16,10 @@ indexes (`SearchEngine.refresh`), then applies a `TopicMapRule`:
 * `LEAVE_MAP` (digests): the map is not touched (`paperscope index` or the jobs place the papers later).
 
 docs/decisions/0020-one-indexing-module.md says why the callers keep different rules.
+
+Last, with `tune_search="due"` (the default), hybrid search's fusion is tuned on the stored papers
+(index/tuning.py) when there is no tuning for the model yet or the papers have grown by
+PAPERSCOPE_SEARCH_RETUNE_GROWTH since; "now" tunes whatever the growth, "never" leaves it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -31,6 +36,9 @@ from paperscope.errors import PaperscopeError
 from paperscope.index.search import SearchEngine
 from paperscope.models import Paper
 
+if TYPE_CHECKING:
+    from paperscope.index.tuning import TuningResult
+
 EMBED_BATCH = 64
 MIN_PAPERS_FOR_MAP = 200  # fewer papers make a map of a handful of topics that says little
 MAP_REBUILD_AFTER = dt.timedelta(days=7)  # a weekly rebuild is what surfaces emerging topics
@@ -38,6 +46,7 @@ MAP_REBUILD_AFTER = dt.timedelta(days=7)  # a weekly rebuild is what surfaces em
 ProgressCallback = Callable[[int, int], None]  # (papers embedded so far, papers to embed)
 StageCallback = Callable[[str], None]  # what is being done now, for a status line
 Clock = Callable[[], dt.datetime]
+TuneSearch = Literal["due", "now", "never"]
 
 
 @dataclass(frozen=True)
@@ -68,13 +77,14 @@ class IndexReport:
     stopped: bool = False  # `should_stop` said so before every paper was embedded; nothing was indexed
     notes: list[str] = field(default_factory=list)  # worth telling, nothing failed
     problems: list[str] = field(default_factory=list)  # a step that failed (the topic map could not be built)
+    tuning: TuningResult | None = None  # the search tuning this run made, if it made one
 
 
 def index_papers(engine: SearchEngine, *, rebuild: bool = False, reembed: bool = False,
                  topic_map: TopicMapRule = PLACE_IN_MAP, check_versions: bool = True,
                  progress: ProgressCallback | None = None, on_stage: StageCallback | None = None,
                  should_stop: Callable[[], bool] | None = None, cluster: str | None = None, workers: int = 2,
-                 clock: Clock | None = None) -> IndexReport:
+                 clock: Clock | None = None, tune_search: TuneSearch = "due") -> IndexReport:
     """Embed new and changed papers, bring both of the engine's indexes up to date, then apply `topic_map`.
 
     `rebuild` empties both indexes before they are filled again from the store; `reembed` forgets the model's
@@ -84,6 +94,7 @@ def index_papers(engine: SearchEngine, *, rebuild: bool = False, reembed: bool =
     with a few words as each later step starts. When `should_stop()` turns true before a batch, the run ends
     there, reporting `stopped` (nothing is indexed). `cluster` ("local" or a Dask scheduler address) embeds on
     that cluster (`workers` processes of a local one). `clock` gives the time a map's age is measured against.
+    `tune_search`: when to tune hybrid search's fusion (module docstring).
     """
     store, embedder = engine.store, engine.embedder
     report = IndexReport()
@@ -102,7 +113,30 @@ def index_papers(engine: SearchEngine, *, rebuild: bool = False, reembed: bool =
         engine.clear()
     report.keyword_updated, report.vectors_added = engine.refresh()
     update_topic_map(engine, topic_map, report, on_stage=say, clock=clock)
+    update_search_tuning(engine, tune_search, report, on_stage=say)
     return report
+
+
+def update_search_tuning(engine: SearchEngine, when: TuneSearch, report: IndexReport, *,
+                         on_stage: StageCallback | None = None) -> None:
+    """Tune hybrid search's fusion on the stored papers when `when` says so (module docstring), store the tuning
+    and have the engine search with it. A store too small to tune on is left to the fixed fusion (a problem in the
+    report only when the tuning was asked for "now")."""
+    from paperscope.errors import InputError
+    from paperscope.index.tuning import save_tuning, tune_fusion, tuning_due
+
+    if when == "never" or (when == "due" and not tuning_due(engine.store, engine.settings, engine.embedder.name)):
+        return
+    (on_stage or (lambda _text: None))("tuning hybrid search on the stored papers")
+    try:
+        result = tune_fusion(engine.store, engine.embedder, engine.settings, clock=None)
+    except InputError as exc:
+        if when == "now":
+            report.problems.append(str(exc))
+        return
+    save_tuning(engine.store, result)
+    engine.use_fusion(None)  # the engine reads the stored tuning (and the setting that may turn it off) again
+    report.tuning = result
 
 
 def embed_pending(engine: SearchEngine, *, progress: ProgressCallback | None = None,

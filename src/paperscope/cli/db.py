@@ -44,9 +44,14 @@ def db_copy(app: AppContext, target: str, batch_size: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help='Print JSON: {"papers": N, ...}.')
 @click.pass_obj
 def stats(app: AppContext, as_json: bool) -> None:
-    """Counts of what the database holds: papers, by source, by primary category, dates."""
+    """Counts of what the database holds: papers, by source, by primary category, dates; and the fusion hybrid
+    search uses, with what its tuning measured."""
+    from paperscope.index.tuning import fixed_fusion, load_tuning
+
     with app.store() as store:
         data = store.stats()
+        tuning = load_tuning(store)
+    data["search_tuning"] = tuning.to_json() if tuning is not None else None
     if as_json:
         click.echo(json.dumps(data))
         return
@@ -59,3 +64,8 @@ def stats(app: AppContext, as_json: bool) -> None:
     top = list(data["by_primary_category"].items())[:10]
     if top:
         click.echo("top primary categories: " + ", ".join(f"{c} {n}" for c, n in top))
+    if tuning is None:
+        click.echo(f"search fusion: fixed ({fixed_fusion(app.settings).describe()}); not tuned yet")
+    else:
+        click.echo(f"search fusion {tuning.summary()}"
+                   + ("" if app.settings.search_tuning else " (not used: PAPERSCOPE_SEARCH_TUNING is off)"))

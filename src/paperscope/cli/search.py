@@ -32,14 +32,17 @@ def _engine(app: AppContext, store: Store, model: str | None = None) -> SearchEn
               help="Embed on a Dask cluster: 'local' starts one on this machine, or a scheduler address.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 256),
               help="Worker processes of a --cluster local.")
+@click.option("--tune-search", is_flag=True,
+              help="Tune hybrid search on the stored papers now, however little they grew since the last tuning.")
 @click.pass_obj
 def index(app: AppContext, rebuild: bool, reembed: bool, model: str | None, cluster: str | None,
-          workers: int) -> None:
+          workers: int, tune_search: bool) -> None:
     """Embed new and changed papers, then update the keyword and vector indexes.
 
     Only papers added or changed since the last run are embedded, so running it after every ingest
     is cheap. Searches also fold in what is already embedded on their own, but only this command
-    runs the embedding model over papers.
+    runs the embedding model over papers. Hybrid search's fusion is tuned on the stored papers when there is no
+    tuning yet or they have grown by PAPERSCOPE_SEARCH_RETUNE_GROWTH since (paperscope stats shows it).
     """
     from paperscope.indexing import PLACE_IN_MAP, index_papers
 
@@ -47,12 +50,17 @@ def index(app: AppContext, rebuild: bool, reembed: bool, model: str | None, clus
         engine = _engine(app, store, model)
         with count_bar("embedding") as progress:
             report = index_papers(engine, rebuild=rebuild, reembed=reembed, topic_map=PLACE_IN_MAP,
-                                  progress=progress, cluster=cluster, workers=workers)
+                                  progress=progress, cluster=cluster, workers=workers,
+                                  tune_search="now" if tune_search else "due")
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
+    for problem in report.problems:
+        click.echo(f"warning: {problem}", err=True)
     click.echo(f"embedded {report.embedded} papers with {engine.embedder.name}; keyword index: "
                f"{report.keyword_updated} papers updated; vector index: {report.vectors_added} vectors added"
                + (f"; topic map: {report.placed} papers placed" if report.placed else ""))
+    if report.tuning is not None:
+        click.echo(f"search fusion {report.tuning.summary()}")
 
 
 def _filters(date_from: str | None, date_to: str | None, category: str | None, author: str | None) -> PaperFilter:

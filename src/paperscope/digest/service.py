@@ -84,7 +84,7 @@ def _indexed_recommender(store: Store, settings: Settings, update_index: bool) -
         from paperscope.index.search import SearchEngine
         from paperscope.indexing import LEAVE_MAP, index_papers
 
-        index_papers(SearchEngine(store, settings), topic_map=LEAVE_MAP)
+        index_papers(SearchEngine(store, settings), topic_map=LEAVE_MAP, tune_search="never")
     return Recommender(store, settings)
 
 

@@ -27,6 +27,7 @@ import logging
 import math
 import re
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -36,7 +37,7 @@ import numpy as np
 from paperscope.config import Settings
 from paperscope.embed.base import Embedder
 from paperscope.errors import IndexBusy, InputError, NotEmbedded, StoreError
-from paperscope.index.hybrid import convex_combination, reciprocal_rank_fusion
+from paperscope.index.hybrid import DEFAULT_DEPTH, Fusion, reciprocal_rank_fusion
 from paperscope.index.keyword import KeywordIndex, parse_user_query
 from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store
@@ -46,7 +47,8 @@ log = logging.getLogger(__name__)
 Mode = Literal["keyword", "semantic", "hybrid"]
 MODES: tuple[Mode, ...] = ("keyword", "semantic", "hybrid")
 MAX_QUERY_CHARS = 10_000
-CANDIDATES = 100  # each list contributes at least this many candidates to the fusion
+CANDIDATES = DEFAULT_DEPTH  # each list contributes at least this many candidates to a fusion without a tuning
+TUNING_RECHECK_SECONDS = 60.0  # how often an engine looks for a new tuning another process stored
 # A filter at least this share of the papers pass is applied to rankings made without it, this many times deeper
 # than the fusion needs (SearchEngine._post_filtered); a narrower one restricts the rankings to its ids.
 BROAD_SHARE = 0.15
@@ -82,6 +84,8 @@ class SearchEngine:
         # take turns (a refresh reads a watermark, folds in what is newer and moves it on; neither index is safe
         # for concurrent use on its own). Embedding a query, the slow step, happens outside it.
         self._lock = threading.RLock()
+        self._fusion: Fusion | None = None
+        self._fusion_checked = -math.inf
 
     # Components, created on first use -------------------------------------------------------
 
@@ -151,6 +155,28 @@ class SearchEngine:
     def _refresh_vectors(self) -> int:
         return self.vectors.refresh(self.store, save=self.writes_indexes)
 
+    # Fusion -------------------------------------------------------------------------------
+
+    def fusion(self) -> Fusion:
+        """How hybrid search fuses: the fusion tuned on this instance's papers for the engine's model
+        (index/tuning.py) when there is one and PAPERSCOPE_SEARCH_TUNING is on, else the fixed one of the settings.
+        The stored tuning is read again every TUNING_RECHECK_SECONDS (the worker may store a new one)."""
+        from paperscope.index.tuning import fixed_fusion, load_tuning
+
+        if not self.settings.search_tuning:
+            return fixed_fusion(self.settings)
+        now = time.monotonic()
+        if self._fusion is None or now - self._fusion_checked > TUNING_RECHECK_SECONDS:
+            tuning = load_tuning(self.store)
+            usable = tuning is not None and tuning.model == self.embedder.name
+            self._fusion = tuning.fusion if tuning is not None and usable else fixed_fusion(self.settings)
+            self._fusion_checked = now
+        return self._fusion
+
+    def use_fusion(self, fusion: Fusion | None) -> None:
+        """Search with `fusion` from now on (None: read the stored tuning again on the next search)."""
+        self._fusion, self._fusion_checked = fusion, (time.monotonic() if fusion is not None else -math.inf)
+
     # Searching ----------------------------------------------------------------------------
 
     def search(self, query: str, *, mode: Mode = "hybrid", limit: int = 10, offset: int = 0,
@@ -164,7 +190,9 @@ class SearchEngine:
         if limit < 1 or offset < 0:
             raise InputError("The limit must be at least 1 and the offset at least 0.")
         filters = filters or PaperFilter()
-        depth = max(CANDIDATES, offset + limit)
+        fusion = self.fusion() if mode == "hybrid" else None
+        depths = ((max(fusion.keyword_depth, offset + limit), max(fusion.semantic_depth, offset + limit))
+                  if fusion is not None else (max(CANDIDATES, offset + limit),) * 2)
         semantic = mode != "keyword"
         # Embedded before the lock is taken (the slow step, which requests do side by side); inside it only when
         # this search's refresh brings the first vectors.
@@ -184,19 +212,12 @@ class SearchEngine:
                 if not matches:
                     return []
                 broad = matches >= enough
-            lists = self._post_filtered(query, mode, depth, filters, query_vector) if broad else None
+            lists = self._post_filtered(query, mode, depths, filters, query_vector) if broad else None
             if lists is None:
                 allowed = self.store.filter_ids(filters) if filters else None
-                lists = self._ranked(query, mode, depth, allowed, query_vector)
+                lists = self._ranked(query, mode, depths, allowed, query_vector)
         keyword_hits, semantic_hits = lists
-        weights = [self.settings.keyword_weight, self.settings.semantic_weight]
-        if mode != "hybrid":
-            fused = keyword_hits or semantic_hits
-        elif self.settings.fusion == "convex":
-            fused = convex_combination([keyword_hits, semantic_hits], weights)
-        else:
-            fused = reciprocal_rank_fusion([[pid for pid, _ in keyword_hits], [pid for pid, _ in semantic_hits]],
-                                           k=self.settings.rrf_k, weights=weights)
+        fused = fusion.fuse(keyword_hits, semantic_hits) if fusion is not None else keyword_hits or semantic_hits
         hidden = self.store.moderation.hidden_paper_ids()  # papers an admin hid: never a result
         fused = [(pid, score) for pid, score in fused if pid not in hidden] if hidden else fused
         keyword_ids = [pid for pid, _ in keyword_hits]
@@ -206,26 +227,29 @@ class SearchEngine:
         return [Hit(pid, score, keyword_rank.get(pid), semantic_rank.get(pid))
                 for pid, score in fused[offset:offset + limit]]
 
-    def _ranked(self, query: str, mode: Mode, depth: int, allowed: set[str] | None,
+    def _ranked(self, query: str, mode: Mode, depths: tuple[int, int], allowed: set[str] | None,
                 query_vector: np.ndarray | None) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-        """The keyword and the semantic ranking (each empty when the mode does not ask for it)."""
-        keyword_hits = self.keyword.search(parse_user_query(query), depth, allowed) if mode != "semantic" else []
-        semantic_hits = (self.vectors.search(query_vector, depth, allowed)
+        """The keyword and the semantic ranking, each to its depth (empty when the mode does not ask for it)."""
+        keyword_hits = (self.keyword.search(parse_user_query(query), depths[0], allowed)
+                        if mode != "semantic" else [])
+        semantic_hits = (self.vectors.search(query_vector, depths[1], allowed)
                          if mode != "keyword" and query_vector is not None and len(self.vectors) else [])
         return keyword_hits, semantic_hits
 
-    def _post_filtered(self, query: str, mode: Mode, depth: int, filters: PaperFilter,
+    def _post_filtered(self, query: str, mode: Mode, depths: tuple[int, int], filters: PaperFilter,
                        query_vector: np.ndarray | None
                        ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]] | None:
         """For a filter that many papers pass (a large category): the rankings without it, OVERFETCH times
         deeper, keeping the hits that pass. Collecting the ids of half a million papers to restrict the
         indexes to would cost far more. None when too few hits passed to fill a ranking (the collected ids
         then decide)."""
-        deeper = depth * OVERFETCH
+        deeper = (depths[0] * OVERFETCH, depths[1] * OVERFETCH)
         rankings = self._ranked(query, mode, deeper, None, query_vector)
         passing = self.store.passing_filters(filters, {pid for hits in rankings for pid, _ in hits})
-        kept = tuple([hit for hit in hits if hit[0] in passing][:depth] for hits in rankings)
-        if any(len(hits) == deeper and len(some) < depth for hits, some in zip(rankings, kept, strict=True)):
+        kept = tuple([hit for hit in hits if hit[0] in passing][:depth]
+                     for hits, depth in zip(rankings, depths, strict=True))
+        if any(len(hits) == deep and len(some) < depth
+               for hits, some, deep, depth in zip(rankings, kept, deeper, depths, strict=True)):
             return None  # the filter passes many papers, but few of those the query ranks first
         return kept[0], kept[1]
 
