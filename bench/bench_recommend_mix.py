@@ -1,12 +1,15 @@
 """Per-user signal mixes: MAP@20 of the recommender that chooses each user's mix from their library, beside the
 shipped fixed fusion and arxiv-sanity-lite's TF-IDF SVM, measured in the same run.
 
-    nice -n 10 python bench/bench_recommend_mix.py [--collection dev|dev-w16|dev-w18|scifact-words|
-        scifact-neighbours|development|unseen|all] [--users 6]
+    nice -n 10 python bench/bench_recommend_mix.py [--collection dev|dev-w16|dev-w18|dev:topics-words|
+        dev:topics-embedding|scifact-words|scifact-neighbours|development|unseen|all] [--users 6]
+        [--margins 0,0.1,0.25]   # development only: other choice rules beside the shipped one
 
 Collections:
 * development (the method and its settings were chosen on these only): bench_recommend.py's dev, dev-w16 and
-  dev-w18 splits of the arXiv cs listings, category interests (see that file).
+  dev-w18 splits of the arXiv cs listings, category interests (see that file), and dev's topic interests
+  (``dev:topics-words``: k-means on an LSA of the baseline's TF-IDF; ``dev:topics-embedding``: k-means on the
+  embeddings; bench_recommend.py --interests topics).
 * unseen, outside computer science: SciFact's 5,183 biomedical abstracts (BEIR corpus). They have no dates, so
   a seeded 40 % of them are "the period" (the candidates) and the rest the history libraries are drawn from.
   Pseudo-fields split the corpus two ways, 20 fields each, and a paper's field is its cluster:
@@ -32,14 +35,15 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 
 from bench_recommend import (
     BASELINE,
     DEV_SPLITS,
-    K,
     SPLITS,
+    K,
     Papers,
     Result,
     User,
@@ -53,29 +57,60 @@ from bench_recommend import (
     ndcg,
     ratio_interval,
     simulate_users,
+    topic_members,
+    users_from,
 )
 from benchlib import SCIFACT, arguments, require
 from ir_metrics import mean
 from paperscope.recommend.engine import default_ranker
-from paperscope.recommend.mix import MARGIN, MixChooser, fuse, reciprocal_ranks
+from paperscope.recommend.mix import MARGIN, MIXES, MixChooser, fuse, reciprocal_ranks
 from paperscope.recommend.rankers import Corpus, Signals, fit_tfidf
 
 SCIFACT_COLLECTIONS = ("scifact-words", "scifact-neighbours")
+# dev's topic interests (bench_recommend.py --interests topics): topics by words, or by the model's neighbours.
+DEV_TOPICS = ("dev:topics-words", "dev:topics-embedding")
+DEVELOPMENT = (*DEV_SPLITS, *DEV_TOPICS)
 FIELDS, FIELD_USERS = 20, 8
 PERIOD_SHARE = 0.4
 MARGINS: list[float] = []  # --margins: the choice rule's other margins, measured beside the shipped one
 
 
+def _mixes(test: Callable[[dict[str, float]], bool]) -> list[dict[str, float]]:
+    return [w for w in MIXES if test(w)]
+
+
+# Menus tried with --margins (development collections only): which mixes a user may get.
+MENUS = {
+    "full": list(MIXES),
+    "words beside the default": _mixes(lambda w: w["model"] == 1 and w["graph"] == 1),
+    "words beside the default, or words-led": _mixes(
+        lambda w: (w["model"] == 1 and w["graph"] == 1) or (w["words"] == 1 and w["model"] == 0.5
+                                                            and w["graph"] == 0.5)),
+    "words beside the default, or one signal": _mixes(
+        lambda w: (w["model"] == 1 and w["graph"] == 1) or sum(v > 0 for k, v in w.items() if k != "citations") == 1),
+}
+
+
 def arxiv_collection(papers: Papers, vectors: np.ndarray, name: str, per_interest: int, seed: int
                      ) -> tuple[Corpus, object, list[User]]:
-    split = SPLITS[name]
+    split = SPLITS[name.split(":")[0]]
     corpus_rows = np.array([r for r in range(len(papers.ids)) if papers.week[r] <= split.test_week])
     known = Papers([papers.ids[r] for r in corpus_rows], papers.week[corpus_rows],
                    [papers.categories[r] for r in corpus_rows], [papers.texts[r] for r in corpus_rows])
     _, ours, terms = fit_tfidf(known.texts)
     corpus = Corpus(known.ids, vectors[corpus_rows], ours, terms)
-    users = simulate_users(known, split, np.arange(len(corpus_rows)), per_interest, seed)
-    return corpus, arxiv_sanity_tfidf(known.texts), users
+    baseline_tfidf = arxiv_sanity_tfidf(known.texts)
+    rows = np.arange(len(corpus_rows))
+    if name.endswith(":topics-words") or name.endswith(":topics-embedding"):
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.preprocessing import normalize
+
+        features = normalize(TruncatedSVD(100, random_state=seed).fit_transform(baseline_tfidf)) \
+            if name.endswith("words") else corpus.vectors
+        label = "tf-idf" if name.endswith("words") else "embedding"
+        members = topic_members(known, split, rows, features, label, seed)
+        return corpus, baseline_tfidf, users_from(known, split, rows, members, per_interest, seed)
+    return corpus, baseline_tfidf, simulate_users(known, split, rows, per_interest, seed)
 
 
 def scifact_collection(name: str, per_field: int, seed: int) -> tuple[Corpus, object, list[User]]:
@@ -139,12 +174,14 @@ def run(name: str, corpus: Corpus, baseline_tfidf: object, users: list[User]) ->
         terms = {name: reciprocal_ranks(r.scores(corpus, user.signals)) for name, r in rankers.items()}
         rank_seconds.append(time.perf_counter() - started)
         per_user.append((user, qualities, terms))
-    margins = [MARGIN] + [m for m in MARGINS if m != MARGIN]
-    chosen: dict[float, list[dict[str, float]]] = {}
-    for margin in margins:
-        picks = [chooser.pick(qualities, margin).weights for _, qualities, _ in per_user]
-        chosen[margin] = picks
-        label = "paperscope, per-user mix (recommend)" if margin == MARGIN else f"variant: margin {margin}"
+    chosen: dict[str, list[dict[str, float]]] = {}
+    rules = [("shipped", chooser.menu, MARGIN)] + ([(menu, MENUS[menu], margin) for menu in MENUS
+                                                    for margin in MARGINS] if MARGINS else [])
+    for menu_name, menu, margin in rules:
+        picks = [chooser.pick(qualities, margin, menu).weights for _, qualities, _ in per_user]
+        label = "paperscope, per-user mix (recommend)" if menu_name == "shipped" \
+            else f"variant: menu {menu_name}, margin {margin}"
+        chosen[label] = picks
         results[label] = scored(per_user, picks)
         results[label].seconds = float(np.mean(choice_seconds) + np.mean(rank_seconds))
     base = results[BASELINE]
@@ -159,8 +196,8 @@ def run(name: str, corpus: Corpus, baseline_tfidf: object, users: list[User]) ->
     low, high = difference_interval(ours.aps, fixed.aps)
     print(f"  per-user mix minus the shipped fusion: {ours.map - fixed.map:+.3f} (95 % interval {low:+.3f} to "
           f"{high:+.3f}); minus the baseline: {ours.map - base.map:+.3f} "
-          f"({'%+.3f to %+.3f' % difference_interval(ours.aps, base.aps)})")
-    picks = chosen[MARGIN]
+          "({:+.3f} to {:+.3f})".format(*difference_interval(ours.aps, base.aps)))
+    picks = chosen["paperscope, per-user mix (recommend)"]
     words = sum(1 for w in picks if w["words"] > 0)
     print(f"  mixes: {words}/{len(picks)} users weigh the words SVM; mean weights "
           + ", ".join(f"{k} {np.mean([w[k] for w in picks]):.2f}" for k in ("model", "words", "graph"))
@@ -183,8 +220,8 @@ def scored(per_user: list[tuple[User, list[tuple[dict[str, float], float]], dict
 
 def main() -> None:
     parser = arguments(__doc__)
-    groups = {"development": list(DEV_SPLITS), "unseen": list(SCIFACT_COLLECTIONS)}
-    parser.add_argument("--collection", choices=[*DEV_SPLITS, *SCIFACT_COLLECTIONS, *groups, "all"],
+    groups = {"development": list(DEVELOPMENT), "unseen": list(SCIFACT_COLLECTIONS)}
+    parser.add_argument("--collection", choices=[*DEVELOPMENT, *SCIFACT_COLLECTIONS, *groups, "all"],
                         default="all")
     parser.add_argument("--users", type=int, default=6, help="simulated users per interest or field")
     parser.add_argument("--seed", type=int, default=0)

@@ -1,9 +1,11 @@
 """Recommendations for one user from what the store knows: library, hidden papers, votes and follows.
 
 `Recommender` builds the corpus once (every stored vector of the configured embedding model and a TF-IDF
-matrix of titles and abstracts) and ranks a period's papers for any number of users with the ranker the
-benchmark chose (`default_ranker`, see docs/benchmarks.md). Every recommendation carries its reason: the
-library papers it is closest to, the weightiest terms it shares with them, and the follows it matches.
+matrix of titles and abstracts) and ranks a period's papers for any number of users. Each user's ranking
+fuses the signals (the text model's SVM, a words-only SVM, the graph diffusion, citation ties) with the
+weights chosen from that user's own library (recommend/mix.py), stored until the library changes; a ranker
+passed in ranks every user alike instead. Every recommendation carries its reason: the library papers it is
+closest to, the weightiest terms it shares with them, the follows it matches, and the signals that carried it.
 
 The corpus is a `CorpusSnapshot`, never changed once made. When the store gains vectors, `load_corpus` folds
 the new ones into a new snapshot (their TF-IDF rows from the vocabulary already fit) and reads everything
@@ -85,9 +87,9 @@ def _fused_with_ties(scores: np.ndarray, candidate_ids: list[str], ties: dict[st
 
 
 def default_ranker() -> Ranker:
-    """The ranker paperscope ships: the one bench/bench_recommend.py's dev users prefer (docs/benchmarks.md):
-    reciprocal rank fusion of the linear SVM on embeddings and TF-IDF with the contrast of two personalised
-    PageRank diffusions over the kNN graph of embeddings and TF-IDF."""
+    """The fixed fusion bench/bench_recommend.py's dev users prefer (docs/benchmarks.md), the default mix of
+    recommend/mix.py: reciprocal rank fusion of the linear SVM on embeddings and TF-IDF with the contrast of two
+    personalised PageRank diffusions over the kNN graph of embeddings and TF-IDF."""
     return RankFusion([LinearRanker(), GraphRanker()])
 
 
@@ -168,7 +170,9 @@ class Recommender:
         # None: each user's own signal mix (recommend/mix.py); a ranker given ranks every user alike.
         self.ranker = ranker
         self.rankers = signal_rankers()
-        self.chooser = MixChooser(self.rankers)
+        # The choice ranks samples of the period with its own rankers, so their per-corpus caches (the period's
+        # kNN graph above all) are not swapped out under the ranking's.
+        self.chooser = MixChooser(signal_rankers())
         self.citations = citations  # fuse the papers tied to the library by citations (bench_citations.py)
         self.refresh_on_read = refresh_on_read
         self._embedder = embedder
@@ -382,9 +386,12 @@ class Recommender:
         else:
             corpus = snapshot.corpus
             own = Signals(library, signals.negatives, signals.candidates, signals.query_vectors, signals.query_tfidf,
-                          pool=signals.pool)
-            mix = self.chooser.choose(corpus, own, (lambda rows: _summed(neighbours, [corpus.ids[int(r)] for r in rows]))
-                                      if neighbours else None)
+                          pool=signals.shared_pool())
+
+            def ties_of(rows: np.ndarray) -> dict[str, int]:
+                return _summed(neighbours, [corpus.ids[int(r)] for r in rows])
+
+            mix = self.chooser.choose(corpus, own, ties_of if neighbours else None)
         self.store.accounts.save_signal_mix(user_id, key, mix.as_dict())
         return mix
 

@@ -152,14 +152,15 @@ def _average_precision(scores: np.ndarray, relevant: np.ndarray) -> float:
 
 @dataclass
 class MixChooser:
-    """Chooses a user's `Mix` by holding out library papers (see the module). `rankers` are shared with the
-    ranking itself, so their per-corpus caches (the SVM background, the period's kNN graph) serve both."""
+    """Chooses a user's `Mix` by holding out library papers (see the module). `rankers` keep their per-corpus
+    caches (the SVM background, the period's kNN graph) from one user's choice to the next."""
 
     rankers: dict[str, Ranker] = field(default_factory=signal_rankers)
     folds: int = FOLDS
     min_library: int = MIN_LIBRARY
     candidates: int = CHOICE_CANDIDATES
     margin: float = MARGIN
+    menu: list[dict[str, float]] = field(default_factory=lambda: list(MIXES))
     seed: int = 0
 
     def choose(self, corpus: Corpus, signals: Signals,
@@ -171,12 +172,15 @@ class MixChooser:
             return default_mix()
         return self.pick(self.held_out_quality(corpus, signals, ties_of))
 
-    def pick(self, qualities: list[tuple[dict[str, float], float]], margin: float | None = None) -> Mix:
-        """The best of `qualities` (the first of the menu on a tie), unless it beats the default's quality by
-        less than `margin` (relative): then the default."""
+    def pick(self, qualities: list[tuple[dict[str, float], float]], margin: float | None = None,
+             menu: list[dict[str, float]] | None = None) -> Mix:
+        """The best of `qualities` whose mix is on `menu` (default: `self.menu`; the first on a tie), unless it
+        beats the default's quality by less than `margin` (relative): then the default."""
         margin = self.margin if margin is None else margin
+        menu = self.menu if menu is None else menu
         default_quality = next(q for w, q in qualities if w == DEFAULT_MIX)
-        best, best_quality = max(qualities, key=lambda item: item[1])
+        best, best_quality = max([(w, q) for w, q in qualities if w in menu or w == DEFAULT_MIX],
+                                 key=lambda item: item[1])
         if best_quality <= default_quality * (1 + margin) + 1e-12:
             best, best_quality = DEFAULT_MIX, default_quality
         return Mix(dict(best), True, round(best_quality, 6), round(default_quality, 6))
