@@ -63,7 +63,7 @@ from bench_recommend import (
 from benchlib import SCIFACT, arguments, require
 from ir_metrics import mean
 from paperscope.recommend.engine import default_ranker
-from paperscope.recommend.mix import MARGIN, MIXES, MixChooser, fuse, reciprocal_ranks
+from paperscope.recommend.mix import MARGIN, MixChooser, full_menu, fuse, reciprocal_ranks
 from paperscope.recommend.rankers import Corpus, Signals, fit_tfidf
 
 SCIFACT_COLLECTIONS = ("scifact-words", "scifact-neighbours")
@@ -76,12 +76,12 @@ MARGINS: list[float] = []  # --margins: the choice rule's other margins, measure
 
 
 def _mixes(test: Callable[[dict[str, float]], bool]) -> list[dict[str, float]]:
-    return [w for w in MIXES if test(w)]
+    return [w for w in full_menu() if test(w)]
 
 
 # Menus tried with --margins (development collections only): which mixes a user may get.
 MENUS = {
-    "full": list(MIXES),
+    "full": full_menu(),
     "words beside the default": _mixes(lambda w: w["model"] == 1 and w["graph"] == 1),
     "words beside the default, or words-led": _mixes(
         lambda w: (w["model"] == 1 and w["graph"] == 1) or (w["words"] == 1 and w["model"] == 0.5
@@ -168,7 +168,7 @@ def run(name: str, corpus: Corpus, baseline_tfidf: object, users: list[User]) ->
     rank_seconds: list[float] = []
     for user in users:
         started = time.perf_counter()
-        qualities = chooser.held_out_quality(corpus, user.signals)
+        qualities = chooser.held_out_quality(corpus, user.signals, menu=full_menu())
         choice_seconds.append(time.perf_counter() - started)
         started = time.perf_counter()
         terms = {name: reciprocal_ranks(r.scores(corpus, user.signals)) for name, r in rankers.items()}
@@ -229,10 +229,10 @@ def main() -> None:
                         "(development collections only)")
     args = parser.parse_args()
     MARGINS.extend(float(m) for m in args.margins.split(",") if m)
-    names = groups.get(args.collection) or ([*DEV_SPLITS, *SCIFACT_COLLECTIONS] if args.collection == "all"
+    names = groups.get(args.collection) or ([*DEVELOPMENT, *SCIFACT_COLLECTIONS] if args.collection == "all"
                                             else [args.collection])
     papers = vectors = None
-    if MARGINS and set(names) - set(DEV_SPLITS):
+    if MARGINS and set(names) - set(DEVELOPMENT):
         raise SystemExit("--margins chooses the rule: it runs on the development collections only")
     for name in names:
         if name in SCIFACT_COLLECTIONS:

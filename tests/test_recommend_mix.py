@@ -33,7 +33,7 @@ def _world(words_define_it: bool, seed: int = 0) -> tuple[Corpus, np.ndarray, np
         vectors = rng.normal(size=(n, dim))
     else:
         region = np.r_[np.zeros(60, dtype=int), rng.integers(1, 6, size=n - 60)]
-        vectors = np.eye(dim)[region] * 4 + rng.normal(size=(n, dim))
+        vectors = np.eye(dim)[region] * 4 + rng.normal(size=(n, dim)) * 0.6
     vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
     texts = [" ".join(rng.choice(WORDS if words_define_it and i < 60 else GENERIC, size=4)) + " "
              + " ".join(rng.choice(GENERIC, size=12)) for i in range(n)]
@@ -50,6 +50,7 @@ def test_a_library_that_words_explain_gets_a_mix_with_more_tfidf() -> None:
     by_model = MixChooser().choose(*_signals(words_define_it=False))
     assert by_words.chosen and by_model.chosen
     assert by_words.weights["words"] > 0 and by_words.weights in MIXES
+    assert by_model.weights["words"] == 0  # the words add nothing the model and the graph do not rank already
     assert _words_share(by_words.weights) > _words_share(by_model.weights)
     assert by_words.quality is not None and by_words.default_quality is not None
     assert by_words.quality > by_words.default_quality  # the words lifted the held-out papers above the default

@@ -10,7 +10,8 @@ signals of weight / (k + its rank by that signal). The signals:
 
 `choose_mix` picks the weights from the user's own library: it holds out a part of the saved papers (each
 paper once over `FOLDS` folds), ranks them among a sample of the candidates with every signal trained on the
-rest, and keeps the weights of `MIXES` under which the held-out papers rank best (mean average precision).
+rest, and keeps the weights of `MIXES` under which the held-out papers rank best (mean average precision):
+the words SVM's weight beside the text model and the graph, and whether the citation ties count.
 A library smaller than `MIN_LIBRARY` gets `DEFAULT_MIX`, the fusion the development users prefer
 (decision 0047). The weights depend only on the library, so the recommender keeps them in the store,
 keyed by `library_key`, until the library changes (decision 0117).
@@ -43,9 +44,9 @@ MIX_VERSION = 1  # part of the library key: a changed menu or rule chooses again
 RRF_K = 60
 
 
-def _menu() -> list[dict[str, float]]:
-    """Every weighting of the three ranker signals by LEVELS, one per distinct ratio, none all zero; the
-    citation ties weigh 0 or 1 beside them."""
+def full_menu() -> list[dict[str, float]]:
+    """Every weighting of the three ranked signals by LEVELS, one per distinct ratio, none all zero; the
+    citation ties weigh 1 or 0 beside them."""
     seen: set[tuple[float, ...]] = set()
     menu = []
     for levels in itertools.product(LEVELS, repeat=3):
@@ -61,7 +62,10 @@ def _menu() -> list[dict[str, float]]:
     return menu
 
 
-MIXES = _menu()
+#: The mixes a user may get: the default's model and graph, the words SVM beside them at 0, 0.5 or 1, the
+#: citation ties at 1 or 0. Choosing freely from `full_menu()` fits the noise of a few held-out papers and
+#: loses on the development collections (decision 0117).
+MIXES = [w for w in full_menu() if w["model"] == 1 and w["graph"] == 1]
 
 
 def signal_rankers() -> dict[str, Ranker]:
@@ -186,10 +190,11 @@ class MixChooser:
         return Mix(dict(best), True, round(best_quality, 6), round(default_quality, 6))
 
     def held_out_quality(self, corpus: Corpus, signals: Signals,
-                         ties_of: Callable[[np.ndarray], Mapping[str, int]] | None = None
-                         ) -> list[tuple[dict[str, float], float]]:
-        """Each mix of the menu (the default first) with its quality: the held-out library papers' mean average
-        precision among a sample of the candidates, each fold's signals trained on the rest of the library."""
+                         ties_of: Callable[[np.ndarray], Mapping[str, int]] | None = None,
+                         menu: list[dict[str, float]] | None = None) -> list[tuple[dict[str, float], float]]:
+        """Each mix of `menu` (default: `self.menu`), the default mix first, with its quality: the held-out
+        library papers' mean average precision among a sample of the candidates, each fold's signals trained on
+        the rest of the library."""
         positives = np.asarray(signals.positives)
         rng = np.random.default_rng(self.seed)
         sample = signals.candidates
@@ -215,7 +220,7 @@ class MixChooser:
             return float(np.mean([_average_precision(fuse(terms, weights), labels)
                                   for terms, labels in zip(fold_terms, fold_labels, strict=True)]))
 
-        return [(dict(DEFAULT_MIX), quality(DEFAULT_MIX))] + [(dict(w), quality(w)) for w in MIXES
+        return [(dict(DEFAULT_MIX), quality(DEFAULT_MIX))] + [(dict(w), quality(w)) for w in menu or self.menu
                                                               if w != DEFAULT_MIX]
 
 
