@@ -285,7 +285,8 @@ def evaluate(users: list[User], score: Callable[[Signals], np.ndarray],
 
 
 def our_ranker() -> Ranker:
-    """What paperscope ships (recommend.engine.default_ranker), imported so the bench measures that."""
+    """The fixed fusion (recommend.engine.default_ranker), the default of each user's signal mix, imported so the
+    bench measures that (the per-user mix itself: bench_recommend_mix.py)."""
     from paperscope.recommend.engine import default_ranker
 
     return default_ranker()

@@ -1,9 +1,11 @@
 """Recommendations for one user from what the store knows: library, hidden papers, votes and follows.
 
 `Recommender` builds the corpus once (every stored vector of the configured embedding model and a TF-IDF
-matrix of titles and abstracts) and ranks a period's papers for any number of users with the ranker the
-benchmark chose (`default_ranker`, see docs/benchmarks.md). Every recommendation carries its reason: the
-library papers it is closest to, the weightiest terms it shares with them, and the follows it matches.
+matrix of titles and abstracts) and ranks a period's papers for any number of users. Each user's ranking
+fuses the signals (the text model's SVM, a words-only SVM, the graph diffusion, citation ties) with the
+weights chosen from that user's own library (recommend/mix.py), stored until the library changes; a ranker
+passed in ranks every user alike instead. Every recommendation carries its reason: the library papers it is
+closest to, the weightiest terms it shares with them, the follows it matches, and the signals that carried it.
 
 The corpus is a `CorpusSnapshot`, never changed once made. When the store gains vectors, `load_corpus` folds
 the new ones into a new snapshot (their TF-IDF rows from the vocabulary already fit) and reads everything
@@ -32,6 +34,18 @@ from paperscope.embed.base import Embedder, document_text
 from paperscope.errors import Fix, NothingToGoOn
 from paperscope.ids import author_key
 from paperscope.models import Paper
+from paperscope.recommend.mix import (
+    SIGNAL_NAMES,
+    Mix,
+    MixChooser,
+    carried_by,
+    default_mix,
+    fuse,
+    library_key,
+    reciprocal_ranks,
+    signal_rankers,
+    tie_terms,
+)
 from paperscope.recommend.rankers import Corpus, GraphRanker, LinearRanker, Ranker, RankFusion, Signals, fit_tfidf
 from paperscope.store import Store
 
@@ -49,6 +63,15 @@ CITATION_SEEDS = 50  # library papers whose citation ties are read, newest first
 CITATION_TIES = 100  # ties read per library paper
 
 
+def _summed(neighbours: dict[str, list[tuple[str, int]]], library: list[str]) -> dict[str, int]:
+    """The ties of the papers tied to any of `library`'s papers (their entries in `neighbours`), summed."""
+    ties: dict[str, int] = {}
+    for paper_id in library:
+        for other, count in neighbours.get(paper_id, ()):
+            ties[other] = ties.get(other, 0) + count
+    return ties
+
+
 def _fused_with_ties(scores: np.ndarray, candidate_ids: list[str], ties: dict[str, int], k: int) -> np.ndarray:
     """The ranker's scores fused with the citation ties by reciprocal rank fusion: each candidate scores
     1/(k + its rank by the ranker) plus 1/(k + its rank by ties) when it has ties."""
@@ -64,9 +87,9 @@ def _fused_with_ties(scores: np.ndarray, candidate_ids: list[str], ties: dict[st
 
 
 def default_ranker() -> Ranker:
-    """The ranker paperscope ships: the one bench/bench_recommend.py's dev users prefer (docs/benchmarks.md):
-    reciprocal rank fusion of the linear SVM on embeddings and TF-IDF with the contrast of two personalised
-    PageRank diffusions over the kNN graph of embeddings and TF-IDF."""
+    """The fixed fusion bench/bench_recommend.py's dev users prefer (docs/benchmarks.md), the default mix of
+    recommend/mix.py: reciprocal rank fusion of the linear SVM on embeddings and TF-IDF with the contrast of two
+    personalised PageRank diffusions over the kNN graph of embeddings and TF-IDF."""
     return RankFusion([LinearRanker(), GraphRanker()])
 
 
@@ -85,6 +108,7 @@ class Why:
     terms: list[str] = field(default_factory=list)
     follows: list[str] = field(default_factory=list)  # e.g. 'your saved search "graph clustering"'
     topic: str | None = None
+    signals: list[str] = field(default_factory=list)  # the signals that carried it (recommend/mix.py), weightiest first
 
     def text(self) -> str:
         parts = []
@@ -97,13 +121,15 @@ class Why:
             parts.append("shared terms: " + ", ".join(self.terms))
         if self.topic:
             parts.append(f"topic: {self.topic}")
+        if self.signals:
+            parts.append("carried by " + " and ".join(SIGNAL_NAMES[s] for s in self.signals))
         sentence = "; ".join(parts) or "ranked high among this period's papers"
         return sentence[0].upper() + sentence[1:] + "."
 
     def as_dict(self) -> dict[str, Any]:
         return {"text": self.text(), "closest": [{"id": c.id, "title": c.title, "similarity": round(c.similarity, 4)}
                                                  for c in self.closest],
-                "terms": self.terms, "follows": self.follows, "topic": self.topic}
+                "terms": self.terms, "follows": self.follows, "topic": self.topic, "signals": self.signals}
 
 
 @dataclass
@@ -141,7 +167,12 @@ class Recommender:
                  ranker: Ranker | None = None, refresh_on_read: bool = True, citations: bool = True) -> None:
         self.store = store
         self.settings = settings
-        self.ranker = ranker or default_ranker()
+        # None: each user's own signal mix (recommend/mix.py); a ranker given ranks every user alike.
+        self.ranker = ranker
+        self.rankers = signal_rankers()
+        # The choice ranks samples of the period with its own rankers, so their per-corpus caches (the period's
+        # kNN graph above all) are not swapped out under the ranking's.
+        self.chooser = MixChooser(signal_rankers())
         self.citations = citations  # fuse the papers tied to the library by citations (bench_citations.py)
         self.refresh_on_read = refresh_on_read
         self._embedder = embedder
@@ -290,15 +321,25 @@ class Recommender:
             signals.query_vectors = np.vstack([self.embedder.embed_query(q) for q in queries]).astype(np.float32)
             if snapshot.vectorizer is not None:
                 signals.query_tfidf = snapshot.vectorizer.transform(queries).tocsr()
-        if len(signals.positives) or signals.query_vectors is not None:
-            scores = self.ranker.scores(corpus, signals)
-        else:
-            scores = np.zeros(len(signals.candidates))
-        author_keys = {author_key(a): a for a in authors}
         candidate_ids = [corpus.ids[r] for r in signals.candidates]
-        ties = self._citation_ties(positives_ids) if self.citations else {}
-        if ties:  # papers tied by citations to the library rise as a second ranking in a fusion (decision 0077)
-            scores = _fused_with_ties(scores, candidate_ids, ties, self.settings.rrf_k)
+        neighbours = self._citation_neighbours(positives_ids) if self.citations else {}
+        ties = _summed(neighbours, positives_ids)
+        ranked = len(signals.positives) > 0 or signals.query_vectors is not None
+        terms: dict[str, np.ndarray] = {}
+        mix: Mix | None = None
+        if self.ranker is not None:
+            scores = self.ranker.scores(corpus, signals) if ranked else np.zeros(len(signals.candidates))
+            if ties:  # papers tied by citations to the library rise as a second ranking in a fusion (0077)
+                scores = _fused_with_ties(scores, candidate_ids, ties, self.settings.rrf_k)
+        else:
+            mix = self.mix_of(user_id, snapshot, library, hidden_ids, positives_ids, signals, neighbours)
+            if ranked:
+                terms = {name: reciprocal_ranks(ranker.scores(corpus, signals), self.settings.rrf_k)
+                         for name, ranker in self.rankers.items() if mix.weights[name] > 0}
+            if ties and mix.weights["citations"] > 0:
+                terms["citations"] = tie_terms(candidate_ids, ties, self.settings.rrf_k)
+            scores = fuse(terms, mix.weights) if terms else np.zeros(len(signals.candidates))
+        author_keys = {author_key(a): a for a in authors}
         papers = self.store.get_papers(candidate_ids)
         if len(papers) < len(candidate_ids):  # hidden by an admin (or merged away): never recommended
             scores = np.where([i in papers for i in candidate_ids], scores, -np.inf)
@@ -326,6 +367,8 @@ class Recommender:
                 why.follows.append(f"your followed author {followed_author[paper_id]}")
             if paper_id in ties:
                 why.follows.append("cited together with, or citing the same papers as, your library")
+            if mix is not None:
+                why.signals = carried_by(terms, mix.weights, int(k))
             topic = topic_of.get(paper_id)
             if topic in followed_topics:
                 why.follows.append(f"your followed topic \u201c{followed_topics[topic]}\u201d")
@@ -333,14 +376,36 @@ class Recommender:
             results.append(Recommendation(papers[paper_id], float(scores[k]), why))
         return results
 
-    def _citation_ties(self, library: list[str]) -> dict[str, int]:
-        """Stored papers tied by citations (co-citation, bibliographic coupling) to the library's newest
-        CITATION_SEEDS papers, with their ties summed."""
-        ties: dict[str, int] = {}
-        for paper_id in library[-CITATION_SEEDS:]:
-            for other, count in self.store.citation_neighbours(paper_id, limit=CITATION_TIES):
-                ties[other] = ties.get(other, 0) + count
-        return ties
+    def mix_of(self, user_id: int, snapshot: CorpusSnapshot, library: np.ndarray, hidden_ids: list[str],
+               positives_ids: list[str], signals: Signals, neighbours: dict[str, list[tuple[str, int]]]) -> Mix:
+        """The user's signal mix: the one stored for this very library, else chosen now from it and stored."""
+        key = library_key(positives_ids, hidden_ids)
+        stored = self.store.accounts.signal_mix(user_id)
+        if stored is not None and stored[0] == key:
+            return Mix.from_dict(stored[1])
+        if len(library) < self.chooser.min_library:
+            mix = default_mix()
+        else:
+            corpus = snapshot.corpus
+            own = Signals(library, signals.negatives, signals.candidates, signals.query_vectors, signals.query_tfidf,
+                          pool=signals.shared_pool())
+
+            def ties_of(rows: np.ndarray) -> dict[str, int]:
+                return _summed(neighbours, [corpus.ids[int(r)] for r in rows])
+
+            mix = self.chooser.choose(corpus, own, ties_of if neighbours else None)
+        self.store.accounts.save_signal_mix(user_id, key, mix.as_dict())
+        return mix
+
+    def _citation_neighbours(self, library: list[str]) -> dict[str, list[tuple[str, int]]]:
+        """The stored papers tied by citations (co-citation, bibliographic coupling) to each of the library's
+        CITATION_SEEDS newest papers, with their ties; papers without ties are left out."""
+        found = {}
+        for paper_id in library[:CITATION_SEEDS]:
+            tied = self.store.citation_neighbours(paper_id, limit=CITATION_TIES)
+            if tied:
+                found[paper_id] = list(tied)
+        return found
 
     def _papers_of_followed_authors(self, author_ids: list[int]) -> dict[str, str]:
         """The stored papers of followed author records, each with the name of (one of) its followed authors."""

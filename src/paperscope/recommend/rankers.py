@@ -55,6 +55,9 @@ class Signals:
     # The papers of the period, shared by every user ranked in the same run; `candidates` is this user's part
     # of it (without their library, hidden or already sent papers). Lets GraphRanker build the graph once.
     pool: np.ndarray | None = None
+    # Rows no ranker may train on, not even as unlabelled background: the library papers a signal-mix choice
+    # holds out (recommend/mix.py) to see how each signal ranks them.
+    held_out: np.ndarray | None = None
 
     def shared_pool(self) -> np.ndarray:
         return self.candidates if self.pool is None else self.pool
@@ -133,7 +136,8 @@ class LinearRanker:
         if len(positives) == 0 and extra is None:
             return np.zeros(len(signals.candidates))
         background_rows, background_features = self._background(corpus)
-        unlabelled = ~np.isin(background_rows, np.concatenate([positives, signals.negatives]))
+        kept_out = [positives, signals.negatives] + ([signals.held_out] if signals.held_out is not None else [])
+        unlabelled = ~np.isin(background_rows, np.concatenate(kept_out))
         background = background_features[unlabelled]
         labelled = np.concatenate([positives, signals.negatives])
         parts = [self.features(corpus, labelled), background]
@@ -215,17 +219,20 @@ class GraphRanker:
         # there; the others, and the followed searches, become nodes of their own in front of the shared ones.
         own_positives = np.array([r for r in signals.positives if int(r) not in shared.position], dtype=np.int64)
         own_negatives = np.array([r for r in signals.negatives if int(r) not in shared.position], dtype=np.int64)
+        # Candidates outside the shared pool (a signal-mix choice's held-out library papers) join as plain nodes.
+        own_candidates = np.array([r for r in signals.candidates if int(r) not in shared.position], dtype=np.int64)
         n_own_seeds = len(own_positives) + len(queries)
-        n_user = n_own_seeds + len(own_negatives)
+        n_labelled = n_own_seeds + len(own_negatives)
+        n_user = n_labelled + len(own_candidates)
         user_vectors = np.vstack([corpus.vectors[own_positives], queries.astype(np.float32),
-                                  corpus.vectors[own_negatives]])
+                                  corpus.vectors[own_negatives], corpus.vectors[own_candidates]])
         user_tfidf = None
         if use_tfidf:
             assert corpus.tfidf is not None
             query_tfidf = signals.query_tfidf if signals.query_tfidf is not None and len(queries) else \
                 sp.csr_matrix((len(queries), corpus.tfidf.shape[1]))
-            user_tfidf = sp.vstack([corpus.tfidf[own_positives], query_tfidf, corpus.tfidf[own_negatives]],
-                                   format="csr")
+            user_tfidf = sp.vstack([corpus.tfidf[own_positives], query_tfidf, corpus.tfidf[own_negatives],
+                                    corpus.tfidf[own_candidates]], format="csr")
         graph = self._user_graph(corpus, shared, user_vectors, user_tfidf)
         degree = np.asarray(graph.sum(axis=1)).ravel()
         inverse = np.divide(1.0, degree, out=np.zeros_like(degree), where=degree > 0)
@@ -238,8 +245,10 @@ class GraphRanker:
                                   ).astype(np.int64)
 
         seeds = nodes(signals.positives, range(n_own_seeds))
-        hidden = nodes(signals.negatives, range(n_own_seeds, n_user))
-        candidates = n_user + np.array([shared.position[int(r)] for r in signals.candidates], dtype=np.int64)
+        hidden = nodes(signals.negatives, range(n_own_seeds, n_labelled))
+        own_node = {int(r): n_labelled + i for i, r in enumerate(own_candidates)}
+        candidates = np.array([n_user + shared.position[int(r)] if int(r) in shared.position else own_node[int(r)]
+                               for r in signals.candidates], dtype=np.int64)
         teleport = np.zeros(size)
         teleport[seeds] = 1.0 / len(seeds)
         if not self.contrast:
@@ -250,6 +259,8 @@ class GraphRanker:
         background = n_user + np.arange(shared.n_pool, len(shared.rows))
         restart_negative[background] = 1.0
         restart_negative[seeds] = 0.0  # a background paper the user saved is no background for them
+        if signals.held_out is not None:
+            restart_negative[nodes(signals.held_out, range(0))] = 0.0
         restart_negative[hidden] = self.hidden_weight
         if not restart_negative.any():
             return np.asarray((positive * inverse)[candidates], dtype=np.float64)
@@ -311,7 +322,7 @@ class GraphRanker:
         nearness = np.max(corpus.vectors[signals.candidates] @ seed_vectors.T, axis=1).astype(np.float64)
         keep = np.argsort(-nearness)[:self.max_candidates]
         short = Signals(signals.positives, signals.negatives, np.sort(signals.candidates[keep]),
-                        signals.query_vectors, signals.query_tfidf)
+                        signals.query_vectors, signals.query_tfidf, held_out=signals.held_out)
         graph_scores = dict(zip(short.candidates.tolist(), self.scores(corpus, short).tolist(), strict=True))
         scores = nearness - nearness.max() - 2.0 + min(min(graph_scores.values()), 0.0)  # below every graph score
         scores[keep] = [graph_scores[int(r)] for r in signals.candidates[keep]]

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from paperscope.errors import EmailTaken, InputError
 from paperscope.limits import COLLECTION_DESCRIPTION, COLLECTION_NAME, DISPLAY_NAME, HANDLE, TAG, TIMEZONE
-from paperscope.store.db import as_utc, inserted_id, utc_now, write_transaction
+from paperscope.store.db import as_utc, inserted_id, upsert, utc_now, write_transaction
 from paperscope.store.schema import (
     MAX_RECORD_ID,
     api_tokens,
@@ -31,6 +31,7 @@ from paperscope.store.schema import (
     outbox,
     papers,
     sent_papers,
+    signal_mixes,
     submissions,
     subscriptions,
     tags,
@@ -262,6 +263,21 @@ class AccountStore:
             return list(conn.execute(sa.select(votes.c.paper_id).where(votes.c.user_id == user_id)
                                      .order_by(votes.c.created_at.desc(), votes.c.paper_id)).scalars())
 
+    # Recommendation signal mix -----------------------------------------------------------------
+
+    def signal_mix(self, user_id: int) -> tuple[str, dict[str, Any]] | None:
+        """(library key, mix) last stored for the user by `save_signal_mix`, None when there is none."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(signal_mixes.c.library_key, signal_mixes.c.mix)
+                               .where(signal_mixes.c.user_id == user_id)).first()
+        return (row.library_key, dict(row.mix)) if row is not None else None
+
+    def save_signal_mix(self, user_id: int, library_key: str, mix: dict[str, Any]) -> None:
+        """Keep the user's signal mix, chosen from the library whose digest is `library_key`."""
+        with write_transaction(self.engine) as conn:
+            conn.execute(upsert(conn, signal_mixes).values(user_id=user_id, library_key=library_key, mix=mix,
+                                                           chosen_at=utc_now()))
+
     # Collections ------------------------------------------------------------------------------
 
     def create_collection(self, user_id: int, name: str, *, description: str = "", public: bool = False
@@ -379,7 +395,8 @@ USER_TABLES: tuple[tuple[str, sa.Table], ...] = (
     ("API tokens", api_tokens), ("sign-in sessions", web_sessions), ("digest subscriptions", subscriptions),
     ("follows", follows), ("submissions", submissions), ("papers sent in digests", sent_papers),
     ("digest messages", outbox), ("unsubscribes", unsubscribes), ("private feed tokens", feed_tokens),
-    ("private notes", notes), ("webhooks", webhooks))  # after the outbox, whose webhook messages refer to them
+    ("private notes", notes), ("recommendation signal mixes", signal_mixes),
+    ("webhooks", webhooks))  # after the outbox, whose webhook messages refer to them
 
 
 @dataclass(frozen=True, slots=True)

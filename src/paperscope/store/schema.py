@@ -303,6 +303,17 @@ notes = Table(
     Index("ix_notes_user_updated", "user_id", "updated_at"),
 )
 
+# Each user's recommendation signal mix, chosen from their library (recommend/mix.py, migration 0017), kept until
+# the library changes: `library_key` is the digest of the library it was chosen from.
+signal_mixes = Table(
+    "signal_mixes",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("library_key", String(64), nullable=False),
+    Column("mix", JSON, nullable=False),  # {"weights": {signal: weight}, "chosen": bool, "quality": ...}
+    Column("chosen_at", DateTime(timezone=True), nullable=False),
+)
+
 # Tables that reference papers.id: rows are re-pointed when a paper record is absorbed into another.
 PAPER_REFERENCES = [(library, "paper_id"), (tags, "paper_id"), (votes, "paper_id"), (collection_papers, "paper_id"),
                     (paper_authors, "paper_id"), (notes, "paper_id")]

@@ -1,0 +1,252 @@
+"""Each user's own mix of ranking signals, chosen from their library.
+
+A recommendation fuses several signals by weighted reciprocal rank fusion: a candidate scores the sum over
+signals of weight / (k + its rank by that signal). The signals:
+
+* ``model``: the linear SVM on the text model's embeddings beside TF-IDF features (`LinearRanker`);
+* ``words``: a linear SVM on TF-IDF alone, the way arxiv-sanity-lite ranks (word statistics);
+* ``graph``: the contrastive personalised PageRank over the kNN graph of papers (`GraphRanker`);
+* ``citations``: the papers tied to the library by co-citation or bibliographic coupling (decision 0077).
+
+`choose_mix` picks the weights from the user's own library: it holds out a part of the saved papers (each
+paper once over `FOLDS` folds), ranks them among a sample of the candidates with every signal trained on the
+rest, and keeps the weights of `MIXES` under which the held-out papers rank best (mean average precision):
+the words SVM's weight beside the text model and the graph, and whether the citation ties count.
+A library smaller than `MIN_LIBRARY` gets `DEFAULT_MIX`, the fusion the development users prefer
+(decision 0047). The weights depend only on the library, so the recommender keeps them in the store,
+keyed by `library_key`, until the library changes (decision 0117).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from paperscope.recommend.rankers import Corpus, GraphRanker, LinearRanker, Ranker, Signals
+
+SIGNALS = ("model", "words", "graph", "citations")
+#: How a reason names each signal.
+SIGNAL_NAMES = {"model": "the text model", "words": "shared words (TF-IDF)",
+                "graph": "papers near your library in the paper graph",
+                "citations": "citation ties to your library"}
+DEFAULT_MIX: dict[str, float] = {"model": 1.0, "words": 0.0, "graph": 1.0, "citations": 1.0}
+LEVELS = (0.0, 0.5, 1.0)
+MIN_LIBRARY = 8  # fewer saved papers: the default mix (too few to hold any out and learn from them)
+FOLDS = 3
+CHOICE_CANDIDATES = 1000  # the candidates the held-out papers are ranked among, a seeded sample
+MARGIN = 0.0  # the best mix replaces the default only when its held-out quality is this much higher (relative)
+MIX_VERSION = 1  # part of the library key: a changed menu or rule chooses again
+RRF_K = 60
+
+
+def full_menu() -> list[dict[str, float]]:
+    """Every weighting of the three ranked signals by LEVELS, one per distinct ratio, none all zero; the
+    citation ties weigh 1 or 0 beside them."""
+    seen: set[tuple[float, ...]] = set()
+    menu = []
+    for levels in itertools.product(LEVELS, repeat=3):
+        top = max(levels)
+        if top == 0:
+            continue
+        ratio = tuple(round(w / top, 3) for w in levels)
+        if ratio in seen:
+            continue
+        seen.add(ratio)
+        for citations in (1.0, 0.0):  # weighted first: a library without ties yet keeps them for later
+            menu.append({"model": ratio[0], "words": ratio[1], "graph": ratio[2], "citations": citations})
+    return menu
+
+
+#: The mixes a user may get: the default's model and graph, the words SVM beside them at 0, 0.5 or 1, the
+#: citation ties at 1 or 0. Choosing freely from `full_menu()` fits the noise of a few held-out papers and
+#: loses on the development collections (decision 0117).
+MIXES = [w for w in full_menu() if w["model"] == 1 and w["graph"] == 1]
+
+
+def signal_rankers() -> dict[str, Ranker]:
+    """The ranker behind each ranked signal (``citations`` is read from the store, not ranked here)."""
+    return {"model": LinearRanker(), "words": LinearRanker(c=0.01, use_embeddings=False), "graph": GraphRanker()}
+
+
+def reciprocal_ranks(scores: np.ndarray, k: int = RRF_K) -> np.ndarray:
+    """1 / (k + rank) of each score, rank 1 the highest; -inf scores get 0."""
+    order = np.argsort(-scores, kind="stable")
+    ranks = np.empty(len(order))
+    ranks[order] = np.arange(1, len(order) + 1)
+    return np.where(np.isfinite(scores), 1.0 / (k + ranks), 0.0)
+
+
+def tie_terms(candidate_ids: list[str], ties: Mapping[str, int], k: int = RRF_K) -> np.ndarray:
+    """1 / (k + rank among the tied papers, most ties first) for each candidate with ties, else 0."""
+    tied = sorted((-count, paper_id) for paper_id, count in ties.items() if count > 0)
+    tie_rank = {paper_id: rank for rank, (_, paper_id) in enumerate(tied, 1)}
+    return np.array([1.0 / (k + tie_rank[i]) if i in tie_rank else 0.0 for i in candidate_ids])
+
+
+def fuse(terms: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
+    """The weighted sum of the signals' reciprocal-rank terms."""
+    total: np.ndarray | None = None
+    for name, values in terms.items():
+        part = weights.get(name, 0.0) * values
+        total = part if total is None else total + part
+    assert total is not None
+    return total
+
+
+def carried_by(terms: Mapping[str, np.ndarray], weights: Mapping[str, float], index: int,
+               share: float = 0.5) -> list[str]:
+    """The signals that carried candidate `index`: those whose weighted term is at least `share` of the
+    largest one, largest first."""
+    parts = {name: weights.get(name, 0.0) * float(values[index]) for name, values in terms.items()}
+    top = max(parts.values(), default=0.0)
+    if top <= 0:
+        return []
+    return [name for name, value in sorted(parts.items(), key=lambda item: -item[1]) if value >= share * top]
+
+
+def library_key(saved: list[str], hidden: list[str]) -> str:
+    """What a chosen mix depends on: the library, the hidden papers, and the menu it was chosen from."""
+    text = json.dumps([MIX_VERSION, sorted(saved), sorted(hidden)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Mix:
+    """A user's signal weights; `chosen` False when the library was too small to choose from. `quality` and
+    `default_quality`: the held-out papers' mean average precision under the mix and under the default."""
+
+    weights: dict[str, float]
+    chosen: bool
+    quality: float | None = None
+    default_quality: float | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"weights": self.weights, "chosen": self.chosen, "quality": self.quality,
+                "default_quality": self.default_quality}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, object]) -> Mix:
+        weights = values.get("weights")
+        if not isinstance(weights, dict) or set(weights) != set(SIGNALS):
+            return cls(dict(DEFAULT_MIX), False)
+        quality, default_quality = values.get("quality"), values.get("default_quality")
+        return cls({k: float(v) for k, v in weights.items()}, bool(values.get("chosen")),
+                   float(quality) if isinstance(quality, int | float) else None,
+                   float(default_quality) if isinstance(default_quality, int | float) else None)
+
+
+def default_mix() -> Mix:
+    return Mix(dict(DEFAULT_MIX), False)
+
+
+def _average_precision(scores: np.ndarray, relevant: np.ndarray) -> float:
+    """Average precision of the `relevant` (boolean) rows in the order of `scores` (ties: first listed first)."""
+    order = np.argsort(-scores, kind="stable")
+    hits = relevant[order]
+    if not hits.any():
+        return 0.0
+    precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    return float(precision[hits].mean())
+
+
+@dataclass
+class MixChooser:
+    """Chooses a user's `Mix` by holding out library papers (see the module). `rankers` keep their per-corpus
+    caches (the SVM background, the period's kNN graph) from one user's choice to the next."""
+
+    rankers: dict[str, Ranker] = field(default_factory=signal_rankers)
+    folds: int = FOLDS
+    min_library: int = MIN_LIBRARY
+    candidates: int = CHOICE_CANDIDATES
+    margin: float = MARGIN
+    menu: list[dict[str, float]] = field(default_factory=lambda: list(MIXES))
+    seed: int = 0
+
+    def choose(self, corpus: Corpus, signals: Signals,
+               ties_of: Callable[[np.ndarray], Mapping[str, int]] | None = None) -> Mix:
+        """The mix under which `signals.positives`' held-out papers rank best among a sample of
+        `signals.candidates` (`pick` of `held_out_quality`); the default for a small library.
+        `ties_of(library rows)`: the citation ties of a library (paper id -> ties), None without citations."""
+        if len(signals.positives) < self.min_library or len(signals.candidates) == 0:
+            return default_mix()
+        return self.pick(self.held_out_quality(corpus, signals, ties_of))
+
+    def pick(self, qualities: list[tuple[dict[str, float], float]], margin: float | None = None,
+             menu: list[dict[str, float]] | None = None) -> Mix:
+        """The best of `qualities` whose mix is on `menu` (default: `self.menu`; the first on a tie), unless it
+        beats the default's quality by less than `margin` (relative): then the default."""
+        margin = self.margin if margin is None else margin
+        menu = self.menu if menu is None else menu
+        default_quality = next(q for w, q in qualities if w == DEFAULT_MIX)
+        best, best_quality = max([(w, q) for w, q in qualities if w in menu or w == DEFAULT_MIX],
+                                 key=lambda item: item[1])
+        if best_quality <= default_quality * (1 + margin) + 1e-12:
+            best, best_quality = DEFAULT_MIX, default_quality
+        return Mix(dict(best), True, round(best_quality, 6), round(default_quality, 6))
+
+    def held_out_quality(self, corpus: Corpus, signals: Signals,
+                         ties_of: Callable[[np.ndarray], Mapping[str, int]] | None = None,
+                         menu: list[dict[str, float]] | None = None) -> list[tuple[dict[str, float], float]]:
+        """Each mix of `menu` (default: `self.menu`), the default mix first, with its quality: the held-out
+        library papers' mean average precision among a sample of the candidates, each fold's signals trained on
+        the rest of the library."""
+        positives = np.asarray(signals.positives)
+        rng = np.random.default_rng(self.seed)
+        sample = signals.candidates
+        if len(sample) > self.candidates:
+            sample = np.sort(rng.choice(sample, size=self.candidates, replace=False))
+        sample = sample[~np.isin(sample, positives)]
+        parts = np.array_split(rng.permutation(positives), self.folds)
+        fold_terms: list[dict[str, np.ndarray]] = []
+        fold_labels: list[np.ndarray] = []
+        for part in parts:
+            rest = np.setdiff1d(positives, part)
+            candidates = np.concatenate([sample, np.sort(part)])
+            fold = Signals(rest, signals.negatives, candidates, signals.query_vectors, signals.query_tfidf,
+                           pool=signals.pool, held_out=part)
+            terms = {name: reciprocal_ranks(ranker.scores(corpus, fold)) for name, ranker in self.rankers.items()}
+            ties = ties_of(rest) if ties_of is not None else {}
+            terms["citations"] = tie_terms([corpus.ids[int(r)] for r in candidates], ties) if ties \
+                else np.zeros(len(candidates))
+            fold_terms.append(terms)
+            fold_labels.append(np.r_[np.zeros(len(sample), dtype=bool), np.ones(len(part), dtype=bool)])
+
+        def quality(weights: Mapping[str, float]) -> float:
+            return float(np.mean([_average_precision(fuse(terms, weights), labels)
+                                  for terms, labels in zip(fold_terms, fold_labels, strict=True)]))
+
+        return [(dict(DEFAULT_MIX), quality(DEFAULT_MIX))] + [(dict(w), quality(w)) for w in menu or self.menu
+                                                              if w != DEFAULT_MIX]
+
+
+@dataclass
+class MixedRanker:
+    """A `Ranker` that fuses the ranked signals by a user's weights (without citations, which need the store);
+    with `chooser`, each call first chooses the weights from the library (what the benchmark measures)."""
+
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
+    chooser: MixChooser | None = None
+    rankers: dict[str, Ranker] = field(default_factory=signal_rankers)
+    last_mix: Mix | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.chooser is not None:
+            self.chooser.rankers = self.rankers
+
+    def terms(self, corpus: Corpus, signals: Signals, weights: Mapping[str, float]) -> dict[str, np.ndarray]:
+        """Each weighted signal's reciprocal-rank terms over the candidates (signals weighted 0 are not run)."""
+        return {name: reciprocal_ranks(ranker.scores(corpus, signals)) for name, ranker in self.rankers.items()
+                if weights.get(name, 0.0) > 0}
+
+    def scores(self, corpus: Corpus, signals: Signals) -> np.ndarray:
+        weights = self.weights
+        if self.chooser is not None:
+            self.last_mix = self.chooser.choose(corpus, signals)
+            weights = self.last_mix.weights
+        terms = self.terms(corpus, signals, weights)
+        return fuse(terms, weights) if terms else np.zeros(len(signals.candidates))
