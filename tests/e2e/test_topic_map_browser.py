@@ -117,7 +117,7 @@ LABELS_JS = """() => {
                     || text.textContent,
               box: [r.left, r.top, r.right, r.bottom], size: parseFloat(style.fontSize),
               opacity: parseFloat(getComputedStyle(node).opacity), visibility: style.visibility,
-              border: Number(node.querySelector("rect.bg").getAttribute("stroke-width") || 0)};
+              border: parseFloat(getComputedStyle(node.querySelector("rect.bg")).strokeWidth) || 0};
     })};
 }"""
 
@@ -141,9 +141,13 @@ def _assert_readable_and_apart(drawn: dict[str, Any]) -> None:
             assert apart, f"labels overlap: {a['text']!r} {a['box']} and {b['text']!r} {b['box']}"
 
 
-def _placed_again(page: Any, before: int) -> None:
-    page.wait_for_function(f"Number(document.querySelector('#topic-map').dataset.placements) > {before}",
-                           timeout=30_000)
+def _placed_again(page: Any, before: int, timeout: float = 30) -> None:
+    """Wait until the map has placed its labels again (polled: wait_for_function evaluates a string, which the
+    page's CSP refuses)."""
+    deadline = time.monotonic() + timeout
+    while page.evaluate("() => Number(document.querySelector('#topic-map').dataset.placements)") <= before:
+        assert time.monotonic() < deadline, "the map did not place its labels again"
+        page.wait_for_timeout(100)
 
 
 def test_map_labels_legend_and_search(map_server: tuple[str, str], browser: Any) -> None:

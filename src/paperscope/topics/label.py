@@ -53,7 +53,8 @@ TOKEN_PATTERN = r"(?u)\b[^\W_][\w\-]*[^\W_]\b"  # two characters or more, letter
 
 
 class TopicLabeler(TopicRepresentation):
-    """Keyphrases (`keywords_`), central papers (`representatives_`, row indices) and `labels_text_` per topic."""
+    """Keyphrases (`keywords_`, spelled as the papers write them; `candidates_`: the longer, lower-cased list they
+    come from), central papers (`representatives_`, row indices) and `labels_text_` per topic."""
 
     def __init__(self, *, n_keywords: int = 8, ngram_range: tuple[int, int] = (1, 3), label_terms: int = 2,
                  n_representatives: int = 5, max_docs_per_topic: int = 500, min_df: int = 2,
@@ -81,8 +82,10 @@ class TopicLabeler(TopicRepresentation):
             leads = choose_labels(self.candidates_, centres, self.embed, terms=self.label_terms, repeats=_repeats)
             self.candidates_ = [lead + [p for p in pool if p not in lead]
                                 for lead, pool in zip(leads, self.candidates_, strict=True)]
-        self.keywords_ = [pool[: self.n_keywords] for pool in self.candidates_]
-        self.labels_text_ = _distinct_labels(self.candidates_, self.label_terms)
+        # Spelled as the papers write them ("LLM", "3D") only now: a regex pass per phrase over 200 papers.
+        self.keywords_ = [[_surface_form(term, docs) for term in pool[: self.n_keywords]]
+                          for pool, docs in zip(self.candidates_, members, strict=True)]
+        self.labels_text_ = _distinct_labels(self.keywords_, self.label_terms)
         return self
 
     def _keywords(self, members: list[list[str]]) -> list[list[str]]:
@@ -136,7 +139,7 @@ class TopicLabeler(TopicRepresentation):
             order = np.argsort(-row.data, kind="stable")[: wanted * 8]
             ranked = [(spellings[topic][str(terms[row.indices[i]])], float(row.data[i]), uses[int(row.indices[i])])
                       for i in order if str(terms[row.indices[i]]) in spellings[topic]]
-            keywords.append([_surface_form(term, members[topic]) for term in _fold(ranked)[:wanted]])
+            keywords.append(_fold(ranked)[:wanted])
         return keywords
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-NEAR_DUPLICATE_COSINE = 0.8  # two labels this similar read as the same subject (minilm: "LLM agents" ~ "LLM-based agents")
+NEAR_DUPLICATE_COSINE = 0.8  # labels this similar read as one subject ("LLM agents", "LLM-based agents")
 _WORD = re.compile(r"[\w\-]+")
 
 

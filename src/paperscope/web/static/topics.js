@@ -31,7 +31,9 @@
     return { topic: topicColour, area: areaColour };
   }
 
-  function lines(label) { return label.split(", "); }
+  function lines(label) {  // one keyphrase per line; plotly reads annotation text as HTML
+    return label.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").split(", ");
+  }
 
   function measure(textLines, size, weight) {
     measurer.font = weight + " " + size + "px " + FONT;
@@ -56,13 +58,14 @@
     this.matched = null;  // topic ids the search highlights, or null
     this.focus = null;  // the area opened in the legend, or null
     this.placing = false;
+    this.stale = false;
     var xs = data.points.map(function (p) { return p[2]; }), ys = data.points.map(function (p) { return p[3]; });
     this.full = { x: Math.max.apply(null, xs) - Math.min.apply(null, xs) || 1,
                   y: Math.max.apply(null, ys) - Math.min.apply(null, ys) || 1 };
     this.biggest = Math.max.apply(null, this.topics.map(function (t) { return t.size; }).concat([1]));
   }
 
-  TopicMap.prototype.draw = function () {
+  TopicMap.prototype.draw = function (svg) {
     var self = this, data = this.data, names = {};
     data.topics.forEach(function (t) { names[t.id] = t.label + (t.emerging ? " (emerging)" : ""); });
     var groups = {};
@@ -72,15 +75,16 @@
       g.x.push(p[2]); g.y.push(p[3]); g.text.push(p[4]); g.customdata.push(p[0]);
       g.symbol.push(p[5] ? "circle-open" : "circle");
     });
-    // SVG markers for small maps (crisp, no WebGL needed); WebGL beyond a few thousand points.
-    var kind = data.points.length > 5000 ? "scattergl" : "scatter";
+    // SVG markers for small maps (crisp, no WebGL needed); WebGL beyond a few thousand points, unless plotly
+    // finds no WebGL it can use (it then shows a notice instead of the points): SVG again.
+    var kind = data.points.length > 5000 && !svg ? "scattergl" : "scatter";
     this.keys = Object.keys(groups);
     var traces = this.keys.map(function (key) {
       var g = groups[key];
       return { type: kind, mode: "markers", name: key === "outliers" ? "no topic" : names[key] || key,
                x: g.x, y: g.y, text: g.text, customdata: g.customdata,
                hovertemplate: "%{text}<extra>%{fullData.name}</extra>",
-               marker: { size: kind === "scattergl" ? 4 : 6, symbol: g.symbol, opacity: self.opacity(key),
+               marker: { size: data.points.length > 5000 ? 4 : 6, symbol: g.symbol, opacity: self.opacity(key),
                          color: key === "outliers" ? "#999" : self.colour.topic[key] } };
     });
     var dark = getComputedStyle(document.body).backgroundColor === "rgb(22, 24, 27)";
@@ -92,14 +96,18 @@
       paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", font: { color: this.ink },
       xaxis: { visible: false }, yaxis: { visible: false }, hovermode: "closest", dragmode: "pan"
     }, { responsive: true, displaylogo: false, scrollZoom: true }).then(function () {
+      if (kind === "scattergl" && self.box.querySelector(".no-webgl")) {
+        Plotly.purge(self.box);
+        return self.draw(true);
+      }
       self.box.on("plotly_click", function (event) {
         var point = event.points && event.points[0];
         if (point) window.location.href = "/papers/" + encodeURI(point.customdata);
       });
       self.box.on("plotly_relayout", function (event) {
-        if (self.placing) return;
         var zoomed = Object.keys(event).some(function (key) { return key.indexOf("axis") >= 0; });
-        if (zoomed) self.label();
+        if (!zoomed) return;  // the labels' own relayout
+        if (self.placing) self.stale = true; else self.label();
       });
       return self.label();
     });
@@ -131,7 +139,7 @@
     }
     if (zoom < AREA_ZOOM && this.focus === null && !this.matched) {
       this.areas.forEach(function (area) {
-        out.push({ kind: "area", id: area.id, x: area.x, y: area.y, text: [area.label.toUpperCase()], size: 19,
+        out.push({ kind: "area", id: area.id, x: area.x, y: area.y, text: lines(area.label.toUpperCase()), size: 16,
                    weight: "700", colour: self.colour.area[area.id], strong: false });
       });
     }
@@ -146,7 +154,8 @@
     return out;
   };
 
-  // Greedy placement: each label at its centre, else just above or below it, where it overlaps none placed.
+  // Greedy placement: each label at its centre, else just above, below or beside it, where it overlaps none
+  // placed before.
   TopicMap.prototype.place = function () {
     var layout = this.box._fullLayout, size = layout._size, xr = layout.xaxis.range, yr = layout.yaxis.range;
     var placed = [], boxes = [];
@@ -155,14 +164,16 @@
       var py = size.t + (1 - (c.y - yr[0]) / (yr[1] - yr[0])) * size.h;
       if (px < size.l || px > size.l + size.w || py < size.t || py > size.t + size.h) return;
       var extent = measure(c.text, c.size, c.weight);
-      var shifts = [0, -(extent.h / 2 + 6), extent.h / 2 + 6];
+      var up = extent.h / 2 + 6, side = extent.w / 2 + 6;
+      var shifts = [[0, 0], [0, -up], [0, up], [-side, 0], [side, 0], [-side, -up], [side, -up], [-side, up],
+                    [side, up]];
       for (var i = 0; i < shifts.length; i++) {
-        var cy = py + shifts[i];
-        var b = { x0: px - extent.w / 2, x1: px + extent.w / 2, y0: cy - extent.h / 2, y1: cy + extent.h / 2 };
+        var cx = px + shifts[i][0], cy = py + shifts[i][1];
+        var b = { x0: cx - extent.w / 2, x1: cx + extent.w / 2, y0: cy - extent.h / 2, y1: cy + extent.h / 2 };
         if (b.x0 < size.l || b.x1 > size.l + size.w || b.y0 < size.t || b.y1 > size.t + size.h) continue;
         if (boxes.some(function (o) { return overlaps(b, o); })) continue;
         boxes.push(b);
-        placed.push({ label: c, yshift: -shifts[i] });
+        placed.push({ label: c, xshift: shifts[i][0], yshift: -shifts[i][1] });
         return;
       }
     });
@@ -173,7 +184,7 @@
     var self = this;
     return placed.map(function (p) {
       var c = p.label;
-      return { x: c.x, y: c.y, yshift: p.yshift, text: c.text.join("<br>"), showarrow: false,
+      return { x: c.x, y: c.y, xshift: p.xshift, yshift: p.yshift, text: c.text.join("<br>"), showarrow: false,
                xanchor: "center", yanchor: "middle", align: "center", borderpad: 2,
                bgcolor: self.paper, bordercolor: c.strong ? c.colour : "rgba(0,0,0,0)", borderwidth: c.strong ? 2 : 0,
                font: { family: FONT, size: c.size, weight: Number(c.weight),
@@ -183,17 +194,18 @@
   };
 
   // Place the labels, draw them, then check what the browser drew: a label that still touches one drawn
-  // before it (the text measured a little narrower than drawn) is dropped.
+  // before it or the map's edge (the text measured a little narrower than drawn) is dropped.
   TopicMap.prototype.label = function () {
     var self = this, placed = this.place();
     this.placing = true;
     return Plotly.relayout(this.box, { annotations: this.annotations(placed) }).then(function () {
       var drawn = Array.prototype.slice.call(self.box.querySelectorAll("g.annotation"));
-      var rects = [], keep = [];
+      var rects = [], keep = [], frame = self.box.getBoundingClientRect();
       drawn.forEach(function (node) {
         var i = Number(node.getAttribute("data-index"));
         var r = node.getBoundingClientRect();
         var b = { x0: r.left, x1: r.right, y0: r.top, y1: r.bottom };
+        if (r.left < frame.left || r.right > frame.right || r.top < frame.top || r.bottom > frame.bottom) return;
         if (rects.some(function (o) { return overlaps(b, o); })) return;
         rects.push(b);
         keep.push(placed[i]);
@@ -202,6 +214,10 @@
       return Plotly.relayout(self.box, { annotations: self.annotations(keep) });
     }).then(function () {
       self.placing = false;
+      if (self.stale) {  // zoomed while the labels were being placed: place them for the new view
+        self.stale = false;
+        return self.label();
+      }
       // How many times labels were placed: what a test waits on after a zoom or a search.
       self.box.dataset.placements = String(Number(self.box.dataset.placements || 0) + 1);
       self.box.dataset.ready = "true";
