@@ -11,8 +11,9 @@ from paperscope.cli.context import AppContext
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True,
-              help="Print the map as JSON: topics (id, label, keywords, size, representative_ids, ...), "
-                   "every paper's topic id (null for an outlier) and the number of outliers.")
+              help="Print the map as JSON: its broad areas (id, label, keywords, topic_ids, ...), topics (id, "
+                   "label, keywords, size, representative_ids, ...), every paper's topic id (null for an outlier) "
+                   "and the number of outliers.")
 @click.option("--rebuild", is_flag=True, help="Build the map again from every stored vector (topic ids are kept "
               "where a topic is still there).")
 @click.option("--balanced", is_flag=True, help="With --rebuild (or a first build): topics of equal size "
@@ -28,7 +29,8 @@ def topics(app: AppContext, as_json: bool, rebuild: bool, balanced: bool, goal: 
     """Build the topic map, or show the stored one.
 
     The first run (and --rebuild) clusters every embedded paper; the number of topics is chosen by the
-    method itself. Later runs show the stored map, after placing papers embedded since into its topics.
+    method itself, and neighbouring topics are merged into a few broad areas. Later runs show the stored
+    map, after placing papers embedded since into its topics.
     """
     from paperscope.errors import require_extra
 
@@ -57,6 +59,9 @@ def topics(app: AppContext, as_json: bool, rebuild: bool, balanced: bool, goal: 
     info = data["map"]
     click.echo(f"{info['topics']} topics over {info['papers']} papers (built {info['built_at'][:16]}, "
                f"{info['model']}); outliers: {data['outliers']}")
+    for area in data["areas"]:
+        click.echo(f"area {area['id']}: {area['label']}  ({area['size']} papers; topics "
+                   f"{', '.join(f'#{t}' for t in area['topic_ids'])})")
     for topic in data["topics"]:
         flag = f"  [emerging since {topic['emerged_at']}]" if topic["emerging"] else ""
         click.echo(f"\n#{topic['id']}  {topic['label']}  ({topic['size']} papers, cohesion {topic['cohesion']:.2f})"

@@ -179,6 +179,9 @@ topic_maps = Table(
     Column("n_outliers", Integer, nullable=False),
     Column("params", JSON, nullable=False),  # method, chosen k, thresholds, seed, silhouette, ...
     Column("state", LargeBinary),  # the fitted model (npz): what incremental assignment predicts with
+    # The broad areas the topics were merged into (migration 0018): [{"id", "label", "keywords", "topic_ids",
+    # "size", "x", "y"}]; null for a map built before areas existed.
+    Column("areas", JSON),
 )
 
 topics = Table(

@@ -6,8 +6,9 @@ code that reads or writes these tables. `paperscope.topics` computes maps; this 
 What is stored (tables in schema.py, section "Topics"):
 
 * a **map** (`MapInfo`) per build: the embedding model, when, how many papers, topics and outliers, the
-  parameters (method, chosen k, ...) and the fitted model's state (`state`, bytes) that incremental
-  assignment predicts with. The newest build is the current map.
+  parameters (method, chosen k, ...), the broad `areas` its topics were merged into (`TopicArea`: the map's
+  upper level) and the fitted model's state (`state`, bytes) that incremental assignment predicts with. The
+  newest build is the current map.
 * **topics** (`TopicRecord`): `id` (stable: a rebuild matches new topics to old ones by centroid and keeps
   their ids; an old topic that no longer matches is retired, `retired_at` set, and its id is never reused),
   `label`, `keywords`, `representative_ids` (most central papers first), `size`, `cohesion` (0..1),
@@ -50,6 +51,19 @@ from paperscope.store.schema import MAX_RECORD_ID, embeddings, papers, topic_ass
 
 
 @dataclass(frozen=True, slots=True)
+class TopicArea:
+    """A broad area of the map: a group of neighbouring topics (`topic_ids`), its label and centre."""
+
+    id: int  # 1.. within its build, the area with the most topics first
+    label: str
+    keywords: list[str]
+    topic_ids: list[int]
+    size: int  # papers in its topics when the map was built
+    x: float
+    y: float
+
+
+@dataclass(frozen=True, slots=True)
 class MapInfo:
     """One build of the topic map."""
 
@@ -60,6 +74,7 @@ class MapInfo:
     n_topics: int
     n_outliers: int
     params: dict[str, Any]
+    areas: list[TopicArea] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +133,8 @@ class TopicStore:
     # Writing ----------------------------------------------------------------------------------
 
     def save_map(self, model: str, records: Sequence[TopicRecord], assignments: Iterable[Assignment], *,
-                 params: dict[str, Any], state: bytes | None = None) -> MapInfo:
+                 params: dict[str, Any], state: bytes | None = None,
+                 areas: Sequence[TopicArea] = ()) -> MapInfo:
         """Make this the current map, in one transaction: topics are upserted by id (ids chosen by the
         caller; see `next_topic_id`), current topics not among them are retired, and every assignment
         is replaced by the given ones."""
@@ -127,7 +143,8 @@ class TopicStore:
             rows = list(assignments)
             map_id = inserted_id(conn.execute(topic_maps.insert().values(
                 model=model, built_at=now, n_papers=len(rows), n_topics=len(records),
-                n_outliers=sum(1 for a in rows if a.topic_id is None), params=params, state=state)))
+                n_outliers=sum(1 for a in rows if a.topic_id is None), params=params, state=state,
+                areas=[_area_row(a) for a in areas])))
             created = dict(conn.execute(sa.select(topics.c.id, topics.c.created_at)).all())
             ids = [r.id for r in records]
             conn.execute(topics.update().where(topics.c.retired_at.is_(None), topics.c.id.notin_(ids))
@@ -329,9 +346,17 @@ def _assignment_from_row(row: Any) -> Assignment:
                       x=row["x"], y=row["y"])
 
 
+def _area_row(area: TopicArea) -> dict[str, Any]:
+    return {"id": int(area.id), "label": area.label, "keywords": list(area.keywords),
+            "topic_ids": [int(t) for t in area.topic_ids], "size": int(area.size), "x": round(float(area.x), 5),
+            "y": round(float(area.y), 5)}
+
+
 def _map_info(row: Any) -> MapInfo:
+    areas = [TopicArea(id=a["id"], label=a["label"], keywords=list(a["keywords"]), topic_ids=list(a["topic_ids"]),
+                       size=a["size"], x=a["x"], y=a["y"]) for a in row["areas"] or []]
     return MapInfo(id=row["id"], model=row["model"], built_at=as_utc(row["built_at"]), n_papers=row["n_papers"],
-                   n_topics=row["n_topics"], n_outliers=row["n_outliers"], params=dict(row["params"]))
+                   n_topics=row["n_topics"], n_outliers=row["n_outliers"], params=dict(row["params"]), areas=areas)
 
 
 def _recount(conn: Connection, map_id: int) -> None:

@@ -1,6 +1,7 @@
 """Building, updating and showing the stored topic map (what `paperscope topics` runs).
 
-* `build_map` fits a `TopicModel` on every stored vector of the configured embedding model, labels the topics,
+* `build_map` fits a `TopicModel` on every stored vector of the configured embedding model, labels the topics
+  (keyphrases chosen with that model, label_choice.py), merges them into broad areas (areas.py) and labels those,
   keeps topic ids stable (new topics are matched to the current ones by centroid with the Hungarian method;
   a match needs cosine >= MATCH_COSINE), flags emerging topics (novelty.py, over the papers that arrived since the
   last build, with the old centres held fixed), optionally asks an LLM for explanations, and saves it all.
@@ -24,8 +25,11 @@ from paperscope.config import Settings
 from paperscope.embed.base import document_text
 from paperscope.errors import ConfigError, NotEmbedded
 from paperscope.store import Store
-from paperscope.store.topics import Assignment, MapInfo, Neighbour, OtherTopic, TopicRecord
+from paperscope.store.topics import Assignment, MapInfo, Neighbour, OtherTopic, TopicArea, TopicRecord
+from paperscope.topics.areas import group_topics
+from paperscope.topics.chunks import centroids
 from paperscope.topics.label import TopicLabeler
+from paperscope.topics.label_choice import Embed
 from paperscope.topics.layout import Layout
 from paperscope.topics.model import TopicModel
 from paperscope.topics.novelty import NovelTopicFinder
@@ -89,9 +93,14 @@ def build_map(store: Store, settings: Settings, *, model_name: str | None = None
     rows = _label_rows(model, per_topic=500)
     papers = store.get_papers([ids[i] for i in rows])
     texts = [document_text(papers[ids[i]]) if ids[i] in papers else "" for i in rows]
-    labeler = TopicLabeler().fit(texts, model.labels_[rows], model.scores_[rows])
+    embed = _label_embedder(settings, model_name)
+    labeler = TopicLabeler(embed=embed).fit(texts, model.labels_[rows], model.scores_[rows], centres=model.centres_)
     representatives = [[ids[rows[j]] for j in chosen] for chosen in labeler.representatives_]
     seconds["label"] = time.perf_counter() - started
+    started = time.perf_counter()
+    area_of_topic = group_topics(model.centres_)
+    area_parts = _areas(model, area_of_topic, X, rows, texts, embed)
+    seconds["areas"] = time.perf_counter() - started
 
     say("matching topic ids, looking for emerging topics")
     started = time.perf_counter()
@@ -136,7 +145,11 @@ def build_map(store: Store, settings: Settings, *, model_name: str | None = None
         else None, "goal": explain_goal, "splits_tested": len(getattr(model.clusterer, "splits_", []))}
     model.topic_ids_ = np.asarray(topic_ids)
     started = time.perf_counter()
-    info = store.topics.save_map(model_name, records, assignments, params=params, state=model.state())
+    areas = [TopicArea(id=area + 1, label=label, keywords=keywords,
+                       topic_ids=[topic_ids[t] for t in np.flatnonzero(area_of_topic == area)],
+                       size=int(model.sizes_[area_of_topic == area].sum()), x=x, y=y)
+             for area, (label, keywords, x, y) in enumerate(area_parts)]
+    info = store.topics.save_map(model_name, records, assignments, params=params, state=model.state(), areas=areas)
     seconds["save"] = time.perf_counter() - started
     kept = sum(1 for t in topic_ids if t in old_by_id)
     return BuildReport(info, seconds, kept_ids=kept, new_ids=k - kept, retired_ids=len(old_topics) - kept,
@@ -171,12 +184,14 @@ def map_json(store: Store, *, with_assignments: bool = True) -> dict[str, Any]:
     """The stored map as `paperscope topics --json` prints it."""
     current = store.topics.current_map()
     if current is None:
-        return {"map": None, "topics": [], "assignments": {}, "outliers": 0}
+        return {"map": None, "areas": [], "topics": [], "assignments": {}, "outliers": 0}
     topics = store.topics.list_topics()
     weeks = store.topics.sizes_per_week()
     result: dict[str, Any] = {
         "map": {"id": current.id, "model": current.model, "built_at": current.built_at.isoformat(),
                 "papers": current.n_papers, "topics": current.n_topics, "params": current.params},
+        "areas": [{"id": a.id, "label": a.label, "keywords": a.keywords, "topic_ids": a.topic_ids, "size": a.size,
+                   "x": a.x, "y": a.y} for a in current.areas],
         "topics": [{
             "id": t.id, "label": t.label, "keywords": t.keywords, "size": t.size,
             "representative_ids": t.representative_ids, "cohesion": round(t.cohesion, 4),
@@ -194,6 +209,33 @@ def map_json(store: Store, *, with_assignments: bool = True) -> dict[str, Any]:
 
 
 # Steps ------------------------------------------------------------------------------------------
+
+def _label_embedder(settings: Settings, model_name: str) -> Embed | None:
+    """The configured model's `embed`, when it is the model whose vectors are mapped (labels are then chosen
+    by their similarity to the topics' centres), else None (labels by keyphrase weight)."""
+    from paperscope.embed import get_embedder
+
+    embedder = get_embedder(settings.embedding_model)
+    return embedder.embed if embedder.name == model_name else None
+
+
+def _areas(model: TopicModel, area_of_topic: np.ndarray, X: np.ndarray, rows: np.ndarray, texts: list[str],
+           embed: Embed | None) -> list[tuple[str, list[str], float, float]]:
+    """(label, keywords, x, y) per area: labelled from the central papers of its topics (ranked by closeness to
+    the area's centre), placed at the median of its papers on the map."""
+    n_areas = int(area_of_topic.max()) + 1 if len(area_of_topic) else 0
+    if n_areas == 0:
+        return []
+    paper_areas = area_of_topic[model.labels_]
+    centres = centroids(X, paper_areas, n_areas)
+    scores = np.einsum("nd,nd->n", X[rows], centres[paper_areas[rows]])
+    labeler = TopicLabeler(embed=embed, n_representatives=0).fit(texts, paper_areas[rows], scores, centres=centres)
+    result = []
+    for area in range(n_areas):
+        where = model.coords_[paper_areas == area]
+        x, y = (np.median(where, axis=0) if len(where) else (0.0, 0.0))
+        result.append((labeler.labels_text_[area], labeler.keywords_[area], float(x), float(y)))
+    return result
 
 def _label_rows(model: TopicModel, per_topic: int) -> np.ndarray:
     """Rows of the most central papers of each topic: all a labeler (and an explainer) reads."""

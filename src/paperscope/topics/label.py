@@ -10,8 +10,12 @@ phrase scores high where one topic uses it a lot and few topics do (BERTopic's c
 repeats a better one is folded into it: one inside the other ("gaussian splatting" in "3D Gaussian
 Splatting"), the same words up to a plural, or an acronym of it ("SNN" beside "spiking neural networks"); the
 longer form wins when at least half as many papers use it. Each keyword is shown in the form the abstracts
-write it most ("LLM", "3D"). The label is the top keyphrases, made distinct across topics. Topics are labelled
-from at most `max_docs_per_topic` of their most central papers, which keeps the cost flat at a million papers.
+write it most ("LLM", "3D"). Topics are labelled from at most `max_docs_per_topic` of their most central papers,
+which keeps the cost flat at a million papers.
+
+The label is `label_terms` keyphrases, made distinct across topics. Given the embedding model (`embed`) and the
+topics' centres, they are the pair of the `n_candidates` best keyphrases that tells the topic from the others best
+(label_choice.py), and they lead the keywords; without them, the keyphrases of highest weight.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
 
+from paperscope.topics.label_choice import Embed, choose_labels
 from paperscope.topics.representation import TopicRepresentation, ranked_members
 
 # Words that say nothing about a topic in an abstract, on top of English stop words.
@@ -48,25 +53,38 @@ TOKEN_PATTERN = r"(?u)\b[^\W_][\w\-]*[^\W_]\b"  # two characters or more, letter
 
 
 class TopicLabeler(TopicRepresentation):
-    """Keyphrases (`keywords_`), central papers (`representatives_`, row indices) and `labels_text_` per topic."""
+    """Keyphrases (`keywords_`, spelled as the papers write them; `candidates_`: the longer, lower-cased list they
+    come from), central papers (`representatives_`, row indices) and `labels_text_` per topic."""
 
     def __init__(self, *, n_keywords: int = 8, ngram_range: tuple[int, int] = (1, 3), label_terms: int = 2,
-                 n_representatives: int = 5, max_docs_per_topic: int = 500, min_df: int = 2) -> None:
+                 n_representatives: int = 5, max_docs_per_topic: int = 500, min_df: int = 2,
+                 embed: Embed | None = None, n_candidates: int = 60) -> None:
         self.n_keywords = n_keywords
+        self.embed = embed
+        self.n_candidates = n_candidates
         self.ngram_range = ngram_range
         self.label_terms = label_terms
         self.n_representatives = n_representatives
         self.max_docs_per_topic = max_docs_per_topic
         self.min_df = min_df
 
-    def fit(self, texts: Sequence[str], labels: np.ndarray, scores: np.ndarray) -> Self:
-        """`labels`: topic per text (-1: none); `scores`: each text's similarity to its topic's centre."""
+    def fit(self, texts: Sequence[str], labels: np.ndarray, scores: np.ndarray, *,
+            centres: np.ndarray | None = None) -> Self:
+        """`labels`: topic per text (-1: none); `scores`: each text's similarity to its topic's centre;
+        `centres`: the topics' centres in the space of `embed` (both needed for labels chosen by the model)."""
         self.representatives_: list[list[int]] = []
         members: list[list[str]] = []
         for ranked in ranked_members(labels, scores):
             members.append([texts[int(i)] for i in ranked[: self.max_docs_per_topic]])
             self.representatives_.append([int(i) for i in ranked[: self.n_representatives]])
-        self.keywords_ = self._keywords(members)
+        self.candidates_ = self._keywords(members)
+        if self.embed is not None and centres is not None and len(centres) == len(self.candidates_):
+            leads = choose_labels(self.candidates_, centres, self.embed, terms=self.label_terms, repeats=_repeats)
+            self.candidates_ = [lead + [p for p in pool if p not in lead]
+                                for lead, pool in zip(leads, self.candidates_, strict=True)]
+        # Spelled as the papers write them ("LLM", "3D") only now: a regex pass per phrase over 200 papers.
+        self.keywords_ = [[_surface_form(term, docs) for term in pool[: self.n_keywords]]
+                          for pool, docs in zip(self.candidates_, members, strict=True)]
         self.labels_text_ = _distinct_labels(self.keywords_, self.label_terms)
         return self
 
@@ -117,10 +135,11 @@ class TopicLabeler(TopicRepresentation):
         for topic in range(k):
             row, used = weights.getrow(topic), in_papers.getrow(topic)
             uses = {int(i): float(n) for i, n in zip(used.indices, used.data, strict=True)}
-            order = np.argsort(-row.data, kind="stable")[: self.n_keywords * 8]
+            wanted = max(self.n_keywords, self.n_candidates)
+            order = np.argsort(-row.data, kind="stable")[: wanted * 8]
             ranked = [(spellings[topic][str(terms[row.indices[i]])], float(row.data[i]), uses[int(row.indices[i])])
                       for i in order if str(terms[row.indices[i]]) in spellings[topic]]
-            keywords.append([_surface_form(term, members[topic]) for term in _fold(ranked)[: self.n_keywords]])
+            keywords.append(_fold(ranked)[:wanted])
         return keywords
 
 

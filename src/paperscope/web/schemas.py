@@ -317,6 +317,9 @@ _POINT_SCHEMA: dict[str, Any] = {
 
 class MapOut(BaseModel):
     map: bool | None
+    areas: list[dict[str, object]] = Field(
+        default_factory=list, description="The broad areas the topics are merged into: id, label, keywords, "
+        "topic_ids, size, x, y")
     topics: list[dict[str, object]]
     points: list[Annotated[tuple[str, int | None, float, float, str, bool], WithJsonSchema(_POINT_SCHEMA)]] = Field(
         description="Per paper: id, topic id (null: outlier), x, y, title, close to another topic too")

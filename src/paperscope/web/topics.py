@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from paperscope.store import Store
-from paperscope.store.topics import TopicRecord
+from paperscope.store.topics import TopicArea, TopicRecord
 from paperscope.text import plain_text
 from paperscope.web.schemas import TopicNeighbourOut, TopicOut
 
@@ -81,7 +81,7 @@ class MapData:
     def get(self, store: Store, topic_id: int | None = None) -> dict[str, Any]:
         current = store.topics.current_map()
         if current is None:
-            return {"map": None, "topics": [], "points": []}
+            return {"map": None, "areas": [], "topics": [], "points": []}
         hidden = frozenset(store.moderation.hidden_paper_ids())  # a paper an admin hides leaves the map at once
         with self._lock:
             if self._cached is None or self._cached[:3] != (current.id, current.n_papers, hidden):
@@ -104,6 +104,15 @@ class MapData:
         # (paper id, topic id or None, x, y, title, ambiguous: close to another topic too)
         points = [(a.paper_id, a.topic_id, round(a.x, 4), round(a.y, 4), titles[a.paper_id], bool(a.other_topics))
                   for a in assignments if a.paper_id in titles]  # not a paper merged away or hidden by an admin
-        labels = [{"id": t.id, "label": t.label, "emerging": t.emerging, "x": t.x, "y": t.y, "size": t.size}
-                  for t in topics.list_topics()]
-        return {"map": True, "topics": labels, "points": points}
+        current = topics.current_map()
+        areas = current.areas if current else []
+        area_of = {topic_id: area.id for area in areas for topic_id in area.topic_ids}
+        labels = [{"id": t.id, "label": t.label, "keywords": t.keywords[:8], "emerging": t.emerging, "x": t.x,
+                   "y": t.y, "size": t.size, "area": area_of.get(t.id)} for t in topics.list_topics()]
+        return {"map": True, "areas": [area_out(a) for a in areas], "topics": labels, "points": points}
+
+
+def area_out(area: TopicArea) -> dict[str, Any]:
+    """An area as the map and the API show it."""
+    return {"id": area.id, "label": area.label, "keywords": area.keywords, "topic_ids": area.topic_ids,
+            "size": area.size, "x": area.x, "y": area.y}

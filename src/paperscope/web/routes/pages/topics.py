@@ -1,7 +1,8 @@
-"""Topic pages: `/topics` (the map and the list) and `/topics/{id}`.
+"""Topic pages: `/topics` (the map, its legend of areas and topics, and the list) and `/topics/{id}`.
 
-The interactive map is drawn by plotly.js, served from the plotly package (no CDN); without JavaScript
-the pages still show the topic list, each topic's trend as an inline SVG and a static map of topic centres.
+The interactive map is drawn by plotly.js, served from the plotly package (no CDN), with its labels, the
+legend's colours and the topic search done by static/topics.js; without JavaScript the pages still show the
+legend, the topic list, each topic's trend as an inline SVG and a static map of topic centres.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ def topics_page(request: Request, services: ServicesDep) -> HTMLResponse:
                       for t in topics for n in t.neighbours if n.ambiguous and n.id in by_id}.values(),
                      key=lambda item: item[2])
     current = services.store.topics.current_map()
+    areas = [(area, [by_id[t] for t in area.topic_ids if t in by_id]) for area in (current.areas if current else [])]
     return page(request, services, "topics.html", {
-        "topics": topics, "current": current, "borders": borders, "centres": _centres(topics),
+        "topics": topics, "current": current, "borders": borders, "centres": _centres(topics), "areas": areas,
         "sparkline": sparkline, "threshold": AMBIGUOUS_SEPARABILITY})
 
 
