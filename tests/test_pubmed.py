@@ -241,7 +241,10 @@ def test_efetch_batches_of_200_at_three_requests_a_second(efetch_xml: bytes, sto
     fetches = fixture_server.requests_to(f"{BASE}/efetch.fcgi")
     assert [len((r.param("id") or "").split(",")) for r in fetches] == [200, 200, 50]
     times = [r.arrived for r in fixture_server.requests]
-    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.32  # no API key: 3 requests a second
+    # No API key: 3 requests a second. Arrival gaps vary with the load of the machine (a request that arrives
+    # late shortens the gap after it), the span of all requests does not.
+    assert times[-1] - times[0] >= (len(times) - 1) * 0.32
+    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.2
 
 
 @pytest.mark.network

@@ -36,7 +36,12 @@ from tests.http_fixture_server import fixture_server as fixture_server  # noqa: 
 from tests.test_digest_support import free_port
 
 HOSTILE = "<!channel> & <https://evil.example|click> @everyone *bold* [x](javascript:alert(1))"
-NOW = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)  # after the papers of a test are stored
+
+
+def soon() -> dt.datetime:
+    """A minute from now: the moment a test's run happens, after the papers it stores."""
+    return dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+
 GRAPH = [f"2601.{n:05d}" for n in range(1, 7)]  # tests/fixtures/digest_papers.jsonl
 SPEECH = [f"2601.{n:05d}" for n in range(7, 12)]
 ROBOTS = [f"2601.{n:05d}" for n in range(12, 17)]
@@ -71,15 +76,16 @@ def bodies(server: FixtureServer, path: str) -> list[dict[str, object]]:
 
 
 def test_a_webhook_gets_exactly_one_message_per_slot(database_url: str, fixture_server: FixtureServer) -> None:
+    now = soon()
     settings = settings_for(database_url)
     fixture_server.route("/hooks/slack/T1/B2/SECRET", lambda _: Reply(200, "ok"))
     with open_store(database_url) as store:
         ids = trending_papers(store)
         webhook = hook(store, fixture_server.url + "/hooks/slack/T1/B2/SECRET")
-        first = send_webhook_digests(store, settings, now=NOW)
-        again = send_webhook_digests(store, settings, now=NOW + dt.timedelta(hours=3))  # the same slot
+        first = send_webhook_digests(store, settings, now=now)
+        again = send_webhook_digests(store, settings, now=now + dt.timedelta(hours=3))  # the same slot
         [message] = store.webhooks.messages(webhook_id=webhook.id)
-        next_day = send_webhook_digests(store, settings, now=NOW + dt.timedelta(days=1))  # nothing new since
+        next_day = send_webhook_digests(store, settings, now=now + dt.timedelta(days=1))  # nothing new since
     assert len(first.delivery.sent) == 1 and again.composed == [] and next_day.nothing_new == [webhook.id]
     [body] = bodies(fixture_server, "/hooks/slack/T1/B2/SECRET")
     assert message.state == "sent" and message.recipient == f"{fixture_server.url}/hooks/…"
@@ -134,13 +140,14 @@ def test_the_worker_killed_mid_request_sends_no_duplicate(database_url: str, fix
 
 def test_a_5xx_is_retried_with_backoff_and_retry_after_then_delivered(database_url: str,
                                                                      fixture_server: FixtureServer) -> None:
+    now = soon()
     settings = settings_for(database_url)
     fixture_server.reply("/hook", Reply(503, "busy", {"Retry-After": "0.05"}), Reply(500, "oops"), Reply(200, "ok"))
     waits: list[float] = []
     with open_store(database_url) as store:
         trending_papers(store)
         webhook = hook(store, fixture_server.url + "/hook", format="discord")
-        report = send_webhook_digests(store, settings, now=NOW, sleep=waits.append)
+        report = send_webhook_digests(store, settings, now=now, sleep=waits.append)
         [message] = store.webhooks.messages(webhook_id=webhook.id)
         assert store.webhooks.get(webhook.id).consecutive_failures == 0  # type: ignore[union-attr]
     assert waits == [0.05, 0.02]  # Retry-After, then the doubled backoff
@@ -151,13 +158,14 @@ def test_a_5xx_is_retried_with_backoff_and_retry_after_then_delivered(database_u
 
 
 def test_a_dead_endpoint_is_disabled_after_repeated_failures(database_url: str) -> None:
+    now = soon()
     closed = f"http://127.0.0.1:{free_port()}/hooks/gone"  # nothing listens there
     settings = settings_for(database_url, webhook_retries=1, webhook_disable_after=3)
     waits: list[float] = []
     with open_store(database_url) as store:
         trending_papers(store)
         webhook = hook(store, closed, format="slack")
-        first = send_webhook_digests(store, settings, now=NOW, sleep=waits.append)
+        first = send_webhook_digests(store, settings, now=now, sleep=waits.append)
         [message] = store.webhooks.messages(webhook_id=webhook.id)
         assert first.delivery.retry_later == [message.id] and waits == [0.01]
         assert (message.state, message.attempts) == ("pending", 2) and "ConnectError" in (message.last_error or "")
@@ -172,31 +180,33 @@ def test_a_dead_endpoint_is_disabled_after_repeated_failures(database_url: str) 
         assert second.failed == [message.id] and message.state == "failed"
         assert "now disabled" in second.errors[0] and "/gone" not in second.errors[0]
         # Disabled: its next slot composes nothing; turned on again, it does.
-        assert send_webhook_digests(store, settings, now=NOW + dt.timedelta(days=1)).composed == []
+        assert send_webhook_digests(store, settings, now=now + dt.timedelta(days=1)).composed == []
         assert store.webhooks.resume(webhook.user_id, webhook.id)
         assert store.webhooks.get(webhook.id).consecutive_failures == 0  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("status", [404, 410, 301])
 def test_a_refusal_fails_the_message_at_once(database_url: str, fixture_server: FixtureServer, status: int) -> None:
+    now = soon()
     settings = settings_for(database_url)
     fixture_server.route("/hook", lambda _: Reply(status, "no_service", {"Location": "https://elsewhere.example/"}))
     with open_store(database_url) as store:
         trending_papers(store)
         webhook = hook(store, fixture_server.url + "/hook")
-        report = send_webhook_digests(store, settings, now=NOW, sleep=lambda _: None)
+        report = send_webhook_digests(store, settings, now=now, sleep=lambda _: None)
         [message] = store.webhooks.messages(webhook_id=webhook.id)
     assert report.delivery.failed == [message.id] and (message.state, message.attempts) == ("failed", 1)
     assert f"answered {status}" in (message.last_error or "") and len(fixture_server.requests) == 1
 
 
 def test_the_json_payload_is_signed_with_the_webhook_secret(database_url: str, fixture_server: FixtureServer) -> None:
+    now = soon()
     settings = settings_for(database_url)
     fixture_server.route("/receiver", lambda _: Reply(204))
     with open_store(database_url) as store:
         ids = trending_papers(store, 2)
         webhook = hook(store, fixture_server.url + "/receiver", format="json", content="trending")
-        send_webhook_digests(store, settings, now=NOW)
+        send_webhook_digests(store, settings, now=now)
     [request] = fixture_server.requests_to("/receiver")
     assert request.headers["Content-Type"] == "application/json"
     assert verify_signature(webhook.secret, request.body, request.headers[SIGNATURE_HEADER])
@@ -204,7 +214,7 @@ def test_the_json_payload_is_signed_with_the_webhook_secret(database_url: str, f
     assert not verify_signature(webhook.secret, request.body + b" ", request.headers[SIGNATURE_HEADER])
     document = json.loads(request.body)
     assert document["type"] == "paperscope.digest" and document["version"] == 1
-    slot = current_slot(webhook, NOW).isoformat()
+    slot = current_slot(webhook, now).isoformat()
     assert document["delivery"] == request.headers[DELIVERY_HEADER] == f"webhook:{webhook.id}:{slot}"
     assert document["slot"] == slot
     assert document["content"] == {"kind": "trending", "value": None} and document["test"] is False
@@ -227,11 +237,12 @@ def test_the_email_digests_and_webhooks_run_together_without_touching_each_other
         database_url: str, fixture_server: FixtureServer) -> None:
     """`send_digests` (what `digest send` and the worker run) composes and posts webhook messages too; e-mail
     delivery never picks up a webhook row (no SMTP server is running: a try would fail the run)."""
+    now = soon()
     fixture_server.route("/hook", lambda _: Reply(200, "ok"))
     with open_store(database_url) as store:
         trending_papers(store)
         hook(store, fixture_server.url + "/hook", format="teams")
-        report = send_digests(store, settings_for(database_url, smtp_port=free_port()), now=NOW, update_index=False)
+        report = send_digests(store, settings_for(database_url, smtp_port=free_port()), now=now, update_index=False)
     assert report.delivery.sent == [] and report.delivery.retry_later == [] and len(report.webhooks.delivery.sent) == 1
     [body] = bodies(fixture_server, "/hook")
     assert body["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"  # type: ignore[index]
@@ -274,12 +285,13 @@ def test_subscribe_with_a_webhook_on_the_command_line(database_url: str) -> None
 
 
 def test_deleting_a_user_takes_their_webhooks_and_messages(database_url: str, fixture_server: FixtureServer) -> None:
+    now = soon()
     fixture_server.route("/hook", lambda _: Reply(200, "ok"))
     with open_store(database_url) as store:
         trending_papers(store)
         doomed = hook(store, fixture_server.url + "/hook", "mallory@example.org")
         kept = hook(store, fixture_server.url + "/hook", "alice@example.org")
-        send_webhook_digests(store, settings_for(database_url), now=NOW)
+        send_webhook_digests(store, settings_for(database_url), now=now)
         assert store.accounts.user_data(doomed.user_id).counts["webhooks"] == 1
     deleted = run_cli(database_url, "users", "delete", "mallory@example.org", "--yes")
     assert deleted.returncode == 0 and "1 digest messages" in deleted.stdout and "1 webhooks" in deleted.stdout
@@ -290,6 +302,7 @@ def test_deleting_a_user_takes_their_webhooks_and_messages(database_url: str, fi
 
 def test_a_search_a_topic_and_recommendations_each_carry_their_papers(
         database_url: str, fixture_server: FixtureServer, tmp_path: Path) -> None:
+    now = soon()
     from paperscope.index.search import SearchEngine
     from paperscope.indexing import index_papers
     from paperscope.ingest.pipeline import Ingester
@@ -305,7 +318,7 @@ def test_a_search_a_topic_and_recommendations_each_carry_their_papers(
         hook(store, fixture_server.url + "/topic", format="json", content="topic", value="3", max_papers=3)
         personal = hook(store, fixture_server.url + "/personal", format="json", content="personal")
         store.accounts.set_library_state(personal.user_id, [GRAPH[0]], "saved")
-        report = send_webhook_digests(store, settings, now=NOW)
+        report = send_webhook_digests(store, settings, now=now)
     assert len(report.delivery.sent) == 3
     [search] = bodies(fixture_server, "/search")
     assert sorted(p["id"] for p in search["papers"]) == SPEECH  # type: ignore[union-attr, index]
@@ -352,6 +365,7 @@ def test_the_background_jobs_post_a_due_webhook_when_no_email_digest_is_due(
 
 def test_a_followed_search_carries_only_the_new_matching_papers(
         database_url: str, fixture_server: FixtureServer, tmp_path: Path) -> None:
+    now = soon()
     from paperscope.index.search import SearchEngine
     from paperscope.indexing import index_papers
 
@@ -362,7 +376,7 @@ def test_a_followed_search_carries_only_the_new_matching_papers(
         store.upsert_papers([Paper(id="1901.00001", title="Speech recognition, the old way", abstract="Speech.",
                                    authors=["A. Old"], categories=["cs.CL"], published=dt.date(2019, 1, 1))])
         webhook = hook(store, fixture_server.url + "/search", format="json", content="query", value="speech")
-        store.webhooks.record_slot(webhook.id, current_slot(webhook, NOW) - dt.timedelta(days=1))
+        store.webhooks.record_slot(webhook.id, current_slot(webhook, now) - dt.timedelta(days=1))
         with store.engine.begin() as conn:  # type: ignore[attr-defined]  # its last message: after the old paper
             conn.execute(webhooks_table.update().values(last_digest_at=dt.datetime.now(dt.UTC)))
         store.upsert_papers([Paper(id=f"2612.0000{n}", title=f"Speech model {n}", abstract="Speech recognition.",
@@ -370,7 +384,7 @@ def test_a_followed_search_carries_only_the_new_matching_papers(
                              for n in (1, 2)] + [Paper(id="2612.00009", title="Robot arms", abstract="Grasping.",
                                                        authors=["C. Robot"], categories=["cs.RO"], published=today)])
         index_papers(SearchEngine(store, settings))
-        report = send_webhook_digests(store, settings, now=NOW)
+        report = send_webhook_digests(store, settings, now=now)
     assert len(report.delivery.sent) == 1
     [document] = bodies(fixture_server, "/search")
     assert sorted(p["id"] for p in document["papers"]) == ["2612.00001", "2612.00002"]  # type: ignore[union-attr, index]
