@@ -29,7 +29,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -38,8 +38,12 @@ from paperscope.embed.base import Embedder
 from paperscope.errors import IndexBusy, InputError, NotEmbedded, StoreError
 from paperscope.index.hybrid import convex_combination, reciprocal_rank_fusion
 from paperscope.index.keyword import KeywordIndex, parse_user_query
+from paperscope.index.milvus import milvus_filter
 from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store
+
+if TYPE_CHECKING:
+    from paperscope.index.milvus import MilvusIndex
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +82,7 @@ class SearchEngine:
         self._embedder = embedder
         self._keyword: KeywordIndex | None = None
         self._vectors: VectorIndexHandle | None = None
+        self._milvus: MilvusIndex | None = None
         # The engine's one lock: loading a component, refreshing an index and looking a query up in the indexes
         # take turns (a refresh reads a watermark, folds in what is newer and moves it on; neither index is safe
         # for concurrent use on its own). Embedding a query, the slow step, happens outside it.
@@ -113,18 +118,47 @@ class SearchEngine:
                                                       embedder.dim)
         return self._vectors
 
+    @property
+    def milvus(self) -> MilvusIndex:
+        """The Milvus collection searched instead of the embedded indexes when PAPERSCOPE_SEARCH_URL is set."""
+        if self._milvus is None:
+            with self._lock:
+                if self._milvus is None:
+                    from paperscope.index.milvus import MilvusIndex
+
+                    embedder, url = self.embedder, self.settings.search_url
+                    if not url:
+                        raise InputError("PAPERSCOPE_SEARCH_URL is not set: search runs on the embedded indexes.")
+                    self._milvus = MilvusIndex(url, self.settings.database_url, embedder.name, embedder.dim)
+        return self._milvus
+
     # Keeping the indexes current -------------------------------------------------------------
 
     def refresh(self) -> tuple[int, int]:
-        """Fold papers and vectors already in the store into the indexes; returns how many of each."""
+        """Fold papers and vectors already in the store into the indexes; returns how many of each. On Milvus
+        only a process that writes the indexes does (`sync`); the others have nothing to fold in."""
         with self._lock:
+            if self.settings.search_url:
+                return self.milvus.sync(self.store) if self.writes_indexes else (0, 0)
             return self._refresh_keyword(), self._refresh_vectors()
 
     def clear(self) -> None:
         """Empty both indexes (a rebuild starts here); the next refresh fills them again from the store."""
         with self._lock:
+            if self.settings.search_url:
+                self.milvus.drop()
+                return
             self.keyword.clear()
             self.vectors.clear()
+
+    def sizes(self, *, refresh: bool = True) -> tuple[int, int]:
+        """How many papers keyword search and semantic search reach in this process (after a refresh, with
+        `refresh`)."""
+        if refresh:
+            self.refresh()
+        if self.settings.search_url:
+            return self.milvus.count(), self.milvus.count(embedded_only=True)
+        return len(self.keyword), len(self.vectors)
 
     def _refresh_keyword(self) -> int:
         index = self.keyword
@@ -165,6 +199,29 @@ class SearchEngine:
             raise InputError("The limit must be at least 1 and the offset at least 0.")
         filters = filters or PaperFilter()
         depth = max(CANDIDATES, offset + limit)
+        if self.settings.search_url:
+            lists = self._milvus_ranked(query, mode, depth, filters)
+        else:
+            lists = self._embedded_ranked(query, mode, depth, filters)
+        keyword_hits, semantic_hits = lists
+        weights = [self.settings.keyword_weight, self.settings.semantic_weight]
+        if mode != "hybrid":
+            fused = keyword_hits or semantic_hits
+        elif self.settings.fusion == "convex":
+            fused = convex_combination([keyword_hits, semantic_hits], weights)
+        else:
+            fused = reciprocal_rank_fusion([[pid for pid, _ in keyword_hits], [pid for pid, _ in semantic_hits]],
+                                           k=self.settings.rrf_k, weights=weights)
+        keyword_ids = [pid for pid, _ in keyword_hits]
+        semantic_ids = [pid for pid, _ in semantic_hits]
+        keyword_rank = {pid: rank for rank, pid in enumerate(keyword_ids, 1)}
+        semantic_rank = {pid: rank for rank, pid in enumerate(semantic_ids, 1)}
+        return [Hit(pid, score, keyword_rank.get(pid), semantic_rank.get(pid))
+                for pid, score in fused[offset:offset + limit]]
+
+    def _embedded_ranked(self, query: str, mode: Mode, depth: int, filters: PaperFilter
+                         ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """The keyword and the semantic ranking from the embedded indexes, filtered."""
         semantic = mode != "keyword"
         # Embedded before the lock is taken (the slow step, which requests do side by side); inside it only when
         # this search's refresh brings the first vectors.
@@ -182,27 +239,37 @@ class SearchEngine:
                 enough = max(1, math.ceil(BROAD_SHARE * searched))
                 matches = self.store.count_filter_matches(filters, at_most=enough)
                 if not matches:
-                    return []
+                    return [], []
                 broad = matches >= enough
             lists = self._post_filtered(query, mode, depth, filters, query_vector) if broad else None
             if lists is None:
                 allowed = self.store.filter_ids(filters) if filters else None
                 lists = self._ranked(query, mode, depth, allowed, query_vector)
-        keyword_hits, semantic_hits = lists
-        weights = [self.settings.keyword_weight, self.settings.semantic_weight]
-        if mode != "hybrid":
-            fused = keyword_hits or semantic_hits
-        elif self.settings.fusion == "convex":
-            fused = convex_combination([keyword_hits, semantic_hits], weights)
-        else:
-            fused = reciprocal_rank_fusion([[pid for pid, _ in keyword_hits], [pid for pid, _ in semantic_hits]],
-                                           k=self.settings.rrf_k, weights=weights)
-        keyword_ids = [pid for pid, _ in keyword_hits]
-        semantic_ids = [pid for pid, _ in semantic_hits]
-        keyword_rank = {pid: rank for rank, pid in enumerate(keyword_ids, 1)}
-        semantic_rank = {pid: rank for rank, pid in enumerate(semantic_ids, 1)}
-        return [Hit(pid, score, keyword_rank.get(pid), semantic_rank.get(pid))
-                for pid, score in fused[offset:offset + limit]]
+        return lists
+
+    def _milvus_ranked(self, query: str, mode: Mode, depth: int, filters: PaperFilter
+                       ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """The keyword and the semantic ranking from Milvus, the filters applied there (index/milvus.py)."""
+        index = self.milvus
+        if self.writes_indexes:
+            with self._lock:
+                index.sync(self.store)
+        where = milvus_filter(filters)
+        fetch = depth * OVERFETCH if where.needs_check else depth
+        keyword_hits = index.keyword_search(parse_user_query(query), fetch, where) if mode != "semantic" else []
+        semantic_hits: list[tuple[str, float]] = []
+        if mode != "keyword" and not where.matches_nothing:
+            semantic_hits = index.vector_search(self.embedder.embed_query(query), fetch, where)
+            if not semantic_hits and mode == "semantic" and not index.count(embedded_only=True) \
+                    and self.store.count_papers() > 0:
+                raise NotEmbedded(
+                    f"No paper is embedded with {self.embedder.name} yet, so semantic search has nothing to "
+                    "search; run: paperscope index")
+        if where.needs_check:  # several author words: confirm they name one author (MilvusFilter)
+            passing = self.store.passing_filters(filters, {pid for pid, _ in keyword_hits + semantic_hits})
+            keyword_hits = [hit for hit in keyword_hits if hit[0] in passing][:depth]
+            semantic_hits = [hit for hit in semantic_hits if hit[0] in passing][:depth]
+        return keyword_hits, semantic_hits
 
     def _ranked(self, query: str, mode: Mode, depth: int, allowed: set[str] | None,
                 query_vector: np.ndarray | None) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
@@ -246,9 +313,13 @@ class SearchEngine:
                               "paperscope index")
         neighbours = [pid for pid, _ in self.store.citation_neighbours(paper.id, limit=SIMILAR_DEPTH)]
         depth = max(limit, SIMILAR_DEPTH) if neighbours else limit
-        with self._lock:
-            self._refresh_vectors()
-            found = self.vectors.search(vector, depth + 1)
+        if self.settings.search_url:
+            self.refresh()
+            found = self.milvus.vector_search(vector, depth + 1, milvus_filter(None))
+        else:
+            with self._lock:
+                self._refresh_vectors()
+                found = self.vectors.search(vector, depth + 1)
         hits = [(pid, score) for pid, score in found if pid != paper.id]
         semantic_rank = {pid: rank for rank, (pid, _) in enumerate(hits, 1)}
         if neighbours:  # ties by citation lift a paper as a second ranking does in hybrid search (decision 0077)
