@@ -18,10 +18,12 @@ import pytest
 
 from ir_metrics import mean, ndcg_at_k, read_qrels
 from paperscope.config import Settings
+from paperscope.ids import derived_id
 from paperscope.index.milvus import analysed
 from paperscope.index.search import SearchEngine
 from paperscope.indexing import index_papers
 from paperscope.ingest.pipeline import Ingester
+from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store, open_store
 from tests.conftest import shared_path
 
@@ -157,6 +159,23 @@ def test_a_paper_changed_in_the_store_changes_in_milvus(arxiv: tuple[SearchEngin
     title_terms = analysed(paper.title).split()
     gone = next(word for word in re.findall(r"[a-z]{9,}", paper.abstract.lower()) if analysed(word) not in title_terms)
     assert paper.id not in {hit.id for hit in milvus.search(gone, mode="keyword", limit=1000)}
+
+
+def test_a_paper_merged_into_another_leaves_milvus(tmp_path: Path) -> None:
+    """A title-only record absorbed by the arXiv record of the same paper: its row goes with it."""
+    database = str(tmp_path / "merge.db")
+    title = "Probabilistic Partitive Partitioning"
+    with open_store(database) as store:
+        store.upsert_papers([Paper(id=derived_id(title), title=title, abstract="Splitting clusters.",
+                                   sources=["bibtex"])])
+        settings = Settings(database_url=database, embedding_model="hashing", search_url=milvus_lite_url(tmp_path))
+        engine = SearchEngine(store, settings)
+        index_papers(engine)
+        assert [hit.id for hit in engine.search("partitive", mode="keyword")] == [derived_id(title)]
+        store.upsert_papers([Paper(id="2504.00009", title=title, abstract="Splitting clusters.", sources=["arxiv"])])
+        index_papers(engine)
+        assert [hit.id for hit in engine.search("partitive", mode="keyword")] == ["2504.00009"]
+        assert engine.sizes() == (1, 1)
 
 
 def test_a_search_url_that_names_no_milvus_is_refused_with_both_forms() -> None:

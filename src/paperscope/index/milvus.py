@@ -30,7 +30,7 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,8 +49,9 @@ MAX_TEXT_BYTES = 65_535  # Milvus's largest VARCHAR; a longer abstract is cut
 MAX_CATEGORIES = 256
 MAX_CATEGORY_CHARS = 200  # as the store's filter tables (store/filters.py INDEXED_CHARS)
 SYNC_BATCH = 1000
-# HNSW (what AUTOINDEX builds, on a server and in Lite) explores this many candidates, at least twice those asked
-# for: Lite's default of 64 under the 100 a search asks for cost 0.003 nDCG@10 on SciFact against exact search.
+# On a server the dense index is AUTOINDEX (HNSW), which explores at least this many candidates and twice those
+# asked for: Lite's HNSW at its default of 64, under the 100 a search asks for, cost 0.003 nDCG@10 on SciFact
+# against exact search. In Lite (tests, one machine) it is FLAT, exact: its filtered HNSW search missed papers.
 MIN_EF = 200
 BM25_K1, BM25_B = 1.2, 0.75  # the keyword index's (tantivy's) parameters
 _WATERMARKS = "paperscope.watermarks"
@@ -142,6 +143,7 @@ class MilvusIndex:
             self.uri = milvus_uri(search_url)
         except ValueError as exc:
             raise ConfigError(f"{exc}.") from exc
+        self.lite = not self.uri.startswith(("http://", "https://", "tcp://"))  # a file: Milvus Lite
         self.name = collection_name(database_url, model)
         self.model, self.dim = model, dim
         self.client = self.connect(self.uri)
@@ -188,7 +190,7 @@ class MilvusIndex:
         schema.add_function(Function(name="text_bm25", function_type=FunctionType.BM25,
                                      input_field_names=["text"], output_field_names=["sparse"]))
         indexes = self.client.prepare_index_params()
-        indexes.add_index("dense", index_type="AUTOINDEX", metric_type="IP")
+        indexes.add_index("dense", index_type="FLAT" if self.lite else "AUTOINDEX", metric_type="IP")
         indexes.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
                           params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
         self.client.create_collection(self.name, schema=schema, index_params=indexes, consistency_level="Strong")
@@ -226,7 +228,7 @@ class MilvusIndex:
         written, a re-embedded paper counting in both.
 
         A first fill writes each paper once, with its vector. Later, re-embedded papers come first, then the
-        changed papers not written already."""
+        changed papers not written already; then papers merged away are deleted."""
         papers_mark, vectors_mark = self.watermarks()
         vectors_latest = store.latest_embedding_time(self.model)
         written: set[str] = set()
@@ -250,7 +252,8 @@ class MilvusIndex:
             if papers_mark is None:
                 vectors_written += sum(1 for paper in todo if paper.id in vectors)
             latest = batch_latest
-        if papers_written or vectors_written:
+        removed = self._remove_merged_away(store) if papers_written else 0
+        if papers_written or vectors_written or removed:
             # Sealed segments search through their indexes; rows left in memory are scanned one by one (Milvus
             # Lite converts each to a dict on every search: 1 s per query at 5,000 papers).
             self.client.flush(self.name)
@@ -258,11 +261,24 @@ class MilvusIndex:
             self._save_watermarks(latest, vectors_latest if vectors_latest is not None else vectors_mark)
         return papers_written, vectors_written
 
-    def delete(self, paper_ids: Sequence[str]) -> None:
-        """Remove papers (merged into others) from the collection."""
-        if paper_ids:
-            self.ensure()
-            self.client.delete(self.name, filter=f"id in {_literal_list(paper_ids)}")
+    def _remove_merged_away(self, store: Store) -> int:
+        """Delete the rows of papers the store no longer holds (merged into another under a new id). The store
+        keeps no list of them: when the collection holds more papers than the store, its ids are read in
+        batches and checked against the store."""
+        if self.count() <= store.count_papers():
+            return 0
+        removed = 0
+        iterator = self.client.query_iterator(self.name, batch_size=SYNC_BATCH, filter="", output_fields=["id"])
+        try:
+            while batch := iterator.next():
+                ids = [str(row["id"]) for row in batch]
+                gone = sorted(set(ids) - set(store.get_papers(ids)))
+                if gone:
+                    self.client.delete(self.name, filter=f"id in {_literal_list(gone)}")
+                    removed += len(gone)
+        finally:
+            iterator.close()
+        return removed
 
     def _upsert(self, rows: list[dict[str, Any]]) -> None:
         if rows:
@@ -288,7 +304,7 @@ class MilvusIndex:
         found = self.client.search(self.name, data=[text], anns_field="sparse", limit=k, filter=where.expression,
                                    search_params={"metric_type": "BM25"}, output_fields=[])
         # A server gives BM25 scores as they are, Milvus Lite negated (best first either way); a score is >= 0.
-        return [(str(hit["id"]), abs(float(hit["distance"]))) for hit in found[0]]
+        return _ranked([(str(hit["id"]), abs(float(hit["distance"]))) for hit in found[0]])
 
     def vector_search(self, vector: np.ndarray, k: int, where: MilvusFilter) -> list[tuple[str, float]]:
         """The papers with a vector closest to `vector` (inner product) among those passing `where`."""
@@ -300,7 +316,13 @@ class MilvusIndex:
                                    anns_field="dense", limit=k, filter=expression,
                                    search_params={"metric_type": "IP", "params": {"ef": max(2 * k, MIN_EF)}},
                                    output_fields=[])
-        return [(str(hit["id"]), float(hit["distance"])) for hit in found[0]]
+        return _ranked([(str(hit["id"]), float(hit["distance"])) for hit in found[0]])
+
+
+def _ranked(hits: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Best first, papers of equal score by id: Milvus orders ties as its segments happen to fall, and a page
+    (an offset) must continue the ranking of the page before it."""
+    return sorted(hits, key=lambda hit: (-hit[1], hit[0]))
 
 
 def authors_field(authors: Iterable[str]) -> str:
