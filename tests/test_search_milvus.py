@@ -18,6 +18,7 @@ import pytest
 
 from ir_metrics import mean, ndcg_at_k, read_qrels
 from paperscope.config import Settings
+from paperscope.errors import SearchUnavailable
 from paperscope.ids import derived_id
 from paperscope.index.milvus import analysed
 from paperscope.index.search import SearchEngine
@@ -176,6 +177,18 @@ def test_a_paper_merged_into_another_leaves_milvus(tmp_path: Path) -> None:
         index_papers(engine)
         assert [hit.id for hit in engine.search("partitive", mode="keyword")] == ["2504.00009"]
         assert engine.sizes() == (1, 1)
+
+
+def test_a_milvus_server_that_does_not_answer_makes_search_unavailable(tmp_path: Path) -> None:
+    """Nothing listens on port 1: the search says which address failed and which setting names it."""
+    milvus_lite_url(tmp_path)  # pymilvus is needed to try
+    database = str(tmp_path / "down.db")
+    with open_store(database) as store:
+        store.upsert_papers([Paper(id="2504.00001", title="Partitive Partitioning", sources=["jsonl"])])
+        engine = SearchEngine(store, Settings(database_url=database, embedding_model="hashing",
+                                              search_url="http://127.0.0.1:1"))
+        with pytest.raises(SearchUnavailable, match=r"Milvus at http://127\.0\.0\.1:1 .*PAPERSCOPE_SEARCH_URL"):
+            engine.search("partitive", mode="keyword")
 
 
 def test_a_search_url_that_names_no_milvus_is_refused_with_both_forms() -> None:

@@ -25,12 +25,13 @@ docs/decisions/0120-search-on-milvus.md says why the fusion stays in paperscope.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ MAX_TEXT_BYTES = 65_535  # Milvus's largest VARCHAR; a longer abstract is cut
 MAX_CATEGORIES = 256
 MAX_CATEGORY_CHARS = 200  # as the store's filter tables (store/filters.py INDEXED_CHARS)
 SYNC_BATCH = 1000
+CONNECT_TIMEOUT_SECONDS = 10
 # On a server the dense index is AUTOINDEX (HNSW), which explores at least this many candidates and twice those
 # asked for: Lite's HNSW at its default of 64, under the 100 a search asks for, cost 0.003 nDCG@10 on SciFact
 # against exact search. In Lite (tests, one machine) it is FLAT, exact: its filtered HNSW search missed papers.
@@ -78,8 +80,9 @@ def collection_name(database_url: str, model: str) -> str:
 
 @dataclass(frozen=True)
 class MilvusFilter:
-    """A PaperFilter as a Milvus expression; `matches_nothing` when no paper can pass (a control character in
-    a category); `needs_check` when the hits must still be confirmed by the store (a multi-word author)."""
+    """A PaperFilter as a Milvus expression; `matches_nothing` when no paper can pass (text no store holds, an
+    author filter without a letter or digit); `needs_check` when the hits must still be confirmed by the store
+    (an author filter of several words)."""
 
     expression: str = ""
     matches_nothing: bool = False
@@ -155,11 +158,8 @@ class MilvusIndex:
         with _clients_lock:
             if uri not in _clients:
                 pymilvus = require_extra("pymilvus", "milvus", "Search on Milvus (PAPERSCOPE_SEARCH_URL)")
-                try:
-                    _clients[uri] = pymilvus.MilvusClient(uri)
-                except pymilvus.MilvusException as exc:
-                    raise SearchUnavailable(f"Milvus at {uri} cannot be reached ({exc.message}); check "
-                                            "PAPERSCOPE_SEARCH_URL and that the server runs.") from exc
+                with answering(uri):
+                    _clients[uri] = pymilvus.MilvusClient(uri, timeout=CONNECT_TIMEOUT_SECONDS)
             return _clients[uri]
 
     # The collection ---------------------------------------------------------------------------
@@ -203,9 +203,10 @@ class MilvusIndex:
 
     def count(self, *, embedded_only: bool = False) -> int:
         """How many papers the collection holds (with a vector only, with `embedded_only`)."""
-        self.ensure()
-        rows = self.client.query(self.name, filter="embedded == true" if embedded_only else "",
-                                 output_fields=["count(*)"])
+        with answering(self.uri):
+            self.ensure()
+            rows = self.client.query(self.name, filter="embedded == true" if embedded_only else "",
+                                     output_fields=["count(*)"])
         return int(rows[0]["count(*)"])
 
     # Writing (the worker) -----------------------------------------------------------------------
@@ -300,9 +301,10 @@ class MilvusIndex:
         text = keyword_query_text(parsed)
         if not text or where.matches_nothing:
             return []
-        self.ensure()
-        found = self.client.search(self.name, data=[text], anns_field="sparse", limit=k, filter=where.expression,
-                                   search_params={"metric_type": "BM25"}, output_fields=[])
+        with answering(self.uri):
+            self.ensure()
+            found = self.client.search(self.name, data=[text], anns_field="sparse", limit=k, filter=where.expression,
+                                       search_params={"metric_type": "BM25"}, output_fields=[])
         # A server gives BM25 scores as they are, Milvus Lite negated (best first either way); a score is >= 0.
         return _ranked([(str(hit["id"]), abs(float(hit["distance"]))) for hit in found[0]])
 
@@ -310,13 +312,27 @@ class MilvusIndex:
         """The papers with a vector closest to `vector` (inner product) among those passing `where`."""
         if where.matches_nothing:
             return []
-        self.ensure()
         expression = "embedded == true" + (f" and {where.expression}" if where.expression else "")
-        found = self.client.search(self.name, data=[np.asarray(vector, dtype=np.float32).tolist()],
-                                   anns_field="dense", limit=k, filter=expression,
-                                   search_params={"metric_type": "IP", "params": {"ef": max(2 * k, MIN_EF)}},
-                                   output_fields=[])
+        with answering(self.uri):
+            self.ensure()
+            found = self.client.search(self.name, data=[np.asarray(vector, dtype=np.float32).tolist()],
+                                       anns_field="dense", limit=k, filter=expression,
+                                       search_params={"metric_type": "IP", "params": {"ef": max(2 * k, MIN_EF)}},
+                                       output_fields=[])
         return _ranked([(str(hit["id"]), float(hit["distance"])) for hit in found[0]])
+
+
+@contextlib.contextmanager
+def answering(uri: str) -> Iterator[None]:
+    """Milvus failing to answer (down, unreachable, refusing) as SearchUnavailable, which the web app and the
+    command line report as a temporary state."""
+    from pymilvus import MilvusException
+
+    try:
+        yield
+    except MilvusException as exc:
+        raise SearchUnavailable(f"Milvus at {uri} did not answer ({exc.message}); check PAPERSCOPE_SEARCH_URL "
+                                "and that the server runs.") from exc
 
 
 def _ranked(hits: list[tuple[str, float]]) -> list[tuple[str, float]]:
