@@ -10,7 +10,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -189,6 +192,22 @@ def test_a_milvus_server_that_does_not_answer_makes_search_unavailable(tmp_path:
                                               search_url="http://127.0.0.1:1"))
         with pytest.raises(SearchUnavailable, match=r"Milvus at http://127\.0\.0\.1:1 .*PAPERSCOPE_SEARCH_URL"):
             engine.search("partitive", mode="keyword")
+
+
+def test_a_second_process_on_a_milvus_lite_file_is_told_to_use_a_server(tmp_path: Path) -> None:
+    """Milvus Lite locks its file: a command run while another process has it open says why it cannot search."""
+    url = milvus_lite_url(tmp_path)
+    database = str(tmp_path / "locked.db")
+    with open_store(database) as store:
+        store.upsert_papers([Paper(id="2504.00001", title="Partitive Partitioning", sources=["jsonl"])])
+        engine = SearchEngine(store, Settings(database_url=database, embedding_model="hashing", search_url=url))
+        assert [hit.id for hit in engine.search("partitive", mode="keyword")] == ["2504.00001"]
+        run = subprocess.run([sys.executable, "-m", "paperscope", "--db", database, "search", "partitive",
+                              "--mode", "keyword"], capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "PAPERSCOPE_SEARCH_URL": url, "PAPERSCOPE_EMBEDDING_MODEL": "hashing"})
+    assert run.returncode != 0
+    # milvus-lite logs its lock error with a traceback of its own before paperscope's message.
+    assert "serves one process at a time" in run.stderr and "http://HOST:19530" in run.stderr, run.stderr
 
 
 def test_a_search_url_that_names_no_milvus_is_refused_with_both_forms() -> None:

@@ -158,8 +158,16 @@ class MilvusIndex:
         with _clients_lock:
             if uri not in _clients:
                 pymilvus = require_extra("pymilvus", "milvus", "Search on Milvus (PAPERSCOPE_SEARCH_URL)")
-                with answering(uri):
+                try:
                     _clients[uri] = pymilvus.MilvusClient(uri, timeout=CONNECT_TIMEOUT_SECONDS)
+                except pymilvus.MilvusException as exc:
+                    if uri.startswith("/"):
+                        raise SearchUnavailable(
+                            f"Milvus Lite could not open {uri} ({exc.message}): it serves one process at a time, "
+                            "and another may have the file open. Several processes (web processes beside a worker) "
+                            "need a Milvus server: set PAPERSCOPE_SEARCH_URL=http://HOST:19530.") from exc
+                    raise SearchUnavailable(f"Milvus at {uri} did not answer ({exc.message}); check "
+                                            "PAPERSCOPE_SEARCH_URL and that the server runs.") from exc
             return _clients[uri]
 
     # The collection ---------------------------------------------------------------------------
@@ -193,7 +201,9 @@ class MilvusIndex:
         indexes.add_index("dense", index_type="FLAT" if self.lite else "AUTOINDEX", metric_type="IP")
         indexes.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
                           params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
-        self.client.create_collection(self.name, schema=schema, index_params=indexes, consistency_level="Strong")
+        self.client.create_collection(self.name, schema=schema, consistency_level="Strong")
+        # Not waited for: the collection is empty, and waiting asks for a timestamp Milvus Lite does not serve.
+        self.client.create_index(self.name, indexes, sync=False)
 
     def drop(self) -> None:
         """Remove the collection (a rebuild starts here); the next `sync` fills a new one from the store."""
