@@ -4,7 +4,7 @@ Store, ingest and search tests take `store` (or `database_url`) and so run twice
 PostgreSQL. The PostgreSQL runs need a server named by PAPERSCOPE_TEST_POSTGRES_URL (a database the
 tests may create schemas in); without it they skip. `.ci/run` starts a throw-away server and sets it;
 `.ci/with-postgres COMMAND` does the same around any command. With PAPERSCOPE_TEST_SEARCH=milvus-lite every
-test searches on Milvus Lite instead of the embedded indexes (`.ci/run` runs the search tests both ways).
+test searches on Milvus Lite instead of the embedded indexes (`.ci/run` runs the suite both ways).
 """
 
 from __future__ import annotations
