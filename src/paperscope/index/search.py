@@ -15,6 +15,10 @@ worker writes the index folder. The web processes' engines are made with `writes
 refresh reloads the keyword index the worker committed and adds new stored vectors to their own copy of
 the vector index in memory.
 
+With PAPERSCOPE_SEARCH_URL set, both rankings come from a Milvus collection instead (index/milvus.py), the filters
+applied there; a process that writes the indexes syncs it from the store in `refresh()`, the others only query it.
+The fusion below is the same on either.
+
 Vectors of one embedding model only ever meet vectors of the same model: the vector index records
 its model, and a different configured model means a different index file.
 """
