@@ -3,7 +3,8 @@
 Store, ingest and search tests take `store` (or `database_url`) and so run twice: on SQLite and on
 PostgreSQL. The PostgreSQL runs need a server named by PAPERSCOPE_TEST_POSTGRES_URL (a database the
 tests may create schemas in); without it they skip. `.ci/run` starts a throw-away server and sets it;
-`.ci/with-postgres COMMAND` does the same around any command.
+`.ci/with-postgres COMMAND` does the same around any command. With PAPERSCOPE_TEST_SEARCH=milvus-lite every
+test searches on Milvus Lite instead of the embedded indexes (`.ci/run` runs the suite both ways).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ SHARED = REPO.parent / "shared"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 POSTGRES_URL_VARIABLE = "PAPERSCOPE_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgresql"]
+SEARCH_VARIABLE = "PAPERSCOPE_TEST_SEARCH"
 
 
 def shared_path(*parts: str) -> Path:
@@ -84,6 +86,18 @@ def _private_user_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
         yield
+
+
+@pytest.fixture(autouse=True)
+def _search_on_milvus_lite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With PAPERSCOPE_TEST_SEARCH=milvus-lite (a CI pass), every test searches on Milvus Lite: its own file,
+    through PAPERSCOPE_SEARCH_URL, which the processes it starts inherit."""
+    wanted = os.environ.get(SEARCH_VARIABLE)
+    if not wanted:
+        return
+    if wanted != "milvus-lite":
+        pytest.fail(f"{SEARCH_VARIABLE}={wanted!r}: the one search backend tests can run on is milvus-lite")
+    monkeypatch.setenv("PAPERSCOPE_SEARCH_URL", f"milvus:///{tmp_path / 'milvus-lite.db'}")
 
 
 @pytest.fixture(params=BACKENDS)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from paperscope.config import Settings
 from paperscope.index.search import SearchEngine
@@ -31,6 +32,11 @@ from tests.postgres_cluster import (
     cluster_fixture,  # noqa: F401 (registers it)
     free_port,
 )
+
+# Web processes beside a worker share one search index, and Milvus Lite serves one process at a time.
+pytestmark = pytest.mark.skipif(os.environ.get("PAPERSCOPE_TEST_SEARCH") == "milvus-lite", reason=(
+    "web processes beside a worker share one search index, and Milvus Lite serves one process at a time: these run "
+    "against a Milvus server (PAPERSCOPE_SEARCH_URL=http://HOST:19530) or the embedded indexes"))
 
 SEED_PAPERS = 45
 NEW_PAPER = {"id": "2699.00001", "title": "Quokka sampling for open-world category discovery",

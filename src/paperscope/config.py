@@ -48,6 +48,21 @@ def default_index_dir(database_url: str) -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME)) / "indexes" / f"{safe}-{digest}"
 
 
+def milvus_uri(search_url: str) -> str:
+    """What pymilvus connects to for PAPERSCOPE_SEARCH_URL: a server's address as given, or the file of
+    `milvus:///ABSOLUTE/PATH.db` (Milvus Lite). ValueError names both forms for anything else."""
+    if search_url.startswith("milvus://"):
+        path = search_url.removeprefix("milvus://")
+        if not path.startswith("/") or not path.endswith(".db"):
+            raise ValueError(f"PAPERSCOPE_SEARCH_URL {search_url!r} names no absolute .db file; write "
+                             "milvus:///ABSOLUTE/PATH.db (Milvus Lite) or http://HOST:19530 (a Milvus server)")
+        return path
+    if search_url.startswith(("http://", "https://", "tcp://")):
+        return search_url
+    raise ValueError(f"PAPERSCOPE_SEARCH_URL {search_url!r} is neither http://HOST:PORT (a Milvus server) nor "
+                     "milvus:///ABSOLUTE/PATH.db (Milvus Lite); leave it unset for the embedded indexes")
+
+
 def default_database_url() -> str:
     """A SQLite file in the user data directory (platformdirs), created on first use."""
     path = Path(platformdirs.user_data_dir(APP_NAME)) / "paperscope.db"
@@ -183,6 +198,10 @@ class Settings(BaseSettings):
         "fusion in place of the four settings above. Off: those settings always"))
     search_retune_growth: float = Field(default=2.0, ge=1.1, description=(
         "Tune hybrid search again once the number of papers has grown by this factor since the last tuning"))
+    search_url: str | None = Field(default=None, description=(
+        "Where search runs: unset, the embedded indexes in the index folder; `http://HOST:19530`, a Milvus server "
+        "(needs the `milvus` extra); `milvus:///ABSOLUTE/PATH.db`, Milvus Lite on a local file (one process at a "
+        "time). The worker writes it, every other process only queries it"))
 
     environment: str = Field(default="development", description=(
         "`development` or `production`. Production refuses a placeholder or shorter-than-32-character "
@@ -325,6 +344,14 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be the http:// or https:// address of an OpenAI-compatible chat endpoint, e.g. "
                              "http://localhost:11434 (unset it to turn summaries off)")
+        return value
+
+    @field_validator("search_url")
+    @classmethod
+    def _search_address(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        milvus_uri(value)
         return value
 
     @field_validator("fusion")

@@ -15,6 +15,10 @@ worker writes the index folder. The web processes' engines are made with `writes
 refresh reloads the keyword index the worker committed and adds new stored vectors to their own copy of
 the vector index in memory.
 
+With PAPERSCOPE_SEARCH_URL set, both rankings come from a Milvus collection instead (index/milvus.py), the filters
+applied there; a process that writes the indexes syncs it from the store in `refresh()`, the others only query it.
+The fusion below is the same on either.
+
 Vectors of one embedding model only ever meet vectors of the same model: the vector index records
 its model, and a different configured model means a different index file.
 """
@@ -30,7 +34,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -39,8 +43,12 @@ from paperscope.embed.base import Embedder
 from paperscope.errors import IndexBusy, InputError, NotEmbedded, StoreError
 from paperscope.index.hybrid import DEFAULT_DEPTH, Fusion, reciprocal_rank_fusion
 from paperscope.index.keyword import KeywordIndex, parse_user_query
+from paperscope.index.milvus import milvus_filter
 from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store
+
+if TYPE_CHECKING:
+    from paperscope.index.milvus import MilvusIndex
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +88,7 @@ class SearchEngine:
         self._embedder = embedder
         self._keyword: KeywordIndex | None = None
         self._vectors: VectorIndexHandle | None = None
+        self._milvus: MilvusIndex | None = None
         # The engine's one lock: loading a component, refreshing an index and looking a query up in the indexes
         # take turns (a refresh reads a watermark, folds in what is newer and moves it on; neither index is safe
         # for concurrent use on its own). Embedding a query, the slow step, happens outside it.
@@ -117,18 +126,47 @@ class SearchEngine:
                                                       embedder.dim)
         return self._vectors
 
+    @property
+    def milvus(self) -> MilvusIndex:
+        """The Milvus collection searched instead of the embedded indexes when PAPERSCOPE_SEARCH_URL is set."""
+        if self._milvus is None:
+            with self._lock:
+                if self._milvus is None:
+                    from paperscope.index.milvus import MilvusIndex
+
+                    embedder, url = self.embedder, self.settings.search_url
+                    if not url:
+                        raise InputError("PAPERSCOPE_SEARCH_URL is not set: search runs on the embedded indexes.")
+                    self._milvus = MilvusIndex(url, self.settings.database_url, embedder.name, embedder.dim)
+        return self._milvus
+
     # Keeping the indexes current -------------------------------------------------------------
 
     def refresh(self) -> tuple[int, int]:
-        """Fold papers and vectors already in the store into the indexes; returns how many of each."""
+        """Fold papers and vectors already in the store into the indexes; returns how many of each. On Milvus
+        only a process that writes the indexes does (`sync`); the others have nothing to fold in."""
         with self._lock:
+            if self.settings.search_url:
+                return self.milvus.sync(self.store) if self.writes_indexes else (0, 0)
             return self._refresh_keyword(), self._refresh_vectors()
 
     def clear(self) -> None:
         """Empty both indexes (a rebuild starts here); the next refresh fills them again from the store."""
         with self._lock:
+            if self.settings.search_url:
+                self.milvus.drop()
+                return
             self.keyword.clear()
             self.vectors.clear()
+
+    def sizes(self, *, refresh: bool = True) -> tuple[int, int]:
+        """How many papers keyword search and semantic search reach in this process (after a refresh, with
+        `refresh`)."""
+        if refresh:
+            self.refresh()
+        if self.settings.search_url:
+            return self.milvus.count(), self.milvus.count(embedded_only=True)
+        return len(self.keyword), len(self.vectors)
 
     def _refresh_keyword(self) -> int:
         index = self.keyword
@@ -193,6 +231,23 @@ class SearchEngine:
         fusion = self.fusion() if mode == "hybrid" else None
         depths = ((max(fusion.keyword_depth, offset + limit), max(fusion.semantic_depth, offset + limit))
                   if fusion is not None else (max(CANDIDATES, offset + limit),) * 2)
+        if self.settings.search_url:
+            keyword_hits, semantic_hits = self._milvus_ranked(query, mode, depths, filters)
+        else:
+            keyword_hits, semantic_hits = self._embedded_ranked(query, mode, depths, filters)
+        fused = fusion.fuse(keyword_hits, semantic_hits) if fusion is not None else keyword_hits or semantic_hits
+        hidden = self.store.moderation.hidden_paper_ids()  # papers an admin hid: never a result
+        fused = [(pid, score) for pid, score in fused if pid not in hidden] if hidden else fused
+        keyword_ids = [pid for pid, _ in keyword_hits]
+        semantic_ids = [pid for pid, _ in semantic_hits]
+        keyword_rank = {pid: rank for rank, pid in enumerate(keyword_ids, 1)}
+        semantic_rank = {pid: rank for rank, pid in enumerate(semantic_ids, 1)}
+        return [Hit(pid, score, keyword_rank.get(pid), semantic_rank.get(pid))
+                for pid, score in fused[offset:offset + limit]]
+
+    def _embedded_ranked(self, query: str, mode: Mode, depths: tuple[int, int], filters: PaperFilter
+                         ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """The keyword and the semantic ranking from the embedded indexes, each to its depth, filtered."""
         semantic = mode != "keyword"
         # Embedded before the lock is taken (the slow step, which requests do side by side); inside it only when
         # this search's refresh brings the first vectors.
@@ -210,22 +265,38 @@ class SearchEngine:
                 enough = max(1, math.ceil(BROAD_SHARE * searched))
                 matches = self.store.count_filter_matches(filters, at_most=enough)
                 if not matches:
-                    return []
+                    return [], []
                 broad = matches >= enough
             lists = self._post_filtered(query, mode, depths, filters, query_vector) if broad else None
             if lists is None:
                 allowed = self.store.filter_ids(filters) if filters else None
                 lists = self._ranked(query, mode, depths, allowed, query_vector)
-        keyword_hits, semantic_hits = lists
-        fused = fusion.fuse(keyword_hits, semantic_hits) if fusion is not None else keyword_hits or semantic_hits
-        hidden = self.store.moderation.hidden_paper_ids()  # papers an admin hid: never a result
-        fused = [(pid, score) for pid, score in fused if pid not in hidden] if hidden else fused
-        keyword_ids = [pid for pid, _ in keyword_hits]
-        semantic_ids = [pid for pid, _ in semantic_hits]
-        keyword_rank = {pid: rank for rank, pid in enumerate(keyword_ids, 1)}
-        semantic_rank = {pid: rank for rank, pid in enumerate(semantic_ids, 1)}
-        return [Hit(pid, score, keyword_rank.get(pid), semantic_rank.get(pid))
-                for pid, score in fused[offset:offset + limit]]
+        return lists
+
+    def _milvus_ranked(self, query: str, mode: Mode, depths: tuple[int, int], filters: PaperFilter
+                       ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """The keyword and the semantic ranking from Milvus, each to its depth, the filters applied there
+        (index/milvus.py)."""
+        index = self.milvus
+        if self.writes_indexes:
+            with self._lock:
+                index.sync(self.store)
+        where = milvus_filter(filters)
+        fetch = tuple(depth * OVERFETCH if where.needs_check else depth for depth in depths)
+        keyword_hits = index.keyword_search(parse_user_query(query), fetch[0], where) if mode != "semantic" else []
+        semantic_hits: list[tuple[str, float]] = []
+        if mode != "keyword" and not where.matches_nothing:
+            semantic_hits = index.vector_search(self.embedder.embed_query(query), fetch[1], where)
+            if not semantic_hits and mode == "semantic" and not index.count(embedded_only=True) \
+                    and self.store.count_papers() > 0:
+                raise NotEmbedded(
+                    f"No paper is embedded with {self.embedder.name} yet, so semantic search has nothing to "
+                    "search; run: paperscope index")
+        if where.needs_check:  # several author words: confirm they name one author (MilvusFilter)
+            passing = self.store.passing_filters(filters, {pid for pid, _ in keyword_hits + semantic_hits})
+            keyword_hits = [hit for hit in keyword_hits if hit[0] in passing][:depths[0]]
+            semantic_hits = [hit for hit in semantic_hits if hit[0] in passing][:depths[1]]
+        return keyword_hits, semantic_hits
 
     def _ranked(self, query: str, mode: Mode, depths: tuple[int, int], allowed: set[str] | None,
                 query_vector: np.ndarray | None) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
@@ -273,9 +344,13 @@ class SearchEngine:
         neighbours = [pid for pid, _ in self.store.citation_neighbours(paper.id, limit=SIMILAR_DEPTH)]
         depth = max(limit, SIMILAR_DEPTH) if neighbours else limit
         hidden = self.store.moderation.hidden_paper_ids()  # papers an admin hid: never a neighbour
-        with self._lock:
-            self._refresh_vectors()
-            found = self.vectors.search(vector, depth + 1 + len(hidden))
+        if self.settings.search_url:
+            self.refresh()
+            found = self.milvus.vector_search(vector, depth + 1 + len(hidden), milvus_filter(None))
+        else:
+            with self._lock:
+                self._refresh_vectors()
+                found = self.vectors.search(vector, depth + 1 + len(hidden))
         hits = [(pid, score) for pid, score in found if pid != paper.id and pid not in hidden]
         neighbours = [pid for pid in neighbours if pid not in hidden]
         semantic_rank = {pid: rank for rank, (pid, _) in enumerate(hits, 1)}

@@ -283,6 +283,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def get_embedding(self, paper_id: str, model: str) -> np.ndarray | None: ...
 
+    def get_embeddings(self, paper_ids: Sequence[str], model: str) -> dict[str, np.ndarray]:
+        """The stored vectors of a model of these papers, by paper id (papers without one are left out)."""
+        found = {paper_id: self.get_embedding(paper_id, model) for paper_id in paper_ids}
+        return {paper_id: vector for paper_id, vector in found.items() if vector is not None}
+
     @abc.abstractmethod
     def embedding_models(self) -> dict[str, dict[str, Any]]:
         """Every model with stored vectors: {model: {"versions": [...], "count": N}}."""

@@ -15,7 +15,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from paperscope.models import Paper
-from paperscope.store.db import as_utc, decoded_vectors, keyset_batches, upsert, utc_now, write_transaction
+from paperscope.store.db import (
+    as_utc,
+    decoded_vectors,
+    in_chunks,
+    keyset_batches,
+    upsert,
+    utc_now,
+    write_transaction,
+)
 from paperscope.store.papers import paper_from_row
 from paperscope.store.schema import embeddings, papers
 
@@ -74,6 +82,15 @@ class EmbeddingStore:
             blob = conn.execute(sa.select(embeddings.c.vector).where(
                 embeddings.c.paper_id == paper_id, embeddings.c.model == model)).scalar_one_or_none()
         return None if blob is None else np.frombuffer(blob, dtype="<f4").copy()
+
+    def get_embeddings(self, paper_ids: Sequence[str], model: str) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self.engine.connect() as conn:
+            for chunk in in_chunks(list(paper_ids)):
+                rows = conn.execute(sa.select(embeddings.c.paper_id, embeddings.c.vector).where(
+                    embeddings.c.model == model, embeddings.c.paper_id.in_(chunk))).all()
+                found.update((paper_id, np.frombuffer(blob, dtype="<f4").copy()) for paper_id, blob in rows)
+        return found
 
     def embedding_models(self) -> dict[str, dict[str, Any]]:
         with self.engine.connect() as conn:

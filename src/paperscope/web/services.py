@@ -53,8 +53,7 @@ class SearchService:
 
     def sizes(self) -> tuple[int, int]:
         """How many papers the keyword and the vector index hold in this process, after a refresh."""
-        self.engine.refresh()
-        return len(self.engine.keyword), len(self.engine.vectors)
+        return self.engine.sizes()
 
 
 @dataclass
