@@ -9,34 +9,19 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.migration import MigrationContext
 
 from paperscope.store import migrate
-from paperscope.store.db import engine_url
-from paperscope.store.schema import metadata
-from tests.conftest import fresh_database
+from tests.migration_support import database_at, downgrade, schema_differences
 
 TABLES = ["comments", "notifications", "discussion_follows", "comment_reports", "hidden_papers", "moderation_log"]
 
 
 @pytest.fixture
 def engine_at_0013(backend: str, tmp_path: Path) -> Iterator[sa.Engine]:
-    with fresh_database(backend, tmp_path) as url:
-        engine = sa.create_engine(engine_url(url))
-        migrate.upgrade(engine, "0013")
+    with database_at(backend, tmp_path, "0013") as (engine, _):
         yield engine
-        engine.dispose()
 
 
-def _downgrade(engine: sa.Engine, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(Path(migrate.__file__).with_name("migrations")))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, revision)
 
 
 def test_existing_users_get_unique_handles_and_the_first_is_admin(engine_at_0013: sa.Engine) -> None:
@@ -55,11 +40,9 @@ def test_existing_users_get_unique_handles_and_the_first_is_admin(engine_at_0013
 
 def test_migration_0014_builds_the_tables_of_schema_py_and_goes_back(engine_at_0013: sa.Engine) -> None:
     migrate.upgrade(engine_at_0013)
-    with engine_at_0013.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
-    assert [d for d in diff if any(name in repr(d) for name in [*TABLES, "users"])] == []
+    assert schema_differences(engine_at_0013, [*TABLES, "users"]) == []
     assert set(TABLES) <= set(sa.inspect(engine_at_0013).get_table_names())
-    _downgrade(engine_at_0013, "0013")
+    downgrade(engine_at_0013, "0013")
     assert not set(TABLES) & set(sa.inspect(engine_at_0013).get_table_names())
     assert "handle" not in {c["name"] for c in sa.inspect(engine_at_0013).get_columns("users")}
 

@@ -8,44 +8,24 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from paperscope.store import migrate, open_store
-from paperscope.store.db import engine_url
-from paperscope.store.schema import metadata
-from tests.conftest import fresh_database
+from tests.migration_support import database_at, downgrade, revision_before, schema_differences
 
-
-def _config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(Path(migrate.__file__).with_name("migrations")))
-    return config
-
-
-BEFORE = ScriptDirectory.from_config(_config()).get_revision("0017").down_revision
-assert isinstance(BEFORE, str)
+BEFORE = revision_before("0017")
 
 
 @pytest.fixture
 def engine_before(backend: str, tmp_path: Path) -> Iterator[tuple[sa.Engine, str]]:
-    with fresh_database(backend, tmp_path) as url:
-        engine = sa.create_engine(engine_url(url))
-        migrate.upgrade(engine, BEFORE)
-        yield engine, url
-        engine.dispose()
+    with database_at(backend, tmp_path, BEFORE) as database:
+        yield database
 
 
 def test_migration_0017_builds_the_signal_mixes_of_schema_py_and_goes_back(
         engine_before: tuple[sa.Engine, str]) -> None:
     engine, url = engine_before
     migrate.upgrade(engine)
-    with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
-    assert [d for d in diff if "signal_mixes" in repr(d)] == []
+    assert schema_differences(engine, ["signal_mixes"]) == []
     with open_store(url) as store:
         ada = store.accounts.create_user("ada@example.org")
         bob = store.accounts.create_user("bob@example.org")
@@ -57,8 +37,5 @@ def test_migration_0017_builds_the_signal_mixes_of_schema_py_and_goes_back(
         assert store.accounts.user_data(ada.id).counts["recommendation signal mixes"] == 1
         store.accounts.delete_user(ada.id)
         assert store.accounts.signal_mix(ada.id) is None and store.accounts.signal_mix(bob.id) is not None
-    with engine.begin() as conn:
-        config = _config()
-        config.attributes["connection"] = conn
-        command.downgrade(config, BEFORE)
+    downgrade(engine, BEFORE)
     assert "signal_mixes" not in sa.inspect(engine).get_table_names()

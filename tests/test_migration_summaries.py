@@ -9,35 +9,17 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from paperscope.store import migrate, open_store
-from paperscope.store.db import engine_url
-from paperscope.store.schema import metadata
-from tests.conftest import fresh_database
+from tests.migration_support import database_at, downgrade, revision_before, schema_differences
 
-
-def _config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(Path(migrate.__file__).with_name("migrations")))
-    return config
-
-
-BEFORE = ScriptDirectory.from_config(_config()).get_revision("0016").down_revision  # the revision 0016 follows
-assert isinstance(BEFORE, str)
+BEFORE = revision_before("0016")
 
 
 @pytest.fixture
 def engine_before(backend: str, tmp_path: Path) -> Iterator[tuple[sa.Engine, str]]:
-    with fresh_database(backend, tmp_path) as url:
-        engine = sa.create_engine(engine_url(url))
-        migrate.upgrade(engine, BEFORE)
-        yield engine, url
-        engine.dispose()
+    with database_at(backend, tmp_path, BEFORE) as database:
+        yield database
 
 
 def test_migration_0016_builds_the_summaries_table_of_schema_py_and_goes_back(
@@ -50,18 +32,13 @@ def test_migration_0016_builds_the_summaries_table_of_schema_py_and_goes_back(
                              "('2612.00001', 'A paper', '', '[]', '[]', '[]', '[]', '[]', 'a paper', '', 'x', "
                              ":now, :now)"), {"now": now})
     migrate.upgrade(engine)
-    with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
-    assert [d for d in diff if "paper_summaries" in repr(d)] == []
+    assert schema_differences(engine, ["paper_summaries"]) == []
     assert "summary" not in {c["name"] for c in sa.inspect(engine).get_columns("papers")}  # kept apart
     with open_store(url) as store:
         assert store.summaries.pending(limit=5) == ["2612.00001"]
         store.summaries.save("2612.00001", "A paper about nothing in particular.", ["a", "b", "c"], "m")
         assert store.summaries.get("2612.00001") is not None
-    with engine.begin() as conn:
-        config = _config()
-        config.attributes["connection"] = conn
-        command.downgrade(config, BEFORE)
+    downgrade(engine, BEFORE)
     assert "paper_summaries" not in sa.inspect(engine).get_table_names()
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM papers")).scalar() == 1

@@ -10,36 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from paperscope.store import migrate, open_store
-from paperscope.store.db import engine_url
-from paperscope.store.schema import metadata
 from paperscope.store.topics import Assignment, TopicArea, TopicRecord
-from tests.conftest import fresh_database
+from tests.migration_support import database_at, downgrade, revision_before, schema_differences
 
-
-def _config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(Path(migrate.__file__).with_name("migrations")))
-    return config
-
-
-BEFORE = ScriptDirectory.from_config(_config()).get_revision("0018").down_revision  # the revision 0018 follows
-assert isinstance(BEFORE, str)
+BEFORE = revision_before("0018")
 
 
 @pytest.fixture
 def engine_before(backend: str, tmp_path: Path) -> Iterator[tuple[sa.Engine, str]]:
-    with fresh_database(backend, tmp_path) as url:
-        engine = sa.create_engine(engine_url(url))
-        migrate.upgrade(engine, BEFORE)
-        yield engine, url
-        engine.dispose()
+    with database_at(backend, tmp_path, BEFORE) as database:
+        yield database
 
 
 def test_migration_0018_adds_the_areas_of_a_map_and_goes_back(engine_before: tuple[sa.Engine, str]) -> None:
@@ -49,9 +31,7 @@ def test_migration_0018_adds_the_areas_of_a_map_and_goes_back(engine_before: tup
         conn.execute(sa.text("INSERT INTO topic_maps (model, built_at, n_papers, n_topics, n_outliers, params) "
                              "VALUES ('m', :now, 0, 0, 0, '{}')"), {"now": now})
     migrate.upgrade(engine)
-    with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
-    assert [d for d in diff if "topic_maps" in repr(d)] == []
+    assert schema_differences(engine, ["topic_maps"]) == []
     with open_store(url) as store:
         old = store.topics.current_map()
         assert old is not None and old.areas == []  # a map built before areas: none, read without error
@@ -60,10 +40,7 @@ def test_migration_0018_adds_the_areas_of_a_map_and_goes_back(engine_before: tup
         area = TopicArea(id=1, label="robotics", keywords=["robots"], topic_ids=[1], size=0, x=0.5, y=0.25)
         saved = store.topics.save_map("m", [record], list[Assignment](), params={}, areas=[area])
         assert saved.areas == [area] and store.topics.current_map() == saved
-    with engine.begin() as conn:
-        config = _config()
-        config.attributes["connection"] = conn
-        command.downgrade(config, BEFORE)
+    downgrade(engine, BEFORE)
     assert "areas" not in {c["name"] for c in sa.inspect(engine).get_columns("topic_maps")}
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM topic_maps")).scalar() == 2

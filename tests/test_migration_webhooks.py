@@ -9,23 +9,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 
 from paperscope.store import migrate
-from paperscope.store.db import engine_url
-from paperscope.store.schema import metadata
-from tests.conftest import fresh_database
-from tests.test_migration_discussion import _downgrade
+from tests.migration_support import database_at, downgrade, schema_differences
 
 
 @pytest.fixture
 def engine_at_0014(backend: str, tmp_path: Path) -> Iterator[sa.Engine]:
-    with fresh_database(backend, tmp_path) as url:
-        engine = sa.create_engine(engine_url(url))
-        migrate.upgrade(engine, "0014")
+    with database_at(backend, tmp_path, "0014") as (engine, _):
         yield engine
-        engine.dispose()
 
 
 def test_migration_0015_builds_the_tables_of_schema_py_and_goes_back(engine_at_0014: sa.Engine) -> None:
@@ -38,10 +30,9 @@ def test_migration_0015_builds_the_tables_of_schema_py_and_goes_back(engine_at_0
                              "'ada@example.org', 's', 'm', '[]', 'pending', 0, :now, :now, :now)"), {"now": now})
     migrate.upgrade(engine_at_0014)
     with engine_at_0014.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
         queued = conn.execute(sa.text("SELECT channel, webhook_id FROM outbox")).all()
-    assert [d for d in diff if any(name in repr(d) for name in ("webhooks", "outbox"))] == []
+    assert schema_differences(engine_at_0014, ["webhooks", "outbox"]) == []
     assert [tuple(row) for row in queued] == [("email", None)]
-    _downgrade(engine_at_0014, "0014")
+    downgrade(engine_at_0014, "0014")
     assert "webhooks" not in sa.inspect(engine_at_0014).get_table_names()
     assert "channel" not in {c["name"] for c in sa.inspect(engine_at_0014).get_columns("outbox")}

@@ -14,11 +14,11 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from paperscope.config import Settings
 from tests.conftest import REPO
 from tests.web_support import MATH_ID, PASSWORD, TEX_ID, build_site
 
@@ -44,22 +44,23 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`paperscope serve` as a real process over a store of real papers; yields its base URL."""
     folder = tmp_path_factory.mktemp("e2e")
-    with serving(folder, build_site(folder)) as base:
+    with serving(folder, build_site(folder).database_url) as base:
         yield base
 
 
 @contextlib.contextmanager
-def serving(folder: Path, settings: Settings) -> Iterator[str]:
-    """`paperscope serve` as a real process over the store of `settings`; yields its base URL."""
+def serving(folder: Path, database_url: str, *, model: str = "hashing", timeout: float = 60) -> Iterator[str]:
+    """`paperscope serve` as a real process over the database, without background jobs, its log in `folder`;
+    yields its base URL."""
     port = _free_port()
-    env = {**os.environ, "PAPERSCOPE_EMBEDDING_MODEL": "hashing", "PAPERSCOPE_BACKGROUND_JOBS": "false",
+    env = {**os.environ, "PAPERSCOPE_EMBEDDING_MODEL": model, "PAPERSCOPE_BACKGROUND_JOBS": "false",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}
     log = (folder / "serve.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "paperscope", "--db", settings.database_url, "serve",
+    process = subprocess.Popen([sys.executable, "-m", "paperscope", "--db", database_url, "serve",
                                 "--port", str(port), "--no-access-log"], env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + timeout
         while True:
             try:
                 if httpx.get(f"{base}/api/status", timeout=2).status_code == 200:
@@ -74,6 +75,18 @@ def serving(folder: Path, settings: Settings) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+def sign_up(page: Any, base: str, email: str) -> None:
+    """Sign up with `email` and the test password, then sign in: the page ends on the home page."""
+    page.goto(f"{base}/signup")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/signup'] button[type=submit]")
+    page.wait_for_url(f"{base}/signin?next=/")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/signin'] button[type=submit]")
+    page.wait_for_url(f"{base}/")
 
 
 @pytest.fixture(scope="module")

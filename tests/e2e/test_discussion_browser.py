@@ -9,28 +9,19 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_browser import _shot, browser, server  # noqa: F401 (fixtures)
+from tests.e2e.test_browser import _shot, browser, server, sign_up  # noqa: F401 (fixtures)
 from tests.e2e.test_csp import Watched, watched  # noqa: F401 (fixtures)
-from tests.web_support import PASSWORD, TEX_ID
+from tests.web_support import TEX_ID
 
 pytestmark = pytest.mark.e2e
 
 
-def _sign_up(page: Any, base: str, email: str) -> None:
-    page.goto(f"{base}/signup")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/signup'] button[type=submit]")
-    page.wait_for_url(f"{base}/signin?next=/")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/signin'] button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def test_comment_reply_with_math_and_a_mention_edit_and_delete(server: str, browser: Any,  # noqa: F811
                                                                 watched: Watched) -> None:  # noqa: F811
     asker: Any = watched.page
-    _sign_up(asker, server, "asker@example.org")
+    sign_up(asker, server, "asker@example.org")
     asker.goto(f"{server}/papers/{TEX_ID}")
     asker.fill("#comment-form textarea[name=body]", "Is the **cut** in arXiv:2599.00002 exact?")
     asker.click("#post-comment")
@@ -44,7 +35,7 @@ def test_comment_reply_with_math_and_a_mention_edit_and_delete(server: str, brow
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     replier = Watched(context)
     answerer: Any = replier.page
-    _sign_up(answerer, server, "answerer@example.org")
+    sign_up(answerer, server, "answerer@example.org")
     answerer.goto(f"{server}/papers/{TEX_ID}")
     form = answerer.locator(f"#reply-{question_id}")
     assert not form.is_visible()  # closed until its summary is clicked

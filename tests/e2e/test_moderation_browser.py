@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_browser import _shot, browser, serving  # noqa: F401 (fixtures)
+from tests.e2e.test_browser import _shot, browser, serving, sign_up  # noqa: F401 (fixtures)
 from tests.e2e.test_csp import Watched
-from tests.e2e.test_discussion_browser import _sign_up
 from tests.web_support import MATH_ID, build_site
 
 pytestmark = pytest.mark.e2e
@@ -24,7 +23,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A served site of its own (so its first account is known); yields its base URL and database URL."""
     folder = tmp_path_factory.mktemp("e2e-moderation")
     settings = build_site(folder)
-    with serving(folder, settings) as base:
+    with serving(folder, settings.database_url) as base:
         yield base, settings.database_url
 
 
@@ -37,7 +36,7 @@ def test_an_admin_hides_a_comment_and_it_disappears_for_everyone_else(site: tupl
         watcher = Watched(browser.new_context(viewport={"width": 1280, "height": 900}))
         watchers.append(watcher)
         if email:
-            _sign_up(watcher.page, base, email)
+            sign_up(watcher.page, base, email)
         return watcher.page
 
     owner = visitor("owner@example.org")  # the first account: admin

@@ -8,23 +8,16 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_browser import _shot, browser, server  # noqa: F401 (fixtures)
+from tests.e2e.test_browser import _shot, browser, server, sign_up  # noqa: F401 (fixtures)
 from tests.e2e.test_csp import Watched, watched  # noqa: F401 (fixtures)
-from tests.web_support import MATH_ID, PASSWORD
+from tests.web_support import MATH_ID
 
 pytestmark = pytest.mark.e2e
 
 
 def test_a_note_is_saved_and_found_from_the_library_page(server: str, watched: Watched) -> None:  # noqa: F811
     page: Any = watched.page
-    page.goto(f"{server}/signup")
-    page.fill("input[name=email]", "note-taker@example.org")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/signup'] button[type=submit]")
-    page.wait_for_url(f"{server}/signin?next=/")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/signin'] button[type=submit]")
-    page.wait_for_url(f"{server}/")
+    sign_up(page, server, "note-taker@example.org")
 
     page.goto(f"{server}/papers/{MATH_ID}")
     page.fill("#note-form textarea[name=body]",

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO, shared_path
-from tests.e2e.test_browser import CHROMIUM, LAUNCH_ARGS, _shot, playwright_api
+from tests.e2e.test_browser import CHROMIUM, LAUNCH_ARGS, _shot, playwright_api, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -32,12 +31,6 @@ CACHE = REPO / "bench" / ".cache"
 CORPUS = CACHE / "web-cs.db"  # written by bench/bench_web_load.py
 MAP = CACHE / "web-cs-map.db"  # the corpus with its topic map, built by the first run of this test
 SUBSET_DAYS = 5
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _with_map(source: Path, target: Path, env: dict[str, str]) -> None:
@@ -74,28 +67,9 @@ def map_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     else:
         env["PAPERSCOPE_EMBEDDING_MODEL"] = "hashing"
         db, which = _subset(folder, env), f"a real subset ({SUBSET_DAYS} days of arXiv cs; {CORPUS} is absent)"
-    port = _free_port()
-    log = (folder / "serve.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "paperscope", "--db", str(db), "serve", "--port", str(port),
-                                "--no-access-log"], env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/api/status", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("paperscope serve did not start: " + (folder / "serve.log").read_text())
-            time.sleep(0.3)
+    with serving(folder, str(db), model=env["PAPERSCOPE_EMBEDDING_MODEL"], timeout=120) as base:
         print(f"topic map test on {which}")
         yield base, which
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_browser import _shot, browser, server  # noqa: F401 (fixtures)
+from tests.e2e.test_browser import _shot, browser, server, sign_up  # noqa: F401 (fixtures)
 from tests.e2e.test_csp import Watched, watched  # noqa: F401 (fixtures)
 from tests.http_fixture_server import FixtureServer, Reply
 from tests.http_fixture_server import fixture_server as fixture_server  # noqa: F401 (registers it)
-from tests.web_support import PASSWORD
 
 pytestmark = pytest.mark.e2e
 
@@ -24,14 +23,7 @@ def test_a_webhook_is_added_tested_and_removed_on_the_account_page(
         server: str, watched: Watched, fixture_server: FixtureServer) -> None:  # noqa: F811
     fixture_server.route(HOOK, lambda _: Reply(200, "ok"))
     page: Any = watched.page
-    page.goto(f"{server}/signup")
-    page.fill("input[name=email]", "channel-owner@example.org")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/signup'] button[type=submit]")
-    page.wait_for_url(f"{server}/signin?next=/")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/signin'] button[type=submit]")
-    page.wait_for_url(f"{server}/")
+    sign_up(page, server, "channel-owner@example.org")
 
     page.goto(f"{server}/me#webhooks")
     form = page.locator("form[action='/me/webhooks']")
