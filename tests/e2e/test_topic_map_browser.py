@@ -5,11 +5,14 @@ labels still apart), and the search box highlights a topic.
 The map is the one `paperscope topics` builds on the 17k arXiv cs corpus (bench/.cache/web-cs.db, the stored
 all-MiniLM-L6-v2 vectors of 17,172 papers). The first run builds it once (a few minutes on two cores) into
 bench/.cache/web-cs-map.db, later runs load that copy. Without the benchmark cache the test runs on a real
-subset instead (five days of the arXiv cs listings, embedded with the fast `hashing` model) and says so.
+subset instead (five days of the arXiv cs listings, embedded with the packaged model) and says so; its map has
+a few topics, where the area labels take much of the room, so at least half of its topics must be named (on the
+17k corpus: at least five).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -43,7 +46,7 @@ def _with_map(source: Path, target: Path, env: dict[str, str]) -> None:
 
 
 def _subset(folder: Path, env: dict[str, str]) -> Path:
-    """A real subset: the first SUBSET_DAYS days of the arXiv cs listings, indexed with `hashing`."""
+    """A real subset: the first SUBSET_DAYS days of the arXiv cs listings, embedded with the packaged model."""
     db = folder / "subset.db"
     days = sorted(shared_path("data", "arxiv", "cs").glob("*.jsonl"))[:SUBSET_DAYS]
     for command in (["ingest", *map(str, days)], ["index"], ["topics"]):
@@ -64,8 +67,8 @@ def map_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
             _with_map(CORPUS, MAP, env)
         db, which = folder / "map.db", "the 17k arXiv cs corpus"
         shutil.copyfile(MAP, db)
-    else:
-        env["PAPERSCOPE_EMBEDDING_MODEL"] = "hashing"
+    else:  # the packaged model embeds the subset in seconds; hashing vectors would give a map of a few topics
+        env["PAPERSCOPE_EMBEDDING_MODEL"] = "minilm"
         db, which = _subset(folder, env), f"a real subset ({SUBSET_DAYS} days of arXiv cs; {CORPUS} is absent)"
     with serving(folder, str(db), model=env["PAPERSCOPE_EMBEDDING_MODEL"], timeout=120) as base:
         print(f"topic map test on {which}")
@@ -141,7 +144,8 @@ def test_map_labels_legend_and_search(map_server: tuple[str, str], browser: Any)
     assert {a["label"].upper() for a in areas} <= set(texts), (which, texts)
     topic_labels = {t["label"] for t in topics}
     named_topics = [t for t in texts if t in topic_labels]
-    assert len(named_topics) >= min(5, len(topics)), (which, texts)
+    least = 5 if CORPUS.exists() else math.ceil(len(topics) / 2)
+    assert len(named_topics) >= min(least, len(topics)), (which, texts)
     sizes = [max(label["size"] for label in drawn["labels"] if label["text"] == t) for t in named_topics]
     assert max(sizes) > min(sizes) or len(set(t["size"] for t in topics)) == 1  # font size follows topic size
 
