@@ -150,7 +150,8 @@ def sizes(n: int, databases: dict[str, tuple[str, str]]) -> None:
                 measured[dtype] = embeddings_bytes(store)
         per = {k: v * 100_000 / n / 2**20 for k, v in measured.items()}
         print(f"{backend:12} {measured['float32'] / 2**20:11,.1f} MiB {measured['float16'] / 2**20:11,.1f} MiB "
-              f"{per['float32']:14,.1f} MiB {per['float16']:5,.1f} MiB {measured['float16'] / measured['float32']:6.2f}")
+              f"{per['float32']:14,.1f} MiB {per['float16']:5,.1f} MiB "
+              f"{measured['float16'] / measured['float32']:6.2f}")
 
 
 def main() -> None:
