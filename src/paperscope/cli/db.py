@@ -1,4 +1,4 @@
-"""`paperscope db copy` and `stats`: the database itself."""
+"""`paperscope db copy`, `db convert-embeddings` and `stats`: the database itself."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from paperscope.cli.output import count_bar
 
 @click.group()
 def db() -> None:
-    """The database itself: copy it to another one (SQLite to PostgreSQL)."""
+    """The database itself: copy it to another one (SQLite to PostgreSQL), store its vectors compactly."""
 
 
 @db.command("copy")
@@ -38,6 +38,32 @@ def db_copy(app: AppContext, target: str, batch_size: int) -> None:
 
         report = copy_database(app.settings.database_url, target, batch_size=batch_size, progress=progress)
     click.echo(report.summary())
+
+
+@db.command("convert-embeddings")
+@click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(1, 100_000),
+              help="Vectors rewritten per transaction.")
+@click.pass_obj
+def db_convert_embeddings(app: AppContext, batch_size: int) -> None:
+    """Rewrite stored vectors kept as float32 as float16: half the bytes.
+
+    New vectors are stored as float16 already; this converts those an older paperscope stored, batch by
+    batch, while the database stays in use (every reader takes either form). A vector with a value beyond
+    float16's range stays float32. SQLite reuses the freed pages for new rows; its VACUUM statement gives
+    them back to the file system.
+    """
+    with app.store() as store:
+        total = sum(int(entry["count"]) for entry in store.embedding_models().values())
+        read = 0
+        with count_bar("converting") as bar:
+            def progress(rows: int) -> None:
+                nonlocal read
+                read += rows
+                if bar is not None:
+                    bar(read, total)
+
+            converted = store.convert_embeddings(batch_size=batch_size, progress=progress)
+    click.echo(f"converted {converted} of {total} stored vectors to float16")
 
 
 @click.command()

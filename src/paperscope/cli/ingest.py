@@ -50,24 +50,27 @@ def ingest(app: AppContext, sources: tuple[str, ...], fmt: str | None, strict: b
     from paperscope.ingest.pipeline import Ingester
 
     shown = 0
+    problems_out = problems_file.open("w", encoding="utf-8") if problems_file else None
 
     def show(problem: Problem) -> None:
         nonlocal shown
         shown += 1
         if not quiet and shown <= SHOWN_PROBLEMS:
             click.echo(str(problem), file=sys.stderr)  # sys.stderr: rich keeps it above the progress bar
+        if problems_out is not None:  # written as found: the report keeps only the first ones
+            problems_out.write(json.dumps({"origin": problem.origin, "where": problem.where,
+                                           "message": problem.message, "rejected": problem.rejected}) + "\n")
 
-    with app.store() as store, progress_bar(sources) as progress:
-        total = Ingester(store, app.settings, on_problem=show).ingest(
-            *sources, fmt=fmt, limit=limit, progress=progress)
+    try:
+        with app.store() as store, progress_bar(sources) as progress:
+            total = Ingester(store, app.settings, on_problem=show).ingest(
+                *sources, fmt=fmt, limit=limit, progress=progress)
+    finally:
+        if problems_out is not None:
+            problems_out.close()
     if shown > SHOWN_PROBLEMS and not quiet:
         click.echo(f"... and {shown - SHOWN_PROBLEMS} more problems"
                    + ("" if problems_file else " (write them all with --problems FILE)"), err=True)
-    if problems_file:
-        with problems_file.open("w", encoding="utf-8") as out:
-            for p in total.problems:
-                out.write(json.dumps({"origin": p.origin, "where": p.where, "message": p.message,
-                                      "rejected": p.rejected}) + "\n")
     if as_json:
         click.echo(json.dumps(total.as_dict()))
     else:

@@ -47,10 +47,14 @@ READERS: dict[str, FileReader] = {
     "ris": ris.read_ris,
 }
 assert set(READERS) == set(FORMATS)
+# Problems a report holds; past them each is only counted (and passed to `on_problem`), so that a snapshot of
+# millions of records with a warning each streams in bounded memory.
+KEPT_PROBLEMS = 1000
 
 @dataclass
 class IngestReport:
-    """What an ingest did: counts of outcomes, every problem found, and sources that failed whole."""
+    """What an ingest did: counts of outcomes, the first KEPT_PROBLEMS problems found (`rejected` and `warnings`
+    count them all), and sources that failed whole."""
 
     added: int = 0
     updated: int = 0
@@ -172,7 +176,8 @@ class Ingester:
             report.rejected += 1
         else:
             report.warnings += 1
-        report.problems.append(problem)
+        if len(report.problems) < KEPT_PROBLEMS:
+            report.problems.append(problem)
         if self.on_problem is not None:
             self.on_problem(problem)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Self
@@ -249,7 +249,8 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def save_embeddings(self, model: str, model_version: str, papers: Sequence[Paper],
                         vectors: np.ndarray) -> None:
-        """Store one vector per paper (float32 rows), replacing earlier ones of the same model."""
+        """Store one vector per paper (float32 rows), replacing earlier ones of the same model. Stored as float16
+        (half the bytes); a vector with a value beyond float16's range is stored as float32."""
 
     @abc.abstractmethod
     def iter_embeddings(self, model: str, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
@@ -295,6 +296,12 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def delete_embeddings(self, model: str) -> int:
         """Forget every vector of a model; returns how many were deleted."""
+
+    @abc.abstractmethod
+    def convert_embeddings(self, batch_size: int = 2000, progress: Callable[[int], None] | None = None) -> int:
+        """Rewrite the vectors stored as float32 (by an older paperscope) as float16, batch by batch, each batch
+        in a transaction of its own; returns how many were rewritten. `progress` gets the rows read per batch.
+        Readers see either dtype as float32 throughout, so it may run beside them."""
 
     # Sync state ---------------------------------------------------------------------------------
 

@@ -175,9 +175,37 @@ def keyset_batches(engine: Engine, query: sa.Select[Any], key: sa.ColumnElement[
         last = rows[-1][key.name]
 
 
+# Stored vectors: little-endian float16 (half the bytes; what a unit-length embedding loses to it does not change
+# a ranking measurably, docs/decisions/0123) or float32, named per row in `embeddings.vector_dtype`. A vector
+# with a value beyond float16's range (65504) is kept as float32 rather than stored as infinity.
+VECTOR_DTYPES = {"float16": "<f2", "float32": "<f4"}
+STORED_DTYPE = "float16"
+
+
+def encoded_vector(vector: np.ndarray) -> tuple[bytes, str]:
+    """The stored bytes of one vector and their dtype's name: float16, or float32 where float16 cannot hold it."""
+    full = np.asarray(vector, dtype="<f4")
+    with np.errstate(over="ignore"):
+        half = full.astype(VECTOR_DTYPES[STORED_DTYPE])
+    if np.isfinite(half).all() or not np.isfinite(full).all():
+        return half.tobytes(), STORED_DTYPE
+    return full.tobytes(), "float32"
+
+
+def decoded_vector(blob: bytes, dtype: str) -> np.ndarray:
+    """One stored vector as a float32 array of its own."""
+    return np.frombuffer(blob, dtype=VECTOR_DTYPES[dtype]).astype(np.float32)
+
+
 def decoded_vectors(rows: Sequence[RowMapping]) -> tuple[list[str], np.ndarray]:
-    """(paper ids, float32 matrix) of rows holding `paper_id` and a little-endian float32 `vector`."""
-    return [row["paper_id"] for row in rows], np.vstack([np.frombuffer(row["vector"], dtype="<f4") for row in rows])
+    """(paper ids, float32 matrix) of rows holding `paper_id`, `vector` and its `vector_dtype`; rows of either
+    dtype may share a batch."""
+    ids = [row["paper_id"] for row in rows]
+    dtypes = {row["vector_dtype"] for row in rows}
+    if len(dtypes) == 1:  # the usual case: one buffer, one conversion
+        stored = np.frombuffer(b"".join(row["vector"] for row in rows), dtype=VECTOR_DTYPES[dtypes.pop()])
+        return ids, stored.reshape(len(rows), -1).astype(np.float32)
+    return ids, np.vstack([decoded_vector(row["vector"], row["vector_dtype"]) for row in rows])
 
 
 def upsert(conn: Connection, table: sa.Table) -> Any:

@@ -1,5 +1,6 @@
-"""Paper embeddings: one vector per paper and model (little-endian float32), with the content hash of the
-text it was computed from, so a changed abstract is embedded again.
+"""Paper embeddings: one vector per paper and model, with the content hash of the text it was computed from, so
+a changed abstract is embedded again. Vectors are stored as float16 (`db.encoded_vector`; rows stored as
+float32 are read as they are) and always read back as float32.
 
 `EmbeddingStore` holds these methods of `Store` for `SQLStore`, on its engine.
 """
@@ -7,7 +8,7 @@ text it was computed from, so a changed abstract is embedded again.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,8 +17,11 @@ from sqlalchemy.engine import Engine
 
 from paperscope.models import Paper
 from paperscope.store.db import (
+    STORED_DTYPE,
     as_utc,
+    decoded_vector,
     decoded_vectors,
+    encoded_vector,
     in_chunks,
     keyset_batches,
     upsert,
@@ -55,15 +59,19 @@ class EmbeddingStore:
         if len(batch) != len(vectors):
             raise ValueError(f"{len(batch)} papers but {len(vectors)} vectors")
         now = utc_now()
-        rows = [{"paper_id": p.id, "model": model, "model_version": model_version, "content_hash": p.content_hash,
-                 "vector": np.asarray(v, dtype="<f4").tobytes(), "created_at": now}
-                for p, v in zip(batch, vectors, strict=True)]
+        rows = []
+        for paper, vector in zip(batch, vectors, strict=True):
+            blob, dtype = encoded_vector(vector)
+            rows.append({"paper_id": paper.id, "model": model, "model_version": model_version,
+                         "content_hash": paper.content_hash, "vector": blob, "vector_dtype": dtype,
+                         "created_at": now})
         with write_transaction(self.engine) as conn:
             conn.execute(upsert(conn, embeddings), rows)
 
     def iter_embeddings(self, model: str, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
                         batch_size: int = 10_000) -> Iterator[tuple[list[str], np.ndarray]]:
-        query = sa.select(embeddings.c.paper_id, embeddings.c.vector).where(embeddings.c.model == model)
+        query = sa.select(embeddings.c.paper_id, embeddings.c.vector, embeddings.c.vector_dtype
+                          ).where(embeddings.c.model == model)
         if since is not None:
             query = query.where(embeddings.c.created_at > since)
         if until is not None:
@@ -79,17 +87,17 @@ class EmbeddingStore:
 
     def get_embedding(self, paper_id: str, model: str) -> np.ndarray | None:
         with self.engine.connect() as conn:
-            blob = conn.execute(sa.select(embeddings.c.vector).where(
-                embeddings.c.paper_id == paper_id, embeddings.c.model == model)).scalar_one_or_none()
-        return None if blob is None else np.frombuffer(blob, dtype="<f4").copy()
+            row = conn.execute(sa.select(embeddings.c.vector, embeddings.c.vector_dtype).where(
+                embeddings.c.paper_id == paper_id, embeddings.c.model == model)).one_or_none()
+        return None if row is None else decoded_vector(row.vector, row.vector_dtype)
 
     def get_embeddings(self, paper_ids: Sequence[str], model: str) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         with self.engine.connect() as conn:
             for chunk in in_chunks(list(paper_ids)):
-                rows = conn.execute(sa.select(embeddings.c.paper_id, embeddings.c.vector).where(
-                    embeddings.c.model == model, embeddings.c.paper_id.in_(chunk))).all()
-                found.update((paper_id, np.frombuffer(blob, dtype="<f4").copy()) for paper_id, blob in rows)
+                rows = conn.execute(sa.select(embeddings.c.paper_id, embeddings.c.vector, embeddings.c.vector_dtype)
+                                    .where(embeddings.c.model == model, embeddings.c.paper_id.in_(chunk))).all()
+                found.update((paper_id, decoded_vector(blob, dtype)) for paper_id, blob, dtype in rows)
         return found
 
     def embedding_models(self) -> dict[str, dict[str, Any]]:
@@ -106,3 +114,25 @@ class EmbeddingStore:
     def delete_embeddings(self, model: str) -> int:
         with write_transaction(self.engine) as conn:
             return int(conn.execute(embeddings.delete().where(embeddings.c.model == model)).rowcount)
+
+    def convert_embeddings(self, batch_size: int = 2000, progress: Callable[[int], None] | None = None) -> int:
+        rewrite = (embeddings.update().where(embeddings.c.paper_id == sa.bindparam("key_paper"),
+                                             embeddings.c.model == sa.bindparam("key_model"))
+                   .values(vector=sa.bindparam("blob"), vector_dtype=STORED_DTYPE))
+        converted = 0
+        for model in self.embedding_models():
+            query = sa.select(embeddings.c.paper_id, embeddings.c.vector, embeddings.c.vector_dtype).where(
+                embeddings.c.model == model, embeddings.c.vector_dtype != STORED_DTYPE)
+            for rows in keyset_batches(self.engine, query, embeddings.c.paper_id, batch_size):
+                updates = []
+                for row in rows:
+                    blob, dtype = encoded_vector(decoded_vector(row["vector"], row["vector_dtype"]))
+                    if dtype == STORED_DTYPE:  # else beyond float16's range: it stays as it is
+                        updates.append({"key_paper": row["paper_id"], "key_model": model, "blob": blob})
+                if updates:
+                    with write_transaction(self.engine) as conn:
+                        conn.execute(rewrite, updates)
+                converted += len(updates)
+                if progress is not None:
+                    progress(len(rows))
+        return converted

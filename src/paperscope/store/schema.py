@@ -149,7 +149,9 @@ embeddings = Table(
     Column("model", String(200), primary_key=True),
     Column("model_version", String(200), nullable=False),
     Column("content_hash", String(40), nullable=False),
-    Column("vector", LargeBinary, nullable=False),  # float32, little-endian
+    Column("vector", LargeBinary, nullable=False),  # little-endian, of the dtype named in vector_dtype
+    # "float16" or "float32"; rows written without it (before it existed) are float32
+    Column("vector_dtype", String(8), nullable=False, server_default="float32"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_embeddings_model_created", "model", "created_at"),  # the newest vector of a model, fast
     Index("ix_embeddings_model_paper", "model", "paper_id"),  # every vector of a model, in keyset order

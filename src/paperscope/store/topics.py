@@ -281,8 +281,8 @@ class TopicStore:
     def unassigned_embeddings(self, model: str, batch_size: int = 10_000) -> Iterator[tuple[list[str], np.ndarray]]:
         """Vectors of `model` whose papers have no assignment yet: what incremental assignment works on."""
         joined = embeddings.outerjoin(topic_assignments, topic_assignments.c.paper_id == embeddings.c.paper_id)
-        query = (sa.select(embeddings.c.paper_id, embeddings.c.vector).select_from(joined)
-                 .where(embeddings.c.model == model, topic_assignments.c.paper_id.is_(None)))
+        query = (sa.select(embeddings.c.paper_id, embeddings.c.vector, embeddings.c.vector_dtype)
+                 .select_from(joined).where(embeddings.c.model == model, topic_assignments.c.paper_id.is_(None)))
         for rows in keyset_batches(self.engine, query, embeddings.c.paper_id, batch_size):
             yield decoded_vectors(rows)
 
