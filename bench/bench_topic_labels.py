@@ -18,8 +18,10 @@ topic's (topics/label_quality.py). Labelers, all from the same papers of each to
   (b) BERTopic-style candidates: the 100 best c-TF-IDF words and two-word phrases re-ranked by cosine to the
       topic's centre (KeyBERTInspired) and diversified by maximal marginal relevance (diversity 0.3), the 4 best
   (c) paperscope's keyphrases by weight (TopicLabeler without the model): 2 phrases
-  (d) paperscope's keyphrases chosen by the model (TopicLabeler with `embed`: the pair of its keyphrases whose
-      embedding is closest to its own topic's centre against the nearest other centre; label_choice.py)
+  (d) paperscope's keyphrases chosen by the model, each topic on its own (TopicLabeler with `embed`: the pair of
+      its keyphrases whose embedding is closest to its own topic's centre against the nearest other centre)
+  (e) paperscope's labels as `paperscope topics` makes them: (d)'s best pairs per topic, then chosen together so
+      that they win the most of the map's central papers (TopicLabeler with `papers`; label_choice.most_won)
 
 Near-duplicate label pairs (label vectors >= 0.8 cosine) and one-word labels are counted per labeler.
 """
@@ -123,8 +125,15 @@ def run(title: str, db: str, seeds: list[int], show: int, embed: object) -> None
         seconds = time.perf_counter() - started
         results.append(measure("(d) paperscope keyphrases chosen by the model, 2", chosen.labels_text_, embed,
                                X[held], held_topics))
+        started = time.perf_counter()
+        together = TopicLabeler(embed=embed).fit(sub_texts, model.labels_[rows_used], model.scores_[rows_used],
+                                                 centres=model.centres_,
+                                                 papers=(X[train][rows_used], model.labels_[rows_used]))
+        together_seconds = time.perf_counter() - started
+        results.append(measure("(e) (d) chosen together to win the map's papers", together.labels_text_, embed,
+                               X[held], held_topics))
         print(f"seed {seed}: {len(train):,} map papers, {held.sum():,} held out, k {k}, chance {1 / k:.3f}; "
-              f"labelled in {plain_seconds:.1f} s by (c), {seconds:.1f} s by (d)")
+              f"labelled in {plain_seconds:.1f} s by (c), {seconds:.1f} s by (d), {together_seconds:.1f} s by (e)")
         for r in results:
             print(f"  {r['name']:55s} accuracy {r['accuracy']:.3f}  near-duplicate pairs {r['duplicates']:3d}  "
                   f"one-word {r['one_word']:3d}")

@@ -12,7 +12,7 @@ from paperscope.embed.base import document_text
 from paperscope.topics import TopicLabeler
 from paperscope.topics.areas import default_area_count, group_topics
 from paperscope.topics.build import build_map, map_json
-from paperscope.topics.label_choice import choose_labels, margins
+from paperscope.topics.label_choice import choose_labels, margins, most_won
 from paperscope.topics.label_quality import label_accuracy, near_duplicate_pairs, one_word_labels
 from paperscope.web.app import create_app
 from tests.test_topics import Corpus, _stored, corpus  # noqa: F401  (the session fixture of real papers)
@@ -48,6 +48,26 @@ def test_the_margin_prefers_the_phrase_that_names_this_topic_and_not_its_neighbo
     assert never == [[p] for [p] in choose_labels(candidates, centres, embed, terms=1)]  # no pair: the best one
 
 
+def test_labels_chosen_together_take_the_option_that_wins_the_most_papers() -> None:
+    """Topic 0's first option is nearer its centre, but it also wins topic 1's papers away from their own label:
+    chosen together, topic 0 takes the option that wins its papers and leaves topic 1's alone."""
+    vectors = {"broad": np.array([0.6, 0.8], dtype=np.float32), "narrow": np.array([1.0, 0.0], dtype=np.float32),
+               "other": np.array([0.0, 1.0], dtype=np.float32)}
+    papers = np.array([[0.9, 0.436], [1.0, 0.0], [0.5, 0.866], [0.55, 0.835]], dtype=np.float32)
+    topics = np.array([0, 0, 1, 1])
+    options = [[("broad",), ("narrow",)], [("other",)]]
+    labels = most_won([["broad"], ["other"]], options, vectors, papers, topics)
+    assert labels == [["narrow"], ["other"]]
+
+    def accuracy(chosen: list[list[str]]) -> float:
+        return label_accuracy(papers, topics, np.vstack([vectors[c[0]] for c in chosen]))
+
+    assert accuracy(labels) == 1.0 and accuracy([["broad"], ["other"]]) == 0.5
+    # papers without a topic (-1) count for nothing, and a tie keeps the label there is
+    assert most_won([["broad"], ["other"]], options, vectors, papers, np.array([-1, -1, -1, -1])) == [["broad"],
+                                                                                                    ["other"]]
+
+
 def test_labels_chosen_by_the_model_name_held_out_papers_at_least_as_well(corpus: Corpus) -> None:  # noqa: F811
     """On real papers of four fields (the fields are the topics), labels chosen by the model win at least as many
     held-out papers as the keyphrases of highest weight, and none is a near-duplicate of another."""
@@ -66,6 +86,14 @@ def test_labels_chosen_by_the_model_name_held_out_papers_at_least_as_well(corpus
     baseline = label_accuracy(corpus.vectors[held], topics[held], weight_vectors)
     assert chosen >= baseline and chosen >= 0.8, (by_model.labels_text_, chosen, by_weight.labels_text_, baseline)
     assert near_duplicate_pairs(model_vectors) == []
+    together = TopicLabeler(embed=embed).fit([texts[i] for i in train], topics[train], scores, centres=centres,
+                                             papers=(corpus.vectors[train], topics[train]))
+    # chosen together, the labels win at least as many of the papers they were chosen on, and as many held-out
+    # papers as the keyphrases of highest weight
+    together_vectors = embed(together.labels_text_)
+    assert (label_accuracy(corpus.vectors[train], topics[train], together_vectors)
+            >= label_accuracy(corpus.vectors[train], topics[train], model_vectors))
+    assert label_accuracy(corpus.vectors[held], topics[held], together_vectors) >= max(baseline, 0.8)
     # The label's phrases lead the keywords, and every keyword is still one of the topic's keyphrases.
     for label, keywords, pool in zip(by_model.labels_text_, by_model.keywords_, by_model.candidates_, strict=True):
         assert label.startswith(keywords[0]) and {k.lower() for k in keywords} <= set(pool)

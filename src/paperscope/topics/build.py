@@ -94,7 +94,8 @@ def build_map(store: Store, settings: Settings, *, model_name: str | None = None
     papers = store.get_papers([ids[i] for i in rows])
     texts = [document_text(papers[ids[i]]) if ids[i] in papers else "" for i in rows]
     embed = _label_embedder(settings, model_name)
-    labeler = TopicLabeler(embed=embed).fit(texts, model.labels_[rows], model.scores_[rows], centres=model.centres_)
+    labeler = TopicLabeler(embed=embed).fit(texts, model.labels_[rows], model.scores_[rows], centres=model.centres_,
+                                            papers=(X[rows], model.labels_[rows]))
     representatives = [[ids[rows[j]] for j in chosen] for chosen in labeler.representatives_]
     seconds["label"] = time.perf_counter() - started
     started = time.perf_counter()
@@ -229,7 +230,8 @@ def _areas(model: TopicModel, area_of_topic: np.ndarray, X: np.ndarray, rows: np
     paper_areas = area_of_topic[model.labels_]
     centres = centroids(X, paper_areas, n_areas)
     scores = np.einsum("nd,nd->n", X[rows], centres[paper_areas[rows]])
-    labeler = TopicLabeler(embed=embed, n_representatives=0).fit(texts, paper_areas[rows], scores, centres=centres)
+    labeler = TopicLabeler(embed=embed, n_representatives=0).fit(texts, paper_areas[rows], scores, centres=centres,
+                                                                papers=(X[rows], paper_areas[rows]))
     result = []
     for area in range(n_areas):
         where = model.coords_[paper_areas == area]

@@ -69,9 +69,10 @@ class TopicLabeler(TopicRepresentation):
         self.min_df = min_df
 
     def fit(self, texts: Sequence[str], labels: np.ndarray, scores: np.ndarray, *,
-            centres: np.ndarray | None = None) -> Self:
+            centres: np.ndarray | None = None, papers: tuple[np.ndarray, np.ndarray] | None = None) -> Self:
         """`labels`: topic per text (-1: none); `scores`: each text's similarity to its topic's centre;
-        `centres`: the topics' centres in the space of `embed` (both needed for labels chosen by the model)."""
+        `centres`: the topics' centres in the space of `embed` (both needed for labels chosen by the model);
+        `papers`: (unit vectors, topic of each) of papers the labels are chosen together to win."""
         self.representatives_: list[list[int]] = []
         members: list[list[str]] = []
         for ranked in ranked_members(labels, scores):
@@ -79,7 +80,8 @@ class TopicLabeler(TopicRepresentation):
             self.representatives_.append([int(i) for i in ranked[: self.n_representatives]])
         self.candidates_ = self._keywords(members)
         if self.embed is not None and centres is not None and len(centres) == len(self.candidates_):
-            leads = choose_labels(self.candidates_, centres, self.embed, terms=self.label_terms, repeats=_repeats)
+            leads = choose_labels(self.candidates_, centres, self.embed, terms=self.label_terms, repeats=_repeats,
+                                  papers=papers)
             self.candidates_ = [lead + [p for p in pool if p not in lead]
                                 for lead, pool in zip(leads, self.candidates_, strict=True)]
         # Spelled as the papers write them ("LLM", "3D") only now: a regex pass per phrase over 200 papers.
