@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from benchlib import CACHE, SCIFACT, SHARED_DATA, arguments, percentile_ms
 from bench_vector import Generator
+from benchlib import CACHE, SCIFACT, SHARED_DATA, arguments, percentile_ms
 from paperscope.index.vector import VectorIndex
 from paperscope.index.vector_compressed import CompressedVectorIndex
 from paperscope.index.vector_generation import MANIFEST_VERSION, Generation, _replace_json
@@ -185,7 +185,8 @@ def main() -> None:
     queries = real_queries()
     started = time.perf_counter()
     truth = exact_truth(x, queries)
-    print(f"{args.n:,} vectors, {len(queries)} real queries; exact ground truth in {time.perf_counter() - started:.0f} s")
+    truth_s = time.perf_counter() - started
+    print(f"{args.n:,} vectors, {len(queries)} real queries; exact ground truth in {truth_s:.0f} s")
     ids = np.array([f"r{i:08d}".encode() for i in range(args.n)])
     rng = np.random.default_rng(0)
     nlist = default_nlist(args.n)
@@ -199,7 +200,8 @@ def main() -> None:
     clustering.train(training, coarse)
     coarse_s = time.perf_counter() - started
     print(f"coarse centroids: nlist {nlist:,}, trained on {len(training):,} in {coarse_s:.0f} s")
-    print("| layout | R | nprobe | bytes/vector | build s | recall@10 (SciFact / arXiv) | p50 ms | p95 ms | reader RSS MiB, opened | "
+    print("| layout | R | nprobe | bytes/vector | build s | recall@10 (SciFact / arXiv) | p50 ms | p95 ms | "
+          "reader RSS MiB, opened | "
           "after 1,000 queries | 2nd reader added RSS / Pss / private MiB |")
     print("| --- |" + " ---: |" * 10)
     rows = []
@@ -253,13 +255,18 @@ def ivf_with(coarse: Any, nlist: int, layout: str) -> Any:
     return faiss.IndexIVFPQ(coarse, DIM, nlist, m, 8, faiss.METRIC_INNER_PRODUCT)
 
 
+def private(figures: dict[str, int]) -> int:
+    return figures["Private_Dirty"] + figures["Private_Clean"]
+
+
 def print_row(row: dict[str, Any]) -> None:
     one, two = row["mem"]["one"], row["mem"]["two"]
     print(f"| {row['layout']} | {row['rerank']} | {row['nprobe']} | {row['bytes']} | {row['build']:.0f} | "
-          f"{row['recall']:.3f} ({row['scifact']:.3f} / {row['arxiv']:.3f}) | {row['p50']:.2f} | {row['p95']:.2f} | {mib(one['opened']['Rss'])} | "
+          f"{row['recall']:.3f} ({row['scifact']:.3f} / {row['arxiv']:.3f}) | {row['p50']:.2f} | {row['p95']:.2f} | "
+          f"{mib(one['opened']['Rss'])} | "
           f"{mib(one['queried']['Rss'])} | {mib(two['queried']['Rss'] - two['start']['Rss'])} / "
           f"{mib(two['queried']['Pss'] - two['start']['Pss'])} / "
-          f"{mib(two['queried']['Private_Dirty'] + two['queried']['Private_Clean'] - two['start']['Private_Dirty'] - two['start']['Private_Clean'])} |",
+          f"{mib(private(two['queried']) - private(two['start']))} |",
           flush=True)
 
 
@@ -273,14 +280,15 @@ def baselines(args: Any, x: np.memmap[Any, Any], queries: np.ndarray, truth: np.
         np.argpartition(-scores, 10)[:10]
         seconds.append(time.perf_counter() - t)
     print(f"| exact numpy, float32 in memory | - | - | {4 * DIM + 60} | 0 | 1.000 | {percentile_ms(seconds, 50):.2f} | "
-          f"{percentile_ms(seconds, 95):.2f} | {mib(memory()['Rss'] - before)} (matrix) | - | a full copy |", flush=True)
+          f"{percentile_ms(seconds, 95):.2f} | {mib(memory()['Rss'] - before)} (matrix) | - | a full copy |",
+          flush=True)
     if args.no_ivf_flat:
         del matrix
         return
     index = VectorIndex(DIM, exact_below=1000, threads=args.threads)
     started = time.perf_counter()
-    index.add_many((([f"r{i:08d}" for i in range(s, min(s + CHUNK, len(matrix)))], matrix[s:s + CHUNK])
-                    for s in range(0, len(matrix), CHUNK)))
+    index.add_many(([f"r{i:08d}" for i in range(s, min(s + CHUNK, len(matrix)))], matrix[s:s + CHUNK])
+                    for s in range(0, len(matrix), CHUNK))
     build_s = time.perf_counter() - started
     del matrix
     seconds, found = [], []
