@@ -36,8 +36,8 @@ from bench_vector import Generator
 from benchlib import CACHE, SCIFACT, SHARED_DATA, arguments, percentile_ms
 from paperscope.index.vector import VectorIndex
 from paperscope.index.vector_compressed import CompressedVectorIndex
-from paperscope.index.vector_generation import MANIFEST_VERSION, Generation, _replace_json
-from paperscope.index.vector_ivf import TRAIN_PER_LIST, default_nlist, load_faiss, tune_nprobe
+from paperscope.index.vector_generation import MANIFEST_VERSION, Generation, _replace_json, covering_nprobe
+from paperscope.index.vector_ivf import TRAIN_PER_LIST, default_nlist, load_faiss
 
 DIM = 384
 CHUNK = 100_000
@@ -169,7 +169,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--layouts", default="SQ8,PQ48,PQ64,PQ96")
     parser.add_argument("--rerank", default="50,100,200")
-    parser.add_argument("--probe-factors", default="1,2", help="nprobe = the tuned value times each of these")
+    parser.add_argument("--probe-factors", default="1,2",
+                        help="nprobe = the value covering_nprobe picks (as a generation does) times each of these")
     parser.add_argument("--no-ivf-flat", action="store_true", help="skip today's IVF-Flat (it needs 4 x n x dim bytes)")
     parser.add_argument("--threads", type=int, default=2, help="faiss threads while building (queries: one)")
     parser.add_argument("--reader", help=argparse_hidden())
@@ -216,7 +217,7 @@ def main() -> None:
             index.add(np.asarray(x[start:start + CHUNK], dtype=np.float32))
         build_s = time.perf_counter() - started
         pairs = rng.integers(0, len(training), (2, 256))
-        nprobe = tune_nprobe(ivf, training[pairs[0]] + training[pairs[1]])
+        nprobe = covering_nprobe(ivf.quantizer, training, training[pairs[0]] + training[pairs[1]])
         codes_bytes = ivf.code_size
         faiss.omp_set_num_threads(1)
         settings = [(int(f), int(r)) for f in args.probe_factors.split(",") for r in args.rerank.split(",")]

@@ -34,21 +34,30 @@ import numpy as np
 import numpy.typing as npt
 
 from paperscope.errors import Fix, StoreError
-from paperscope.index.vector_ivf import TRAIN_PER_LIST, TUNE_QUERIES, default_nlist, load_faiss, tune_nprobe
+from paperscope.index.vector_ivf import (
+    MIN_NPROBE,
+    PROBE_DIVISOR,
+    TARGET_RECALL,
+    TRAIN_PER_LIST,
+    TUNE_QUERIES,
+    default_nlist,
+    load_faiss,
+)
 
-__all__ = ["MANIFEST_VERSION", "NPROBE_FACTOR", "PQ_BYTES", "PQ_MIN_VECTORS", "RERANK", "Generation", "layout_for",
+__all__ = ["MANIFEST_VERSION", "NPROBE_FACTOR", "PQ_BYTES", "PQ_MIN_VECTORS", "RERANK", "Generation", "covering_nprobe",
+           "layout_for",
            "write_generation"]
 
 #: The codes: product quantisation, this many bytes a vector (one 8-bit code per sub-vector; fewer when the
 #: dimension is not a multiple). Chosen by bench/bench_vector_compressed.py
 #: (docs/decisions/0121-compressed-vector-layout.md).
-PQ_BYTES: Final = 48
+PQ_BYTES: Final = 96
 #: Product quantisation trains 256 centroids per sub-vector: below this many vectors a generation is coded
 #: with 8-bit scalar quantisation instead (SQ8, dim bytes a vector, no training of its own to speak of).
 PQ_MIN_VECTORS: Final = 10_000
 #: How many candidates the codes give, to be re-ranked with the full vectors (at least k).
 RERANK: Final = 100
-#: A generation scans this many times the lists `tune_nprobe` picks: real text queries unlike the stored papers
+#: A generation scans this many times the lists `covering_nprobe` picks: real text queries unlike the stored papers
 #: (SciFact claims over replicated arXiv vectors) found 0.94 of their exact top 10 at the tuned nprobe on 200k
 #: vectors and 0.98 at twice it (docs/decisions/0121-compressed-vector-layout.md).
 NPROBE_FACTOR: Final = 2
@@ -231,10 +240,32 @@ def _build_codes(faiss: Any, rows: np.memmap[Any, Any] | None, count: int, dim: 
         for start in range(0, count, _CHUNK):
             index.add(np.asarray(rows[start:start + _CHUNK], dtype=np.float32))
         pairs = rng.integers(0, len(training), (2, TUNE_QUERIES))
-        nprobe = min(int(ivf.nlist), NPROBE_FACTOR * tune_nprobe(ivf, training[pairs[0]] + training[pairs[1]]))
+        nprobe = min(nlist, NPROBE_FACTOR * covering_nprobe(ivf.quantizer, training,
+                                                            training[pairs[0]] + training[pairs[1]]))
     finally:
         faiss.omp_set_num_threads(before)
     return index, nprobe
+
+
+def covering_nprobe(quantizer: Any, points: FloatMatrix, queries: FloatMatrix, k: int = 10) -> int:
+    """The fewest lists whose scan reaches TARGET_RECALL of the `queries`' exact `k` nearest neighbours among
+    `points` (the training sample), never under max(MIN_NPROBE, nlist / PROBE_DIVISOR): the rule of the
+    in-memory IVF (index/vector_ivf.py), measured on the lists themselves, since a scan of compressed codes
+    is no exact truth to tune against."""
+    nlist = int(quantizer.ntotal)
+    queries = np.ascontiguousarray(queries / np.linalg.norm(queries, axis=1, keepdims=True), dtype=np.float32)
+    k = min(k, len(points))
+    neighbours = np.empty((len(queries), k), dtype=np.int64)
+    for row, query in enumerate(queries):
+        scores = np.einsum("ij,j->i", points, query)
+        neighbours[row] = np.argpartition(-scores, k - 1)[:k]
+    _, their_lists = quantizer.search(np.ascontiguousarray(points[neighbours.reshape(-1)]), 1)
+    _, nearest_lists = quantizer.search(queries, nlist)
+    rank = np.empty_like(nearest_lists)
+    np.put_along_axis(rank, nearest_lists, np.arange(nlist)[None, :].repeat(len(queries), 0), axis=1)
+    needed = np.take_along_axis(rank, their_lists.reshape(len(queries), k), axis=1) + 1
+    floor = max(MIN_NPROBE, math.ceil(nlist / PROBE_DIVISOR))
+    return min(nlist, max(floor, int(np.quantile(needed, TARGET_RECALL, method="higher"))))
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
