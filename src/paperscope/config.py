@@ -186,6 +186,10 @@ class Settings(BaseSettings):
                            "`indexes/<backend>-<host>-<port>-<database>-<hash>/` in the user data directory (the "
                            "same for every spelling of the URL and any password)"},
         description="Folder of the keyword and vector indexes")
+    vector_compress_above: int = Field(default=200_000, ge=1, description=(
+        "From this many vectors the vector index is a compressed generation of files (IVF-PQ codes, float16 "
+        "vectors for re-ranking) that the worker writes and every process memory-maps read-only, shared between "
+        "them; below it each process holds the exact or IVF-Flat index in memory"))
     fusion: str = Field(default="rrf", description=(
         "How hybrid search fuses its rankings: `rrf` (reciprocal rank fusion) or `convex` (weighted sum of min-max "
         "normalised scores; 0.727 against 0.717 nDCG@10 on SciFact)"))

@@ -12,8 +12,10 @@ docs/decisions/0021-one-lock-strategy-for-search.md says why.
 
 With several processes on one database (`serve --workers N` beside `paperscope worker`) only the
 worker writes the index folder. The web processes' engines are made with `writes_indexes=False`: their
-refresh reloads the keyword index the worker committed and adds new stored vectors to their own copy of
-the vector index in memory.
+refresh reloads the keyword index the worker committed and adds new stored vectors to their vector index in
+memory. From PAPERSCOPE_VECTOR_COMPRESS_ABOVE vectors that index is a compressed generation of files the worker
+writes and every process memory-maps, sharing one copy of it (VectorIndexHandle); each process then holds in
+memory only the vectors stored since the generation was written.
 
 With PAPERSCOPE_SEARCH_URL set, both rankings come from a Milvus collection instead (index/milvus.py), the filters
 applied there; a process that writes the indexes syncs it from the store in `refresh()`, the others only query it.
@@ -122,8 +124,9 @@ class SearchEngine:
             with self._lock:
                 if self._vectors is None:
                     embedder = self.embedder
-                    self._vectors = VectorIndexHandle(self.index_dir, embedder.name, embedder.version,
-                                                      embedder.dim)
+                    self._vectors = VectorIndexHandle(
+                        self.index_dir, embedder.name, embedder.version, embedder.dim,
+                        compress_above=self.settings.vector_compress_above)
         return self._vectors
 
     @property
@@ -367,24 +370,50 @@ class SearchEngine:
 class VectorIndexHandle:
     """The vector index of one embedding model, saved in the index folder and refreshed from the store.
 
-    Beside the index file a small JSON file keeps the watermark: when the newest vector it holds was
-    stored. A refresh adds only vectors stored after it (new papers and re-embedded ones). The engine calls it
-    under its lock.
+    Below `compress_above` vectors it is a `VectorIndex` in memory, saved to one file with, beside it, a small
+    JSON file keeping the watermark: when the newest vector it holds was stored. A refresh adds only vectors
+    stored after it (new papers and re-embedded ones).
+
+    From `compress_above` vectors it is a `CompressedVectorIndex`: a generation of read-only files that the
+    writing process (`save=True`, the worker) writes and every process maps (index/vector_generation.py), named
+    by a manifest that also holds the generation's watermark, plus an exact in-memory delta of the vectors stored
+    after it. Every refresh looks at the manifest (one stat) and, when the writer has replaced it, opens the new
+    generation and refills the delta from the store. The writer writes a new generation when the delta has
+    grown past `delta_limit` (docs/decisions/0122-vector-generations-and-atomic-switch.md). The engine calls
+    it under its lock.
     """
 
-    def __init__(self, index_dir: Path, model: str, version: str, dim: int) -> None:
+    #: A new generation once the delta holds this share of the generation's vectors, or DELTA_MAX of them.
+    DELTA_SHARE = 0.05
+    DELTA_MAX = 50_000
+
+    def __init__(self, index_dir: Path, model: str, version: str, dim: int, *,
+                 compress_above: int = 200_000) -> None:
         safe = re.sub(r"[^\w.-]+", "_", model)
         self.path = index_dir / f"vectors-{safe}.bin"
         self.meta_path = index_dir / f"vectors-{safe}.json"
+        self.manifest_path = index_dir / f"vectors-{safe}.manifest.json"
         self.model, self.version, self.dim = model, version, dim
+        self.compress_above = compress_above
+        self._manifest_stamp: tuple[int, int, int] | None = None
         self.index, self.watermark = self._load()
 
+    @property
+    def compressed(self) -> bool:
+        from paperscope.index.vector_compressed import CompressedVectorIndex
+
+        return isinstance(self.index, CompressedVectorIndex)
+
     def _load(self) -> tuple[Any, dt.datetime | None]:
-        """The saved index and its watermark; a fresh index (filled from the store by the next refresh) when
-        there is none, or when it cannot be used: written by another version, damaged, another model.
-        The vectors themselves are all in the store, so nothing is lost by building it again."""
+        """The current generation, else the saved index, with its watermark; a fresh index (filled from the store
+        by the next refresh) when there is none, or when it cannot be used: written by another version, damaged,
+        another model. The vectors themselves are all in the store, so nothing is lost by building it again."""
         from paperscope.index.vector import VectorIndex
 
+        if self.manifest_path.exists():
+            opened = self._open_generation()
+            if opened is not None:
+                return opened
         if self.path.exists() and self.meta_path.exists():
             try:
                 meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
@@ -397,25 +426,79 @@ class VectorIndexHandle:
                 return loaded, dt.datetime.fromisoformat(mark) if mark else None
         return self._new_index(), None
 
+    def _open_generation(self) -> tuple[Any, dt.datetime | None] | None:
+        """The current generation, with an empty delta, and its watermark; None when it cannot be used."""
+        from paperscope.index.vector_compressed import CompressedVectorIndex
+        from paperscope.index.vector_generation import Generation
+
+        for _ in range(3):  # the writer may switch generations between our reading the manifest and the files
+            stamp = self._stamp()
+            try:
+                generation = Generation(self.manifest_path)
+            except StoreError as exc:
+                if stamp != self._stamp():
+                    continue
+                log.warning("%s Building it again from the vectors stored in the database.", exc)
+                self._manifest_stamp = stamp
+                return None
+            self._manifest_stamp = stamp
+            if generation.model != self.model or generation.dim != self.dim:
+                return None
+            mark = generation.watermark
+            return CompressedVectorIndex(generation), dt.datetime.fromisoformat(mark) if mark else None
+        return None
+
+    def _stamp(self) -> tuple[int, int, int] | None:
+        try:
+            stat = self.manifest_path.stat()
+        except OSError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
     def _new_index(self) -> Any:
         from paperscope.index.vector import VectorIndex
 
         return VectorIndex(self.dim, model=self.model)
 
     def clear(self) -> None:
+        from paperscope.index.vector_generation import Generation
+
+        if self.manifest_path.exists():
+            try:
+                for path in Generation(self.manifest_path).files():
+                    path.unlink(missing_ok=True)
+            except StoreError:
+                pass
+            self.manifest_path.unlink(missing_ok=True)
         self.path.unlink(missing_ok=True)
         self.meta_path.unlink(missing_ok=True)
         self.index, self.watermark = self._new_index(), None
+        self._manifest_stamp = None
 
     def refresh(self, store: Store, *, save: bool = True) -> int:
-        """Add the vectors stored since the watermark; with `save`, write the index when anything changed
-        (a process that only reads the index folder, beside a worker that writes it, keeps them in memory)."""
+        """Add the vectors stored since the watermark; with `save` (the one process that writes the indexes),
+        write the index when anything changed: the whole file below `compress_above` vectors, a new generation
+        from the store when the delta is due for one above it. Without `save` the new vectors stay in memory,
+        and a generation the writer switched to is opened."""
+        if not save and self._stamp() != self._manifest_stamp and self.manifest_path.exists():
+            opened = self._open_generation()
+            if opened is not None:
+                self.index, self.watermark = opened
         latest = store.latest_embedding_time(self.model)
         if latest is None or (self.watermark is not None and latest <= self.watermark):
             return 0
+        if save and not self.compressed and len(self.index) == 0:
+            stored = store.embedding_models().get(self.model, {}).get("count", 0)
+            if stored >= self.compress_above:  # straight to a generation: never the whole set in memory
+                return self._write_generation(store, latest)
         added: int = self.index.add_many(store.iter_embeddings(self.model, since=self.watermark, until=latest))
         self.watermark = latest
         if not save:
+            return added
+        if len(self.index) >= self.compress_above and (not self.compressed or self._delta_due()):
+            self._write_generation(store, latest)
+            return added
+        if self.compressed:
             return added
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.index.save(self.path)
@@ -424,6 +507,25 @@ class VectorIndexHandle:
                                          "watermark": latest.isoformat()}), encoding="utf-8")
         temporary.replace(self.meta_path)
         return added
+
+    def _delta_due(self) -> bool:
+        base = self.index.base.count
+        return bool(self.index.delta_size >= min(self.DELTA_MAX, max(1.0, self.DELTA_SHARE * base)))
+
+    def _write_generation(self, store: Store, latest: dt.datetime) -> int:
+        """Write a new generation of every vector stored up to `latest`, switch to it, drop the single file."""
+        from paperscope.index.vector_generation import write_generation
+
+        write_generation(self.manifest_path, store.iter_embeddings(self.model, until=latest), dim=self.dim,
+                         model=self.model, watermark=latest.isoformat())
+        self.path.unlink(missing_ok=True)
+        self.meta_path.unlink(missing_ok=True)
+        opened = self._open_generation()
+        if opened is None:
+            raise StoreError(f"The vector index generation just written to {self.manifest_path} cannot be opened.")
+        self.index, self.watermark = opened
+        self.index.add_many(store.iter_embeddings(self.model, since=self.watermark))
+        return len(self.index)
 
     def __len__(self) -> int:
         return len(self.index)

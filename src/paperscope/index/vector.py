@@ -34,6 +34,10 @@ first third of the ids cost 5 points of recall).
 Removing or replacing an id removes its vector from faiss (through faiss's id -> list position hash map);
 its slot number is reused by a later add.
 
+Past `PAPERSCOPE_VECTOR_COMPRESS_ABOVE` vectors the search engine keeps a `CompressedVectorIndex` instead
+(index/vector_compressed.py: compressed codes and float16 vectors in files every process maps, shared), with a
+`VectorIndex` as its small in-memory delta.
+
 Thread safety: none of its own. Its owner serialises the calls: `index.search.SearchEngine` reaches it only
 under the engine's one lock (docs/decisions/0021-one-lock-strategy-for-search.md).
 

@@ -1,0 +1,337 @@
+"""One generation of the compressed vector index: read-only files that every process memory-maps.
+
+A generation is written once, by the one process that writes the indexes, and never changed. Its files sit
+beside a manifest, `<stem>.manifest.json`, which names them:
+
+    <stem>.g<N>.codes.faiss   a faiss inverted file with compressed codes (LAYOUT), ids = slots 0..n-1
+    <stem>.g<N>.rows.f16      the full vectors, float16 little-endian, n x dim, row = slot (the re-ranking)
+    <stem>.g<N>.ids.npy       slot -> paper id, UTF-8 in a fixed-width numpy bytes array
+    <stem>.g<N>.sorted.npy    the same ids sorted, and
+    <stem>.g<N>.order.npy     the slot of each sorted id (id -> slot by binary search, no dict)
+
+Readers map every file read-only: faiss with IO_FLAG_MMAP_IFC (the inverted lists' codes stay in the file; checked
+with faiss 1.15.1: the codes show as file-backed clean pages in /proc/PID/smaps_rollup, not private dirty ones),
+numpy with np.memmap / np.load(mmap_mode="r"). Processes on one machine so share one copy of the pages in the OS
+page cache. A new generation becomes current when the manifest, written to a temporary file, is renamed over the
+old one (os.replace, atomic); the previous generation's files are then unlinked, and Linux keeps them alive for a
+reader that still maps them until it lets go.
+
+Files are checked by their size against the manifest when opened (a truncated or missing file is a StoreError
+naming it); their contents are not checksummed, which would mean reading gigabytes at every start.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from paperscope.errors import Fix, StoreError
+from paperscope.index.vector_ivf import (
+    MIN_NPROBE,
+    PROBE_DIVISOR,
+    TARGET_RECALL,
+    TRAIN_PER_LIST,
+    TUNE_QUERIES,
+    default_nlist,
+    load_faiss,
+)
+
+__all__ = ["MANIFEST_VERSION", "NPROBE_FACTOR", "PQ_BYTES", "PQ_MIN_VECTORS", "RERANK", "Generation", "covering_nprobe",
+           "layout_for",
+           "write_generation"]
+
+#: The codes: product quantisation, this many bytes a vector (one 8-bit code per sub-vector; fewer when the
+#: dimension is not a multiple). Chosen by bench/bench_vector_compressed.py
+#: (docs/decisions/0121-compressed-vector-layout.md).
+PQ_BYTES: Final = 96
+#: Product quantisation trains 256 centroids per sub-vector: below this many vectors a generation is coded
+#: with 8-bit scalar quantisation instead (SQ8, dim bytes a vector, no training of its own to speak of).
+PQ_MIN_VECTORS: Final = 10_000
+#: How many candidates the codes give, to be re-ranked with the full vectors (at least k).
+RERANK: Final = 100
+#: A generation scans this many times the lists `covering_nprobe` picks: real text queries unlike the stored papers
+#: (SciFact claims over replicated arXiv vectors) found 0.94 of their exact top 10 at the tuned nprobe on 200k
+#: vectors and 0.98 at twice it (docs/decisions/0121-compressed-vector-layout.md).
+NPROBE_FACTOR: Final = 2
+MANIFEST_VERSION: Final = 1
+_CHUNK: Final = 50_000  # rows converted / added at a time while writing
+_SEED: Final = 20240611
+_FILES: Final = ("codes.faiss", "rows.f16", "ids.npy", "sorted.npy", "order.npy")
+
+FloatMatrix = npt.NDArray[np.float32]
+Slots = npt.NDArray[np.int64]
+
+
+class Generation:
+    """The files of one generation, opened read-only and memory-mapped (see the module docstring)."""
+
+    def __init__(self, manifest_path: Path) -> None:
+        self.manifest_path = manifest_path
+        manifest = _read_manifest(manifest_path)
+        try:
+            self.number = int(manifest["generation"])
+            self.dim = int(manifest["dim"])
+            self.count = int(manifest["count"])
+            self.model: str | None = manifest["model"]
+            self.watermark: str | None = manifest["watermark"]
+            self.layout = str(manifest["layout"])
+            self.nprobe = int(manifest["nprobe"])
+            self.rerank = int(manifest["rerank"])
+            files: dict[str, Any] = manifest["files"]
+            self.paths = {part: manifest_path.parent / str(files[part]["name"]) for part in _FILES}
+            sizes = {part: int(files[part]["bytes"]) for part in _FILES}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StoreError(f"The vector index manifest {manifest_path} is damaged ({type(exc).__name__}: {exc}).",
+                             fix=Fix.REBUILD_INDEX) from exc
+        for part, path in self.paths.items():
+            _check_size(path, sizes[part])
+        faiss = load_faiss()
+        codes_path = self.paths["codes.faiss"]
+        try:
+            self.codes: Any = faiss.read_index(str(codes_path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+        except Exception as exc:  # faiss raises RuntimeError on a damaged file
+            raise _damaged(codes_path, exc) from exc
+        if int(self.codes.ntotal) != self.count or int(self.codes.d) != self.dim:
+            raise StoreError(f"The vector index file {codes_path} is damaged (it does not match {manifest_path}).",
+                             fix=Fix.REBUILD_INDEX)
+        rows_path = self.paths["rows.f16"]
+        self.rows = np.memmap(rows_path, dtype="<f2", mode="r", shape=(self.count, self.dim)) if self.count else \
+            np.zeros((0, self.dim), dtype="<f2")
+        self.ids = self._array("ids.npy")
+        self.sorted_ids = self._array("sorted.npy")
+        self.order = self._array("order.npy")
+        if not (len(self.ids) == len(self.sorted_ids) == len(self.order) == self.count):
+            raise StoreError(f"The vector index file {self.paths['ids.npy']} is damaged (wrong length).",
+                             fix=Fix.REBUILD_INDEX)
+
+    def _array(self, part: str) -> npt.NDArray[Any]:
+        path = self.paths[part]
+        try:
+            array: npt.NDArray[Any] = np.load(path, mmap_mode="r", allow_pickle=False)
+        except Exception as exc:  # a damaged .npy header: ValueError, EOFError...
+            raise _damaged(path, exc) from exc
+        return array
+
+    def files(self) -> list[Path]:
+        """This generation's files, its manifest excluded."""
+        return list(self.paths.values())
+
+    def slots_of(self, paper_ids: Iterable[str]) -> Slots:
+        """The slots of those of `paper_ids` this generation holds, by binary search over the sorted ids."""
+        width = self.sorted_ids.dtype.itemsize
+        wanted = [i.encode("utf-8") for i in paper_ids]
+        wanted = [w for w in wanted if 0 < len(w) <= width and not w.endswith(b"\0")]
+        if not wanted or not self.count:
+            return np.empty(0, dtype=np.int64)
+        keys = np.array(wanted, dtype=self.sorted_ids.dtype)
+        positions = np.minimum(np.searchsorted(self.sorted_ids, keys), self.count - 1)
+        found = np.asarray(self.sorted_ids[positions]) == keys
+        return np.asarray(self.order[positions[found]], dtype=np.int64)
+
+    def id_of(self, slot: int) -> str:
+        return bytes(self.ids[slot]).decode("utf-8")
+
+    def vectors(self, slots: Slots) -> FloatMatrix:
+        """The full vectors of `slots` (in that order) as float32."""
+        return np.asarray(self.rows[slots], dtype=np.float32)
+
+
+def layout_for(count: int, dim: int) -> str:
+    """The codes of a generation of `count` vectors of `dim` dimensions, in faiss index_factory's spelling after
+    "IVF<nlist>,": PQ with PQ_BYTES sub-vectors (the largest divisor of `dim` up to it), SQ8 for small sets."""
+    if count < PQ_MIN_VECTORS:
+        return "SQ8"
+    parts = max(m for m in range(1, min(PQ_BYTES, dim) + 1) if dim % m == 0)
+    return f"PQ{parts}x8np"  # np: no polysemous training, which costs minutes and is not used
+
+
+def write_generation(manifest_path: Path, batches: Iterable[tuple[Sequence[str], npt.ArrayLike]], *, dim: int,
+                     model: str | None, watermark: str | None, layout: str | None = None, rerank: int = RERANK,
+                     threads: int = 1) -> Generation:
+    """Write a new generation from `batches` of (ids, unit vectors), make it current (the manifest renamed over
+    the old one) and unlink the previous generation's files; returns it opened. Ids must be unique. `layout`
+    (None: `layout_for` the set) is faiss index_factory's spelling of the codes after "IVF<nlist>,"."""
+    faiss = load_faiss()
+    folder = manifest_path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    previous = _previous_files(manifest_path)
+    number = _previous_number(manifest_path) + 1
+    stem = manifest_path.name.removesuffix(".manifest.json")
+    paths = {part: folder / f"{stem}.g{number}.{part}" for part in _FILES}
+    try:
+        count, ids = _write_rows(paths["rows.f16"], batches, dim)
+        if len(set(ids)) != len(ids):
+            raise ValueError("a vector index generation needs unique ids")
+        encoded = np.array([i.encode("utf-8") for i in ids] or [b""], dtype=np.bytes_)[:count]
+        order = np.argsort(encoded, kind="stable").astype(np.int64)
+        for part, array in (("ids.npy", encoded), ("sorted.npy", encoded[order]), ("order.npy", order)):
+            with open(paths[part], "wb") as out:
+                np.save(out, array, allow_pickle=False)
+                out.flush()
+                os.fsync(out.fileno())
+        del encoded, order, ids
+        rows = np.memmap(paths["rows.f16"], dtype="<f2", mode="r", shape=(count, dim)) if count else None
+        layout = layout or layout_for(count, dim)
+        index, nprobe = _build_codes(faiss, rows, count, dim, layout, threads)
+        faiss.write_index(index, str(paths["codes.faiss"]))
+        del index, rows
+        manifest = {
+            "format": MANIFEST_VERSION, "generation": number, "dim": dim, "count": count, "model": model,
+            "watermark": watermark, "layout": f"IVF{default_nlist(max(count, 1))},{layout}", "nprobe": nprobe,
+            "rerank": rerank, "library": f"faiss-cpu {faiss.__version__}",
+            "files": {part: {"name": path.name, "bytes": path.stat().st_size} for part, path in paths.items()},
+        }
+        _replace_json(manifest_path, manifest)
+    except BaseException:
+        for path in paths.values():
+            path.unlink(missing_ok=True)
+        raise
+    for path in previous:
+        if path not in paths.values():
+            path.unlink(missing_ok=True)
+    return Generation(manifest_path)
+
+
+def _write_rows(path: Path, batches: Iterable[tuple[Sequence[str], npt.ArrayLike]], dim: int
+                ) -> tuple[int, list[str]]:
+    """Stream the vectors to the float16 file; returns how many and their ids in order."""
+    ids: list[str] = []
+    with open(path, "wb") as out:
+        for batch_ids, vectors in batches:
+            matrix = np.array(vectors, dtype=np.float32, ndmin=2)
+            if matrix.shape != (len(batch_ids), dim):
+                raise ValueError(f"got {len(batch_ids)} ids for vectors of shape {matrix.shape}, dimension {dim}")
+            norms = np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), np.float32(1e-12))
+            out.write((matrix / norms).astype("<f2").tobytes())
+            ids.extend(batch_ids)
+        out.flush()
+        os.fsync(out.fileno())
+    return len(ids), ids
+
+
+def _build_codes(faiss: Any, rows: np.memmap[Any, Any] | None, count: int, dim: int, layout: str,
+                 threads: int) -> tuple[Any, int]:
+    """The trained inverted file holding every row's code, and the nprobe tuned on it."""
+    nlist = default_nlist(max(count, 1))
+    index = faiss.index_factory(dim, f"IVF{nlist},{layout}", faiss.METRIC_INNER_PRODUCT)
+    if rows is None:
+        return index, 1
+    ivf = faiss.extract_index_ivf(index)
+    if isinstance(index, faiss.IndexPreTransform):
+        raise ValueError(f"the layout {layout!r} has a transform before the inverted file; use one without")
+    ivf.cp.seed = _SEED
+    ivf.cp.max_points_per_centroid = TRAIN_PER_LIST
+    rng = np.random.default_rng(_SEED)
+    sample_size = min(count, max(TRAIN_PER_LIST * nlist, min(count, 65_536)))
+    sample = np.sort(rng.choice(count, sample_size, replace=False))
+    training = np.asarray(rows[sample], dtype=np.float32)
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(max(1, threads))
+    try:
+        index.train(training)
+        for start in range(0, count, _CHUNK):
+            index.add(np.asarray(rows[start:start + _CHUNK], dtype=np.float32))
+        pairs = rng.integers(0, len(training), (2, TUNE_QUERIES))
+        nprobe = min(nlist, NPROBE_FACTOR * covering_nprobe(ivf.quantizer, training,
+                                                            training[pairs[0]] + training[pairs[1]]))
+    finally:
+        faiss.omp_set_num_threads(before)
+    return index, nprobe
+
+
+def covering_nprobe(quantizer: Any, points: FloatMatrix, queries: FloatMatrix, k: int = 10) -> int:
+    """The fewest lists whose scan reaches TARGET_RECALL of the `queries`' exact `k` nearest neighbours among
+    `points` (the training sample), never under max(MIN_NPROBE, nlist / PROBE_DIVISOR): the rule of the
+    in-memory IVF (index/vector_ivf.py), measured on the lists themselves, since a scan of compressed codes
+    is no exact truth to tune against."""
+    nlist = int(quantizer.ntotal)
+    queries = np.ascontiguousarray(queries / np.linalg.norm(queries, axis=1, keepdims=True), dtype=np.float32)
+    k = min(k, len(points))
+    neighbours = np.empty((len(queries), k), dtype=np.int64)
+    for row, query in enumerate(queries):
+        scores = np.einsum("ij,j->i", points, query)
+        neighbours[row] = np.argpartition(-scores, k - 1)[:k]
+    _, their_lists = quantizer.search(np.ascontiguousarray(points[neighbours.reshape(-1)]), 1)
+    _, nearest_lists = quantizer.search(queries, nlist)
+    rank = np.empty_like(nearest_lists)
+    np.put_along_axis(rank, nearest_lists, np.arange(nlist)[None, :].repeat(len(queries), 0), axis=1)
+    needed = np.take_along_axis(rank, their_lists.reshape(len(queries), k), axis=1) + 1
+    floor = max(MIN_NPROBE, math.ceil(nlist / PROBE_DIVISOR))
+    return min(nlist, max(floor, int(np.quantile(needed, TARGET_RECALL, method="higher"))))
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise StoreError(f"Cannot read the vector index manifest {path}: {exc.strerror or exc}.",
+                         fix=Fix.REBUILD_INDEX) from exc
+    except ValueError as exc:
+        raise StoreError(f"The vector index manifest {path} is damaged ({exc}).", fix=Fix.REBUILD_INDEX) from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_VERSION:
+        raise StoreError(f"The vector index manifest {path} is not of format {MANIFEST_VERSION}.",
+                         fix=Fix.REBUILD_INDEX)
+    return manifest
+
+
+def _previous_number(manifest_path: Path) -> int:
+    try:
+        number: int = int(json.loads(manifest_path.read_text(encoding="utf-8"))["generation"])
+        return number
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+def _previous_files(manifest_path: Path) -> list[Path]:
+    try:
+        files = json.loads(manifest_path.read_text(encoding="utf-8"))["files"]
+        return [manifest_path.parent / str(entry["name"]) for entry in files.values()]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
+
+
+def _replace_json(path: Path, content: dict[str, Any]) -> None:
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(content, out, sort_keys=True)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _check_size(path: Path, expected: int) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise StoreError(f"Cannot read the vector index file {path}: {exc.strerror or exc}.",
+                         fix=Fix.REBUILD_INDEX) from exc
+    if size != expected:
+        state = "truncated" if size < expected else "damaged (too long)"
+        raise StoreError(f"The vector index file {path} is {state}: {size:,} bytes, {expected:,} expected.",
+                         fix=Fix.REBUILD_INDEX)
+
+
+def _damaged(path: Path, exc: BaseException) -> StoreError:
+    return StoreError(f"The vector index file {path} is damaged ({type(exc).__name__}: {exc}).",
+                      fix=Fix.REBUILD_INDEX)
+
+
+def probes_for(generation: Generation, allowed: int) -> int:
+    """How many lists a search restricted to `allowed` of the generation's vectors scans: more than the tuned
+    nprobe when few pass, so that the lists scanned still hold about as many passing vectors."""
+    nlist = int(load_faiss().extract_index_ivf(generation.codes).nlist)
+    share = max(allowed, 1) / max(generation.count, 1)
+    widened = math.ceil(generation.nprobe / math.sqrt(max(share, 1e-9)))
+    return min(nlist, max(generation.nprobe, widened))

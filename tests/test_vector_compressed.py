@@ -1,0 +1,208 @@
+"""The compressed vector index: recall on real embeddings, filters, the delta, damaged files, shared pages.
+
+Generations here are small (a few thousand vectors); the layout rules of large ones are the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paperscope.errors import StoreError
+from paperscope.index.vector_compressed import CompressedVectorIndex
+from paperscope.index.vector_generation import Generation, layout_for, write_generation
+
+REPO = Path(__file__).resolve().parents[1]
+WEB_DB = REPO / "bench" / ".cache" / "web-cs.db"
+DIM = 384
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    rows = rows.astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)  # type: ignore[no-any-return]
+
+
+def embedding_like(n: int, seed: int = 0, dim: int = DIM) -> np.ndarray:
+    basis = np.random.default_rng(100).standard_normal((24, dim))
+    rng = np.random.default_rng(seed)
+    return unit(rng.standard_normal((n, 24)) @ basis + rng.standard_normal((n, dim)) * 0.1)
+
+
+def generation(folder: Path, x: np.ndarray, ids: list[str], layout: str | None = "SQ8") -> Generation:
+    batches = [(ids[s:s + 1000], x[s:s + 1000]) for s in range(0, len(ids), 1000)]
+    return write_generation(folder / "v.manifest.json", batches, dim=x.shape[1], model="m", watermark=None,
+                            layout=layout)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray, list[str]]:
+    folder = tmp_path_factory.mktemp("gen")
+    x = embedding_like(3000)
+    ids = [f"p{i}" for i in range(len(x))]
+    generation(folder, x, ids)
+    return folder / "v.manifest.json", x, ids
+
+
+def exact(x: np.ndarray, ids: list[str], q: np.ndarray, k: int, keep: set[str] | None = None) -> list[str]:
+    order = np.argsort(-(x @ q), kind="stable")
+    return [ids[i] for i in order if keep is None or ids[i] in keep][:k]
+
+
+def test_recall_against_exact_on_real_embeddings_and_real_queries(tmp_path: Path) -> None:
+    if not WEB_DB.exists():
+        pytest.skip(f"{WEB_DB} not found: the real arXiv cs embeddings are cached there by "
+                    "python bench/bench_web_load.py")
+    with sqlite3.connect(f"file:{WEB_DB}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT paper_id, vector FROM embeddings ORDER BY paper_id").fetchall()
+    rows = rows[:12_000]  # enough for product quantisation (PQ_MIN_VECTORS), few enough to train in a test
+    ids = [r[0] for r in rows]
+    x = unit(np.vstack([np.frombuffer(r[1], dtype="<f4") for r in rows]))
+    listing = sorted((REPO.parent / "shared" / "data" / "arxiv" / "cs").glob("*.jsonl"))
+    if not listing:
+        pytest.skip("shared arXiv cs listings not found beside the repository")
+    from paperscope.embed import get_embedder
+
+    embedder = get_embedder("minilm")
+    sentences = [str(json.loads(line)["summary"]).split(". ")[0] for line in listing[0].open(encoding="utf-8")][:60]
+    queries = unit(np.vstack([embedder.embed_query(s) for s in sentences]))
+    assert layout_for(len(ids), DIM).startswith("PQ96")
+    index = CompressedVectorIndex(generation(tmp_path, x, ids, layout=None))
+    found = sum(len({pid for pid, _ in index.search(q, 10)} & set(exact(x, ids, q, 10))) for q in queries)
+    assert found / (10 * len(queries)) >= 0.95
+    hits = index.search(queries[0], 3)  # re-ranked: the scores are the cosines of the full vectors
+    for pid, score in hits:
+        assert score == pytest.approx(float(x[ids.index(pid)] @ queries[0]), abs=2e-3)
+
+
+def test_results_ids_and_vectors_come_from_the_mapped_files(small: tuple[Path, np.ndarray, list[str]]) -> None:
+    manifest, x, ids = small
+    index = CompressedVectorIndex(Generation(manifest))
+    assert len(index) == len(ids) and "p5" in index and "nope" not in index
+    assert index.search(x[5], 1)[0][0] == "p5"
+    np.testing.assert_allclose(index.vector("p7"), x[7], atol=1e-3)  # type: ignore[arg-type]
+    assert index.vector("nope") is None
+    assert sorted(index.ids()) == sorted(ids)
+
+
+@pytest.mark.parametrize("exact_allowed", [20_000, 0], ids=["scored exactly", "through faiss"])
+def test_allowed_filters(small: tuple[Path, np.ndarray, list[str]], exact_allowed: int) -> None:
+    manifest, x, ids = small
+    index = CompressedVectorIndex(Generation(manifest), exact_allowed=exact_allowed)
+    keep = set(ids[::3]) | {"not-stored"}
+    q = unit(x[10:11] + x[11:12])[0]
+    hits = index.search(q, 10, allowed=keep)
+    assert hits and all(pid in keep for pid, _ in hits)
+    overlap = len({pid for pid, _ in hits} & set(exact(x, ids, q, 10, keep)))
+    assert overlap >= (10 if exact_allowed else 8)
+    assert index.search(q, 10, allowed={"not-stored"}) == []
+
+
+def test_the_delta_overrides_the_generation(small: tuple[Path, np.ndarray, list[str]]) -> None:
+    manifest, x, ids = small
+    index = CompressedVectorIndex(Generation(manifest))
+    index.add(["p5", "new1"], np.vstack([x[900], x[901]]))  # p5 re-embedded, new1 added
+    hits = index.search(x[900], 5)
+    assert [pid for pid, _ in hits].count("p5") == 1 and {"p5", "p900"} <= {pid for pid, _ in hits[:3]}
+    assert "p5" not in [pid for pid, _ in index.search(x[5], 5)]  # its old vector is masked
+    np.testing.assert_allclose(index.vector("p5"), x[900], atol=1e-6)  # type: ignore[arg-type]
+    assert len(index) == len(ids) + 1
+    index.remove(["p6", "new1"])
+    assert "p6" not in [pid for pid, _ in index.search(x[6], 5)]
+    assert "p6" not in index and index.vector("p6") is None and len(index) == len(ids) - 1
+    assert {pid for pid, _ in index.search(x[5], 5, allowed={"p5", "p6", "p7"})} == {"p5", "p7"}
+    assert "p6" not in {pid for pid, _ in index.search(x[6], 5, allowed={"p5", "p6", "p7"})}
+
+
+@pytest.mark.parametrize("part", ["rows.f16", "codes.faiss", "ids.npy", "order.npy"])
+def test_a_truncated_file_is_a_store_error_naming_it(tmp_path: Path, part: str) -> None:
+    x = embedding_like(1200)
+    gen = generation(tmp_path, x, [f"p{i}" for i in range(len(x))])
+    damaged = gen.paths[part]
+    del gen
+    damaged.write_bytes(damaged.read_bytes()[:-100])
+    with pytest.raises(StoreError, match=str(damaged).replace(".", r"\.") + ".*truncated"):
+        Generation(tmp_path / "v.manifest.json")
+
+
+def test_damaged_contents_are_a_store_error_naming_the_file(tmp_path: Path) -> None:
+    x = embedding_like(1200)
+    gen = generation(tmp_path, x, [f"p{i}" for i in range(len(x))])
+    codes, ids = gen.paths["codes.faiss"], gen.paths["ids.npy"]
+    del gen
+    codes.write_bytes(b"\x00" * codes.stat().st_size)
+    with pytest.raises(StoreError, match=f"{codes.name}.*damaged"):
+        Generation(tmp_path / "v.manifest.json")
+    (tmp_path / "v.manifest.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(StoreError, match="manifest.*damaged"):
+        Generation(tmp_path / "v.manifest.json")
+    assert ids.exists()
+
+
+def test_a_new_generation_replaces_the_files_of_the_old(tmp_path: Path) -> None:
+    x = embedding_like(1500)
+    ids = [f"p{i}" for i in range(len(x))]
+    first = generation(tmp_path, x[:1000], ids[:1000])
+    old_files = first.files()
+    index = CompressedVectorIndex(first)
+    second = generation(tmp_path, x, ids)
+    assert second.number == first.number + 1 and not any(path.exists() for path in old_files)
+    assert index.search(x[3], 1)[0][0] == "p3"  # a reader still mapping the old generation keeps working
+    assert CompressedVectorIndex(Generation(tmp_path / "v.manifest.json")).search(x[1400], 1)[0][0] == "p1400"
+
+
+READER = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    import numpy as np
+    from paperscope.index.vector_compressed import CompressedVectorIndex
+    from paperscope.index.vector_generation import Generation
+
+    def memory():
+        out = {}
+        for line in Path("/proc/self/smaps_rollup").read_text().splitlines()[1:]:
+            name, value, *_ = line.split()
+            out[name.rstrip(":")] = int(value)
+        return out
+
+    start = memory()
+    index = CompressedVectorIndex(Generation(Path(sys.argv[1])))
+    rows = index.base.rows
+    touched = float(np.asarray(rows[:], dtype=np.float32).sum())  # every page of the full vectors
+    for q in np.asarray(rows[:200], dtype=np.float32):
+        index.search(q, 10)
+    end = memory()
+    print(json.dumps({k: end[k] - start[k] for k in end}), flush=True)
+    sys.stdin.readline()
+""")
+
+
+def test_two_processes_share_the_mapped_pages(tmp_path: Path) -> None:
+    x = embedding_like(40_000, seed=3)
+    gen = generation(tmp_path, x, [f"p{i}" for i in range(len(x))])
+    mapped_kib = sum(path.stat().st_size for path in gen.files()) // 1024
+    del gen
+    command = [sys.executable, "-c", READER, str(tmp_path / "v.manifest.json")]
+    first = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    second = None
+    try:
+        assert first.stdout is not None and first.stdin is not None
+        one = json.loads(first.stdout.readline())
+        second = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert second.stdout is not None and second.stdin is not None
+        two = json.loads(second.stdout.readline())
+    finally:
+        for process in (first, second):
+            if process is not None:
+                process.communicate("\n", timeout=60)
+    assert one["Rss"] > 0.5 * mapped_kib  # the first reader touched the files...
+    assert two["Rss"] > 0.5 * mapped_kib  # ...and so did the second, but its pages are the first's:
+    private = two["Private_Clean"] + two["Private_Dirty"]
+    assert private < 0.25 * mapped_kib, two
+    assert two["Pss"] < 0.75 * two["Rss"], two
