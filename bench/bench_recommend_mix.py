@@ -64,8 +64,7 @@ from bench_recommend import (
 )
 from benchlib import SCIFACT, arguments, require
 from ir_metrics import mean
-from paperscope.recommend.engine import default_ranker
-from paperscope.recommend.mix import MARGIN, MixChooser, full_menu, fuse, reciprocal_ranks
+from paperscope.recommend.mix import DEFAULT_MIX, MARGIN, MixChooser, full_menu, fuse, reciprocal_ranks
 from paperscope.recommend.rankers import Corpus, Signals, fit_tfidf
 
 SCIFACT_COLLECTIONS = ("scifact-words", "scifact-neighbours")
@@ -162,8 +161,6 @@ def run(name: str, corpus: Corpus, baseline_tfidf: object, users: list[User]) ->
     print(f"\n## {name}: {len(users)} users ({', '.join(dict.fromkeys(u.interest for u in users))}), "
           f"corpus {len(corpus.ids)} papers, {len(users[0].signals.candidates)} candidates", flush=True)
     results: dict[str, Result] = {BASELINE: evaluate(users, lambda s: arxiv_sanity_scores(baseline_tfidf, s))}
-    shipped = default_ranker()
-    results["paperscope, shipped fixed fusion (model + graph)"] = evaluate(users, lambda s: shipped.scores(corpus, s))
     chooser = MixChooser()
     rankers = chooser.rankers
     per_user: list[tuple[User, list[tuple[dict[str, float], float]], dict[str, np.ndarray]]] = []
@@ -177,6 +174,12 @@ def run(name: str, corpus: Corpus, baseline_tfidf: object, users: list[User]) ->
         terms = {name: reciprocal_ranks(r.scores(corpus, user.signals)) for name, r in rankers.items()}
         rank_seconds.append(time.perf_counter() - started)
         per_user.append((user, qualities, terms))
+    # The fixed fusion (engine.default_ranker: model and graph, rank-fused) and each signal alone, from the same terms.
+    for label, weights in (("paperscope, shipped fixed fusion (model + graph)", DEFAULT_MIX),
+                           ("signal alone: model (SVM on embeddings + TF-IDF)", {"model": 1.0}),
+                           ("signal alone: words (SVM on TF-IDF)", {"words": 1.0}),
+                           ("signal alone: graph", {"graph": 1.0})):
+        results[label] = scored(per_user, [dict(weights)] * len(per_user))
     chosen: dict[str, list[dict[str, float]]] = {}
     rules = [("shipped", chooser.menu, MARGIN)] + ([(menu, MENUS[menu], margin) for menu in MENUS
                                                     for margin in MARGINS] if MARGINS else [])
