@@ -24,7 +24,6 @@ import numpy as np
 from bench_recommend import (
     BASELINE,
     K,
-    User,
     arxiv_sanity_scores,
     average_precision,
     difference_interval,
@@ -197,6 +196,9 @@ def main() -> None:
             gains[variant].append(mean(aps) - mean(fixed))
             print(f"| {variant} | {mean(aps):.3f} | {mean(aps) / mean(base):.2f} ({low:.2f}-{high:.2f}) | "
                   f"{mean(aps) - mean(fixed):+.3f} ({dlow:+.3f} to {dhigh:+.3f}) |", flush=True)
+        shipped = Rule(menu("words"), repeats=args.repeats)
+        weighing = sum(1 for m in measured if shipped.choose(m).get("words", 0) > 0)
+        print(f"  the shipped rule ({args.repeats} splits): {weighing} of {len(measured)} users weigh the words SVM")
     print("\n## minus the fixed fusion, per collection (" + ", ".join(names) + "), and the worst")
     for variant, values in gains.items():
         print(f"| {variant} | " + " | ".join(f"{v:+.3f}" for v in values) + f" | worst {min(values):+.3f} |")

@@ -8,13 +8,14 @@ signals of weight / (k + its rank by that signal). The signals:
 * ``graph``: the contrastive personalised PageRank over the kNN graph of papers (`GraphRanker`);
 * ``citations``: the papers tied to the library by co-citation or bibliographic coupling (decision 0077).
 
-`choose_mix` picks the weights from the user's own library: it holds out a part of the saved papers (each
-paper once over `FOLDS` folds), ranks them among a sample of the candidates with every signal trained on the
-rest, and keeps the weights of `MIXES` under which the held-out papers rank best (mean average precision):
-the words SVM's weight beside the text model and the graph, and whether the citation ties count.
+`MixChooser` picks the weights from the user's own library: it holds out a part of the saved papers (each
+paper once over `FOLDS` folds, in each of `REPEATS` seeded splits), ranks them among a sample of the candidates
+with every signal trained on the rest, and keeps the weights of `MIXES` under which the held-out papers rank best
+(mean average precision over the folds): the words SVM's weight beside the text model and the graph, and whether
+the citation ties count.
 A library smaller than `MIN_LIBRARY` gets `DEFAULT_MIX`, the fusion the development users prefer
 (decision 0047). The weights depend only on the library, so the recommender keeps them in the store,
-keyed by `library_key`, until the library changes (decision 0117).
+keyed by `library_key`, until the library changes (decisions 0117, 0118).
 """
 
 from __future__ import annotations
