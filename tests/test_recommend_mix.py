@@ -12,10 +12,11 @@ from paperscope.index.search import SearchEngine
 from paperscope.indexing import index_papers
 from paperscope.ingest.pipeline import Ingester
 from paperscope.recommend import Corpus, Recommender, Signals
-from paperscope.recommend.mix import DEFAULT_MIX, MIXES, MixChooser, library_key
-from paperscope.recommend.rankers import fit_tfidf
+from paperscope.recommend.mix import DEFAULT_MIX, FOLDS, MIXES, REPEATS, MixChooser, library_key
+from paperscope.recommend.rankers import LinearRanker, fit_tfidf
 from paperscope.store import Store, open_store
 from tests.conftest import FIXTURES
+from tests.test_recommend import read_listing
 
 WORDS = ["kinase", "phosphorylation", "substrate", "signalling", "receptor", "ligand", "cascade", "inhibitor"]
 GENERIC = ["cell", "patients", "study", "protein", "expression", "clinical", "tissue", "response", "levels",
@@ -108,3 +109,54 @@ def test_the_mix_is_kept_until_the_library_changes_and_reasons_name_its_signals(
     assert stored is not None and stored[0] == library_key(SPEECH[2:3] + SPEECH[:2], ROBOTS[:1])
     assert stored[1]["weights"] == DEFAULT_MIX and "words" not in changed[0].why.signals
     store.close()
+
+
+def test_an_svm_on_distinctive_words_keeps_rare_terms_and_ranks_a_real_category_by_them() -> None:
+    """A real listing: the words signal keeps the terms in at most a tenth of the papers (arxiv-sanity's
+    vocabulary), its rows of unit length, and its SVM ranks a cs.CL library's category above the rest, also for a
+    followed search alone (whose TF-IDF row is cut to the same terms)."""
+    records = read_listing("2025-04-15.jsonl", ("cs.CV", "cs.CL", "cs.AI", "cs.LG", "cs.IR"), 40)
+    texts = [f"{r['title']} {r['summary']}" for r in records]
+    vectorizer, tfidf, terms = fit_tfidf(texts)
+    assert tfidf is not None
+    corpus = Corpus([str(r["id"]) for r in records], np.zeros((len(records), 4), dtype=np.float32), tfidf, terms)
+    words = LinearRanker(c=0.01, use_embeddings=False, max_df=0.1)
+    features = words.features(corpus, np.arange(len(records)))
+    document_frequency = np.asarray((features > 0).sum(axis=0)).ravel()
+    assert 0 < features.shape[1] < tfidf.shape[1]
+    assert document_frequency.max() <= 0.1 * len(records)
+    norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
+    assert np.allclose(norms[norms > 0], 1.0) and (norms > 0).mean() > 0.95
+
+    language = np.array([i for i, r in enumerate(records) if r["categories"][0] == "cs.CL"])
+    library, rest = language[:15], np.setdiff1d(np.arange(len(records)), language[:15])
+    relevant = np.isin(rest, language)  # 25 of 105, a quarter
+    for signals in (Signals(library, np.arange(0), rest),
+                    Signals(np.arange(0), np.arange(0), rest, query_vectors=np.zeros((1, 4), dtype=np.float32),
+                            query_tfidf=vectorizer.transform(["language models translation text reasoning"]).tocsr())):
+        scores = words.scores(corpus, signals)
+        top = np.argsort(-scores)[:20]
+        assert relevant[top].mean() >= 0.45, [records[rest[i]]["categories"] for i in top]  # twice the share
+
+
+def test_a_gain_the_folds_disagree_on_keeps_the_default_mix() -> None:
+    """With `std_errors`, the best mix replaces the default only when its gain over the folds exceeds that many
+    standard errors of it (measured in decision 0118; the shipped rule keeps the best mean)."""
+    words = next(w for w in MIXES if w["words"] == 1.0 and w["citations"] == 1.0)
+    default = np.full(6, 0.5)
+    noisy = [(dict(DEFAULT_MIX), default), (words, np.array([0.9, 0.2, 0.5, 0.9, 0.2, 0.5]))]  # +0.033 on average
+    steady = [(dict(DEFAULT_MIX), default), (words, np.array([0.56, 0.54, 0.55, 0.55, 0.57, 0.53]))]
+    chooser = MixChooser(std_errors=1.0)
+    assert chooser.pick(noisy).weights == DEFAULT_MIX
+    assert chooser.pick(steady).weights == words
+    assert chooser.pick(noisy, std_errors=0.0).weights == words  # the shipped rule: the best mean wins
+
+
+def test_the_choice_holds_out_each_paper_once_per_repeat() -> None:
+    corpus, signals = _signals(words_define_it=True)
+    chooser = MixChooser()
+    qualities = chooser.held_out_quality(corpus, signals)
+    assert REPEATS >= 2 and all(len(aps) == FOLDS * REPEATS for _, aps in qualities)
+    folds = chooser.fold_scores(corpus, signals, seed=1)
+    held_out = np.concatenate([labels for _, _, labels in folds])
+    assert held_out.sum() == len(signals.positives)  # every library paper held out once in a repeat

@@ -8,13 +8,14 @@ signals of weight / (k + its rank by that signal). The signals:
 * ``graph``: the contrastive personalised PageRank over the kNN graph of papers (`GraphRanker`);
 * ``citations``: the papers tied to the library by co-citation or bibliographic coupling (decision 0077).
 
-`choose_mix` picks the weights from the user's own library: it holds out a part of the saved papers (each
-paper once over `FOLDS` folds), ranks them among a sample of the candidates with every signal trained on the
-rest, and keeps the weights of `MIXES` under which the held-out papers rank best (mean average precision):
-the words SVM's weight beside the text model and the graph, and whether the citation ties count.
+`MixChooser` picks the weights from the user's own library: it holds out a part of the saved papers (each
+paper once over `FOLDS` folds, in each of `REPEATS` seeded splits), ranks them among a sample of the candidates
+with every signal trained on the rest, and keeps the weights of `MIXES` under which the held-out papers rank best
+(mean average precision over the folds): the words SVM's weight beside the text model and the graph, and whether
+the citation ties count.
 A library smaller than `MIN_LIBRARY` gets `DEFAULT_MIX`, the fusion the development users prefer
 (decision 0047). The weights depend only on the library, so the recommender keeps them in the store,
-keyed by `library_key`, until the library changes (decision 0117).
+keyed by `library_key`, until the library changes (decisions 0117, 0118).
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ MIN_LIBRARY = 8  # fewer saved papers: the default mix (too few to hold any out 
 FOLDS = 3
 CHOICE_CANDIDATES = 1000  # the candidates the held-out papers are ranked among, a seeded sample
 MARGIN = 0.0  # the best mix replaces the default only when its held-out quality is this much higher (relative)
-MIX_VERSION = 1  # part of the library key: a changed menu or rule chooses again
+STD_ERRORS = 0.0  # ... and higher by more than this many standard errors of its per-fold gains (0 measured best)
+REPEATS = 2  # seeded splits of the library into FOLDS folds: each paper is held out once per repeat (decision 0118)
+MIX_VERSION = 2  # part of the library key: a changed menu or rule chooses again
 RRF_K = 60
 
 
@@ -164,6 +167,8 @@ class MixChooser:
     min_library: int = MIN_LIBRARY
     candidates: int = CHOICE_CANDIDATES
     margin: float = MARGIN
+    std_errors: float = STD_ERRORS
+    repeats: int = REPEATS
     menu: list[dict[str, float]] = field(default_factory=lambda: list(MIXES))
     seed: int = 0
 
@@ -176,52 +181,76 @@ class MixChooser:
             return default_mix()
         return self.pick(self.held_out_quality(corpus, signals, ties_of))
 
-    def pick(self, qualities: list[tuple[dict[str, float], float]], margin: float | None = None,
-             menu: list[dict[str, float]] | None = None) -> Mix:
-        """The best of `qualities` whose mix is on `menu` (default: `self.menu`; the first on a tie), unless it
-        beats the default's quality by less than `margin` (relative): then the default."""
+    def pick(self, qualities: list[tuple[dict[str, float], np.ndarray]], margin: float | None = None,
+             menu: list[dict[str, float]] | None = None, std_errors: float | None = None) -> Mix:
+        """The mix of `menu` (default: `self.menu`) whose held-out average precisions (`qualities`: per fold,
+        paired across mixes) have the best mean, among those that beat the default's by more than `margin`
+        (relative) and by more than `std_errors` standard errors of the per-fold gains; else the default.
+        The first listed wins a tie."""
         margin = self.margin if margin is None else margin
+        std_errors = self.std_errors if std_errors is None else std_errors
         menu = self.menu if menu is None else menu
-        default_quality = next(q for w, q in qualities if w == DEFAULT_MIX)
-        best, best_quality = max([(w, q) for w, q in qualities if w in menu or w == DEFAULT_MIX],
-                                 key=lambda item: item[1])
-        if best_quality <= default_quality * (1 + margin) + 1e-12:
-            best, best_quality = DEFAULT_MIX, default_quality
+        default_aps = next(aps for w, aps in qualities if w == DEFAULT_MIX)
+        default_quality = float(np.mean(default_aps))
+        best, best_quality = DEFAULT_MIX, default_quality
+        for weights, aps in qualities:
+            if weights not in menu or weights == DEFAULT_MIX:
+                continue
+            gains = np.asarray(aps) - default_aps
+            gain = float(gains.mean())
+            error = float(gains.std(ddof=1) / np.sqrt(len(gains))) if len(gains) > 1 else 0.0
+            if gain <= default_quality * margin + 1e-12 or gain <= std_errors * error + 1e-12:
+                continue
+            if default_quality + gain > best_quality + 1e-12:
+                best, best_quality = weights, default_quality + gain
         return Mix(dict(best), True, round(best_quality, 6), round(default_quality, 6))
 
     def held_out_quality(self, corpus: Corpus, signals: Signals,
                          ties_of: Callable[[np.ndarray], Mapping[str, int]] | None = None,
-                         menu: list[dict[str, float]] | None = None) -> list[tuple[dict[str, float], float]]:
-        """Each mix of `menu` (default: `self.menu`), the default mix first, with its quality: the held-out
-        library papers' mean average precision among a sample of the candidates, each fold's signals trained on
-        the rest of the library."""
+                         menu: list[dict[str, float]] | None = None) -> list[tuple[dict[str, float], np.ndarray]]:
+        """Each mix of `menu` (default: `self.menu`), the default mix first, with its held-out library papers'
+        average precision among a sample of the candidates in each fold of each repeat (signals trained on the
+        rest of the library)."""
+        folds = [({name: reciprocal_ranks(values) for name, values in scores.items()} | {"citations": ties}, labels)
+                 for repeat in range(self.repeats)
+                 for scores, ties, labels in self.fold_scores(corpus, signals, ties_of, self.seed + repeat)]
+        return [(dict(w), held_out_aps(folds, w)) for w in with_default(menu or self.menu)]
+
+    def fold_scores(self, corpus: Corpus, signals: Signals,
+                    ties_of: Callable[[np.ndarray], Mapping[str, int]] | None = None, seed: int | None = None
+                    ) -> list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]:
+        """Per fold: each ranked signal's scores of the fold's candidates (a seeded sample of
+        `signals.candidates`, then the held-out library papers), the citation ties' terms, and which candidates
+        are held-out papers. Every signal is trained on the rest of the library. `seed` (default: `self.seed`)
+        draws the sample and the folds."""
         positives = np.asarray(signals.positives)
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(self.seed if seed is None else seed)
         sample = signals.candidates
         if len(sample) > self.candidates:
             sample = np.sort(rng.choice(sample, size=self.candidates, replace=False))
         sample = sample[~np.isin(sample, positives)]
-        parts = np.array_split(rng.permutation(positives), self.folds)
-        fold_terms: list[dict[str, np.ndarray]] = []
-        fold_labels: list[np.ndarray] = []
-        for part in parts:
+        folds = []
+        for part in np.array_split(rng.permutation(positives), self.folds):
             rest = np.setdiff1d(positives, part)
             candidates = np.concatenate([sample, np.sort(part)])
             fold = Signals(rest, signals.negatives, candidates, signals.query_vectors, signals.query_tfidf,
                            pool=signals.pool, held_out=part)
-            terms = {name: reciprocal_ranks(ranker.scores(corpus, fold)) for name, ranker in self.rankers.items()}
+            scores = {name: ranker.scores(corpus, fold) for name, ranker in self.rankers.items()}
             ties = ties_of(rest) if ties_of is not None else {}
-            terms["citations"] = tie_terms([corpus.ids[int(r)] for r in candidates], ties) if ties \
+            tie_values = tie_terms([corpus.ids[int(r)] for r in candidates], ties) if ties \
                 else np.zeros(len(candidates))
-            fold_terms.append(terms)
-            fold_labels.append(np.r_[np.zeros(len(sample), dtype=bool), np.ones(len(part), dtype=bool)])
+            folds.append((scores, tie_values, np.r_[np.zeros(len(sample), dtype=bool), np.ones(len(part), dtype=bool)]))
+        return folds
 
-        def quality(weights: Mapping[str, float]) -> float:
-            return float(np.mean([_average_precision(fuse(terms, weights), labels)
-                                  for terms, labels in zip(fold_terms, fold_labels, strict=True)]))
 
-        return [(dict(DEFAULT_MIX), quality(DEFAULT_MIX))] + [(dict(w), quality(w)) for w in menu or self.menu
-                                                              if w != DEFAULT_MIX]
+def with_default(menu: list[dict[str, float]]) -> list[dict[str, float]]:
+    """`menu` with the default mix first (once)."""
+    return [dict(DEFAULT_MIX)] + [w for w in menu if w != DEFAULT_MIX]
+
+
+def held_out_aps(folds: list[tuple[dict[str, np.ndarray], np.ndarray]], weights: Mapping[str, float]) -> np.ndarray:
+    """Each fold's held-out papers' average precision under `weights` (folds: (terms, labels))."""
+    return np.array([_average_precision(fuse(terms, weights), labels) for terms, labels in folds])
 
 
 @dataclass

@@ -18,7 +18,7 @@ the command line, the digests and the benchmark all run the very same ranking.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -104,18 +104,38 @@ class LinearRanker:
     use_tfidf: bool = True
     tfidf_weight: float = 1.0
     use_embeddings: bool = True  # False (with use_tfidf): TF-IDF features only, as arxiv-sanity ranks
+    # Keep only the terms in at most this share of the corpus's papers (rows normalised again): distinctive
+    # words, as arxiv-sanity's vocabulary (max_df 0.1). None: every term of the corpus's TF-IDF.
+    max_df: float | None = None
     seed: int = 0
     # The last corpus's background (a corpus is compared by identity: an id() can be reused by a later one).
     _cache: dict[int, tuple[Corpus, np.ndarray, Any]] = field(default_factory=dict, init=False, repr=False,
                                                               compare=False)
+    _distinctive: dict[int, tuple[Corpus, np.ndarray]] = field(default_factory=dict, init=False, repr=False,
+                                                               compare=False)
 
     def features(self, corpus: Corpus, rows: np.ndarray) -> np.ndarray | sp.csr_matrix:
         dense = corpus.vectors[rows]
         if not self.use_tfidf or corpus.tfidf is None:
             return dense
+        tfidf = corpus.tfidf[rows]
+        if self.max_df is not None:
+            tfidf = _normalised(tfidf[:, self._distinctive_terms(corpus)])
         if not self.use_embeddings:
-            return corpus.tfidf[rows] * self.tfidf_weight
-        return sp.hstack([sp.csr_matrix(dense), corpus.tfidf[rows] * self.tfidf_weight], format="csr")
+            return tfidf * self.tfidf_weight
+        return sp.hstack([sp.csr_matrix(dense), tfidf * self.tfidf_weight], format="csr")
+
+    def _distinctive_terms(self, corpus: Corpus) -> np.ndarray:
+        """The TF-IDF columns of terms in at most `max_df` of the corpus's papers (counted once per corpus)."""
+        assert corpus.tfidf is not None and self.max_df is not None
+        cached = self._distinctive.get(id(corpus))
+        if cached is None or cached[0] is not corpus:
+            document_frequency = np.bincount(corpus.tfidf.indices, minlength=corpus.tfidf.shape[1])
+            keep = np.flatnonzero(document_frequency <= self.max_df * corpus.tfidf.shape[0])
+            # A corpus too small for any term to be distinctive keeps them all.
+            cached = (corpus, keep if len(keep) else np.arange(corpus.tfidf.shape[1]))
+            self._distinctive = {id(corpus): cached}
+        return cached[1]
 
     def _background(self, corpus: Corpus) -> tuple[np.ndarray, Any]:
         cached = self._cache.get(id(corpus))
@@ -131,8 +151,10 @@ class LinearRanker:
         from sklearn.svm import LinearSVC
 
         positives = signals.positives
-        extra = _query_rows(signals, self.use_tfidf and corpus.tfidf is not None, self.tfidf_weight,
-                            self.use_embeddings)
+        with_tfidf = self.use_tfidf and corpus.tfidf is not None
+        if with_tfidf and self.max_df is not None and signals.query_tfidf is not None:
+            signals = replace(signals, query_tfidf=_normalised(signals.query_tfidf[:, self._distinctive_terms(corpus)]))
+        extra = _query_rows(signals, with_tfidf, self.tfidf_weight, self.use_embeddings)
         if len(positives) == 0 and extra is None:
             return np.zeros(len(signals.candidates))
         background_rows, background_features = self._background(corpus)
@@ -431,6 +453,12 @@ def _sinks(walk: sp.csr_matrix, nodes: np.ndarray) -> sp.csr_matrix:
     keep = np.ones(walk.shape[0])
     keep[nodes] = 0.0
     return sp.csr_matrix(sp.diags(keep) @ walk)
+
+
+def _normalised(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows scaled to unit length (empty rows stay empty)."""
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    return sp.csr_matrix(sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ matrix)
 
 
 def _centroid_scores(corpus: Corpus, signals: Signals) -> np.ndarray:
