@@ -135,6 +135,7 @@ def build_map(store: Store, settings: Settings, *, model_name: str | None = None
                                      random_state=seed),
                        layout=Layout(random_state=seed), balanced=balanced,
                        other_quantile=settings.topics_other_quantile, random_state=seed)
+    vectors_of: Callable[[np.ndarray], np.ndarray]
     if chunks is None:
         assert X is not None
         model.fit(X)
