@@ -68,7 +68,6 @@ StoreMark = tuple[dt.datetime | None, int]  # (newest vector's time, papers stor
 
 
 WINDOW_CHUNK = 10_000  # papers read at a time for a bounded corpus
-TFIDF_FIT_SAMPLE = 20_000  # papers of a bounded corpus its TF-IDF vocabulary is fitted on
 
 CITATION_SEEDS = 50  # library papers whose citation ties are read, newest first
 CITATION_TIES = 100  # ties read per library paper
@@ -272,14 +271,7 @@ class Recommender:
             texts += [document_text(papers[i]) for i in chunk_ids]
             titles.update((i, papers[i].title) for i in chunk_ids)
         vectors = np.vstack(blocks) if blocks else np.zeros((0, self.embedder.dim), dtype=np.float32)
-        # The vocabulary from a sample: counting every bigram of the whole window first would take a GiB.
-        rng = np.random.default_rng(0)
-        sample = (texts if len(texts) <= TFIDF_FIT_SAMPLE
-                  else [texts[k] for k in np.sort(rng.choice(len(texts), TFIDF_FIT_SAMPLE, replace=False))])
-        vectorizer, tfidf, terms = _fitted_tfidf(sample)
-        if vectorizer is not None and sample is not texts:
-            tfidf = sp.vstack([vectorizer.transform(texts[start:start + WINDOW_CHUNK])
-                               for start in range(0, len(texts), WINDOW_CHUNK)], format="csr")
+        vectorizer, tfidf, terms = _fitted_tfidf(texts)
         corpus = Corpus(ids, np.ascontiguousarray(vectors), tfidf, terms)
         return CorpusSnapshot(corpus, vectorizer, titles, mark, window=window)
 
