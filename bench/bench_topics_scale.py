@@ -1,6 +1,7 @@
 """Building the whole topic map at scale: wall time and peak memory, beside scikit-learn k-means in the same run.
 
     python bench/bench_topics_scale.py --source PATH [--baseline minibatch|kmeans ...] [--keep]
+    python bench/bench_topics_scale.py --streamed [--source bench/.cache/scale-db-1000000.db]
 
 PATH is a paperscope SQLite database with stored vectors (e.g. the 1,000,000-paper one that
 `bench/bench_search_latency.py --n 1000000` caches as bench/.cache/latency-1000000.db). It is copied to
@@ -12,6 +13,13 @@ further topics, ambiguity, the 2-D layout, labels, stable ids, storing every ass
 vectors the same way, then scikit-learn's MiniBatchKMeans (and/or KMeans) at the k paperscope chose; nothing is
 labelled, laid out or stored. Each runs in a process of its own, so each peak RSS (ru_maxrss) is its own; a
 thread samples the RSS every 0.2 s to tell in which step the peak fell.
+
+--streamed: the map built from chunks (`build_map(streamed=True)`, what a store past `STREAM_ABOVE` vectors
+gets: the vectors read 50,000 at a time, pass after pass, only the 50-d reduced ones held) beside the map built
+with every vector in memory (`streamed=False`, the path below `STREAM_ABOVE`), on the same copy, each in its own
+process; the two maps' agreement is the adjusted Rand index of their assignments. Its default source is the
+replicated database of bench/make_scale_db.py (`--n 1000000`, or `--n 10000000` for the 10M run, where only the
+streamed side is run: the in-memory one needs the 15 GiB of vectors).
 """
 
 from __future__ import annotations
@@ -31,6 +39,8 @@ from typing import Any
 from benchlib import CACHE, arguments, require_cache
 
 WORK_DB = CACHE / "topics-scale.db"
+DEFAULT_SOURCE = CACHE / "latency-1000000.db"
+STREAMED_DB = CACHE / "scale-topics.db"
 MODEL = "all-MiniLM-L6-v2/onnx-int8"
 
 
@@ -75,7 +85,7 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def run_paperscope(db: Path) -> dict[str, Any]:
+def run_paperscope(db: Path, streamed: bool | None = None) -> dict[str, Any]:
     from paperscope.config import Settings
     from paperscope.store import open_store
     from paperscope.topics.build import build_map
@@ -85,8 +95,14 @@ def run_paperscope(db: Path) -> dict[str, Any]:
     with RssSampler() as sampler:
         sampler.enter("load")
         started = time.perf_counter()
-        report = build_map(store, settings, model_name=MODEL, progress=sampler.enter)
+        report = build_map(store, settings, model_name=MODEL, progress=sampler.enter, streamed=streamed)
         seconds = time.perf_counter() - started
+    if streamed is not None:
+        import numpy as np
+
+        labels = dict((a.paper_id, a.topic_id if a.topic_id is not None else -1)
+                      for a in store.topics.assignments())
+        np.save(db.with_suffix(f".labels-{streamed}.npy"), np.array([labels[i] for i in sorted(labels)]))
     return {"seconds": seconds, "peak_mib": peak_rss_mib(), "k": report.map.n_topics, "papers": report.map.n_papers,
             "steps_seconds": report.seconds, "steps_peak_mib": sampler.peaks,
             "params": report.map.params}
@@ -123,17 +139,25 @@ def child(args: list[str]) -> dict[str, Any]:
 
 def main() -> None:
     parser = arguments(__doc__)
-    parser.add_argument("--source", type=Path, default=CACHE / "latency-1000000.db")
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--baseline", nargs="+", default=["minibatch"], choices=["minibatch", "kmeans"])
     parser.add_argument("--keep", action="store_true", help="Reuse bench/.cache/topics-scale.db (a rebuild).")
+    parser.add_argument("--streamed", action="store_true", help="The map built from chunks beside the in-memory one.")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         side, db = args.child[0], Path(args.child[1])
-        result = run_paperscope(db) if side == "paperscope" else run_baseline(db, side, int(args.child[2]))
+        if side in ("streamed", "in-memory"):
+            result = run_paperscope(db, side == "streamed")
+        else:
+            result = run_paperscope(db) if side == "paperscope" else run_baseline(db, side, int(args.child[2]))
         print(json.dumps(result))
         return
 
+    if args.streamed:
+        streamed_comparison(args.source if args.source != DEFAULT_SOURCE else CACHE / "scale-db-1000000.db",
+                            args.keep)
+        return
     if not (args.keep and WORK_DB.exists()):
         require_cache(args.source, "python bench/bench_search_latency.py --n 1000000")
         print(f"copying {args.source} to {WORK_DB}", file=sys.stderr)
@@ -150,6 +174,42 @@ def main() -> None:
               f"(load {base['load_seconds']:.1f} s), peak RSS {base['peak_mib']:,.0f} MiB")
         print(f"  paperscope / {method}: {ours['seconds'] / base['seconds']:.2f}x the time, "
               f"{ours['peak_mib'] / base['peak_mib']:.2f}x the peak memory")
+
+
+def report(name: str, result: dict[str, Any]) -> None:
+    print(f"{name} on {result['papers']:,} papers: k {result['k']}, {result['seconds']:.1f} s, "
+          f"peak RSS {result['peak_mib']:,.0f} MiB")
+    print("  steps (s): " + ", ".join(f"{step} {sec:.1f}" for step, sec in result["steps_seconds"].items()))
+    print("  peak RSS per step (MiB): " + ", ".join(f"{step!r} {mib:,.0f}"
+                                                   for step, mib in result["steps_peak_mib"].items()))
+
+
+def streamed_comparison(source: Path, keep: bool) -> None:
+    """The streamed build beside the in-memory one (below 10M papers), on one copy of `source`."""
+    import numpy as np
+    from sklearn.metrics import adjusted_rand_score
+
+    require_cache(source, "python bench/make_scale_db.py --n 1000000")
+    if not (keep and STREAMED_DB.exists()):
+        print(f"copying {source} to {STREAMED_DB}", file=sys.stderr)
+        shutil.copyfile(source, STREAMED_DB)
+    import sqlite3
+
+    with sqlite3.connect(STREAMED_DB) as connection:
+        count = connection.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+    in_memory = None
+    if count <= 5_000_000:  # first, so that the streamed side is the rebuild (it reads the last map's papers)
+        in_memory = child(["in-memory", str(STREAMED_DB)])
+        report("baseline: build_map with every vector in memory", in_memory)
+    streamed = child(["streamed", str(STREAMED_DB)])
+    report("paperscope build_map from chunks (streamed)", streamed)
+    if in_memory is None:
+        return
+    agreement = adjusted_rand_score(np.load(STREAMED_DB.with_suffix(".labels-True.npy")),
+                                    np.load(STREAMED_DB.with_suffix(".labels-False.npy")))
+    print(f"streamed / in memory: {streamed['seconds'] / in_memory['seconds']:.2f}x the time, "
+          f"{streamed['peak_mib'] / in_memory['peak_mib']:.2f}x the peak memory; "
+          f"agreement of the two maps (ARI) {agreement:.3f}")
 
 
 if __name__ == "__main__":

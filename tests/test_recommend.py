@@ -304,3 +304,30 @@ def test_the_corpus_is_read_anew_when_folded_rows_pass_the_refit_share(tmp_path:
         _ingest_lines(store, settings, lines[8:], tmp_path / "later.jsonl")  # as many again: past REFIT_SHARE
         after = recommender.load_corpus(before)
         assert after.vectorizer is not before.vectorizer and after.folded == 0 and len(after.corpus.ids) == 16
+
+
+def test_past_the_corpus_bound_the_corpus_is_the_newest_papers_and_the_marked_ones(tmp_path: Path) -> None:
+    """With more papers stored than PAPERSCOPE_RECOMMEND_CORPUS_PAPERS, the corpus holds the newest that many and
+    the papers users marked; a paper marked after the corpus was read is read by id for the ranking."""
+    lines = (FIXTURES / "digest_papers.jsonl").read_text().splitlines()
+    settings = Settings(database_url=str(tmp_path / "bounded.db"), embedding_model="hashing",
+                        recommend_corpus_papers=8)
+    with open_store(settings.database_url) as store:
+        _ingest_lines(store, settings, lines[:8], tmp_path / "older.jsonl")  # GRAPH, SPEECH[:2]
+        _ingest_lines(store, settings, lines[8:], tmp_path / "newer.jsonl")  # SPEECH[2:], ROBOTS
+        ada = store.accounts.create_user("ada@example.org")
+        store.accounts.set_library_state(ada.id, SPEECH[:2], "saved")
+        recommender = Recommender(store, settings, refresh_on_read=False)
+        snapshot = recommender.load_corpus()
+        recommender.use(snapshot)
+        assert set(snapshot.corpus.ids) == {*SPEECH, *ROBOTS} and snapshot.window == 8
+        assert set(recommender.period_candidates(ada.id)) == {*SPEECH[2:], *ROBOTS}
+        results = recommender.recommend(ada.id, candidates=recommender.period_candidates(ada.id), limit=5)
+        assert {r.id for r in results[:3]} == set(SPEECH[2:])
+        assert {c.id for c in results[0].why.closest} <= set(SPEECH[:2]) and results[0].why.closest
+
+        bob = store.accounts.create_user("bob@example.org")
+        store.accounts.set_library_state(bob.id, GRAPH[:2], "saved")  # older than the corpus, saved after it
+        picks = recommender.recommend(bob.id, candidates=recommender.period_candidates(bob.id), limit=3)
+        assert picks and all({c.id for c in p.why.closest} <= set(GRAPH[:2]) and p.why.closest for p in picks)
+        assert recommender.loaded is snapshot and len(snapshot.corpus.ids) == 10  # read for that ranking alone

@@ -267,3 +267,27 @@ def test_a_small_collection_gets_the_silhouettes_k(corpus: Corpus) -> None:
     assert alone.k_rule_ == "split test" and small.k_rule_.startswith("silhouette")
     assert small.n_clusters_ >= 2
     assert adjusted_rand_score(corpus.groups[picked], small.labels_) > 0.5  # robotics and language apart
+
+
+def test_a_map_built_from_chunks_is_the_map_built_in_memory(tmp_path: Path, corpus: Corpus) -> None:
+    """The streamed build (what a store past STREAM_ABOVE vectors gets) reads the vectors 64 at a time, pass after
+    pass, and finds the same topics, labels, scores and further topics as the build that holds them all."""
+    maps = []
+    for streamed in (False, True):
+        folder = tmp_path / str(streamed)
+        folder.mkdir()
+        store, settings = _stored(folder, corpus)
+        with store:
+            build_map(store, settings, model_name=corpus.model, streamed=streamed, chunk_papers=64)
+            maps.append(map_json(store))
+            assert maps[-1]["map"]["params"]["streamed"] is streamed
+            scores = {a.paper_id: a for a in store.topics.assignments()}
+            maps[-1]["scores"] = {i: (round(a.score, 4), [o.id for o in a.other_topics])
+                                  for i, a in scores.items()}
+    in_memory, streamed_map = maps
+    assert len(in_memory["topics"]) == len(streamed_map["topics"]) >= 3
+    assert streamed_map["assignments"] == in_memory["assignments"]
+    assert streamed_map["scores"] == in_memory["scores"]
+    assert [t["label"] for t in streamed_map["topics"]] == [t["label"] for t in in_memory["topics"]]
+    assert [t["emerged_at"] for t in streamed_map["topics"]] == [t["emerged_at"] for t in in_memory["topics"]]
+    assert [a["label"] for a in streamed_map["areas"]] == [a["label"] for a in in_memory["areas"]]

@@ -194,6 +194,10 @@ class Settings(BaseSettings):
         "How hybrid search fuses its rankings: `rrf` (reciprocal rank fusion) or `convex` (weighted sum of min-max "
         "normalised scores; 0.727 against 0.717 nDCG@10 on SciFact)"))
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant of hybrid search")
+    recommend_corpus_papers: int = Field(default=50_000, ge=1, description=(
+        "Papers a recommender holds in memory: every embedded paper while the store has at most this many, else "
+        "the newest this many (the papers recommendations and digests rank, and the rankers' background) plus the "
+        "papers users saved, voted for or hid, read by id. About 4 KB a paper (vector and TF-IDF row)"))
     keyword_weight: float = Field(default=1.0, ge=0, description="Weight of the keyword ranking in hybrid search")
     semantic_weight: float = Field(default=1.0, ge=0, description="Weight of the semantic ranking in hybrid search")
     search_tuning: bool = Field(default=True, description=(

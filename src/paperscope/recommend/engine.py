@@ -7,6 +7,13 @@ weights chosen from that user's own library (recommend/mix.py), stored until the
 passed in ranks every user alike instead. Every recommendation carries its reason: the library papers it is
 closest to, the weightiest terms it shares with them, the follows it matches, and the signals that carried it.
 
+The corpus is bounded by `PAPERSCOPE_RECOMMEND_CORPUS_PAPERS` (`Settings.recommend_corpus_papers`): while the store
+holds at most that many papers it is every embedded paper; past it, the newest that many (what digests and
+/recommendations rank, and where the rankers draw their background of negatives from, as arxiv-sanity-lite ranks
+a recent window) plus every paper a user saved, voted for or hid, read by id. A user's marks made since the
+snapshot was read and missing from it are read by id for that ranking alone. Memory then stays near 4 KB a paper
+of the window, whatever the store's size (docs/decisions/0125-bounded-recommendation-corpus.md).
+
 The corpus is a `CorpusSnapshot`, never changed once made. When the store gains vectors, `load_corpus` folds
 the new ones into a new snapshot (their TF-IDF rows from the vocabulary already fit) and reads everything
 again only when the folded rows pass `REFIT_SHARE` of the corpus or papers went away. By default `corpus`
@@ -21,6 +28,7 @@ or typed a few keywords gets a sensible list from the first day.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -58,6 +66,8 @@ REFIT_SHARE = 0.25  # fold new vectors in until they are this share of the corpu
 
 StoreMark = tuple[dt.datetime | None, int]  # (newest vector's time, papers stored): what a snapshot was read at
 
+
+WINDOW_CHUNK = 10_000  # papers read at a time for a bounded corpus
 
 CITATION_SEEDS = 50  # library papers whose citation ties are read, newest first
 CITATION_TIES = 100  # ties read per library paper
@@ -158,6 +168,7 @@ class CorpusSnapshot:
     titles: dict[str, str]
     mark: StoreMark
     folded: int = 0
+    window: int | None = None  # the newest papers it holds (beside the users' marks); None: every embedded paper
 
 
 class Recommender:
@@ -229,15 +240,70 @@ class Recommender:
         return self._build_corpus(mark)
 
     def _build_corpus(self, mark: StoreMark) -> CorpusSnapshot:
+        window = self.settings.recommend_corpus_papers
+        if mark[1] > window:
+            return self._build_window(mark, window)
         ids, vectors = self.store.load_embeddings(self.embedder.name)
         papers = self.store.get_papers(ids, include_hidden=True)  # hidden ones are left out when ranking
         keep = [k for k, i in enumerate(ids) if i in papers]  # a paper merged away since its vector was stored
         ids = [ids[k] for k in keep]
         vectors = vectors[keep] if keep else np.zeros((0, self.embedder.dim), dtype=np.float32)
         titles = {i: papers[i].title for i in ids}
-        vectorizer, tfidf, terms = fit_tfidf([document_text(papers[i]) for i in ids])
+        vectorizer, tfidf, terms = _fitted_tfidf([document_text(papers[i]) for i in ids])
         corpus = Corpus(ids, np.ascontiguousarray(vectors, dtype=np.float32), tfidf, terms)
         return CorpusSnapshot(corpus, vectorizer, titles, mark)
+
+    def _build_window(self, mark: StoreMark, window: int) -> CorpusSnapshot:
+        """The newest `window` papers and every user's marked papers, read by id in chunks."""
+        wanted = list(dict.fromkeys(self.store.papers_added_since(None, limit=window) + self._marked_ids()))
+        ids: list[str] = []
+        blocks: list[np.ndarray] = []
+        texts: list[str] = []
+        titles: dict[str, str] = {}
+        for start in range(0, len(wanted), WINDOW_CHUNK):
+            chunk = wanted[start:start + WINDOW_CHUNK]
+            found = self.store.get_embeddings(chunk, self.embedder.name)
+            papers = self.store.get_papers([i for i in chunk if i in found], include_hidden=True)
+            chunk_ids = [i for i in chunk if i in found and i in papers]
+            ids += chunk_ids
+            if chunk_ids:
+                blocks.append(np.vstack([found[i] for i in chunk_ids]).astype(np.float32))
+            texts += [document_text(papers[i]) for i in chunk_ids]
+            titles.update((i, papers[i].title) for i in chunk_ids)
+        vectors = np.vstack(blocks) if blocks else np.zeros((0, self.embedder.dim), dtype=np.float32)
+        vectorizer, tfidf, terms = _fitted_tfidf(texts)
+        corpus = Corpus(ids, np.ascontiguousarray(vectors), tfidf, terms)
+        return CorpusSnapshot(corpus, vectorizer, titles, mark, window=window)
+
+    def _marked_ids(self) -> list[str]:
+        """Every paper some user saved, voted for or hid."""
+        accounts = self.store.accounts
+        marked: list[str] = []
+        for user in accounts.list_users():
+            marked += accounts.library_ids(user.id, "saved") + accounts.voted_ids(user.id)
+            marked += accounts.library_ids(user.id, "hidden")
+        return marked
+
+    def _with_rows(self, snapshot: CorpusSnapshot, paper_ids: Iterable[str]) -> CorpusSnapshot:
+        """`snapshot` with the vectors and TF-IDF rows of those of `paper_ids` it lacks, read by id (for one
+        ranking); `snapshot` itself when it lacks none or holds every embedded paper."""
+        corpus = snapshot.corpus
+        missing = [i for i in dict.fromkeys(paper_ids) if i not in corpus.row]
+        if snapshot.window is None or not missing:
+            return snapshot
+        found = self.store.get_embeddings(missing, self.embedder.name)
+        papers = self.store.get_papers([i for i in missing if i in found], include_hidden=True)
+        extra = [i for i in missing if i in found and i in papers]
+        if not extra:
+            return snapshot
+        vectors = np.vstack([corpus.vectors, np.vstack([found[i] for i in extra]).astype(np.float32)])
+        tfidf = corpus.tfidf
+        if tfidf is not None and snapshot.vectorizer is not None:
+            tfidf = sp.vstack([tfidf, snapshot.vectorizer.transform([document_text(papers[i]) for i in extra])],
+                              format="csr")
+        titles = {**snapshot.titles, **{i: papers[i].title for i in extra}}
+        return dataclasses.replace(snapshot, corpus=Corpus(corpus.ids + extra, vectors, tfidf, corpus.terms),
+                                   titles=titles)
 
     def _fold(self, previous: CorpusSnapshot, mark: StoreMark) -> CorpusSnapshot | None:
         """`previous` with the vectors stored after its mark (new papers appended, re-embedded ones moved to
@@ -255,7 +321,7 @@ class Recommender:
         papers = self.store.get_papers(new_ids, include_hidden=True)
         arriving = [k for k, i in enumerate(new_ids) if i in papers]
         if not arriving:
-            return CorpusSnapshot(old, previous.vectorizer, previous.titles, mark, folded)
+            return CorpusSnapshot(old, previous.vectorizer, previous.titles, mark, folded, previous.window)
         ids = [new_ids[k] for k in arriving]
         incoming = set(ids)
         keep = [row for row, i in enumerate(old.ids) if i not in incoming]
@@ -264,15 +330,16 @@ class Recommender:
                           format="csr")
         corpus = Corpus([old.ids[row] for row in keep] + ids, np.ascontiguousarray(vectors), tfidf, old.terms)
         titles = {**previous.titles, **{i: papers[i].title for i in ids}}
-        return CorpusSnapshot(corpus, previous.vectorizer, titles, mark, folded)
+        return CorpusSnapshot(corpus, previous.vectorizer, titles, mark, folded, previous.window)
 
     def period_candidates(self, user_id: int, since: dt.datetime | None = None) -> list[str]:
         """The papers of "this period" for a user: stored after `since`, by default after the user's last
-        digest, or every stored paper before the first one."""
+        digest, or every stored paper before the first one; the newest `recommend_corpus_papers` of them at
+        most (the corpus holds no more)."""
         if since is None:
             subscription = self.store.digests.get_subscription(user_id)
             since = subscription.last_digest_at if subscription else None
-        return self.store.papers_added_since(since)
+        return self.store.papers_added_since(since, limit=self.settings.recommend_corpus_papers)
 
     def topic_labels(self) -> tuple[dict[str, int], dict[int, str]]:
         """(paper id -> main topic id, topic id -> label) of the current topic map; empty without one."""
@@ -314,6 +381,8 @@ class Recommender:
         topic_of, topic_label = self.topic_labels()
         followed_topics = {t: topic_label[t] for t in topics if t in topic_label}
         topic_seeds = [p for t in followed_topics for p in self.store.topics.paper_ids(t, limit=TOPIC_SEEDS)]
+        snapshot = self._with_rows(snapshot, positives_ids + hidden_ids + topic_seeds)
+        corpus = snapshot.corpus
         library = corpus.rows(positives_ids)
         signals = Signals(corpus.rows(set(positives_ids) | set(topic_seeds)), corpus.rows(hidden_ids),
                           corpus.rows(mine), pool=corpus.rows(pool) if candidates is not None else None)
@@ -444,6 +513,15 @@ class Recommender:
                 top = np.argsort(-shared.data)[:TERMS_SHOWN * 2]
                 why.terms = _distinct_terms([str(corpus.terms[shared.col[i]]) for i in top])[:TERMS_SHOWN]
         return why
+
+
+def _fitted_tfidf(texts: list[str]) -> tuple[Any, sp.csr_matrix | None, np.ndarray | None]:
+    """`fit_tfidf`, without the vectorizer's record of the terms it cut (`stop_words_`: millions of strings on a
+    large corpus, for introspection only)."""
+    vectorizer, tfidf, terms = fit_tfidf(texts)
+    if vectorizer is not None and hasattr(vectorizer, "stop_words_"):
+        del vectorizer.stop_words_
+    return vectorizer, tfidf, terms
 
 
 def _distinct_terms(terms: list[str]) -> list[str]:

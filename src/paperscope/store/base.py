@@ -190,8 +190,9 @@ class Store(abc.ABC):
         """When a paper was last added or changed (None for an empty store): a cheap "anything new?" check."""
 
     @abc.abstractmethod
-    def papers_added_since(self, since: dt.datetime | None) -> list[str]:
-        """Ids of the papers stored after `since` (every paper with None), newest first."""
+    def papers_added_since(self, since: dt.datetime | None, limit: int | None = None) -> list[str]:
+        """Ids of the papers stored after `since` (every paper with None), newest first; the newest `limit`
+        of them when given."""
 
     @abc.abstractmethod
     def paper_dates(self, paper_ids: Sequence[str] | None = None) -> dict[str, dt.date]:

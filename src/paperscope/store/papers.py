@@ -155,10 +155,12 @@ class PaperStore:
             latest = conn.execute(sa.select(sa.func.max(papers.c.modified_at))).scalar_one_or_none()
         return as_utc(latest) if latest is not None else None
 
-    def papers_added_since(self, since: dt.datetime | None) -> list[str]:
+    def papers_added_since(self, since: dt.datetime | None, limit: int | None = None) -> list[str]:
         query = sa.select(papers.c.id).order_by(papers.c.added_at.desc(), papers.c.id)
         if since is not None:
             query = query.where(papers.c.added_at > since)
+        if limit is not None:
+            query = query.limit(limit)
         with self.engine.connect() as conn:
             return list(conn.execute(query).scalars())
 

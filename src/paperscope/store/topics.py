@@ -28,6 +28,7 @@ incrementally.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -140,11 +141,9 @@ class TopicStore:
         is replaced by the given ones."""
         now = utc_now()
         with write_transaction(self.engine) as conn:
-            rows = list(assignments)
             map_id = inserted_id(conn.execute(topic_maps.insert().values(
-                model=model, built_at=now, n_papers=len(rows), n_topics=len(records),
-                n_outliers=sum(1 for a in rows if a.topic_id is None), params=params, state=state,
-                areas=[_area_row(a) for a in areas])))
+                model=model, built_at=now, n_papers=0, n_topics=len(records), n_outliers=0, params=params,
+                state=state, areas=[_area_row(a) for a in areas])))
             created = dict(conn.execute(sa.select(topics.c.id, topics.c.created_at)).all())
             ids = [r.id for r in records]
             conn.execute(topics.update().where(topics.c.retired_at.is_(None), topics.c.id.notin_(ids))
@@ -153,9 +152,13 @@ class TopicStore:
             if ids:
                 conn.execute(topics.delete().where(topics.c.id.in_(ids)))
                 conn.execute(topics.insert(), [_topic_row(r, map_id, created.get(r.id) or now) for r in records])
-            for start in range(0, len(rows), 5000):
-                conn.execute(topic_assignments.insert(),
-                             [_assignment_row(a, map_id, now) for a in rows[start:start + 5000]])
+            n_papers = n_outliers = 0
+            for batch in _batched(assignments, 5000):  # a generator of millions is never held whole
+                conn.execute(topic_assignments.insert(), [_assignment_row(a, map_id, now) for a in batch])
+                n_papers += len(batch)
+                n_outliers += sum(1 for a in batch if a.topic_id is None)
+            conn.execute(topic_maps.update().where(topic_maps.c.id == map_id)
+                         .values(n_papers=n_papers, n_outliers=n_outliers))
             return _map_info(conn.execute(sa.select(topic_maps).where(topic_maps.c.id == map_id)).mappings().one())
 
     def add_assignments(self, assignments: Sequence[Assignment]) -> int:
@@ -367,3 +370,9 @@ def _recount(conn: Connection, map_id: int) -> None:
     total = sum(counts.values())
     conn.execute(topic_maps.update().where(topic_maps.c.id == map_id).values(
         n_papers=total, n_outliers=int(counts.get(None, 0))))
+
+
+def _batched(items: Iterable[Assignment], size: int) -> Iterator[list[Assignment]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,8 @@ from paperscope.topics.ppp import PPP, SMALL_COLLECTION
 MATCH_COSINE = 0.8  # a new topic keeps an old topic's id when their centres are at least this similar
 PARENT_COSINE = 0.5  # an unmatched new topic names the most similar old topic as its parent above this
 EMERGED_FRACTION = 0.1  # a topic emerged on the day by which this share of its papers had appeared
+STREAM_ABOVE = 1_000_000  # vectors: past this many the map is built from chunks, never holding them together
+CHUNK_PAPERS = 50_000  # vectors (or dates) read at a time when streaming
 
 Progress = Callable[[str], None]
 
@@ -59,32 +61,88 @@ def embedding_model_name(settings: Settings) -> str:
     return get_embedder(settings.embedding_model).name
 
 
+class StoredChunks:
+    """The stored vectors of one model, read chunk by chunk as often as `read` is called; the first reading
+    collects the papers' ids, every later one checks it meets the same papers in the same order."""
+
+    def __init__(self, store: Store, model_name: str, chunk_papers: int = CHUNK_PAPERS) -> None:
+        self.store = store
+        self.model_name = model_name
+        self.chunk_papers = chunk_papers
+        self.count = int(store.embedding_models().get(model_name, {}).get("count", 0))
+        self.ids: list[str] = []
+        self._read = False
+
+    def read(self) -> Iterator[np.ndarray]:
+        first = not self._read
+        self._read = True
+        start = 0
+        for batch_ids, block in self.store.iter_embeddings(self.model_name, batch_size=self.chunk_papers):
+            if first:
+                self.ids += batch_ids
+            elif self.ids[start:start + len(batch_ids)] != batch_ids:
+                raise StoreChanged()
+            start += len(batch_ids)
+            yield block
+        if start != self.count:
+            raise StoreChanged()
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors of those rows, read by id."""
+        wanted = [self.ids[int(r)] for r in rows]
+        found = self.store.get_embeddings(wanted, self.model_name)
+        dim = len(next(iter(found.values()))) if found else 0
+        return np.vstack([found[i] for i in wanted]).astype(np.float32) if wanted else np.zeros((0, dim), np.float32)
+
+
+class StoreChanged(ConfigError):
+    def __init__(self) -> None:
+        super().__init__("Vectors were stored or removed while the topic map was being built from them; build it "
+                         "again once indexing is done.")
+
+
 def build_map(store: Store, settings: Settings, *, model_name: str | None = None, balanced: bool = False,
-              n_topics: int | None = None, explain_goal: str | None = None, progress: Progress | None = None
-              ) -> BuildReport:
+              n_topics: int | None = None, explain_goal: str | None = None, progress: Progress | None = None,
+              streamed: bool | None = None, chunk_papers: int = CHUNK_PAPERS) -> BuildReport:
     """Fit, label and store a new topic map from every stored vector of the configured model (with `n_topics`,
-    that many topics instead of the number PPP chooses)."""
+    that many topics instead of the number PPP chooses). Above `STREAM_ABOVE` vectors (or with `streamed`) the
+    vectors are read `chunk_papers` at a time, pass after pass, and never held together (`TopicModel.fit_chunks`)."""
     say = progress or (lambda _message: None)
     seconds: dict[str, float] = {}
     model_name = model_name or embedding_model_name(settings)
     started = time.perf_counter()
     say("loading the vectors")
-    ids, X = store.load_embeddings(model_name)
-    if len(ids) < 2:
-        raise NotEmbedded(f"A topic map needs embedded papers, and {len(ids)} are embedded with {model_name}. "
+    chunks: StoredChunks | None = StoredChunks(store, model_name, chunk_papers)
+    assert chunks is not None
+    if streamed is False or (streamed is None and chunks.count <= STREAM_ABOVE):
+        chunks = None
+        ids, X = store.load_embeddings(model_name)
+        n = len(ids)
+    else:
+        ids, X, n = chunks.ids, None, chunks.count
+    if n < 2:
+        raise NotEmbedded(f"A topic map needs embedded papers, and {n} are embedded with {model_name}. "
                                 "Run `paperscope ingest ...` and then `paperscope index` first.")
     seconds["load"] = time.perf_counter() - started
-    say(f"clustering {len(ids):,} papers")
+    say(f"clustering {n:,} papers")
     started = time.perf_counter()
     seed = settings.topics_seed
-    min_size = settings.topics_min_size or max(2 if len(ids) < 100 else 5, len(ids) // 100)
+    min_size = settings.topics_min_size or max(2 if n < 100 else 5, n // 100)
     if n_topics:
-        min_size = min(min_size, max(1, len(ids) // (2 * n_topics)))
+        min_size = min(min_size, max(1, n // (2 * n_topics)))
     model = TopicModel(clusterer=PPP(min_cluster_size=min_size, max_clusters=settings.topics_max, n_clusters=n_topics,
                                      silhouette_below=SMALL_COLLECTION,
                                      random_state=seed),
                        layout=Layout(random_state=seed), balanced=balanced,
-                       other_quantile=settings.topics_other_quantile, random_state=seed).fit(X)
+                       other_quantile=settings.topics_other_quantile, random_state=seed)
+    vectors_of: Callable[[np.ndarray], np.ndarray]
+    if chunks is None:
+        assert X is not None
+        model.fit(X)
+        vectors_of = X.__getitem__
+    else:
+        model.fit_chunks(chunks.read, n)
+        vectors_of = chunks.vectors
     seconds["cluster_and_layout"] = time.perf_counter() - started
     k = model.n_topics_
 
@@ -94,23 +152,24 @@ def build_map(store: Store, settings: Settings, *, model_name: str | None = None
     papers = store.get_papers([ids[i] for i in rows])
     texts = [document_text(papers[ids[i]]) if ids[i] in papers else "" for i in rows]
     embed = _label_embedder(settings, model_name)
+    row_vectors = vectors_of(rows)
     labeler = TopicLabeler(embed=embed).fit(texts, model.labels_[rows], model.scores_[rows], centres=model.centres_,
-                                            papers=(X[rows], model.labels_[rows]))
+                                            papers=(row_vectors, model.labels_[rows]))
     representatives = [[ids[rows[j]] for j in chosen] for chosen in labeler.representatives_]
     seconds["label"] = time.perf_counter() - started
     started = time.perf_counter()
     area_of_topic = group_topics(model.centres_)
-    area_parts = _areas(model, area_of_topic, X, rows, texts, embed)
+    area_parts = _areas(model, area_of_topic, X, row_vectors, rows, texts, embed)
     seconds["areas"] = time.perf_counter() - started
 
     say("matching topic ids, looking for emerging topics")
     started = time.perf_counter()
-    dates_by_id = store.paper_dates(ids)
-    dates = [dates_by_id.get(i) for i in ids]
+    dates = _days(store, ids)
     previous = store.topics.current_map()
     old_topics = store.topics.list_topics() if previous else []
     topic_ids, parents = _stable_ids(model.centres_, old_topics, store.topics.next_topic_id())
-    emerging = _emerging(store, previous, model, ids, X, dates, topic_ids, {t.id for t in old_topics}, seed)
+    emerging = _emerging(store, previous, model, ids, vectors_of, dates, topic_ids, {t.id for t in old_topics},
+                         seed)
     seconds["match_and_novelty"] = time.perf_counter() - started
 
     descriptions: list[str | None] = [None] * k
@@ -118,7 +177,7 @@ def build_map(store: Store, settings: Settings, *, model_name: str | None = None
         say(f"asking {settings.topics_llm_url} to explain the topics ({explain_goal})")
         descriptions = _explain(settings, explain_goal, texts, model.labels_[rows], model.scores_[rows])
 
-    say(f"saving the map ({len(ids):,} assignments)")
+    say(f"saving the map ({n:,} assignments)")
     old_by_id = {t.id: t for t in old_topics}
     records = []
     for topic in range(k):
@@ -133,15 +192,15 @@ def build_map(store: Store, settings: Settings, *, model_name: str | None = None
             parent_id=parents[topic], emerging=topic in emerging,
             emerged_at=emerging.get(topic) or (old.emerged_at if old else _emerged_at(members, dates)),
             description=descriptions[topic]))
-    assignments = [
+    assignments = (  # a generator: the store writes them in batches
         Assignment(paper_id, topic_ids[model.labels_[row]], float(model.scores_[row]),
                    [OtherTopic(topic_ids[j], float(s)) for j, s in zip(model.other_ids_[row],
                                                                      model.other_scores_[row], strict=True) if j >= 0],
                    float(model.coords_[row, 0]), float(model.coords_[row, 1]))
-        for row, paper_id in enumerate(ids)]
+        for row, paper_id in enumerate(ids))
     params: dict[str, Any] = {
         "method": "ppp" if not n_topics else "ppp, k given", "balanced": balanced, "k": k,
-        "min_topic_size": min_size, "seed": seed,
+        "min_topic_size": min_size, "seed": seed, "streamed": chunks is not None,
         "silhouette": getattr(model.clusterer, "silhouette_", None), "layout": model.layout.method_ if model.layout
         else None, "goal": explain_goal, "splits_tested": len(getattr(model.clusterer, "splits_", []))}
     model.topic_ids_ = np.asarray(topic_ids)
@@ -220,18 +279,22 @@ def _label_embedder(settings: Settings, model_name: str) -> Embed | None:
     return embedder.embed if embedder.name == model_name else None
 
 
-def _areas(model: TopicModel, area_of_topic: np.ndarray, X: np.ndarray, rows: np.ndarray, texts: list[str],
-           embed: Embed | None) -> list[tuple[str, list[str], float, float]]:
-    """(label, keywords, x, y) per area: labelled from the central papers of its topics (ranked by closeness to
-    the area's centre), placed at the median of its papers on the map."""
+def _areas(model: TopicModel, area_of_topic: np.ndarray, X: np.ndarray | None, row_vectors: np.ndarray,
+           rows: np.ndarray, texts: list[str], embed: Embed | None) -> list[tuple[str, list[str], float, float]]:
+    """(label, keywords, x, y) per area: labelled from the central papers of its topics (`rows`, whose vectors
+    are `row_vectors`, ranked by closeness to the area's centre), placed at the median of its papers on the map.
+    Centred on the mean of the area's papers: of `X`, or without it of the topics' sums (`model.sums_`)."""
     n_areas = int(area_of_topic.max()) + 1 if len(area_of_topic) else 0
     if n_areas == 0:
         return []
     paper_areas = area_of_topic[model.labels_]
-    centres = centroids(X, paper_areas, n_areas)
-    scores = np.einsum("nd,nd->n", X[rows], centres[paper_areas[rows]])
+    if X is not None:
+        centres = centroids(X, paper_areas, n_areas)
+    else:
+        centres = centroids(model.sums_.astype(np.float32), area_of_topic, n_areas)
+    scores = np.einsum("nd,nd->n", row_vectors, centres[paper_areas[rows]])
     labeler = TopicLabeler(embed=embed, n_representatives=0).fit(texts, paper_areas[rows], scores, centres=centres,
-                                                                papers=(X[rows], paper_areas[rows]))
+                                                                papers=(row_vectors, paper_areas[rows]))
     result = []
     for area in range(n_areas):
         where = model.coords_[paper_areas == area]
@@ -272,9 +335,9 @@ def _stable_ids(centres: np.ndarray, old_topics: list[TopicRecord], next_id: int
     return result, parents
 
 
-def _emerging(store: Store, previous: MapInfo | None, model: TopicModel, ids: list[str], X: np.ndarray,
-              dates: list[dt.date | None], topic_ids: list[int], old_ids: set[int], seed: int
-              ) -> dict[int, dt.date | None]:
+def _emerging(store: Store, previous: MapInfo | None, model: TopicModel, ids: list[str],
+              vectors_of: Callable[[np.ndarray], np.ndarray], dates: np.ndarray, topic_ids: list[int],
+              old_ids: set[int], seed: int) -> dict[int, dt.date | None]:
     """New topics (no old id) that hold a novel group of the papers that arrived since the last build."""
     if previous is None:
         return {}
@@ -282,7 +345,7 @@ def _emerging(store: Store, previous: MapInfo | None, model: TopicModel, ids: li
     if blob is None:
         return {}
     old = TopicModel.from_state(blob)
-    if old.centres_.shape[1] != X.shape[1]:
+    if old.centres_.shape[1] != model.centres_.shape[1]:
         return {}
     built = store.topics.built_paper_ids()
     new_rows = np.array([row for row, paper_id in enumerate(ids) if paper_id not in built], dtype=np.int64)
@@ -291,7 +354,7 @@ def _emerging(store: Store, previous: MapInfo | None, model: TopicModel, ids: li
     min_size = max(5, len(new_rows) // 100)
     finder = NovelTopicFinder(old.centres_, old.other_thresholds_, min_topic_size=min_size,
                               emerged_fraction=EMERGED_FRACTION, random_state=seed)
-    finder.fit(X[new_rows], [dates[i] for i in new_rows])
+    finder.fit(vectors_of(new_rows), [_date(dates[i]) for i in new_rows])
     emerging: dict[int, dt.date | None] = {}
     for members, emerged_at in zip(finder.novel_members_, finder.emerged_at_, strict=True):
         topics, counts = np.unique(model.labels_[new_rows[members]], return_counts=True)
@@ -301,9 +364,22 @@ def _emerging(store: Store, previous: MapInfo | None, model: TopicModel, ids: li
     return emerging
 
 
-def _emerged_at(members: np.ndarray, dates: list[dt.date | None]) -> dt.date | None:
-    known = sorted(d for d in (dates[i] for i in members) if d is not None)
-    return known[min(len(known) - 1, int(EMERGED_FRACTION * len(known)))] if known else None
+def _days(store: Store, ids: list[str]) -> np.ndarray:
+    """Each paper's date (`Store.paper_dates`) as datetime64[D], NaT where unknown; read in chunks."""
+    days = np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[D]")
+    for start in range(0, len(ids), CHUNK_PAPERS):
+        found = store.paper_dates(ids[start:start + CHUNK_PAPERS])
+        days[start:start + CHUNK_PAPERS] = [found.get(i, np.datetime64("NaT")) for i in ids[start:start + CHUNK_PAPERS]]
+    return days
+
+
+def _date(day: np.datetime64) -> dt.date | None:
+    return None if np.isnat(day) else dt.date.fromisoformat(str(day))
+
+
+def _emerged_at(members: np.ndarray, dates: np.ndarray) -> dt.date | None:
+    known = np.sort(dates[members][~np.isnat(dates[members])])
+    return _date(known[min(len(known) - 1, int(EMERGED_FRACTION * len(known)))]) if len(known) else None
 
 
 def _explain(settings: Settings, goal: str, texts: list[str], labels: np.ndarray, scores: np.ndarray

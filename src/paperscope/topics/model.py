@@ -12,15 +12,16 @@ embedding space itself, so they mean the same across rebuilds. Every step over a
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+from scipy import sparse
 
 from paperscope.topics.ambiguity import cohesion, member_quantiles, neighbours, other_topics, separability
 from paperscope.topics.balance import balanced_assignment
-from paperscope.topics.chunks import CHUNK_ROWS, centroids, nearest, top_similar
+from paperscope.topics.chunks import CHUNK_ROWS, centroids, nearest, normalise_rows, top_similar
 from paperscope.topics.label import TopicLabeler
 from paperscope.topics.layout import Layout
 from paperscope.topics.ppp import PPP
@@ -68,6 +69,58 @@ class TopicModel:
     def fit(self, X: np.ndarray, texts: Sequence[str] | None = None) -> TopicModel:
         X = np.asarray(X, dtype=np.float32)
         Z = self.reducer.fit_transform(X)
+        labels, k = self._cluster(Z)
+        self.centres_ = centroids(X, labels, k)
+        self.scores_ = _own_scores(X, self.centres_, labels)
+        self._thresholds()
+        self.other_ids_, self.other_scores_ = other_topics(X, self.centres_, labels, self.other_thresholds_,
+                                                           max_other=self.max_other)
+        self._finish(Z)
+        if self.labeler is not None and texts is not None:
+            self.labeler.fit(texts, labels, self.scores_)
+            self.keywords_ = self.labeler.keywords_
+            self.labels_text_ = self.labeler.labels_text_
+            self.representatives_ = self.labeler.representatives_
+        return self
+
+    def fit_chunks(self, read: Callable[[], Iterable[np.ndarray]], n: int) -> TopicModel:
+        """`fit` on vectors too many to hold: `read()` yields the same `n` rows, in the same order and chunks,
+        each time it is called. Only the reduced vectors (n x 50 float32) are held; the reduction is fitted on
+        the very sample `fit` draws; centres, scores and further topics take one pass each over the chunks.
+        `sums_` keeps each topic's sum of vectors (what areas are centred on). No labeler."""
+        reducer = self.reducer
+        rng = np.random.default_rng(reducer.random_state)
+        sample = (np.arange(n) if n <= reducer.sample_size
+                  else np.sort(rng.choice(n, reducer.sample_size, replace=False)))
+        reducer.fit(_rows_at(read, sample))
+        assert reducer.components_ is not None
+        Z = np.empty((n, reducer.components_.shape[0]), dtype=np.float32)
+        for start, block in _offsets(read):
+            Z[start:start + len(block)] = reducer.transform(block)
+        labels, k = self._cluster(Z)
+        sums = np.zeros((k, reducer.components_.shape[1]), dtype=np.float64)
+        for start, block in _offsets(read):
+            indicator = sparse.csr_matrix((np.ones(len(block), dtype=np.float32),
+                                           (labels[start:start + len(block)], np.arange(len(block)))),
+                                          shape=(k, len(block)))
+            sums += indicator @ block
+        self.sums_ = sums
+        self.centres_ = normalise_rows(sums.astype(np.float32))
+        self.scores_ = np.empty(n, dtype=np.float32)
+        for start, block in _offsets(read):
+            self.scores_[start:start + len(block)] = _own_scores(block, self.centres_, labels[start:start + len(block)])
+        self._thresholds()
+        self.other_ids_ = np.full((n, self.max_other), -1, dtype=np.int64)
+        self.other_scores_ = np.zeros((n, self.max_other), dtype=np.float32)
+        for start, block in _offsets(read):
+            end = start + len(block)
+            self.other_ids_[start:end], self.other_scores_[start:end] = other_topics(
+                block, self.centres_, labels[start:end], self.other_thresholds_, max_other=self.max_other)
+        self._finish(Z)
+        return self
+
+    def _cluster(self, Z: np.ndarray) -> tuple[np.ndarray, int]:
+        """Labels and reduced centres from the reduced vectors (balanced when asked); (labels, k)."""
         labels = np.asarray(self.clusterer.fit(Z).labels_, dtype=np.int64)
         k = int(labels.max()) + 1 if len(labels) else 0
         reduced_centres = centroids(Z, labels, k)
@@ -77,27 +130,25 @@ class TopicModel:
         self.labels_ = labels
         self.n_topics_ = k
         self.reduced_centres_ = reduced_centres
-        self.centres_ = centroids(X, labels, k)
-        self.scores_ = _own_scores(X, self.centres_, labels)
+        return labels, k
+
+    def _thresholds(self) -> None:
+        labels, k = self.labels_, self.n_topics_
         self.cohesion_ = cohesion(self.scores_, labels, k)
         self.sizes_ = np.bincount(labels, minlength=k)
         self.fit_thresholds_ = member_quantiles(self.scores_, labels, k, self.fit_quantile)
         self.other_thresholds_ = member_quantiles(self.scores_, labels, k, self.other_quantile)
-        self.other_ids_, self.other_scores_ = other_topics(X, self.centres_, labels, self.other_thresholds_,
-                                                           max_other=self.max_other)
+
+    def _finish(self, Z: np.ndarray) -> None:
+        """Separability of neighbouring topics and the layout, both in the reduced space."""
+        labels, k = self.labels_, self.n_topics_
         self.neighbours_ = [[(j, separability(Z, labels, i, j, random_state=self.random_state)) for j in row]
                             for i, row in enumerate(neighbours(self.reduced_centres_, self.n_neighbours))]
         if self.layout is not None:
             self.coords_ = self.layout.fit_transform(Z)
         else:
-            self.coords_ = np.zeros((len(X), 2), dtype=np.float32)
+            self.coords_ = np.zeros((len(Z), 2), dtype=np.float32)
         self.topic_coords_ = _topic_coords(self.coords_, labels, k)
-        if self.labeler is not None and texts is not None:
-            self.labeler.fit(texts, labels, self.scores_)
-            self.keywords_ = self.labeler.keywords_
-            self.labels_text_ = self.labeler.labels_text_
-            self.representatives_ = self.labeler.representatives_
-        return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The main topic of each vector: the nearest centre in the reduced space, as in `fit`."""
@@ -146,6 +197,23 @@ class TopicModel:
         model.n_topics_ = len(model.centres_)
         model.topic_ids_ = arrays["topic_ids"]
         return model
+
+
+def _offsets(read: Callable[[], Iterable[np.ndarray]]) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, chunk as float32) of each chunk `read()` yields."""
+    start = 0
+    for block in read():
+        yield start, np.asarray(block, dtype=np.float32)
+        start += len(block)
+
+
+def _rows_at(read: Callable[[], Iterable[np.ndarray]], rows: np.ndarray) -> np.ndarray:
+    """The rows numbered `rows` (sorted) of what `read()` yields, gathered chunk by chunk."""
+    picked = []
+    for start, block in _offsets(read):
+        lo, hi = np.searchsorted(rows, [start, start + len(block)])
+        picked.append(block[rows[lo:hi] - start])
+    return np.vstack(picked)
 
 
 def _own_scores(X: np.ndarray, centres: np.ndarray, labels: np.ndarray) -> np.ndarray:

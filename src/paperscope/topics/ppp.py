@@ -34,6 +34,9 @@ from paperscope.topics.chunks import centroids, nearest
 # Below this many papers a topic map cannot test a split on held-out papers (fewer than 50 would be held out):
 # the number of topics is then the silhouette's choice (PPP's `silhouette_below`).
 SMALL_COLLECTION = 100
+# Above this many rows the final k-means pass centres the rows in place (and restores them) instead of on a copy:
+# at ten million papers the copy would be 2 GB.
+IN_PLACE_ABOVE = 2_000_000
 
 
 @dataclass
@@ -102,8 +105,8 @@ class PPP(ClusterMixin, BaseEstimator):  # type: ignore[misc]
                 counter += 1
         centres = np.vstack([centroids(X[m], np.zeros(len(m), dtype=np.int64), 1) for m in leaves])
         if self.refine and len(leaves) > 1:
-            km = KMeans(n_clusters=len(leaves), init=centres, n_init=1, max_iter=50,
-                        random_state=self.random_state).fit(X)
+            km = KMeans(n_clusters=len(leaves), init=centres, n_init=1, max_iter=50, random_state=self.random_state,
+                        copy_x=len(X) <= IN_PLACE_ABOVE).fit(X)
             labels = km.labels_
             centres = centroids(X, labels, len(leaves))
         else:
@@ -133,7 +136,7 @@ class PPP(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             projected = (X[test_rows] @ axis)[:, None].astype(np.float64)
             cut = float(((km.cluster_centers_[0] + km.cluster_centers_[1]) / 2) @ axis)
             bic_gain, agreement = _mixture_test(projected, projected[:, 0] > cut)
-        labels, _ = nearest(X[members], _unit(km.cluster_centers_))
+        labels, _ = nearest(X if len(members) == len(X) else X[members], _unit(km.cluster_centers_))
         sizes = (int((labels == 0).sum()), int((labels == 1).sum()))
         supported = bic_gain > 0 and agreement >= self.agreement
         accepted = (supported or forced) and min(sizes) >= min_size
