@@ -170,6 +170,22 @@ class MilvusIndex:
                                             "PAPERSCOPE_SEARCH_URL and that the server runs.") from exc
             return _clients[uri]
 
+    @staticmethod
+    def release(search_url: str) -> None:
+        """Close this process's client for PAPERSCOPE_SEARCH_URL and, for a Milvus Lite file, stop the Lite
+        server this process runs on it, which frees the file for another process (Lite serves one at a time).
+        Indexes opened on it before must not be used afterwards."""
+        uri = milvus_uri(search_url)
+        with _clients_lock:
+            client = _clients.pop(uri, None)
+        if client is None:
+            return
+        client.close()
+        if uri.startswith("/"):
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(uri)
+
     # The collection ---------------------------------------------------------------------------
 
     def ensure(self) -> None:
