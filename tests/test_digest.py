@@ -68,6 +68,7 @@ def links(message: EmailMessage) -> tuple[list[str], list[str]]:
     return re.findall(r'href="([^"]+)"', html.get_content()), re.findall(r"https?://\S+", text.get_content())
 
 
+@pytest.mark.search_backend
 def test_a_subscriber_gets_one_digest_then_nothing_new_then_nothing_after_unsubscribing(
         tmp_path: Path, smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
@@ -221,6 +222,7 @@ def test_unsubscribe_tokens_are_signed_dated_and_name_the_address(tmp_path: Path
         read_unsubscribe_token("secret", str(undated), lifetime=lifetime)
 
 
+@pytest.mark.search_backend
 def test_digest_pages_feed_and_json(tmp_path: Path) -> None:
     settings = site_settings(tmp_path, 25)
     with open_store(settings.database_url) as store:
@@ -308,6 +310,7 @@ def test_migration_0006_builds_the_tables_of_schema_py_and_goes_back(tmp_path: P
     engine.dispose()
 
 
+@pytest.mark.search_backend
 def test_the_worker_process_sends_each_due_digest_once(tmp_path: Path, smtp: tuple[Inbox, int]) -> None:
     """The scheduled sending as deployed: `paperscope worker` (what `serve` runs in a thread or, with
     --workers N, as a process of its own) sends the due digest, and nothing more on its next looks."""

@@ -525,6 +525,7 @@ def search_engine(fuzz_store: Store, tmp_path_factory: pytest.TempPathFactory) -
     return engine
 
 
+@pytest.mark.search_backend
 def test_any_query_with_any_filter_answers_or_says_why(search_engine: SearchEngine) -> None:
     filters = st.builds(PaperFilter, published_from=st.none() | st.dates(), published_to=st.none() | st.dates(),
                         category=st.none() | any_text, author=st.none() | any_text)

@@ -32,6 +32,8 @@ from paperscope.store import open_store  # noqa: E402
 from tests.conftest import REPO  # noqa: E402
 from tests.web_support import MATH_ID, TEX_ID, build_site  # noqa: E402
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 TOOLS = {"search", "similar", "trending", "paper", "citations", "recommend", "collect"}
 DOI_ID = "2599.00042"
 DOI = "10.5555/Agents.2026.7"

@@ -19,7 +19,7 @@ from tests.conftest import REPO, own_search_env
 from tests.e2e.test_browser import _free_port, browser, server  # noqa: F401 (fixtures)
 from tests.web_support import HOSTILE_ID, MATH_ID, PASSWORD, TEX_ID
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.search_backend]
 
 # Collects the browser's `securitypolicyviolation` events; added before any page script runs.
 RECORD_VIOLATIONS = """
