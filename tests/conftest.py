@@ -158,8 +158,9 @@ def _search_on_milvus_lite(request: pytest.FixtureRequest, tmp_path: Path,
     module_file = _search_on_milvus_lite_module
     if own is None or module_file is None or request.node.get_closest_marker("search_backend"):
         return
-    takes_module_fixture = any(definitions[-1].scope in ("module", "session") and not name.startswith("_search_on")
-                               for name, definitions in request.node._fixtureinfo.name2fixturedefs.items())
+    fixtures = request.node._fixtureinfo.name2fixturedefs.items()
+    takes_module_fixture = any(definitions and definitions[-1].scope in ("module", "session")
+                               and not name.startswith("_search_on") for name, definitions in fixtures)
     if own.exists() or (takes_module_fixture and module_file.exists()):
         pytest.fail(f"{request.node.nodeid} searched on Milvus Lite but has no search_backend mark: mark it "
                     "(pytest.mark.search_backend) so that CI runs it on Milvus Lite too", pytrace=False)
