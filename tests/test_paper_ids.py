@@ -152,7 +152,6 @@ def _citing(store: Store, paper_id: str) -> list[str]:
     return sorted(p.id for p in store.citing_papers(paper_id)[0])
 
 
-@pytest.mark.search_backend
 def test_the_web_answers_at_every_id_and_lists_citations(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 
