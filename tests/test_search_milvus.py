@@ -231,3 +231,22 @@ def test_a_search_url_that_names_no_milvus_is_refused_with_both_forms() -> None:
     for wrong in ("milvus://relative.db", "milvus:///tmp/no-suffix", "redis://host:6379"):
         with pytest.raises(ValueError, match=r"PAPERSCOPE_SEARCH_URL .*milvus:///ABSOLUTE/PATH\.db"):
             Settings(search_url=wrong)
+
+
+def test_a_paper_added_after_the_first_fill_ranks_by_keyword_as_on_the_embedded_index(tmp_path: Path) -> None:
+    """Milvus Lite keeps BM25 statistics per segment: a paper synced after the others must still rank first for
+    its own words, as it does on the embedded keyword index."""
+    database = str(tmp_path / "later.db")
+    listing = shared_path("data", "arxiv", "cs", "2025-06-30.jsonl")
+    with open_store(database) as store:
+        Ingester(store, Settings(database_url=database)).ingest(str(listing))
+        embedded, milvus = engines(store, database, tmp_path, "hashing")
+        store.upsert_papers([Paper(id="2599.00042", title="Agents that read papers through a protocol",
+                                   abstract="Tool use by language model agents over a paper radar.",
+                                   authors=["Alan Turing"], categories=["cs.AI"], sources=["jsonl"])])
+        index_papers(embedded)
+        index_papers(milvus)
+        assert milvus.sizes() == embedded.sizes()
+        for engine in (embedded, milvus):
+            hits = engine.search("tool use over a paper radar", mode="keyword", limit=3)
+            assert hits[0].id == "2599.00042", (engine.settings.search_url, [(hit.id, hit.score) for hit in hits])

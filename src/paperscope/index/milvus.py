@@ -255,7 +255,18 @@ class MilvusIndex:
         written, a re-embedded paper counting in both.
 
         A first fill writes each paper once, with its vector. Later, re-embedded papers come first, then the
-        changed papers not written already; then papers merged away are deleted."""
+        changed papers not written already; then papers merged away are deleted. Milvus Lite scores BM25 with
+        each segment's own statistics, so rows written later (a segment of their own) would rank by other term
+        weights than the rest: on Lite a sync that changes a filled collection fills it again from the store
+        instead, which puts every paper in one segment (up to Lite's 100,000 rows a segment)."""
+        filled = self.lite and self.watermarks()[0] is not None
+        written = self._sync(store)
+        if filled and any(written):
+            self.drop()
+            self._sync(store)
+        return written
+
+    def _sync(self, store: Store) -> tuple[int, int]:
         papers_mark, vectors_mark = self.watermarks()
         vectors_latest = store.latest_embedding_time(self.model)
         written: set[str] = set()
