@@ -257,17 +257,16 @@ class MilvusIndex:
         A first fill writes each paper once, with its vector. Later, re-embedded papers come first, then the
         changed papers not written already; then papers merged away are deleted. Milvus Lite scores BM25 with
         each segment's own statistics, so rows written later (a segment of their own) would rank by other term
-        weights than the rest: on Lite a sync that changes a filled collection fills it again from the store
-        instead, which puts every paper in one segment (up to Lite's 100,000 rows a segment)."""
+        weights than the rest: on Lite a sync that changes a filled collection then writes every paper again,
+        which puts them all in one new segment (up to Lite's 100,000 rows a segment) while searches go on."""
         filled = self.lite and self.watermarks()[0] is not None
         written = self._sync(store)
         if filled and any(written):
-            self.drop()
-            self._sync(store)
+            self._sync(store, everything=True)
         return written
 
-    def _sync(self, store: Store) -> tuple[int, int]:
-        papers_mark, vectors_mark = self.watermarks()
+    def _sync(self, store: Store, *, everything: bool = False) -> tuple[int, int]:
+        papers_mark, vectors_mark = (None, None) if everything else self.watermarks()
         vectors_latest = store.latest_embedding_time(self.model)
         written: set[str] = set()
         vectors_written = 0
