@@ -28,6 +28,8 @@ from paperscope.web.app import create_app
 from tests.conftest import FIXTURES
 from tests.test_digest_support import Inbox, smtp_server
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 BASE_URL = "https://papers.example.org"
 SECRET_KEY = "digest-test-secret-of-at-least-32-characters"  # a placeholder or a shorter key signs no link
 GRAPH = ["2601.00001", "2601.00002", "2601.00003", "2601.00004", "2601.00005", "2601.00006"]
@@ -68,7 +70,6 @@ def links(message: EmailMessage) -> tuple[list[str], list[str]]:
     return re.findall(r'href="([^"]+)"', html.get_content()), re.findall(r"https?://\S+", text.get_content())
 
 
-@pytest.mark.search_backend
 def test_a_subscriber_gets_one_digest_then_nothing_new_then_nothing_after_unsubscribing(
         tmp_path: Path, smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
@@ -222,7 +223,6 @@ def test_unsubscribe_tokens_are_signed_dated_and_name_the_address(tmp_path: Path
         read_unsubscribe_token("secret", str(undated), lifetime=lifetime)
 
 
-@pytest.mark.search_backend
 def test_digest_pages_feed_and_json(tmp_path: Path) -> None:
     settings = site_settings(tmp_path, 25)
     with open_store(settings.database_url) as store:
@@ -310,7 +310,6 @@ def test_migration_0006_builds_the_tables_of_schema_py_and_goes_back(tmp_path: P
     engine.dispose()
 
 
-@pytest.mark.search_backend
 def test_the_worker_process_sends_each_due_digest_once(tmp_path: Path, smtp: tuple[Inbox, int]) -> None:
     """The scheduled sending as deployed: `paperscope worker` (what `serve` runs in a thread or, with
     --workers N, as a process of its own) sends the due digest, and nothing more on its next looks."""

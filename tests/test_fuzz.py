@@ -41,6 +41,8 @@ from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store, open_store
 from tests.conftest import BACKENDS, fresh_database
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 PROFILES = {"ci": 60, "long": 5000}
 PROFILE = os.environ.get("PAPERSCOPE_FUZZ_PROFILE", "ci")
 EXAMPLES = int(os.environ.get("PAPERSCOPE_FUZZ_EXAMPLES") or PROFILES[PROFILE])
@@ -525,7 +527,6 @@ def search_engine(fuzz_store: Store, tmp_path_factory: pytest.TempPathFactory) -
     return engine
 
 
-@pytest.mark.search_backend
 def test_any_query_with_any_filter_answers_or_says_why(search_engine: SearchEngine) -> None:
     filters = st.builds(PaperFilter, published_from=st.none() | st.dates(), published_to=st.none() | st.dates(),
                         category=st.none() | any_text, author=st.none() | any_text)
