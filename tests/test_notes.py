@@ -249,6 +249,7 @@ def test_bibtex_carries_the_exporting_users_notes_only(client: TestClient, site:
     assert "note =" not in anonymous.get(f"/collections/{shared.id}/bibtex").text
 
 
+@pytest.mark.search_backend
 def test_notes_follow_a_paper_into_the_record_that_absorbs_it(store: Store) -> None:
     # Two records of one paper, each with a note of ann's, become one record: her notes become one note.
     import dataclasses

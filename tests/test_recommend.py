@@ -273,6 +273,7 @@ def _ingest_lines(store: Store, settings: Settings, lines: list[str], path: Path
     index_papers(SearchEngine(store, settings))
 
 
+@pytest.mark.search_backend
 def test_new_vectors_are_folded_into_the_corpus_without_reading_it_again(tmp_path: Path) -> None:
     lines = (FIXTURES / "digest_papers.jsonl").read_text().splitlines()
     settings = Settings(database_url=str(tmp_path / "fold.db"), embedding_model="hashing")
@@ -299,6 +300,7 @@ def test_new_vectors_are_folded_into_the_corpus_without_reading_it_again(tmp_pat
         assert {r.id for r in recommender.recommend(user.id, limit=3)} == set(ROBOTS[2:])
 
 
+@pytest.mark.search_backend
 def test_the_corpus_is_read_anew_when_folded_rows_pass_the_refit_share(tmp_path: Path) -> None:
     lines = (FIXTURES / "digest_papers.jsonl").read_text().splitlines()
     settings = Settings(database_url=str(tmp_path / "refit.db"), embedding_model="hashing")

@@ -183,6 +183,7 @@ def test_an_unreachable_or_hanging_endpoint_stops_the_pass_without_counting_agai
         assert len(store.summaries.pending(limit=10)) == 3
 
 
+@pytest.mark.search_backend
 def test_without_the_setting_nothing_is_read_called_or_stored(tmp_path: Path) -> None:
     settings = llm_settings(tmp_path, None, ingest_sources="")
     assert settings.llm_url is None
@@ -289,6 +290,7 @@ def test_summaries_show_escaped_on_cards_the_paper_page_and_in_the_api(summarise
             ["2612.00000", "2612.00001", "2612.00002"], "fake-7b")
 
 
+@pytest.mark.search_backend
 @pytest.mark.network
 def test_summaries_go_into_both_parts_of_a_digest(summarised_site: Settings) -> None:
     now = dt.datetime.now(dt.UTC)
