@@ -88,16 +88,82 @@ def _private_user_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield
 
 
-@pytest.fixture(autouse=True)
-def _search_on_milvus_lite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With PAPERSCOPE_TEST_SEARCH=milvus-lite (a CI pass), every test searches on Milvus Lite: its own file,
-    through PAPERSCOPE_SEARCH_URL, which the processes it starts inherit."""
+def search_backend_wanted() -> str | None:
+    """The search backend the tests run on by PAPERSCOPE_TEST_SEARCH: None (the embedded indexes) or
+    "milvus-lite"; any other value fails the test naming the one accepted."""
     wanted = os.environ.get(SEARCH_VARIABLE)
-    if not wanted:
-        return
-    if wanted != "milvus-lite":
+    if wanted and wanted != "milvus-lite":
         pytest.fail(f"{SEARCH_VARIABLE}={wanted!r}: the one search backend tests can run on is milvus-lite")
-    monkeypatch.setenv("PAPERSCOPE_SEARCH_URL", f"milvus:///{tmp_path / 'milvus-lite.db'}")
+    return wanted or None
+
+
+def release_search() -> None:
+    """Free the Milvus Lite file of PAPERSCOPE_SEARCH_URL in this process, so that a process the test starts
+    (paperscope serve, a command) can open it: Milvus Lite serves one process at a time."""
+    url = os.environ.get("PAPERSCOPE_SEARCH_URL")
+    if url and url.startswith("milvus:"):
+        from paperscope.index.milvus import MilvusIndex
+
+        MilvusIndex.release(url)
+
+
+def own_search_env(folder: Path) -> dict[str, str]:
+    """The environment for a process that must search on a Milvus Lite file of its own (beside a server that
+    holds the test's or module's file) when the tests run on Milvus Lite; else nothing."""
+    if not os.environ.get("PAPERSCOPE_SEARCH_URL", "").startswith("milvus:"):
+        return {}
+    return {"PAPERSCOPE_SEARCH_URL": f"milvus:///{folder / 'milvus-lite.db'}"}
+
+
+@contextmanager
+def _milvus_lite_file(folder: Path) -> Iterator[Path | None]:
+    """PAPERSCOPE_SEARCH_URL at a Milvus Lite file in `folder` for the block (with PAPERSCOPE_TEST_SEARCH=
+    milvus-lite; else nothing changes and it yields None), released in this process afterwards."""
+    if not search_backend_wanted():
+        yield None
+        return
+    path = folder / "milvus-lite.db"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PAPERSCOPE_SEARCH_URL", f"milvus:///{path}")
+        try:
+            yield path
+        finally:
+            release_search()
+
+
+# Fixtures of every scope build settings and indexes (a module's site, a session's corpus), so each scope has its
+# own Lite file: a module-scoped fixture indexes into the module's file, a test's own settings into the test's.
+@pytest.fixture(autouse=True, scope="session")
+def _search_on_milvus_lite_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    with _milvus_lite_file(tmp_path_factory.mktemp("milvus-session")):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _search_on_milvus_lite_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
+    with _milvus_lite_file(tmp_path_factory.mktemp("milvus-module")) as path:
+        yield path
+
+
+@pytest.fixture(autouse=True)
+def _search_on_milvus_lite(request: pytest.FixtureRequest, tmp_path: Path,
+                           _search_on_milvus_lite_module: Path | None) -> Iterator[None]:
+    """With PAPERSCOPE_TEST_SEARCH=milvus-lite (a CI pass), every test searches on Milvus Lite: its own file,
+    through PAPERSCOPE_SEARCH_URL, which the processes it starts inherit.
+
+    A test that reaches Milvus there (its own file, or its module's through a module-scoped fixture it takes)
+    must carry the `search_backend` mark, which selects the tests CI runs on Lite: it fails here otherwise."""
+    with _milvus_lite_file(tmp_path) as own:
+        yield
+    module_file = _search_on_milvus_lite_module
+    if own is None or module_file is None or request.node.get_closest_marker("search_backend"):
+        return
+    fixtures = request.node._fixtureinfo.name2fixturedefs.items()
+    takes_module_fixture = any(definitions and definitions[-1].scope in ("module", "session")
+                               and not name.startswith("_search_on") for name, definitions in fixtures)
+    if own.exists() or (takes_module_fixture and module_file.exists()):
+        pytest.fail(f"{request.node.nodeid} searched on Milvus Lite but has no search_backend mark: mark it "
+                    "(pytest.mark.search_backend) so that CI runs it on Milvus Lite too", pytrace=False)
 
 
 @pytest.fixture(params=BACKENDS)

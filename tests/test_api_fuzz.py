@@ -30,6 +30,8 @@ from paperscope.config import Settings
 from paperscope.store import open_store
 from tests.web_support import HOSTILE_ID, build_site
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 EXAMPLES = int(os.environ.get("PAPERSCOPE_API_FUZZ_EXAMPLES") or 8)
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not os.environ.get("PAPERSCOPE_API_FUZZ_EXAMPLES"),
                 suppress_health_check=list(HealthCheck))

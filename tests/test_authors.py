@@ -3,6 +3,7 @@ spelling of their name, listed with their papers, followed, found by name."""
 
 import datetime as dt
 
+import pytest
 from fastapi.testclient import TestClient
 
 from paperscope.ids import author_ref
@@ -62,6 +63,7 @@ def test_author_rows_follow_a_paper_whose_id_gets_better(store: Store) -> None:
     assert [p.id for p in store.authors.papers_of(author.id)[0]] == ["2601.00009"]
 
 
+@pytest.mark.search_backend
 def test_author_pages_api_search_and_follow(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from paperscope.web.app import create_app
     from tests.web_support import PASSWORD, sign_up

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from paperscope.auth import verify_password
@@ -36,6 +37,7 @@ def test_users_add_with_a_password_from_stdin_and_clear_errors(tmp_path: Path) -
     assert [u["email"] for u in listed] == ["ada@example.org"] and listed[0]["subscription"] is None
 
 
+@pytest.mark.search_backend
 def test_library_recommend_and_subscribe(tmp_path: Path) -> None:
     cli, db = runner(tmp_path)
     assert cli.invoke(main, ["ingest", str(FIXTURES / "digest_papers.jsonl")]).exit_code == 0

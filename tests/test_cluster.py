@@ -13,6 +13,8 @@ from paperscope.indexing import index_papers
 from paperscope.models import Paper
 from paperscope.store import open_store
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 pytest.importorskip("distributed", reason="the cluster extra (dask[distributed]) is not installed")
 
 

@@ -151,6 +151,7 @@ def test_a_utf16_file_cut_mid_character_is_an_input_error() -> None:
         read_text(io.BytesIO("{}".encode("utf-16")[:-1]), "w.json")
 
 
+@pytest.mark.search_backend
 def test_a_search_for_a_stored_title_finds_that_paper_first(tmp_path: Path) -> None:
     settings = Settings(database_url=str(tmp_path / "s.db"), embedding_model="hashing",
                         index_dir=str(tmp_path / "index"))
@@ -275,6 +276,7 @@ def test_openalex_and_crossref_records_of_one_doi_are_one_paper(order: str, stor
     assert all(Ingester(store, Settings()).ingest(str(path)).unchanged == 1 for path in files)  # idempotent
 
 
+@pytest.mark.search_backend
 @network
 def test_the_daily_background_ingest_takes_both_sources(fixture_server: FixtureServer, tmp_path: Path) -> None:
     from paperscope.jobs import BackgroundJobs

@@ -28,6 +28,8 @@ from paperscope.web.app import create_app
 from tests.conftest import FIXTURES
 from tests.test_digest_support import Inbox, smtp_server
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 BASE_URL = "https://papers.example.org"
 SECRET_KEY = "digest-test-secret-of-at-least-32-characters"  # a placeholder or a shorter key signs no link
 GRAPH = ["2601.00001", "2601.00002", "2601.00003", "2601.00004", "2601.00005", "2601.00006"]

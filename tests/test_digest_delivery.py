@@ -20,6 +20,8 @@ from paperscope.store import Store, open_store
 from tests.conftest import FIXTURES, REPO
 from tests.test_digest_support import free_port, password_check, smtp_server
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 USERS = ["ada@example.org", "bob@example.org", "cy@example.org", "di@example.org"]
 
 

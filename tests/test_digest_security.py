@@ -34,6 +34,8 @@ from paperscope.web.render import environment
 from tests.conftest import FIXTURES
 from tests.test_digest_support import Inbox, smtp_server
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 BASE_URL = "https://papers.example.org"
 SECRET_KEY = "digest-security-test-secret-of-at-least-32-characters"
 # A valid address whose characters mean something in HTML.

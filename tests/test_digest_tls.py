@@ -19,6 +19,8 @@ from paperscope.store.digests import OutboxMessage
 from tests.test_digest_delivery import populate, settings_for
 from tests.test_digest_support import Certificate, certificate, smtp_server
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 USER = "ada@example.org"
 
 

@@ -41,6 +41,8 @@ from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store, open_store
 from tests.conftest import BACKENDS, fresh_database
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 PROFILES = {"ci": 60, "long": 5000}
 PROFILE = os.environ.get("PAPERSCOPE_FUZZ_PROFILE", "ci")
 EXAMPLES = int(os.environ.get("PAPERSCOPE_FUZZ_EXAMPLES") or PROFILES[PROFILE])

@@ -26,6 +26,8 @@ from paperscope.models import Paper
 from paperscope.store import open_store
 from paperscope.store.topics import MapInfo
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 pytest.importorskip("paperscope.topics.build", reason="the topics extra is not installed")
 
 NOW = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)

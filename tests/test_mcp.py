@@ -25,12 +25,15 @@ from mcp.client.streamable_http import streamable_http_client  # noqa: E402
 from mcp.types import CallToolResult  # noqa: E402
 
 from paperscope.config import Settings  # noqa: E402
+from paperscope.index.milvus import MilvusIndex  # noqa: E402
 from paperscope.index.search import SearchEngine  # noqa: E402
 from paperscope.indexing import index_papers  # noqa: E402
 from paperscope.models import Paper  # noqa: E402
 from paperscope.store import open_store  # noqa: E402
 from tests.conftest import REPO  # noqa: E402
 from tests.web_support import MATH_ID, TEX_ID, build_site  # noqa: E402
+
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
 
 TOOLS = {"search", "similar", "trending", "paper", "citations", "recommend", "collect"}
 DOI_ID = "2599.00042"
@@ -47,8 +50,14 @@ class Site:
 
     def env(self, **extra: str) -> dict[str, str]:
         """The server's environment: this checkout's code, the site's database, the fast embedder."""
+        search = {"PAPERSCOPE_SEARCH_URL": self.settings.search_url} if self.settings.search_url else {}
         return {"PYTHONPATH": str(REPO / "src"), "PAPERSCOPE_DATABASE_URL": self.settings.database_url,
-                "PAPERSCOPE_EMBEDDING_MODEL": "hashing", "PAPERSCOPE_BACKGROUND_JOBS": "false", **extra}
+                "PAPERSCOPE_EMBEDDING_MODEL": "hashing", "PAPERSCOPE_BACKGROUND_JOBS": "false", **search, **extra}
+
+    def hand_over_search(self) -> None:
+        """Free the site's Milvus Lite file (tests on Lite) for the server about to start: Lite serves one process."""
+        if self.settings.search_url:
+            MilvusIndex.release(self.settings.search_url)
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +89,7 @@ def error_text(result: CallToolResult) -> str:
 
 def over_stdio(site: Site, check: Callable[[Client], Awaitable[None]], **env: str) -> str:
     """Run `check` against `python -m paperscope mcp` over stdio; returns what the server wrote on stderr."""
+    site.hand_over_search()
     params = StdioServerParameters(command=sys.executable, args=["-m", "paperscope", "mcp", "--log-level", "debug"],
                                    env=site.env(**env), cwd=str(REPO))
 
@@ -182,18 +192,20 @@ def free_port() -> int:
 
 @pytest.fixture
 def http_server(site: Site) -> Iterator[str]:
+    site.hand_over_search()
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "paperscope", "mcp", "--http", f"127.0.0.1:{port}"],
                                env={**os.environ, **site.env()}, cwd=REPO, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 60
+        while True:
             assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
             except OSError:
+                assert time.monotonic() < deadline, f"paperscope mcp --http did not listen on port {port} in 60 s"
                 time.sleep(0.1)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:

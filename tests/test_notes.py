@@ -122,6 +122,7 @@ def _save_note(client: TestClient, paper_id: str, body: str) -> None:
     assert response.status_code == 303, response.text
 
 
+@pytest.mark.search_backend  # the web tests' site, indexed
 def test_a_note_is_shown_to_its_author_only_and_needs_the_csrf_token(client: TestClient) -> None:
     sign_up(client, "notes-author@example.org")
     refused = client.post(f"/papers/{MATH_ID}/note", data={"body": "no token"})
@@ -148,6 +149,7 @@ def test_a_note_is_shown_to_its_author_only_and_needs_the_csrf_token(client: Tes
     assert "Secret" not in client.get(f"/papers/{MATH_ID}").text
 
 
+@pytest.mark.search_backend  # the web tests' site, indexed
 def test_a_note_page_is_sanitised_and_bounded(client: TestClient) -> None:
     sign_up(client, "notes-hostile@example.org")
     _save_note(client, TEX_ID, HOSTILE_NOTE)
@@ -162,6 +164,7 @@ def test_a_note_page_is_sanitised_and_bounded(client: TestClient) -> None:
     assert f'maxlength="{NOTE.max_length}"' in page
 
 
+@pytest.mark.search_backend  # the web tests' site, indexed
 def test_the_library_page_finds_notes_and_filters_by_reading_state(client: TestClient) -> None:
     sign_up(client, "notes-library@example.org")
     _save_note(client, MATH_ID, "Compare with the spectral *bound* later")
@@ -189,6 +192,7 @@ def _token_client(client: TestClient, email: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_token(client)}"}
 
 
+@pytest.mark.search_backend  # the web tests' site, indexed
 def test_the_note_api_reads_writes_and_deletes_your_note_only(client: TestClient) -> None:
     ann = _token_client(client, "notes-api-ann@example.org")
     ben = _token_client(TestClient(client.app), "notes-api-ben@example.org")
@@ -210,6 +214,7 @@ def test_the_note_api_reads_writes_and_deletes_your_note_only(client: TestClient
     assert client.delete(url, headers=ann).status_code == 204 and client.get(url, headers=ann).status_code == 404
 
 
+@pytest.mark.search_backend  # the web tests' site, indexed
 def test_the_reading_state_api(client: TestClient) -> None:
     ann = _token_client(client, "notes-api-reading@example.org")
     put = client.put(f"/api/papers/{MATH_ID}/reading", json={"state": "reading"}, headers=ann)
@@ -221,6 +226,7 @@ def test_the_reading_state_api(client: TestClient) -> None:
 
 # BibTeX ------------------------------------------------------------------------------------------------------
 
+@pytest.mark.search_backend  # the web tests' site, indexed
 def test_bibtex_carries_the_exporting_users_notes_only(client: TestClient, site: Settings) -> None:
     sign_up(client, "notes-bib@example.org")
     _save_note(client, MATH_ID, "Use for the 100% bound in ch. 3")
@@ -243,6 +249,7 @@ def test_bibtex_carries_the_exporting_users_notes_only(client: TestClient, site:
     assert "note =" not in anonymous.get(f"/collections/{shared.id}/bibtex").text
 
 
+@pytest.mark.search_backend
 def test_notes_follow_a_paper_into_the_record_that_absorbs_it(store: Store) -> None:
     # Two records of one paper, each with a note of ann's, become one record: her notes become one note.
     import dataclasses

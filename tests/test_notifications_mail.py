@@ -21,6 +21,8 @@ from tests.conftest import FIXTURES
 from tests.notification_support import add_comment
 from tests.test_digest_support import Inbox, smtp_server
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 BASE_URL = "https://papers.example.org"
 HOSTILE = '<b onmouseover="alert(1)">bold</b> and <script>alert(2)</script>, @{handle}'
 TITLED = Paper(id="2601.09001", title="Bounds of order $O(n^2)$ <i>for</i> clustering", abstract="An abstract.",

@@ -18,6 +18,8 @@ from paperscope.store import Store, open_store
 from tests.notification_support import add_comment
 from tests.web_support import MATH_ID, TEX_ID, api_token, client_fixture, csrf, sign_up, site_fixture  # noqa: F401
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)"> look, @{handle}'
 DISCUSSED_DAY = "2026-06-04"  # the recorded HF daily papers' day
 NOON = dt.datetime(2026, 6, 4, 12, tzinfo=dt.UTC)

@@ -265,6 +265,7 @@ def test_two_openalex_works_of_one_arxiv_paper_are_one_paper_with_both(store: St
             assert paper.doi == "10.1000/journal.1"
 
 
+@pytest.mark.search_backend
 def test_similar_lifts_papers_tied_by_citations(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from paperscope.index.search import SearchEngine
     from paperscope.indexing import index_papers
@@ -289,6 +290,7 @@ def test_similar_lifts_papers_tied_by_citations(tmp_path) -> None:  # type: igno
         assert "2601.00002" in after[:3] and "2601.00001" not in after
 
 
+@pytest.mark.search_backend
 def test_recommendations_lift_papers_tied_to_the_library_by_citations(tmp_path) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("sklearn", reason="recommendations need the digest extra: pip install 'paperscope[digest]'")
     from paperscope.index.search import SearchEngine

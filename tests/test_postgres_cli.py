@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import postgres_schema, postgres_server_url, shared_path
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 EXPECTED_CS_PAPERS = 17142
 
 

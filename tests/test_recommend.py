@@ -133,6 +133,7 @@ def site(tmp_path: Path) -> tuple[Store, Settings]:
     return store, settings
 
 
+@pytest.mark.search_backend
 def test_recommendations_follow_the_library_and_say_why(site: tuple[Store, Settings]) -> None:
     store, settings = site
     user = store.accounts.create_user("ada@example.org")
@@ -152,6 +153,7 @@ def test_recommendations_follow_the_library_and_say_why(site: tuple[Store, Setti
     store.close()
 
 
+@pytest.mark.search_backend
 def test_cold_start_from_a_followed_search_and_author(site: tuple[Store, Settings]) -> None:
     store, settings = site
     user = store.accounts.create_user("bob@example.org")
@@ -190,6 +192,7 @@ def save_topics(store: Store, model: str, members: dict[str, list[str]], *, firs
     return numbers
 
 
+@pytest.mark.search_backend
 def test_a_followed_topic_seeds_the_ranking_beside_the_library(site: tuple[Store, Settings]) -> None:
     store, settings = site
     topics = save_topics(store, "hashing-384", {"graphs": GRAPH, "speech": SPEECH, "robots": ROBOTS})
@@ -207,6 +210,7 @@ def test_a_followed_topic_seeds_the_ranking_beside_the_library(site: tuple[Store
     store.close()
 
 
+@pytest.mark.search_backend
 def test_a_cold_start_user_who_follows_a_topic_gets_that_topics_papers(tmp_path: Path) -> None:
     """The real model on real arXiv listings: a topic map of one day's papers (a topic per main category),
     a user with an empty library who follows one topic, and the next listing's papers to rank."""
@@ -251,6 +255,7 @@ def read_listing(name: str, categories: tuple[str, ...], per_category: int) -> l
     return records
 
 
+@pytest.mark.search_backend
 def test_the_real_model_ranks_the_librarys_theme_first(tmp_path: Path) -> None:
     settings = Settings(database_url=str(tmp_path / "m.db"), embedding_model="minilm")
     with open_store(settings.database_url) as store:
@@ -268,6 +273,7 @@ def _ingest_lines(store: Store, settings: Settings, lines: list[str], path: Path
     index_papers(SearchEngine(store, settings))
 
 
+@pytest.mark.search_backend
 def test_new_vectors_are_folded_into_the_corpus_without_reading_it_again(tmp_path: Path) -> None:
     lines = (FIXTURES / "digest_papers.jsonl").read_text().splitlines()
     settings = Settings(database_url=str(tmp_path / "fold.db"), embedding_model="hashing")
@@ -294,6 +300,7 @@ def test_new_vectors_are_folded_into_the_corpus_without_reading_it_again(tmp_pat
         assert {r.id for r in recommender.recommend(user.id, limit=3)} == set(ROBOTS[2:])
 
 
+@pytest.mark.search_backend
 def test_the_corpus_is_read_anew_when_folded_rows_pass_the_refit_share(tmp_path: Path) -> None:
     lines = (FIXTURES / "digest_papers.jsonl").read_text().splitlines()
     settings = Settings(database_url=str(tmp_path / "refit.db"), embedding_model="hashing")

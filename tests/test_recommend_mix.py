@@ -81,6 +81,7 @@ SPEECH = [f"2601.{n:05d}" for n in range(7, 12)]
 ROBOTS = [f"2601.{n:05d}" for n in range(12, 17)]
 
 
+@pytest.mark.search_backend
 def test_the_mix_is_kept_until_the_library_changes_and_reasons_name_its_signals(site: tuple[Store, Settings]
                                                                                 ) -> None:
     store, settings = site

@@ -305,6 +305,7 @@ def test_a_file_of_no_ris_records_says_what_a_record_looks_like(tmp_path: Path, 
     assert report.saved == 0
 
 
+@pytest.mark.search_backend
 def test_search_result_exports_in_every_format(tmp_path: Path) -> None:
     from paperscope.index.search import SearchEngine
     from paperscope.indexing import index_papers

@@ -25,6 +25,8 @@ from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store, open_store
 from tests.test_keyword_index import OPERATOR_QUERIES
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 
 def paper(number: int, title: str, abstract: str, **fields: object) -> Paper:
     return Paper(id=f"2501.{number:05d}", title=title, abstract=abstract, sources=["jsonl"], **fields)  # type: ignore[arg-type]

@@ -23,7 +23,7 @@ from ir_metrics import mean, ndcg_at_k, read_qrels
 from paperscope.config import Settings
 from paperscope.errors import SearchUnavailable
 from paperscope.ids import derived_id
-from paperscope.index.milvus import analysed
+from paperscope.index.milvus import MilvusIndex, analysed
 from paperscope.index.search import SearchEngine
 from paperscope.indexing import index_papers
 from paperscope.ingest.pipeline import Ingester
@@ -210,7 +210,43 @@ def test_a_second_process_on_a_milvus_lite_file_is_told_to_use_a_server(tmp_path
     assert "serves one process at a time" in run.stderr and "http://HOST:19530" in run.stderr, run.stderr
 
 
+def test_a_released_milvus_lite_file_is_the_next_process_to_open(tmp_path: Path) -> None:
+    """MilvusIndex.release stops this process's Lite server on the file: a command run afterwards searches it."""
+    url = milvus_lite_url(tmp_path)
+    database = str(tmp_path / "handed.db")
+    command = [sys.executable, "-m", "paperscope", "--db", database, "search", "partitive", "--mode", "keyword"]
+    env = {**os.environ, "PAPERSCOPE_SEARCH_URL": url, "PAPERSCOPE_EMBEDDING_MODEL": "hashing"}
+    with open_store(database) as store:
+        store.upsert_papers([Paper(id="2504.00001", title="Partitive Partitioning", sources=["jsonl"])])
+        engine = SearchEngine(store, Settings(database_url=database, embedding_model="hashing", search_url=url))
+        index_papers(engine)
+        MilvusIndex.release(url)
+        run = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+        assert run.returncode == 0, run.stderr
+        assert "2504.00001" in run.stdout
+        MilvusIndex.release(url)  # a second release, with no client left here, does nothing
+
+
 def test_a_search_url_that_names_no_milvus_is_refused_with_both_forms() -> None:
     for wrong in ("milvus://relative.db", "milvus:///tmp/no-suffix", "redis://host:6379"):
         with pytest.raises(ValueError, match=r"PAPERSCOPE_SEARCH_URL .*milvus:///ABSOLUTE/PATH\.db"):
             Settings(search_url=wrong)
+
+
+def test_a_paper_added_after_the_first_fill_ranks_by_keyword_as_on_the_embedded_index(tmp_path: Path) -> None:
+    """Milvus Lite keeps BM25 statistics per segment: a paper synced after the others must still rank first for
+    its own words, as it does on the embedded keyword index."""
+    database = str(tmp_path / "later.db")
+    listing = shared_path("data", "arxiv", "cs", "2025-06-30.jsonl")
+    with open_store(database) as store:
+        Ingester(store, Settings(database_url=database)).ingest(str(listing))
+        embedded, milvus = engines(store, database, tmp_path, "hashing")
+        store.upsert_papers([Paper(id="2599.00042", title="Agents that read papers through a protocol",
+                                   abstract="Tool use by language model agents over a paper radar.",
+                                   authors=["Alan Turing"], categories=["cs.AI"], sources=["jsonl"])])
+        index_papers(embedded)
+        index_papers(milvus)
+        assert milvus.sizes() == embedded.sizes()
+        for engine in (embedded, milvus):
+            hits = engine.search("tool use over a paper radar", mode="keyword", limit=3)
+            assert hits[0].id == "2599.00042", (engine.settings.search_url, [(hit.id, hit.score) for hit in hits])

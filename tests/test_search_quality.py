@@ -10,6 +10,8 @@ import pytest
 from ir_metrics import mean, ndcg_at_k, read_qrels
 from tests.conftest import shared_path
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 QUERIES = 40
 DISTRACTORS = 300
 

@@ -36,6 +36,8 @@ from paperscope.models import Paper
 from paperscope.store import open_store
 from tests.conftest import shared_path
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 PAPERS = 400
 
 

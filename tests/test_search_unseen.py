@@ -14,6 +14,8 @@ import pytest
 from ir_metrics import held_out_first_sentence, mean, mrr_at_k
 from tests.conftest import shared_path
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 PER_FILE = 4
 KNOWN_ITEMS = 60
 

@@ -34,9 +34,10 @@ from tests.postgres_cluster import (
 )
 
 # Web processes beside a worker share one search index, and Milvus Lite serves one process at a time.
-pytestmark = pytest.mark.skipif(os.environ.get("PAPERSCOPE_TEST_SEARCH") == "milvus-lite", reason=(
+pytestmark = [pytest.mark.search_backend, pytest.mark.skipif(
+    os.environ.get("PAPERSCOPE_TEST_SEARCH") == "milvus-lite", reason=(
     "web processes beside a worker share one search index, and Milvus Lite serves one process at a time: these run "
-    "against a Milvus server (PAPERSCOPE_SEARCH_URL=http://HOST:19530) or the embedded indexes"))
+    "against a Milvus server (PAPERSCOPE_SEARCH_URL=http://HOST:19530) or the embedded indexes"))]
 
 SEED_PAPERS = 45
 NEW_PAPER = {"id": "2699.00001", "title": "Quokka sampling for open-world category discovery",

@@ -183,6 +183,7 @@ def test_an_unreachable_or_hanging_endpoint_stops_the_pass_without_counting_agai
         assert len(store.summaries.pending(limit=10)) == 3
 
 
+@pytest.mark.search_backend
 def test_without_the_setting_nothing_is_read_called_or_stored(tmp_path: Path) -> None:
     settings = llm_settings(tmp_path, None, ingest_sources="")
     assert settings.llm_url is None
@@ -202,6 +203,7 @@ def test_without_the_setting_nothing_is_read_called_or_stored(tmp_path: Path) ->
 
 # The background jobs ------------------------------------------------------------------------------
 
+@pytest.mark.search_backend
 @pytest.mark.network
 def test_a_hanging_endpoint_holds_up_neither_ingest_nor_pages(tmp_path: Path, fixture_server: FixtureServer) -> None:
     fixture_server.route(CHAT, lambda _request: chat_reply(good("Late.", "a", "b", "c"), delay=8))
@@ -228,6 +230,7 @@ def test_a_hanging_endpoint_holds_up_neither_ingest_nor_pages(tmp_path: Path, fi
         assert not thread.is_alive()
 
 
+@pytest.mark.search_backend
 @pytest.mark.network
 def test_the_jobs_summarise_new_papers_and_back_off_from_a_failing_endpoint(
         tmp_path: Path, fixture_server: FixtureServer) -> None:
@@ -268,6 +271,7 @@ def summarised_site(tmp_path: Path, fixture_server: FixtureServer) -> Settings:
     return settings
 
 
+@pytest.mark.search_backend
 @pytest.mark.network
 def test_summaries_show_escaped_on_cards_the_paper_page_and_in_the_api(summarised_site: Settings) -> None:
     with TestClient(create_app(summarised_site)) as client:
@@ -286,6 +290,7 @@ def test_summaries_show_escaped_on_cards_the_paper_page_and_in_the_api(summarise
             ["2612.00000", "2612.00001", "2612.00002"], "fake-7b")
 
 
+@pytest.mark.search_backend
 @pytest.mark.network
 def test_summaries_go_into_both_parts_of_a_digest(summarised_site: Settings) -> None:
     now = dt.datetime.now(dt.UTC)

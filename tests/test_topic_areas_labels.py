@@ -118,6 +118,7 @@ def built(tmp_path, corpus: Corpus):  # noqa: F811, ANN001, ANN201
     store.close()
 
 
+@pytest.mark.search_backend
 def test_a_built_map_stores_labelled_areas_that_the_api_and_the_page_show(built) -> None:  # noqa: ANN001
     store, settings = built
     current = store.topics.current_map()

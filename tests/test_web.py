@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import xml.etree.ElementTree as ET
 
+import pytest
 from fastapi.testclient import TestClient
 
 from paperscope.config import Settings
@@ -20,6 +21,8 @@ from tests.web_support import (  # noqa: F401 (registers the fixtures)
     sign_up,
     site_fixture,
 )
+
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
 
 HF_PAPER = "2606.06113"  # in the recorded HF daily papers, 13 upvotes, published 2026-06-04
 ATOM = "{http://www.w3.org/2005/Atom}"

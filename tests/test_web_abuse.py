@@ -28,6 +28,8 @@ from tests.http_fixture_server import fixture_server as fixture_server_fixture  
 from tests.web_support import PASSWORD, api_token, csrf, sign_up
 from tests.web_support import site_fixture as site_fixture  # noqa: F401 (registers it)
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 
 @contextmanager
 def app_with(site: Settings, **settings: object) -> Iterator[FastAPI]:

@@ -18,6 +18,8 @@ from paperscope.store import open_store
 from paperscope.store.schema import comments, users
 from tests.web_support import HOSTILE_ID, MATH_ID, TEX_ID, api_token, client_fixture, csrf, sign_up, site_fixture  # noqa: F401
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 HOSTILE = ('Read **this** with $x^2$ and 2599.00003.\n\n<script>alert(1)</script><img src=x onerror="alert(2)">\n\n'
            '<a href="javascript:alert(3)" onclick="alert(4)">click</a> [md](javascript:alert(5)) '
            '<iframe src="https://evil.example"></iframe><b onmouseover="alert(6)">bold</b> <style>p{}</style>')

@@ -15,6 +15,8 @@ from paperscope.web.headers import inline_script_hashes, policy
 from paperscope.web.routes import ROUTERS, digest_routers
 from tests.web_support import MATH_ID, api_token, client_fixture, csrf, sign_up, site_fixture  # noqa: F401 (registers them)
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 PATH_VALUES = {"paper_id": MATH_ID, "topic_id": "1",
                "author_id": "1", "comment_id": "1"}  # collection_id and token come from the signed-in user
 

@@ -26,6 +26,8 @@ from tests.web_support import (  # noqa: F401 (registers the fixtures)
     site_fixture,
 )
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 BEYOND_ANY_ID = 2**63  # past SQLite's 64-bit integers: the database driver itself cannot take it
 
 

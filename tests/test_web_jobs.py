@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from paperscope.config import Settings
@@ -18,6 +19,8 @@ from tests.conftest import shared_path
 from tests.http_fixture_server import FixtureServer, Reply, Request
 from tests.http_fixture_server import fixture_server as fixture_server_fixture  # noqa: F401 (registers it)
 from tests.web_support import csrf, sign_up, site_settings
+
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
 
 
 def jobs_of(services: Services) -> BackgroundJobs:

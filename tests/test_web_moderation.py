@@ -32,6 +32,8 @@ from tests.web_support import (  # noqa: F401 (fixtures)
     site_fixture,
 )
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 TRENDING_DAY = {"period": "day", "date": "2026-06-04"}
 BLOCKED_MESSAGE = "Your account is blocked by a moderator"
 

@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from paperscope.index.search import SearchEngine
@@ -19,6 +20,8 @@ from paperscope.store import open_store
 from paperscope.web import create_app
 from paperscope.web.recommendations import RecommendationCache
 from tests.web_support import api_token, build_site, sign_up
+
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
 
 PROMPT_SECONDS = 5.0  # a held refresh lasts until released (at most HOLD_SECONDS): far longer than this
 HOLD_SECONDS = 60.0

@@ -18,6 +18,8 @@ from paperscope.store import open_store
 from paperscope.web.security import SESSION_COOKIE
 from tests.web_support import HOSTILE_ID, MATH_ID, PASSWORD, api_token, client_fixture, csrf, sign_up, site_fixture  # noqa: F401 (registers them)
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 HF_PAPER = "2606.06113"
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.web_support import client_fixture, csrf, sign_up, site_fixture  # noqa: F401 (registers them)
+
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

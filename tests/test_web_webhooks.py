@@ -20,6 +20,8 @@ from tests.http_fixture_server import FixtureServer, Reply
 from tests.http_fixture_server import fixture_server as fixture_server  # noqa: F401 (registers it)
 from tests.web_support import csrf, sign_up, site_settings
 
+pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
+
 SLACK = "/hooks/slack/T0001/B0001/TOPSECRETPATH"
 
 

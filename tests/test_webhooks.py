@@ -300,6 +300,7 @@ def test_deleting_a_user_takes_their_webhooks_and_messages(database_url: str, fi
         assert store.webhooks.get(kept.id) is not None and len(store.webhooks.messages(webhook_id=kept.id)) == 1
 
 
+@pytest.mark.search_backend
 def test_a_search_a_topic_and_recommendations_each_carry_their_papers(
         database_url: str, fixture_server: FixtureServer, tmp_path: Path) -> None:
     now = soon()
@@ -347,6 +348,7 @@ def robot_topic(store: Store) -> None:
     store.topics.save_map("hashing-384", [record], assignments, params={"method": "by hand (test)"})
 
 
+@pytest.mark.search_backend
 def test_the_background_jobs_post_a_due_webhook_when_no_email_digest_is_due(
         database_url: str, fixture_server: FixtureServer, tmp_path: Path) -> None:
     from paperscope.index.search import SearchEngine
@@ -363,6 +365,7 @@ def test_the_background_jobs_post_a_due_webhook_when_no_email_digest_is_due(
     assert len(fixture_server.requests_to("/hook")) == 1
 
 
+@pytest.mark.search_backend
 def test_a_followed_search_carries_only_the_new_matching_papers(
         database_url: str, fixture_server: FixtureServer, tmp_path: Path) -> None:
     now = soon()

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, release_search
 from tests.web_support import MATH_ID, PASSWORD, TEX_ID, build_site
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -27,7 +27,7 @@ ARTIFACTS = REPO / "test-artifacts"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--no-first-run"]
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.search_backend]
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)")
 if not CHROMIUM.exists():
     pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does it)",
@@ -52,6 +52,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def serving(folder: Path, database_url: str, *, model: str = "hashing", timeout: float = 60) -> Iterator[str]:
     """`paperscope serve` as a real process over the database, without background jobs, its log in `folder`;
     yields its base URL."""
+    release_search()  # a Milvus Lite file this process indexed into is the server's to open now
     port = _free_port()
     env = {**os.environ, "PAPERSCOPE_EMBEDDING_MODEL": model, "PAPERSCOPE_BACKGROUND_JOBS": "false",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}

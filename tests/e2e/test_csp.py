@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, own_search_env
 from tests.e2e.test_browser import _free_port, browser, server  # noqa: F401 (fixtures)
 from tests.web_support import HOSTILE_ID, MATH_ID, PASSWORD, TEX_ID
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.search_backend]
 
 # Collects the browser's `securitypolicyviolation` events; added before any page script runs.
 RECORD_VIOLATIONS = """
@@ -139,7 +139,8 @@ def offline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {**os.environ, "PAPERSCOPE_EMBEDDING_MODEL": "hashing", "PAPERSCOPE_BACKGROUND_JOBS": "true",
            "PAPERSCOPE_INGEST_SOURCES": "arxiv:cs.LG", "PAPERSCOPE_ARXIV_API_URL": "http://127.0.0.1:9/api/query",
            "PAPERSCOPE_HTTP_RETRIES": "0", "PAPERSCOPE_INDEX_DIR": str(folder / "index"),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])),
+           **own_search_env(folder)}  # beside the module's other server
     log = (folder / "serve.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "paperscope", "--db", f"sqlite:///{folder / 'empty.db'}",
                                 "serve", "--port", str(port), "--no-access-log"], env=env, stdout=log, stderr=log)

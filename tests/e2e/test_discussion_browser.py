@@ -13,7 +13,7 @@ from tests.e2e.test_browser import _shot, browser, server, sign_up  # noqa: F401
 from tests.e2e.test_csp import Watched, watched  # noqa: F401 (fixtures)
 from tests.web_support import TEX_ID
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.search_backend]
 
 
 

@@ -15,7 +15,7 @@ from tests.e2e.test_browser import _shot, browser, serving, sign_up  # noqa: F40
 from tests.e2e.test_csp import Watched
 from tests.web_support import MATH_ID, build_site
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.search_backend]
 
 
 @pytest.fixture(scope="module")

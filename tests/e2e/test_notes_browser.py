@@ -12,7 +12,7 @@ from tests.e2e.test_browser import _shot, browser, server, sign_up  # noqa: F401
 from tests.e2e.test_csp import Watched, watched  # noqa: F401 (fixtures)
 from tests.web_support import MATH_ID
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.search_backend]
 
 
 def test_a_note_is_saved_and_found_from_the_library_page(server: str, watched: Watched) -> None:  # noqa: F811

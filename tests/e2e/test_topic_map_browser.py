@@ -28,7 +28,7 @@ import pytest
 from tests.conftest import REPO, shared_path
 from tests.e2e.test_browser import CHROMIUM, LAUNCH_ARGS, _shot, playwright_api, serving
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.search_backend]
 
 CACHE = REPO / "bench" / ".cache"
 CORPUS = CACHE / "web-cs.db"  # written by bench/bench_web_load.py

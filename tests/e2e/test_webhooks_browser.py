@@ -14,7 +14,7 @@ from tests.e2e.test_csp import Watched, watched  # noqa: F401 (fixtures)
 from tests.http_fixture_server import FixtureServer, Reply
 from tests.http_fixture_server import fixture_server as fixture_server  # noqa: F401 (registers it)
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.search_backend]
 
 HOOK = "/hooks/e2esecretkey123"
 

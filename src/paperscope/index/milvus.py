@@ -170,6 +170,22 @@ class MilvusIndex:
                                             "PAPERSCOPE_SEARCH_URL and that the server runs.") from exc
             return _clients[uri]
 
+    @staticmethod
+    def release(search_url: str) -> None:
+        """Close this process's client for PAPERSCOPE_SEARCH_URL and, for a Milvus Lite file, stop the Lite
+        server this process runs on it, which frees the file for another process (Lite serves one at a time).
+        Indexes opened on it before must not be used afterwards."""
+        uri = milvus_uri(search_url)
+        with _clients_lock:
+            client = _clients.pop(uri, None)
+        if client is None:
+            return
+        client.close()
+        if uri.startswith("/"):
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(uri)
+
     # The collection ---------------------------------------------------------------------------
 
     def ensure(self) -> None:
@@ -239,8 +255,18 @@ class MilvusIndex:
         written, a re-embedded paper counting in both.
 
         A first fill writes each paper once, with its vector. Later, re-embedded papers come first, then the
-        changed papers not written already; then papers merged away are deleted."""
-        papers_mark, vectors_mark = self.watermarks()
+        changed papers not written already; then papers merged away are deleted. Milvus Lite scores BM25 with
+        each segment's own statistics, so rows written later (a segment of their own) would rank by other term
+        weights than the rest: on Lite a sync that changes a filled collection then writes every paper again,
+        which puts them all in one new segment (up to Lite's 100,000 rows a segment) while searches go on."""
+        filled = self.lite and self.watermarks()[0] is not None
+        written = self._sync(store)
+        if filled and any(written):
+            self._sync(store, everything=True)
+        return written
+
+    def _sync(self, store: Store, *, everything: bool = False) -> tuple[int, int]:
+        papers_mark, vectors_mark = (None, None) if everything else self.watermarks()
         vectors_latest = store.latest_embedding_time(self.model)
         written: set[str] = set()
         vectors_written = 0
