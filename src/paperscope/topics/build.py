@@ -23,7 +23,7 @@ from scipy.optimize import linear_sum_assignment
 
 from paperscope.config import Settings
 from paperscope.embed.base import document_text
-from paperscope.errors import ConfigError, NotEmbedded
+from paperscope.errors import ConfigError, NotEmbedded, StoreError
 from paperscope.store import Store
 from paperscope.store.topics import Assignment, MapInfo, Neighbour, OtherTopic, TopicArea, TopicRecord
 from paperscope.topics.areas import group_topics
@@ -81,11 +81,11 @@ class StoredChunks:
             if first:
                 self.ids += batch_ids
             elif self.ids[start:start + len(batch_ids)] != batch_ids:
-                raise StoreChanged()
+                raise StoreError(STORE_CHANGED)
             start += len(batch_ids)
             yield block
         if start != self.count:
-            raise StoreChanged()
+            raise StoreError(STORE_CHANGED)
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
         """The vectors of those rows, read by id."""
@@ -95,10 +95,8 @@ class StoredChunks:
         return np.vstack([found[i] for i in wanted]).astype(np.float32) if wanted else np.zeros((0, dim), np.float32)
 
 
-class StoreChanged(ConfigError):
-    def __init__(self) -> None:
-        super().__init__("Vectors were stored or removed while the topic map was being built from them; build it "
-                         "again once indexing is done.")
+STORE_CHANGED = ("Vectors were stored or removed while the topic map was being built from them; build it again "
+                 "once indexing is done.")
 
 
 def build_map(store: Store, settings: Settings, *, model_name: str | None = None, balanced: bool = False,
