@@ -160,10 +160,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--show", type=int, default=12, help="labels printed per labeler (largest topics)")
     parser.add_argument("--skip-unseen", action="store_true", help="only the development collection")
+    parser.add_argument("--skip-development", action="store_true", help="only the unseen collection")
     args = parser.parse_args()
-    require_cache(WEB_DB, "python bench/bench_web_load.py")
     embed = get_embedder("minilm").embed
-    run("arXiv cs (development)", str(WEB_DB), args.seeds, args.show, embed)
+    if not args.skip_development:
+        require_cache(WEB_DB, "python bench/bench_web_load.py")
+        run("arXiv cs (development)", str(WEB_DB), args.seeds, args.show, embed)
     if not args.skip_unseen:
         require_cache(SCIFACT_DB, "python bench/bench_citations.py")
         run("SciFact (unseen)", str(SCIFACT_DB), args.seeds, args.show, embed)
