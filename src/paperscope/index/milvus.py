@@ -323,7 +323,7 @@ class MilvusIndex:
             self.client.upsert(self.name, rows)
 
     def _row(self, paper: Paper, vector: np.ndarray | None) -> dict[str, Any]:
-        dense = (np.zeros(self.dim, dtype=np.float32) if vector is None else np.asarray(vector, dtype=np.float32))
+        dense = np.zeros(self.dim, dtype=np.float32) if vector is None else _unit(vector)
         categories = list(dict.fromkeys(c[:MAX_CATEGORY_CHARS] for c in paper.categories))[:MAX_CATEGORIES]
         return {"id": paper.id, "text": _cut_bytes(analysed(f"{paper.title} {paper.abstract}"), MAX_TEXT_BYTES),
                 "dense": dense.tolist(), "embedded": vector is not None,
@@ -351,7 +351,7 @@ class MilvusIndex:
         expression = "embedded == true" + (f" and {where.expression}" if where.expression else "")
         with answering(self.uri):
             self.ensure()
-            found = self.client.search(self.name, data=[np.asarray(vector, dtype=np.float32).tolist()],
+            found = self.client.search(self.name, data=[_unit(vector).tolist()],
                                        anns_field="dense", limit=k, filter=expression,
                                        search_params={"metric_type": "IP", "params": {"ef": max(2 * k, MIN_EF)}},
                                        output_fields=[])
@@ -409,3 +409,11 @@ def _literal_list(texts: Iterable[str]) -> str:
 def _cut_bytes(text: str, limit: int) -> str:
     encoded = text.encode("utf-8")
     return text if len(encoded) <= limit else encoded[:limit].decode("utf-8", errors="ignore")
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    """`vector` as float32 of unit length: inner products are then cosines, as in the embedded index (stored
+    vectors are float16, a little off unit length)."""
+    dense = np.asarray(vector, dtype=np.float32)
+    norm = float(np.linalg.norm(dense))
+    return dense / np.float32(norm) if norm > 0 else dense
