@@ -70,7 +70,7 @@ from paperscope.index.vector_ivf import (
 )
 
 __all__ = ["DEFAULT_EXACT_BELOW", "FORMAT_VERSION", "RETRAIN_FACTOR", "TARGET_RECALL", "VectorIndex",
-           "default_nlist"]
+           "default_nlist", "dot_rows", "slot_bitmap"]
 
 FloatMatrix = npt.NDArray[np.float32]
 Slots = npt.NDArray[np.int64]
@@ -180,7 +180,7 @@ class VectorIndex:
             return []
         if allowed is None:
             if self._ivf is None:
-                return self._top(_dot(self._dense(), q), None, k)
+                return self._top(dot_rows(self._dense(), q), None, k)
             return self._search_ivf(q, k, None, len(self._slots))
         slots = np.fromiter((s for s in map(self._slots.get, allowed) if s is not None), dtype=np.int64)
         if not len(slots):
@@ -355,7 +355,7 @@ class VectorIndex:
         scores = np.empty(len(slots), dtype=np.float32)
         step = self._rows_per_block()
         for start in range(0, len(slots), step):  # gather a block at a time: bounded extra memory
-            scores[start:start + step] = _dot(self._gather(slots[start:start + step]), q)
+            scores[start:start + step] = dot_rows(self._gather(slots[start:start + step]), q)
         return self._top(scores, slots, k)
 
     def _search_ivf(self, q: FloatMatrix, k: int, slots: Slots | None, candidates: int) -> list[tuple[str, float]]:
@@ -364,7 +364,7 @@ class VectorIndex:
         params = faiss.SearchParametersIVF()
         selector = bitmap = None
         if slots is not None:
-            bitmap = _bitmap(slots, len(self._ids))
+            bitmap = slot_bitmap(slots, len(self._ids))
             selector = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
             params.sel = selector
         nlist, wanted = self.nlist, min(k, candidates)
@@ -534,14 +534,14 @@ class VectorIndex:
         return index
 
 
-def _bitmap(slots: Slots, size: int) -> npt.NDArray[np.uint8]:
+def slot_bitmap(slots: Slots, size: int) -> npt.NDArray[np.uint8]:
     """A faiss IDSelectorBitmap's bits for `slots` (bit s of byte s >> 3, least significant first)."""
     marks = np.zeros(size, dtype=bool)
     marks[slots] = True
     return np.packbits(marks, bitorder="little")
 
 
-def _dot(matrix: FloatMatrix, q: FloatMatrix) -> FloatMatrix:
+def dot_rows(matrix: FloatMatrix, q: FloatMatrix) -> FloatMatrix:
     """`matrix @ q` on this thread. Not BLAS: OpenBLAS fans a matrix-vector product out to its threads,
     which was measured to stall for ~8 ms per call (against ~0.1 ms for 5,000 x 384) whenever the cores
     are busy, as they are with concurrent requests or an embedding job. einsum's own SIMD loop never does."""

@@ -27,7 +27,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from paperscope.index.vector import VectorIndex
+from paperscope.index.vector import VectorIndex, dot_rows, slot_bitmap
 from paperscope.index.vector_generation import Generation, probes_for
 from paperscope.index.vector_ivf import load_faiss
 
@@ -164,7 +164,7 @@ class CompressedVectorIndex:
         """Exact scores of `slots` (sorted, for locality in the file) from the full vectors; the best k."""
         if not len(slots):
             return []
-        scores: FloatMatrix = np.einsum("ij,j->i", self.base.vectors(slots), q)
+        scores = dot_rows(self.base.vectors(slots), q)
         top = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.base.id_of(int(slots[i])), float(scores[i])) for i in top]
@@ -175,9 +175,7 @@ class CompressedVectorIndex:
         params = faiss.SearchParametersIVF()
         keep: list[Any] = []  # faiss keeps raw pointers: these must outlive the search
         if allowed_slots is not None:
-            bits = np.zeros(self.base.count, dtype=bool)
-            bits[allowed_slots] = True
-            packed = np.packbits(bits, bitorder="little")
+            packed = slot_bitmap(allowed_slots, self.base.count)
             selector = faiss.IDSelectorBitmap(self.base.count, faiss.swig_ptr(packed))
             keep += [packed, selector]
             params.nprobe = probes_for(self.base, len(allowed_slots))
