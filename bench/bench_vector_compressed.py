@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -60,9 +59,10 @@ def memory() -> dict[str, int]:
 def source_vectors() -> np.ndarray:
     if not WEB_DB.exists():
         sys.exit(f"{WEB_DB} not found: run python bench/bench_web_load.py first (or link it from another checkout)")
-    with sqlite3.connect(f"file:{WEB_DB}?mode=ro", uri=True) as db:
-        blobs = [row[0] for row in db.execute("SELECT vector FROM embeddings ORDER BY paper_id")]
-    x = np.vstack([np.frombuffer(b, dtype="<f4") for b in blobs]).astype(np.float32)
+    from paperscope.store import open_store
+
+    with open_store(f"sqlite:///{WEB_DB}") as store:  # reads float16 and float32 rows alike
+        _, x = store.load_embeddings("all-MiniLM-L6-v2/onnx-int8")
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 

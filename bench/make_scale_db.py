@@ -66,13 +66,14 @@ def build(n: int, path: Path, full_text: int | None = None) -> None:
     source = sqlite3.connect(f"file:{SOURCE}?mode=ro", uri=True)
     columns = [row[1] for row in source.execute("PRAGMA table_info(papers)")]
     rows = source.execute(f"SELECT {', '.join(columns)} FROM papers ORDER BY id").fetchall()
-    vectors = dict(source.execute("SELECT paper_id, vector FROM embeddings WHERE model = ?", (MODEL,)).fetchall())
+    with open_store(f"sqlite:///{SOURCE}") as source_store:  # reads float16 and float32 rows alike
+        vectors = dict(zip(*source_store.load_embeddings(MODEL), strict=True))
     model_version = source.execute("SELECT model_version FROM embeddings LIMIT 1").fetchone()[0]
     rows = [row for row in rows if row[0] in vectors]
     categories = {}
     for paper_id, category in source.execute("SELECT paper_id, category FROM paper_categories"):
         categories.setdefault(paper_id, []).append(category)
-    base = unit_rows(np.vstack([np.frombuffer(vectors[row[0]], dtype="<f4") for row in rows]).astype(np.float32))
+    base = unit_rows(np.vstack([vectors[row[0]] for row in rows]).astype(np.float32))
     _, singular, vt = np.linalg.svd(base - base.mean(axis=0), full_matrices=False)
     noise_sd = (singular / np.sqrt(len(base) - 1)).astype(np.float32)
     at = {name: k for k, name in enumerate(columns)}

@@ -6,7 +6,6 @@ Generations here are small (a few thousand vectors); the layout rules of large o
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -18,6 +17,7 @@ import pytest
 from paperscope.errors import StoreError
 from paperscope.index.vector_compressed import CompressedVectorIndex
 from paperscope.index.vector_generation import Generation, layout_for, write_generation
+from paperscope.store import open_store
 
 REPO = Path(__file__).resolve().parents[1]
 WEB_DB = REPO / "bench" / ".cache" / "web-cs.db"
@@ -59,11 +59,10 @@ def test_recall_against_exact_on_real_embeddings_and_real_queries(tmp_path: Path
     if not WEB_DB.exists():
         pytest.skip(f"{WEB_DB} not found: the real arXiv cs embeddings are cached there by "
                     "python bench/bench_web_load.py")
-    with sqlite3.connect(f"file:{WEB_DB}?mode=ro", uri=True) as db:
-        rows = db.execute("SELECT paper_id, vector FROM embeddings ORDER BY paper_id").fetchall()
-    rows = rows[:12_000]  # enough for product quantisation (PQ_MIN_VECTORS), few enough to train in a test
-    ids = [r[0] for r in rows]
-    x = unit(np.vstack([np.frombuffer(r[1], dtype="<f4") for r in rows]))
+    with open_store(f"sqlite:///{WEB_DB}") as store:  # the store reads float16 and float32 rows alike
+        all_ids, stored = store.load_embeddings("all-MiniLM-L6-v2/onnx-int8")
+    ids = all_ids[:12_000]  # enough for product quantisation (PQ_MIN_VECTORS), few enough to train in a test
+    x = unit(stored[:12_000])
     listing = sorted((REPO.parent / "shared" / "data" / "arxiv" / "cs").glob("*.jsonl"))
     if not listing:
         pytest.skip("shared arXiv cs listings not found beside the repository")
