@@ -11,7 +11,8 @@ vector stored the same minute), so the database spans N / 17k weeks of papers, a
 papers of the last week" is one copy of the source.
 
 The database is created with paperscope's migrations (the store's own schema); the rows are then written with
-plain INSERTs in large transactions (papers, their categories, their vectors as little-endian float32 blobs),
+plain INSERTs in large transactions (papers, their categories, their vectors as float16 blobs, as the store
+writes them),
 not through the Ingester, whose rate bench/bench_scale.py measures. Author-word rows (the author filter's
 index) are not written. Building 1M takes about 6 minutes and 4.5 GiB of disk. With --full-text M only the
 newest M papers keep their whole abstract and older ones its first sentence (the 10M database then takes about
@@ -99,7 +100,7 @@ def build(n: int, path: Path, full_text: int | None = None) -> None:
         whole = full_text is None or n - written <= full_text
         day = START + dt.timedelta(weeks=copy)
         noise = (rng.standard_normal((take, len(noise_sd)), dtype=np.float32) * noise_sd) @ vt.astype(np.float32)
-        copy_vectors = unit_rows(base[:take] + noise).astype("<f4")
+        copy_vectors = unit_rows(base[:take] + noise).astype("<f2")  # the store's STORED_DTYPE
         papers, paper_categories, embeddings = [], [], []
         for k in range(take):
             row = list(rows[k])
@@ -114,12 +115,12 @@ def build(n: int, path: Path, full_text: int | None = None) -> None:
             papers.append(row)
             paper_categories += [(paper_id, category) for category in categories.get(source_id, ())]
             embeddings.append((paper_id, MODEL, model_version, row[at["content_hash"]] or "0" * 40,
-                               copy_vectors[k].tobytes(), added))
+                               copy_vectors[k].tobytes(), "float16", added))
         out.execute("BEGIN")
         out.executemany(insert_paper, papers)
         out.executemany("INSERT INTO paper_categories (paper_id, category) VALUES (?, ?)", paper_categories)
-        out.executemany("INSERT INTO embeddings (paper_id, model, model_version, content_hash, vector, created_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?)", embeddings)
+        out.executemany("INSERT INTO embeddings (paper_id, model, model_version, content_hash, vector, vector_dtype, "
+                        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", embeddings)
         out.execute("COMMIT")
         written += take
         if copy % 10 == 0 or written == n:
