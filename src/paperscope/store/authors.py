@@ -8,7 +8,7 @@ follows match their names.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,36 +37,116 @@ class Author:
 def write_author_rows(conn: Connection, placed: Sequence[tuple[str, Paper]]) -> None:
     """Record the authors with ids of each (paper id, record) pair: find each author by any of their ids (or
     create them), join records that turn out to be one person (an ORCID given beside two source ids), and
-    place them in the paper's author list."""
-    for paper_id, record in placed:
-        for position, refs in enumerate(record.author_ids):
-            if not refs or position >= len(record.authors):
-                continue
-            author_id = _author_of(conn, sorted(set(refs)), record.authors[position])
-            exists = conn.execute(sa.select(paper_authors.c.author_id).where(
-                paper_authors.c.paper_id == paper_id, paper_authors.c.position == position,
-                paper_authors.c.author_id == author_id)).first()
-            if exists is None:
-                conn.execute(paper_authors.insert().values(paper_id=paper_id, position=position, author_id=author_id))
+    place them in the paper's author list.
+
+    The batch is resolved in memory first (`_AuthorResolution`) and written with a few statements per batch
+    rather than several per author: the stored authors of every id named, the new authors, their ids, names and
+    places each in one statement, and one join per pair of stored records found to be one person (rare)."""
+    wanted = [(paper_id, position, sorted(set(refs)), record.authors[position])
+              for paper_id, record in placed for position, refs in enumerate(record.author_ids)
+              if refs and position < len(record.authors)]
+    if not wanted:
+        return
+    resolution = _AuthorResolution(conn, {ref for _, _, refs, _ in wanted for ref in refs})
+    keys = [resolution.place(refs, name) for _, _, refs, name in wanted]
+    final = resolution.write()
+    paper_ids = sorted({paper_id for paper_id, _, _, _ in wanted})
+    stored = {(row.paper_id, row.position, row.author_id) for chunk in in_chunks(paper_ids) for row in conn.execute(
+        sa.select(paper_authors).where(paper_authors.c.paper_id.in_(chunk)))}
+    rows = {(paper_id, position, final(key)) for (paper_id, position, _, _), key in zip(wanted, keys, strict=True)}
+    new_rows = [{"paper_id": p, "position": n, "author_id": a} for p, n, a in sorted(rows - stored)]
+    if new_rows:
+        conn.execute(paper_authors.insert(), new_rows)
 
 
-def _author_of(conn: Connection, refs: list[str], name: str) -> int:
-    """The id of the author known by any of `refs`, created or joined as needed, with `name` among their names."""
-    found = sorted({row.author_id for row in conn.execute(
-        sa.select(author_ids.c.author_id).where(author_ids.c.ref.in_(refs)))})
-    if not found:
-        author_id = int(conn.execute(authors.insert().values(name=name, names=[name], name_key=title_key(name))
-                                     ).inserted_primary_key[0])  # type: ignore[index]
-    else:
-        author_id, others = found[0], found[1:]
-        if others:  # one person after all: the oldest record keeps everything
-            _join_authors(conn, author_id, others)
-        _add_name(conn, author_id, name)
-    known = {row.ref for row in conn.execute(sa.select(author_ids.c.ref).where(author_ids.c.ref.in_(refs)))}
-    new = [{"ref": ref, "author_id": author_id} for ref in refs if ref not in known]
-    if new:
-        conn.execute(author_ids.insert(), new)
-    return author_id
+class _AuthorResolution:
+    """The authors of one batch, resolved in memory: a key per person, ("stored", id) or ("new", n), joined by
+    union-find when one record's ids name several; `write` then stores what changed."""
+
+    def __init__(self, conn: Connection, refs: set[str]) -> None:
+        self.conn = conn
+        self.owner: dict[str, tuple[str, int]] = {
+            row.ref: ("stored", int(row.author_id)) for chunk in in_chunks(sorted(refs))
+            for row in conn.execute(sa.select(author_ids).where(author_ids.c.ref.in_(chunk)))}
+        self.known_refs = set(self.owner)
+        self.parent: dict[tuple[str, int], tuple[str, int]] = {}
+        self.names: dict[tuple[str, int], list[str]] = {}  # names seen in this batch, first seen first
+        self.new_count = 0
+
+    def _root(self, key: tuple[str, int]) -> tuple[str, int]:
+        while self.parent.get(key, key) != key:
+            key = self.parent[key]
+        return key
+
+    def place(self, refs: list[str], name: str) -> tuple[str, int]:
+        """The key of the person known by any of `refs`, created or joined as needed; `name` among their names."""
+        found = sorted({self._root(self.owner[ref]) for ref in refs if ref in self.owner}, key=_oldest_first)
+        if not found:
+            key = ("new", self.new_count)
+            self.new_count += 1
+        else:  # the oldest record keeps everything, as `_join_authors` does
+            key = found[0]
+            for other in found[1:]:
+                self.parent[other] = key
+                self.names.setdefault(key, []).extend(self.names.pop(other, []))
+        for ref in refs:
+            self.owner.setdefault(ref, key)
+        self.names.setdefault(key, []).append(name)
+        return key
+
+    def write(self) -> Callable[[tuple[str, int]], int]:
+        """Store the joins, new authors, names and ids; returns the stored id of each key."""
+        conn = self.conn
+        ids: dict[tuple[str, int], int] = {}
+        stored_groups: dict[tuple[str, int], list[int]] = {}
+        for key in self.parent:
+            root = self._root(key)
+            if key[0] == "stored" and root[0] == "stored":
+                stored_groups.setdefault(root, []).append(key[1])
+        for root, others in stored_groups.items():
+            _join_authors(conn, root[1], sorted(others))
+        new_roots = sorted({root for n in range(self.new_count) if (root := self._root(("new", n)))[0] == "new"},
+                           key=lambda key: key[1])
+        if new_roots:
+            rows = []
+            for root in new_roots:
+                names = _distinct(self.names[root])
+                rows.append({"name": names[0], "names": names[:MAX_NAMES], "name_key": title_key(names[0])})
+            inserted = conn.execute(authors.insert().returning(authors.c.id, sort_by_parameter_order=True), rows)
+            ids.update(zip(new_roots, (int(row[0]) for row in inserted), strict=True))
+        stored_roots = [key for key in self.names if key[0] == "stored" and self._root(key) == key]
+        for chunk in in_chunks([key[1] for key in stored_roots]):
+            updates = []
+            stored = conn.execute(sa.select(authors.c.id, authors.c.names).where(authors.c.id.in_(chunk)))
+            for author_id, names in stored:
+                merged = list(names)
+                for name in self.names[("stored", author_id)]:
+                    if name not in merged and len(merged) < MAX_NAMES:
+                        merged.append(name)
+                if merged != names:
+                    updates.append({"key": author_id, "names": merged})
+            if updates:
+                conn.execute(authors.update().where(authors.c.id == sa.bindparam("key"))
+                             .values(names=sa.bindparam("names", type_=authors.c.names.type)), updates)
+
+        def final(key: tuple[str, int]) -> int:
+            root = self._root(key)
+            return root[1] if root[0] == "stored" else ids[root]
+
+        new_refs = [{"ref": ref, "author_id": final(key)} for ref, key in self.owner.items()
+                    if ref not in self.known_refs]
+        if new_refs:
+            conn.execute(author_ids.insert(), new_refs)
+        return final
+
+
+def _oldest_first(key: tuple[str, int]) -> tuple[int, int]:
+    """Stored records before new ones, each in the order made."""
+    return (0 if key[0] == "stored" else 1, key[1])
+
+
+def _distinct(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))
 
 
 def _join_authors(conn: Connection, keep: int, others: list[int]) -> None:
