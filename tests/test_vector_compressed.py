@@ -16,7 +16,7 @@ import pytest
 
 from paperscope.errors import StoreError
 from paperscope.index.vector_compressed import CompressedVectorIndex
-from paperscope.index.vector_generation import Generation, layout_for, write_generation
+from paperscope.index.vector_generation import TWO_LEVEL_LISTS, Generation, layout_for, write_generation
 from paperscope.store import open_store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,10 +35,11 @@ def embedding_like(n: int, seed: int = 0, dim: int = DIM) -> np.ndarray:
     return unit(rng.standard_normal((n, 24)) @ basis + rng.standard_normal((n, dim)) * 0.1)
 
 
-def generation(folder: Path, x: np.ndarray, ids: list[str], layout: str | None = "SQ8") -> Generation:
+def generation(folder: Path, x: np.ndarray, ids: list[str], layout: str | None = "SQ8",
+               two_level_above: int = TWO_LEVEL_LISTS) -> Generation:
     batches = [(ids[s:s + 1000], x[s:s + 1000]) for s in range(0, len(ids), 1000)]
     return write_generation(folder / "v.manifest.json", batches, dim=x.shape[1], model="m", watermark=None,
-                            layout=layout)
+                            layout=layout, two_level_above=two_level_above)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,10 @@ def exact(x: np.ndarray, ids: list[str], q: np.ndarray, k: int, keep: set[str] |
     return [ids[i] for i in order if keep is None or ids[i] in keep][:k]
 
 
-def test_recall_against_exact_on_real_embeddings_and_real_queries(tmp_path: Path) -> None:
+# Two levels: the coarse centroids trained as large sets (about 1M vectors and more) train them, and the lists
+# found through a graph over the centroids.
+@pytest.mark.parametrize("two_level_above", [TWO_LEVEL_LISTS, 16], ids=["one level", "two levels"])
+def test_recall_against_exact_on_real_embeddings_and_real_queries(tmp_path: Path, two_level_above: int) -> None:
     if not WEB_DB.exists():
         pytest.skip(f"{WEB_DB} not found: the real arXiv cs embeddings are cached there by "
                     "python bench/bench_web_load.py")
@@ -72,12 +76,24 @@ def test_recall_against_exact_on_real_embeddings_and_real_queries(tmp_path: Path
     sentences = [str(json.loads(line)["summary"]).split(". ")[0] for line in listing[0].open(encoding="utf-8")][:60]
     queries = unit(np.vstack([embedder.embed_query(s) for s in sentences]))
     assert layout_for(len(ids), DIM).startswith("PQ96")
-    index = CompressedVectorIndex(generation(tmp_path, x, ids, layout=None))
+    index = CompressedVectorIndex(generation(tmp_path, x, ids, layout=None, two_level_above=two_level_above))
     found = sum(len({pid for pid, _ in index.search(q, 10)} & set(exact(x, ids, q, 10))) for q in queries)
     assert found / (10 * len(queries)) >= 0.95
     hits = index.search(queries[0], 3)  # re-ranked: the scores are the cosines of the full vectors
     for pid, score in hits:
         assert score == pytest.approx(float(x[ids.index(pid)] @ queries[0]), abs=2e-3)
+
+
+def test_two_level_training_finds_every_vector_and_its_neighbours(tmp_path: Path) -> None:
+    x = embedding_like(4000, seed=3)
+    ids = [f"p{i}" for i in range(len(x))]
+    index = CompressedVectorIndex(generation(tmp_path, x, ids, layout="PQ48x8np", two_level_above=16))
+    assert "IVF102," in index.describe()  # 102 lists: more than 16, so trained in two levels
+    probe = np.random.default_rng(5).choice(len(x), 100, replace=False)
+    assert all(index.search(x[i], 1)[0][0] == ids[i] for i in probe)
+    queries = unit(x[probe] + np.random.default_rng(6).standard_normal(x[probe].shape) * 0.05)
+    found = sum(len({pid for pid, _ in index.search(q, 10)} & set(exact(x, ids, q, 10))) for q in queries)
+    assert found / (10 * len(queries)) >= 0.95
 
 
 def test_results_ids_and_vectors_come_from_the_mapped_files(small: tuple[Path, np.ndarray, list[str]]) -> None:

@@ -151,7 +151,7 @@ class SearchEngine:
         with self._lock:
             if self.settings.search_url:
                 return self.milvus.sync(self.store) if self.writes_indexes else (0, 0)
-            return self._refresh_keyword(), self._refresh_vectors()
+            return self.refresh_keyword(), self.refresh_vectors()
 
     def clear(self) -> None:
         """Empty both indexes (a rebuild starts here); the next refresh fills them again from the store."""
@@ -170,6 +170,17 @@ class SearchEngine:
         if self.settings.search_url:
             return self.milvus.count(), self.milvus.count(embedded_only=True)
         return len(self.keyword), len(self.vectors)
+
+    def refresh_keyword(self) -> int:
+        """Fold the papers changed since the keyword index's watermark into it; returns how many (0 without
+        `writes_indexes`, which only reloads what the writer committed)."""
+        with self._lock:
+            return self._refresh_keyword()
+
+    def refresh_vectors(self) -> int:
+        """Fold the vectors stored since the vector index's watermark into it; returns how many."""
+        with self._lock:
+            return self.vectors.refresh(self.store, save=self.writes_indexes)
 
     def _refresh_keyword(self) -> int:
         index = self.keyword
@@ -192,9 +203,6 @@ class SearchEngine:
         if latest is not None:
             index.commit(latest.isoformat())
         return count
-
-    def _refresh_vectors(self) -> int:
-        return self.vectors.refresh(self.store, save=self.writes_indexes)
 
     # Fusion -------------------------------------------------------------------------------
 
@@ -257,7 +265,7 @@ class SearchEngine:
         query_vector = self.embedder.embed_query(query) if semantic and len(self.vectors) else None
         with self._lock:
             if mode != "semantic":
-                self._refresh_keyword()
+                self.refresh_keyword()
             if semantic:
                 self._require_vectors(mode)
                 if query_vector is None and len(self.vectors):
@@ -328,7 +336,7 @@ class SearchEngine:
         return kept[0], kept[1]
 
     def _require_vectors(self, mode: Mode) -> None:
-        self._refresh_vectors()
+        self.refresh_vectors()
         if len(self.vectors) == 0 and self.store.count_papers() > 0 and mode == "semantic":
             raise NotEmbedded(
                 f"No paper is embedded with {self.embedder.name} yet, so semantic search has nothing to "
@@ -352,7 +360,7 @@ class SearchEngine:
             found = self.milvus.vector_search(vector, depth + 1 + len(hidden), milvus_filter(None))
         else:
             with self._lock:
-                self._refresh_vectors()
+                self.refresh_vectors()
                 found = self.vectors.search(vector, depth + 1 + len(hidden))
         hits = [(pid, score) for pid, score in found if pid != paper.id and pid not in hidden]
         neighbours = [pid for pid in neighbours if pid not in hidden]

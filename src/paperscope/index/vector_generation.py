@@ -36,6 +36,7 @@ import numpy.typing as npt
 from paperscope.errors import Fix, StoreError
 from paperscope.index.vector_ivf import (
     MIN_NPROBE,
+    MIN_TRAIN_PER_LIST,
     PROBE_DIVISOR,
     TARGET_RECALL,
     TRAIN_PER_LIST,
@@ -44,7 +45,9 @@ from paperscope.index.vector_ivf import (
     load_faiss,
 )
 
-__all__ = ["MANIFEST_VERSION", "NPROBE_FACTOR", "PQ_BYTES", "PQ_MIN_VECTORS", "RERANK", "Generation", "covering_nprobe",
+__all__ = ["LIST_GRAPH_SEARCH", "MANIFEST_VERSION", "NPROBE_FACTOR", "PQ_BYTES", "PQ_MIN_VECTORS", "RERANK",
+           "TWO_LEVEL_LISTS",
+           "Generation", "covering_nprobe",
            "layout_for",
            "write_generation"]
 
@@ -61,6 +64,11 @@ RERANK: Final = 100
 #: (SciFact claims over replicated arXiv vectors) found 0.94 of their exact top 10 at the tuned nprobe on 200k
 #: vectors and 0.98 at twice it (docs/decisions/0121-compressed-vector-layout.md).
 NPROBE_FACTOR: Final = 2
+#: Above this many lists (about 1M vectors) the coarse centroids are trained in two levels, on MIN_TRAIN_PER_LIST
+#: points a list, and each vector's list is found through a graph over the centroids: training and adding all
+#: nlist centroids' worth would take over an hour on two cores at 10M vectors.
+TWO_LEVEL_LISTS: Final = 4096
+LIST_GRAPH_SEARCH: Final = 64
 MANIFEST_VERSION: Final = 1
 _CHUNK: Final = 50_000  # rows converted / added at a time while writing
 _SEED: Final = 20240611
@@ -155,10 +163,11 @@ def layout_for(count: int, dim: int) -> str:
 
 def write_generation(manifest_path: Path, batches: Iterable[tuple[Sequence[str], npt.ArrayLike]], *, dim: int,
                      model: str | None, watermark: str | None, layout: str | None = None, rerank: int = RERANK,
-                     threads: int = 1) -> Generation:
+                     threads: int = 1, two_level_above: int = TWO_LEVEL_LISTS) -> Generation:
     """Write a new generation from `batches` of (ids, unit vectors), make it current (the manifest renamed over
     the old one) and unlink the previous generation's files; returns it opened. Ids must be unique. `layout`
-    (None: `layout_for` the set) is faiss index_factory's spelling of the codes after "IVF<nlist>,"."""
+    (None: `layout_for` the set) is faiss index_factory's spelling of the codes after "IVF<nlist>,". Above
+    `two_level_above` lists the coarse centroids are trained in two levels (`_train_two_level`)."""
     faiss = load_faiss()
     folder = manifest_path.parent
     folder.mkdir(parents=True, exist_ok=True)
@@ -180,7 +189,7 @@ def write_generation(manifest_path: Path, batches: Iterable[tuple[Sequence[str],
         del encoded, order, ids
         rows = np.memmap(paths["rows.f16"], dtype="<f2", mode="r", shape=(count, dim)) if count else None
         layout = layout or layout_for(count, dim)
-        index, nprobe = _build_codes(faiss, rows, count, dim, layout, threads)
+        index, nprobe = _build_codes(faiss, rows, count, dim, layout, threads, two_level_above)
         faiss.write_index(index, str(paths["codes.faiss"]))
         del index, rows
         manifest = {
@@ -218,7 +227,7 @@ def _write_rows(path: Path, batches: Iterable[tuple[Sequence[str], npt.ArrayLike
 
 
 def _build_codes(faiss: Any, rows: np.memmap[Any, Any] | None, count: int, dim: int, layout: str,
-                 threads: int) -> tuple[Any, int]:
+                 threads: int, two_level_above: int) -> tuple[Any, int]:
     """The trained inverted file holding every row's code, and the nprobe tuned on it."""
     nlist = default_nlist(max(count, 1))
     index = faiss.index_factory(dim, f"IVF{nlist},{layout}", faiss.METRIC_INNER_PRODUCT)
@@ -231,20 +240,60 @@ def _build_codes(faiss: Any, rows: np.memmap[Any, Any] | None, count: int, dim: 
     ivf.cp.max_points_per_centroid = TRAIN_PER_LIST
     rng = np.random.default_rng(_SEED)
     sample_size = min(count, max(TRAIN_PER_LIST * nlist, min(count, 65_536)))
+    two_level = nlist > two_level_above
+    if two_level:
+        sample_size = min(sample_size, MIN_TRAIN_PER_LIST * nlist)
     sample = np.sort(rng.choice(count, sample_size, replace=False))
     training = np.asarray(rows[sample], dtype=np.float32)
     before = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(max(1, threads))
     try:
-        index.train(training)
+        if two_level:
+            _train_two_level(faiss, index, ivf, training)
+            assign = _list_graph(faiss, ivf)
+        else:
+            index.train(training)
+            assign = None
         for start in range(0, count, _CHUNK):
-            index.add(np.asarray(rows[start:start + _CHUNK], dtype=np.float32))
+            chunk = np.ascontiguousarray(rows[start:start + _CHUNK], dtype=np.float32)
+            if assign is None:
+                index.add(chunk)
+            else:
+                _, lists = assign.search(chunk, 1)
+                ids = np.arange(start, start + len(chunk), dtype=np.int64)
+                ivf.add_core(len(chunk), faiss.swig_ptr(chunk), faiss.swig_ptr(ids),
+                             faiss.swig_ptr(np.ascontiguousarray(lists.ravel())))
         pairs = rng.integers(0, len(training), (2, TUNE_QUERIES))
         nprobe = min(nlist, NPROBE_FACTOR * covering_nprobe(ivf.quantizer, training,
                                                             training[pairs[0]] + training[pairs[1]]))
     finally:
         faiss.omp_set_num_threads(before)
     return index, nprobe
+
+
+def _train_two_level(faiss: Any, index: Any, ivf: Any, training: FloatMatrix) -> None:
+    """Train `index` with its coarse centroids found in two levels: sqrt(nlist) clusters of the sample, then
+    each of them split in proportion to its size. k-means over all nlist centroids at once costs sample x nlist
+    per iteration (about 20 minutes on one core at 10M vectors); this costs sample x 2 sqrt(nlist)."""
+    from faiss.contrib.clustering import two_level_clustering
+
+    nlist = int(ivf.nlist)
+    centroids, _ = two_level_clustering(  # type: ignore[no-untyped-call]
+        training, round(math.sqrt(nlist)), nlist, clustering_niter=ivf.cp.niter, spherical=True, seed=_SEED,
+        min_points_per_centroid=1)
+    ivf.quantizer.add(np.ascontiguousarray(centroids, dtype=np.float32))
+    ivf.quantizer.is_trained = True
+    index.train(training)  # the codes' own training, on the residuals to the centroids just added
+
+
+def _list_graph(faiss: Any, ivf: Any) -> Any:
+    """An HNSW graph over the coarse centroids, to find each added vector's list without comparing it to every
+    centroid (with LIST_GRAPH_SEARCH candidates, it agrees with the exact list for about 995 vectors in 1,000;
+    a vector in its second-nearest list is still found by a search, which scans many lists)."""
+    graph = faiss.IndexHNSWFlat(int(ivf.d), 32, faiss.METRIC_INNER_PRODUCT)
+    graph.add(ivf.quantizer.reconstruct_n(0, int(ivf.nlist)))
+    graph.hnsw.efSearch = LIST_GRAPH_SEARCH
+    return graph
 
 
 def covering_nprobe(quantizer: Any, points: FloatMatrix, queries: FloatMatrix, k: int = 10) -> int:

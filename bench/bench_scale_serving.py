@@ -1,0 +1,258 @@
+"""Search, memory, the listing and the database at 10M papers: one command, every step cached.
+
+    python bench/bench_scale_serving.py --n 10000000          # the first run builds (hours), later ones measure
+    python bench/bench_scale_serving.py --n 200000            # the same at a size that builds in minutes
+
+1. The store: bench/.cache/scale-db-N.db, made by make_scale_db.py (replicated arXiv cs papers with their
+   vectors; above 1M papers only the newest 1M keep their whole abstract, older ones its first sentence).
+2. The indexes: the store's own index folder (scale-db-N.db.index/), filled by paperscope's SearchEngine
+   (refresh_keyword, refresh_vectors: what `paperscope index` and the worker run), the two in parallel processes.
+   Their time and peak RSS are kept in scale-db-N.build.json. Above PAPERSCOPE_VECTOR_COMPRESS_ABOVE vectors the
+   vector index is a compressed generation (index/vector_generation.py).
+3. Vector recall@10 against exact search over the generation's own float16 rows, on 600 real queries (300
+   SciFact claims, 300 first sentences of arXiv cs abstracts), and the vector part's latency beside exact
+   search's (the baseline, a numpy scan in chunks of the same rows).
+4. Hybrid search in one process, query embedding included, p50 / p95 over the 600 query texts; baseline: the
+   same steps with the exact scan as the vector part (on fewer queries: it takes seconds each at 10M).
+5. Web processes: `paperscope serve --no-jobs` started three times on the same store and index folder, each
+   warmed by searches and listing pages. From /proc/PID/smaps_rollup: the first one's RSS, and what each further
+   one adds to the machine's memory (the growth of the processes' summed Pss; its own private pages beside).
+6. The listing (newest first, one category, one month, a page at offset 10,000) and trending, over HTTP on the
+   first process, p50 / p95, beside a static file served by the same process.
+7. The size of the SQLite database and of its largest tables.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import resource
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from bench_web_load import serving
+from benchlib import ARXIV_CS, CACHE, SCIFACT, arguments, percentile_ms
+from make_scale_db import build as build_store
+from make_scale_db import scale_db_path
+
+FULL_TEXT = 1_000_000  # above this many papers only the newest this many keep their whole abstract
+PROCESSES = 3
+CHUNK = 100_000
+
+
+def settings_for(db: Path) -> Any:
+    from paperscope.config import Settings
+
+    return Settings(database_url=f"sqlite:///{db}")
+
+
+def build_part(db: str, part: str, out: Any) -> None:
+    """Child process: one index filled from the store by paperscope's own refresh; sends (seconds, peak MiB)."""
+    from paperscope.index.search import SearchEngine
+    from paperscope.store import open_store
+
+    path = Path(db)
+    with open_store(f"sqlite:///{path}") as store:
+        engine = SearchEngine(store, settings_for(path))
+        started = time.perf_counter()
+        count = engine.refresh_keyword() if part == "keyword" else engine.refresh_vectors()
+        out.send({"part": part, "count": count, "seconds": time.perf_counter() - started,
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+
+
+def build_indexes(db: Path) -> dict[str, Any]:
+    """Both indexes, built in parallel processes; their figures (kept beside the store: a cached run reuses them)."""
+    record = db.with_suffix(".build.json")
+    if record.exists():
+        figures: dict[str, Any] = json.loads(record.read_text())
+        return figures
+    context = multiprocessing.get_context("spawn")
+    pipes, processes = [], []
+    for part in ("keyword", "vectors"):
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(target=build_part, args=(str(db), part, send))
+        process.start()
+        pipes.append(receive)
+        processes.append(process)
+    figures = {}
+    for receive, process in zip(pipes, processes, strict=True):
+        result = receive.recv()
+        process.join()
+        figures[result["part"]] = result
+    record.write_text(json.dumps(figures, indent=1))
+    return figures
+
+
+def query_texts() -> list[str]:
+    claims = [json.loads(line)["text"] for line in (SCIFACT / "beir" / "queries.jsonl").open(encoding="utf-8")]
+    sentences = []
+    for line in list(sorted(ARXIV_CS.glob("*.jsonl"))[-1].open(encoding="utf-8"))[:300]:
+        abstract = " ".join(str(json.loads(line).get("summary") or "").split())
+        sentences.append(abstract.split(". ")[0])
+    return claims[:300] + sentences
+
+
+def exact_top(rows: np.memmap[Any, Any], queries: np.ndarray, k: int) -> np.ndarray:
+    """Slots of each query's exact k best rows, by one scan of every row in chunks."""
+    best = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    slots = np.zeros((len(queries), k), dtype=np.int64)
+    for start in range(0, len(rows), CHUNK):
+        scores = queries @ np.asarray(rows[start:start + CHUNK], dtype=np.float32).T
+        local = np.argpartition(-scores, k - 1, axis=1)[:, :k]  # the chunk's own best k, then merged
+        both = np.hstack([best, np.take_along_axis(scores, local, 1)])
+        index = np.hstack([slots, local + start])
+        top = np.argpartition(-both, k - 1, axis=1)[:, :k]
+        best, slots = np.take_along_axis(both, top, 1), np.take_along_axis(index, top, 1)
+    return slots
+
+
+def timed(run: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def memory_of(pid: int) -> dict[str, int]:
+    """smaps_rollup figures of a process, in MiB."""
+    out = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value, *_ = line.split()
+        out[name.rstrip(":")] = int(value) // 1024
+    return out
+
+
+def search_in_process(db: Path, texts: list[str], baseline_queries: int) -> None:
+    from paperscope.index.search import SearchEngine
+    from paperscope.store import open_store
+
+    with open_store(f"sqlite:///{db}") as store:
+        engine = SearchEngine(store, settings_for(db), writes_indexes=False)
+        engine.search(texts[0])  # warm: the model session, the index files
+        hybrid = [timed(lambda t=text: engine.search(t, mode="hybrid", limit=10)) for text in texts]
+        handle = engine.vectors
+        print(f"vector index: {handle.index.describe()}")
+        vectors = np.vstack([engine.embedder.embed_query(t) for t in texts]).astype(np.float32)
+        ann = [timed(lambda v=v: handle.search(v, 100)) for v in vectors]
+        found = [[pid for pid, _ in handle.search(v, 10)] for v in vectors]
+        if not handle.compressed:
+            print("the vector index is not compressed at this size: recall against exact is not measured")
+            return
+        generation = handle.index.base
+        started = time.perf_counter()
+        truth = exact_top(generation.rows, vectors, 10)
+        exact_batch = time.perf_counter() - started
+        recall = np.mean([len(set(f) & {generation.id_of(int(s)) for s in t}) / 10
+                          for f, t in zip(found, truth, strict=True)])
+        brute = []
+        for text in texts[:baseline_queries]:
+            started = time.perf_counter()
+            vector = engine.embedder.embed_query(text)
+            engine.keyword.search(text, 100)
+            exact_top(generation.rows, vector[None, :].astype(np.float32), 100)
+            brute.append(time.perf_counter() - started)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"hybrid search, query embedding included ({len(texts)} queries): p50 {percentile_ms(hybrid, 50):.1f} ms, "
+          f"p95 {percentile_ms(hybrid, 95):.1f} ms")
+    print(f"the same with the exact scan as the vector part ({len(brute)} queries): p50 {percentile_ms(brute, 50):.0f} "
+          f"ms, p95 {percentile_ms(brute, 95):.0f} ms; p50 ratio "
+          f"{percentile_ms(brute, 50) / percentile_ms(hybrid, 50):.0f}x")
+    print(f"the vector part alone, 100 results: p50 {percentile_ms(ann, 50):.1f} ms, "
+          f"p95 {percentile_ms(ann, 95):.1f} ms; "
+          f"exact scan of all {len(generation.rows):,} rows for the {len(texts)} queries at once: {exact_batch:.0f} s")
+    print(f"vector recall@10 against exact: {recall:.3f}")
+    print(f"peak RSS of this process (the exact scan's chunks included): {peak:,.0f} MiB")
+
+
+def http_latency(base: str, paths: list[str], repeat: int) -> tuple[float, float]:
+    seconds = []
+    with httpx.Client(base_url=base, timeout=120) as client:
+        client.get(paths[0]).raise_for_status()
+        for _ in range(repeat):
+            for path in paths:
+                started = time.perf_counter()
+                client.get(path).raise_for_status()
+                seconds.append(time.perf_counter() - started)
+    return percentile_ms(seconds, 50), percentile_ms(seconds, 95)
+
+
+def web_processes(db: Path, texts: list[str]) -> None:
+    from contextlib import ExitStack
+    from urllib.parse import quote_plus
+
+    searches = [f"/api/search?q={quote_plus(t[:200])}" for t in texts[:30]]
+    newest = httpx.Client(timeout=60)
+    routes = {
+        "static file (baseline)": ["/static/style.css"],
+        "listing, newest first": ["/api/papers?limit=20"],
+        "listing, one category": ["/api/papers?limit=20&category=cs.CL"],
+        "listing, one month": ["/api/papers?limit=20&from=2020-03-01&to=2020-03-31"],
+        "listing, offset 10,000": ["/api/papers?limit=20&offset=10000"],
+        "trending": ["/api/trending"],
+    }
+    with ExitStack() as stack:
+        bases, pids, pss_sum = [], [], []
+        for number in range(PROCESSES):
+            base, server = stack.enter_context(serving(str(db), CACHE / f"scale-serve-{number}.log", "--no-jobs",
+                                                       "--no-access-log"))
+            for path in searches + [p for paths in routes.values() for p in paths]:
+                newest.get(base + path).raise_for_status()
+            bases.append(base)
+            pids.append(server.pid)
+            figures = [memory_of(pid) for pid in pids]
+            pss_sum.append(sum(f["Pss"] for f in figures))
+            own = figures[-1]
+            added = pss_sum[-1] - (pss_sum[-2] if number else 0)
+            print(f"web process {number + 1}: RSS {own['Rss']:,} MiB, Pss {own['Pss']:,} MiB, private "
+                  f"{own['Private_Clean'] + own['Private_Dirty']:,} MiB; the processes' summed Pss {pss_sum[-1]:,} MiB"
+                  + (f" (+{added:,} MiB)" if number else ""))
+        print("over HTTP on the first process (20 rounds):")
+        for name, paths in routes.items():
+            p50, p95 = http_latency(bases[0], paths, 20)
+            print(f"  {name:<24} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms")
+
+
+def database_size(db: Path) -> None:
+    print(f"SQLite database: {db.stat().st_size / 2**30:.1f} GiB")
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        try:
+            tables = conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 8"
+                                  ).fetchall()
+        except sqlite3.OperationalError:
+            return  # this SQLite has no dbstat
+    for name, size in tables:
+        print(f"  {name:<36} {size / 2**30:6.2f} GiB")
+
+
+def main() -> None:
+    parser = arguments(__doc__)
+    parser.add_argument("--n", type=int, default=10_000_000)
+    parser.add_argument("--baseline-queries", type=int, default=5, help="Queries for the exact-scan baseline.")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["search", "web", "size"])
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    db = scale_db_path(args.n)
+    if not db.exists():
+        started = time.perf_counter()
+        build_store(args.n, db, FULL_TEXT if args.n > FULL_TEXT else None)
+        print(f"store built in {time.perf_counter() - started:.0f} s")
+    for part, figures in build_indexes(db).items():
+        print(f"index {part}: {figures['count']:,} papers in {figures['seconds']:.0f} s, peak RSS "
+              f"{figures['peak_mib']:,.0f} MiB (both built at once, on the 2 cores)")
+    texts = query_texts()
+    if "search" not in args.skip:
+        search_in_process(db, texts, args.baseline_queries)
+    if "web" not in args.skip:
+        web_processes(db, texts)
+    if "size" not in args.skip:
+        database_size(db)
+
+
+if __name__ == "__main__":
+    main()
