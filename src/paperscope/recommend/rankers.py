@@ -185,14 +185,14 @@ class LinearRanker:
         """The linear model's scores of `rows`, read from the embeddings and the TF-IDF rows as they are: the
         same as scoring `features(corpus, rows)`, without copying every candidate's vector into a sparse matrix."""
         if not self.use_tfidf or corpus.tfidf is None:
-            return np.asarray(corpus.vectors[rows] @ coef, dtype=np.float64) + intercept
+            return _dense_scores(corpus.vectors, rows, coef) + intercept
         tfidf = corpus.tfidf[rows]
         if self.max_df is not None:
             tfidf = _normalised(tfidf[:, self._distinctive_terms(corpus)])
         dim = corpus.vectors.shape[1] if self.use_embeddings else 0
         scores = np.asarray(tfidf @ coef[dim:], dtype=np.float64) * self.tfidf_weight + intercept
         if self.use_embeddings:
-            scores += corpus.vectors[rows] @ coef[:dim]
+            scores += _dense_scores(corpus.vectors, rows, coef[:dim])
         return scores
 
 
@@ -436,8 +436,7 @@ def knn_lists(vectors: np.ndarray, k: int, *, tfidf: sp.csr_matrix | None = None
         stop = min(start + block, n)
         sims = dense[start:stop] @ dense.T
         if rare is not None:
-            product = (rare[start:stop] @ rare_t).tocoo()
-            sims[product.row, product.col] += product.data
+            sims += (rare[start:stop] @ rare_t).toarray()
         sims[np.arange(stop - start), start + np.arange(stop - start)] = -np.inf
         top = _top(sims, k)
         ids.append(top)
@@ -480,7 +479,7 @@ def _top(sims: np.ndarray, k: int) -> np.ndarray:
     """Column numbers of each row's k largest values (unordered)."""
     if k >= sims.shape[1]:
         return np.broadcast_to(np.arange(sims.shape[1]), sims.shape).copy()
-    return np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    return np.argpartition(sims, sims.shape[1] - k, axis=1)[:, sims.shape[1] - k:]  # faster than partitioning -sims
 
 
 def _symmetric(rows: np.ndarray, cols: np.ndarray, sims: np.ndarray, n: int, sharpness: float) -> sp.csr_matrix:
@@ -495,6 +494,12 @@ def _sinks(walk: sp.csr_matrix, nodes: np.ndarray) -> sp.csr_matrix:
     keep = np.ones(walk.shape[0])
     keep[nodes] = 0.0
     return sp.csr_matrix(sp.diags(keep) @ walk)
+
+
+def _dense_scores(vectors: np.ndarray, rows: np.ndarray, coef: np.ndarray, block: int = 8192) -> np.ndarray:
+    """`vectors[rows] @ coef` in float64, a block of rows at a time (each block is widened to float64 alone)."""
+    return np.concatenate([vectors[rows[start:start + block]] @ coef for start in range(0, len(rows), block)]
+                          or [np.zeros(0)]).astype(np.float64)
 
 
 def _normalised(matrix: sp.csr_matrix) -> sp.csr_matrix:
