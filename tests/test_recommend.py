@@ -415,3 +415,19 @@ def test_a_ranking_reads_only_the_papers_it_shows_and_never_an_admins_hidden_one
         sa.event.remove(store.accounts.engine, "before_cursor_execute", count)
         assert picks and picks[0].id != best and picks[0].id in SPEECH[2:]
         assert asked and max(asked) < 40  # of 94 candidates
+
+
+def test_knn_lists_hold_one_block_of_similarities_at_a_time() -> None:
+    """Memory traced while listing the neighbours of 6,000 rows stays near one block's similarities and their
+    partition (about 75 MB), not every block's (over 300 MB)."""
+    import tracemalloc
+
+    from paperscope.recommend.rankers import knn_lists
+
+    vectors = clusters(per_cluster=2_000).vectors
+    tracemalloc.start()
+    neighbours, _ = knn_lists(vectors, 30)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert neighbours.shape == (6_000, 30)
+    assert peak < 150 * 2**20

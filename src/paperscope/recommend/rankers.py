@@ -479,7 +479,9 @@ def _top(sims: np.ndarray, k: int) -> np.ndarray:
     """Column numbers of each row's k largest values (unordered)."""
     if k >= sims.shape[1]:
         return np.broadcast_to(np.arange(sims.shape[1]), sims.shape).copy()
-    return np.argpartition(sims, sims.shape[1] - k, axis=1)[:, sims.shape[1] - k:]  # faster than partitioning -sims
+    # Partitioning `sims` itself is faster than partitioning -sims; the copy lets the whole (rows, columns) index
+    # array go, where a view of it would keep every block's alive in `knn_lists` (1.2 GB at 12,000 nodes).
+    return np.argpartition(sims, sims.shape[1] - k, axis=1)[:, sims.shape[1] - k:].copy()
 
 
 def _symmetric(rows: np.ndarray, cols: np.ndarray, sims: np.ndarray, n: int, sharpness: float) -> sp.csr_matrix:
