@@ -409,8 +409,10 @@ class Recommender:
                 terms["citations"] = tie_terms(candidate_ids, ties, self.settings.rrf_k)
             scores = fuse(terms, mix.weights) if terms else np.zeros(len(signals.candidates))
         author_keys = {author_key(a): a for a in authors}
-        papers = self.store.get_papers(candidate_ids)
-        if len(papers) < len(candidate_ids):  # hidden by an admin (or merged away): never recommended
+        # Every candidate's authors are read only to match followed author names; otherwise only the papers
+        # shown are read (`_shown`), which is what skips a paper hidden by an admin or merged away.
+        papers = self.store.get_papers(candidate_ids) if author_keys else {}
+        if author_keys and len(papers) < len(candidate_ids):
             scores = np.where([i in papers for i in candidate_ids], scores, -np.inf)
         by_record = self._papers_of_followed_authors(author_records)
         followed_author: dict[str, str] = {}
@@ -427,7 +429,7 @@ class Recommender:
             if not len(signals.positives) and signals.query_vectors is None:
                 keep = [k for k, i in enumerate(candidate_ids) if i in followed_author]
                 scores = np.where(np.isin(np.arange(len(scores)), keep), scores, -np.inf)
-        order = [k for k in np.argsort(-scores, kind="stable") if np.isfinite(scores[k])][:limit]
+        order, papers = self._shown(candidate_ids, scores, limit, papers)
         results = []
         for k in order:
             paper_id = candidate_ids[k]
@@ -444,6 +446,22 @@ class Recommender:
             why.topic = topic_label.get(topic) if topic is not None else None
             results.append(Recommendation(papers[paper_id], float(scores[k]), why))
         return results
+
+    def _shown(self, candidate_ids: list[str], scores: np.ndarray, limit: int, papers: dict[str, Paper]
+               ) -> tuple[list[int], dict[str, Paper]]:
+        """The best `limit` candidates (numbers into `candidate_ids`) that the store shows, best first, with their
+        papers: read in growing batches down the ranking, from `papers` where it holds them already."""
+        order = [int(k) for k in np.argsort(-scores, kind="stable") if np.isfinite(scores[k])]
+        shown: list[int] = []
+        start, batch = 0, 2 * limit + 20
+        while len(shown) < limit and start < len(order):
+            chunk = order[start:start + batch]
+            unread = [candidate_ids[k] for k in chunk if candidate_ids[k] not in papers]
+            if unread:  # an admin's hidden papers and papers merged away are not returned, so not shown
+                papers = {**papers, **self.store.get_papers(unread)}
+            shown += [k for k in chunk if candidate_ids[k] in papers][:limit - len(shown)]
+            start, batch = start + len(chunk), batch * 4
+        return shown, papers
 
     def mix_of(self, user_id: int, snapshot: CorpusSnapshot, library: np.ndarray, hidden_ids: list[str],
                positives_ids: list[str], signals: Signals, neighbours: dict[str, list[tuple[str, int]]]) -> Mix:
