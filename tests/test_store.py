@@ -312,3 +312,23 @@ def test_processes_opening_a_new_database_at_once_upgrade_it_once(database_url: 
         thread.join(60)
     assert not any(thread.is_alive() for thread in threads), "an upgrade waited on another for a minute"
     assert failures == []
+
+
+def test_papers_modified_since_seeks_each_batch_instead_of_scanning_from_the_start(tmp_path: Path) -> None:
+    with open_store(str(tmp_path / "p.db")) as store:
+        store.upsert_papers([arxiv_paper(n) for n in range(1, 8)])
+        plans: list[str] = []
+
+        def explain(conn: sa.Connection, cursor: object, statement: str, parameters: object, context: object,
+                    executemany: bool) -> None:
+            if statement.lstrip().upper().startswith("SELECT") and "FROM papers" in statement:
+                raw = conn.connection.dbapi_connection
+                assert raw is not None
+                plans.append(" | ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {statement}",
+                                                                       parameters)))  # type: ignore[arg-type]
+
+        sa.event.listen(store.engine, "before_cursor_execute", explain)  # type: ignore[attr-defined]
+        batches = list(store.papers_modified_since(None, batch_size=3))
+    assert sum(len(batch) for batch, _ in batches) == 7
+    later = plans[1:]  # every batch after the first continues from the last one's watermark
+    assert later and all("SEARCH papers USING INDEX ix_papers_modified_at" in plan for plan in later), later

@@ -141,7 +141,10 @@ class PaperStore:
             if since is not None:
                 query = query.where(papers.c.modified_at > since)
             if last_time is not None:
-                query = query.where(sa.or_(papers.c.modified_at > last_time,
+                # The plain range first: with only the OR, SQLite scans the index from its start for every batch
+                # (quadratic: 7.5 s a batch midway through 10M papers) instead of seeking to `last_time`.
+                query = query.where(papers.c.modified_at >= last_time,
+                                    sa.or_(papers.c.modified_at > last_time,
                                            sa.and_(papers.c.modified_at == last_time, papers.c.id > last_id)))
             with self.engine.connect() as conn:
                 rows = conn.execute(query).mappings().all()
