@@ -7,12 +7,13 @@
    vectors; above 1M papers only the newest 1M keep their whole abstract, older ones its first sentence).
 2. The indexes: the store's own index folder (scale-db-N.db.index/), filled by paperscope's SearchEngine
    (refresh_keyword, refresh_vectors: what `paperscope index` and the worker run), the two in parallel processes.
-   Their time and peak RSS are kept in scale-db-N.build.json. Above PAPERSCOPE_VECTOR_COMPRESS_ABOVE vectors the
-   vector index is a compressed generation (index/vector_generation.py).
-3. Vector recall@10 against exact search over the generation's own float16 rows, on 600 real queries (300
-   SciFact claims, 300 first sentences of arXiv cs abstracts), and the vector part's latency beside exact
+   Their time and peak RSS are kept in scale-db-N.build-keyword.json and scale-db-N.build-vectors.json. Above
+   PAPERSCOPE_VECTOR_COMPRESS_ABOVE vectors the vector index is a compressed generation
+   (index/vector_generation.py).
+3. Vector recall@10 against exact search over the generation's own float16 rows, on 546 real queries (300
+   SciFact claims, the first sentences of the 246 abstracts of the newest arXiv cs listing), and the vector part's latency beside exact
    search's (the baseline, a numpy scan in chunks of the same rows).
-4. Hybrid search in one process, query embedding included, p50 / p95 over the 600 query texts; baseline: the
+4. Hybrid search in one process, query embedding included, p50 / p95 over the 546 query texts; baseline: the
    same steps with the exact scan as the vector part (on fewer queries: it takes seconds each at 10M).
 5. Web processes: `paperscope serve --no-jobs` started three times on the same store and index folder, each
    warmed by searches and listing pages. From /proc/PID/smaps_rollup: the first one's RSS, and what each further
@@ -67,27 +68,22 @@ def build_part(db: str, part: str, out: Any) -> None:
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 
 
-def build_indexes(db: Path) -> dict[str, Any]:
-    """Both indexes, built in parallel processes; their figures (kept beside the store: a cached run reuses them)."""
-    record = db.with_suffix(".build.json")
-    if record.exists():
-        figures: dict[str, Any] = json.loads(record.read_text())
-        return figures
+def build_indexes(db: Path, parts: tuple[str, ...] = ("keyword", "vectors")) -> dict[str, Any]:
+    """Both indexes, the parts not built yet built in parallel processes; their figures, each kept beside the
+    store (scale-db-N.build-PART.json: a cached run reuses them)."""
+    records = {part: db.with_suffix(f".build-{part}.json") for part in parts}
     context = multiprocessing.get_context("spawn")
-    pipes, processes = [], []
-    for part in ("keyword", "vectors"):
-        receive, send = context.Pipe(duplex=False)
-        process = context.Process(target=build_part, args=(str(db), part, send))
-        process.start()
-        pipes.append(receive)
-        processes.append(process)
-    figures = {}
-    for receive, process in zip(pipes, processes, strict=True):
-        result = receive.recv()
+    running = []
+    for part, record in records.items():
+        if not record.exists():
+            receive, send = context.Pipe(duplex=False)
+            process = context.Process(target=build_part, args=(str(db), part, send))
+            process.start()
+            running.append((part, receive, process))
+    for part, receive, process in running:
+        records[part].write_text(json.dumps(receive.recv(), indent=1))
         process.join()
-        figures[result["part"]] = result
-    record.write_text(json.dumps(figures, indent=1))
-    return figures
+    return {part: json.loads(record.read_text()) for part, record in records.items()}
 
 
 def query_texts() -> list[str]:
