@@ -64,6 +64,7 @@ papers = Table(
 # The listing's order, newest first, undated last (migration 0010 writes NULLS LAST on PostgreSQL; SQLite
 # orders NULLs so without being told, and refuses the words in an index).
 Index("ix_papers_listing", papers.c.published.desc(), papers.c.added_at.desc(), papers.c.id)
+Index("ix_papers_added", papers.c.added_at.desc(), papers.c.id)  # newest first: digests, the recommendation corpus
 
 # Filters (migration 0009) ------------------------------------------------------------------------
 # Each paper's categories and the words of its authors' names, one row each, rewritten with the paper in the
