@@ -5,18 +5,24 @@ PostgreSQL. The PostgreSQL runs need a server named by PAPERSCOPE_TEST_POSTGRES_
 tests may create schemas in); without it they skip. `.ci/run` starts a throw-away server and sets it;
 `.ci/with-postgres COMMAND` does the same around any command. With PAPERSCOPE_TEST_SEARCH=milvus-lite every
 test searches on Milvus Lite instead of the embedded indexes (`.ci/run` runs the suite both ways).
+
+The suite runs on every core through pytest-xdist (`python -m pytest -n auto`; decision 0128): each worker has its
+own temporary folders, Milvus Lite files and PostgreSQL schemas, and `computed_once` shares a costly result (real
+embeddings of a corpus) between the workers of one run.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
+from filelock import FileLock
 
 from paperscope.config import Settings
 from paperscope.store import Store, open_store
@@ -74,6 +80,22 @@ def fresh_database(backend: str, folder: Path, name: str = "paperscope") -> Iter
     else:
         with postgres_schema(postgres_server_url()) as url:
             yield url
+
+
+def computed_once(tmp_path_factory: pytest.TempPathFactory, name: str,
+                  compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """`compute()` once per test run, shared by the pytest-xdist workers: the first worker to ask computes it
+    under a file lock and saves it beside the workers' temporary folders; the others load that file."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # one process: nothing to share (and no run-wide folder)
+        return compute()
+    run_folder = tmp_path_factory.getbasetemp().parent  # the run's folder, holding one folder per worker
+    path = run_folder / f"{name}.npy"
+    with FileLock(str(path) + ".lock"):
+        if not path.exists():
+            partial = run_folder / f"{name}.partial.npy"
+            np.save(partial, compute())
+            partial.replace(path)
+        return np.load(path)
 
 
 def is_postgres(database_url: str) -> bool:

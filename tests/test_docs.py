@@ -95,6 +95,6 @@ def test_readme_starts_with_the_install_and_test_commands() -> None:
                 if line.strip() and not line.startswith("#")]
     assert commands[0] == 'pip install torch==2.13.0 && pip install -e ".[all]" && paperscope serve'
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    assert commands[1] == 'pip install torch==2.13.0 && pip install -e ".[test]" && python -m pytest'
-    for step in ('"torch==2.13.0"', '-e ".[test]"', "python -m pytest"):
+    assert commands[1] == 'pip install torch==2.13.0 && pip install -e ".[test]" && python -m pytest -n auto'
+    for step in ('"torch==2.13.0"', '-e ".[test]"', "python -m pytest -n auto"):
         assert step in ci

@@ -27,7 +27,7 @@ from paperscope.topics.balance import balanced_assignment
 from paperscope.topics.build import assign_new, build_map, map_json
 from paperscope.topics.chunks import centroids
 from paperscope.topics.label import candidate_phrases
-from tests.conftest import shared_path
+from tests.conftest import computed_once, shared_path
 
 # Four fields that a reader tells apart at a glance; audio is the one held out for "emerging".
 GROUPS = {"cs.CL": 70, "cs.RO": 60, "eess.IV": 60, "audio": 50}
@@ -41,8 +41,9 @@ class Corpus:
 
 
 @pytest.fixture(scope="session")
-def corpus() -> Corpus:
-    """~240 real papers of four fields, each dated by the listing it came from, embedded with minilm once."""
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    """~240 real papers of four fields, each dated by the listing it came from, embedded with minilm once a run
+    (test_topic_areas_labels.py takes it too, maybe on another worker)."""
     wanted = dict(GROUPS)
     papers: list[Paper] = []
     for path in sorted(shared_path("data", "arxiv", "cs").glob("*.jsonl")):
@@ -58,7 +59,9 @@ def corpus() -> Corpus:
         if not any(wanted.values()):
             break
     embedder = get_embedder("minilm")
-    return Corpus(papers, embedder.embed([document_text(p) for p in papers]), embedder.name, embedder.version)
+    vectors = computed_once(tmp_path_factory, f"topics-corpus-{len(papers)}",
+                            lambda: embedder.embed([document_text(p) for p in papers]))
+    return Corpus(papers, vectors, embedder.name, embedder.version)
 
 
 def _stored(tmp_path: Path, corpus: Corpus, rows: np.ndarray | None = None) -> tuple[Store, Settings]:

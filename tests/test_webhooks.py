@@ -81,7 +81,8 @@ def test_a_webhook_gets_exactly_one_message_per_slot(database_url: str, fixture_
     fixture_server.route("/hooks/slack/T1/B2/SECRET", lambda _: Reply(200, "ok"))
     with open_store(database_url) as store:
         ids = trending_papers(store)
-        webhook = hook(store, fixture_server.url + "/hooks/slack/T1/B2/SECRET")
+        # Due at the hour `now` is in: three hours later is the same slot whatever the time of day the test runs.
+        webhook = hook(store, fixture_server.url + "/hooks/slack/T1/B2/SECRET", hour=now.hour)
         first = send_webhook_digests(store, settings, now=now)
         again = send_webhook_digests(store, settings, now=now + dt.timedelta(hours=3))  # the same slot
         [message] = store.webhooks.messages(webhook_id=webhook.id)
