@@ -11,8 +11,8 @@
    PAPERSCOPE_VECTOR_COMPRESS_ABOVE vectors the vector index is a compressed generation
    (index/vector_generation.py).
 3. Vector recall@10 against exact search over the generation's own float16 rows, on 546 real queries (300
-   SciFact claims, the first sentences of the 246 abstracts of the newest arXiv cs listing), and the vector part's latency beside exact
-   search's (the baseline, a numpy scan in chunks of the same rows).
+   SciFact claims, the first sentences of the 246 abstracts of the newest arXiv cs listing), and the vector
+   part's latency beside exact search's (the baseline, a numpy scan in chunks of the same rows).
 4. Hybrid search in one process, query embedding included, p50 / p95 over the 546 query texts; baseline: the
    same steps with the exact scan as the vector part (on fewer queries: it takes seconds each at 10M).
 5. Web processes: `paperscope serve --no-jobs` started three times on the same store and index folder, each
