@@ -240,7 +240,7 @@ def main() -> None:
         print(f"store built in {time.perf_counter() - started:.0f} s")
     for part, figures in build_indexes(db).items():
         print(f"index {part}: {figures['count']:,} papers in {figures['seconds']:.0f} s, peak RSS "
-              f"{figures['peak_mib']:,.0f} MiB (both built at once, on the 2 cores)")
+              f"{figures['peak_mib']:,.0f} MiB")
     texts = query_texts()
     if "search" not in args.skip:
         search_in_process(db, texts, args.baseline_queries)
