@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from bench_vector_compressed import exact_truth
 from bench_web_load import serving
 from benchlib import ARXIV_CS, CACHE, SCIFACT, arguments, percentile_ms
 from make_scale_db import build as build_store
@@ -45,7 +46,6 @@ from make_scale_db import scale_db_path
 
 FULL_TEXT = 1_000_000  # above this many papers only the newest this many keep their whole abstract
 PROCESSES = 3
-CHUNK = 100_000
 
 
 def settings_for(db: Path) -> Any:
@@ -95,20 +95,6 @@ def query_texts() -> list[str]:
     return claims[:300] + sentences
 
 
-def exact_top(rows: np.memmap[Any, Any], queries: np.ndarray, k: int) -> np.ndarray:
-    """Slots of each query's exact k best rows, by one scan of every row in chunks."""
-    best = np.full((len(queries), k), -np.inf, dtype=np.float32)
-    slots = np.zeros((len(queries), k), dtype=np.int64)
-    for start in range(0, len(rows), CHUNK):
-        scores = queries @ np.asarray(rows[start:start + CHUNK], dtype=np.float32).T
-        local = np.argpartition(-scores, k - 1, axis=1)[:, :k]  # the chunk's own best k, then merged
-        both = np.hstack([best, np.take_along_axis(scores, local, 1)])
-        index = np.hstack([slots, local + start])
-        top = np.argpartition(-both, k - 1, axis=1)[:, :k]
-        best, slots = np.take_along_axis(both, top, 1), np.take_along_axis(index, top, 1)
-    return slots
-
-
 def timed(run: Callable[[], Any]) -> float:
     started = time.perf_counter()
     run()
@@ -142,7 +128,7 @@ def search_in_process(db: Path, texts: list[str], baseline_queries: int) -> None
             return
         generation = handle.index.base
         started = time.perf_counter()
-        truth = exact_top(generation.rows, vectors, 10)
+        truth = exact_truth(generation.rows, vectors, 10)
         exact_batch = time.perf_counter() - started
         recall = np.mean([len(set(f) & {generation.id_of(int(s)) for s in t}) / 10
                           for f, t in zip(found, truth, strict=True)])
@@ -151,7 +137,7 @@ def search_in_process(db: Path, texts: list[str], baseline_queries: int) -> None
             started = time.perf_counter()
             vector = engine.embedder.embed_query(text)
             engine.keyword.search(text, 100)
-            exact_top(generation.rows, vector[None, :].astype(np.float32), 100)
+            exact_truth(generation.rows, vector[None, :].astype(np.float32), 100)
             brute.append(time.perf_counter() - started)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"hybrid search, query embedding included ({len(texts)} queries): p50 {percentile_ms(hybrid, 50):.1f} ms, "
@@ -183,7 +169,6 @@ def web_processes(db: Path, texts: list[str]) -> None:
     from urllib.parse import quote_plus
 
     searches = [f"/api/search?q={quote_plus(t[:200])}" for t in texts[:30]]
-    newest = httpx.Client(timeout=60)
     routes = {
         "static file (baseline)": ["/static/style.css"],
         "listing, newest first": ["/api/papers?limit=20"],
@@ -193,12 +178,13 @@ def web_processes(db: Path, texts: list[str]) -> None:
         "trending": ["/api/trending"],
     }
     with ExitStack() as stack:
+        client = stack.enter_context(httpx.Client(timeout=60))
         bases, pids, pss_sum = [], [], []
         for number in range(PROCESSES):
             base, server = stack.enter_context(serving(str(db), CACHE / f"scale-serve-{number}.log", "--no-jobs",
                                                        "--no-access-log"))
             for path in searches + [p for paths in routes.values() for p in paths]:
-                newest.get(base + path).raise_for_status()
+                client.get(base + path).raise_for_status()
             bases.append(base)
             pids.append(server.pid)
             figures = [memory_of(pid) for pid in pids]
