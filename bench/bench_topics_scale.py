@@ -19,7 +19,9 @@ gets: the vectors read 50,000 at a time, pass after pass, only the 50-d reduced 
 with every vector in memory (`streamed=False`, the path below `STREAM_ABOVE`), on the same copy, each in its own
 process; the two maps' agreement is the adjusted Rand index of their assignments. Its default source is the
 replicated database of bench/make_scale_db.py (`--n 1000000`, or `--n 10000000` for the 10M run, where only the
-streamed side is run: the in-memory one needs the 15 GiB of vectors).
+streamed side is run: the in-memory one needs the 15 GiB of vectors). --in-place builds the map in the source
+database itself instead of a copy (the 10M store, 24 GiB, does not fit the disk twice); it only adds the map's
+tables' rows, which no other benchmark reads.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def run_paperscope(db: Path, streamed: bool | None = None) -> dict[str, Any]:
+def run_paperscope(db: Path, streamed: bool | None = None, save_labels: bool = True) -> dict[str, Any]:
     from paperscope.config import Settings
     from paperscope.store import open_store
     from paperscope.topics.build import build_map
@@ -97,7 +99,7 @@ def run_paperscope(db: Path, streamed: bool | None = None) -> dict[str, Any]:
         started = time.perf_counter()
         report = build_map(store, settings, model_name=MODEL, progress=sampler.enter, streamed=streamed)
         seconds = time.perf_counter() - started
-    if streamed is not None:
+    if streamed is not None and save_labels:
         import numpy as np
 
         labels = dict((a.paper_id, a.topic_id if a.topic_id is not None else -1)
@@ -143,12 +145,14 @@ def main() -> None:
     parser.add_argument("--baseline", nargs="+", default=["minibatch"], choices=["minibatch", "kmeans"])
     parser.add_argument("--keep", action="store_true", help="Reuse bench/.cache/topics-scale.db (a rebuild).")
     parser.add_argument("--streamed", action="store_true", help="The map built from chunks beside the in-memory one.")
+    parser.add_argument("--in-place", action="store_true",
+                        help="With --streamed: build in the source database itself, not in a copy.")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         side, db = args.child[0], Path(args.child[1])
         if side in ("streamed", "in-memory"):
-            result = run_paperscope(db, side == "streamed")
+            result = run_paperscope(db, side == "streamed", save_labels=args.child[2:] != ["alone"])
         else:
             result = run_paperscope(db) if side == "paperscope" else run_baseline(db, side, int(args.child[2]))
         print(json.dumps(result))
@@ -156,7 +160,7 @@ def main() -> None:
 
     if args.streamed:
         streamed_comparison(args.source if args.source != DEFAULT_SOURCE else CACHE / "scale-db-1000000.db",
-                            args.keep)
+                            args.keep, args.in_place)
         return
     if not (args.keep and WORK_DB.exists()):
         require_cache(args.source, "python bench/bench_search_latency.py --n 1000000")
@@ -184,29 +188,32 @@ def report(name: str, result: dict[str, Any]) -> None:
                                                    for step, mib in result["steps_peak_mib"].items()))
 
 
-def streamed_comparison(source: Path, keep: bool) -> None:
-    """The streamed build beside the in-memory one (below 10M papers), on one copy of `source`."""
+def streamed_comparison(source: Path, keep: bool, in_place: bool = False) -> None:
+    """The streamed build beside the in-memory one (below 10M papers), on one copy of `source` (or on `source`
+    itself, `in_place`)."""
     import numpy as np
     from sklearn.metrics import adjusted_rand_score
 
     require_cache(source, "python bench/make_scale_db.py --n 1000000")
-    if not (keep and STREAMED_DB.exists()):
+    db = source if in_place else STREAMED_DB
+    if not in_place and not (keep and STREAMED_DB.exists()):
         print(f"copying {source} to {STREAMED_DB}", file=sys.stderr)
         shutil.copyfile(source, STREAMED_DB)
     import sqlite3
 
-    with sqlite3.connect(STREAMED_DB) as connection:
+    with sqlite3.connect(db) as connection:
         count = connection.execute("SELECT count(*) FROM embeddings").fetchone()[0]
     in_memory = None
     if count <= 5_000_000:  # first, so that the streamed side is the rebuild (it reads the last map's papers)
-        in_memory = child(["in-memory", str(STREAMED_DB)])
+        in_memory = child(["in-memory", str(db)])
         report("baseline: build_map with every vector in memory", in_memory)
-    streamed = child(["streamed", str(STREAMED_DB)])
+    # alone: no map to compare with, so its assignments are not read back (10M ids would add to its peak)
+    streamed = child(["streamed", str(db)] + ([] if in_memory else ["alone"]))
     report("paperscope build_map from chunks (streamed)", streamed)
     if in_memory is None:
         return
-    agreement = adjusted_rand_score(np.load(STREAMED_DB.with_suffix(".labels-True.npy")),
-                                    np.load(STREAMED_DB.with_suffix(".labels-False.npy")))
+    agreement = adjusted_rand_score(np.load(db.with_suffix(".labels-True.npy")),
+                                    np.load(db.with_suffix(".labels-False.npy")))
     print(f"streamed / in memory: {streamed['seconds'] / in_memory['seconds']:.2f}x the time, "
           f"{streamed['peak_mib'] / in_memory['peak_mib']:.2f}x the peak memory; "
           f"agreement of the two maps (ARI) {agreement:.3f}")
