@@ -86,6 +86,25 @@ def build_indexes(db: Path, parts: tuple[str, ...] = ("keyword", "vectors")) -> 
     return {part: json.loads(record.read_text()) for part, record in records.items()}
 
 
+def rewrite_outdated(db: Path) -> dict[str, Any] | None:
+    """When the cached generation's codes are of a layout this version no longer writes, the worker's rewrite
+    (its next refresh keeps the coarse lists and writes new codes), run once in a child; its figures, kept in
+    scale-db-N.rewrite-vectors.json."""
+    from paperscope.index.vector_generation import Generation
+
+    record = db.with_suffix(".rewrite-vectors.json")
+    manifest = next(settings_for(db).resolved_index_dir().glob("vectors-*.manifest.json"), None)
+    if manifest is not None and Generation(manifest).outdated:
+        before = Generation(manifest).layout
+        receive, send = multiprocessing.get_context("spawn").Pipe(duplex=False)
+        process = multiprocessing.get_context("spawn").Process(target=build_part, args=(str(db), "vectors", send))
+        process.start()
+        figures = {**receive.recv(), "from": before, "to": Generation(manifest).layout}
+        process.join()
+        record.write_text(json.dumps(figures, indent=1))
+    return json.loads(record.read_text()) if record.exists() else None
+
+
 def query_texts() -> list[str]:
     claims = [json.loads(line)["text"] for line in (SCIFACT / "beir" / "queries.jsonl").open(encoding="utf-8")]
     sentences = []
@@ -191,13 +210,32 @@ def web_processes(db: Path, texts: list[str]) -> None:
             pss_sum.append(sum(f["Pss"] for f in figures))
             own = figures[-1]
             added = pss_sum[-1] - (pss_sum[-2] if number else 0)
-            print(f"web process {number + 1}: RSS {own['Rss']:,} MiB, Pss {own['Pss']:,} MiB, private "
-                  f"{own['Private_Clean'] + own['Private_Dirty']:,} MiB; the processes' summed Pss {pss_sum[-1]:,} MiB"
-                  + (f" (+{added:,} MiB)" if number else ""))
+            print(f"web process {number + 1}: RSS {own['Rss']:,} MiB (anonymous {own['Anonymous']:,}), Pss "
+                  f"{own['Pss']:,} MiB, private {own['Private_Clean'] + own['Private_Dirty']:,} MiB; the processes' "
+                  f"summed Pss {pss_sum[-1]:,} MiB" + (f" (+{added:,} MiB)" if number else ""))
+            if not number:
+                print("  its RSS by mapping: " + ", ".join(f"{name} {mib:,} MiB"
+                                                          for name, mib in rss_by_mapping(server.pid).items()))
         print("over HTTP on the first process (20 rounds):")
         for name, paths in routes.items():
             p50, p95 = http_latency(bases[0], paths, 20)
             print(f"  {name:<24} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms")
+
+
+def rss_by_mapping(pid: int) -> dict[str, int]:
+    """A process's RSS in MiB by what is mapped: the index files by part, the database, the rest."""
+    kinds = {".codes.faiss": "vector codes", ".rows.f16": "float16 rows", ".npy": "vector ids",
+             "/keyword/": "keyword index", ".db": "database"}
+    out: dict[str, int] = {}
+    name = "anonymous and libraries"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        fields = line.split()
+        if "-" in fields[0] and len(fields) >= 5 and ":" in fields[3]:  # a mapping's header line
+            path = fields[5] if len(fields) > 5 else ""
+            name = next((kind for part, kind in kinds.items() if part in path), "anonymous and libraries")
+        elif fields[0] == "Rss:":
+            out[name] = out.get(name, 0) + int(fields[1])
+    return {kind: kib // 1024 for kind, kib in sorted(out.items(), key=lambda item: -item[1])}
 
 
 def database_size(db: Path) -> None:
@@ -227,6 +265,10 @@ def main() -> None:
     for part, figures in build_indexes(db).items():
         print(f"index {part}: {figures['count']:,} papers in {figures['seconds']:.0f} s, peak RSS "
               f"{figures['peak_mib']:,.0f} MiB")
+    rewrite = rewrite_outdated(db)
+    if rewrite is not None:
+        print(f"vector index rewritten from {rewrite['from']} to {rewrite['to']} (coarse lists kept) by the "
+              f"worker's refresh: {rewrite['seconds']:.0f} s, peak RSS {rewrite['peak_mib']:,.0f} MiB")
     texts = query_texts()
     if "search" not in args.skip:
         search_in_process(db, texts, args.baseline_queries)

@@ -17,6 +17,7 @@ import pytest
 from paperscope.errors import StoreError
 from paperscope.index.vector_compressed import CompressedVectorIndex
 from paperscope.index.vector_generation import TWO_LEVEL_LISTS, Generation, layout_for, write_generation
+from paperscope.index.vector_ivf import default_nlist
 from paperscope.store import open_store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,8 +76,9 @@ def test_recall_against_exact_on_real_embeddings_and_real_queries(tmp_path: Path
     embedder = get_embedder("minilm")
     sentences = [str(json.loads(line)["summary"]).split(". ")[0] for line in listing[0].open(encoding="utf-8")][:60]
     queries = unit(np.vstack([embedder.embed_query(s) for s in sentences]))
-    assert layout_for(len(ids), DIM).startswith("PQ96")
+    assert layout_for(len(ids), DIM) == "PQ192x4fs"  # 96 bytes a vector, scanned by faiss's fast scan
     index = CompressedVectorIndex(generation(tmp_path, x, ids, layout=None, two_level_above=two_level_above))
+    assert "PQ192x4fs" in index.describe()
     found = sum(len({pid for pid, _ in index.search(q, 10)} & set(exact(x, ids, q, 10))) for q in queries)
     assert found / (10 * len(queries)) >= 0.95
     hits = index.search(queries[0], 3)  # re-ranked: the scores are the cosines of the full vectors
@@ -170,6 +172,56 @@ def test_a_new_generation_replaces_the_files_of_the_old(tmp_path: Path) -> None:
     assert second.number == first.number + 1 and not any(path.exists() for path in old_files)
     assert index.search(x[3], 1)[0][0] == "p3"  # a reader still mapping the old generation keeps working
     assert CompressedVectorIndex(Generation(tmp_path / "v.manifest.json")).search(x[1400], 1)[0][0] == "p1400"
+
+
+def test_a_new_generation_keeps_the_coarse_lists_of_the_old(tmp_path: Path) -> None:
+    x = embedding_like(13_000, seed=7)
+    ids = [f"p{i}" for i in range(len(x))]
+    first = generation(tmp_path, x[:12_000], ids[:12_000], layout=None)
+    centroids, lists = first.centroids(), first.lists()
+    del first
+    kept = list(range(500, 13_000))  # 500 removed, 1,000 new
+    second = generation(tmp_path, x[kept], [ids[i] for i in kept], layout=None)
+    np.testing.assert_array_equal(second.centroids(), centroids)
+    slots = second.slots_of([ids[i] for i in range(500, 12_000)])
+    np.testing.assert_array_equal(second.lists()[slots], lists[500:12_000])  # each old vector in its list
+    index = CompressedVectorIndex(second)
+    assert all(index.search(x[i], 1)[0][0] == ids[i] for i in range(12_000, 13_000, 50))  # new ones found
+    queries = unit(x[12_000:12_100] + np.random.default_rng(8).standard_normal((100, DIM)) * 0.05)
+    keep = [ids[i] for i in kept]
+    found = sum(len({pid for pid, _ in index.search(q, 10)} & set(exact(x[kept], keep, q, 10))) for q in queries)
+    assert found / 1000 >= 0.95
+    del index, second
+    grown = generation(tmp_path, embedding_like(60_000, seed=9), [f"q{i}" for i in range(60_000)], layout="SQ8")
+    assert len(grown.centroids()) == default_nlist(60_000) != len(centroids)  # 5x the vectors: lists trained anew
+
+
+def test_re_ranking_reads_rows_without_mapping_them(tmp_path: Path) -> None:
+    # A search re-ranks its candidates from rows read with pread: a page fault on the mapped file would map 16
+    # cached neighbouring pages too, and every re-ranked row would add 64 KiB to the process's RSS.
+    x = embedding_like(40_000, seed=3)
+    generation(tmp_path, x, [f"p{i}" for i in range(len(x))])
+    code = textwrap.dedent("""
+        import sys
+        from pathlib import Path
+        import numpy as np
+        from paperscope.index.vector_compressed import CompressedVectorIndex
+        from paperscope.index.vector_generation import Generation
+
+        index = CompressedVectorIndex(Generation(Path(sys.argv[1])))
+        for q in np.random.default_rng(1).standard_normal((200, 384)).astype(np.float32):
+            assert index.search(q, 10)
+        rss, mapping = 0, ""
+        for line in Path("/proc/self/smaps").read_text().splitlines():
+            if "-" in line.split()[0] and len(line.split()) >= 6:
+                mapping = line.split()[-1]
+            elif line.startswith("Rss:") and mapping.endswith(".rows.f16"):
+                rss += int(line.split()[1])
+        print(rss)
+    """)
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "v.manifest.json")], capture_output=True,
+                          text=True, check=True)
+    assert int(done.stdout) == 0, done.stdout  # 200 searches x 200 re-ranked rows: none through the mapping
 
 
 READER = textwrap.dedent("""

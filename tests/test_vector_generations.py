@@ -138,3 +138,27 @@ def test_below_the_threshold_the_index_stays_one_file(settings: Settings, store:
     assert worker.search("Paper 42", mode="semantic", limit=3)  # the engine searches through it
     worker.clear()
     assert not worker.vectors.manifest_path.exists() and not list(Path(str(settings.index_dir)).glob("*.g1.*"))
+
+
+def test_the_worker_rewrites_a_generation_of_an_older_layout(settings: Settings, store: Store) -> None:
+    from paperscope.index.vector_generation import write_generation
+
+    store_vectors(store, papers(0, 1200), vectors(1200, seed=6))
+    worker = SearchEngine(store, settings)
+    handle = worker.vectors
+    latest = store.latest_embedding_time(MODEL)
+    assert latest is not None
+    write_generation(handle.manifest_path, store.iter_embeddings(MODEL, until=latest), dim=DIM, model=MODEL,
+                     watermark=latest.isoformat(), layout="SQ4")  # as an older version would have written it
+    reader = SearchEngine(store, settings, writes_indexes=False)
+    reader.refresh()
+    assert reader.vectors.index.base.outdated and reader.vectors.index.base.number == 1  # readers never write
+    old_centroids = reader.vectors.index.base.centroids()
+    worker = SearchEngine(store, settings)
+    worker.refresh()
+    base = worker.vectors.index.base
+    assert base.number == 2 and not base.outdated and base.layout.endswith(",SQ8") and base.count == 1200
+    np.testing.assert_array_equal(base.centroids(), old_centroids)  # its coarse lists kept
+    assert worker.search("Paper 42", mode="semantic", limit=1)
+    worker.refresh()
+    assert worker.vectors.index.base.number == 2  # current now: not written again

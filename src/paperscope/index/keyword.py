@@ -217,7 +217,7 @@ class KeywordIndex:
                 (tantivy.Occur.Must, tantivy.Query.term_set_query(schema, "id", sorted(allowed))),
             ])
         searcher = self._index.searcher()
-        hits = searcher.search(combined, limit).hits
+        hits = searcher.search(combined, limit, count=False).hits  # counting every match would defeat WAND
         found = [(searcher.doc(address)["id"][0], float(score)) for score, address in hits]
         if not text or not found:
             return found
@@ -226,7 +226,7 @@ class KeywordIndex:
             tantivy.Query.term_set_query(schema, "id", [pid for pid, _ in found]), 0.0)
         bonus = {searcher.doc(address)["id"][0]: float(score) for score, address in searcher.search(
             tantivy.Query.boolean_query([(tantivy.Occur.Must, candidates), (tantivy.Occur.Must, title_query)]),
-            len(found)).hits}
+            len(found), count=False).hits}
         rescored = [(pid, score + TITLE_BOOST * bonus.get(pid, 0.0)) for pid, score in found]
         return sorted(rescored, key=lambda hit: -hit[1])
 

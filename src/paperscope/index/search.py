@@ -34,6 +34,7 @@ import math
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -311,11 +312,17 @@ class SearchEngine:
 
     def _ranked(self, query: str, mode: Mode, depths: tuple[int, int], allowed: set[str] | None,
                 query_vector: np.ndarray | None) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-        """The keyword and the semantic ranking, each to its depth (empty when the mode does not ask for it)."""
-        keyword_hits = (self.keyword.search(parse_user_query(query), depths[0], allowed)
-                        if mode != "semantic" else [])
-        semantic_hits = (self.vectors.search(query_vector, depths[1], allowed)
-                         if mode != "keyword" and query_vector is not None and len(self.vectors) else [])
+        """The keyword and the semantic ranking, each to its depth (empty when the mode does not ask for it). Both
+        together run side by side, the keyword one on a thread of its own (tantivy and faiss let go of the GIL)."""
+        keyword = mode != "semantic"
+        semantic = mode != "keyword" and query_vector is not None and len(self.vectors) > 0
+        pending = _side_thread().submit(self.keyword.search, parse_user_query(query), depths[0], allowed) \
+            if keyword and semantic else None
+        semantic_hits = self.vectors.search(query_vector, depths[1], allowed) if query_vector is not None and \
+            semantic else []
+        if pending is not None:
+            return pending.result(), semantic_hits
+        keyword_hits = self.keyword.search(parse_user_query(query), depths[0], allowed) if keyword else []
         return keyword_hits, semantic_hits
 
     def _post_filtered(self, query: str, mode: Mode, depths: tuple[int, int], filters: PaperFilter,
@@ -493,6 +500,11 @@ class VectorIndexHandle:
             if opened is not None:
                 self.index, self.watermark = opened
         latest = store.latest_embedding_time(self.model)
+        if save and latest is not None and self.compressed and self.index.base.outdated:
+            # codes of a layout this version no longer writes: rewritten (keeping their coarse lists), with
+            # the vectors stored since the watermark
+            before = len(self.index)
+            return max(0, self._write_generation(store, latest) - before)
         if latest is None or (self.watermark is not None and latest <= self.watermark):
             return 0
         if save and not self.compressed and len(self.index) == 0:
@@ -541,6 +553,19 @@ class VectorIndexHandle:
     def search(self, vector: np.ndarray, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         results: list[tuple[str, float]] = self.index.search(vector, k, allowed)
         return results
+
+
+_side_threads: ThreadPoolExecutor | None = None
+_side_threads_lock = threading.Lock()
+
+
+def _side_thread() -> ThreadPoolExecutor:
+    """The threads a hybrid search runs its keyword part on, beside the semantic part (shared by every engine)."""
+    global _side_threads
+    with _side_threads_lock:
+        if _side_threads is None:
+            _side_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="paperscope-keyword")
+        return _side_threads
 
 
 def clean_query(query: str) -> str:

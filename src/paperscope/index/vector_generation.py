@@ -18,6 +18,13 @@ reader that still maps them until it lets go.
 
 Files are checked by their size against the manifest when opened (a truncated or missing file is a StoreError
 naming it); their contents are not checksummed, which would mean reading gigabytes at every start.
+
+The few full vectors a search re-ranks are read with pread, not through the mapping: each page fault on a mapped
+file maps its 16 cached neighbours too, so a web process's RSS would grow by 64 KiB for every row it re-ranked.
+
+A new generation keeps the previous one's coarse lists when their number still suits the set (within a factor of
+two of what it would train): a vector the previous generation held stays in its list, and only new ones are
+assigned, so rewriting 10M vectors costs the writing of their codes, not the training (docs/decisions/0133).
 """
 
 from __future__ import annotations
@@ -45,21 +52,24 @@ from paperscope.index.vector_ivf import (
     load_faiss,
 )
 
-__all__ = ["LIST_GRAPH_SEARCH", "MANIFEST_VERSION", "NPROBE_FACTOR", "PQ_BYTES", "PQ_MIN_VECTORS", "RERANK",
-           "TWO_LEVEL_LISTS",
+__all__ = ["LIST_GRAPH_SEARCH", "MANIFEST_VERSION", "NPROBE_FACTOR", "PQ_BYTES", "PQ_MIN_VECTORS", "PREAD_ROWS",
+           "RERANK", "TWO_LEVEL_LISTS",
            "Generation", "covering_nprobe",
            "layout_for",
            "write_generation"]
 
-#: The codes: product quantisation, this many bytes a vector (one 8-bit code per sub-vector; fewer when the
-#: dimension is not a multiple). Chosen by bench/bench_vector_compressed.py
-#: (docs/decisions/0121-compressed-vector-layout.md).
+#: The codes: product quantisation, this many bytes a vector, as 4-bit codes of two dimensions each that faiss
+#: scans with SIMD ("fast scan"; fewer sub-vectors when the dimension is not a multiple). At 10M vectors it
+#: scans 6x faster than 8-bit codes of the same size at the same recall (docs/decisions/0133; the 8-bit layout:
+#: 0121).
 PQ_BYTES: Final = 96
-#: Product quantisation trains 256 centroids per sub-vector: below this many vectors a generation is coded
-#: with 8-bit scalar quantisation instead (SQ8, dim bytes a vector, no training of its own to speak of).
+#: Below this many vectors a generation is coded with 8-bit scalar quantisation instead (SQ8, dim bytes a
+#: vector, no training of its own to speak of).
 PQ_MIN_VECTORS: Final = 10_000
 #: How many candidates the codes give, to be re-ranked with the full vectors (at least k).
-RERANK: Final = 100
+RERANK: Final = 200
+#: Up to this many rows are read with pread, one call a row (see the module docstring); more through the mapping.
+PREAD_ROWS: Final = 4096
 #: A generation scans this many times the lists `covering_nprobe` picks: real text queries unlike the stored papers
 #: (SciFact claims over replicated arXiv vectors) found 0.94 of their exact top 10 at the tuned nprobe on 200k
 #: vectors and 0.98 at twice it (docs/decisions/0121-compressed-vector-layout.md).
@@ -113,12 +123,18 @@ class Generation:
         rows_path = self.paths["rows.f16"]
         self.rows = np.memmap(rows_path, dtype="<f2", mode="r", shape=(self.count, self.dim)) if self.count else \
             np.zeros((0, self.dim), dtype="<f2")
+        self._rows_fd = os.open(rows_path, os.O_RDONLY)
         self.ids = self._array("ids.npy")
         self.sorted_ids = self._array("sorted.npy")
         self.order = self._array("order.npy")
         if not (len(self.ids) == len(self.sorted_ids) == len(self.order) == self.count):
             raise StoreError(f"The vector index file {self.paths['ids.npy']} is damaged (wrong length).",
                              fix=Fix.REBUILD_INDEX)
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_rows_fd", None)
+        if fd is not None:
+            os.close(fd)
 
     def _array(self, part: str) -> npt.NDArray[Any]:
         path = self.paths[part]
@@ -139,35 +155,74 @@ class Generation:
         wanted = [w for w in wanted if 0 < len(w) <= width and not w.endswith(b"\0")]
         if not wanted or not self.count:
             return np.empty(0, dtype=np.int64)
-        keys = np.array(wanted, dtype=self.sorted_ids.dtype)
+        slots = self.slots_of_keys(np.array(wanted, dtype=self.sorted_ids.dtype))
+        return slots[slots >= 0]
+
+    def slots_of_keys(self, keys: npt.NDArray[np.bytes_]) -> Slots:
+        """The slot of each of `keys` (UTF-8 ids as a numpy bytes array), -1 where this generation lacks it."""
+        if not self.count or not len(keys):
+            return np.full(len(keys), -1, dtype=np.int64)
+        fits = np.char.str_len(keys) <= self.sorted_ids.dtype.itemsize  # a longer id is not held
+        keys = keys.astype(self.sorted_ids.dtype)
         positions = np.minimum(np.searchsorted(self.sorted_ids, keys), self.count - 1)
-        found = np.asarray(self.sorted_ids[positions]) == keys
-        return np.asarray(self.order[positions[found]], dtype=np.int64)
+        found = (np.asarray(self.sorted_ids[positions]) == keys) & fits
+        return np.where(found, np.asarray(self.order[positions], dtype=np.int64), -1)
+
+    def lists(self) -> Slots:
+        """The coarse list of every slot, read from the inverted file's ids."""
+        faiss = load_faiss()
+        ivf = faiss.extract_index_ivf(self.codes)
+        lists = np.empty(self.count, dtype=np.int64)
+        for number in range(int(ivf.nlist)):
+            size = ivf.invlists.list_size(number)
+            if size:
+                lists[faiss.rev_swig_ptr(ivf.invlists.get_ids(number), size)] = number
+        return lists
+
+    def centroids(self) -> FloatMatrix:
+        """The coarse centroids, one row a list."""
+        ivf = load_faiss().extract_index_ivf(self.codes)
+        centroids: FloatMatrix = ivf.quantizer.reconstruct_n(0, int(ivf.nlist))
+        return centroids
+
+    @property
+    def outdated(self) -> bool:
+        """Whether its codes are of another layout than a generation of its size is written with now."""
+        return self.layout.partition(",")[2] != layout_for(self.count, self.dim)
 
     def id_of(self, slot: int) -> str:
         return bytes(self.ids[slot]).decode("utf-8")
 
     def vectors(self, slots: Slots) -> FloatMatrix:
-        """The full vectors of `slots` (in that order) as float32."""
-        return np.asarray(self.rows[slots], dtype=np.float32)
+        """The full vectors of `slots` (in that order) as float32; a few are read with pread (module docstring)."""
+        if len(slots) > PREAD_ROWS:
+            return np.asarray(self.rows[slots], dtype=np.float32)
+        size = 2 * self.dim
+        data = b"".join(os.pread(self._rows_fd, size, int(slot) * size) for slot in slots)
+        if len(data) != size * len(slots):
+            raise StoreError(f"The vector index file {self.paths['rows.f16']} is truncated.", fix=Fix.REBUILD_INDEX)
+        return np.frombuffer(data, dtype="<f2").reshape(len(slots), self.dim).astype(np.float32)
 
 
 def layout_for(count: int, dim: int) -> str:
     """The codes of a generation of `count` vectors of `dim` dimensions, in faiss index_factory's spelling after
-    "IVF<nlist>,": PQ with PQ_BYTES sub-vectors (the largest divisor of `dim` up to it), SQ8 for small sets."""
+    "IVF<nlist>,": fast-scan PQ of 4-bit codes in PQ_BYTES bytes (2 x PQ_BYTES sub-vectors, or the largest
+    divisor of `dim` below), SQ8 for small sets."""
     if count < PQ_MIN_VECTORS:
         return "SQ8"
-    parts = max(m for m in range(1, min(PQ_BYTES, dim) + 1) if dim % m == 0)
-    return f"PQ{parts}x8np"  # np: no polysemous training, which costs minutes and is not used
+    parts = max(m for m in range(1, min(2 * PQ_BYTES, dim) + 1) if dim % m == 0)
+    return f"PQ{parts}x4fs"
 
 
 def write_generation(manifest_path: Path, batches: Iterable[tuple[Sequence[str], npt.ArrayLike]], *, dim: int,
                      model: str | None, watermark: str | None, layout: str | None = None, rerank: int = RERANK,
-                     threads: int = 1, two_level_above: int = TWO_LEVEL_LISTS) -> Generation:
+                     threads: int = 1, two_level_above: int = TWO_LEVEL_LISTS, reuse_lists: bool = True
+                     ) -> Generation:
     """Write a new generation from `batches` of (ids, unit vectors), make it current (the manifest renamed over
     the old one) and unlink the previous generation's files; returns it opened. Ids must be unique. `layout`
-    (None: `layout_for` the set) is faiss index_factory's spelling of the codes after "IVF<nlist>,". Above
-    `two_level_above` lists the coarse centroids are trained in two levels (`_train_two_level`)."""
+    (None: `layout_for` the set) is faiss index_factory's spelling of the codes after "IVF<nlist>,". With
+    `reuse_lists` the current generation's coarse lists are kept when they suit the set (`_lists_suit`); else,
+    above `two_level_above` lists, the coarse centroids are trained in two levels (`_train_two_level`)."""
     faiss = load_faiss()
     folder = manifest_path.parent
     folder.mkdir(parents=True, exist_ok=True)
@@ -175,6 +230,7 @@ def write_generation(manifest_path: Path, batches: Iterable[tuple[Sequence[str],
     number = _previous_number(manifest_path) + 1
     stem = manifest_path.name.removesuffix(".manifest.json")
     paths = {part: folder / f"{stem}.g{number}.{part}" for part in _FILES}
+    earlier = _current(manifest_path, dim) if reuse_lists else None
     try:
         count, ids = _write_rows(paths["rows.f16"], batches, dim)
         if len(set(ids)) != len(ids):
@@ -186,15 +242,18 @@ def write_generation(manifest_path: Path, batches: Iterable[tuple[Sequence[str],
                 np.save(out, array, allow_pickle=False)
                 out.flush()
                 os.fsync(out.fileno())
-        del encoded, order, ids
+        del order, ids
         rows = np.memmap(paths["rows.f16"], dtype="<f2", mode="r", shape=(count, dim)) if count else None
         layout = layout or layout_for(count, dim)
-        index, nprobe = _build_codes(faiss, rows, count, dim, layout, threads, two_level_above)
+        if earlier is not None and not _lists_suit(earlier, count):
+            earlier = None
+        index, nprobe = _build_codes(faiss, rows, encoded, dim, layout, threads, two_level_above, earlier)
         faiss.write_index(index, str(paths["codes.faiss"]))
-        del index, rows
+        nlist = int(faiss.extract_index_ivf(index).nlist)
+        del index, rows, encoded, earlier
         manifest = {
             "format": MANIFEST_VERSION, "generation": number, "dim": dim, "count": count, "model": model,
-            "watermark": watermark, "layout": f"IVF{default_nlist(max(count, 1))},{layout}", "nprobe": nprobe,
+            "watermark": watermark, "layout": f"IVF{nlist},{layout}", "nprobe": nprobe,
             "rerank": rerank, "library": f"faiss-cpu {faiss.__version__}",
             "files": {part: {"name": path.name, "bytes": path.stat().st_size} for part, path in paths.items()},
         }
@@ -226,13 +285,17 @@ def _write_rows(path: Path, batches: Iterable[tuple[Sequence[str], npt.ArrayLike
     return len(ids), ids
 
 
-def _build_codes(faiss: Any, rows: np.memmap[Any, Any] | None, count: int, dim: int, layout: str,
-                 threads: int, two_level_above: int) -> tuple[Any, int]:
-    """The trained inverted file holding every row's code, and the nprobe tuned on it."""
-    nlist = default_nlist(max(count, 1))
-    index = faiss.index_factory(dim, f"IVF{nlist},{layout}", faiss.METRIC_INNER_PRODUCT)
+def _build_codes(faiss: Any, rows: np.memmap[Any, Any] | None, keys: npt.NDArray[np.bytes_], dim: int,
+                 layout: str, threads: int, two_level_above: int, earlier: Generation | None) -> tuple[Any, int]:
+    """The trained inverted file holding every row's code, and the nprobe tuned on it. With `earlier`, its coarse
+    centroids are kept and each row it held (by id, `keys`) goes to its list there; new rows are assigned."""
+    count = len(keys) if rows is not None else 0
+    nlist = int(faiss.extract_index_ivf(earlier.codes).nlist) if earlier is not None else default_nlist(max(count, 1))
     if rows is None:
-        return index, 1
+        return faiss.index_factory(dim, f"IVF{nlist},{layout}", faiss.METRIC_INNER_PRODUCT), 1
+    fast_scan = layout.endswith("fs")  # faiss adds to a fast-scan file only what it assigns itself: built as
+    index = faiss.index_factory(  # plain PQ codes of the same size, then converted
+        dim, f"IVF{nlist},{layout.removesuffix('fs') + 'np' if fast_scan else layout}", faiss.METRIC_INNER_PRODUCT)
     ivf = faiss.extract_index_ivf(index)
     if isinstance(index, faiss.IndexPreTransform):
         raise ValueError(f"the layout {layout!r} has a transform before the inverted file; use one without")
@@ -240,35 +303,63 @@ def _build_codes(faiss: Any, rows: np.memmap[Any, Any] | None, count: int, dim: 
     ivf.cp.max_points_per_centroid = TRAIN_PER_LIST
     rng = np.random.default_rng(_SEED)
     sample_size = min(count, max(TRAIN_PER_LIST * nlist, min(count, 65_536)))
-    two_level = nlist > two_level_above
-    if two_level:
-        sample_size = min(sample_size, MIN_TRAIN_PER_LIST * nlist)
+    two_level = earlier is None and nlist > two_level_above
+    if two_level or earlier is not None:  # the centroids are given or trained apart: the codes' sample
+        sample_size = min(sample_size, max(MIN_TRAIN_PER_LIST * nlist, min(count, 65_536)))
     sample = np.sort(rng.choice(count, sample_size, replace=False))
     training = np.asarray(rows[sample], dtype=np.float32)
     before = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(max(1, threads))
     try:
-        if two_level:
+        if earlier is not None:
+            ivf.quantizer.add(earlier.centroids())
+            ivf.quantizer.is_trained = True
+            index.train(training)  # the codes only: the quantizer holds its nlist centroids
+            earlier_lists = earlier.lists()
+        elif two_level:
             _train_two_level(faiss, index, ivf, training)
-            assign = _list_graph(faiss, ivf)
         else:
             index.train(training)
-            assign = None
+        assign = _list_graph(faiss, ivf) if nlist > two_level_above else ivf.quantizer
         for start in range(0, count, _CHUNK):
             chunk = np.ascontiguousarray(rows[start:start + _CHUNK], dtype=np.float32)
-            if assign is None:
-                index.add(chunk)
-            else:
-                _, lists = assign.search(chunk, 1)
-                ids = np.arange(start, start + len(chunk), dtype=np.int64)
-                ivf.add_core(len(chunk), faiss.swig_ptr(chunk), faiss.swig_ptr(ids),
-                             faiss.swig_ptr(np.ascontiguousarray(lists.ravel())))
+            lists = np.full(len(chunk), -1, dtype=np.int64)
+            if earlier is not None:
+                slots = earlier.slots_of_keys(keys[start:start + _CHUNK])
+                lists[slots >= 0] = earlier_lists[slots[slots >= 0]]
+            new = lists < 0
+            if new.any():
+                lists[new] = assign.search(np.ascontiguousarray(chunk[new]), 1)[1].ravel()
+            ids = np.arange(start, start + len(chunk), dtype=np.int64)
+            ivf.add_core(len(chunk), faiss.swig_ptr(chunk), faiss.swig_ptr(ids), faiss.swig_ptr(lists))
         pairs = rng.integers(0, len(training), (2, TUNE_QUERIES))
         nprobe = min(nlist, NPROBE_FACTOR * covering_nprobe(ivf.quantizer, training,
                                                             training[pairs[0]] + training[pairs[1]]))
     finally:
         faiss.omp_set_num_threads(before)
+    if fast_scan:
+        plain, index = index, faiss.IndexIVFPQFastScan(index)
+        plain.own_fields, index.own_fields = False, True  # the converted file owns the shared quantizer
     return index, nprobe
+
+
+def _current(manifest_path: Path, dim: int) -> Generation | None:
+    """The generation `manifest_path` names, when it opens and holds vectors of `dim` dimensions."""
+    if not manifest_path.exists():
+        return None
+    try:
+        generation = Generation(manifest_path)
+    except StoreError:
+        return None
+    return generation if generation.dim == dim and generation.count else None
+
+
+def _lists_suit(earlier: Generation, count: int) -> bool:
+    """Whether `earlier`'s coarse lists suit a set of `count` vectors: within a factor of two of the lists it
+    would train (the set has grown or shrunk less than four times)."""
+    nlist = int(load_faiss().extract_index_ivf(earlier.codes).nlist)
+    wanted = default_nlist(max(count, 1))
+    return wanted / 2 <= nlist <= 2 * wanted
 
 
 def _train_two_level(faiss: Any, index: Any, ivf: Any, training: FloatMatrix) -> None:
