@@ -58,16 +58,17 @@ __all__ = ["LIST_GRAPH_SEARCH", "MANIFEST_VERSION", "NPROBE_FACTOR", "PQ_BYTES",
            "layout_for",
            "write_generation"]
 
-#: The codes: product quantisation, this many bytes a vector, as 4-bit codes of two dimensions each that faiss
-#: scans with SIMD ("fast scan"; fewer sub-vectors when the dimension is not a multiple). At 10M vectors it
-#: scans 6x faster than 8-bit codes of the same size at the same recall (docs/decisions/0133; the 8-bit layout:
-#: 0121).
+#: The codes: product quantisation, this many bytes a vector (one 8-bit code per sub-vector; fewer when the
+#: dimension is not a multiple). Chosen by bench/bench_vector_compressed.py
+#: (docs/decisions/0121-compressed-vector-layout.md); faiss's 4-bit "fast scan" codes scan 6x faster but are read
+#: into each process's own memory, not mapped (docs/decisions/0133).
 PQ_BYTES: Final = 96
 #: Below this many vectors a generation is coded with 8-bit scalar quantisation instead (SQ8, dim bytes a
 #: vector, no training of its own to speak of).
 PQ_MIN_VECTORS: Final = 10_000
-#: How many candidates the codes give, to be re-ranked with the full vectors (at least k).
-RERANK: Final = 200
+#: How many candidates the codes give, to be re-ranked with the full vectors (at least k): at 10M vectors 400
+#: find 0.970 of the exact top 10 where 100 found 0.948, at the same lists scanned (docs/decisions/0133).
+RERANK: Final = 400
 #: Up to this many rows are read with pread, one call a row (see the module docstring); more through the mapping.
 PREAD_ROWS: Final = 4096
 #: A generation scans this many times the lists `covering_nprobe` picks: real text queries unlike the stored papers
@@ -120,6 +121,7 @@ class Generation:
         if int(self.codes.ntotal) != self.count or int(self.codes.d) != self.dim:
             raise StoreError(f"The vector index file {codes_path} is damaged (it does not match {manifest_path}).",
                              fix=Fix.REBUILD_INDEX)
+        faiss.extract_index_ivf(self.codes).parallel_mode = 1  # one query's lists scanned on faiss's threads
         rows_path = self.paths["rows.f16"]
         self.rows = np.memmap(rows_path, dtype="<f2", mode="r", shape=(self.count, self.dim)) if self.count else \
             np.zeros((0, self.dim), dtype="<f2")
@@ -187,8 +189,8 @@ class Generation:
 
     @property
     def outdated(self) -> bool:
-        """Whether its codes are of another layout than a generation of its size is written with now."""
-        return self.layout.partition(",")[2] != layout_for(self.count, self.dim)
+        """Whether it was written with another layout or re-ranking depth than a generation of its size is now."""
+        return self.layout.partition(",")[2] != layout_for(self.count, self.dim) or self.rerank != RERANK
 
     def id_of(self, slot: int) -> str:
         return bytes(self.ids[slot]).decode("utf-8")
@@ -206,12 +208,11 @@ class Generation:
 
 def layout_for(count: int, dim: int) -> str:
     """The codes of a generation of `count` vectors of `dim` dimensions, in faiss index_factory's spelling after
-    "IVF<nlist>,": fast-scan PQ of 4-bit codes in PQ_BYTES bytes (2 x PQ_BYTES sub-vectors, or the largest
-    divisor of `dim` below), SQ8 for small sets."""
+    "IVF<nlist>,": PQ with PQ_BYTES sub-vectors (the largest divisor of `dim` up to it), SQ8 for small sets."""
     if count < PQ_MIN_VECTORS:
         return "SQ8"
-    parts = max(m for m in range(1, min(2 * PQ_BYTES, dim) + 1) if dim % m == 0)
-    return f"PQ{parts}x4fs"
+    parts = max(m for m in range(1, min(PQ_BYTES, dim) + 1) if dim % m == 0)
+    return f"PQ{parts}x8np"  # np: no polysemous training, which costs minutes and is not used
 
 
 def write_generation(manifest_path: Path, batches: Iterable[tuple[Sequence[str], npt.ArrayLike]], *, dim: int,
@@ -293,9 +294,7 @@ def _build_codes(faiss: Any, rows: np.memmap[Any, Any] | None, keys: npt.NDArray
     nlist = int(faiss.extract_index_ivf(earlier.codes).nlist) if earlier is not None else default_nlist(max(count, 1))
     if rows is None:
         return faiss.index_factory(dim, f"IVF{nlist},{layout}", faiss.METRIC_INNER_PRODUCT), 1
-    fast_scan = layout.endswith("fs")  # faiss adds to a fast-scan file only what it assigns itself: built as
-    index = faiss.index_factory(  # plain PQ codes of the same size, then converted
-        dim, f"IVF{nlist},{layout.removesuffix('fs') + 'np' if fast_scan else layout}", faiss.METRIC_INNER_PRODUCT)
+    index = faiss.index_factory(dim, f"IVF{nlist},{layout}", faiss.METRIC_INNER_PRODUCT)
     ivf = faiss.extract_index_ivf(index)
     if isinstance(index, faiss.IndexPreTransform):
         raise ValueError(f"the layout {layout!r} has a transform before the inverted file; use one without")
@@ -337,9 +336,6 @@ def _build_codes(faiss: Any, rows: np.memmap[Any, Any] | None, keys: npt.NDArray
                                                             training[pairs[0]] + training[pairs[1]]))
     finally:
         faiss.omp_set_num_threads(before)
-    if fast_scan:
-        plain, index = index, faiss.IndexIVFPQFastScan(index)
-        plain.own_fields, index.own_fields = False, True  # the converted file owns the shared quantizer
     return index, nprobe
 
 
