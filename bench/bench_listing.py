@@ -123,7 +123,7 @@ def measure_count(store: SQLStore, backend: str, repeat: int) -> list[PaperFilte
             shown = max(LISTING_COUNT_LIMIT, offset + PAGE)
             assert (bounded.total, bounded.total_is_lower_bound) in ((matches, False), (shown, matches > shown))
         ms = {key: seconds * 1000 for key, (seconds, _) in listings.items()}
-        print(f"| {label_of(filters)} | {matches:,} ({matches / papers_total:.0%}) | {whole_s * 1000:,.1f} ms "
+        print(f"| {label_of(filters)} | {matches:,} ({matches / papers_total:.1%}) | {whole_s * 1000:,.1f} ms "
               f"| {first_s * 1000:,.2f} ms | {speedup(whole_s, first_s)} | {deep_s * 1000:,.2f} ms "
               f"| {ms[0, LISTING_COUNT_LIMIT]:,.1f} ms | {ms[0, EVERY_MATCH]:,.1f} ms "
               f"| {speedup(ms[0, EVERY_MATCH], ms[0, LISTING_COUNT_LIMIT])} "
