@@ -15,7 +15,7 @@ APP_NAME = "paperscope"
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "changethis", "secret", "secret-key", "dev"})
 MIN_SECRET_CHARS = 32
 DEFAULT_INGEST_SOURCES = "arxiv:cs.LG,arxiv:cs.CV,arxiv:cs.CL,hf:daily"
-LISTING_COUNT_LIMIT = 10_000  # the listing counts its matches this far past a page (decision 0129)
+LISTING_COUNT_LIMIT = 10_000  # the listing counts its matches this far, or to the page's end (decision 0129)
 
 
 def default_index_dir(database_url: str) -> Path:
