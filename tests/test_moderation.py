@@ -135,9 +135,9 @@ def test_a_hidden_paper_is_left_out_of_every_query_that_reads_papers_for_people(
     assert store.moderation.hide_paper(SPAM, actor_id=admin, reason="spam")
     assert not store.moderation.hide_paper(SPAM, actor_id=admin)
     assert store.get_papers([SPAM, HONEST]).keys() == {HONEST}
-    listed, total = store.list_papers(everything)
-    assert {p.id for p in listed} == {HONEST, CITING} and total == 2
-    assert store.list_papers(PaperFilter(category="cs.LG")) == ([store.get_paper(HONEST)], 1)
+    listed, total, more = store.list_papers(everything)
+    assert {p.id for p in listed} == {HONEST, CITING} and total == 2 and not more
+    assert store.list_papers(PaperFilter(category="cs.LG")) == ([store.get_paper(HONEST)], 1, False)
     assert {c.id for c in store.trending_candidates(DAY, DAY)} == {HONEST, CITING}
     assert store.cited_papers(CITING) == ([], 0) and store.citing_papers(HONEST) == ([], 0)
     author = store.authors.get_author("orcid:0000-0001-0000-0001")

@@ -124,6 +124,32 @@ def test_api_papers_are_paginated(client: TestClient) -> None:
     assert client.get("/api/papers", params={"limit": 0}).status_code == 422
 
 
+def test_api_listing_says_when_more_papers_match_than_it_counted(site: Settings, client: TestClient) -> None:
+    """With PAPERSCOPE_LISTING_COUNT_LIMIT below the number of papers, `total` is the limit (or the page's end,
+    deeper) and `total_is_lower_bound` says more match; the pages and their next_offset are the same."""
+    from paperscope.web import create_app
+
+    everything = client.get("/api/papers", params={"limit": 1}).json()
+    stored = everything["total"]
+    assert stored > 120 and everything["total_is_lower_bound"] is False
+    with TestClient(create_app(site.model_copy(update={"listing_count_limit": 50}))) as capped:
+        pages = [(0, 50, True, 20), (60, 80, True, 80), (stored - 30, stored - 10, True, stored - 10),
+                 (stored - 20, stored, False, None), (stored - 10, stored, False, None)]
+        for offset, total, more, following in pages:
+            params = {"limit": 20, "offset": offset}
+            page = capped.get("/api/papers", params=params).json()
+            exact = client.get("/api/papers", params=params).json()
+            counted = (page["total"], page["total_is_lower_bound"], page["next_offset"])
+            assert counted == (total, more, following), offset
+            assert page["items"] == exact["items"] and page["next_offset"] == exact["next_offset"]
+        one_day = capped.get("/api/papers", params={"from": "2026-06-04", "to": "2026-06-04"}).json()
+        assert one_day["total_is_lower_bound"] is False and 0 < one_day["total"] < 50  # few matches: exact
+        schemas = capped.get("/openapi.json").json()["components"]["schemas"]
+        described = [s["properties"]["total_is_lower_bound"]["description"] for s in schemas.values()
+                     if "total_is_lower_bound" in s.get("properties", {})]
+        assert described and all("more results than `total` match" in text for text in described)
+
+
 def test_api_errors_share_one_shape(client: TestClient) -> None:
     for path, status in [("/api/papers/0000.00000", 404), ("/api/papers?limit=abc", 422), ("/api/search", 422),
                          ("/api/trending?period=year", 400), ("/api/collections", 401), ("/api/nowhere", 404)]:

@@ -1,8 +1,8 @@
 """The store: one package owns all database I/O (SQLite by default, PostgreSQL at scale)."""
 
-from paperscope.config import Settings
+from paperscope.config import LISTING_COUNT_LIMIT, Settings
 from paperscope.store.accounts import AccountStore, Collection, User
-from paperscope.store.base import Outcome, PaperFilter, Store, TrendingCandidate
+from paperscope.store.base import Listing, Outcome, PaperFilter, Store, TrendingCandidate
 from paperscope.store.db import PoolOptions
 from paperscope.store.schema import MAX_RECORD_ID
 from paperscope.store.sql import SQLStore
@@ -21,5 +21,6 @@ def open_configured_store(settings: Settings) -> Store:
                                                        timeout=settings.db_pool_timeout_seconds))
 
 
-__all__ = ["MAX_RECORD_ID", "AccountStore", "Collection", "User", "Outcome", "PaperFilter", "PoolOptions", "Store",
-           "SQLStore", "TrendingCandidate", "open_configured_store", "open_store"]
+__all__ = ["LISTING_COUNT_LIMIT", "MAX_RECORD_ID", "AccountStore", "Collection", "Listing", "User", "Outcome",
+           "PaperFilter", "PoolOptions", "Store", "SQLStore", "TrendingCandidate", "open_configured_store",
+           "open_store"]

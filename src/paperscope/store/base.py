@@ -7,10 +7,11 @@ import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 import numpy as np
 
+from paperscope.config import LISTING_COUNT_LIMIT
 from paperscope.models import Paper
 
 if TYPE_CHECKING:
@@ -48,6 +49,15 @@ class PaperFilter:
 
     def __bool__(self) -> bool:
         return any(v is not None for v in (self.published_from, self.published_to, self.category, self.author))
+
+
+class Listing(NamedTuple):
+    """A page of the listing and the count of the papers that match: all of them, or with `total_is_lower_bound`
+    more than `total` (the count stopped there; at least one paper follows the page)."""
+
+    papers: list[Paper]
+    total: int
+    total_is_lower_bound: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,10 +243,11 @@ class Store(abc.ABC):
         """Those of `paper_ids` that pass the filters: a few lookups per paper, however many others pass."""
 
     @abc.abstractmethod
-    def list_papers(self, filters: PaperFilter | None = None, *, limit: int = 20, offset: int = 0
-                    ) -> tuple[list[Paper], int]:
+    def list_papers(self, filters: PaperFilter | None = None, *, limit: int = 20, offset: int = 0,
+                    count_limit: int = LISTING_COUNT_LIMIT) -> Listing:
         """Papers newest first (by publication date, then by when they were added), and how many match; hidden
-        papers left out."""
+        papers left out. The count may stop once more than max(`count_limit`, offset + limit) papers match:
+        `total` is then that number and `total_is_lower_bound` says that more match."""
 
     # Embeddings ---------------------------------------------------------------------------------
 

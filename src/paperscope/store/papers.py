@@ -10,16 +10,18 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import math
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from paperscope.config import LISTING_COUNT_LIMIT
 from paperscope.errors import StoreError
 from paperscope.ids import parse_paper_ref, ref_of_id
 from paperscope.models import NOT_COLUMNS, Paper
-from paperscope.store.base import PaperFilter, TrendingCandidate
+from paperscope.store.base import Listing, PaperFilter, TrendingCandidate
 from paperscope.store.db import (
     as_date,
     as_utc,
@@ -214,9 +216,8 @@ class PaperStore:
             return set(conn.execute(paper_filter_ids(filters)).scalars())
 
     def count_filter_matches(self, filters: PaperFilter, at_most: int) -> int:
-        first = paper_filter_ids(filters).limit(at_most).subquery()
         with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(first)).scalar_one())
+            return count_matches(conn, filters, at_most)
 
     def passing_filters(self, filters: PaperFilter, paper_ids: Collection[str]) -> set[str]:
         passing: set[str] = set()
@@ -230,19 +231,26 @@ class PaperStore:
                 passing.update(conn.execute(query).scalars())
         return passing
 
-    def list_papers(self, filters: PaperFilter | None = None, *, limit: int = 20, offset: int = 0
-                    ) -> tuple[list[Paper], int]:
+    def list_papers(self, filters: PaperFilter | None = None, *, limit: int = 20, offset: int = 0,
+                    count_limit: int = LISTING_COUNT_LIMIT) -> Listing:
         filters = filters or PaperFilter()
+        rows = offset + limit
+        shown = max(count_limit, rows)  # past this many matches the count says "more than"
         with self.engine.connect() as conn:
-            matching = paper_filter_ids(filters).subquery()
-            total = int(conn.execute(sa.select(sa.func.count()).select_from(matching)).scalar_one())
-            per_paper = checks_each_paper(conn, filters, total, offset + limit)
-            query = listing_query(filters, limit=limit, offset=offset, per_paper=per_paper)
-            rows = conn.execute(query.where(papers.c.id.not_in(HIDDEN_PAPER_IDS))).mappings().all()
             hidden = list(conn.execute(HIDDEN_PAPER_IDS).scalars())
-        if hidden:  # a handful: take those passing the filters off the count
-            total -= len(self.passing_filters(filters, hidden))
-        return [paper_from_row(row) for row in rows], total
+        hidden_passing = len(self.passing_filters(filters, hidden)) if hidden else 0  # a handful
+        with self.engine.connect() as conn:
+            # One more than `shown` visible papers, and as many as `checks_each_paper` needs to decide as the
+            # whole count would.
+            at_most = max(shown + 1 + hidden_passing, matches_deciding(conn, filters, rows))
+            counted = count_matches(conn, filters, at_most)
+            per_paper = checks_each_paper(conn, filters, counted, rows)
+            query = listing_query(filters, limit=limit, offset=offset, per_paper=per_paper)
+            found = conn.execute(query.where(papers.c.id.not_in(HIDDEN_PAPER_IDS))).mappings().all()
+        listed = [paper_from_row(row) for row in found]
+        if counted >= at_most:
+            return Listing(listed, shown, total_is_lower_bound=True)
+        return Listing(listed, counted - hidden_passing)
 
     # Sync state ---------------------------------------------------------------------------------
 
@@ -272,17 +280,36 @@ def listing_query(filters: PaperFilter | None, *, limit: int, offset: int = 0,
     return sa.select(papers).where(condition).order_by(*order).limit(limit).offset(offset)
 
 
+def count_matches(conn: Connection, filters: PaperFilter, at_most: int) -> int:
+    """How many papers pass the filters (hidden ones too), counting no further than `at_most`."""
+    first = paper_filter_ids(filters).limit(at_most).subquery()
+    return int(conn.execute(sa.select(sa.func.count()).select_from(first)).scalar_one())
+
+
 def checks_each_paper(conn: sa.Connection, filters: PaperFilter, matches: int, rows: int) -> bool:
     """Whether a listing page of `rows` (offset + limit) checks the category and author filters on each paper
     along the listing index (else their `matches` are collected first, then sorted). PostgreSQL is given the
     per-paper form and chooses between the two plans from its statistics; SQLite cannot, so `walk_pays`
-    decides, from an upper bound of the number of papers (the largest rowid: no count of the table)."""
+    decides, from an upper bound of the number of papers (the largest rowid: no count of the table). A count of
+    the matches that stopped at `matches_deciding` or later decides as the whole count."""
     if not (filters.category or filters.author):
         return False
     if conn.dialect.name != "sqlite":
         return True
-    largest = conn.execute(sa.text("SELECT max(rowid) FROM papers")).scalar_one()
-    return walk_pays(matches, int(largest or 0), rows)
+    return walk_pays(matches, largest_rowid(conn), rows)
+
+
+def matches_deciding(conn: sa.Connection, filters: PaperFilter, rows: int) -> int:
+    """The fewest matches for which `checks_each_paper` walks the listing index for a page of `rows`; 0 where
+    no count decides (no category or author filter, or PostgreSQL)."""
+    if not (filters.category or filters.author) or conn.dialect.name != "sqlite":
+        return 0
+    return fewest_matches_to_walk(largest_rowid(conn), rows)
+
+
+def largest_rowid(conn: sa.Connection) -> int:
+    """An upper bound of the number of papers on SQLite, read from the end of the table's b-tree."""
+    return int(conn.execute(sa.text("SELECT max(rowid) FROM papers")).scalar_one() or 0)
 
 
 def walk_pays(matches: int, papers_total: int, rows: int) -> bool:
@@ -290,6 +317,13 @@ def walk_pays(matches: int, papers_total: int, rows: int) -> bool:
     (about rows * papers_total / matches checks), than collecting and sorting all `matches` papers. A check
     costs about a fifth of a sorted row on SQLite (bench/bench_listing.py); PostgreSQL plans from its statistics."""
     return rows * papers_total <= 4 * matches * matches
+
+
+def fewest_matches_to_walk(papers_total: int, rows: int) -> int:
+    """The smallest number of matches for which `walk_pays`: every larger number walks too."""
+    quarter = -(-rows * papers_total // 4)  # walk_pays <=> matches * matches >= ceil(rows * papers_total / 4)
+    root = math.isqrt(quarter)
+    return root if root * root >= quarter else root + 1
 
 
 # Rows -------------------------------------------------------------------------------------------

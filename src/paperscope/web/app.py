@@ -34,7 +34,8 @@ log = logging.getLogger("paperscope.web")
 DESCRIPTION = """The JSON API of a paperscope server: papers, search, trending, topics, votes, collections and
 submissions. Read routes need no account. Routes that change something need an API token (create one on your
 page, /me) sent as `Authorization: Bearer ps_...`. Every error answers `{"error": {"status", "code", "message"}}`;
-lists are pages with `items`, `total`, `limit`, `offset` and `next_offset`."""
+lists are pages with `items`, `total` (with `total_is_lower_bound` when the count stopped short of every match),
+`limit`, `offset` and `next_offset`."""
 
 ERROR_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 422: "invalid_request", 429: "too_many_requests",

@@ -126,10 +126,15 @@ class Page(BaseModel, Generic[T]):
     """A page of results: `items`, the total when it is known, and the offset of the next page (or null)."""
 
     items: list[T]
-    total: int | None
+    total: int | None = Field(description=(
+        "How many results there are in all; null when not known. With `total_is_lower_bound` more than this many"))
+    total_is_lower_bound: bool = Field(default=False, description=(
+        "True when more results than `total` match and the count stopped there (the paper listing counts up to "
+        "PAPERSCOPE_LISTING_COUNT_LIMIT, 10,000 by default, or the page's offset + limit if that is more); "
+        "`next_offset` then leads to the next page"))
     limit: int
     offset: int
-    next_offset: int | None
+    next_offset: int | None = Field(description="The offset of the next page, null after the last")
 
 
 class ScoredPaper(BaseModel):

@@ -28,7 +28,11 @@ from paperscope.web.votes import cast_vote
 router = APIRouter(tags=["papers"], responses=ERROR_RESPONSES)
 
 
-@router.get("/papers", response_model=Page[PaperOut], summary="Papers, newest first")
+@router.get("/papers", response_model=Page[PaperOut], summary="Papers, newest first",
+            description="Papers newest first (by publication date, then by when they were added), with the date, "
+                        "category and author filters. `total` counts the matches up to "
+                        "PAPERSCOPE_LISTING_COUNT_LIMIT (10,000 by default) or the page's offset + limit if that "
+                        "is more; past it `total_is_lower_bound` is true: more papers than `total` match.")
 def list_papers(services: ServicesDep, limit: Limit = 20, offset: Offset = 0,
                 date_from: DateFrom = None, date_to: DateTo = None, category: CategoryQuery = None,
                 author: AuthorQuery = None) -> Page[PaperOut]:
@@ -36,7 +40,9 @@ def list_papers(services: ServicesDep, limit: Limit = 20, offset: Offset = 0,
         filters = parse_paper_filter(date_from=date_from, date_to=date_to, category=category, author=author)
     except InputError as exc:
         raise HTTPException(400, str(exc)) from None
-    return _page(services, *services.store.list_papers(filters, limit=limit, offset=offset), limit, offset)
+    listing = services.store.list_papers(filters, limit=limit, offset=offset,
+                                         count_limit=services.settings.listing_count_limit)
+    return _page(services, listing.papers, listing.total, limit, offset, more=listing.total_is_lower_bound)
 
 
 @router.get("/papers/{paper_id:path}/similar", response_model=Page[ScoredPaper], summary="Similar papers")
@@ -67,10 +73,12 @@ def citations(services: ServicesDep, paper_id: PaperIdPath, limit: Limit = 20, o
     return _page(services, *services.store.citing_papers(paper.id, limit=limit, offset=offset), limit, offset)
 
 
-def _page(services: Services, papers: list[Paper], total: int, limit: int, offset: int) -> Page[PaperOut]:
-    following = offset + limit if offset + limit < total else None
-    return Page[PaperOut](items=papers_out(services, papers), total=total, limit=limit, offset=offset,
-                          next_offset=following)
+def _page(services: Services, papers: list[Paper], total: int, limit: int, offset: int, *, more: bool = False
+          ) -> Page[PaperOut]:
+    """A page of papers; `more`: more than `total` match (the count stopped there, past this page)."""
+    following = offset + limit if more or offset + limit < total else None
+    return Page[PaperOut](items=papers_out(services, papers), total=total, total_is_lower_bound=more, limit=limit,
+                          offset=offset, next_offset=following)
 
 
 @router.put("/papers/{paper_id:path}/vote", response_model=VoteOut, summary="Upvote (or withdraw with up=false)")
