@@ -20,14 +20,14 @@
    one adds to the machine's memory (the growth of the processes' summed Pss; its own private pages beside).
 6. The listing (newest first, one category, one month, a page at offset 10,000) and trending, over HTTP on the
    first process, p50 / p95, beside a static file served by the same process.
-7. The size of the SQLite database and of its largest tables.
+7. The size of the SQLite database and of its largest tables; with --postgres, the store copied into PostgreSQL by
+   `db copy` and the size there (kept in scale-db-N.postgres.json).
 """
 
 from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import resource
 import sqlite3
 import time
@@ -250,13 +250,44 @@ def database_size(db: Path) -> None:
         print(f"  {name:<36} {size / 2**30:6.2f} GiB")
 
 
+def postgres_size(db: Path, url: str | None) -> None:
+    """The store copied into PostgreSQL by `db copy` (paperscope's own command), and the size of each table there
+    beside SQLite's (dbstat); once, the figures kept in scale-db-N.postgres.json."""
+    import sqlalchemy as sa
+
+    from benchlib import postgres_databases
+    from paperscope.store.copy import copy_database
+
+    record = db.with_suffix(".postgres.json")
+    if not record.exists():
+        with postgres_databases(url, ("bench_scale_serving",)) as (target,):
+            started = time.perf_counter()
+            copied = copy_database(str(db), target, batch_size=5000)
+            seconds = time.perf_counter() - started
+            engine = sa.create_engine(target.replace("postgresql://", "postgresql+psycopg://", 1))
+            with engine.connect() as conn:
+                tables = dict(conn.execute(sa.text(
+                    "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n "
+                    "ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'")).all())
+                total = conn.execute(sa.text("SELECT pg_database_size(current_database())")).scalar_one()
+            engine.dispose()
+        record.write_text(json.dumps({"seconds": seconds, "papers": copied.tables.get("papers", 0),
+                                      "database": int(total), "tables": {k: int(v) for k, v in tables.items()}}))
+    figures = json.loads(record.read_text())
+    print(f"PostgreSQL (db copy of the store: {figures['papers']:,} papers in {figures['seconds']:,.0f} s): "
+          f"{figures['database'] / 2**30:.1f} GiB; largest tables with their indexes and TOAST:")
+    for name, size in sorted(figures["tables"].items(), key=lambda item: -item[1])[:6]:
+        print(f"  {name:<36} {size / 2**30:6.2f} GiB")
+
+
 def main() -> None:
     parser = arguments(__doc__)
     parser.add_argument("--n", type=int, default=10_000_000)
     parser.add_argument("--baseline-queries", type=int, default=5, help="Queries for the exact-scan baseline.")
     parser.add_argument("--skip", nargs="*", default=[], choices=["search", "web", "size"])
+    parser.add_argument("--postgres", nargs="?", const="private", metavar="URL",
+                        help="Also copy the store into PostgreSQL and report its size (a private server unless URL).")
     args = parser.parse_args()
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     db = scale_db_path(args.n)
     if not db.exists():
         started = time.perf_counter()
@@ -267,8 +298,10 @@ def main() -> None:
               f"{figures['peak_mib']:,.0f} MiB")
     rewrite = rewrite_outdated(db)
     if rewrite is not None:
-        print(f"vector index rewritten from {rewrite['from']} to {rewrite['to']} (coarse lists kept) by the "
-              f"worker's refresh: {rewrite['seconds']:.0f} s, peak RSS {rewrite['peak_mib']:,.0f} MiB")
+        change = f"from {rewrite['from']} to {rewrite['to']}" if rewrite["from"] != rewrite["to"] else \
+            f"{rewrite['to']}, re-ranking depth changed"
+        print(f"vector index rewritten ({change}; coarse lists kept) by the worker's refresh: "
+              f"{rewrite['seconds']:.0f} s, peak RSS {rewrite['peak_mib']:,.0f} MiB")
     texts = query_texts()
     if "search" not in args.skip:
         search_in_process(db, texts, args.baseline_queries)
@@ -276,6 +309,8 @@ def main() -> None:
         web_processes(db, texts)
     if "size" not in args.skip:
         database_size(db)
+    if args.postgres:
+        postgres_size(db, None if args.postgres == "private" else args.postgres)
 
 
 if __name__ == "__main__":

@@ -196,9 +196,10 @@ def test_a_new_generation_keeps_the_coarse_lists_of_the_old(tmp_path: Path) -> N
     assert len(grown.centroids()) == default_nlist(60_000) != len(centroids)  # 5x the vectors: lists trained anew
 
 
-def test_re_ranking_reads_rows_without_mapping_them(tmp_path: Path) -> None:
-    # A search re-ranks its candidates from rows read with pread: a page fault on the mapped file would map 16
-    # cached neighbouring pages too, and every re-ranked row would add 64 KiB to the process's RSS.
+def test_re_ranking_reads_rows_and_ids_without_mapping_them(tmp_path: Path) -> None:
+    # A search re-ranks its candidates from rows read with pread, and names its results from ids read so: a page
+    # fault on a mapped file maps 16 cached neighbouring pages too, so every row or id read through the mapping
+    # would add 64 KiB to the process's RSS.
     x = embedding_like(40_000, seed=3)
     generation(tmp_path, x, [f"p{i}" for i in range(len(x))])
     code = textwrap.dedent("""
@@ -213,15 +214,15 @@ def test_re_ranking_reads_rows_without_mapping_them(tmp_path: Path) -> None:
             assert index.search(q, 10)
         rss, mapping = 0, ""
         for line in Path("/proc/self/smaps").read_text().splitlines():
-            if "-" in line.split()[0] and len(line.split()) >= 6:
-                mapping = line.split()[-1]
-            elif line.startswith("Rss:") and mapping.endswith(".rows.f16"):
+            if "-" in line.split()[0] and len(line.split()) >= 5:  # a mapping's header; the 6th field: its file
+                mapping = line.split()[5] if len(line.split()) > 5 else ""
+            elif line.startswith("Rss:") and mapping.endswith((".rows.f16", ".ids.npy")):
                 rss += int(line.split()[1])
         print(rss)
     """)
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "v.manifest.json")], capture_output=True,
                           text=True, check=True)
-    assert int(done.stdout) == 0, done.stdout  # 200 searches x 400 re-ranked rows: none through the mapping
+    assert int(done.stdout) == 0, done.stdout  # 200 searches x 400 re-ranked rows: none through the mappings
 
 
 READER = textwrap.dedent("""

@@ -167,7 +167,7 @@ class CompressedVectorIndex:
         scores = dot_rows(self.base.vectors(slots), q)
         top = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.base.id_of(int(slots[i])), float(scores[i])) for i in top]
+        return list(zip(self.base.ids_of(slots[top]), scores[top].tolist(), strict=True))
 
     def _search_base(self, q: FloatMatrix, k: int, allowed_slots: Slots | None) -> list[tuple[str, float]]:
         """The generation's best k: `rerank` candidates from the codes, re-scored from the full vectors."""

@@ -126,6 +126,7 @@ class Generation:
         self.rows = np.memmap(rows_path, dtype="<f2", mode="r", shape=(self.count, self.dim)) if self.count else \
             np.zeros((0, self.dim), dtype="<f2")
         self._rows_fd = os.open(rows_path, os.O_RDONLY)
+        self._ids_fd = os.open(self.paths["ids.npy"], os.O_RDONLY)
         self.ids = self._array("ids.npy")
         self.sorted_ids = self._array("sorted.npy")
         self.order = self._array("order.npy")
@@ -134,9 +135,10 @@ class Generation:
                              fix=Fix.REBUILD_INDEX)
 
     def __del__(self) -> None:
-        fd = getattr(self, "_rows_fd", None)
-        if fd is not None:
-            os.close(fd)
+        for name in ("_rows_fd", "_ids_fd"):
+            fd = getattr(self, name, None)
+            if fd is not None:
+                os.close(fd)
 
     def _array(self, part: str) -> npt.NDArray[Any]:
         path = self.paths[part]
@@ -195,15 +197,24 @@ class Generation:
     def id_of(self, slot: int) -> str:
         return bytes(self.ids[slot]).decode("utf-8")
 
+    def ids_of(self, slots: Slots) -> list[str]:
+        """The ids of `slots` (in that order), read with pread (the module docstring says why)."""
+        width = self.ids.dtype.itemsize
+        data = self._pread(self._ids_fd, "ids.npy", int(getattr(self.ids, "offset", 0)), width, slots)
+        return [data[k:k + width].rstrip(b"\0").decode("utf-8") for k in range(0, len(data), width)]
+
     def vectors(self, slots: Slots) -> FloatMatrix:
         """The full vectors of `slots` (in that order) as float32; a few are read with pread (module docstring)."""
         if len(slots) > PREAD_ROWS:
             return np.asarray(self.rows[slots], dtype=np.float32)
-        size = 2 * self.dim
-        data = b"".join(os.pread(self._rows_fd, size, int(slot) * size) for slot in slots)
-        if len(data) != size * len(slots):
-            raise StoreError(f"The vector index file {self.paths['rows.f16']} is truncated.", fix=Fix.REBUILD_INDEX)
+        data = self._pread(self._rows_fd, "rows.f16", 0, 2 * self.dim, slots)
         return np.frombuffer(data, dtype="<f2").reshape(len(slots), self.dim).astype(np.float32)
+
+    def _pread(self, fd: int, part: str, start: int, width: int, slots: Slots) -> bytes:
+        data = b"".join(os.pread(fd, width, start + int(slot) * width) for slot in slots)
+        if len(data) != width * len(slots):
+            raise StoreError(f"The vector index file {self.paths[part]} is truncated.", fix=Fix.REBUILD_INDEX)
+        return data
 
 
 def layout_for(count: int, dim: int) -> str:
