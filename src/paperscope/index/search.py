@@ -501,8 +501,8 @@ class VectorIndexHandle:
                 self.index, self.watermark = opened
         latest = store.latest_embedding_time(self.model)
         if save and latest is not None and self.compressed and self.index.base.outdated:
-            # codes of a layout this version no longer writes: rewritten (keeping their coarse lists), with
-            # the vectors stored since the watermark
+            # written with a layout or re-ranking depth this version no longer uses: rewritten (keeping its
+            # coarse lists), with the vectors stored since the watermark
             before = len(self.index)
             return max(0, self._write_generation(store, latest) - before)
         if latest is None or (self.watermark is not None and latest <= self.watermark):

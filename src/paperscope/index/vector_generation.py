@@ -19,8 +19,9 @@ reader that still maps them until it lets go.
 Files are checked by their size against the manifest when opened (a truncated or missing file is a StoreError
 naming it); their contents are not checksummed, which would mean reading gigabytes at every start.
 
-The few full vectors a search re-ranks are read with pread, not through the mapping: each page fault on a mapped
-file maps its 16 cached neighbours too, so a web process's RSS would grow by 64 KiB for every row it re-ranked.
+The few full vectors a search re-ranks, and the ids of its results, are read with pread, not through the mapping:
+each page fault on a mapped file maps its 16 cached neighbours too, so a web process's RSS would grow by 64 KiB for
+every row or id it read.
 
 A new generation keeps the previous one's coarse lists when their number still suits the set (within a factor of
 two of what it would train): a vector the previous generation held stays in its list, and only new ones are
@@ -303,9 +304,9 @@ def _build_codes(faiss: Any, rows: np.memmap[Any, Any] | None, keys: npt.NDArray
     centroids are kept and each row it held (by id, `keys`) goes to its list there; new rows are assigned."""
     count = len(keys) if rows is not None else 0
     nlist = int(faiss.extract_index_ivf(earlier.codes).nlist) if earlier is not None else default_nlist(max(count, 1))
-    if rows is None:
-        return faiss.index_factory(dim, f"IVF{nlist},{layout}", faiss.METRIC_INNER_PRODUCT), 1
     index = faiss.index_factory(dim, f"IVF{nlist},{layout}", faiss.METRIC_INNER_PRODUCT)
+    if rows is None:
+        return index, 1
     ivf = faiss.extract_index_ivf(index)
     if isinstance(index, faiss.IndexPreTransform):
         raise ValueError(f"the layout {layout!r} has a transform before the inverted file; use one without")
