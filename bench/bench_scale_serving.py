@@ -9,7 +9,8 @@
    (refresh_keyword, refresh_vectors: what `paperscope index` and the worker run), the two in parallel processes.
    Their time and peak RSS are kept in scale-db-N.build-keyword.json and scale-db-N.build-vectors.json. Above
    PAPERSCOPE_VECTOR_COMPRESS_ABOVE vectors the vector index is a compressed generation
-   (index/vector_generation.py).
+   (index/vector_generation.py); one written by an older version is rewritten by the same refresh, as the worker
+   does, and that rewrite's figures are kept in scale-db-N.rewrite-vectors.json.
 3. Vector recall@10 against exact search over the generation's own float16 rows, on 546 real queries (300
    SciFact claims, the first sentences of the 246 abstracts of the newest arXiv cs listing), and the vector
    part's latency beside exact search's (the baseline, a numpy scan in chunks of the same rows).
@@ -87,9 +88,9 @@ def build_indexes(db: Path, parts: tuple[str, ...] = ("keyword", "vectors")) -> 
 
 
 def rewrite_outdated(db: Path) -> dict[str, Any] | None:
-    """When the cached generation's codes are of a layout this version no longer writes, the worker's rewrite
-    (its next refresh keeps the coarse lists and writes new codes), run once in a child; its figures, kept in
-    scale-db-N.rewrite-vectors.json."""
+    """When the cached generation was written with a layout or re-ranking depth this version no longer uses, the
+    worker's rewrite (its next refresh keeps the coarse lists and writes new codes), run once in a child; its
+    figures, kept in scale-db-N.rewrite-vectors.json."""
     from paperscope.index.vector_generation import Generation
 
     record = db.with_suffix(".rewrite-vectors.json")
