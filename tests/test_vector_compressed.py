@@ -175,25 +175,25 @@ def test_a_new_generation_replaces_the_files_of_the_old(tmp_path: Path) -> None:
 
 
 def test_a_new_generation_keeps_the_coarse_lists_of_the_old(tmp_path: Path) -> None:
-    x = embedding_like(13_000, seed=7)
+    x = embedding_like(4000, seed=7)
     ids = [f"p{i}" for i in range(len(x))]
-    first = generation(tmp_path, x[:12_000], ids[:12_000], layout=None)
+    first = generation(tmp_path, x[:3500], ids[:3500])
     centroids, lists = first.centroids(), first.lists()
     del first
-    kept = list(range(500, 13_000))  # 500 removed, 1,000 new
-    second = generation(tmp_path, x[kept], [ids[i] for i in kept], layout=None)
+    kept = list(range(200, 4000))  # 200 removed, 500 new
+    second = generation(tmp_path, x[kept], [ids[i] for i in kept])
     np.testing.assert_array_equal(second.centroids(), centroids)
-    slots = second.slots_of([ids[i] for i in range(500, 12_000)])
-    np.testing.assert_array_equal(second.lists()[slots], lists[500:12_000])  # each old vector in its list
+    slots = second.slots_of([ids[i] for i in range(200, 3500)])
+    np.testing.assert_array_equal(second.lists()[slots], lists[200:3500])  # each old vector in its list
     index = CompressedVectorIndex(second)
-    assert all(index.search(x[i], 1)[0][0] == ids[i] for i in range(12_000, 13_000, 50))  # new ones found
-    queries = unit(x[12_000:12_100] + np.random.default_rng(8).standard_normal((100, DIM)) * 0.05)
+    assert all(index.search(x[i], 1)[0][0] == ids[i] for i in range(3500, 4000, 10))  # new ones found
+    queries = unit(x[3500:3600] + np.random.default_rng(8).standard_normal((100, DIM)) * 0.05)
     keep = [ids[i] for i in kept]
     found = sum(len({pid for pid, _ in index.search(q, 10)} & set(exact(x[kept], keep, q, 10))) for q in queries)
     assert found / 1000 >= 0.95
     del index, second
-    grown = generation(tmp_path, embedding_like(60_000, seed=9), [f"q{i}" for i in range(60_000)], layout="SQ8")
-    assert len(grown.centroids()) == default_nlist(60_000) != len(centroids)  # 5x the vectors: lists trained anew
+    grown = generation(tmp_path, embedding_like(20_000, seed=9), [f"q{i}" for i in range(20_000)])
+    assert len(grown.centroids()) == default_nlist(20_000) != len(centroids)  # 5x the vectors: lists trained anew
 
 
 def test_re_ranking_reads_rows_and_ids_without_mapping_them(tmp_path: Path) -> None:
