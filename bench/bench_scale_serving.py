@@ -39,9 +39,9 @@ from typing import Any
 import httpx
 import numpy as np
 
-from bench_vector_compressed import exact_truth
+from bench_vector_compressed import exact_truth, real_query_texts
 from bench_web_load import serving
-from benchlib import ARXIV_CS, CACHE, SCIFACT, arguments, percentile_ms
+from benchlib import CACHE, arguments, percentile_ms
 from make_scale_db import build as build_store
 from make_scale_db import scale_db_path
 
@@ -73,18 +73,20 @@ def build_indexes(db: Path, parts: tuple[str, ...] = ("keyword", "vectors")) -> 
     """Both indexes, the parts not built yet built in parallel processes; their figures, each kept beside the
     store (scale-db-N.build-PART.json: a cached run reuses them)."""
     records = {part: db.with_suffix(f".build-{part}.json") for part in parts}
-    context = multiprocessing.get_context("spawn")
-    running = []
-    for part, record in records.items():
-        if not record.exists():
-            receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=build_part, args=(str(db), part, send))
-            process.start()
-            running.append((part, receive, process))
+    running = [(part, *start_part(db, part)) for part, record in records.items() if not record.exists()]
     for part, receive, process in running:
         records[part].write_text(json.dumps(receive.recv(), indent=1))
         process.join()
     return {part: json.loads(record.read_text()) for part, record in records.items()}
+
+
+def start_part(db: Path, part: str) -> tuple[Any, Any]:
+    """`build_part` started in a spawned child; the end of the pipe its figures come through, and the child."""
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=build_part, args=(str(db), part, send))
+    process.start()
+    return receive, process
 
 
 def rewrite_outdated(db: Path) -> dict[str, Any] | None:
@@ -95,24 +97,13 @@ def rewrite_outdated(db: Path) -> dict[str, Any] | None:
 
     record = db.with_suffix(".rewrite-vectors.json")
     manifest = next(settings_for(db).resolved_index_dir().glob("vectors-*.manifest.json"), None)
-    if manifest is not None and Generation(manifest).outdated:
-        before = Generation(manifest).layout
-        receive, send = multiprocessing.get_context("spawn").Pipe(duplex=False)
-        process = multiprocessing.get_context("spawn").Process(target=build_part, args=(str(db), "vectors", send))
-        process.start()
-        figures = {**receive.recv(), "from": before, "to": Generation(manifest).layout}
+    current = Generation(manifest) if manifest is not None else None
+    if current is not None and current.outdated:
+        receive, process = start_part(db, "vectors")
+        figures = {**receive.recv(), "from": current.layout, "to": Generation(current.manifest_path).layout}
         process.join()
         record.write_text(json.dumps(figures, indent=1))
     return json.loads(record.read_text()) if record.exists() else None
-
-
-def query_texts() -> list[str]:
-    claims = [json.loads(line)["text"] for line in (SCIFACT / "beir" / "queries.jsonl").open(encoding="utf-8")]
-    sentences = []
-    for line in list(sorted(ARXIV_CS.glob("*.jsonl"))[-1].open(encoding="utf-8"))[:300]:
-        abstract = " ".join(str(json.loads(line).get("summary") or "").split())
-        sentences.append(abstract.split(". ")[0])
-    return claims[:300] + sentences
 
 
 def timed(run: Callable[[], Any]) -> float:
@@ -310,7 +301,7 @@ def main() -> None:
             f"{rewrite['to']}, re-ranking depth changed"
         print(f"vector index rewritten ({change}; coarse lists kept) by the worker's refresh: "
               f"{rewrite['seconds']:.0f} s, peak RSS {rewrite['peak_mib']:,.0f} MiB")
-    texts = query_texts()
+    texts = real_query_texts()
     if "search" not in args.skip:
         search_in_process(db, texts, args.baseline_queries)
     if "web" not in args.skip:

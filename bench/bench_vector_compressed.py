@@ -79,19 +79,25 @@ def replicated(n: int) -> np.memmap[Any, Any]:
     return np.memmap(path, dtype="<f2", mode="r", shape=(n, DIM))
 
 
-def real_queries() -> np.ndarray:
-    path = CACHE / "vec-queries.npy"
-    if path.exists():
-        return np.load(path)
+def real_query_texts() -> list[str]:
+    """The 546 real queries: 300 SciFact claims, the first sentences of the newest arXiv cs listing's abstracts."""
     texts = [json.loads(line)["text"] for line in (SCIFACT / "beir" / "queries.jsonl").open(encoding="utf-8")][:300]
     arxiv = sorted((SHARED_DATA / "arxiv" / "cs").glob("*.jsonl"))[-1]
     for line in list(arxiv.open(encoding="utf-8"))[:300]:
         abstract = " ".join(str(json.loads(line).get("summary") or "").split())
         texts.append(abstract.split(". ")[0])
+    return texts
+
+
+def real_queries() -> np.ndarray:
+    """`real_query_texts` embedded with the packaged model (cached in bench/.cache/vec-queries.npy)."""
+    path = CACHE / "vec-queries.npy"
+    if path.exists():
+        return np.load(path)
     from paperscope.embed import get_embedder
 
     embedder = get_embedder("minilm")
-    queries = np.vstack([embedder.embed_query(t) for t in texts]).astype(np.float32)
+    queries = np.vstack([embedder.embed_query(t) for t in real_query_texts()]).astype(np.float32)
     np.save(path, queries)
     return queries
 

@@ -7,10 +7,10 @@ For each layout the generation's own float16 rows are coded again around its coa
 list it has there (what a rewrite of the generation does, vector_generation.py), the codes written to
 bench/.cache/scale-layouts/ (deleted at the end) beside a manifest naming the generation's rows and ids. Then, at
 the generation's nprobe and each re-ranking depth R: recall@10 against an exact scan of the rows on the 546 real
-queries of bench_scale_serving (truth cached in bench/.cache/scale-truth-N.npy), p50 / p95 of one search through
-`CompressedVectorIndex` on one thread and on faiss's threads, and the memory a reader process adds by opening the
-codes: anonymous (its own) against file-backed (shared) pages. faiss adds to a fast-scan ("fs") file only what it
-assigns itself, so those are coded as plain PQ of the same shape and converted.
+queries of bench_vector_compressed.real_queries (truth cached in bench/.cache/scale-truth-N.npy), p50 / p95 of one
+search through `CompressedVectorIndex` on one thread and on faiss's threads, and the memory a reader process adds
+by opening the codes: anonymous (its own) against file-backed (shared) pages. faiss adds to a fast-scan ("fs")
+file only what it assigns itself, so those are coded as plain PQ of the same shape and converted.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from bench_scale_serving import query_texts, settings_for
-from bench_vector_compressed import exact_truth
+from bench_scale_serving import settings_for
+from bench_vector_compressed import exact_truth, real_queries
 from benchlib import CACHE, arguments, percentile_ms, require_cache
 from make_scale_db import scale_db_path
 from paperscope.index.vector_compressed import CompressedVectorIndex
@@ -120,13 +120,7 @@ def main() -> None:
     manifest = next(settings_for(db).resolved_index_dir().glob("vectors-*.manifest.json"))
     generation = Generation(manifest)
     truth_path = CACHE / f"scale-truth-{args.n}.npy"
-    queries_path = CACHE / "scale-queries.npy"
-    if not queries_path.exists():
-        from paperscope.embed import get_embedder
-
-        embedder = get_embedder("minilm")
-        np.save(queries_path, np.vstack([embedder.embed_query(t) for t in query_texts()]).astype(np.float32))
-    queries = np.load(queries_path)
+    queries = real_queries()
     if not truth_path.exists():
         np.save(truth_path, exact_truth(generation.rows, queries, 10))
     truth = np.load(truth_path)

@@ -79,6 +79,11 @@ class Hit:
     semantic_rank: int | None = None
 
 
+#: The threads a hybrid search runs its keyword part on, beside the semantic part (shared by every engine; a thread
+#: starts on the first such search).
+_SIDE_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="paperscope-keyword")
+
+
 class SearchEngine:
     """Keyword, semantic and hybrid search and "similar papers" over one store."""
 
@@ -315,11 +320,10 @@ class SearchEngine:
         """The keyword and the semantic ranking, each to its depth (empty when the mode does not ask for it). Both
         together run side by side, the keyword one on a thread of its own (tantivy and faiss let go of the GIL)."""
         keyword = mode != "semantic"
-        semantic = mode != "keyword" and query_vector is not None and len(self.vectors) > 0
-        pending = _side_thread().submit(self.keyword.search, parse_user_query(query), depths[0], allowed) \
-            if keyword and semantic else None
-        semantic_hits = self.vectors.search(query_vector, depths[1], allowed) if query_vector is not None and \
-            semantic else []
+        vector = query_vector if mode != "keyword" and len(self.vectors) else None
+        pending = _SIDE_THREADS.submit(self.keyword.search, parse_user_query(query), depths[0], allowed) \
+            if keyword and vector is not None else None
+        semantic_hits = self.vectors.search(vector, depths[1], allowed) if vector is not None else []
         if pending is not None:
             return pending.result(), semantic_hits
         keyword_hits = self.keyword.search(parse_user_query(query), depths[0], allowed) if keyword else []
@@ -553,19 +557,6 @@ class VectorIndexHandle:
     def search(self, vector: np.ndarray, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         results: list[tuple[str, float]] = self.index.search(vector, k, allowed)
         return results
-
-
-_side_threads: ThreadPoolExecutor | None = None
-_side_threads_lock = threading.Lock()
-
-
-def _side_thread() -> ThreadPoolExecutor:
-    """The threads a hybrid search runs its keyword part on, beside the semantic part (shared by every engine)."""
-    global _side_threads
-    with _side_threads_lock:
-        if _side_threads is None:
-            _side_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="paperscope-keyword")
-        return _side_threads
 
 
 def clean_query(query: str) -> str:
