@@ -71,6 +71,19 @@ def test_unassigned_embeddings_are_those_without_an_assignment(store: Store) -> 
     assert ids == ["2501.00002", "2501.00003"]
 
 
+def test_papers_not_built_are_the_unassigned_and_those_assigned_since_the_build(store: Store) -> None:
+    batch = [Paper(id=f"2501.0000{i}", title=f"P{i}") for i in range(1, 6)]
+    store.upsert_papers(batch)
+    store.save_embeddings("m", "1", batch[:4], np.eye(4, 4, dtype=np.float32))
+    store.save_embeddings("other", "1", batch[4:], np.eye(1, 4, dtype=np.float32))
+    assert store.topics.papers_not_built("m") == {"2501.00001", "2501.00002", "2501.00003", "2501.00004"}
+    store.topics.save_map("m", [_topic(1, "a", 2)], [Assignment("2501.00001", 1, 1.0),
+                                                      Assignment("2501.00002", 1, 0.9)], params={})
+    store.topics.add_assignments([Assignment("2501.00003", 1, 0.8)])  # incrementally, after the build
+    assert store.topics.papers_not_built("m") == {"2501.00003", "2501.00004"}
+    assert store.topics.papers_not_built("other") == {"2501.00005"}
+
+
 def test_week_start_is_monday() -> None:
     assert week_start(dt.date(2025, 3, 23)) == dt.date(2025, 3, 17)  # a Sunday
     assert week_start(dt.date(2025, 3, 17)) == dt.date(2025, 3, 17)

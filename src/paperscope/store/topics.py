@@ -238,13 +238,20 @@ class TopicStore:
                   if any(o["id"] == topic_id for o in others)]
         return [pid for _score, pid in sorted(scored, key=lambda s: (-s[0], s[1]))[:limit]]
 
-    def built_paper_ids(self) -> set[str]:
-        """Papers the current map was built from (not those assigned to it incrementally since)."""
-        joined = topic_assignments.join(topic_maps, topic_maps.c.id == topic_assignments.c.map_id)
+    def papers_not_built(self, model: str) -> set[str]:
+        """Papers embedded with `model` that the current map was not built from: those without an assignment and
+        those assigned to it incrementally since it was built. These are the papers that arrived since the last
+        build, so a rebuild never holds the ids of every paper it was built from (10M strings at 10M papers)."""
         with self.engine.connect() as conn:
             latest = conn.execute(sa.select(sa.func.max(topic_maps.c.id))).scalar()
-            return set(conn.execute(sa.select(topic_assignments.c.paper_id).select_from(joined).where(
-                topic_maps.c.id == latest, topic_assignments.c.assigned_at <= topic_maps.c.built_at)).scalars())
+            joined = (embeddings
+                      .outerjoin(topic_assignments, sa.and_(topic_assignments.c.paper_id == embeddings.c.paper_id,
+                                                            topic_assignments.c.map_id == latest))
+                      .outerjoin(topic_maps, topic_maps.c.id == topic_assignments.c.map_id))
+            return set(conn.execute(sa.select(embeddings.c.paper_id).select_from(joined).where(
+                embeddings.c.model == model,
+                sa.or_(topic_assignments.c.paper_id.is_(None),
+                       topic_assignments.c.assigned_at > topic_maps.c.built_at))).scalars())
 
     def assignment(self, paper_id: str) -> Assignment | None:
         """Where a paper sits in the current map, or None if it has no assignment."""

@@ -166,8 +166,8 @@ def build_map(store: Store, settings: Settings, *, model_name: str | None = None
     previous = store.topics.current_map()
     old_topics = store.topics.list_topics() if previous else []
     topic_ids, parents = _stable_ids(model.centres_, old_topics, store.topics.next_topic_id())
-    emerging = _emerging(store, previous, model, ids, vectors_of, dates, topic_ids, {t.id for t in old_topics},
-                         seed)
+    emerging = _emerging(store, previous, model_name, model, ids, vectors_of, dates, topic_ids,
+                         {t.id for t in old_topics}, seed)
     seconds["match_and_novelty"] = time.perf_counter() - started
 
     descriptions: list[str | None] = [None] * k
@@ -333,7 +333,7 @@ def _stable_ids(centres: np.ndarray, old_topics: list[TopicRecord], next_id: int
     return result, parents
 
 
-def _emerging(store: Store, previous: MapInfo | None, model: TopicModel, ids: list[str],
+def _emerging(store: Store, previous: MapInfo | None, model_name: str, model: TopicModel, ids: list[str],
               vectors_of: Callable[[np.ndarray], np.ndarray], dates: np.ndarray, topic_ids: list[int],
               old_ids: set[int], seed: int) -> dict[int, dt.date | None]:
     """New topics (no old id) that hold a novel group of the papers that arrived since the last build."""
@@ -345,8 +345,8 @@ def _emerging(store: Store, previous: MapInfo | None, model: TopicModel, ids: li
     old = TopicModel.from_state(blob)
     if old.centres_.shape[1] != model.centres_.shape[1]:
         return {}
-    built = store.topics.built_paper_ids()
-    new_rows = np.array([row for row, paper_id in enumerate(ids) if paper_id not in built], dtype=np.int64)
+    arrived = store.topics.papers_not_built(model_name)
+    new_rows = np.array([row for row, paper_id in enumerate(ids) if paper_id in arrived], dtype=np.int64)
     if len(new_rows) < 2:
         return {}
     min_size = max(5, len(new_rows) // 100)
