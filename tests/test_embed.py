@@ -148,6 +148,14 @@ def test_unit_norm_float32_and_shape(variant: str, request: pytest.FixtureReques
     assert embedder.embed([]).shape == (0, 384)
 
 
+def test_onnx_threads_wait_for_work_asleep(int8: Any) -> None:
+    # Spinning threads would hold the cores the vector scan that follows a query's embedding needs (decision 0135).
+    from paperscope.embed.onnx_runtime import create_session
+
+    options = create_session(int8.model_path, threads=2).get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 def test_order_restored_after_length_sorting(fp32: Any, abstracts: list[str]) -> None:
     texts = [abstracts[i] for i in (5, 23, 0, 17, 2, 11)] + ["short", "a much longer query about proteins"]
     fp32_small_batches = type(fp32)("fp32", cache_dir=fp32.cache_dir, batch_size=3)  # several sorted batches

@@ -76,9 +76,9 @@ def test_recall_against_exact_on_real_embeddings_and_real_queries(tmp_path: Path
     embedder = get_embedder("minilm")
     sentences = [str(json.loads(line)["summary"]).split(". ")[0] for line in listing[0].open(encoding="utf-8")][:60]
     queries = unit(np.vstack([embedder.embed_query(s) for s in sentences]))
-    assert layout_for(len(ids), DIM) == "PQ96x8np"
+    assert layout_for(len(ids), DIM) == "PQ64x8np"
     index = CompressedVectorIndex(generation(tmp_path, x, ids, layout=None, two_level_above=two_level_above))
-    assert "PQ96x8np" in index.describe()
+    assert "PQ64x8np" in index.describe()
     found = sum(len({pid for pid, _ in index.search(q, 10)} & set(exact(x, ids, q, 10))) for q in queries)
     assert found / (10 * len(queries)) >= 0.95
     hits = index.search(queries[0], 3)  # re-ranked: the scores are the cosines of the full vectors
@@ -222,7 +222,7 @@ def test_re_ranking_reads_rows_and_ids_without_mapping_them(tmp_path: Path) -> N
     """)
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "v.manifest.json")], capture_output=True,
                           text=True, check=True)
-    assert int(done.stdout) == 0, done.stdout  # 200 searches x 400 re-ranked rows: none through the mappings
+    assert int(done.stdout) == 0, done.stdout  # 200 searches x RERANK re-ranked rows: none through the mappings
 
 
 READER = textwrap.dedent("""

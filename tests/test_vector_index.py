@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -416,3 +419,15 @@ def test_a_bulk_load_in_sorted_order_is_trained_once_on_all_of_it() -> None:
     queries = clustered_unit(100, DIM, seed=18, clusters=24)
     hits = sum(len(set(brute_force(x, ids, q, 10)) & {i for i, _ in bulk.search(q, 10)}) for q in queries)
     assert hits / 1000 >= 0.95
+
+
+@pytest.mark.parametrize(("given", "asleep"), [(None, True), ("ACTIVE", False)])
+def test_faiss_threads_wait_asleep_unless_the_environment_says_otherwise(given: str | None, asleep: bool) -> None:
+    # faiss's libgomp reads its settings once, when faiss is imported; OMP_DISPLAY_ENV makes it print what it got
+    # (unset, it spins 300,000 times at each wait before sleeping; ACTIVE, without end).
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"} | {"OMP_DISPLAY_ENV": "VERBOSE"}
+    if given:
+        env["OMP_WAIT_POLICY"] = given
+    code = "from paperscope.index.vector_ivf import load_faiss; load_faiss()"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert ("GOMP_SPINCOUNT = '0'" in done.stderr) is asleep

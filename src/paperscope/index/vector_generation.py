@@ -60,16 +60,17 @@ __all__ = ["LIST_GRAPH_SEARCH", "MANIFEST_VERSION", "NPROBE_FACTOR", "PQ_BYTES",
            "write_generation"]
 
 #: The codes: product quantisation, this many bytes a vector (one 8-bit code per sub-vector; fewer when the
-#: dimension is not a multiple). Chosen by bench/bench_vector_compressed.py
-#: (docs/decisions/0121-compressed-vector-layout.md); faiss's 4-bit "fast scan" codes scan 6x faster but are read
-#: into each process's own memory, not mapped (docs/decisions/0133).
-PQ_BYTES: Final = 96
+#: dimension is not a multiple). At 10M vectors 64 bytes re-ranked 800 deep find 0.962 of the exact top 10, and the
+#: codes a web process maps take two thirds of 96 bytes' (docs/decisions/0134-smaller-codes-deeper-re-ranking.md,
+#: measured by bench/bench_vector_layouts_scale.py; 0121 chose 96 at 200k); faiss's 4-bit "fast scan" codes scan
+#: 6x faster but are read into each process's own memory, not mapped (docs/decisions/0133).
+PQ_BYTES: Final = 64
 #: Below this many vectors a generation is coded with 8-bit scalar quantisation instead (SQ8, dim bytes a
 #: vector, no training of its own to speak of).
 PQ_MIN_VECTORS: Final = 10_000
-#: How many candidates the codes give, to be re-ranked with the full vectors (at least k): at 10M vectors 400
-#: find 0.970 of the exact top 10 where 100 found 0.948, at the same lists scanned (docs/decisions/0133).
-RERANK: Final = 400
+#: How many candidates the codes give, to be re-ranked with the full vectors (at least k): at 10M vectors PQ64x8's
+#: best 400 hold 0.944 of the exact top 10 and its best 800 0.962 (docs/decisions/0134).
+RERANK: Final = 800
 #: Up to this many rows are read with pread, one call a row (see the module docstring); more through the mapping.
 PREAD_ROWS: Final = 4096
 #: A generation scans this many times the lists `covering_nprobe` picks: real text queries unlike the stored papers

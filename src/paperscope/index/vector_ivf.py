@@ -4,6 +4,7 @@ nprobe tuned on the data at each training, and the faiss import they rest on."""
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Final
 
 import numpy as np
@@ -35,7 +36,13 @@ def default_nlist(n: int) -> int:
 
 
 def load_faiss() -> Any:
-    """The faiss module; MissingExtraError when faiss-cpu is not installed."""
+    """The faiss module; MissingExtraError when faiss-cpu is not installed.
+
+    faiss's OpenMP threads wait for work asleep (OMP_WAIT_POLICY=PASSIVE, unless the environment says otherwise;
+    its libgomp reads this once, when faiss is first imported): a hybrid search scans on faiss's threads while the
+    keyword part and the web server run beside them, and threads spinning at faiss's barriers took the cores
+    those need (docs/decisions/0135-threads-that-wait-asleep.md)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import faiss
     except ImportError as exc:  # pragma: no cover - faiss-cpu is a dependency
