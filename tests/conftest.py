@@ -98,6 +98,56 @@ def computed_once(tmp_path_factory: pytest.TempPathFactory, name: str,
         return np.load(path)
 
 
+# The scheduling of modules on the pytest-xdist workers (decision 0131). Modules are handed out longest first, so that
+# no worker starts a long module while the other is about to run out of work: these, in this order (measured with
+# --durations=0 on both passes of .ci/run), then the rest in collection order.
+LONGEST_FIRST = [
+    "tests/test_topics.py", "tests/test_api_fuzz.py", "tests/e2e/test_topic_map_browser.py", "tests/test_faults.py",
+    "tests/test_postgres_cli.py", "tests/test_search_unseen.py", "tests/test_search.py", "tests/test_search_milvus.py",
+    "tests/test_embed.py", "tests/test_vector_compressed.py", "tests/test_search_quality.py", "tests/e2e/test_csp.py",
+    "tests/test_fuzz.py", "tests/test_webhooks.py", "tests/test_web_jobs.py", "tests/test_serve_processes.py",
+    "tests/test_digest_delivery.py", "tests/e2e/test_browser.py",
+]
+# Modules that run on the worker of another, right after it: both fit UMAP on the topics corpus, and numba compiles
+# UMAP once a process (25 to 40 s), so on one worker it is compiled once.
+ON_THE_WORKER_OF = {"tests/test_topic_areas_labels.py": "tests/test_topics.py"}
+
+
+def _module_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest modules first, each module that runs on another's worker right after that one."""
+    first_seen: dict[str, int] = {}
+    for item in items:
+        first_seen.setdefault(_module_of(item.nodeid), len(first_seen))
+
+    def rank(item: pytest.Item) -> tuple[int, int, bool]:
+        module = _module_of(item.nodeid)
+        head = ON_THE_WORKER_OF.get(module, module)
+        place = LONGEST_FIRST.index(head) if head in LONGEST_FIRST else len(LONGEST_FIRST)
+        return place, first_seen.get(head, first_seen[module]), module != head
+
+    items.sort(key=rank)  # stable: each module's tests keep their order
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """With --dist loadscope, a unit of work is a module, or a module with those that run on its worker."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = _module_of(nodeid)
+            return ON_THE_WORKER_OF.get(module, module)
+
+    return ModuleScheduling(config, log)
+
+
 def is_postgres(database_url: str) -> bool:
     return database_url.startswith(("postgresql", "postgres://"))
 
@@ -153,6 +203,11 @@ def _milvus_lite_file(folder: Path) -> Iterator[Path | None]:
             release_search()
 
 
+# This file's fixtures of module or session scope that never search. Those and the plugins' own (tmp_path_factory,
+# baseid "") reach no module's Lite file: a test reaches it only through a module or session fixture of the suite.
+_NEVER_SEARCH = {"_private_user_data_dir", "_search_on_milvus_lite_session", "_search_on_milvus_lite_module"}
+
+
 # Fixtures of every scope build settings and indexes (a module's site, a session's corpus), so each scope has its
 # own Lite file: a module-scoped fixture indexes into the module's file, a test's own settings into the test's.
 @pytest.fixture(autouse=True, scope="session")
@@ -182,7 +237,8 @@ def _search_on_milvus_lite(request: pytest.FixtureRequest, tmp_path: Path,
         return
     fixtures = request.node._fixtureinfo.name2fixturedefs.items()
     takes_module_fixture = any(definitions and definitions[-1].scope in ("module", "session")
-                               and not name.startswith("_search_on") for name, definitions in fixtures)
+                               and definitions[-1].baseid and name not in _NEVER_SEARCH  # the suite's own
+                               for name, definitions in fixtures)
     if own.exists() or (takes_module_fixture and module_file.exists()):
         pytest.fail(f"{request.node.nodeid} searched on Milvus Lite but has no search_backend mark: mark it "
                     "(pytest.mark.search_backend) so that CI runs it on Milvus Lite too", pytrace=False)

@@ -41,8 +41,6 @@ from paperscope.models import Paper
 from paperscope.store import PaperFilter, Store, open_store
 from tests.conftest import BACKENDS, fresh_database
 
-pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
-
 PROFILES = {"ci": 60, "long": 5000}
 PROFILE = os.environ.get("PAPERSCOPE_FUZZ_PROFILE", "ci")
 EXAMPLES = int(os.environ.get("PAPERSCOPE_FUZZ_EXAMPLES") or PROFILES[PROFILE])
@@ -484,6 +482,7 @@ def fuzz_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         yield store
 
 
+@pytest.mark.search_backend  # its store is the one search_engine indexes (the module's Lite file on Milvus Lite)
 def test_ingesting_any_file_stores_or_reports_never_crashes(fuzz_store: Store, tmp_path: Path) -> None:
     ingester = Ingester(fuzz_store, Settings(database_url="unused.db"), batch_size=3)
 
@@ -527,6 +526,7 @@ def search_engine(fuzz_store: Store, tmp_path_factory: pytest.TempPathFactory) -
     return engine
 
 
+@pytest.mark.search_backend  # reaches search (the Lite pass of .ci/run); the parser tests above never do
 def test_any_query_with_any_filter_answers_or_says_why(search_engine: SearchEngine) -> None:
     filters = st.builds(PaperFilter, published_from=st.none() | st.dates(), published_to=st.none() | st.dates(),
                         category=st.none() | any_text, author=st.none() | any_text)

@@ -112,13 +112,17 @@ def test_areas_merge_neighbouring_topics_and_keep_every_topic_whole() -> None:
 
 @pytest.fixture
 def built(tmp_path, corpus: Corpus):  # noqa: F811, ANN001, ANN201
+    """A map built on the corpus. Building it, its areas and the topic pages never reach the search backend, so the
+    settings search on the embedded indexes whatever PAPERSCOPE_TEST_SEARCH says and the test carries no
+    search_backend mark: CI does not embed the corpus and build its map again on Milvus Lite (the topic pages on
+    Milvus Lite: tests/test_web_topics.py)."""
     store, settings = _stored(tmp_path, corpus)
+    settings = settings.model_copy(update={"search_url": None})
     build_map(store, settings)
     yield store, settings
     store.close()
 
 
-@pytest.mark.search_backend
 def test_a_built_map_stores_labelled_areas_that_the_api_and_the_page_show(built) -> None:  # noqa: ANN001
     store, settings = built
     current = store.topics.current_map()
