@@ -99,14 +99,20 @@ def computed_once(tmp_path_factory: pytest.TempPathFactory, name: str,
 
 
 # The scheduling of modules on the pytest-xdist workers (decision 0131). Modules are handed out longest first, so that
-# no worker starts a long module while the other is about to run out of work: these, in this order (measured with
-# --durations=0 on both passes of .ci/run), then the rest in collection order.
+# no worker starts a long module while the other is about to run out of work: these, the longer of a module's two
+# passes first (--durations=0 of both passes of .ci/run), then the rest (each under ~20 s) in
+# collection order.
 LONGEST_FIRST = [
     "tests/test_topics.py", "tests/test_api_fuzz.py", "tests/e2e/test_topic_map_browser.py", "tests/test_faults.py",
-    "tests/test_postgres_cli.py", "tests/test_search_unseen.py", "tests/test_search.py", "tests/test_search_milvus.py",
-    "tests/test_embed.py", "tests/test_vector_compressed.py", "tests/test_search_quality.py", "tests/e2e/test_csp.py",
-    "tests/test_fuzz.py", "tests/test_webhooks.py", "tests/test_web_jobs.py", "tests/test_serve_processes.py",
-    "tests/test_digest_delivery.py", "tests/e2e/test_browser.py",
+    "tests/test_postgres_cli.py", "tests/test_search_unseen.py", "tests/test_webhooks.py", "tests/test_fuzz.py",
+    "tests/test_search.py", "tests/test_vector_compressed.py", "tests/e2e/test_csp.py", "tests/test_search_milvus.py",
+    "tests/test_search_quality.py", "tests/test_embed.py", "tests/test_serve_processes.py", "tests/test_web_jobs.py",
+    "tests/test_digest_delivery.py", "tests/test_cli.py", "tests/e2e/test_browser.py", "tests/test_search_tuning.py",
+    "tests/test_web_abuse.py", "tests/test_web_webhooks.py", "tests/test_mcp.py", "tests/test_paper_ids.py",
+    "tests/test_web_moderation.py", "tests/test_digest.py", "tests/test_arxiv_api.py", "tests/test_recommend.py",
+    "tests/test_web.py", "tests/e2e/test_discussion_browser.py", "tests/test_reference_managers.py",
+    "tests/test_store.py", "tests/e2e/test_moderation_browser.py", "tests/test_semantic_scholar.py",
+    "tests/e2e/test_notes_browser.py",
 ]
 # Modules that run on the worker of another, right after it: both fit UMAP on the topics corpus, and numba compiles
 # UMAP once a process (25 to 40 s), so on one worker it is compiled once.

@@ -7,15 +7,17 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from paperscope.config import Settings
 from paperscope.embed import get_embedder
 from paperscope.embed.base import document_text
+from paperscope.store import open_store
 from paperscope.topics import TopicLabeler
 from paperscope.topics.areas import default_area_count, group_topics
-from paperscope.topics.build import build_map, map_json
+from paperscope.topics.build import map_json
 from paperscope.topics.label_choice import choose_labels, margins, most_won
 from paperscope.topics.label_quality import label_accuracy, near_duplicate_pairs, one_word_labels
 from paperscope.web.app import create_app
-from tests.test_topics import Corpus, _stored, corpus  # noqa: F401  (the session fixture of real papers)
+from tests.test_topics import Corpus, built_in_memory, copy_of, corpus  # noqa: F401  (the session fixtures)
 
 
 def test_label_accuracy_counts_papers_whose_closest_label_is_their_own() -> None:
@@ -111,15 +113,14 @@ def test_areas_merge_neighbouring_topics_and_keep_every_topic_whole() -> None:
 
 
 @pytest.fixture
-def built(tmp_path, corpus: Corpus):  # noqa: F811, ANN001, ANN201
-    """A map built on the corpus. Building it, its areas and the topic pages never reach the search backend, so the
-    settings search on the embedded indexes whatever PAPERSCOPE_TEST_SEARCH says and the test carries no
-    search_backend mark: CI does not embed the corpus and build its map again on Milvus Lite (the topic pages on
-    Milvus Lite: tests/test_web_topics.py)."""
-    store, settings = _stored(tmp_path, corpus)
-    settings = settings.model_copy(update={"search_url": None})
-    build_map(store, settings)
-    yield store, settings
+def built(tmp_path, built_in_memory):  # noqa: F811, ANN001, ANN201
+    """A copy of the corpus with its map (built once a session: tests/test_topics.py). The map, its areas and the
+    topic pages never reach the search backend, so the settings search on the embedded indexes whatever
+    PAPERSCOPE_TEST_SEARCH says and the test carries no search_backend mark: CI does not embed the corpus and build
+    its map again on Milvus Lite (the topic pages on Milvus Lite: tests/test_web_topics.py)."""
+    database = copy_of(built_in_memory, tmp_path)
+    store = open_store(str(database))
+    yield store, Settings(database_url=str(database), topics_min_size=10, search_url=None)
     store.close()
 
 

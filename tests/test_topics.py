@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import shutil
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -71,6 +73,31 @@ def _stored(tmp_path: Path, corpus: Corpus, rows: np.ndarray | None = None) -> t
     store.upsert_papers(batch)
     store.save_embeddings(corpus.model, corpus.version, batch, corpus.vectors[rows])
     return store, Settings(database_url=str(tmp_path / "topics.db"), topics_min_size=10)
+
+
+@pytest.fixture(scope="session")
+def built_in_memory(tmp_path_factory: pytest.TempPathFactory, corpus: Corpus) -> Path:
+    """A database of the corpus with the map built from every vector held together (what a store under STREAM_ABOVE
+    vectors gets), built once a session: the chunked build is compared with it, and test_topic_areas_labels.py
+    reads its areas (on the same worker: tests/conftest.py). A test copies the file before opening it.
+
+    The file is found by its path in the session's folder: a module that imports this fixture registers a fixture of
+    its own, which finds the file the first one built."""
+    database = tmp_path_factory.getbasetemp() / "built-in-memory" / "topics.db"
+    if not database.exists():
+        folder = database.parent.with_name("built-in-memory.partial")
+        folder.mkdir()
+        store, settings = _stored(folder, corpus)
+        with store:
+            build_map(store, settings, model_name=corpus.model, streamed=False)
+        folder.rename(database.parent)
+    return database
+
+
+def copy_of(database: Path, folder: Path) -> Path:
+    copy = folder / database.name
+    shutil.copyfile(database, copy)
+    return copy
 
 
 @pytest.fixture
@@ -272,22 +299,26 @@ def test_a_small_collection_gets_the_silhouettes_k(corpus: Corpus) -> None:
     assert adjusted_rand_score(corpus.groups[picked], small.labels_) > 0.5  # robotics and language apart
 
 
-def test_a_map_built_from_chunks_is_the_map_built_in_memory(tmp_path: Path, corpus: Corpus) -> None:
+def _map_with_scores(store: Store, streamed: bool) -> dict[str, Any]:
+    shown = map_json(store)
+    assert shown["map"]["params"]["streamed"] is streamed
+    shown["scores"] = {a.paper_id: (round(a.score, 4), [o.id for o in a.other_topics])
+                       for a in store.topics.assignments()}
+    return shown
+
+
+def test_a_map_built_from_chunks_is_the_map_built_in_memory(tmp_path: Path, corpus: Corpus,
+                                                             built_in_memory: Path) -> None:
     """The streamed build (what a store past STREAM_ABOVE vectors gets) reads the vectors 64 at a time, pass after
     pass, and finds the same topics, labels, scores and further topics as the build that holds them all."""
-    maps = []
-    for streamed in (False, True):
-        folder = tmp_path / str(streamed)
-        folder.mkdir()
-        store, settings = _stored(folder, corpus)
-        with store:
-            build_map(store, settings, model_name=corpus.model, streamed=streamed, chunk_papers=64)
-            maps.append(map_json(store))
-            assert maps[-1]["map"]["params"]["streamed"] is streamed
-            scores = {a.paper_id: a for a in store.topics.assignments()}
-            maps[-1]["scores"] = {i: (round(a.score, 4), [o.id for o in a.other_topics])
-                                  for i, a in scores.items()}
-    in_memory, streamed_map = maps
+    with open_store(str(copy_of(built_in_memory, tmp_path))) as store:
+        in_memory = _map_with_scores(store, streamed=False)
+    folder = tmp_path / "streamed"
+    folder.mkdir()
+    store, settings = _stored(folder, corpus)
+    with store:
+        build_map(store, settings, model_name=corpus.model, streamed=True, chunk_papers=64)
+        streamed_map = _map_with_scores(store, streamed=True)
     assert len(in_memory["topics"]) == len(streamed_map["topics"]) >= 3
     assert streamed_map["assignments"] == in_memory["assignments"]
     assert streamed_map["scores"] == in_memory["scores"]
