@@ -15,7 +15,8 @@
    SciFact claims, the first sentences of the 246 abstracts of the newest arXiv cs listing), and the vector
    part's latency beside exact search's (the baseline, a numpy scan in chunks of the same rows).
 4. Hybrid search in one process, query embedding included, p50 / p95 over the 546 query texts; baseline: the
-   same steps with the exact scan as the vector part (on fewer queries: it takes seconds each at 10M).
+   same steps with the exact scan as the vector part (on fewer queries: it takes seconds each at 10M). Beside it,
+   the keyword part alone (BM25, 100 results), for the claims and the first sentences apart.
 5. Web processes: `paperscope serve --no-jobs` started three times on the same store and index folder, each
    warmed by searches and listing pages. From /proc/PID/smaps_rollup: the first one's RSS, and what each further
    one adds to the machine's memory (the growth of the processes' summed Pss; its own private pages beside).
@@ -130,6 +131,7 @@ def search_in_process(db: Path, texts: list[str], baseline_queries: int) -> None
         engine = SearchEngine(store, settings_for(db), writes_indexes=False)
         engine.search(texts[0])  # warm: the model session, the index files
         hybrid = [timed(lambda t=text: engine.search(t, mode="hybrid", limit=10)) for text in texts]
+        keyword = [timed(lambda t=text: engine.keyword.search(t, 100)) for text in texts]
         handle = engine.vectors
         print(f"vector index: {handle.index.describe()}")
         vectors = np.vstack([engine.embedder.embed_query(t) for t in texts]).astype(np.float32)
@@ -162,6 +164,11 @@ def search_in_process(db: Path, texts: list[str], baseline_queries: int) -> None
     print(f"the same with the exact scan as the vector part ({len(brute)} queries): p50 {percentile_ms(brute, 50):.0f} "
           f"ms, p95 {percentile_ms(brute, 95):.0f} ms; p50 ratio "
           f"{percentile_ms(brute, 50) / percentile_ms(hybrid, 50):.0f}x")
+    claims, sentences = keyword[:300], keyword[300:]
+    print(f"the keyword part alone, 100 results: p50 {percentile_ms(keyword, 50):.1f} ms, p95 "
+          f"{percentile_ms(keyword, 95):.1f} ms; the 300 SciFact claims p50 {percentile_ms(claims, 50):.1f} ms, p95 "
+          f"{percentile_ms(claims, 95):.1f} ms; the 246 arXiv first sentences p50 {percentile_ms(sentences, 50):.1f} "
+          f"ms, p95 {percentile_ms(sentences, 95):.1f} ms")
     print(f"the vector part alone, 100 results: p50 {percentile_ms(ann, 50):.1f} ms, "
           f"p95 {percentile_ms(ann, 95):.1f} ms on faiss's {threads} threads, p50 {percentile_ms(ann_one, 50):.1f} ms, "
           f"p95 {percentile_ms(ann_one, 95):.1f} ms on one; "
