@@ -10,7 +10,9 @@ The machine is shared, so one slow moment must not decide a figure: the texts ar
 (in file order), every path embeds every chunk --repeat times, interleaved, and the best time of each chunk is
 kept; abstracts/s is N over the sum of those best times. Each path length-sorts within its call, as it would
 in use. Query latency: --queries SciFact queries one at a time on a warm model, median and 95th percentile.
-Cosine agreement: int8 against fp32, and fp32 against the raw model call, on the N abstracts.
+Cosine agreement: int8 against fp32, and fp32 against the raw model call, on the N abstracts. A fourth path is the
+int8 model with ONNX Runtime's intra-op threads spinning between runs (its default; paperscope's sessions let them
+sleep, decision 0135), to show what that choice costs in throughput and query latency.
 """
 
 from __future__ import annotations
@@ -92,6 +94,12 @@ def main(argv: list[str] | None = None) -> int:
         raw = sentence_transformers.SentenceTransformer(str(model_dir()), device="cpu")
     fp32 = MiniLMOnnxEmbedder("fp32", cache_dir=args.cache_dir, batch_size=args.batch_size)
     int8 = MiniLMOnnxEmbedder("int8", cache_dir=args.cache_dir, batch_size=args.batch_size)
+    int8_spinning = MiniLMOnnxEmbedder("int8", cache_dir=args.cache_dir, batch_size=args.batch_size)
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1")
+    int8_spinning._session = onnxruntime.InferenceSession(str(int8_spinning.model_path), options,
+                                                           providers=["CPUExecutionProvider"])
 
     def raw_embed(part: list[str]) -> np.ndarray:
         return np.asarray(raw.encode(part, batch_size=args.batch_size, normalize_embeddings=True,
@@ -104,11 +112,13 @@ def main(argv: list[str] | None = None) -> int:
         "raw model call: sentence-transformers encode, fp32 torch": raw_embed,
         "paperscope minilm-fp32 (ONNX Runtime fp32)": fp32.embed,
         "paperscope minilm-int8 (ONNX Runtime int8, per-channel)": int8.embed,
+        "the same int8 with ONNX Runtime's threads spinning (its default)": int8_spinning.embed,
     }
     for embed in paths.values():
         embed(texts[:8])  # warm
     seconds = best_chunk_seconds(paths, texts, args.chunk, args.repeat)
-    latencies = [query_ms(embed_query, queries) for embed_query in (raw_query, fp32.embed_query, int8.embed_query)]
+    latencies = [query_ms(embed_query, queries) for embed_query in
+                 (raw_query, fp32.embed_query, int8.embed_query, int8_spinning.embed_query)]
 
     v_raw, v_fp32, v_int8 = raw_embed(texts), fp32.embed(texts), int8.embed(texts)
     cos_int8 = (v_int8 * v_fp32).sum(axis=1)
