@@ -19,7 +19,9 @@
    the keyword part alone (BM25, 100 results), for the claims and the first sentences apart.
 5. Web processes: `paperscope serve --no-jobs` started three times on the same store and index folder, each
    warmed by searches and listing pages. From /proc/PID/smaps_rollup: the first one's RSS, and what each further
-   one adds to the machine's memory (the growth of the processes' summed Pss; its own private pages beside).
+   one adds to the machine's memory (the growth of the processes' summed Pss; its own private pages beside); from
+   /proc/PID/smaps, the first one's RSS by what is mapped (the index files by part, the keyword index's by tantivy's
+   file kind).
 6. The listing (newest first, one category, one month, a page at offset 10,000) and trending, over HTTP on the
    first process, p50 / p95, beside a static file served by the same process.
 7. The size of the SQLite database and of its largest tables; with --postgres, the store copied into PostgreSQL by
@@ -228,17 +230,25 @@ def web_processes(db: Path, texts: list[str]) -> None:
             print(f"  {name:<24} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms")
 
 
+#: tantivy's files in a segment, by their suffix (the keyword index's part of a process's RSS, split by kind).
+KEYWORD_FILES = {".idx": "postings", ".pos": "positions", ".term": "term dictionary", ".store": "doc store",
+                 ".fieldnorm": "field norms", ".fast": "fast fields"}
+
+
 def rss_by_mapping(pid: int) -> dict[str, int]:
-    """A process's RSS in MiB by what is mapped: the index files by part, the database, the rest."""
-    kinds = {".codes.faiss": "vector codes", ".rows.f16": "float16 rows", ".npy": "vector ids",
-             "/keyword/": "keyword index", ".db": "database"}
+    """A process's RSS in MiB by what is mapped: the index files by part (the keyword index's by tantivy's file
+    kind), the database, the rest."""
+    kinds = {".codes.faiss": "vector codes", ".rows.f16": "float16 rows", ".npy": "vector ids", ".db": "database"}
     out: dict[str, int] = {}
     name = "anonymous and libraries"
     for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
         fields = line.split()
         if "-" in fields[0] and len(fields) >= 5 and ":" in fields[3]:  # a mapping's header line
             path = fields[5] if len(fields) > 5 else ""
-            name = next((kind for part, kind in kinds.items() if part in path), "anonymous and libraries")
+            if "/keyword/" in path:
+                name = f"keyword {KEYWORD_FILES.get(Path(path).suffix, 'other files')}"
+            else:
+                name = next((kind for part, kind in kinds.items() if part in path), "anonymous and libraries")
         elif fields[0] == "Rss:":
             out[name] = out.get(name, 0) + int(fields[1])
     return {kind: kib // 1024 for kind, kib in sorted(out.items(), key=lambda item: -item[1])}
