@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from paperscope.embed.minilm import MiniLMOnnxEmbedder, model_dir
+    from paperscope.embed.onnx_runtime import create_session
     from paperscope.embed.sentence_transformers import quiet_transformers
 
     texts, queries = read_texts(args.n), read_queries(args.queries)
@@ -95,11 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     fp32 = MiniLMOnnxEmbedder("fp32", cache_dir=args.cache_dir, batch_size=args.batch_size)
     int8 = MiniLMOnnxEmbedder("int8", cache_dir=args.cache_dir, batch_size=args.batch_size)
     int8_spinning = MiniLMOnnxEmbedder("int8", cache_dir=args.cache_dir, batch_size=args.batch_size)
-    options = onnxruntime.SessionOptions()
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1")
-    int8_spinning._session = onnxruntime.InferenceSession(str(int8_spinning.model_path), options,
-                                                           providers=["CPUExecutionProvider"])
+    int8_spinning._session = create_session(int8_spinning.model_path, spinning=True)  # the same, but spinning
 
     def raw_embed(part: list[str]) -> np.ndarray:
         return np.asarray(raw.encode(part, batch_size=args.batch_size, normalize_embeddings=True,

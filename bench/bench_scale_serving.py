@@ -42,7 +42,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from bench_vector_compressed import exact_truth, real_query_texts
+from bench_vector_compressed import CLAIMS, exact_truth, real_query_texts
 from bench_web_load import serving
 from benchlib import CACHE, arguments, percentile_ms
 from make_scale_db import build as build_store
@@ -166,11 +166,11 @@ def search_in_process(db: Path, texts: list[str], baseline_queries: int) -> None
     print(f"the same with the exact scan as the vector part ({len(brute)} queries): p50 {percentile_ms(brute, 50):.0f} "
           f"ms, p95 {percentile_ms(brute, 95):.0f} ms; p50 ratio "
           f"{percentile_ms(brute, 50) / percentile_ms(hybrid, 50):.0f}x")
-    claims, sentences = keyword[:300], keyword[300:]
+    claims, sentences = keyword[:CLAIMS], keyword[CLAIMS:]
     print(f"the keyword part alone, 100 results: p50 {percentile_ms(keyword, 50):.1f} ms, p95 "
-          f"{percentile_ms(keyword, 95):.1f} ms; the 300 SciFact claims p50 {percentile_ms(claims, 50):.1f} ms, p95 "
-          f"{percentile_ms(claims, 95):.1f} ms; the 246 arXiv first sentences p50 {percentile_ms(sentences, 50):.1f} "
-          f"ms, p95 {percentile_ms(sentences, 95):.1f} ms")
+          f"{percentile_ms(keyword, 95):.1f} ms; the {len(claims)} SciFact claims p50 {percentile_ms(claims, 50):.1f} "
+          f"ms, p95 {percentile_ms(claims, 95):.1f} ms; the {len(sentences)} arXiv first sentences p50 "
+          f"{percentile_ms(sentences, 50):.1f} ms, p95 {percentile_ms(sentences, 95):.1f} ms")
     print(f"the vector part alone, 100 results: p50 {percentile_ms(ann, 50):.1f} ms, "
           f"p95 {percentile_ms(ann, 95):.1f} ms on faiss's {threads} threads, p50 {percentile_ms(ann_one, 50):.1f} ms, "
           f"p95 {percentile_ms(ann_one, 95):.1f} ms on one; "

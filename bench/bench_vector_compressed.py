@@ -79,9 +79,13 @@ def replicated(n: int) -> np.memmap[Any, Any]:
     return np.memmap(path, dtype="<f2", mode="r", shape=(n, DIM))
 
 
+#: How many of `real_query_texts` are SciFact claims (they come first; the arXiv first sentences follow).
+CLAIMS = 300
+
+
 def real_query_texts() -> list[str]:
     """The 546 real queries: 300 SciFact claims, the first sentences of the newest arXiv cs listing's abstracts."""
-    texts = [json.loads(line)["text"] for line in (SCIFACT / "beir" / "queries.jsonl").open(encoding="utf-8")][:300]
+    texts = [json.loads(line)["text"] for line in (SCIFACT / "beir" / "queries.jsonl").open(encoding="utf-8")][:CLAIMS]
     arxiv = sorted((SHARED_DATA / "arxiv" / "cs").glob("*.jsonl"))[-1]
     for line in list(arxiv.open(encoding="utf-8"))[:300]:
         abstract = " ".join(str(json.loads(line).get("summary") or "").split())
@@ -246,7 +250,7 @@ def main() -> None:
             mem = reader_memory(manifest, rerank)
             rows.append({"layout": f"IVF{nlist},{layout}", "rerank": rerank, "nprobe": probes,
                          "bytes": codes_bytes + 16 + ids.dtype.itemsize * 2, "build": coarse_s + build_s,
-                         "recall": recall(found, truth), "scifact": recall(found[:300], truth[:300]),
+                         "recall": recall(found, truth), "scifact": recall(found[:CLAIMS], truth[:CLAIMS]),
                          "arxiv": recall(found[300:], truth[300:]), "p50": percentile_ms(seconds, 50),
                          "p95": percentile_ms(seconds, 95), "mem": mem})
             print_row(rows[-1])

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from bench_scale_serving import settings_for
-from bench_vector_compressed import exact_truth, real_queries
+from bench_vector_compressed import CLAIMS, exact_truth, real_queries
 from benchlib import CACHE, arguments, percentile_ms, require_cache
 from make_scale_db import scale_db_path
 from paperscope.index.vector_compressed import CompressedVectorIndex
@@ -144,7 +144,7 @@ def main() -> None:
                 memory = opened_memory(path)
                 code_bytes = int(load_faiss().extract_index_ivf(index.base.codes).code_size)
                 print(f"| {layout} | {code_bytes} | {seconds:.0f} | {rerank} | {np.mean(hits):.3f} "
-                      f"({np.mean(hits[:300]):.3f} / {np.mean(hits[300:]):.3f}) | "
+                      f"({np.mean(hits[:CLAIMS]):.3f} / {np.mean(hits[CLAIMS:]):.3f}) | "
                       f"{percentile_ms(one, 50):.1f} / {percentile_ms(one, 95):.1f} | "
                       f"{percentile_ms(many, 50):.1f} / {percentile_ms(many, 95):.1f} | "
                       f"{memory['Rss']:,} / {memory['Anonymous']:,} |", flush=True)

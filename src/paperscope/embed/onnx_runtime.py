@@ -34,15 +34,16 @@ def load_tokenizer(path: Path) -> Any:
     return tokenizer
 
 
-def create_session(path: Path, threads: int | None = None) -> Any:
+def create_session(path: Path, threads: int | None = None, *, spinning: bool = False) -> Any:
     """An ONNX Runtime CPU session with every graph optimisation on, whose threads wait for work asleep instead of
     spinning (a query's embedding is followed by the vector scan, which needs the cores;
-    docs/decisions/0135-threads-that-wait-asleep.md)."""
+    docs/decisions/0135-threads-that-wait-asleep.md). `spinning` gives ONNX Runtime's own default back, for
+    bench/bench_embed.py to measure against."""
     ort = require_extra("onnxruntime", "model", _PURPOSE)
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     if threads:
         options.intra_op_num_threads = threads
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
