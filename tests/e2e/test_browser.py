@@ -185,9 +185,12 @@ def test_reading_works_without_javascript_on_a_phone_in_dark_mode(server: str, b
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(22, 24, 27)"  # the dark theme follows prefers-color-scheme
     _shot(page, "10-phone-dark-no-js")
-    page.click("a.theme-toggle")  # without JavaScript the toggle is a link that sets a cookie
+    # Without JavaScript the toggle is a link that sets a cookie and redirects back: automatic, light, dark.
+    # The expectations retry, so each reads the page the redirect landed on, not one still loading.
     page.click("a.theme-toggle")
-    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    playwright_api.expect(page.locator("html")).to_have_attribute("data-theme", "light")
+    page.click("a.theme-toggle")
+    playwright_api.expect(page.locator("html")).to_have_attribute("data-theme", "dark")
     page.goto(f"{server}/search?q=clustering")
     assert page.locator("article.card").count() > 0
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
