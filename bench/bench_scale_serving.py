@@ -18,10 +18,10 @@
    same steps with the exact scan as the vector part (on fewer queries: it takes seconds each at 10M). Beside it,
    the keyword part alone (BM25, 100 results), for the claims and the first sentences apart.
 5. Web processes: `paperscope serve --no-jobs` started three times on the same store and index folder, each
-   warmed by searches and listing pages. From /proc/PID/smaps_rollup: the first one's RSS, and what each further
-   one adds to the machine's memory (the growth of the processes' summed Pss; its own private pages beside); from
-   /proc/PID/smaps, the first one's RSS by what is mapped (the index files by part, the keyword index's by tantivy's
-   file kind).
+   warmed by the 546 searches and the listing pages. From /proc/PID/smaps_rollup: the first one's RSS, and what
+   each further one adds to the machine's memory (the growth of the processes' summed Pss; its own private pages
+   beside); from /proc/PID/smaps, the first one's RSS by what is mapped (the index files by part, the keyword
+   index's by tantivy's file kind).
 6. The listing (newest first, one category, one month, a page at offset 10,000) and trending, over HTTP on the
    first process, p50 / p95, beside a static file served by the same process.
 7. The size of the SQLite database and of its largest tables; with --postgres, the store copied into PostgreSQL by
@@ -195,7 +195,7 @@ def web_processes(db: Path, texts: list[str]) -> None:
     from contextlib import ExitStack
     from urllib.parse import quote_plus
 
-    searches = [f"/api/search?q={quote_plus(t[:200])}" for t in texts[:30]]
+    searches = [f"/api/search?q={quote_plus(t[:200])}" for t in texts]
     routes = {
         "static file (baseline)": ["/static/style.css"],
         "listing, newest first": ["/api/papers?limit=20"],

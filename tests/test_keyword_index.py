@@ -1,9 +1,11 @@
+import json
 from pathlib import Path
 
 import pytest
 
-from paperscope.index.keyword import TITLE_BOOST, KeywordIndex, parse_user_query
+from paperscope.index.keyword import MAX_SCORED_WORDS, TITLE_BOOST, KeywordIndex, parse_user_query
 from paperscope.models import Paper
+from tests.conftest import shared_path
 
 PAPERS = [
     Paper(id="p1", title="Novel Class Discovery in Tabular Data",
@@ -92,3 +94,48 @@ def test_query_parsing_keeps_words_phrases_and_prefixes() -> None:
     assert parsed.prefixes == ["tab"]
     assert parsed.words == ["discovery"]  # stop words and operators are plain words, and stop words drop
     assert parse_user_query("the of").words == ["the", "of"]  # unless nothing else is left
+
+
+def selective(tmp_path: Path, papers: list[Paper]) -> KeywordIndex:
+    """An index that scores a query's selective words whatever its size (large ones do by default)."""
+    built = KeywordIndex(tmp_path / "selective", selective_from=0)
+    built.add(papers)
+    built.commit()
+    return built
+
+
+def test_a_large_index_leaves_common_words_out_of_a_query_with_rarer_ones(tmp_path: Path, index: KeywordIndex
+                                                                            ) -> None:
+    others = [Paper(id=f"o{n}", title=f"Sorting {n}", abstract="Sorting networks of comparators.") for n in range(6)]
+    pruned = selective(tmp_path, PAPERS + others)
+    # "clustering" is in 3 of the 10 papers (at least COMMON_SHARE of them), "tabular" in one
+    assert pruned.selective_words(["tabular", "clustering"]) == ["tabular"]
+    assert ids(pruned.search("tabular clustering", 10)) == ["p1"]
+    assert set(ids(index.search("tabular clustering", 10))) == {"p1", "p2", "p4"}  # a small index scores both
+    assert pruned.selective_words(["clustering", "sorting"]) == ["clustering", "sorting"]  # none rarer: both stay
+    assert pruned.selective_words(["zyxwv", "tabular"]) == ["tabular"]  # a word no paper has changes nothing
+    assert pruned.selective_words(["zyxwv", "qwert"]) == ["zyxwv", "qwert"]
+
+
+def test_a_long_query_scores_its_rarest_words_in_their_order(tmp_path: Path) -> None:
+    """Word i is in i + 1 papers of 100 (all under COMMON_SHARE): the MAX_SCORED_WORDS rarest stay, in the
+    query's order."""
+    words = [f"w{i:02d}x" for i in range(MAX_SCORED_WORDS + 5)]
+    papers = [Paper(id=f"p{n}", title=f"Paper {n}", abstract=" ".join(w for i, w in enumerate(words) if n <= i))
+              for n in range(100)]
+    pruned = selective(tmp_path, papers)
+    query = list(reversed(words))
+    assert pruned.selective_words(query) == list(reversed(words[:MAX_SCORED_WORDS]))
+
+
+def test_word_frequencies_are_looked_up_as_the_index_stems_them(tmp_path: Path) -> None:
+    """Every word of real abstracts is found with the frequency of its stemmed form: the query side's analyzer
+    is the index's own ("en_stem")."""
+    listing = sorted(shared_path("data", "arxiv", "cs").glob("*.jsonl"))[-1]
+    rows = [json.loads(line) for line in listing.read_text(encoding="utf-8").splitlines()[:50]]
+    papers = [Paper(id=row["id"], title=row["title"], abstract=row["summary"]) for row in rows]
+    pruned = selective(tmp_path, papers)
+    searcher = pruned._index.searcher()
+    for paper in papers:
+        for word in parse_user_query(paper.abstract).words:
+            assert pruned.selective_words([word, "zyxwv"], searcher) == [word], word

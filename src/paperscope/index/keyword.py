@@ -6,12 +6,14 @@ papers it answers in 1.0 ms (p50) where FTS5 took 21.6 ms.
 
 The index lives in a folder of its own beside the database. Each paper is one document with its id,
 its title (a field of its own, boosted a little) and `text` (title and abstract). User queries never
-reach tantivy's query parser as typed: `build_query` keeps only words, quoted phrases and `prefix*`
-terms, so no input can cause a syntax error.
+reach tantivy's query parser as typed: `parse_user_query` keeps only words, quoted phrases and `prefix*`
+terms, so no input can cause a syntax error. An index of a million papers or more scores a query's selective
+words: not the words in a fifth of the papers when rarer ones remain, at most the 12 rarest (decision 0136).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -29,6 +31,12 @@ from paperscope.models import Paper
 FORMAT_VERSION = 1
 TITLE_BOOST = 0.2  # on top of the title's words in `text`; measured best on SciFact (0.2-0.5)
 MAX_QUERY_TERMS = 64  # a pasted abstract as a query keeps its first 64 words
+#: In an index of SELECTIVE_FROM papers or more, a word in COMMON_SHARE of them or more is left out of a query that
+#: has rarer words, and of a long query only the MAX_SCORED_WORDS rarest words are scored (decision 0136: a sentence
+#: as the query is answered 2.5x faster at 10M papers; nDCG@10 and MRR@10 within 0.003 of scoring every word).
+SELECTIVE_FROM = 1_000_000
+COMMON_SHARE = 0.2
+MAX_SCORED_WORDS = 12
 MIN_PREFIX_CHARS = 2
 _META = "paperscope-keyword.json"
 _PHRASE = re.compile(r'"([^"]*)"')
@@ -88,9 +96,10 @@ def parse_user_query(text: str) -> ParsedQuery:
 class KeywordIndex:
     """A tantivy BM25 index of papers in `path`, with the modification watermark it is current to."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, selective_from: int = SELECTIVE_FROM) -> None:
         self._tantivy = require_extra("tantivy", "search", "The keyword index")
         self.path = path
+        self.selective_from = selective_from
         self._lock = threading.Lock()
         self._writer: Any = None
         meta = self._read_meta()
@@ -100,6 +109,10 @@ class KeywordIndex:
         self.watermark: str | None = meta.get("watermark") if meta else None
         self._commit: str | None = meta.get("commit") if meta else None
         self._index = self._open()
+        tantivy = self._tantivy  # the "en_stem" analyzer of the text fields, to look up a query word's frequency
+        self._stemmer = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).filter(
+            tantivy.Filter.remove_long(40)).filter(tantivy.Filter.lowercase()).filter(
+            tantivy.Filter.stemmer("english")).build()
 
     def _schema(self) -> Any:
         builder = self._tantivy.SchemaBuilder()
@@ -203,6 +216,9 @@ class KeywordIndex:
             return []
         tantivy = self._tantivy
         schema = self._index.schema
+        searcher = self._index.searcher()
+        if searcher.num_docs >= self.selective_from:
+            parsed = dataclasses.replace(parsed, words=self.selective_words(parsed.words, searcher))
         clauses = []
         text = parsed.as_query_string()
         if text:
@@ -216,7 +232,6 @@ class KeywordIndex:
                 (tantivy.Occur.Must, combined),
                 (tantivy.Occur.Must, tantivy.Query.term_set_query(schema, "id", sorted(allowed))),
             ])
-        searcher = self._index.searcher()
         hits = searcher.search(combined, limit, count=False).hits  # counting every match would defeat WAND
         found = [(searcher.doc(address)["id"][0], float(score)) for score, address in hits]
         if not text or not found:
@@ -229,6 +244,27 @@ class KeywordIndex:
             len(found), count=False).hits}
         rescored = [(pid, score + TITLE_BOOST * bonus.get(pid, 0.0)) for pid, score in found]
         return sorted(rescored, key=lambda hit: -hit[1])
+
+    def selective_words(self, words: list[str], searcher: Any = None) -> list[str]:
+        """The words of a query that a large index scores: those that occur in it, less the ones in COMMON_SHARE of
+        the papers or more when rarer words remain, and of those at most the MAX_SCORED_WORDS rarest.
+
+        A common word adds little to BM25 (its IDF is at most 1.6) but its long posting list is most of a long
+        query's time, and the rarest words of a long query decide its ranking (decision 0136)."""
+        if len(words) <= 1:
+            return words
+        searcher = searcher or self._index.searcher()
+        frequency = {word: max((searcher.doc_freq("text", token) for token in self._stemmer.analyze(word)), default=0)
+                     for word in set(words)}
+        present = [word for word in words if frequency[word]]
+        if not present:
+            return words  # nothing will match either way
+        common = COMMON_SHARE * searcher.num_docs
+        kept = [word for word in present if frequency[word] < common] or present
+        if len(kept) > MAX_SCORED_WORDS:
+            rarest = sorted(range(len(kept)), key=lambda i: frequency[kept[i]])[:MAX_SCORED_WORDS]
+            kept = [kept[i] for i in sorted(rarest)]
+        return kept
 
     def ids(self) -> Sequence[str]:
         """Every indexed paper id (for consistency checks and tests)."""
