@@ -25,6 +25,7 @@ RSS after opening and after 1,000 queries, and the RSS, Pss and private memory o
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -236,9 +237,9 @@ def main() -> None:
         nprobe = covering_nprobe(ivf.quantizer, training, training[pairs[0]] + training[pairs[1]])
         codes_bytes = ivf.code_size
         faiss.omp_set_num_threads(1)
-        settings = [(int(f), int(r)) for f in args.probe_factors.split(",") for r in args.rerank.split(",")]
+        settings = [(float(f), int(r)) for f in args.probe_factors.split(",") for r in args.rerank.split(",")]
         for factor, rerank in settings:
-            probes = min(nlist, factor * nprobe)
+            probes = min(nlist, math.ceil(factor * nprobe))
             manifest = write_layout(folder, x_path, args.n, ids, index, probes, rerank, layout.replace(",", "_"))
             compressed = CompressedVectorIndex(Generation(manifest))
             seconds, found = [], []
