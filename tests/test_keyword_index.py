@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from paperscope.errors import Fix, StoreError
 from paperscope.index.keyword import MAX_SCORED_WORDS, TITLE_BOOST, KeywordIndex, parse_user_query
 from paperscope.models import Paper
 from tests.conftest import shared_path
@@ -56,6 +57,19 @@ def test_title_boost_is_added_to_the_text_score(tmp_path: Path) -> None:
     searcher = built._index.searcher()
     expected = {searcher.doc(a)["id"][0]: s for s, a in searcher.search(one_query, 10).hits}
     assert {pid: pytest.approx(score, rel=1e-5) for pid, score in results} == expected
+
+
+def test_an_index_of_another_format_is_replaced_only_by_its_writer(tmp_path: Path, index: KeywordIndex) -> None:
+    meta = tmp_path / "kw" / "paperscope-keyword.json"
+    meta.write_text(json.dumps({"format": 0, "watermark": "2026-01-01T00:00:00+00:00", "commit": "x"}))
+    with pytest.raises(StoreError, match="another version") as raised:
+        KeywordIndex(tmp_path / "kw")
+    assert raised.value.fix == Fix.REBUILD_INDEX
+    replaced = KeywordIndex(tmp_path / "kw", replace_other_format=True)
+    assert len(replaced) == 0 and replaced.watermark is None  # the next refresh adds every paper again
+    replaced.add(PAPERS)
+    replaced.commit("2026-01-02T00:00:00+00:00")
+    assert ids(KeywordIndex(tmp_path / "kw").search("tabular", 10)) == ["p1"]
 
 
 def test_phrases_and_prefixes(index: KeywordIndex) -> None:

@@ -94,9 +94,13 @@ def parse_user_query(text: str) -> ParsedQuery:
 
 
 class KeywordIndex:
-    """A tantivy BM25 index of papers in `path`, with the modification watermark it is current to."""
+    """A tantivy BM25 index of papers in `path`, with the modification watermark it is current to.
 
-    def __init__(self, path: Path, *, selective_from: int = SELECTIVE_FROM) -> None:
+    An index written by another version of paperscope is emptied when `replace_other_format` is set (the writer's
+    next refresh fills it again from the store), else opening it raises StoreError."""
+
+    def __init__(self, path: Path, *, replace_other_format: bool = False,
+                 selective_from: int = SELECTIVE_FROM) -> None:
         self._tantivy = require_extra("tantivy", "search", "The keyword index")
         self.path = path
         self.selective_from = selective_from
@@ -104,8 +108,11 @@ class KeywordIndex:
         self._writer: Any = None
         meta = self._read_meta()
         if meta is not None and meta.get("format") != FORMAT_VERSION:
-            raise StoreError(f"The keyword index in {path} was written by another version of paperscope.",
-                             fix=Fix.REBUILD_INDEX)
+            if not replace_other_format:
+                raise StoreError(f"The keyword index in {path} was written by another version of paperscope.",
+                                 fix=Fix.REBUILD_INDEX)
+            shutil.rmtree(path, ignore_errors=True)
+            meta = None
         self.watermark: str | None = meta.get("watermark") if meta else None
         self._commit: str | None = meta.get("commit") if meta else None
         self._index = self._open()

@@ -121,7 +121,7 @@ class SearchEngine:
         if self._keyword is None:
             with self._lock:
                 if self._keyword is None:
-                    self._keyword = KeywordIndex(self.index_dir / "keyword")
+                    self._keyword = KeywordIndex(self.index_dir / "keyword", replace_other_format=self.writes_indexes)
         return self._keyword
 
     @property
