@@ -3,9 +3,13 @@ from pathlib import Path
 
 import pytest
 
+from paperscope.config import Settings
 from paperscope.errors import Fix, StoreError
 from paperscope.index.keyword import MAX_SCORED_WORDS, TITLE_BOOST, KeywordIndex, parse_user_query
+from paperscope.index.search import SearchEngine
+from paperscope.indexing import index_papers
 from paperscope.models import Paper
+from paperscope.store import open_store
 from tests.conftest import shared_path
 
 PAPERS = [
@@ -153,3 +157,22 @@ def test_word_frequencies_are_looked_up_as_the_index_stems_them(tmp_path: Path) 
     for paper in papers:
         for word in parse_user_query(paper.abstract).words:
             assert pruned.selective_words([word, "zyxwv"], searcher) == [word], word
+
+
+def test_a_rebuild_replaces_an_index_of_another_format_that_readers_refuse(tmp_path: Path) -> None:
+    """`paperscope index --rebuild` (index_papers with rebuild) on a keyword index an older version wrote: the
+    writing engine replaces it and fills it again; a web process's engine reports the rebuild it needs until then."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", embedding_model="hashing",
+                        index_dir=str(tmp_path / "index"))
+    store = open_store(settings.database_url)
+    store.upsert_papers(PAPERS)
+    index_papers(SearchEngine(store, settings))
+    meta = tmp_path / "index" / "keyword" / "paperscope-keyword.json"
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "format": 0}))
+    with pytest.raises(StoreError) as raised:
+        SearchEngine(store, settings, writes_indexes=False).search("tabular", mode="keyword")
+    assert raised.value.fix == Fix.REBUILD_INDEX
+    report = index_papers(SearchEngine(store, settings), rebuild=True)
+    assert report.keyword_updated == len(PAPERS)
+    hits = SearchEngine(store, settings, writes_indexes=False).search("tabular", mode="keyword")
+    assert [hit.id for hit in hits] == ["p1"]
