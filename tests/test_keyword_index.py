@@ -1,4 +1,5 @@
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,25 @@ def test_a_rebuild_replaces_an_index_of_another_format_that_readers_refuse(tmp_p
     assert report.keyword_updated == len(PAPERS)
     hits = SearchEngine(store, settings, writes_indexes=False).search("tabular", mode="keyword")
     assert [hit.id for hit in hits] == ["p1"]
+
+
+def test_selective_searches_from_many_threads_at_once_agree(tmp_path: Path) -> None:
+    """Hybrid searches run the keyword part on side threads: the shared analyzer and searcher serve them all."""
+    others = [Paper(id=f"o{n}", title=f"Sorting {n}", abstract="Sorting networks of comparators.") for n in range(6)]
+    pruned = selective(tmp_path, PAPERS + others)
+    expected = pruned.search("tabular clustering of noisy graph labels", 10)
+    found: list[list[tuple[str, float]]] = []
+    errors: list[BaseException] = []
+
+    def search() -> None:
+        try:
+            found.extend(pruned.search("tabular clustering of noisy graph labels", 10) for _ in range(200))
+        except BaseException as exc:  # noqa: BLE001 - any failure in a thread fails the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=search) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(found) == 800 and all(result == expected for result in found)
