@@ -115,6 +115,10 @@ def test_query_parsing_keeps_words_phrases_and_prefixes() -> None:
     assert parse_user_query("the of").words == ["the", "of"]  # unless nothing else is left
 
 
+#: Six papers beside PAPERS: with them "clustering" is in 3 of 10 papers (at least COMMON_SHARE), "tabular" in one.
+SORTING = [Paper(id=f"o{n}", title=f"Sorting {n}", abstract="Sorting networks of comparators.") for n in range(6)]
+
+
 def selective(tmp_path: Path, papers: list[Paper]) -> KeywordIndex:
     """An index that scores a query's selective words whatever its size (large ones do by default)."""
     built = KeywordIndex(tmp_path / "selective", selective_from=0)
@@ -125,9 +129,7 @@ def selective(tmp_path: Path, papers: list[Paper]) -> KeywordIndex:
 
 def test_a_large_index_leaves_common_words_out_of_a_query_with_rarer_ones(tmp_path: Path, index: KeywordIndex
                                                                             ) -> None:
-    others = [Paper(id=f"o{n}", title=f"Sorting {n}", abstract="Sorting networks of comparators.") for n in range(6)]
-    pruned = selective(tmp_path, PAPERS + others)
-    # "clustering" is in 3 of the 10 papers (at least COMMON_SHARE of them), "tabular" in one
+    pruned = selective(tmp_path, PAPERS + SORTING)
     assert pruned.selective_words(["tabular", "clustering"]) == ["tabular"]
     assert ids(pruned.search("tabular clustering", 10)) == ["p1"]
     assert set(ids(index.search("tabular clustering", 10))) == {"p1", "p2", "p4"}  # a small index scores both
@@ -181,8 +183,7 @@ def test_a_rebuild_replaces_an_index_of_another_format_that_readers_refuse(tmp_p
 
 def test_selective_searches_from_many_threads_at_once_agree(tmp_path: Path) -> None:
     """Hybrid searches run the keyword part on side threads: the shared analyzer and searcher serve them all."""
-    others = [Paper(id=f"o{n}", title=f"Sorting {n}", abstract="Sorting networks of comparators.") for n in range(6)]
-    pruned = selective(tmp_path, PAPERS + others)
+    pruned = selective(tmp_path, PAPERS + SORTING)
     expected = pruned.search("tabular clustering of noisy graph labels", 10)
     found: list[list[tuple[str, float]]] = []
     errors: list[BaseException] = []

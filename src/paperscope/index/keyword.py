@@ -13,7 +13,6 @@ words: not the words in a fifth of the papers when rarer ones remain, at most th
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import shutil
@@ -21,7 +20,7 @@ import threading
 import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -225,7 +224,7 @@ class KeywordIndex:
         schema = self._index.schema
         searcher = self._index.searcher()
         if searcher.num_docs >= self.selective_from:
-            parsed = dataclasses.replace(parsed, words=self.selective_words(parsed.words, searcher))
+            parsed = replace(parsed, words=self.selective_words(parsed.words, searcher))
         clauses = []
         text = parsed.as_query_string()
         if text:
