@@ -156,7 +156,8 @@ def feedback(engine: SearchEngine, queries: dict[str, str], qrels: dict[str, dic
                 text = parse_user_query(queries[q]).as_query_string() + "".join(f" {w}^{beta}" for w in extra)
                 query, _ = engine.keyword._index.parse_query_lenient(text, ["text"])
                 searcher = engine.keyword._index.searcher()
-                expanded[q] = [searcher.doc(a)["id"][0] for _, a in searcher.search(query, 200).hits]
+                expanded[q] = [pid for pid, _, _ in engine.keyword.documents_of(searcher.search(query, 200).hits,
+                                                                                searcher)]
             print(f"keyword expansion from top {fb}, {terms} terms, weight {beta}: keyword {score(expanded)}; "
                   f"RRF {score({q: fused(expanded[q], semantic[q]) for q in qrels})}", flush=True)
     for source in ("semantic", "hybrid"):

@@ -57,11 +57,31 @@ def test_title_boost_is_added_to_the_text_score(tmp_path: Path) -> None:
     built.commit()
     results = built.search("sparse attention", 10)
     assert ids(results) == ["in-title", "in-abstract"]
-    one_query, _ = built._index.parse_query_lenient("sparse attention", ["text", "title"],
-                                                    field_boosts={"title": TITLE_BOOST})
-    searcher = built._index.searcher()
-    expected = {searcher.doc(a)["id"][0]: s for s, a in searcher.search(one_query, 10).hits}
+    expected = one_query_scores(built, "sparse attention")
     assert {pid: pytest.approx(score, rel=1e-5) for pid, score in results} == expected
+
+
+def one_query_scores(built: KeywordIndex, text: str) -> dict[str, float]:
+    """tantivy's own scores of one query over both fields, text + TITLE_BOOST * title."""
+    query, _ = built._index.parse_query_lenient(parse_user_query(text).as_query_string(), ["text", "title"],
+                                                field_boosts={"title": TITLE_BOOST})
+    searcher = built._index.searcher()
+    return {paper_id: score for paper_id, _, score in built.documents_of(searcher.search(query, 1_000).hits, searcher)}
+
+
+def test_the_title_part_is_scored_as_tantivy_scores_the_title_field(tmp_path: Path) -> None:
+    """On real titles and abstracts, with words, phrases and words that stem to several tokens: the title BM25
+    the index adds from its document table equals tantivy's own over the title field."""
+    listing = sorted(shared_path("data", "arxiv", "cs").glob("*.jsonl"))[-1]
+    rows = [json.loads(line) for line in listing.read_text(encoding="utf-8").splitlines()[:300]]
+    built = KeywordIndex(tmp_path / "kw")
+    papers = {row["id"]: Paper(id=row["id"], title=row["title"], abstract=row["summary"]) for row in rows}
+    built.add(papers.values())  # each once: tantivy's statistics count a replaced document until a merge
+    built.commit()
+    for text in ('graph neural networks', '"large language models" reasoning', 'vision-language self-supervised',
+                 rows[0]["title"], rows[7]["title"] + " " + rows[9]["title"]):
+        found = dict(built.search(text, 1_000))
+        assert found == {pid: pytest.approx(score, rel=1e-4) for pid, score in one_query_scores(built, text).items()}
 
 
 def test_an_index_of_another_format_is_replaced_only_by_its_writer(tmp_path: Path, index: KeywordIndex) -> None:
@@ -74,6 +94,31 @@ def test_an_index_of_another_format_is_replaced_only_by_its_writer(tmp_path: Pat
     assert len(replaced) == 0 and replaced.watermark is None  # the next refresh adds every paper again
     replaced.add(PAPERS)
     replaced.commit("2026-01-02T00:00:00+00:00")
+    assert ids(KeywordIndex(tmp_path / "kw").search("tabular", 10)) == ["p1"]
+
+
+def test_a_reader_follows_the_writer_through_a_rebuild(tmp_path: Path, index: KeywordIndex) -> None:
+    """Another process's index (a web process) reads ids and titles from the document table the writer made, and
+    from the new one after a rebuild."""
+    reader = KeywordIndex(tmp_path / "kw")
+    assert ids(reader.search("tabular", 10)) == ["p1"]
+    index.clear()
+    index.add([Paper(id="q1", title="Tabular models", abstract="Gradient boosting on tables.")])
+    index.commit()
+    assert reader.reload()
+    assert ids(reader.search("tabular", 10)) == ["q1"] and reader.ids() == ["q1"]
+
+
+def test_a_lost_document_table_asks_for_a_rebuild(tmp_path: Path, index: KeywordIndex) -> None:
+    index._documents.close()
+    (tmp_path / "kw" / "paperscope-documents.sqlite").unlink()
+    for attempt in (lambda: KeywordIndex(tmp_path / "kw").search("tabular", 10), lambda: index.add(PAPERS[:1])):
+        with pytest.raises(StoreError, match="document table .* is missing") as raised:
+            attempt()
+        assert raised.value.fix == Fix.REBUILD_INDEX
+    index.clear()
+    index.add(PAPERS)
+    index.commit()
     assert ids(KeywordIndex(tmp_path / "kw").search("tabular", 10)) == ["p1"]
 
 

@@ -4,8 +4,10 @@ Chosen by measurement (docs/benchmarks.md): on SciFact it ranks as well as bm25s
 (nDCG@10 0.687 / 0.686 / 0.690), and unlike bm25s it is persisted and updated incrementally; at 100k
 papers it answers in 1.0 ms (p50) where FTS5 took 21.6 ms.
 
-The index lives in a folder of its own beside the database. Each paper is one document with its id,
-its title (a field of its own, boosted a little) and `text` (title and abstract). User queries never
+The index lives in a folder of its own beside the database. Each paper is one document with its id, an integer
+key (a fast field), its title (a field of its own) and `text` (title and abstract); the key's paper id and title
+are in the folder's document table (index/keyword_documents.py), which turns hits into paper ids and gives the
+titles whose BM25 is added, boosted a little (decision 0138). User queries never
 reach tantivy's query parser as typed: `parse_user_query` keeps only words, quoted phrases and `prefix*`
 terms, so no input can cause a syntax error. An index of a million papers or more scores a query's selective
 words: not the words in a fifth of the papers when rarer ones remain, at most the 12 rarest (decision 0136).
@@ -14,6 +16,7 @@ words: not the words in a fifth of the papers when rarer ones remain, at most th
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import threading
@@ -25,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from paperscope.errors import Fix, IndexBusy, StoreError, require_extra
+from paperscope.index.keyword_documents import DocumentTable
 from paperscope.models import Paper
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the key fast field and the document table (decision 0138)
 TITLE_BOOST = 0.2  # on top of the title's words in `text`; measured best on SciFact (0.2-0.5)
 MAX_QUERY_TERMS = 64  # a pasted abstract as a query keeps its first 64 words
 #: In an index of SELECTIVE_FROM papers or more, a word in COMMON_SHARE of them or more is left out of a query that
@@ -37,6 +41,8 @@ SELECTIVE_FROM = 1_000_000
 COMMON_SHARE = 0.2
 MAX_SCORED_WORDS = 12
 MIN_PREFIX_CHARS = 2
+BM25_K1 = 1.2  # tantivy's BM25 parameters, which the title part repeats
+BM25_B = 0.75
 _META = "paperscope-keyword.json"
 _PHRASE = re.compile(r'"([^"]*)"')
 _WORD = re.compile(r"(\w+)(\*?)")
@@ -115,6 +121,7 @@ class KeywordIndex:
         self.watermark: str | None = meta.get("watermark") if meta else None
         self._commit: str | None = meta.get("commit") if meta else None
         self._index = self._open()
+        self._documents = DocumentTable(path)
         tantivy = self._tantivy  # the "en_stem" analyzer of the text fields, to look up a query word's frequency
         self._stemmer = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).filter(
             tantivy.Filter.remove_long(40)).filter(tantivy.Filter.lowercase()).filter(
@@ -122,8 +129,9 @@ class KeywordIndex:
 
     def _schema(self) -> Any:
         builder = self._tantivy.SchemaBuilder()
-        builder.add_text_field("id", stored=True, tokenizer_name="raw")
-        builder.add_text_field("title", stored=False, tokenizer_name="en_stem")
+        builder.add_text_field("id", stored=False, tokenizer_name="raw", index_option="basic")
+        builder.add_unsigned_field("key", stored=False, indexed=False, fast=True)
+        builder.add_text_field("title", stored=False, tokenizer_name="en_stem")  # its word frequencies
         builder.add_text_field("text", stored=False, tokenizer_name="en_stem")
         return builder.build()
 
@@ -149,18 +157,27 @@ class KeywordIndex:
         """Drop every document (a rebuild starts here)."""
         with self._lock:
             self._writer = None
+            self._documents.close()
             shutil.rmtree(self.path, ignore_errors=True)
             self.watermark = self._commit = None
             self._index = self._open()
 
     def add(self, papers: Iterable[Paper]) -> None:
         """Add or replace papers; visible to searches after `commit`."""
+        papers = list(papers)
         with self._lock:
+            if not self._documents.path.exists() and self._index.searcher().num_docs:
+                raise self._documents.missing()  # new keys would repeat those of the documents already indexed
             writer = self._get_writer()
-            for paper in papers:
+            keys = self._documents.add([(paper.id, paper.title, self._token_count(paper.title)) for paper in papers])
+            for paper, key in zip(papers, keys, strict=True):
                 writer.delete_documents_by_term("id", paper.id)
-                writer.add_document(self._tantivy.Document(id=paper.id, title=paper.title,
-                                                           text=f"{paper.title} {paper.abstract}"))
+                document = self._tantivy.Document()
+                document.add_text("id", paper.id)
+                document.add_unsigned("key", key)
+                document.add_text("title", paper.title)
+                document.add_text("text", f"{paper.title} {paper.abstract}")
+                writer.add_document(document)
 
     def delete(self, paper_ids: Iterable[str]) -> None:
         with self._lock:
@@ -194,6 +211,7 @@ class KeywordIndex:
             return False
         with self._lock:
             self._index.reload()
+            self._documents.reopen()  # a rebuild made a new table
             self.watermark, self._commit = meta.get("watermark"), meta.get("commit")
         return True
 
@@ -238,18 +256,51 @@ class KeywordIndex:
                 (tantivy.Occur.Must, combined),
                 (tantivy.Occur.Must, tantivy.Query.term_set_query(schema, "id", sorted(allowed))),
             ])
-        hits = searcher.search(combined, limit, count=False).hits  # counting every match would defeat WAND
-        found = [(searcher.doc(address)["id"][0], float(score)) for score, address in hits]
+        found = self.documents_of(searcher.search(combined, limit, count=False).hits, searcher)  # no count: WAND
         if not text or not found:
-            return found
-        title_query, _errors = self._index.parse_query_lenient(text, ["title"])
-        candidates = tantivy.Query.const_score_query(
-            tantivy.Query.term_set_query(schema, "id", [pid for pid, _ in found]), 0.0)
-        bonus = {searcher.doc(address)["id"][0]: float(score) for score, address in searcher.search(
-            tantivy.Query.boolean_query([(tantivy.Occur.Must, candidates), (tantivy.Occur.Must, title_query)]),
-            len(found), count=False).hits}
-        rescored = [(pid, score + TITLE_BOOST * bonus.get(pid, 0.0)) for pid, score in found]
+            return [(paper_id, score) for paper_id, _, score in found]
+        bonus = self._title_scores(parsed, [title for _, title, _ in found], searcher)
+        rescored = [(paper_id, score + TITLE_BOOST * extra)
+                    for (paper_id, _, score), extra in zip(found, bonus, strict=True)]
         return sorted(rescored, key=lambda hit: -hit[1])
+
+    def documents_of(self, hits: Sequence[tuple[float, Any]], searcher: Any) -> list[tuple[str, str, float]]:
+        """(paper id, title, score) of tantivy's (score, address) `hits`, in order, read by their keys from the
+        document table."""
+        keys = searcher.fast_field_values("key", [address for _, address in hits])
+        rows = self._documents.rows(keys)
+        return [(*rows[key], float(score)) for (score, _), key in zip(hits, keys, strict=True) if key in rows]
+
+    def _token_count(self, title: str) -> int:
+        return len(self._stemmer.analyze(title))
+
+    def _title_scores(self, parsed: ParsedQuery, titles: list[str], searcher: Any) -> list[float]:
+        """BM25 of each title for the query's words and phrases, as tantivy scores the title field: a word is a
+        term (a phrase when it stems to several tokens), k1 1.2, b 0.75, IDF from the title field's document
+        frequencies, the document count and mean title length from the document table. (tantivy stores a length
+        over 40 tokens rounded, which this does not repeat.)"""
+        clauses = [tokens for tokens in (self._stemmer.analyze(" ".join(phrase)) for phrase in parsed.phrases)
+                   if tokens]
+        clauses += [tokens for tokens in (self._stemmer.analyze(word) for word in parsed.words) if tokens]
+        rows, title_tokens = self._documents.totals()
+        documents = max(rows, int(searcher.num_docs), 1)
+        idf: dict[str, float] = {}
+        for token in {token for tokens in clauses for token in tokens}:
+            frequency = searcher.doc_freq("title", token)
+            idf[token] = math.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
+        average = title_tokens / rows if rows and title_tokens else 1.0
+        scores = []
+        for title in titles:
+            tokens = self._stemmer.analyze(title)
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * len(tokens) / average)
+            score = 0.0
+            for clause in clauses:
+                width = len(clause)
+                count = sum(1 for start in range(len(tokens) - width + 1) if tokens[start:start + width] == clause)
+                if count:
+                    score += sum(idf[token] for token in clause) * (1 + BM25_K1) * count / (count + norm)
+            scores.append(score)
+        return scores
 
     def selective_words(self, words: list[str], searcher: Any = None) -> list[str]:
         """The words of a query that a large index scores: those that occur in it, less the ones in COMMON_SHARE of
@@ -276,4 +327,4 @@ class KeywordIndex:
         """Every indexed paper id (for consistency checks and tests)."""
         searcher = self._index.searcher()
         hits = searcher.search(self._tantivy.Query.all_query(), max(1, searcher.num_docs)).hits
-        return [searcher.doc(address)["id"][0] for _, address in hits]
+        return [paper_id for paper_id, _, _ in self.documents_of(hits, searcher)]
