@@ -16,7 +16,13 @@ import pytest
 
 from paperscope.errors import StoreError
 from paperscope.index.vector_compressed import CompressedVectorIndex
-from paperscope.index.vector_generation import TWO_LEVEL_LISTS, Generation, layout_for, write_generation
+from paperscope.index.vector_generation import (
+    CODE_BUDGET,
+    TWO_LEVEL_LISTS,
+    Generation,
+    layout_for,
+    write_generation,
+)
 from paperscope.index.vector_ivf import default_nlist
 from paperscope.store import open_store
 
@@ -106,6 +112,28 @@ def test_results_ids_and_vectors_come_from_the_mapped_files(small: tuple[Path, n
     np.testing.assert_allclose(index.vector("p7"), x[7], atol=1e-3)  # type: ignore[arg-type]
     assert index.vector("nope") is None
     assert sorted(index.ids()) == sorted(ids)
+
+
+def test_a_query_scans_its_nearest_lists_up_to_the_codes_of_nprobe_average_ones(
+        small: tuple[Path, np.ndarray, list[str]]) -> None:
+    """The lists a query scans are a prefix of its nprobe nearest; their codes stay within CODE_BUDGET times what
+    nprobe lists of average size hold, unless the nearest list alone holds more; a query in sparse lists scans all
+    nprobe."""
+    manifest, x, _ = small
+    base = Generation(manifest)
+    nprobe = 8
+    budget = CODE_BUDGET * nprobe * base.count / len(base.list_sizes)
+    cut = 0
+    for q in x[:200]:
+        lists, _ = base.lists_to_scan(np.ascontiguousarray(q[None, :]), nprobe)
+        _, nearest = base._quantizer.search(np.ascontiguousarray(q[None, :]), nprobe)
+        scanned = lists[0][lists[0] >= 0]
+        assert list(scanned) == list(nearest[0][:len(scanned)]) and (lists[0][len(scanned):] == -1).all()
+        assert len(scanned) == 1 or base.list_sizes[scanned].sum() <= budget
+        if len(scanned) < nprobe:
+            cut += 1
+            assert base.list_sizes[nearest[0][:len(scanned) + 1]].sum() > budget  # cut only where it must be
+    assert 0 < cut < 200  # crowded lists are cut short, sparse ones not
 
 
 @pytest.mark.parametrize("exact_allowed", [20_000, 0], ids=["scored exactly", "through faiss"])

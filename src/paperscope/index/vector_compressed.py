@@ -11,6 +11,10 @@ while small) holds the vectors added after the generation was written; an id in 
 masked in the generation, so a re-embedded paper never shows twice or with its old vector. Its results and the
 generation's are merged by score.
 
+A search scans the query's nearest lists, `nprobe` of them or fewer: it stops at CODE_BUDGET times the codes that
+many lists of average size hold (`Generation.lists_to_scan`), so a query whose nearest lists are the crowded ones
+costs about what a typical query costs (docs/decisions/0139-code-budget-per-query.md).
+
 `allowed` filters: a set small enough (up to EXACT_ALLOWED vectors of the generation) is scored exactly from
 the float16 rows; a larger one goes to faiss as a bitmap over slots, with more lists scanned the fewer pass.
 
@@ -28,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from paperscope.index.vector import VectorIndex, dot_rows, slot_bitmap
-from paperscope.index.vector_generation import Generation, probes_for
+from paperscope.index.vector_generation import CODE_BUDGET, Generation, probes_for
 from paperscope.index.vector_ivf import load_faiss
 
 __all__ = ["EXACT_ALLOWED", "CompressedVectorIndex"]
@@ -43,11 +47,14 @@ Slots = npt.NDArray[np.int64]
 
 class CompressedVectorIndex:
     """Cosine search over a mapped generation and an in-memory delta (see the module docstring). An `allowed`
-    filter passing at most `exact_allowed` of the generation's vectors is scored exactly."""
+    filter passing at most `exact_allowed` of the generation's vectors is scored exactly; `code_budget` is
+    `Generation.lists_to_scan`'s (None: a search scans all its nprobe nearest lists, the benchmarks' baseline)."""
 
-    def __init__(self, generation: Generation, *, exact_allowed: int = EXACT_ALLOWED) -> None:
+    def __init__(self, generation: Generation, *, exact_allowed: int = EXACT_ALLOWED,
+                 code_budget: float | None = CODE_BUDGET) -> None:
         self.base = generation
         self.exact_allowed = exact_allowed
+        self.code_budget = code_budget
         self.dim = generation.dim
         self.model = generation.model
         self.delta = VectorIndex(generation.dim, model=generation.model)
@@ -189,6 +196,12 @@ class CompressedVectorIndex:
         if keep:
             params.sel = selector
         depth = max(self.base.rerank, k)
-        _, labels = self.base.codes.search(q.reshape(1, -1), depth, params=params)
+        query = np.ascontiguousarray(q.reshape(1, -1))
+        lists, closeness = self.base.lists_to_scan(query, int(params.nprobe), budget=self.code_budget)
+        distances = np.empty((1, depth), dtype=np.float32)
+        labels = np.empty((1, depth), dtype=np.int64)
+        ivf = faiss.extract_index_ivf(self.base.codes)
+        ivf.search_preassigned_c(1, faiss.swig_ptr(query), depth, faiss.swig_ptr(lists), faiss.swig_ptr(closeness),
+                                 faiss.swig_ptr(distances), faiss.swig_ptr(labels), False, params)
         candidates = labels[0][labels[0] >= 0]
         return self._score(q, k, np.sort(candidates))

@@ -53,8 +53,8 @@ from paperscope.index.vector_ivf import (
     load_faiss,
 )
 
-__all__ = ["LIST_GRAPH_SEARCH", "MANIFEST_VERSION", "NPROBE_FACTOR", "PQ_BYTES", "PQ_MIN_VECTORS", "PREAD_ROWS",
-           "RERANK", "TWO_LEVEL_LISTS",
+__all__ = ["CODE_BUDGET", "LIST_GRAPH_SEARCH", "MANIFEST_VERSION", "NPROBE_FACTOR", "PQ_BYTES", "PQ_MIN_VECTORS",
+           "PREAD_ROWS", "RERANK", "TWO_LEVEL_LISTS",
            "Generation", "covering_nprobe",
            "layout_for",
            "write_generation"]
@@ -80,6 +80,9 @@ NPROBE_FACTOR: Final = 2
 #: Above this many lists (about 1M vectors) the coarse centroids are trained in two levels, on MIN_TRAIN_PER_LIST
 #: points a list, and each vector's list is found through a graph over the centroids: training and adding all
 #: nlist centroids' worth would take over an hour on two cores at 10M vectors.
+#: A search scans its nearest lists up to this many times the codes that nprobe lists of average size hold: a query
+#: whose nearest lists are crowded ones costs about what a typical query costs (docs/decisions/0139).
+CODE_BUDGET: Final = 1.1
 TWO_LEVEL_LISTS: Final = 4096
 LIST_GRAPH_SEARCH: Final = 64
 MANIFEST_VERSION: Final = 1
@@ -123,7 +126,11 @@ class Generation:
         if int(self.codes.ntotal) != self.count or int(self.codes.d) != self.dim:
             raise StoreError(f"The vector index file {codes_path} is damaged (it does not match {manifest_path}).",
                              fix=Fix.REBUILD_INDEX)
-        faiss.extract_index_ivf(self.codes).parallel_mode = 1  # one query's lists scanned on faiss's threads
+        ivf = faiss.extract_index_ivf(self.codes)
+        ivf.parallel_mode = 1  # one query's lists scanned on faiss's threads
+        self._quantizer = ivf.quantizer
+        self.list_sizes = np.array([ivf.invlists.list_size(number) for number in range(int(ivf.nlist))],
+                                   dtype=np.int64)
         rows_path = self.paths["rows.f16"]
         self.rows = np.memmap(rows_path, dtype="<f2", mode="r", shape=(self.count, self.dim)) if self.count else \
             np.zeros((0, self.dim), dtype="<f2")
@@ -173,6 +180,20 @@ class Generation:
         positions = np.minimum(np.searchsorted(self.sorted_ids, keys), self.count - 1)
         found = (np.asarray(self.sorted_ids[positions]) == keys) & fits
         return np.where(found, np.asarray(self.order[positions], dtype=np.int64), -1)
+
+    def lists_to_scan(self, query: FloatMatrix, nprobe: int, *, budget: float | None = CODE_BUDGET
+                      ) -> tuple[Slots, FloatMatrix]:
+        """The coarse lists one query (1 x dim) scans, nearest first, as faiss's search_preassigned takes them:
+        its `nprobe` nearest, cut where their codes pass `budget` times what `nprobe` lists of average size hold
+        (the entries after the cut are -1, which faiss skips; the nearest list is always scanned; None: no cut),
+        and their closeness."""
+        closeness, lists = self._quantizer.search(query, nprobe)
+        if budget is None:
+            return lists, closeness
+        sizes = self.list_sizes[lists[0][lists[0] >= 0]]
+        codes = budget * nprobe * self.count / max(len(self.list_sizes), 1)
+        lists[0, max(1, int(np.searchsorted(np.cumsum(sizes), codes, side="right"))):] = -1
+        return lists, closeness
 
     def lists(self) -> Slots:
         """The coarse list of every slot, read from the inverted file's ids."""
