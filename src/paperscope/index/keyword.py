@@ -211,7 +211,7 @@ class KeywordIndex:
             return False
         with self._lock:
             self._index.reload()
-            self._documents.reopen()  # a rebuild made a new table
+            self._documents.close()  # a rebuild made a new table
             self.watermark, self._commit = meta.get("watermark"), meta.get("commit")
         return True
 

@@ -10,8 +10,8 @@ process and no process maps.
 The writer adds rows before it commits the tantivy documents that carry their keys, so every key a reader finds
 in the index is already here. Rows are never changed: a paper added again gets a new key and a new row, and the
 old row stays (its document is deleted from the index) until a rebuild starts the table again. The running totals
-of rows and title tokens give BM25's document count and mean title length, counted as tantivy counts them for
-its own fields (replaced versions too, until a merge drops their documents).
+of rows and title tokens give BM25's document count and mean title length; like tantivy's own counts they include
+replaced versions (tantivy drops those at its next merge, the totals at the next rebuild).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class DocumentTable:
     """The documents of one keyword index folder.
 
     It is opened read-only when first read (a writer may not have made the file yet), for writing when first
-    written, and again after `reopen` (the index was rebuilt). One connection per table, shared by the process's
+    written, and again after `close` (the index was rebuilt). One connection per table, shared by the process's
     threads under a lock."""
 
     def __init__(self, folder: Path) -> None:
@@ -65,20 +65,17 @@ class DocumentTable:
             else:
                 return None
         except sqlite3.Error as exc:
-            raise StoreError(f"The keyword index's document table {self.path} cannot be opened ({exc}).",
-                             fix=Fix.REBUILD_INDEX) from exc
+            raise self._failed("open", exc) from exc
         self._connection, self._writable = connection, write
         return connection
 
-    def reopen(self) -> None:
-        """Let go of the file, so that the next read opens the one now at the path (after a rebuild)."""
+    def close(self) -> None:
+        """Let go of the file: the next use opens the one then at the path (a rebuild makes a new one)."""
         with self._lock:
             if self._connection is not None:
                 self._connection.close()
             self._connection, self._writable = None, False
             self._next_key = None
-
-    close = reopen
 
     def add(self, rows: Sequence[tuple[str, str, int]]) -> list[int]:
         """Write (paper id, title, title tokens) rows, durable when this returns; their new keys, in order."""
@@ -102,8 +99,7 @@ class DocumentTable:
             except sqlite3.Error as exc:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
-                raise StoreError(f"Cannot write the keyword index's document table {self.path} ({exc}).",
-                                 fix=Fix.REBUILD_INDEX) from exc
+                raise self._failed("write", exc) from exc
             self._next_key = keys[-1] + 1
             return keys
 
@@ -123,12 +119,15 @@ class DocumentTable:
                     found.update((key, (paper_id, title)) for key, paper_id, title in connection.execute(
                         f"SELECT key, id, title FROM documents WHERE key IN ({','.join('?' * len(chunk))})", chunk))
             except sqlite3.Error as exc:
-                raise StoreError(f"Cannot read the keyword index's document table {self.path} ({exc}).",
-                                 fix=Fix.REBUILD_INDEX) from exc
+                raise self._failed("read", exc) from exc
         return found
 
     def missing(self) -> StoreError:
         return StoreError(f"The keyword index's document table {self.path} is missing.", fix=Fix.REBUILD_INDEX)
+
+    def _failed(self, action: str, exc: sqlite3.Error) -> StoreError:
+        return StoreError(f"Cannot {action} the keyword index's document table {self.path} ({exc}).",
+                          fix=Fix.REBUILD_INDEX)
 
     def totals(self) -> tuple[int, int]:
         """How many rows were written and how many title tokens they hold (replaced versions too, as tantivy
@@ -140,6 +139,5 @@ class DocumentTable:
             try:
                 rows, tokens = connection.execute("SELECT rows, title_tokens FROM totals").fetchone() or (0, 0)
             except sqlite3.Error as exc:
-                raise StoreError(f"Cannot read the keyword index's document table {self.path} ({exc}).",
-                                 fix=Fix.REBUILD_INDEX) from exc
+                raise self._failed("read", exc) from exc
         return int(rows), int(tokens)
