@@ -77,12 +77,12 @@ PREAD_ROWS: Final = 4096
 #: (SciFact claims over replicated arXiv vectors) found 0.94 of their exact top 10 at the tuned nprobe on 200k
 #: vectors and 0.98 at twice it (docs/decisions/0121-compressed-vector-layout.md).
 NPROBE_FACTOR: Final = 2
-#: Above this many lists (about 1M vectors) the coarse centroids are trained in two levels, on MIN_TRAIN_PER_LIST
-#: points a list, and each vector's list is found through a graph over the centroids: training and adding all
-#: nlist centroids' worth would take over an hour on two cores at 10M vectors.
 #: A search scans its nearest lists up to this many times the codes that nprobe lists of average size hold: a query
 #: whose nearest lists are crowded ones costs about what a typical query costs (docs/decisions/0139).
 CODE_BUDGET: Final = 1.1
+#: Above this many lists (about 1M vectors) the coarse centroids are trained in two levels, on MIN_TRAIN_PER_LIST
+#: points a list, and each vector's list is found through a graph over the centroids: training and adding all
+#: nlist centroids' worth would take over an hour on two cores at 10M vectors.
 TWO_LEVEL_LISTS: Final = 4096
 LIST_GRAPH_SEARCH: Final = 64
 MANIFEST_VERSION: Final = 1
@@ -200,8 +200,7 @@ class Generation:
         faiss = load_faiss()
         ivf = faiss.extract_index_ivf(self.codes)
         lists = np.empty(self.count, dtype=np.int64)
-        for number in range(int(ivf.nlist)):
-            size = ivf.invlists.list_size(number)
+        for number, size in enumerate(self.list_sizes.tolist()):
             if size:
                 lists[faiss.rev_swig_ptr(ivf.invlists.get_ids(number), size)] = number
         return lists
