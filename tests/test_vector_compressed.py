@@ -126,7 +126,7 @@ def test_a_query_scans_its_nearest_lists_up_to_the_codes_of_nprobe_average_ones(
     cut = 0
     for q in x[:200]:
         lists, _ = base.lists_to_scan(np.ascontiguousarray(q[None, :]), nprobe)
-        _, nearest = base._quantizer.search(np.ascontiguousarray(q[None, :]), nprobe)
+        _, nearest = base.ivf.quantizer.search(np.ascontiguousarray(q[None, :]), nprobe)
         scanned = lists[0][lists[0] >= 0]
         assert list(scanned) == list(nearest[0][:len(scanned)]) and (lists[0][len(scanned):] == -1).all()
         assert len(scanned) == 1 or base.list_sizes[scanned].sum() <= budget

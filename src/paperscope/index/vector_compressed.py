@@ -200,8 +200,8 @@ class CompressedVectorIndex:
         lists, closeness = self.base.lists_to_scan(query, int(params.nprobe), budget=self.code_budget)
         distances = np.empty((1, depth), dtype=np.float32)
         labels = np.empty((1, depth), dtype=np.int64)
-        ivf = faiss.extract_index_ivf(self.base.codes)
-        ivf.search_preassigned_c(1, faiss.swig_ptr(query), depth, faiss.swig_ptr(lists), faiss.swig_ptr(closeness),
-                                 faiss.swig_ptr(distances), faiss.swig_ptr(labels), False, params)
+        self.base.ivf.search_preassigned_c(1, faiss.swig_ptr(query), depth, faiss.swig_ptr(lists),
+                                           faiss.swig_ptr(closeness), faiss.swig_ptr(distances),
+                                           faiss.swig_ptr(labels), False, params)
         candidates = labels[0][labels[0] >= 0]
         return self._score(q, k, np.sort(candidates))

@@ -126,10 +126,9 @@ class Generation:
         if int(self.codes.ntotal) != self.count or int(self.codes.d) != self.dim:
             raise StoreError(f"The vector index file {codes_path} is damaged (it does not match {manifest_path}).",
                              fix=Fix.REBUILD_INDEX)
-        ivf = faiss.extract_index_ivf(self.codes)
-        ivf.parallel_mode = 1  # one query's lists scanned on faiss's threads
-        self._quantizer = ivf.quantizer
-        self.list_sizes = np.array([ivf.invlists.list_size(number) for number in range(int(ivf.nlist))],
+        self.ivf: Any = faiss.extract_index_ivf(self.codes)  # the inverted file inside `codes`
+        self.ivf.parallel_mode = 1  # one query's lists scanned on faiss's threads
+        self.list_sizes = np.array([self.ivf.invlists.list_size(number) for number in range(int(self.ivf.nlist))],
                                    dtype=np.int64)
         rows_path = self.paths["rows.f16"]
         self.rows = np.memmap(rows_path, dtype="<f2", mode="r", shape=(self.count, self.dim)) if self.count else \
@@ -187,7 +186,7 @@ class Generation:
         its `nprobe` nearest, cut where their codes pass `budget` times what `nprobe` lists of average size hold
         (the entries after the cut are -1, which faiss skips; the nearest list is always scanned; None: no cut),
         and their closeness."""
-        closeness, lists = self._quantizer.search(query, nprobe)
+        closeness, lists = self.ivf.quantizer.search(query, nprobe)
         if budget is None:
             return lists, closeness
         sizes = self.list_sizes[lists[0][lists[0] >= 0]]
@@ -198,17 +197,15 @@ class Generation:
     def lists(self) -> Slots:
         """The coarse list of every slot, read from the inverted file's ids."""
         faiss = load_faiss()
-        ivf = faiss.extract_index_ivf(self.codes)
         lists = np.empty(self.count, dtype=np.int64)
         for number, size in enumerate(self.list_sizes.tolist()):
             if size:
-                lists[faiss.rev_swig_ptr(ivf.invlists.get_ids(number), size)] = number
+                lists[faiss.rev_swig_ptr(self.ivf.invlists.get_ids(number), size)] = number
         return lists
 
     def centroids(self) -> FloatMatrix:
         """The coarse centroids, one row a list."""
-        ivf = load_faiss().extract_index_ivf(self.codes)
-        centroids: FloatMatrix = ivf.quantizer.reconstruct_n(0, int(ivf.nlist))
+        centroids: FloatMatrix = self.ivf.quantizer.reconstruct_n(0, int(self.ivf.nlist))
         return centroids
 
     @property
@@ -324,7 +321,7 @@ def _build_codes(faiss: Any, rows: np.memmap[Any, Any] | None, keys: npt.NDArray
     """The trained inverted file holding every row's code, and the nprobe tuned on it. With `earlier`, its coarse
     centroids are kept and each row it held (by id, `keys`) goes to its list there; new rows are assigned."""
     count = len(keys) if rows is not None else 0
-    nlist = int(faiss.extract_index_ivf(earlier.codes).nlist) if earlier is not None else default_nlist(max(count, 1))
+    nlist = int(earlier.ivf.nlist) if earlier is not None else default_nlist(max(count, 1))
     index = faiss.index_factory(dim, f"IVF{nlist},{layout}", faiss.METRIC_INNER_PRODUCT)
     if rows is None:
         return index, 1
@@ -386,7 +383,7 @@ def _current(manifest_path: Path, dim: int) -> Generation | None:
 def _lists_suit(earlier: Generation, count: int) -> bool:
     """Whether `earlier`'s coarse lists suit a set of `count` vectors: within a factor of two of the lists it
     would train (the set has grown or shrunk less than four times)."""
-    nlist = int(load_faiss().extract_index_ivf(earlier.codes).nlist)
+    nlist = int(earlier.ivf.nlist)
     wanted = default_nlist(max(count, 1))
     return wanted / 2 <= nlist <= 2 * wanted
 
@@ -500,7 +497,7 @@ def _damaged(path: Path, exc: BaseException) -> StoreError:
 def probes_for(generation: Generation, allowed: int) -> int:
     """How many lists a search restricted to `allowed` of the generation's vectors scans: more than the tuned
     nprobe when few pass, so that the lists scanned still hold about as many passing vectors."""
-    nlist = int(load_faiss().extract_index_ivf(generation.codes).nlist)
+    nlist = int(generation.ivf.nlist)
     share = max(allowed, 1) / max(generation.count, 1)
     widened = math.ceil(generation.nprobe / math.sqrt(max(share, 1e-9)))
     return min(nlist, max(generation.nprobe, widened))
