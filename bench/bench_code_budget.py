@@ -4,8 +4,9 @@ of a query's nprobe nearest lists.
     python bench/bench_code_budget.py [--n 10000000]     # the store bench_scale_serving.py builds for --n
 
 A search scans its nearest lists up to CODE_BUDGET (or each of --budgets) times the codes that nprobe lists of
-average size hold, instead of all nprobe lists. Measured on the generation of the scale store's index folder, the 546 real queries (300 SciFact claims, the
-first sentences of the newest arXiv cs listing), the two ways alternating query by query on the same files:
+average size hold, instead of all nprobe lists. Measured on the generation of the scale store's index folder, the
+546 real queries (300 SciFact claims, the first sentences of the newest arXiv cs listing), the ways alternating
+query by query on the same files:
 
 1. the vector part alone (100 results, re-ranked as served), p50 / p95 on faiss's threads;
 2. recall@10 against exact search over the generation's own float16 rows (cached in bench/.cache as
