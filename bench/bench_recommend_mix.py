@@ -27,7 +27,9 @@ Collections:
 Vectors: the arXiv ones from bench/.cache (bench_recommend.py); SciFact's from
 bench/.cache/scifact-citations-minilm.npy (bench_citations.py), embedded once when absent.
 
-Each MAP ratio comes with a 95 % bootstrap interval over users (paired); "mix minus shipped" likewise.
+A collection's users are one instance: each user's mix is picked from their own held-out folds pooled with the
+other users' mean (recommend/mix.py's `InstancePrior`, decision 0140); "each user alone" is the same rule without
+them. Each MAP ratio comes with a 95 % bootstrap interval over users (paired); "mix minus shipped" likewise.
 The time to choose a mix is per user, on top of ranking; the recommender stores the choice until the library
 changes, so a digest run pays it only for users whose library changed.
 """
@@ -65,7 +67,16 @@ from bench_recommend import (
 )
 from benchlib import SCIFACT, arguments, require
 from ir_metrics import mean
-from paperscope.recommend.mix import DEFAULT_MIX, MARGIN, MixChooser, full_menu, fuse, reciprocal_ranks
+from paperscope.recommend.mix import (
+    DEFAULT_MIX,
+    MARGIN,
+    InstancePrior,
+    MixChooser,
+    full_menu,
+    fuse,
+    mix_key,
+    reciprocal_ranks,
+)
 from paperscope.recommend.rankers import Corpus, Signals, fit_tfidf
 
 SCIFACT_COLLECTIONS = ("scifact-words", "scifact-neighbours")
@@ -164,12 +175,13 @@ def run(name: str, corpus: Corpus, baseline_tfidf: object, users: list[User]) ->
     results: dict[str, Result] = {BASELINE: evaluate(users, lambda s: arxiv_sanity_scores(baseline_tfidf, s))}
     chooser = MixChooser()
     rankers = chooser.rankers
+    menu_measured = full_menu() + [w for w in chooser.menu if w not in full_menu()]
     per_user: list[tuple[User, list[tuple[dict[str, float], float]], dict[str, np.ndarray]]] = []
     choice_seconds: list[float] = []
     rank_seconds: list[float] = []
     for user in users:
         started = time.perf_counter()
-        qualities = chooser.held_out_quality(corpus, user.signals, menu=full_menu())
+        qualities = chooser.held_out_quality(corpus, user.signals, menu=menu_measured)
         choice_seconds.append(time.perf_counter() - started)
         started = time.perf_counter()
         terms = {name: reciprocal_ranks(r.scores(corpus, user.signals)) for name, r in rankers.items()}
@@ -178,16 +190,22 @@ def run(name: str, corpus: Corpus, baseline_tfidf: object, users: list[User]) ->
     # The fixed fusion (engine.default_ranker: model and graph, rank-fused) and each signal alone, from the same terms.
     for label, weights in (("paperscope, shipped fixed fusion (model + graph)", DEFAULT_MIX),
                            ("signal alone: model (SVM on embeddings + TF-IDF)", {"model": 1.0}),
-                           ("signal alone: words (SVM on TF-IDF)", {"words": 1.0}),
+                           ("signal alone: words (SVM on TF-IDF, arxiv-sanity's vocabulary)", {"words": 1.0}),
                            ("signal alone: graph", {"graph": 1.0})):
         results[label] = scored(per_user, [dict(weights)] * len(per_user))
+    # The collection's users are one instance: each user's evidence of the shipped menu, pooled by the others'.
+    instance = InstancePrior()
+    for number, (_, qualities, _) in enumerate(per_user):
+        instance.put(number, {mix_key(w): aps for w, aps in qualities if w in chooser.menu})
     chosen: dict[str, list[dict[str, float]]] = {}
-    rules = [("shipped", chooser.menu, MARGIN)] + ([(menu, MENUS[menu], margin) for menu in MENUS
-                                                    for margin in MARGINS] if MARGINS else [])
-    for menu_name, menu, margin in rules:
-        picks = [chooser.pick(qualities, margin, menu).weights for _, qualities, _ in per_user]
+    rules = [("shipped", chooser.menu, MARGIN, True), ("shipped, each user alone", chooser.menu, MARGIN, False)] \
+        + ([(menu, MENUS[menu], margin, False) for menu in MENUS for margin in MARGINS] if MARGINS else [])
+    for menu_name, menu, margin, pooled in rules:
+        picks = [chooser.pick(qualities, margin, menu, prior=instance.for_user(number) if pooled else None).weights
+                 for number, (_, qualities, _) in enumerate(per_user)]
         label = "paperscope, per-user mix (recommend)" if menu_name == "shipped" \
-            else f"variant: menu {menu_name}, margin {margin}"
+            else f"variant: {menu_name}" if menu_name.startswith("shipped") \
+            else f"variant: menu {menu_name}, margin {margin}, each user alone"
         chosen[label] = picks
         results[label] = scored(per_user, picks)
         results[label].seconds = float(np.mean(choice_seconds) + np.mean(rank_seconds))
@@ -206,7 +224,9 @@ def run(name: str, corpus: Corpus, baseline_tfidf: object, users: list[User]) ->
           "({:+.3f} to {:+.3f})".format(*difference_interval(ours.aps, base.aps)))
     picks = chosen["paperscope, per-user mix (recommend)"]
     words = sum(1 for w in picks if w["words"] > 0)
-    print(f"  mixes: {words}/{len(picks)} users weigh the words SVM; mean weights "
+    print(f"  mixes: {words}/{len(picks)} users weigh the words SVM ("
+          + ", ".join(f"{n} at {level:g}" for level, n in sorted(Counter(w["words"] for w in picks).items()))
+          + "); mean weights "
           + ", ".join(f"{k} {np.mean([w[k] for w in picks]):.2f}" for k in ("model", "words", "graph"))
           + f"; most chosen: {Counter(json.dumps(w) for w in picks).most_common(2)}")
     print(f"  choosing a mix: median {np.median(choice_seconds):.2f} s/user, max {max(choice_seconds):.2f} s; "

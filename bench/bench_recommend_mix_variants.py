@@ -1,21 +1,25 @@
-"""Variants of the per-user signal mix, measured on the development collections only (the choice of words model,
-fusion and choice rule; decision 0118). Every variant is scored on the same users, folds and signals, beside
-arxiv-sanity-lite's TF-IDF SVM and the fixed fusion, in the same run.
+"""Variants of the per-user signal mix, measured on the development collections only (the words model, the
+menu, and how much a user's choice leans on the instance's other users; decisions 0118, 0140). Every variant is
+scored on the same users, folds and signals, beside arxiv-sanity-lite's TF-IDF SVM and the fixed fusion, in the
+same run.
 
     nice -n 10 python bench/bench_recommend_mix_variants.py [--collection development|dev|...] [--users 3]
-        [--repeats 2]
+        [--repeats 2] [--seed 0]
 
 Per user, each signal is run once on the period (to score) and once per fold of the held-out choice, with
 `--repeats` seeded splits of the library into folds; the raw scores are kept in
-bench/.cache/rec-variants-*.pkl, so a variant rule costs no refit. The collections are bench_recommend_mix.py's
-development ones; SciFact (unseen) is refused here.
+bench/.cache/rec-variants-*.pkl, so a variant rule costs no refit. A collection's users are one instance: a
+pooled rule picks each user's mix from their folds and the other users' mean (recommend/mix.py's
+`InstancePrior`). The collections are bench_recommend_mix.py's development ones; SciFact (unseen) is refused here.
 """
 
 from __future__ import annotations
 
+import json
 import pickle
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -31,24 +35,31 @@ from bench_recommend import (
     load_vectors,
     ratio_interval,
 )
-from bench_recommend_mix import DEVELOPMENT, arxiv_collection
+from bench_recommend_mix import DEV_TOPICS, DEVELOPMENT, arxiv_collection
 from benchlib import CACHE, arguments
 from ir_metrics import mean
 from paperscope.recommend.mix import (
+    MIXES,
+    PRIOR_FOLDS,
+    InstancePrior,
     MixChooser,
     _average_precision,
     fuse,
+    mix_key,
     reciprocal_ranks,
+    words_ranker,
 )
-from paperscope.recommend.rankers import GraphRanker, LinearRanker, Ranker, standardise
+from paperscope.recommend.rankers import GraphRanker, LinearRanker, Ranker
 
 Weights = Mapping[str, float]
 
 
 def signal_rankers() -> dict[str, Ranker]:
-    return {"model": LinearRanker(), "words": LinearRanker(c=0.01, use_embeddings=False),
-            "distinct": LinearRanker(c=0.01, use_embeddings=False, max_df=0.1),
-            "model-distinct": LinearRanker(max_df=0.1), "graph": GraphRanker()}
+    """The shipped signals (``words``: arxiv-sanity's vocabulary), and the words SVM of 0117-0118 on every term of
+    the corpus's TF-IDF (``words-all``) and on its distinctive terms alone (``distinct``, 0118's variant)."""
+    return {"model": LinearRanker(), "words": words_ranker(),
+            "words-all": LinearRanker(c=0.01, use_embeddings=False),
+            "distinct": LinearRanker(c=0.01, use_embeddings=False, max_df=0.1), "graph": GraphRanker()}
 
 
 @dataclass
@@ -62,7 +73,8 @@ class Measured:
 
 
 def measure(name: str, users_per_interest: int, seed: int, repeats: int) -> list[Measured]:
-    path = CACHE / f"rec-variants-{name.replace(':', '-')}-u{users_per_interest}-s{seed}-r{repeats}.pkl"
+    # v2: the corpus's TF-IDF splits words at hyphens (decision 0140); scores of v1 are not comparable.
+    path = CACHE / f"rec-variants-v2-{name.replace(':', '-')}-u{users_per_interest}-s{seed}-r{repeats}.pkl"
     if path.exists():
         with path.open("rb") as f:
             cached: list[Measured] = pickle.load(f)
@@ -88,48 +100,45 @@ def rrf(scores: dict[str, np.ndarray], weights: Weights) -> np.ndarray:
     return fuse({n: reciprocal_ranks(v) for n, v in scores.items() if weights.get(n, 0) > 0}, weights)
 
 
-def zfuse(scores: dict[str, np.ndarray], weights: Weights) -> np.ndarray:
-    total = np.zeros(len(next(iter(scores.values()))))
-    for n, w in weights.items():
-        if w > 0:
-            total = total + w * standardise(scores[n])
-    return total
-
-
-def fold_aps(m: Measured, weights: Weights, combine: Callable[..., np.ndarray], repeats: int) -> np.ndarray:
-    return np.array([_average_precision(combine(s, weights), labels) for folds in m.folds[:repeats]
+def fold_aps(m: Measured, weights: Weights, repeats: int) -> np.ndarray:
+    """The user's held-out average precision per fold under `weights`, over the first `repeats` splits."""
+    return np.array([_average_precision(rrf(s, weights), labels) for folds in m.folds[:repeats]
                      for s, labels in folds])
 
 
 DEFAULT = {"model": 1.0, "graph": 1.0}
 
 
-def menu(words: str, levels: tuple[float, ...] = (0.0, 0.5, 1.0)) -> list[dict[str, float]]:
-    return [{"model": 1.0, "graph": 1.0, words: level} for level in levels]
+def pooled_picks(measured: list[Measured], menu_: list[dict[str, float]], prior_folds: float,
+                 words: str = "words", repeats: int = 2) -> list[dict[str, float]]:
+    """Each user's mix as recommend/mix.py picks it from `menu_` (mixes of model, words and graph; the default
+    first), the user's folds pooled with the other users' mean quality of each mix counted as `prior_folds` folds
+    (0: each user alone). `words`: the signal that plays the words SVM's part."""
+    shipped = [{**w, "citations": 1.0} for w in menu_]  # no citation ties in these collections
+    weights = [{(words if n == "words" else n): v for n, v in w.items() if v > 0 and n != "citations"}
+               for w in menu_]
+    evidence = [{mix_key(w): fold_aps(m, wb, repeats) for w, wb in zip(shipped, weights, strict=True)}
+                for m in measured]
+    instance = InstancePrior()
+    for user, found in enumerate(evidence):
+        instance.put(user, found)
+    chooser = MixChooser(menu=shipped, prior_folds=int(prior_folds) if np.isfinite(prior_folds) else 10**9)
+    picks = []
+    for user, found in enumerate(evidence):
+        qualities = [(w, found[mix_key(w)]) for w in shipped]
+        chosen = chooser.pick(qualities, prior=instance.for_user(user) if prior_folds else None).weights
+        picks.append(weights[shipped.index(chosen)])
+    return picks
 
 
-@dataclass
-class Rule:
-    """Choose a user's weights from the held-out folds."""
+def levels_menu(levels: tuple[float, ...], alone: bool) -> list[dict[str, float]]:
+    """The words SVM at `levels` beside the default's model and graph, and (`alone`) by itself."""
+    return [{"model": 1.0, "words": float(level), "graph": 1.0} for level in levels] \
+        + ([{"model": 0.0, "words": 1.0, "graph": 0.0}] if alone else [])
 
-    menu: list[dict[str, float]]
-    combine: Callable[..., np.ndarray] = rrf
-    repeats: int = 1
-    consistent: float = 0.0  # > 0: a mix beats the default only when its mean fold gain > this many std errors
 
-    def choose(self, m: Measured) -> Weights:
-        base = fold_aps(m, self.menu[0], self.combine, self.repeats)
-        best, best_gain = self.menu[0], 0.0
-        for w in self.menu[1:]:
-            diff = fold_aps(m, w, self.combine, self.repeats) - base
-            gain = float(diff.mean())
-            if self.consistent > 0:
-                error = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
-                if gain <= self.consistent * error:
-                    continue
-            if gain > best_gain + 1e-12:
-                best, best_gain = w, gain
-        return best
+# recommend/mix.py's menu without its citation ties (which these collections have none of), the default first.
+SHIPPED_MENU = [dict(w) for w in dict.fromkeys(tuple((n, m[n]) for n in ("model", "words", "graph")) for m in MIXES)]
 
 
 def ap_at_k(m: Measured, scores: np.ndarray) -> float:
@@ -137,39 +146,56 @@ def ap_at_k(m: Measured, scores: np.ndarray) -> float:
     return average_precision([int(i) in m.relevant for i in order], len(m.relevant))
 
 
-def variants(repeats: int) -> dict[str, Callable[[Measured], np.ndarray]]:
-    def fixed(weights: Weights, combine: Callable[..., np.ndarray] = rrf) -> Callable[[Measured], np.ndarray]:
-        return lambda m: combine(m.scores, weights)
+Variant = Callable[[list[Measured]], list[np.ndarray]]
 
-    def chosen(rule: Rule) -> Callable[[Measured], np.ndarray]:
-        return lambda m: rule.combine(m.scores, rule.choose(m))
 
-    table: dict[str, Callable[[Measured], np.ndarray]] = {
+def variants(repeats: int) -> dict[str, Variant]:
+    def fixed(weights: Weights) -> Variant:
+        return lambda ms: [rrf(m.scores, weights) for m in ms]
+
+    def pooled(menu_: list[dict[str, float]], prior_folds: float, words: str = "words") -> Variant:
+        return lambda ms: [rrf(m.scores, w) for m, w in zip(ms, pooled_picks(ms, menu_, prior_folds, words,
+                                                                               repeats), strict=True)]
+
+    table: dict[str, Variant] = {
         "fixed fusion (model + graph)": fixed(DEFAULT),
-        "words SVM alone": fixed({"words": 1}),
-        "distinctive-words SVM alone": fixed({"distinct": 1}),
-        "fixed: model-distinct + graph": fixed({"model-distinct": 1, "graph": 1}),
+        "words SVM alone (arxiv-sanity's vocabulary)": fixed({"words": 1}),
+        "words SVM alone, every term (0117)": fixed({"words-all": 1}),
+        "distinctive-words SVM alone (0118)": fixed({"distinct": 1}),
         "fixed: + words 0.5": fixed({**DEFAULT, "words": 0.5}),
-        "fixed: + distinct 0.5": fixed({**DEFAULT, "distinct": 0.5}),
-        "fixed: + distinct 1": fixed({**DEFAULT, "distinct": 1}),
-        "shipped rule (words 0/0.5/1)": chosen(Rule(menu("words"))),
-        "rule: distinct 0/0.5/1": chosen(Rule(menu("distinct"))),
-        "rule: distinct 0/0.5/1/2": chosen(Rule(menu("distinct", (0, 0.5, 1, 2)))),
-        "rule: distinct 0/0.5/1, 1 std error": chosen(Rule(menu("distinct"), consistent=1.0)),
-        "rule: words 0/0.5/1, 1 std error": chosen(Rule(menu("words"), consistent=1.0)),
-        "score fusion: fixed model + graph": fixed(DEFAULT, zfuse),
-        "score fusion: rule distinct 0/0.5/1": chosen(Rule(menu("distinct"), zfuse)),
+        "fixed: + words 1": fixed({**DEFAULT, "words": 1}),
+        "0118's rule: each user alone, words 0/0.5/1 (every term)": pooled(levels_menu((0, 0.5, 1), False), 0,
+                                                                          "words-all"),
     }
-    if repeats > 1:
-        table[f"rule: distinct 0/0.5/1, {repeats} repeats"] = chosen(Rule(menu("distinct"), repeats=repeats))
-        table[f"rule: distinct 0/0.5/1, {repeats} repeats, 1 std error"] = chosen(
-            Rule(menu("distinct"), repeats=repeats, consistent=1.0))
-        table[f"shipped rule, {repeats} repeats"] = chosen(Rule(menu("words"), repeats=repeats))
-        table[f"rule: words 0/0.5/1, {repeats} repeats, 1 std error"] = chosen(
-            Rule(menu("words"), repeats=repeats, consistent=1.0))
-        table[f"rule: words 0/0.5/1, {repeats} repeats, 0.5 std error"] = chosen(
-            Rule(menu("words"), repeats=repeats, consistent=0.5))
+    for levels in ((0, 0.5, 1), (0, 0.5, 1, 2)):
+        for alone in (False, True):
+            for prior_folds in (0, 6, 24, 96, float("inf")):
+                name = "/".join(f"{v:g}" for v in levels) + (" or alone" if alone else "")
+                table[f"words {name}, instance as {prior_folds:g} folds"] = pooled(levels_menu(levels, alone),
+                                                                                   prior_folds)
+    table["shipped menu, every term as the words SVM, instance as 24 folds"] = pooled(SHIPPED_MENU, 24, "words-all")
+    table[f"**shipped rule: words 0/0.5/1/2 or alone, instance as {PRIOR_FOLDS} folds**"] = pooled(SHIPPED_MENU,
+                                                                                                 PRIOR_FOLDS)
     return table
+
+
+def report(name: str, measured: list[Measured], table: dict[str, Variant], gains: dict[str, list[float]],
+           repeats: int) -> None:
+    """One collection's table: every variant's MAP@20, its ratio to the baseline and its gain over the fixed fusion."""
+    base = [ap_at_k(m, m.baseline) for m in measured]
+    fixed = [ap_at_k(m, s) for m, s in zip(measured, table["fixed fusion (model + graph)"](measured), strict=True)]
+    print(f"\n## {name}: {len(measured)} users; {BASELINE}: MAP@20 {mean(base):.3f}")
+    print("| variant | MAP@20 | ratio to baseline (95 %) | minus fixed fusion (95 %) |")
+    print("| --- | ---: | ---: | ---: |")
+    for variant, score in table.items():
+        aps = [ap_at_k(m, s) for m, s in zip(measured, score(measured), strict=True)]
+        low, high = ratio_interval(aps, base)
+        dlow, dhigh = difference_interval(aps, fixed)
+        gains[variant].append(mean(aps) - mean(fixed))
+        print(f"| {variant} | {mean(aps):.3f} | {mean(aps) / mean(base):.2f} ({low:.2f}-{high:.2f}) | "
+              f"{mean(aps) - mean(fixed):+.3f} ({dlow:+.3f} to {dhigh:+.3f}) |", flush=True)
+    picks = Counter(json.dumps(w) for w in pooled_picks(measured, SHIPPED_MENU, PRIOR_FOLDS, repeats=repeats))
+    print(f"  the shipped rule's mixes: {dict(picks)}")
 
 
 def main() -> None:
@@ -182,23 +208,15 @@ def main() -> None:
     names = list(DEVELOPMENT) if args.collection == "development" else [args.collection]
     table = variants(args.repeats)
     gains: dict[str, list[float]] = {v: [] for v in table}
+    measured = {name: measure(name, args.users, args.seed, args.repeats) for name in names}
     for name in names:
-        measured = measure(name, args.users, args.seed, args.repeats)
-        base = [ap_at_k(m, m.baseline) for m in measured]
-        fixed = [ap_at_k(m, table["fixed fusion (model + graph)"](m)) for m in measured]
-        print(f"\n## {name}: {len(measured)} users; {BASELINE}: MAP@20 {mean(base):.3f}")
-        print("| variant | MAP@20 | ratio to baseline (95 %) | minus fixed fusion (95 %) |")
-        print("| --- | ---: | ---: | ---: |")
-        for variant, score in table.items():
-            aps = [ap_at_k(m, score(m)) for m in measured]
-            low, high = ratio_interval(aps, base)
-            dlow, dhigh = difference_interval(aps, fixed)
-            gains[variant].append(mean(aps) - mean(fixed))
-            print(f"| {variant} | {mean(aps):.3f} | {mean(aps) / mean(base):.2f} ({low:.2f}-{high:.2f}) | "
-                  f"{mean(aps) - mean(fixed):+.3f} ({dlow:+.3f} to {dhigh:+.3f}) |", flush=True)
-        shipped = Rule(menu("words"), repeats=args.repeats)
-        weighing = sum(1 for m in measured if shipped.choose(m).get("words", 0) > 0)
-        print(f"  the shipped rule ({args.repeats} splits): {weighing} of {len(measured)} users weigh the words SVM")
+        report(name, measured[name], table, gains, args.repeats)
+    if set(DEV_TOPICS) <= set(names):
+        # One instance whose users differ: half of them follow topics by words, half topics by the model's
+        # neighbours (the same corpus and period), so the instance's evidence leans every user the wrong way for half.
+        mixed = " + ".join(DEV_TOPICS) + ", one instance"
+        names.append(mixed)
+        report(mixed, [m for name in DEV_TOPICS for m in measured[name]], table, gains, args.repeats)
     print("\n## minus the fixed fusion, per collection (" + ", ".join(names) + "), and the worst")
     for variant, values in gains.items():
         print(f"| {variant} | " + " | ".join(f"{v:+.3f}" for v in values) + f" | worst {min(values):+.3f} |")

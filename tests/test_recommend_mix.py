@@ -1,19 +1,34 @@
-"""Per-user signal mixes (recommend/mix.py): chosen from the library, kept until it changes, named in reasons."""
+"""Per-user signal mixes (recommend/mix.py): chosen from the library beside the instance's other users, kept until
+the library changes, named in reasons."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from paperscope.cli import main
 from paperscope.config import Settings
 from paperscope.index.search import SearchEngine
 from paperscope.indexing import index_papers
 from paperscope.ingest.pipeline import Ingester
 from paperscope.recommend import Corpus, Recommender, Signals
-from paperscope.recommend.mix import DEFAULT_MIX, FOLDS, MIXES, REPEATS, MixChooser, library_key
-from paperscope.recommend.rankers import LinearRanker, fit_tfidf
+from paperscope.recommend.mix import (
+    DEFAULT_MIX,
+    FOLDS,
+    MIXES,
+    PRIOR_FOLDS,
+    REPEATS,
+    InstancePrior,
+    MixChooser,
+    library_key,
+    mix_key,
+    words_ranker,
+)
+from paperscope.recommend.rankers import fit_tfidf
 from paperscope.store import Store, open_store
 from tests.conftest import FIXTURES
 from tests.test_recommend import read_listing
@@ -112,20 +127,26 @@ def test_the_mix_is_kept_until_the_library_changes_and_reasons_name_its_signals(
     store.close()
 
 
-def test_an_svm_on_distinctive_words_keeps_rare_terms_and_ranks_a_real_category_by_them() -> None:
-    """A real listing: the words signal keeps the terms in at most a tenth of the papers (arxiv-sanity's
-    vocabulary), its rows of unit length, and its SVM ranks a cs.CL library's category above the rest, also for a
-    followed search alone (whose TF-IDF row is cut to the same terms)."""
+def test_the_words_signal_reads_arxiv_sanitys_vocabulary_and_ranks_a_real_category_by_it() -> None:
+    """A real listing: words split at hyphens; the words signal keeps the terms in 5 papers or more and in at most
+    a tenth of them (arxiv-sanity's vocabulary), its rows of unit length, and its SVM ranks a cs.CL library's
+    category above the rest, also for a followed search alone (whose TF-IDF row is cut to the same terms)."""
     records = read_listing("2025-04-15.jsonl", ("cs.CV", "cs.CL", "cs.AI", "cs.LG", "cs.IR"), 40)
     texts = [f"{r['title']} {r['summary']}" for r in records]
     vectorizer, tfidf, terms = fit_tfidf(texts)
-    assert tfidf is not None
+    assert tfidf is not None and terms is not None
+    hyphenated = next(t for text in texts for t in text.lower().split() if t.strip(".,;:()").count("-") == 1
+                      and all(part.isalpha() and len(part) > 2 for part in t.strip(".,;:()").split("-")))
+    first, second = hyphenated.strip(".,;:()").split("-")
+    analysed = vectorizer.build_analyzer()(hyphenated)
+    assert first in analysed or second in analysed, (hyphenated, analysed)
+    assert not any("-" in term for term in terms)
     corpus = Corpus([str(r["id"]) for r in records], np.zeros((len(records), 4), dtype=np.float32), tfidf, terms)
-    words = LinearRanker(c=0.01, use_embeddings=False, max_df=0.1)
+    words = words_ranker()
     features = words.features(corpus, np.arange(len(records)))
     document_frequency = np.asarray((features > 0).sum(axis=0)).ravel()
-    assert 0 < features.shape[1] < tfidf.shape[1]
-    assert document_frequency.max() <= 0.1 * len(records)
+    assert 0 < features.shape[1] < tfidf.shape[1] and features.shape[1] <= 20_000
+    assert document_frequency.max() <= 0.1 * len(records)  # (min_df 5 applies from 1,000 papers on)
     norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
     assert np.allclose(norms[norms > 0], 1.0) and (norms > 0).mean() > 0.95
 
@@ -138,6 +159,39 @@ def test_an_svm_on_distinctive_words_keeps_rare_terms_and_ranks_a_real_category_
         scores = words.scores(corpus, signals)
         top = np.argsort(-scores)[:20]
         assert relevant[top].mean() >= 0.45, [records[rest[i]]["categories"] for i in top]  # twice the share
+
+
+def test_the_other_users_evidence_leans_a_choice_unless_the_library_clearly_says_otherwise() -> None:
+    """A user's folds are pooled with the instance's mean quality of each mix (the other users' only), counted as
+    up to PRIOR_FOLDS folds; the prior rests on no more folds than the other users gave."""
+    words = next(w for w in MIXES if w["words"] == 2.0 and w["citations"] == 1.0)
+    default_key, words_key = mix_key(DEFAULT_MIX), mix_key(words)
+    instance = InstancePrior()
+    for user in range(5):  # five users of a field the words explain: words lift their held-out papers by 0.2
+        instance.put(user, {default_key: [0.4] * 6, words_key: [0.6] * 6})
+    instance.put("me", {default_key: [0.9] * 6, words_key: [0.1] * 6})
+    prior = instance.for_user("me")
+    assert prior[words_key] == pytest.approx((0.6, 30)) and prior[default_key] == pytest.approx((0.4, 30))
+    assert instance.for_user(0)[words_key] == pytest.approx(((0.6 * 4 + 0.1) / 5, 30))
+
+    chooser = MixChooser()
+    slightly_default = [(dict(DEFAULT_MIX), np.full(6, 0.52)), (words, np.full(6, 0.50))]
+    clearly_default = [(dict(DEFAULT_MIX), np.full(6, 0.9)), (words, np.full(6, 0.1))]
+    assert chooser.pick(slightly_default).weights == DEFAULT_MIX  # alone, the user's own folds decide
+    leaned = chooser.pick(slightly_default, prior=prior)
+    assert leaned.weights == words and leaned.quality == pytest.approx(0.50)  # quality: the user's own folds
+    assert chooser.pick(clearly_default, prior=prior).weights == DEFAULT_MIX
+    # One other user's six folds weigh as six, not PRIOR_FOLDS.
+    assert PRIOR_FOLDS > 6
+    few = InstancePrior()
+    few.put(1, {default_key: [0.4] * 6, words_key: [0.6] * 6})
+    lean = [(dict(DEFAULT_MIX), np.full(6, 0.58)), (words, np.full(6, 0.40))]  # pooled: 0.49 against 0.50
+    assert chooser.pick(lean, prior=few.for_user(2)).weights == words
+    assert chooser.pick(lean, prior={k: (v[0], 1) for k, v in few.for_user(2).items()}).weights == DEFAULT_MIX
+
+    # A user leaving the instance (evidence replaced by none) leaves the prior.
+    instance.put(0, {})
+    assert instance.for_user("me")[words_key] == pytest.approx((0.6, 24))
 
 
 def test_a_gain_the_folds_disagree_on_keeps_the_default_mix() -> None:
@@ -161,3 +215,40 @@ def test_the_choice_holds_out_each_paper_once_per_repeat() -> None:
     folds = chooser.fold_scores(corpus, signals, seed=1)
     held_out = np.concatenate([labels for _, _, labels in folds])
     assert held_out.sum() == len(signals.positives)  # every library paper held out once in a repeat
+
+
+@pytest.mark.search_backend
+def test_a_recommender_picks_a_stored_library_mix_again_from_the_other_users_evidence(site: tuple[Store, Settings]
+                                                                                      ) -> None:
+    """Ada's stored evidence leans slightly to the default; once Bob's library (stored in another process, read
+    when the recommender starts) says the words carry this instance's papers, Ada's ranking weighs the words too."""
+    store, settings = site
+    ada, bob = store.accounts.create_user("ada@example.org"), store.accounts.create_user("bob@example.org")
+    store.accounts.set_library_state(ada.id, SPEECH[:3], "saved")
+    words = next(w for w in MIXES if w["words"] == 2.0 and w["citations"] == 1.0)
+    ada_evidence = {mix_key(DEFAULT_MIX): [0.52] * 6, mix_key(words): [0.50] * 6}
+    store.accounts.save_signal_mix(ada.id, library_key(SPEECH[:3], []),
+                                   {"weights": DEFAULT_MIX, "chosen": True, "evidence": ada_evidence})
+    alone = Recommender(store, settings).recommend(ada.id, limit=5)
+    assert all("words" not in r.why.signals for r in alone)
+
+    store.accounts.save_signal_mix(bob.id, "bob's library", {"weights": words, "chosen": True, "evidence": {
+        mix_key(DEFAULT_MIX): [0.3] * 6, mix_key(words): [0.7] * 6}})
+    recommender = Recommender(store, settings)
+    assert recommender.instance().for_user(ada.id)[mix_key(words)] == pytest.approx((0.7, 6))
+    leaned = recommender.recommend(ada.id, limit=5)
+    assert any("words" in r.why.signals for r in leaned)
+    stored = store.accounts.signal_mix(ada.id)
+    assert stored is not None and stored[1]["evidence"] == ada_evidence  # the evidence stays the library's
+    store.close()
+
+    # `paperscope stats` shows what the instance's libraries lean to: both users' mean held-out quality per mix.
+    shown = CliRunner().invoke(main, ["--db", settings.database_url, "stats", "--json"],
+                               env={"PAPERSCOPE_EMBEDDING_MODEL": "hashing"})
+    assert shown.exit_code == 0, shown.output
+    mix = json.loads(shown.output)["recommendation_mix"]
+    assert mix["users"] == 2 and mix["leaning"] == words
+    assert {json.dumps(m["weights"]): (m["quality"], m["folds"]) for m in mix["mixes"]} == {
+        json.dumps(DEFAULT_MIX): (0.41, 12), json.dumps(words): (0.6, 12)}
+    text = CliRunner().invoke(main, ["--db", settings.database_url, "stats"]).output
+    assert "recommendation signals: 2 libraries weighed; the instance leans to model 1, words 2, graph 1" in text

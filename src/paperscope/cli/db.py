@@ -70,14 +70,19 @@ def db_convert_embeddings(app: AppContext, batch_size: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help='Print JSON: {"papers": N, ...}.')
 @click.pass_obj
 def stats(app: AppContext, as_json: bool) -> None:
-    """Counts of what the database holds: papers, by source, by primary category, dates; and the fusion hybrid
-    search uses, with what its tuning measured."""
+    """Counts of what the database holds: papers, by source, by primary category, dates; the fusion hybrid
+    search uses, with what its tuning measured; and the recommendation signal mix the users' libraries lean to."""
     from paperscope.index.tuning import fixed_fusion, load_tuning
+    from paperscope.recommend.mix import InstancePrior, Mix
 
     with app.store() as store:
         data = store.stats()
         tuning = load_tuning(store)
+        instance = InstancePrior()
+        for user_id, values in store.accounts.signal_mixes():
+            instance.put(user_id, Mix.from_dict(values).evidence)
     data["search_tuning"] = tuning.to_json() if tuning is not None else None
+    data["recommendation_mix"] = instance.summary()
     if as_json:
         click.echo(json.dumps(data))
         return
@@ -95,3 +100,9 @@ def stats(app: AppContext, as_json: bool) -> None:
     else:
         click.echo(f"search fusion {tuning.summary()}"
                    + ("" if app.settings.search_tuning else " (not used: PAPERSCOPE_SEARCH_TUNING is off)"))
+    mix = data["recommendation_mix"]
+    if mix["leaning"] is None:
+        click.echo("recommendation signals: no library weighed yet (the default mix)")
+    else:
+        weights = ", ".join(f"{name} {weight:g}" for name, weight in mix["leaning"].items())
+        click.echo(f"recommendation signals: {mix['users']} libraries weighed; the instance leans to {weights}")

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,7 @@ from paperscope.ids import author_key
 from paperscope.models import Paper
 from paperscope.recommend.mix import (
     SIGNAL_NAMES,
+    InstancePrior,
     Mix,
     MixChooser,
     carried_by,
@@ -57,6 +59,7 @@ from paperscope.recommend.mix import (
 from paperscope.recommend.rankers import Corpus, GraphRanker, LinearRanker, Ranker, RankFusion, Signals, fit_tfidf
 from paperscope.store import Store
 
+INSTANCE_PRIOR_SECONDS = 600  # how long the other users' stored mix evidence is kept before it is read again
 AUTHOR_BOOST = 2.0  # added to a paper by a followed author: above every ranker score (shares lie in [0, 1])
 TOPIC_SEEDS = 20  # a followed topic's most central papers that seed the ranking
 CLOSEST_SHOWN = 2
@@ -189,6 +192,7 @@ class Recommender:
         self._embedder = embedder
         self._topics: tuple[tuple[object, ...], dict[str, int], dict[int, str]] | None = None
         self._snapshot: CorpusSnapshot | None = None
+        self._instance: tuple[float, InstancePrior] | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -465,11 +469,13 @@ class Recommender:
 
     def mix_of(self, user_id: int, snapshot: CorpusSnapshot, library: np.ndarray, hidden_ids: list[str],
                positives_ids: list[str], signals: Signals, neighbours: dict[str, list[tuple[str, int]]]) -> Mix:
-        """The user's signal mix: the one stored for this very library, else chosen now from it and stored."""
+        """The user's signal mix, picked from the evidence of their library beside the other users' (`instance`):
+        the evidence stored for this very library, else weighed now from it and stored."""
         key = library_key(positives_ids, hidden_ids)
         stored = self.store.accounts.signal_mix(user_id)
+        instance = self.instance()
         if stored is not None and stored[0] == key:
-            return Mix.from_dict(stored[1])
+            return self.chooser.repick(Mix.from_dict(stored[1]), instance.for_user(user_id))
         if len(library) < self.chooser.min_library:
             mix = default_mix()
         else:
@@ -480,9 +486,21 @@ class Recommender:
             def ties_of(rows: np.ndarray) -> dict[str, int]:
                 return _summed(neighbours, [corpus.ids[int(r)] for r in rows])
 
-            mix = self.chooser.choose(corpus, own, ties_of if neighbours else None)
+            mix = self.chooser.choose(corpus, own, ties_of if neighbours else None, instance.for_user(user_id))
         self.store.accounts.save_signal_mix(user_id, key, mix.as_dict())
+        instance.put(user_id, mix.evidence)
         return mix
+
+    def instance(self) -> InstancePrior:
+        """The evidence every user's library gave of each mix (`Mix.evidence`), read from the store at most once
+        per `INSTANCE_PRIOR_SECONDS` (other processes add to it) and kept up to date with this one's choices."""
+        now = time.monotonic()
+        if self._instance is None or now - self._instance[0] > INSTANCE_PRIOR_SECONDS:
+            instance = InstancePrior()
+            for user_id, values in self.store.accounts.signal_mixes():
+                instance.put(user_id, Mix.from_dict(values).evidence)
+            self._instance = (now, instance)
+        return self._instance[1]
 
     def _citation_neighbours(self, library: list[str]) -> dict[str, list[tuple[str, int]]]:
         """The stored papers tied by citations (co-citation, bibliographic coupling) to each of the library's

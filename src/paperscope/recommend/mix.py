@@ -8,14 +8,18 @@ signals of weight / (k + its rank by that signal). The signals:
 * ``graph``: the contrastive personalised PageRank over the kNN graph of papers (`GraphRanker`);
 * ``citations``: the papers tied to the library by co-citation or bibliographic coupling (decision 0077).
 
-`MixChooser` picks the weights from the user's own library: it holds out a part of the saved papers (each
-paper once over `FOLDS` folds, in each of `REPEATS` seeded splits), ranks them among a sample of the candidates
-with every signal trained on the rest, and keeps the weights of `MIXES` under which the held-out papers rank best
-(mean average precision over the folds): the words SVM's weight beside the text model and the graph, and whether
-the citation ties count.
-A library smaller than `MIN_LIBRARY` gets `DEFAULT_MIX`, the fusion the development users prefer
-(decision 0047). The weights depend only on the library, so the recommender keeps them in the store,
-keyed by `library_key`, until the library changes (decisions 0117, 0118).
+`MixChooser` weighs each mix of `MIXES` by the user's own library: it holds out a part of the saved papers
+(each paper once over `FOLDS` folds, in each of `REPEATS` seeded splits) and ranks them among a sample of the
+candidates with every signal trained on the rest. That evidence (each fold's average precision under each mix:
+the words SVM's weight beside the text model and the graph, and whether the citation ties count) depends only on
+the library, so the recommender keeps it in the store, keyed by `library_key`, until the library changes
+(decisions 0117, 0118).
+
+A few held-out papers are noisy evidence, so the user's folds are pooled with the instance's: the mean quality
+of each mix over the other users of the same store (`InstancePrior`), counted as `PRIOR_FOLDS` folds beside the
+user's own. An instance whose papers the text model reads poorly (a field it never learnt) thus shifts every
+user towards the words; a user whose library clearly says otherwise still gets their own mix (decision 0140).
+A library smaller than `MIN_LIBRARY` gets `DEFAULT_MIX`, the fusion the development users prefer (decision 0047).
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,13 +42,15 @@ SIGNAL_NAMES = {"model": "the text model", "words": "shared words (TF-IDF)",
                 "citations": "citation ties to your library"}
 DEFAULT_MIX: dict[str, float] = {"model": 1.0, "words": 0.0, "graph": 1.0, "citations": 1.0}
 LEVELS = (0.0, 0.5, 1.0)
+WORDS_LEVELS = (0.0, 0.5, 1.0, 2.0)  # the words SVM's weights on the menu; 2: led by the words (decision 0140)
 MIN_LIBRARY = 8  # fewer saved papers: the default mix (too few to hold any out and learn from them)
 FOLDS = 3
 CHOICE_CANDIDATES = 1000  # the candidates the held-out papers are ranked among, a seeded sample
 MARGIN = 0.0  # the best mix replaces the default only when its held-out quality is this much higher (relative)
 STD_ERRORS = 0.0  # ... and higher by more than this many standard errors of its per-fold gains (0 measured best)
 REPEATS = 2  # seeded splits of the library into FOLDS folds: each paper is held out once per repeat (decision 0118)
-MIX_VERSION = 2  # part of the library key: a changed menu or rule chooses again
+PRIOR_FOLDS = 24  # the instance's mean quality of a mix counts as this many of the user's folds (decision 0140)
+MIX_VERSION = 3  # part of the library key: a changed menu, signal or rule weighs the library again
 RRF_K = 60
 
 
@@ -65,15 +72,29 @@ def full_menu() -> list[dict[str, float]]:
     return menu
 
 
-#: The mixes a user may get: the default's model and graph, the words SVM beside them at 0, 0.5 or 1, the
-#: citation ties at 1 or 0. Choosing freely from `full_menu()` fits the noise of a few held-out papers and
-#: loses on the development collections (decision 0117).
-MIXES = [w for w in full_menu() if w["model"] == 1 and w["graph"] == 1]
+#: The mixes a user may get: the default's model and graph with the words SVM beside them at `WORDS_LEVELS`, or
+#: the words SVM alone (arxiv-sanity's own ranking, for fields the text model reads poorly); the citation ties at
+#: 1 or 0. Choosing freely from `full_menu()` fits the noise of a few held-out papers and loses on the
+#: development collections (decisions 0117, 0140).
+MIXES = [{"model": model, "words": words, "graph": graph, "citations": citations}
+         for model, words, graph in [(1.0, level, 1.0) for level in WORDS_LEVELS] + [(0.0, 1.0, 0.0)]
+         for citations in (1.0, 0.0)]
 
 
 def signal_rankers() -> dict[str, Ranker]:
     """The ranker behind each ranked signal (``citations`` is read from the store, not ranked here)."""
-    return {"model": LinearRanker(), "words": LinearRanker(c=0.01, use_embeddings=False), "graph": GraphRanker()}
+    return {"model": LinearRanker(), "words": words_ranker(), "graph": GraphRanker()}
+
+
+def words_ranker() -> LinearRanker:
+    """The words signal: arxiv-sanity-lite's SVM (C 0.01) on its kind of vocabulary, the terms in 5 papers or
+    more and in at most a tenth of them, the 20,000 in most papers (decision 0140)."""
+    return LinearRanker(c=0.01, use_embeddings=False, max_df=0.1, min_df=5, max_terms=20_000)
+
+
+def mix_key(weights: Mapping[str, float]) -> str:
+    """A mix's weights as one string, the key of its evidence."""
+    return ",".join(f"{name}={float(weights.get(name, 0.0)):g}" for name in SIGNALS)
 
 
 def reciprocal_ranks(scores: np.ndarray, k: int = RRF_K) -> np.ndarray:
@@ -121,16 +142,19 @@ def library_key(saved: list[str], hidden: list[str]) -> str:
 @dataclass(frozen=True)
 class Mix:
     """A user's signal weights; `chosen` False when the library was too small to choose from. `quality` and
-    `default_quality`: the held-out papers' mean average precision under the mix and under the default."""
+    `default_quality`: the held-out papers' mean average precision under the mix and under the default.
+    `evidence`: each mix's average precision of the held-out papers per fold (by `mix_key`), which the weights
+    are picked from again as the instance's evidence changes (`MixChooser.repick`)."""
 
     weights: dict[str, float]
     chosen: bool
     quality: float | None = None
     default_quality: float | None = None
+    evidence: dict[str, list[float]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {"weights": self.weights, "chosen": self.chosen, "quality": self.quality,
-                "default_quality": self.default_quality}
+                "default_quality": self.default_quality, "evidence": self.evidence}
 
     @classmethod
     def from_dict(cls, values: Mapping[str, object]) -> Mix:
@@ -138,9 +162,67 @@ class Mix:
         if not isinstance(weights, dict) or set(weights) != set(SIGNALS):
             return cls(dict(DEFAULT_MIX), False)
         quality, default_quality = values.get("quality"), values.get("default_quality")
+        evidence = values.get("evidence")
         return cls({k: float(v) for k, v in weights.items()}, bool(values.get("chosen")),
                    float(quality) if isinstance(quality, int | float) else None,
-                   float(default_quality) if isinstance(default_quality, int | float) else None)
+                   float(default_quality) if isinstance(default_quality, int | float) else None,
+                   {str(k): [float(a) for a in aps] for k, aps in evidence.items()
+                    if isinstance(aps, list) and aps and all(isinstance(a, int | float) for a in aps)}
+                   if isinstance(evidence, dict) else {})
+
+
+@dataclass
+class InstancePrior:
+    """The evidence of an instance's users: per user, each mix's mean held-out quality and the folds behind it,
+    kept as running sums so that `for_user` leaves one user's own evidence out cheaply. Safe to share between
+    the threads of one recommender."""
+
+    _users: dict[Hashable, dict[str, tuple[float, int]]] = field(default_factory=dict)
+    _sums: dict[str, float] = field(default_factory=dict)
+    _folds: dict[str, int] = field(default_factory=dict)
+    _counts: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def put(self, user: Hashable, evidence: Mapping[str, Sequence[float]]) -> None:
+        """Keep `user`'s evidence (`Mix.evidence`) in place of what they had; empty evidence removes them."""
+        means = {key: (float(np.mean(aps)), len(aps)) for key, aps in evidence.items() if len(aps)}
+        with self._lock:
+            for key, (mean, folds) in self._users.pop(user, {}).items():
+                self._sums[key] -= mean
+                self._folds[key] -= folds
+                self._counts[key] -= 1
+            if means:
+                self._users[user] = means
+            for key, (mean, folds) in means.items():
+                self._sums[key] = self._sums.get(key, 0.0) + mean
+                self._folds[key] = self._folds.get(key, 0) + folds
+                self._counts[key] = self._counts.get(key, 0) + 1
+
+    def summary(self, menu: list[dict[str, float]] | None = None) -> dict[str, object]:
+        """What `paperscope stats --json` shows: how many users' libraries were weighed, each mix of `menu`
+        (default `MIXES`) with the mean of their held-out qualities and the folds behind it, and the mix the
+        instance leans to (the best mean; None before any evidence)."""
+        means = self.for_user(None)
+        rows = [(w, means[mix_key(w)]) for w in (menu or MIXES) if mix_key(w) in means]
+        best = max(rows, key=lambda row: row[1][0], default=None)
+        with self._lock:
+            users = len(self._users)
+        return {"users": users,
+                "mixes": [{"weights": dict(w), "quality": round(q, 4), "folds": f} for w, (q, f) in rows],
+                "leaning": dict(best[0]) if best is not None else None}
+
+    def for_user(self, user: Hashable | None) -> dict[str, tuple[float, int]]:
+        """Each mix's mean quality over the users other than `user` (the mean of their means; None: over every
+        user) and how many folds it rests on."""
+        prior = {}
+        with self._lock:
+            own = self._users.get(user, {})
+            for key, total in self._sums.items():
+                mean, folds = own.get(key, (0.0, 0))
+                count = self._counts[key] - (1 if key in own else 0)
+                if count > 0:
+                    prior[key] = ((total - mean) / count, self._folds[key] - folds)
+        return prior
 
 
 def default_mix() -> Mix:
@@ -170,40 +252,63 @@ class MixChooser:
     std_errors: float = STD_ERRORS
     repeats: int = REPEATS
     menu: list[dict[str, float]] = field(default_factory=lambda: list(MIXES))
+    prior_folds: int = PRIOR_FOLDS
     seed: int = 0
 
     def choose(self, corpus: Corpus, signals: Signals,
-               ties_of: Callable[[np.ndarray], Mapping[str, int]] | None = None) -> Mix:
+               ties_of: Callable[[np.ndarray], Mapping[str, int]] | None = None,
+               prior: Mapping[str, tuple[float, int]] | None = None) -> Mix:
         """The mix under which `signals.positives`' held-out papers rank best among a sample of
-        `signals.candidates` (`pick` of `held_out_quality`); the default for a small library.
+        `signals.candidates`, their folds pooled with the instance's `prior` (`pick` of `held_out_quality`);
+        the default for a small library.
         `ties_of(library rows)`: the citation ties of a library (paper id -> ties), None without citations."""
         if len(signals.positives) < self.min_library or len(signals.candidates) == 0:
             return default_mix()
-        return self.pick(self.held_out_quality(corpus, signals, ties_of))
+        return self.pick(self.held_out_quality(corpus, signals, ties_of), prior=prior)
+
+    def repick(self, mix: Mix, prior: Mapping[str, tuple[float, int]] | None) -> Mix:
+        """`mix` picked again from its stored evidence beside the instance's `prior` as it is now; a mix without
+        evidence (the default of a small library) as it is."""
+        qualities = [(w, np.asarray(mix.evidence[mix_key(w)])) for w in with_default(self.menu)
+                     if mix_key(w) in mix.evidence]
+        if not mix.chosen or not qualities or qualities[0][0] != DEFAULT_MIX:
+            return mix
+        return self.pick(qualities, prior=prior)
 
     def pick(self, qualities: list[tuple[dict[str, float], np.ndarray]], margin: float | None = None,
-             menu: list[dict[str, float]] | None = None, std_errors: float | None = None) -> Mix:
-        """The mix of `menu` (default: `self.menu`) whose held-out average precisions (`qualities`: per fold,
-        paired across mixes) have the best mean, among those that beat the default's by more than `margin`
-        (relative) and by more than `std_errors` standard errors of the per-fold gains; else the default.
-        The first listed wins a tie."""
+             menu: list[dict[str, float]] | None = None, std_errors: float | None = None,
+             prior: Mapping[str, tuple[float, int]] | None = None) -> Mix:
+        """The mix of `menu` (default: `self.menu`) with the best quality, among those that beat the default's
+        by more than `margin` (relative) and by more than `std_errors` standard errors of the per-fold gains;
+        else the default. The first listed wins a tie. A mix's quality is the mean of its held-out average
+        precisions (`qualities`: per fold, paired across mixes), pooled with the instance's mean in `prior`
+        (mix key -> (mean, folds)) counted as up to `prior_folds` folds."""
         margin = self.margin if margin is None else margin
         std_errors = self.std_errors if std_errors is None else std_errors
         menu = self.menu if menu is None else menu
+        prior = prior or {}
+
+        def pooled(weights: Mapping[str, float], aps: np.ndarray) -> float:
+            mean, folds = prior.get(mix_key(weights), (0.0, 0))
+            weight = min(self.prior_folds, folds)
+            return float((np.sum(aps) + weight * mean) / (len(aps) + weight))
+
         default_aps = next(aps for w, aps in qualities if w == DEFAULT_MIX)
-        default_quality = float(np.mean(default_aps))
-        best, best_quality = DEFAULT_MIX, default_quality
+        default_quality = pooled(DEFAULT_MIX, default_aps)
+        best, best_quality, best_aps = DEFAULT_MIX, default_quality, default_aps
         for weights, aps in qualities:
             if weights not in menu or weights == DEFAULT_MIX:
                 continue
             gains = np.asarray(aps) - default_aps
-            gain = float(gains.mean())
+            gain = pooled(weights, aps) - default_quality
             error = float(gains.std(ddof=1) / np.sqrt(len(gains))) if len(gains) > 1 else 0.0
             if gain <= default_quality * margin + 1e-12 or gain <= std_errors * error + 1e-12:
                 continue
             if default_quality + gain > best_quality + 1e-12:
-                best, best_quality = weights, default_quality + gain
-        return Mix(dict(best), True, round(best_quality, 6), round(default_quality, 6))
+                best, best_quality, best_aps = weights, default_quality + gain, aps
+        evidence = {mix_key(w): [round(float(a), 6) for a in aps] for w, aps in qualities}
+        return Mix(dict(best), True, round(float(np.mean(best_aps)), 6), round(float(np.mean(default_aps)), 6),
+                   evidence)
 
     def held_out_quality(self, corpus: Corpus, signals: Signals,
                          ties_of: Callable[[np.ndarray], Mapping[str, int]] | None = None,

@@ -65,14 +65,16 @@ class Signals:
 
 def fit_tfidf(texts: list[str]) -> tuple[Any, sp.csr_matrix | None, np.ndarray | None]:
     """(vectorizer, L2-normalised TF-IDF rows, vocabulary) of titles and abstracts: unigrams and bigrams,
-    sublinear term frequency, English stop words dropped; (None, None, None) when no term survives."""
+    sublinear term frequency, English stop words dropped, words split at hyphens as arxiv-sanity splits them
+    ("self-supervised": "self", "supervised" and the bigram; decision 0140); (None, None, None) when no term
+    survives."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     if not texts:
         return None, None, None
     vectorizer = TfidfVectorizer(strip_accents="unicode", stop_words="english", ngram_range=(1, 2), sublinear_tf=True,
                                  min_df=2 if len(texts) >= 50 else 1, max_df=0.5, max_features=50_000,
-                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9-]+\b")
+                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9]+\b")
     try:
         matrix = vectorizer.fit_transform(texts).tocsr()
     except ValueError:  # a tiny corpus of stop words
@@ -107,6 +109,11 @@ class LinearRanker:
     # Keep only the terms in at most this share of the corpus's papers (rows normalised again): distinctive
     # words, as arxiv-sanity's vocabulary (max_df 0.1). None: every term of the corpus's TF-IDF.
     max_df: float | None = None
+    # With max_df: of those, only the terms in at least `min_df` papers (in a corpus under 200 * min_df papers,
+    # a 200th of them), at most `max_terms` of the most frequent (arxiv-sanity's min_df 5 and max_features
+    # 20,000; frequency counted in papers).
+    min_df: int = 1
+    max_terms: int | None = None
     seed: int = 0
     # The last corpus's background (a corpus is compared by identity: an id() can be reused by a later one).
     _cache: dict[int, tuple[Corpus, np.ndarray, Any]] = field(default_factory=dict, init=False, repr=False,
@@ -126,12 +133,17 @@ class LinearRanker:
         return sp.hstack([sp.csr_matrix(dense), tfidf * self.tfidf_weight], format="csr")
 
     def _distinctive_terms(self, corpus: Corpus) -> np.ndarray:
-        """The TF-IDF columns of terms in at most `max_df` of the corpus's papers (counted once per corpus)."""
+        """The TF-IDF columns of terms in at most `max_df` of the corpus's papers and at least `min_df` (see
+        there), the `max_terms` in most papers (counted once per corpus)."""
         assert corpus.tfidf is not None and self.max_df is not None
         cached = self._distinctive.get(id(corpus))
         if cached is None or cached[0] is not corpus:
             document_frequency = np.bincount(corpus.tfidf.indices, minlength=corpus.tfidf.shape[1])
-            keep = np.flatnonzero(document_frequency <= self.max_df * corpus.tfidf.shape[0])
+            papers = corpus.tfidf.shape[0]
+            keep = np.flatnonzero((document_frequency <= self.max_df * papers)
+                                  & (document_frequency >= min(self.min_df, max(1, papers // 200))))
+            if self.max_terms is not None and len(keep) > self.max_terms:
+                keep = np.sort(keep[np.argsort(-document_frequency[keep], kind="stable")[:self.max_terms]])
             # A corpus too small for any term to be distinctive keeps them all.
             cached = (corpus, keep if len(keep) else np.arange(corpus.tfidf.shape[1]))
             self._distinctive = {id(corpus): cached}

@@ -272,6 +272,13 @@ class AccountStore:
                                .where(signal_mixes.c.user_id == user_id)).first()
         return (row.library_key, dict(row.mix)) if row is not None else None
 
+    def signal_mixes(self) -> list[tuple[int, dict[str, Any]]]:
+        """Every user's stored mix, as (user id, mix)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(signal_mixes.c.user_id, signal_mixes.c.mix)
+                                .order_by(signal_mixes.c.user_id)).all()
+        return [(row.user_id, dict(row.mix)) for row in rows]
+
     def save_signal_mix(self, user_id: int, library_key: str, mix: dict[str, Any]) -> None:
         """Keep the user's signal mix, chosen from the library whose digest is `library_key`."""
         with write_transaction(self.engine) as conn:
