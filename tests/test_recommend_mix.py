@@ -77,10 +77,22 @@ def _signals(words_define_it: bool) -> tuple[Corpus, Signals]:
     return corpus, Signals(library, np.arange(0), candidates, pool=candidates)
 
 
-def test_a_small_library_gets_the_default_mix() -> None:
+def test_a_small_library_gets_the_instances_mix_once_enough_users_weighed_theirs() -> None:
     corpus, library, candidates = _world(True)
-    mix = MixChooser().choose(corpus, Signals(library[:5], np.arange(0), candidates))
-    assert not mix.chosen and mix.weights == DEFAULT_MIX
+    small = Signals(library[:5], np.arange(0), candidates)
+    chooser = MixChooser()
+    mix = chooser.choose(corpus, small)
+    assert not mix.chosen and mix.weights == DEFAULT_MIX and not mix.evidence  # alone: the default
+
+    words = next(w for w in MIXES if w["words"] == 2.0 and w["citations"] == 1.0)
+    instance = InstancePrior()
+    for user in range(3):  # 18 folds: fewer than PRIOR_FOLDS, so not yet the instance's say
+        instance.put(user, {mix_key(DEFAULT_MIX): [0.4] * 6, mix_key(words): [0.6] * 6})
+    assert chooser.choose(corpus, small, prior=instance.for_user("small")).weights == DEFAULT_MIX
+    instance.put(3, {mix_key(DEFAULT_MIX): [0.4] * 6, mix_key(words): [0.6] * 6})
+    leaned = chooser.choose(corpus, small, prior=instance.for_user("small"))
+    assert leaned.weights == words and not leaned.chosen
+    assert chooser.repick(mix, instance.for_user("small")).weights == words  # a stored small library's too
 
 
 @pytest.fixture
@@ -240,6 +252,16 @@ def test_a_recommender_picks_a_stored_library_mix_again_from_the_other_users_evi
     assert any("words" in r.why.signals for r in leaned)
     stored = store.accounts.signal_mix(ada.id)
     assert stored is not None and stored[1]["evidence"] == ada_evidence  # the evidence stays the library's
+
+    # A library too small to weigh gets the instance's mix once four users' libraries (24 folds) say so.
+    carol = store.accounts.create_user("carol@example.org")
+    store.accounts.set_library_state(carol.id, SPEECH[3:5], "saved")
+    assert all("words" not in r.why.signals for r in Recommender(store, settings).recommend(carol.id, limit=5))
+    for name in ("dan", "eve", "fay"):
+        other = store.accounts.create_user(f"{name}@example.org")
+        store.accounts.save_signal_mix(other.id, f"{name}'s library", {"weights": words, "chosen": True, "evidence": {
+            mix_key(DEFAULT_MIX): [0.3] * 6, mix_key(words): [0.7] * 6}})
+    assert any("words" in r.why.signals for r in Recommender(store, settings).recommend(carol.id, limit=5))
     store.close()
 
     # `paperscope stats` shows what the instance's libraries lean to: both users' mean held-out quality per mix.
@@ -247,8 +269,8 @@ def test_a_recommender_picks_a_stored_library_mix_again_from_the_other_users_evi
                                env={"PAPERSCOPE_EMBEDDING_MODEL": "hashing"})
     assert shown.exit_code == 0, shown.output
     mix = json.loads(shown.output)["recommendation_mix"]
-    assert mix["users"] == 2 and mix["leaning"] == words
+    assert mix["users"] == 5 and mix["leaning"] == words  # Ada, Bob, Dan, Eve and Fay; Carol's is too small
     assert {json.dumps(m["weights"]): (m["quality"], m["folds"]) for m in mix["mixes"]} == {
-        json.dumps(DEFAULT_MIX): (0.41, 12), json.dumps(words): (0.6, 12)}
+        json.dumps(DEFAULT_MIX): (0.344, 30), json.dumps(words): (0.66, 30)}
     text = CliRunner().invoke(main, ["--db", settings.database_url, "stats"]).output
-    assert "recommendation signals: 2 libraries weighed; the instance leans to model 1, words 2, graph 1" in text
+    assert "recommendation signals: 5 libraries weighed; the instance leans to model 1, words 2, graph 1" in text

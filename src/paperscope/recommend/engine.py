@@ -49,7 +49,6 @@ from paperscope.recommend.mix import (
     Mix,
     MixChooser,
     carried_by,
-    default_mix,
     fuse,
     library_key,
     reciprocal_ranks,
@@ -477,7 +476,7 @@ class Recommender:
         if stored is not None and stored[0] == key:
             return self.chooser.repick(Mix.from_dict(stored[1]), instance.for_user(user_id))
         if len(library) < self.chooser.min_library:
-            mix = default_mix()
+            mix = self.chooser.instance_mix(instance.for_user(user_id))
         else:
             corpus = snapshot.corpus
             own = Signals(library, signals.negatives, signals.candidates, signals.query_vectors, signals.query_tfidf,

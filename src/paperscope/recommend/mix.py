@@ -19,7 +19,8 @@ A few held-out papers are noisy evidence, so the user's folds are pooled with th
 of each mix over the other users of the same store (`InstancePrior`), counted as `PRIOR_FOLDS` folds beside the
 user's own. An instance whose papers the text model reads poorly (a field it never learnt) thus shifts every
 user towards the words; a user whose library clearly says otherwise still gets their own mix (decision 0140).
-A library smaller than `MIN_LIBRARY` gets `DEFAULT_MIX`, the fusion the development users prefer (decision 0047).
+A library smaller than `MIN_LIBRARY` gets the instance's mix, the best over the other users' evidence, or before
+there is enough of it `DEFAULT_MIX`, the fusion the development users prefer (decision 0047).
 """
 
 from __future__ import annotations
@@ -225,10 +226,6 @@ class InstancePrior:
         return prior
 
 
-def default_mix() -> Mix:
-    return Mix(dict(DEFAULT_MIX), False)
-
-
 def _average_precision(scores: np.ndarray, relevant: np.ndarray) -> float:
     """Average precision of the `relevant` (boolean) rows in the order of `scores` (ties: first listed first)."""
     order = np.argsort(-scores, kind="stable")
@@ -260,20 +257,34 @@ class MixChooser:
                prior: Mapping[str, tuple[float, int]] | None = None) -> Mix:
         """The mix under which `signals.positives`' held-out papers rank best among a sample of
         `signals.candidates`, their folds pooled with the instance's `prior` (`pick` of `held_out_quality`);
-        the default for a small library.
+        the instance's mix for a small library (`instance_mix`).
         `ties_of(library rows)`: the citation ties of a library (paper id -> ties), None without citations."""
         if len(signals.positives) < self.min_library or len(signals.candidates) == 0:
-            return default_mix()
+            return self.instance_mix(prior)
         return self.pick(self.held_out_quality(corpus, signals, ties_of), prior=prior)
 
     def repick(self, mix: Mix, prior: Mapping[str, tuple[float, int]] | None) -> Mix:
-        """`mix` picked again from its stored evidence beside the instance's `prior` as it is now; a mix without
-        evidence (the default of a small library) as it is."""
+        """`mix` picked again beside the instance's `prior` as it is now: from its stored evidence, or for a small
+        library (not `chosen`) the instance's mix; a chosen mix without evidence as it is."""
+        if not mix.chosen:
+            return self.instance_mix(prior)
         qualities = [(w, np.asarray(mix.evidence[mix_key(w)])) for w in with_default(self.menu)
                      if mix_key(w) in mix.evidence]
-        if not mix.chosen or not qualities or qualities[0][0] != DEFAULT_MIX:
+        if not qualities or qualities[0][0] != DEFAULT_MIX:
             return mix
         return self.pick(qualities, prior=prior)
+
+    def instance_mix(self, prior: Mapping[str, tuple[float, int]] | None) -> Mix:
+        """The mix of a library too small to weigh: the menu's best by the other users' mean quality, once that
+        rests on `prior_folds` folds or more (as the default's does), else `DEFAULT_MIX` (decision 0140)."""
+        prior = prior or {}
+        best, (best_quality, folds) = DEFAULT_MIX, prior.get(mix_key(DEFAULT_MIX), (0.0, 0))
+        if folds >= self.prior_folds:
+            for weights in self.menu:
+                quality, folds = prior.get(mix_key(weights), (0.0, 0))
+                if folds >= self.prior_folds and quality > best_quality + 1e-12:
+                    best, best_quality = weights, quality
+        return Mix(dict(best), False)
 
     def pick(self, qualities: list[tuple[dict[str, float], np.ndarray]], margin: float | None = None,
              menu: list[dict[str, float]] | None = None, std_errors: float | None = None,
