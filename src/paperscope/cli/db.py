@@ -73,14 +73,12 @@ def stats(app: AppContext, as_json: bool) -> None:
     """Counts of what the database holds: papers, by source, by primary category, dates; the fusion hybrid
     search uses, with what its tuning measured; and the recommendation signal mix the users' libraries lean to."""
     from paperscope.index.tuning import fixed_fusion, load_tuning
-    from paperscope.recommend.mix import InstancePrior, Mix
+    from paperscope.recommend.mix import InstancePrior
 
     with app.store() as store:
         data = store.stats()
         tuning = load_tuning(store)
-        instance = InstancePrior()
-        for user_id, values in store.accounts.signal_mixes():
-            instance.put(user_id, Mix.from_dict(values).evidence)
+        instance = InstancePrior.of(store.accounts.signal_mixes())
     data["search_tuning"] = tuning.to_json() if tuning is not None else None
     data["recommendation_mix"] = instance.summary()
     if as_json:

@@ -495,10 +495,7 @@ class Recommender:
         per `INSTANCE_PRIOR_SECONDS` (other processes add to it) and kept up to date with this one's choices."""
         now = time.monotonic()
         if self._instance is None or now - self._instance[0] > INSTANCE_PRIOR_SECONDS:
-            instance = InstancePrior()
-            for user_id, values in self.store.accounts.signal_mixes():
-                instance.put(user_id, Mix.from_dict(values).evidence)
-            self._instance = (now, instance)
+            self._instance = (now, InstancePrior.of(self.store.accounts.signal_mixes()))
         return self._instance[1]
 
     def _citation_neighbours(self, library: list[str]) -> dict[str, list[tuple[str, int]]]:

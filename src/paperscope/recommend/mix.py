@@ -29,7 +29,7 @@ import hashlib
 import itertools
 import json
 import threading
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -183,6 +183,14 @@ class InstancePrior:
     _folds: dict[str, int] = field(default_factory=dict)
     _counts: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, stored: Iterable[tuple[Hashable, Mapping[str, object]]]) -> InstancePrior:
+        """The evidence of the users' stored mixes, as (user, `Mix.as_dict()`) (`store.accounts.signal_mixes()`)."""
+        instance = cls()
+        for user, values in stored:
+            instance.put(user, Mix.from_dict(values).evidence)
+        return instance
 
     def put(self, user: Hashable, evidence: Mapping[str, Sequence[float]]) -> None:
         """Keep `user`'s evidence (`Mix.evidence`) in place of what they had; empty evidence removes them."""
