@@ -175,7 +175,8 @@ def run(name: str, corpus: Corpus, baseline_tfidf: object, users: list[User]) ->
     results: dict[str, Result] = {BASELINE: evaluate(users, lambda s: arxiv_sanity_scores(baseline_tfidf, s))}
     chooser = MixChooser()
     rankers = chooser.rankers
-    menu_measured = full_menu() + [w for w in chooser.menu if w not in full_menu()]
+    every_ratio = full_menu()
+    menu_measured = every_ratio + [w for w in chooser.menu if w not in every_ratio]
     per_user: list[tuple[User, list[tuple[dict[str, float], float]], dict[str, np.ndarray]]] = []
     choice_seconds: list[float] = []
     rank_seconds: list[float] = []

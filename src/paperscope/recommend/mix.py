@@ -207,12 +207,12 @@ class InstancePrior:
                 self._folds[key] = self._folds.get(key, 0) + folds
                 self._counts[key] = self._counts.get(key, 0) + 1
 
-    def summary(self, menu: list[dict[str, float]] | None = None) -> dict[str, object]:
-        """What `paperscope stats --json` shows: how many users' libraries were weighed, each mix of `menu`
-        (default `MIXES`) with the mean of their held-out qualities and the folds behind it, and the mix the
-        instance leans to (the best mean; None before any evidence)."""
+    def summary(self) -> dict[str, object]:
+        """What `paperscope stats --json` shows: how many users' libraries were weighed, each mix of `MIXES` with
+        the mean of their held-out qualities and the folds behind it, and the mix the instance leans to (the best
+        mean; None before any evidence)."""
         means = self.for_user(None)
-        rows = [(w, means[mix_key(w)]) for w in (menu or MIXES) if mix_key(w) in means]
+        rows = [(w, means[mix_key(w)]) for w in MIXES if mix_key(w) in means]
         best = max(rows, key=lambda row: row[1][0], default=None)
         with self._lock:
             users = len(self._users)
