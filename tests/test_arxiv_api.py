@@ -98,7 +98,7 @@ def make_settings(tmp_path: Path, url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": f"sqlite:///{tmp_path / 'settings.db'}", "arxiv_api_url": url,
         "arxiv_delay_seconds": 0, "arxiv_page_size": 10, "http_backoff_seconds": 0.01,
-        "http_timeout_seconds": 0.5, "http_retries": 2,
+        "http_timeout_seconds": 10, "http_retries": 2,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -244,8 +244,8 @@ def test_503_is_retried(tmp_path: Path, store: Store, fixture_server: FixtureSer
 @network
 def test_timeout_is_retried(tmp_path: Path, store: Store, fixture_server: FixtureServer,
                             arxiv: FakeArxiv) -> None:
-    fixture_server.reply(API, Reply(200, arxiv.page(0, 10), delay=1.0))
-    settings = make_settings(tmp_path, fixture_server.url + API, http_timeout_seconds=0.3)
+    fixture_server.reply(API, Reply(200, arxiv.page(0, 10), delay=3.0))
+    settings = make_settings(tmp_path, fixture_server.url + API, http_timeout_seconds=1.0)
     report = Ingester(store, settings).ingest("arxiv:cs.LG")
     assert report.added == 25
     assert starts(fixture_server) == [0, 0, 10, 20]
