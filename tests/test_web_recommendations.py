@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -23,8 +22,7 @@ from tests.web_support import api_token, build_site, sign_up
 
 pytestmark = pytest.mark.search_backend  # reaches search or indexing (the Lite pass of .ci/run)
 
-PROMPT_SECONDS = 5.0  # a held refresh lasts until released (at most HOLD_SECONDS): far longer than this
-HOLD_SECONDS = 60.0
+HOLD_SECONDS = 60.0  # a held refresh lasts until the test releases it (at most this long)
 
 
 class HeldLoader:
@@ -44,11 +42,10 @@ class HeldLoader:
         return recommender.load_corpus(previous)
 
 
-def _timed_ids(client: TestClient, token: str) -> tuple[float, list[str]]:
-    started = time.monotonic()
+def _ids(client: TestClient, token: str) -> list[str]:
     response = client.get("/api/recommendations?limit=30", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
-    return time.monotonic() - started, [r["id"] for r in response.json()]
+    return [r["id"] for r in response.json()]
 
 
 def test_requests_during_a_corpus_refresh_answer_from_the_previous_corpus(tmp_path: Path) -> None:
@@ -66,7 +63,7 @@ def test_requests_during_a_corpus_refresh_answer_from_the_previous_corpus(tmp_pa
                    if "robot" in p.title.lower()][:3]
         assert len(library) == 3
         store.accounts.set_library_state(user.id, [p.id for p in library], "saved")
-        _, first = _timed_ids(client, token)  # the first corpus is read for this request
+        first = _ids(client, token)  # the first corpus is read for this request
         assert first and len(loader.calls) == 1
 
         # New papers close to the library: the next request's store has changed.
@@ -78,20 +75,18 @@ def test_requests_during_a_corpus_refresh_answer_from_the_previous_corpus(tmp_pa
 
         loader.release.clear()
         loader.started.clear()
-        elapsed, during = _timed_ids(client, token)
+        during = _ids(client, token)
         assert loader.started.wait(HOLD_SECONDS)  # the request started a refresh ...
-        assert elapsed < PROMPT_SECONDS  # ... and did not wait for it
+        assert not cache.wait_for_refresh(0)  # ... and answered while it is still held
         assert during == first and not new_ids & set(during)  # the previous corpus answered
-        again, _ = _timed_ids(client, token)
-        started = time.monotonic()
-        private_feed = client.get(feed.group(0))
-        assert private_feed.status_code == 200 and time.monotonic() - started < PROMPT_SECONDS
-        assert again < PROMPT_SECONDS and len(loader.calls) == 2  # one refresh at a time
+        _ids(client, token)
+        assert client.get(feed.group(0)).status_code == 200
+        assert not cache.wait_for_refresh(0) and len(loader.calls) == 2  # one refresh at a time, still held
         assert loader.calls[1] is not None  # the refresh starts from the corpus it replaces (to fold it in)
 
         loader.release.set()
         assert cache.wait_for_refresh(HOLD_SECONDS)
-        _, after = _timed_ids(client, token)
+        after = _ids(client, token)
         assert new_ids <= set(after[:10])  # the near copies of the library now rank high
         snapshot = cache.for_store(app.state.services.store, settings).recommender.loaded
         assert snapshot is not None and snapshot.folded == 3  # folded in, not read anew
