@@ -18,6 +18,8 @@ alone, for three rankers and the baseline, in the same run:
 * the fixed fusion of the linear SVM and that graph (the default mix of recommend/mix.py);
 * the shipped per-user signal mix, twice: the first run chooses each user's mix from the library and stores it,
   the next reads it from the store (the libraries did not change);
+* with `--tags N`, the shipped mix again with each library split into N tags and the digests subscribed `by_tag`
+  (a section ranked from each tag's papers alone), beside the whole-library run before it;
 * arxiv-sanity-lite's per-user LinearSVC on TF-IDF over the same corpus (bench_recommend.py).
 Also how many of each user's 10 picks the shared graph and the shipped ranker share with the per-user graph.
 """
@@ -41,7 +43,7 @@ from paperscope.digest import send_digests
 from paperscope.ingest.pipeline import Ingester
 from paperscope.recommend import GraphRanker, Recommender, Signals, default_ranker
 from paperscope.recommend.rankers import Corpus, knn_graph
-from paperscope.store import open_store
+from paperscope.store import Store, open_store
 
 HISTORY, PERIOD = range(12, 22), 22
 INTERESTS = ("cs.CV", "cs.CL", "cs.LG", "cs.AI", "cs.RO", "eess.IV", "cs.GR", "cs.IR", "cs.CR", "cs.HC")
@@ -159,9 +161,20 @@ def add_users(db: Path, papers: Papers, per_interest: int, seed: int = 0) -> lis
     return users
 
 
+def tag_users(store: Store, users: list[tuple[str, list[str]]], tags: int) -> None:
+    """Split each user's library into `tags` tags, round robin, and subscribe them by tag."""
+    for email, library in users:
+        user = store.accounts.require_user(email)
+        for k, paper_id in enumerate(library):
+            store.accounts.add_tag(user.id, paper_id, f"interest-{k % tags}")
+        store.digests.subscribe(user.id, hour=7, by_tag=True)
+
+
 def main() -> None:
     parser = arguments(__doc__)
     parser.add_argument("--users", type=int, default=100, help="users in all (split over 10 interests)")
+    parser.add_argument("--tags", type=int, default=0, help="also run digests by tag, each library split into "
+                        "this many tags")
     args = parser.parse_args()
     require_cache(WEB_DB, "python bench/bench_web_load.py --duration 1")
     papers = load_papers()
@@ -206,6 +219,16 @@ def main() -> None:
                 seconds = time.perf_counter() - started
                 picks[name] = {d.recipient: d.paper_ids for d in report.composed}
                 rows.append((name, seconds / len(users), None))
+            if args.tags:
+                tag_users(store, users, args.tags)
+                started = time.perf_counter()
+                report = send_digests(store, settings, now=now, dry_run=True, recommender=recommender,
+                                      update_index=False)
+                seconds = time.perf_counter() - started
+                sections = sum(len(d.by_tag) for d in report.composed) / max(len(report.composed), 1)
+                rows.append((f"shipped, by tag: a section for each of {args.tags} tags ({sections:.1f} with papers "
+                             f"per digest; ratio to the next run: {seconds / len(users) / rows[-1][1]:.2f})",
+                             seconds / len(users), None))
             # The baseline ranks the same users among the same period, with its own TF-IDF of the corpus.
             texts = [f"{p.title} {p.abstract or ''}" for p in store.get_papers(corpus.ids).values()]
             started = time.perf_counter()

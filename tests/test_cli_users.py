@@ -68,6 +68,17 @@ def test_library_recommend_and_subscribe(tmp_path: Path) -> None:
     human = cli.invoke(main, ["recommend", "ada@example.org", "--limit", "1"]).output
     assert human.startswith("  1. [") and "why: Close to" in human
 
+    tagged = cli.invoke(main, ["library", "tag", "ada@example.org", "speech", "2601.00008", "2601.00009"])
+    assert tagged.exit_code == 0 and "tagged 2 papers \u201cspeech\u201d" in tagged.output
+    half = cli.invoke(main, ["library", "tag", "ada@example.org", "speech", "2601.00010", "2601.99999"])
+    assert half.exit_code == 1 and "Unknown paper id(s): 2601.99999" in half.output
+    by_tag = json.loads(cli.invoke(main, ["recommend", "ada@example.org", "--tag", "speech", "--json"]).output)
+    assert {r["id"] for r in by_tag[:2]} == {"2601.00010", "2601.00011"}  # no tag reached 00010 above
+    assert not {r["id"] for r in by_tag} & {"2601.00008", "2601.00009", "2601.00012", "2601.00013"}
+    no_tag = cli.invoke(main, ["recommend", "ada@example.org", "--tag", "robots"])
+    assert no_tag.exit_code == 1 and "no tag \u201crobots\u201d" in no_tag.output
+    assert "its tags: \u201cspeech\u201d" in no_tag.output
+
     sub = cli.invoke(main, ["subscribe", "ada@example.org", "--every", "weekly", "--weekday", "friday",
                             "--hour", "9", "--query", "robot grasping", "--trending"])
     assert sub.exit_code == 0 and "both digest, weekly at 09:00 UTC on Fridays" in sub.output
@@ -75,7 +86,8 @@ def test_library_recommend_and_subscribe(tmp_path: Path) -> None:
     no_topic = cli.invoke(main, ["subscribe", "ada@example.org", "--topic", "42"])
     assert no_topic.exit_code == 2 and "there is no topic '42'" in no_topic.output
     listed = json.loads(cli.invoke(main, ["users", "list", "--json"]).output)
-    assert listed[0]["subscription"] == {"kind": "both", "every": "weekly", "hour": 9, "active": True}
+    assert listed[0]["subscription"] == {"kind": "both", "every": "weekly", "hour": 9, "active": True,
+                                         "by_tag": False}
     assert "unsubscribed" in cli.invoke(main, ["unsubscribe", "ada@example.org"]).output
     assert "had no active subscription" in cli.invoke(main, ["unsubscribe", "ada@example.org"]).output
     with open_store(str(db)) as store:

@@ -132,6 +132,35 @@ def test_a_subscriber_gets_one_digest_then_nothing_new_then_nothing_after_unsubs
     assert len(inbox.to("bob@example.org")) == 2
 
 
+def test_a_digest_by_tag_has_a_section_for_each_tag_ranked_from_its_papers(
+        tmp_path: Path, smtp: tuple[Inbox, int]) -> None:
+    inbox, port = smtp
+    env = site_env(tmp_path, port)
+    cli(env, "ingest", str(FIXTURES / "digest_papers.jsonl"))
+    cli(env, "users", "add", "ada@example.org")
+    cli(env, "library", "tag", "ada@example.org", "robots", *ROBOTS[:2])
+    cli(env, "library", "tag", "ada@example.org", "graphs", *GRAPH[:3])
+    cli(env, "library", "tag", "ada@example.org", "<b>speech</b>", SPEECH[0])
+    assert "personal digest by tag, daily" in cli(env, "subscribe", "ada@example.org", "--by-tag", "--papers", "2")
+    assert "sent 1," in cli(env, "digest", "send")
+
+    [message] = inbox.to("ada@example.org")
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")  # type: ignore[union-attr]
+    titles = re.findall(r"^(FOR YOUR TAG .*)\n=+$", text, re.MULTILINE)
+    assert titles == ["FOR YOUR TAG \u201cGRAPHS\u201d", "FOR YOUR TAG \u201cROBOTS\u201d",
+                      "FOR YOUR TAG \u201c<B>SPEECH</B>\u201d"]  # the largest tag first
+    sections = re.split(r"^FOR YOUR TAG .*\n=+$", text, flags=re.MULTILINE)[1:]
+    picked = [re.findall(rf"{BASE_URL}/papers/(\S+)", section) for section in sections]
+    assert set(picked[0]) <= set(GRAPH[3:]) and set(picked[1]) <= set(ROBOTS[2:]) and set(picked[2]) <= set(SPEECH)
+    assert [len(ids) for ids in picked] == [2, 2, 2]  # --papers is per section
+    assert "among your papers tagged \u201cgraphs\u201d" in sections[0]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "For your tag \u201c&lt;b&gt;speech&lt;/b&gt;\u201d" in html and "<b>speech</b>" not in html
+    with open_store(env["PAPERSCOPE_DATABASE_URL"]) as store:
+        [sent] = store.digests.outbox_messages(user_id=1)
+    assert sorted(sent.paper_ids) == sorted(i for ids in picked for i in ids)  # each paper once, all recorded
+
+
 def test_each_paper_goes_to_a_user_at_most_once(tmp_path: Path, database_url: str, smtp: tuple[Inbox, int]
                                                  ) -> None:
     inbox, port = smtp

@@ -169,6 +169,8 @@ def test_recommend_and_collect_act_for_the_token_owner_and_never_log_the_token(s
         picks = structured(await client.call_tool("recommend", {"token": site.token, "limit": 5}))["result"]
         assert picks and all(pick["why"] for pick in picks)
         assert site.saved not in {pick["id"] for pick in picks}
+        no_tag = error_text(await client.call_tool("recommend", {"token": site.token, "tag": "to-read"}))
+        assert "no tag \u201cto-read\u201d" in no_tag
 
     stderr = over_stdio(site, check)
     assert "collect" in stderr  # the server did log at debug level: the tool calls, never the token

@@ -10,7 +10,7 @@ import pytest
 
 from paperscope.cli.hints import cli_message
 from paperscope.config import Settings
-from paperscope.errors import NothingToGoOn
+from paperscope.errors import InputError, NothingToGoOn
 from paperscope.index.search import SearchEngine
 from paperscope.indexing import index_papers
 from paperscope.ingest.pipeline import Ingester
@@ -154,6 +154,33 @@ def test_recommendations_follow_the_library_and_say_why(site: tuple[Store, Setti
 
 
 @pytest.mark.search_backend
+def test_a_tag_ranks_from_its_own_papers_alone(site: tuple[Store, Settings]) -> None:
+    store, settings = site
+    user = store.accounts.create_user("tess@example.org")
+    accounts = store.accounts
+    accounts.set_library_state(user.id, [*GRAPH[:3], SPEECH[0]], "saved")
+    store.digests.follow(user.id, "query", "graph clustering")
+    for paper_id in ROBOTS[:2]:
+        accounts.add_tag(user.id, paper_id, "robots")
+    recommender = Recommender(store, settings)
+    mixed = [r.id for r in recommender.recommend(user.id, limit=3)]
+    assert set(mixed) & set(GRAPH[3:])  # the whole library (tagged papers are saved too) and the follow
+    tagged = recommender.recommend(user.id, limit=3, tag="robots")
+    assert {r.id for r in tagged} == set(ROBOTS[2:])  # the tag's papers alone steer it
+    assert {c.id for c in tagged[0].why.closest} <= set(ROBOTS[:2])
+    assert "among your papers tagged \u201crobots\u201d" in tagged[0].why.text()
+    assert "graph clustering" not in tagged[0].why.text()  # follows do not steer a tag's ranking
+    wide = {r.id for r in recommender.recommend(user.id, limit=20, tag="robots")}
+    assert not wide & {*GRAPH[:3], SPEECH[0], *ROBOTS[:2]}  # never a library paper, tagged or not
+    with pytest.raises(InputError, match="no tag \u201cspeech\u201d.*\u201crobots\u201d"):
+        recommender.recommend(user.id, tag="speech")
+    accounts.set_library_state(user.id, ROBOTS[:2], "hidden")
+    with pytest.raises(InputError, match="not interested"):
+        recommender.recommend(user.id, tag="robots")
+    store.close()
+
+
+@pytest.mark.search_backend
 def test_cold_start_from_a_followed_search_and_author(site: tuple[Store, Settings]) -> None:
     store, settings = site
     user = store.accounts.create_user("bob@example.org")
@@ -265,6 +292,31 @@ def test_the_real_model_ranks_the_librarys_theme_first(tmp_path: Path) -> None:
         store.accounts.set_library_state(user.id, GRAPH[:2], "saved")
         results = Recommender(store, settings).recommend(user.id, limit=4)
     assert {r.id for r in results} == set(GRAPH[2:])
+
+
+@pytest.mark.search_backend
+def test_a_tag_of_vision_papers_in_a_language_library_brings_vision_papers(tmp_path: Path) -> None:
+    """Real listings and the real model: a library of computation-and-language papers with four computer-vision
+    papers tagged "vision". The whole library's picks are language papers; the tag's picks are vision papers."""
+    records = read_listing("2025-04-15.jsonl", ("cs.CV", "cs.CL"), 30)
+    listing = tmp_path / "listing.jsonl"
+    listing.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    settings = Settings(database_url=str(tmp_path / "tags.db"), embedding_model="minilm")
+    field_of = {str(r["id"]): str(r["categories"][0]) for r in records}  # type: ignore[index]
+    language = [i for i, f in field_of.items() if f == "cs.CL"][:12]
+    vision = [i for i, f in field_of.items() if f == "cs.CV"][:4]
+    with open_store(settings.database_url) as store:
+        Ingester(store, settings).ingest(str(listing))
+        index_papers(SearchEngine(store, settings))
+        user = store.accounts.create_user("ada@example.org")
+        store.accounts.set_library_state(user.id, language, "saved")
+        for paper_id in vision:
+            store.accounts.add_tag(user.id, paper_id, "vision")
+        recommender = Recommender(store, settings)
+        whole = [field_of[r.id] for r in recommender.recommend(user.id, limit=10)]
+        tagged = [field_of[r.id] for r in recommender.recommend(user.id, limit=10, tag="vision")]
+    assert whole.count("cs.CL") >= 6, whole  # the library is three quarters language papers (7 of 10 measured)
+    assert tagged.count("cs.CV") >= 7, tagged  # 8 of 10 measured
 
 
 def _ingest_lines(store: Store, settings: Settings, lines: list[str], path: Path) -> None:

@@ -263,6 +263,20 @@ def test_for_you_page_recommends_with_reasons_and_skips_the_library(client: Test
     api = [item["id"] for item in client.get("/api/recommendations", params={"limit": 30}).json()]
     assert picked == api  # the page and the API rank alike
 
+    assert re.search(r'<nav class="periods" aria-label="Tags" id="tag-picker">.*href="/for-you\?tag=agents"',
+                     page.text, re.DOTALL)
+    by_tag = client.get("/for-you", params={"tag": "agents"})
+    assert by_tag.status_code == 200 and "tagged \u201cagents\u201d" in by_tag.text
+    picked_by_tag = re.findall(r'<article class="card" data-paper-id="([^"]+)"', by_tag.text)
+    api_by_tag = client.get("/api/recommendations", params={"limit": 30, "tag": "agents"}).json()
+    assert picked_by_tag == [item["id"] for item in api_by_tag] and HF_PAPER not in picked_by_tag
+    assert all("among your papers tagged \u201cagents\u201d" in item["why"] for item in api_by_tag
+               if item["reasons"]["closest"])
+    unknown = client.get("/api/recommendations", params={"tag": "<b>nope</b>"})
+    assert unknown.status_code == 404 and "\u201cagents\u201d" in unknown.json()["error"]["message"]
+    page_unknown = client.get("/for-you", params={"tag": "<b>nope</b>"})
+    assert page_unknown.status_code == 404 and "<b>nope</b>" not in page_unknown.text  # escaped
+
 
 def test_a_vote_through_another_process_shows_on_the_voters_next_page(site: Settings, client: TestClient) -> None:
     """Two apps over one store stand for two web processes, each with its own cached trending ranking."""

@@ -27,7 +27,7 @@ from paperscope.config import Settings
 from paperscope.errors import InputError, PaperscopeError
 from paperscope.feed.trending import parse_period
 from paperscope.filter_input import parse_paper_filter
-from paperscope.limits import AUTHOR, CATEGORY, COLLECTION_NAME, PAPER_ID, SEARCH_QUERY, SECRET_TOKEN
+from paperscope.limits import AUTHOR, CATEGORY, COLLECTION_NAME, PAPER_ID, SEARCH_QUERY, SECRET_TOKEN, TAG
 from paperscope.models import Paper
 from paperscope.store import Store
 from paperscope.store.accounts import User
@@ -174,16 +174,18 @@ class McpTools:
             references=_page(self.services, store.cited_papers(paper.id, limit=limit, offset=offset), limit, offset),
             cited_by=_page(self.services, store.citing_papers(paper.id, limit=limit, offset=offset), limit, offset))
 
-    def recommend(self, ctx: Context, token: Token = None, limit: Limit = 10) -> list[dict[str, Any]]:
-        """Papers ranked for the token's owner from their library, votes and follows, each with the reason
-        (why); none they saved, upvoted or hid. [] when there is nothing to go on yet."""
+    def recommend(self, ctx: Context, token: Token = None, limit: Limit = 10,
+                  tag: Annotated[str | None, Bounded(TAG), Field(description=(
+                      "Rank from the papers of this one tag of the owner's alone"))] = None) -> list[dict[str, Any]]:
+        """Papers ranked for the token's owner from their library, votes and follows (or from one tag's papers),
+        each with the reason (why); none they saved, upvoted or hid. [] when there is nothing to go on yet."""
         user = self.token_user(token, ctx)
         cache = self.services.recommendations
         if cache is None:
             raise ToolError("Recommendations need the optional packages of the digest extra: "
                             "pip install 'paperscope[digest]'.")
         try:
-            picks = cache.recommend(self.services.store, self.services.settings, user.id, limit)
+            picks = cache.recommend(self.services.store, self.services.settings, user.id, limit, tag)
         except PaperscopeError as exc:
             raise ToolError(web_message(exc)) from None
         return [r.as_dict() for r in picks]

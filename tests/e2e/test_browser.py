@@ -140,6 +140,10 @@ def test_reader_signs_up_searches_upvotes_collects_and_signs_out(server: str, br
     assert page.locator("section.similar article.card").count() > 0
     _shot(page, "04-paper-upvoted")
 
+    page.fill("form[action$='/tags'] input[name=tag]", "robots")
+    page.click("form[action$='/tags'] button[type=submit]")
+    page.wait_for_selector("form[action$='/tags'] span.tag:text-is('robots')")
+
     title = page.locator("h1.title").inner_text()
     page.select_option("#add-to-collection select", value="")
     page.fill("#add-to-collection input[name=new_name]", "Robots to read")
@@ -148,6 +152,14 @@ def test_reader_signs_up_searches_upvotes_collects_and_signs_out(server: str, br
     assert page.locator("h1").inner_text() == "Robots to read"
     assert page.locator("article.card h2.title").inner_text().endswith(title)
     _shot(page, "05-collection")
+
+    page.goto(f"{server}/for-you")
+    page.click("#tag-picker a:text-is('robots')")  # recommendations from the tag's papers alone
+    page.wait_for_url("**/for-you?tag=robots")
+    assert "robots" in page.locator("h1").inner_text()
+    assert page.locator("article.card").count() > 0
+    assert "among your papers tagged \u201crobots\u201d" in page.locator("p.why").first.inner_text()
+    _shot(page, "05b-for-you-by-tag")
 
     page.goto(f"{server}/topics")
     page.wait_for_selector("#topic-map[data-ready=true] .scatterlayer .point")

@@ -51,8 +51,9 @@ class PaperscopeGroup(click.Group):
 def main(ctx: click.Context, db: str | None) -> None:
     """paperscope: a self-hosted research-paper radar.
 
-    Ingest papers from arXiv, Hugging Face daily papers, JSON Lines, BibTeX and pasted listings,
-    then search them, map their topics and follow what is trending.
+    Ingest papers from arXiv, Hugging Face daily papers, OpenAlex, Crossref, Semantic Scholar, PubMed,
+    bioRxiv/medRxiv, OpenReview, bulk snapshots, BibTeX, CSL-JSON, RIS and pasted listings; then search them,
+    map their topics, follow what is trending and get recommendations by e-mail, feed or webhook.
     """
     try:
         settings = Settings()

@@ -11,7 +11,7 @@ import click
 from paperscope.cli.context import AppContext, require_digest_extra
 from paperscope.cli.output import paper_line
 from paperscope.cli.webhooks import add_webhook, webhook_content
-from paperscope.store.digests import FollowKind, Frequency, SubscriptionKind
+from paperscope.store.digests import TAG_SECTIONS, FollowKind, Frequency, SubscriptionKind
 from paperscope.store.webhooks import WebhookFormat
 
 
@@ -20,6 +20,7 @@ class PlanJson(TypedDict):
     every: str
     hour: int
     active: bool
+    by_tag: bool
 
 
 class UserJson(TypedDict):
@@ -88,8 +89,8 @@ def users_list(app: AppContext, as_json: bool) -> None:
     for row in rows:
         plan = row["subscription"]
         what = ("no digest" if plan is None else
-                f"{plan['kind']} {plan['every']} at {plan['hour']:02d}:00" + ("" if plan["active"] else
-                                                                              " (unsubscribed)"))
+                f"{plan['kind']}{' by tag' if plan['by_tag'] else ''} {plan['every']} at {plan['hour']:02d}:00"
+                + ("" if plan["active"] else " (unsubscribed)"))
         tokens = f"{row['api_tokens']} token" + ("" if row["api_tokens"] == 1 else "s")
         sign_in = ("no password" if not row["can_sign_in"] else
                    f"locked for {-(-row['locked_for_seconds'] // 60)} min ({row['failed_sign_ins']} failed sign-ins)"
@@ -115,7 +116,8 @@ def _user_rows(app: AppContext) -> list[UserJson]:
                          "api_tokens": len(store.sessions.api_tokens(user.id)),
                          "subscribed": sub is not None and sub.active,
                          "subscription": None if sub is None else PlanJson(
-                             kind=sub.kind, every=sub.frequency, hour=sub.hour, active=sub.active),
+                             kind=sub.kind, every=sub.frequency, hour=sub.hour, active=sub.active,
+                             by_tag=sub.by_tag),
                          "failed_sign_ins": failures.events, "locked_for_seconds": failures.wait_seconds})
     return rows
 
@@ -225,6 +227,24 @@ def library_hide(app: AppContext, email: str, paper_ids: tuple[str, ...]) -> Non
     _set_library(app, email, paper_ids, "hidden")
 
 
+@library.command("tag")
+@click.argument("email")
+@click.argument("tag")
+@click.argument("paper_ids", nargs=-1, required=True)
+@click.pass_obj
+def library_tag(app: AppContext, email: str, tag: str, paper_ids: tuple[str, ...]) -> None:
+    """Tag papers for the user, which saves them too (`recommend --tag TAG` ranks from a tag's papers)."""
+    from paperscope.ids import parse_arxiv_id
+
+    ids = [parsed[0] if (parsed := parse_arxiv_id(p)) else p for p in paper_ids]
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        store.accounts.set_library_state(user.id, ids, "saved")  # every id checked before any is tagged
+        for paper_id in ids:
+            store.accounts.add_tag(user.id, paper_id, tag)
+    click.echo(f"tagged {len(ids)} papers \u201c{tag.strip()}\u201d for {user.email}")
+
+
 @library.command("import")
 @click.argument("email")
 @click.argument("source")
@@ -273,9 +293,11 @@ def library_list(app: AppContext, email: str, hidden: bool) -> None:
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many papers.")
 @click.option("--since", metavar="YYYY-MM-DD", help="Rank the papers stored since this date (default: since the "
               "user's last digest, or every paper before the first one).")
+@click.option("--tag", metavar="TAG", help="Rank from the papers of this one tag of the user's alone (as "
+              "arxiv-sanity does); the rest of the library and the follows do not steer it.")
 @click.option("--json", "as_json", is_flag=True, help='Print JSON: [{"id", "score", "why", ...}, ...].')
 @click.pass_obj
-def recommend(app: AppContext, email: str, limit: int, since: str | None, as_json: bool) -> None:
+def recommend(app: AppContext, email: str, limit: int, since: str | None, tag: str | None, as_json: bool) -> None:
     """Papers ranked for a user, each with the reason; never one from their library or hidden papers."""
     require_digest_extra()
     import datetime as dt
@@ -295,7 +317,7 @@ def recommend(app: AppContext, email: str, limit: int, since: str | None, as_jso
         start = dt.datetime.combine(since_date, dt.time(), tzinfo=dt.UTC) if since_date else None
         candidates = recommender.period_candidates(user.id, start)
         unembedded = sum(1 for c in candidates if c not in recommender.corpus.row)
-        results = recommender.recommend(user.id, candidates=candidates, limit=limit)
+        results = recommender.recommend(user.id, candidates=candidates, limit=limit, tag=tag)
     if unembedded:
         click.echo(f"note: {unembedded} papers of the period are not embedded yet; run paperscope index",
                    err=True)
@@ -328,6 +350,8 @@ def recommend(app: AppContext, email: str, limit: int, since: str | None, as_jso
               help="Day of a weekly digest.")
 @click.option("--papers", "max_papers", default=10, show_default=True, type=click.IntRange(1, 100),
               help="Papers per section of the digest (at most 50 in a webhook message).")
+@click.option("--by-tag", is_flag=True, help="Recommendations in a section for each of the user's tags (the "
+              f"{TAG_SECTIONS} largest), each ranked from that tag's papers alone, as arxiv-sanity sends them.")
 @click.option("--webhook", "webhook_url", metavar="URL", help="Deliver to this incoming webhook (a chat channel) "
               "or JSON endpoint instead of e-mail. It carries one thing: the trending papers (default), one --query, "
               "one --topic, or the user's recommendations (--kind personal).")
@@ -337,10 +361,13 @@ def recommend(app: AppContext, email: str, limit: int, since: str | None, as_jso
 @click.pass_obj
 def subscribe(app: AppContext, email: str, frequency: Frequency, queries: tuple[str, ...], authors: tuple[str, ...],
               topics: tuple[str, ...], trending: bool, kind: SubscriptionKind | None, hour: int, weekday: str,
-              max_papers: int, webhook_url: str | None, webhook_format: WebhookFormat) -> None:
+              max_papers: int, by_tag: bool, webhook_url: str | None, webhook_format: WebhookFormat) -> None:
     """Subscribe a user to e-mail digests (again, after an unsubscribe), and add what they follow; or, with
     --webhook, add a webhook that posts the digest to a chat channel or a JSON endpoint."""
     if webhook_url is not None:
+        if by_tag:
+            raise click.BadParameter("a webhook carries one list; --by-tag is for e-mail digests",
+                                     param_hint="--by-tag")
         if max_papers > 50:
             raise click.BadParameter("a webhook message carries at most 50 papers", param_hint="--papers")
         content, value = webhook_content(queries, topics, authors, trending, kind)
@@ -359,11 +386,11 @@ def subscribe(app: AppContext, email: str, frequency: Frequency, queries: tuple[
         for what, values in follows_given:
             for value in values:
                 store.digests.follow(user.id, what, value)
-        sub = store.digests.subscribe(user.id, kind=chosen, frequency=frequency,
-                                      hour=hour, weekday=days.index(weekday), max_papers=max_papers)
+        sub = store.digests.subscribe(user.id, kind=chosen, frequency=frequency, hour=hour,
+                                      weekday=days.index(weekday), max_papers=max_papers, by_tag=by_tag)
         follows = store.digests.follows_of(user.id)
     when = f"at {sub.hour:02d}:00 {user.timezone}" + (f" on {weekday.title()}s" if frequency == "weekly" else "")
-    click.echo(f"{user.email}: {sub.kind} digest, {sub.frequency} {when}"
+    click.echo(f"{user.email}: {sub.kind} digest{' by tag' if sub.by_tag else ''}, {sub.frequency} {when}"
                + (f"; follows: {', '.join(f'{f.kind} {f.value!r}' for f in follows)}" if follows else ""))
 
 

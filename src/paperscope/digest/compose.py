@@ -1,6 +1,8 @@
 """Compose one user's digest: pick the papers, render the HTML and plain-text templates, build the message.
 
-A digest has up to three sections: "For you" (the user's recommendations with their reasons), "Trending"
+A digest has up to three sections: "For you" (the user's recommendations with their reasons; for a subscription
+`by_tag`, one such section for each of the user's tags, as arxiv-sanity sends, each ranked from that tag's papers
+alone, recommend/engine.py), "Trending"
 (the period's upvoted papers ranked as the trending page ranks them: upvotes with a recency decay,
 feed/trending.py) and "Replies and mentions" (the user's unread notifications no e-mail told of yet, for a user
 whose e-mail choice is "digest"; digest/notify_mail.py). A digest with notifications only is sent too. Papers in
@@ -27,13 +29,13 @@ from paperscope.config import Settings
 from paperscope.digest.notify_mail import NotificationLine, notification_line
 from paperscope.digest.schedule import period_length
 from paperscope.digest.tokens import signing_key, unsubscribe_token
-from paperscope.errors import NothingToGoOn
+from paperscope.errors import InputError, NothingToGoOn
 from paperscope.feed.trending import Period, rank, total_upvotes
 from paperscope.ids import parse_arxiv_id
 from paperscope.models import Paper
-from paperscope.recommend.engine import Recommender
+from paperscope.recommend.engine import Recommendation, Recommender
 from paperscope.store import Store, TrendingCandidate
-from paperscope.store.digests import Subscription
+from paperscope.store.digests import TAG_SECTIONS, Subscription
 from paperscope.text import excerpt, html_text, math_as_text, plain_text, printable, safe_url
 
 EXCERPT_CHARS = 300
@@ -71,6 +73,7 @@ class Digest:
     slot: dt.datetime | None
     subject: str
     personal: list[DigestPaper] = field(default_factory=list)
+    by_tag: list[tuple[str, list[DigestPaper]]] = field(default_factory=list)  # `personal`, split by the tags
     trending: list[DigestPaper] = field(default_factory=list)
     notifications: list[NotificationLine] = field(default_factory=list)
     message: EmailMessage | None = None
@@ -78,6 +81,13 @@ class Digest:
     @property
     def paper_ids(self) -> list[str]:
         return [p.id for p in self.personal + self.trending]
+
+    @property
+    def personal_sections(self) -> list[tuple[str, list[DigestPaper]]]:
+        """(title, papers) of each section of recommendations: one for each tag, else "For you"."""
+        if self.by_tag:
+            return [(f"For your tag \u201c{tag}\u201d", papers) for tag, papers in self.by_tag]
+        return [("For you", self.personal)] if self.personal else []
 
     @property
     def notification_ids(self) -> list[int]:
@@ -185,14 +195,15 @@ class DigestComposer:
         digest = Digest(user_id=user_id, recipient=subscription.email,
                         idempotency_key=f"digest:{user_id}:{(slot or now).isoformat()}", slot=slot, subject="")
         if subscription.kind in ("personal", "both") and candidates:
-            try:
-                # The whole period, the same for the users of a run (the ranker builds its graph once), and
-                # this user's exclusions apart.
-                picks = self.recommender.recommend(user_id, candidates=period, exclude=exclude,
-                                                   limit=subscription.max_papers)
-            except NothingToGoOn:
-                picks = []
-            digest.personal = [digest_paper(r.paper, r.why.text(), base_url) for r in picks]
+            tags = self._tags_to_rank(user_id) if subscription.by_tag else []
+            for tag in tags:
+                picks = self._picks(user_id, period, exclude | set(digest.paper_ids), subscription.max_papers, tag)
+                if picks:
+                    digest.by_tag.append((tag, [digest_paper(r.paper, r.why.text(), base_url) for r in picks]))
+                    digest.personal += digest.by_tag[-1][1]
+            if not tags:
+                picks = self._picks(user_id, period, exclude, subscription.max_papers)
+                digest.personal = [digest_paper(r.paper, r.why.text(), base_url) for r in picks]
         if subscription.kind in ("trending", "both"):
             taken = set(digest.paper_ids)
             popular = trending_papers(self.store, [c for c in candidates if c not in taken], subscription.max_papers,
@@ -206,6 +217,21 @@ class DigestComposer:
         digest.subject = _subject(digest, subscription, now)
         digest.message = self.render(digest, subscription, now)
         return digest
+
+    def _picks(self, user_id: int, period: list[str], exclude: set[str], limit: int, tag: str | None = None
+               ) -> list[Recommendation]:
+        """The user's recommendations among the period's papers (from one tag's papers alone when given)."""
+        try:
+            # The whole period, the same for the users of a run (the ranker builds its graph once), and this
+            # user's exclusions apart.
+            return self.recommender.recommend(user_id, candidates=period, exclude=exclude, limit=limit, tag=tag)
+        except (NothingToGoOn, InputError):  # nothing to go on, or every paper of the tag hidden
+            return []
+
+    def _tags_to_rank(self, user_id: int) -> list[str]:
+        """The user's tags with the most papers first (by name among equals), at most `TAG_SECTIONS`."""
+        tags = self.store.accounts.tags_of(user_id)
+        return sorted(tags, key=lambda tag: (-len(tags[tag]), tag))[:TAG_SECTIONS]
 
     def _add_summaries(self, shown: list[DigestPaper]) -> None:
         """The stored LLM summaries of the digest's papers, where they have one (one query)."""

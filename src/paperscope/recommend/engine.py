@@ -40,7 +40,7 @@ import scipy.sparse as sp
 
 from paperscope.config import Settings
 from paperscope.embed.base import Embedder, document_text
-from paperscope.errors import Fix, NothingToGoOn
+from paperscope.errors import Fix, InputError, NothingToGoOn
 from paperscope.ids import author_key
 from paperscope.models import Paper
 from paperscope.recommend.mix import (
@@ -121,6 +121,7 @@ class Why:
     follows: list[str] = field(default_factory=list)  # e.g. 'your saved search "graph clustering"'
     topic: str | None = None
     signals: list[str] = field(default_factory=list)  # the signals that carried it (recommend/mix.py), weightiest first
+    positives: str = "in your library"  # where `closest` come from
 
     def text(self) -> str:
         parts = []
@@ -128,7 +129,7 @@ class Why:
             parts.append("matches " + " and ".join(self.follows))
         if self.closest:
             titles = " and ".join(f"\u201c{_short(c.title)}\u201d" for c in self.closest)
-            parts.append(f"close to {titles} in your library")
+            parts.append(f"close to {titles} {self.positives}")
         if self.terms:
             parts.append("shared terms: " + ", ".join(self.terms))
         if self.topic:
@@ -359,14 +360,16 @@ class Recommender:
     # Ranking -------------------------------------------------------------------------------
 
     def recommend(self, user_id: int, *, candidates: Iterable[str] | None = None, limit: int = 10,
-                  exclude: Iterable[str] = ()) -> list[Recommendation]:
+                  exclude: Iterable[str] = (), tag: str | None = None) -> list[Recommendation]:
         """The best `limit` papers for a user among `candidates` (default: every embedded paper), never one
-        from the user's library, hidden papers or `exclude`."""
+        from the user's library, hidden papers or `exclude`. With `tag`, that tag's papers alone are what the
+        ranking learns from (arxiv-sanity's per-tag recommendations): the rest of the library and the follows
+        do not steer it."""
         accounts = self.store.accounts
-        saved = accounts.library_ids(user_id, "saved")
-        positives_ids = list(dict.fromkeys(saved + accounts.voted_ids(user_id)))
+        library_ids = list(dict.fromkeys(accounts.library_ids(user_id, "saved") + accounts.voted_ids(user_id)))
         hidden_ids = accounts.library_ids(user_id, "hidden")
-        follows = self.store.digests.follows_of(user_id)
+        positives_ids = library_ids if tag is None else self.tagged(user_id, tag, hidden_ids)
+        follows = self.store.digests.follows_of(user_id) if tag is None else []
         queries = [f.value for f in follows if f.kind == "query"]
         authors = [f.value for f in follows if f.kind == "author"]
         author_records = [int(f.value) for f in follows if f.kind == "author_id" and f.value.isdigit()]
@@ -376,7 +379,7 @@ class Recommender:
                                 "nothing to recommend from.", fix=Fix.SEED_RECOMMENDATIONS)
         snapshot = self.snapshot  # one snapshot for the whole ranking, whatever `use` does meanwhile
         corpus = snapshot.corpus
-        skip = set(positives_ids) | set(hidden_ids) | set(exclude)
+        skip = set(library_ids) | set(positives_ids) | set(hidden_ids) | set(exclude)
         pool = corpus.ids if candidates is None else [i for i in dict.fromkeys(candidates) if i in corpus.row]
         mine = [i for i in pool if i not in skip]
         if not mine:
@@ -404,7 +407,8 @@ class Recommender:
             if ties:  # papers tied by citations to the library rise as a second ranking in a fusion (0077)
                 scores = _fused_with_ties(scores, candidate_ids, ties, self.settings.rrf_k)
         else:
-            mix = self.mix_of(user_id, snapshot, library, hidden_ids, positives_ids, signals, neighbours)
+            mix = (self.mix_of(user_id, snapshot, library, hidden_ids, positives_ids, signals, neighbours)
+                   if tag is None else self.stored_mix(user_id))
             if ranked:
                 terms = {name: reciprocal_ranks(ranker.scores(corpus, signals), self.settings.rrf_k)
                          for name, ranker in self.rankers.items() if mix.weights[name] > 0}
@@ -437,6 +441,8 @@ class Recommender:
         for k in order:
             paper_id = candidate_ids[k]
             why = self._why(snapshot, signals, library, int(signals.candidates[k]), queries)
+            if tag is not None:
+                why.positives = f"among your papers tagged \u201c{tag}\u201d"
             if paper_id in followed_author:
                 why.follows.append(f"your followed author {followed_author[paper_id]}")
             if paper_id in ties:
@@ -465,6 +471,28 @@ class Recommender:
             shown += [k for k in chunk if candidate_ids[k] in papers][:limit - len(shown)]
             start, batch = start + len(chunk), batch * 4
         return shown, papers
+
+    def tagged(self, user_id: int, tag: str, hidden_ids: list[str]) -> list[str]:
+        """The papers the user gave `tag` and has not hidden since; an `InputError` naming their tags when they
+        have no such tag."""
+        tags = self.store.accounts.tags_of(user_id)
+        if tag not in tags:
+            known = (", ".join(f"\u201c{t}\u201d" for t in tags)
+                     or "none yet (tag papers on their pages, or with paperscope library tag)")
+            raise InputError(f"There is no tag \u201c{tag}\u201d in this library; its tags: {known}.")
+        hidden = set(hidden_ids)
+        papers = [paper_id for paper_id in tags[tag] if paper_id not in hidden]
+        if not papers:
+            raise InputError(f"Every paper tagged \u201c{tag}\u201d is marked \u201cnot interested\u201d, so the "
+                             "tag has nothing to rank from: save one of them again, or tag other papers.")
+        return papers
+
+    def stored_mix(self, user_id: int) -> Mix:
+        """The mix picked for the user's whole library (picked again beside the other users' evidence), else the
+        instance's: what ranks a tag's papers, too few to weigh a mix of their own."""
+        stored = self.store.accounts.signal_mix(user_id)
+        prior = self.instance().for_user(user_id)
+        return self.chooser.repick(Mix.from_dict(stored[1]), prior) if stored else self.chooser.instance_mix(prior)
 
     def mix_of(self, user_id: int, snapshot: CorpusSnapshot, library: np.ndarray, hidden_ids: list[str],
                positives_ids: list[str], signals: Signals, neighbours: dict[str, list[tuple[str, int]]]) -> Mix:

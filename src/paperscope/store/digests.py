@@ -41,6 +41,8 @@ FREQUENCIES: tuple[Frequency, ...] = ("daily", "weekly")
 FOLLOW_KINDS: tuple[FollowKind, ...] = ("query", "author", "author_id", "topic")
 
 
+TAG_SECTIONS = 10  # a digest `by_tag` ranks the user's largest tags, at most this many
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     user_id: int
@@ -55,6 +57,7 @@ class Subscription:
     last_slot: dt.datetime | None
     last_digest_at: dt.datetime | None
     created_at: dt.datetime
+    by_tag: bool = False  # a section of recommendations for each of the user's tags, as arxiv-sanity sends
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +99,7 @@ class DigestStore:
     # Subscriptions ---------------------------------------------------------------------------
 
     def subscribe(self, user_id: int, *, kind: SubscriptionKind = "personal", frequency: Frequency = "daily",
-                  hour: int = 7, weekday: int = 0, max_papers: int = 10) -> Subscription:
+                  hour: int = 7, weekday: int = 0, max_papers: int = 10, by_tag: bool = False) -> Subscription:
         """Create or change the user's subscription and make it active again."""
         if kind not in SUBSCRIPTION_KINDS:
             raise InputError(f"Unknown digest kind {kind!r}: use one of {', '.join(SUBSCRIPTION_KINDS)}.")
@@ -107,7 +110,7 @@ class DigestStore:
         if not 1 <= max_papers <= 100:
             raise InputError("A digest carries 1 to 100 papers.")
         values = dict(kind=kind, frequency=frequency, hour=hour, weekday=weekday, max_papers=max_papers,
-                      active=True, updated_at=utc_now())
+                      by_tag=by_tag, active=True, updated_at=utc_now())
         with write_transaction(self.engine) as conn:
             exists = conn.execute(sa.select(subscriptions.c.user_id)
                                   .where(subscriptions.c.user_id == user_id)).first()
@@ -324,7 +327,7 @@ class DigestStore:
                              max_papers=r["max_papers"], active=bool(r["active"]),
                              last_slot=as_utc_or_none(r["last_slot"]),
                              last_digest_at=as_utc_or_none(r["last_digest_at"]),
-                             created_at=as_utc(r["created_at"]))
+                             created_at=as_utc(r["created_at"]), by_tag=bool(r["by_tag"]))
                 for r in conn.execute(query).mappings()]
 
 

@@ -343,6 +343,7 @@ subscriptions = Table(
     Column("last_digest_at", DateTime(timezone=True)),  # when it was composed: later papers are "new"
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("by_tag", Boolean, nullable=False, default=False, server_default=false()),  # a section for each tag
 )
 
 # What a user follows: a saved search (query), an author, or a topic of the topic map (its id as text).

@@ -26,7 +26,12 @@ def get_user(request: Request, services: ServicesDep) -> User | None:
 
 
 def require_user(request: Request, services: ServicesDep) -> User:
-    user = session_user(request, services)
+    return signed_in(request, session_user(request, services))
+
+
+def signed_in(request: Request, user: User | None) -> User:
+    """The signed-in user, or the redirect to sign in. A page route with query parameters takes `CurrentUser` and
+    calls this in its body, so that a malformed parameter is answered 422 before anyone is asked to sign in."""
     if user is None:
         raise SignInRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
     return user

@@ -74,15 +74,16 @@ class StoreRecommender:
             refresh.join(timeout)
         return self._refresh is None
 
-    def recommend(self, user_id: int, limit: int) -> list[Recommendation]:
+    def recommend(self, user_id: int, limit: int, tag: str | None = None) -> list[Recommendation]:
         recommender = self.ready(user_id)
         with self._ranking:
-            return _rank(recommender, user_id, limit)
+            return _rank(recommender, user_id, limit, tag)
 
 
-def _rank(recommender: Recommender, user_id: int, limit: int) -> list[Recommendation]:
+def _rank(recommender: Recommender, user_id: int, limit: int, tag: str | None = None) -> list[Recommendation]:
     try:
-        return recommender.recommend(user_id, candidates=recommender.period_candidates(user_id), limit=limit)
+        return recommender.recommend(user_id, candidates=recommender.period_candidates(user_id), limit=limit,
+                                     tag=tag)
     except NothingToGoOn:
         return []
 
@@ -103,9 +104,11 @@ class RecommendationCache:
                 entry = self._recommenders[id(store)] = StoreRecommender(store, settings, self.corpus_loader)
             return entry
 
-    def recommend(self, store: Store, settings: Settings, user_id: int, limit: int) -> list[Recommendation]:
-        """The user's picks among the papers new since their last digest; [] when there is nothing to go on."""
-        return self.for_store(store, settings).recommend(user_id, limit)
+    def recommend(self, store: Store, settings: Settings, user_id: int, limit: int, tag: str | None = None
+                  ) -> list[Recommendation]:
+        """The user's picks among the papers new since their last digest (learnt from one `tag`'s papers alone
+        when given: an `InputError` if the user has no such tag); [] when there is nothing to go on."""
+        return self.for_store(store, settings).recommend(user_id, limit, tag)
 
     def wait_for_refresh(self, timeout: float | None = None) -> bool:
         """Wait for the refreshes under way to end; whether none is under way now."""

@@ -12,13 +12,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperscope import throttle
 from paperscope.auth import MAX_PASSWORD_LENGTH, hash_password, verify_password
-from paperscope.errors import EmailTaken, InputError, SignInRequired
+from paperscope.errors import EmailTaken, InputError
 from paperscope.feed.bibtex import to_bibtex
 from paperscope.limits import DISPLAY_NAME, NOTES_QUERY, TIMEZONE
-from paperscope.store.accounts import User
 from paperscope.store.notes import READING_STATES
 from paperscope.web.bounded import Bounded
-from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
+from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep, signed_in
 from paperscope.web.markdown import render_markdown
 from paperscope.web.pages import cards, page, refusal_page
 from paperscope.web.params import RecordId
@@ -110,14 +109,14 @@ NotesSearch = Annotated[str, Query(description="Search your notes for these word
 @router.get("/me", response_class=HTMLResponse, summary="Your library, notes, collections, tags and settings")
 def me(request: Request, services: ServicesDep, user: CurrentUser, reading: ReadingFilter = None,
        q: NotesSearch = "") -> HTMLResponse:
-    return _me_page(request, services, _signed_in(request, user), reading=reading, notes_query=q)
+    return _me_page(request, services, signed_in(request, user), reading=reading, notes_query=q)
 
 
 @router.get("/me/library/bibtex", summary="BibTeX of your library, with your notes", response_class=Response,
             responses={200: {"content": {"application/x-bibtex": {}}}})
 def library_bibtex(request: Request, services: ServicesDep, user: CurrentUser, reading: ReadingFilter = None
                    ) -> Response:
-    user = _signed_in(request, user)
+    user = signed_in(request, user)
     ids = (services.store.notes.library_by_reading(user.id, reading) if reading
            else services.store.accounts.library_ids(user.id, "saved"))
     found = services.store.get_papers(ids)
@@ -125,14 +124,6 @@ def library_bibtex(request: Request, services: ServicesDep, user: CurrentUser, r
     return Response(to_bibtex(papers, services.store.notes.notes_of(user.id, ids)),
                     media_type="application/x-bibtex; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="library.bib"'})
-
-
-def _signed_in(request: Request, user: User | None) -> User:
-    """The signed-in user, or the redirect to sign in. Taken in the route's body rather than as a dependency, so
-    that a malformed query parameter is answered 422 before anyone is asked to sign in."""
-    if user is None:
-        raise SignInRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
-    return user
 
 
 def _me_page(request: Request, services: ServicesDep, user: RequiredUser, *, error: str | None = None,

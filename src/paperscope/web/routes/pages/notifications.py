@@ -10,9 +10,9 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperscope.discussion.wording import KIND_TEXT, comment_excerpt
-from paperscope.errors import InputError, SignInRequired
+from paperscope.errors import InputError
 from paperscope.store.notifications import EMAIL_CHOICES, PAGE_SIZE
-from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep
+from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep, signed_in
 from paperscope.web.lookups import get_paper
 from paperscope.web.pages import page
 from paperscope.web.params import PaperIdPath
@@ -24,8 +24,7 @@ router = APIRouter(tags=["notifications"])
 @router.get("/notifications", response_class=HTMLResponse, summary="Your notifications: unread first, newest first")
 def notifications_page(request: Request, services: ServicesDep, user: CurrentUser,
                        page_number: Annotated[int, Query(alias="page", ge=1, le=1000)] = 1) -> HTMLResponse:
-    if user is None:  # asked in the body, so that a malformed `page` is answered 422 before anyone signs in
-        raise SignInRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    user = signed_in(request, user)
     store = services.store.notifications
     offset = (page_number - 1) * PAGE_SIZE
     items = store.list_for(user.id, limit=PAGE_SIZE, offset=offset)

@@ -1,20 +1,21 @@
 """Recommendations as pages: `/for-you`, the signed-in user's recommendations among the papers new since their
 last digest, each with the reason it was picked (the same ranking as the digest, the private feed and
-/api/recommendations), and the follows that steer them: `POST /follows` follows or unfollows a topic (the
-button on a topic page), a search (on the search page) or an author."""
+/api/recommendations; `/for-you?tag=TAG` learns from one tag's papers alone, as arxiv-sanity does), and the
+follows that steer them: `POST /follows` follows or unfollows a topic (the button on a topic page), a search
+(on the search page) or an author."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperscope.errors import InputError
-from paperscope.limits import FOLLOW_VALUE
+from paperscope.limits import FOLLOW_VALUE, TAG
 from paperscope.store.digests import Follow
 from paperscope.web.bounded import Bounded
-from paperscope.web.deps import CsrfChecked, RequiredUser, ServicesDep
+from paperscope.web.deps import CsrfChecked, CurrentUser, RequiredUser, ServicesDep, signed_in
 from paperscope.web.pages import cards, page
 from paperscope.web.security import safe_next
 from paperscope.web.services import Services
@@ -25,9 +26,15 @@ PAGE_SIZE = 30
 
 
 @router.get("/for-you", response_class=HTMLResponse, summary="Papers recommended for the signed-in user")
-def for_you(request: Request, services: ServicesDep, user: RequiredUser) -> HTMLResponse:
+def for_you(request: Request, services: ServicesDep, user: CurrentUser,
+            tag: Annotated[str | None, Query(description="Rank from this tag's papers alone"), Bounded(TAG)] = None
+            ) -> HTMLResponse:
+    user = signed_in(request, user)
     cache = services.recommendations
-    picks = cache.recommend(services.store, services.settings, user.id, PAGE_SIZE) if cache else []
+    try:
+        picks = cache.recommend(services.store, services.settings, user.id, PAGE_SIZE, tag) if cache else []
+    except InputError as exc:
+        raise HTTPException(404, str(exc)) from None
     follows = services.store.digests.follows_of(user.id)
     return page(request, services, "for_you.html", {
         "items": list(zip(cards(services, user, [pick.paper for pick in picks]), [pick.why.text() for pick in picks],
@@ -35,6 +42,8 @@ def for_you(request: Request, services: ServicesDep, user: RequiredUser) -> HTML
         "available": cache is not None,
         "library_size": len(services.store.accounts.library_ids(user.id)),
         "follows": [(f, _label(services, f)) for f in follows],
+        "tags": list(services.store.accounts.tags_of(user.id)),
+        "tag": tag,
     })
 
 
