@@ -39,9 +39,8 @@ OutboxState = Literal["pending", "sending", "sent", "failed"]
 SUBSCRIPTION_KINDS: tuple[SubscriptionKind, ...] = ("personal", "trending", "both")
 FREQUENCIES: tuple[Frequency, ...] = ("daily", "weekly")
 FOLLOW_KINDS: tuple[FollowKind, ...] = ("query", "author", "author_id", "topic")
-
-
 TAG_SECTIONS = 10  # a digest `by_tag` ranks the user's largest tags, at most this many
+
 
 @dataclass(frozen=True, slots=True)
 class Subscription:
