@@ -26,6 +26,7 @@ from paperscope.digest.webhooks import (
     deliver_webhooks,
     verify_signature,
 )
+from paperscope.errors import InputError
 from paperscope.models import Paper
 from paperscope.store import Store, open_store
 from paperscope.store.schema import webhooks as webhooks_table
@@ -277,7 +278,11 @@ def test_subscribe_with_a_webhook_on_the_command_line(database_url: str) -> None
     for args, message in [(("--webhook", "ftp://files.example.org/x"), "must start with https://"),
                           (("--webhook", url, "--query", "a", "--topic", "1"), "A webhook carries one thing"),
                           (("--webhook", url, "--topic", "99"), "there is no topic '99'"),
-                          (("--webhook", "https://x.example/" + "a" * 2001), "at most 2,000 characters")]:
+                          (("--webhook", "https://x.example/" + "a" * 2001), "at most 2,000 characters"),
+                          (("--webhook", url, "--tag", "vision"), "give --kind personal too"),
+                          (("--webhook", url, "--kind", "personal", "--tag", "vision"), "no tag 'vision' (value)"),
+                          (("--webhook", url, "--by-tag"), "--by-tag is for e-mail digests"),
+                          (("--tag", "vision",), "an e-mail digest takes --by-tag")]:
         refused = run_cli(database_url, "subscribe", "ada@example.org", *args)
         assert refused.returncode != 0 and message in refused.stderr, (args, refused.stderr)
     removed = run_cli(database_url, "webhooks", "remove", "ada@example.org", "1")
@@ -310,7 +315,7 @@ def test_a_search_a_topic_and_recommendations_each_carry_their_papers(
     from paperscope.ingest.pipeline import Ingester
 
     settings = settings_for(database_url, index_dir=str(tmp_path / "indexes"))
-    for path in ("/search", "/topic", "/personal"):
+    for path in ("/search", "/topic", "/personal", "/tagged"):
         fixture_server.route(path, lambda _: Reply(200))
     with open_store(database_url) as store:
         Ingester(store, settings).ingest(str(FIXTURES / "digest_papers.jsonl"))
@@ -320,8 +325,17 @@ def test_a_search_a_topic_and_recommendations_each_carry_their_papers(
         hook(store, fixture_server.url + "/topic", format="json", content="topic", value="3", max_papers=3)
         personal = hook(store, fixture_server.url + "/personal", format="json", content="personal")
         store.accounts.set_library_state(personal.user_id, [GRAPH[0]], "saved")
+        bob = store.accounts.create_user("bob@example.org")
+        with pytest.raises(InputError, match="no tag 'speech' \\(value\\); your tags: none yet"):
+            hook(store, fixture_server.url + "/tagged", "bob@example.org", format="json", content="personal",
+                 value="speech")
+        store.accounts.add_tag(bob.id, SPEECH[0], "speech")
+        store.accounts.set_library_state(bob.id, [ROBOTS[0]], "saved")  # in the library, not in the tag
+        tagged = hook(store, fixture_server.url + "/tagged", "bob@example.org", format="json", content="personal",
+                      value=" speech ")
+        assert tagged.value == "speech" and tagged.describe() == "your recommendations from the tag 'speech'"
         report = send_webhook_digests(store, settings, now=now)
-    assert len(report.delivery.sent) == 3
+    assert len(report.delivery.sent) == 4
     [search] = bodies(fixture_server, "/search")
     assert sorted(p["id"] for p in search["papers"]) == SPEECH  # type: ignore[union-attr, index]
     assert search["link"] == "https://papers.example.org/search?q=speech+recognition"
@@ -333,6 +347,11 @@ def test_a_search_a_topic_and_recommendations_each_carry_their_papers(
     picked = [p["id"] for p in mine["papers"]]  # type: ignore[union-attr, index]
     assert GRAPH[0] not in picked and set(picked[:3]) <= set(GRAPH[1:])  # the library's neighbours first
     assert "recommended for you" in str(mine["title"])
+    [by_tag] = bodies(fixture_server, "/tagged")
+    assert set(p["id"] for p in by_tag["papers"][:3]) <= set(SPEECH[1:])  # type: ignore[index, union-attr]
+    assert "from your tag 'speech'" in str(by_tag["title"]) and by_tag["link"] == \
+        "https://papers.example.org/for-you?tag=speech"
+    assert by_tag["content"] == {"kind": "personal", "value": "speech"}
 
 
 def robot_topic(store: Store) -> None:

@@ -354,14 +354,17 @@ def recommend(app: AppContext, email: str, limit: int, since: str | None, tag: s
               f"{TAG_SECTIONS} largest), each ranked from that tag's papers alone, as arxiv-sanity sends them.")
 @click.option("--webhook", "webhook_url", metavar="URL", help="Deliver to this incoming webhook (a chat channel) "
               "or JSON endpoint instead of e-mail. It carries one thing: the trending papers (default), one --query, "
-              "one --topic, or the user's recommendations (--kind personal).")
+              "one --topic, or the user's recommendations (--kind personal, from one --tag's papers when given).")
+@click.option("--tag", metavar="TAG", help="With --webhook and --kind personal: recommendations ranked from this "
+              "tag's papers alone (an e-mail digest takes --by-tag).")
 @click.option("--format", "webhook_format", type=click.Choice(["slack", "mattermost", "discord", "teams", "json"]),
               default="slack", show_default=True, help="The webhook's service (teams: a Workflows webhook), or "
               "json: paperscope's payload signed with HMAC-SHA256 (the secret is printed once).")
 @click.pass_obj
 def subscribe(app: AppContext, email: str, frequency: Frequency, queries: tuple[str, ...], authors: tuple[str, ...],
               topics: tuple[str, ...], trending: bool, kind: SubscriptionKind | None, hour: int, weekday: str,
-              max_papers: int, by_tag: bool, webhook_url: str | None, webhook_format: WebhookFormat) -> None:
+              max_papers: int, by_tag: bool, webhook_url: str | None, tag: str | None,
+              webhook_format: WebhookFormat) -> None:
     """Subscribe a user to e-mail digests (again, after an unsubscribe), and add what they follow; or, with
     --webhook, add a webhook that posts the digest to a chat channel or a JSON endpoint."""
     if webhook_url is not None:
@@ -370,9 +373,12 @@ def subscribe(app: AppContext, email: str, frequency: Frequency, queries: tuple[
                                      param_hint="--by-tag")
         if max_papers > 50:
             raise click.BadParameter("a webhook message carries at most 50 papers", param_hint="--papers")
-        content, value = webhook_content(queries, topics, authors, trending, kind)
+        content, value = webhook_content(queries, topics, authors, trending, kind, tag)
         add_webhook(app, email, webhook_url, webhook_format, content, value, frequency, hour, weekday, max_papers)
         return
+    if tag is not None:
+        raise click.BadParameter("--tag picks a webhook's tag; an e-mail digest takes --by-tag (a section for each "
+                                 "tag)", param_hint="--tag")
     days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
     chosen: SubscriptionKind = kind or ("both" if trending else "personal")
     with app.store() as store:

@@ -13,9 +13,13 @@ WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 
 def webhook_content(queries: tuple[str, ...], topics: tuple[str, ...], authors: tuple[str, ...], trending: bool,
-                    kind: str | None) -> tuple[WebhookContent, str | None]:
+                    kind: str | None, tag: str | None = None) -> tuple[WebhookContent, str | None]:
     """What a webhook carries, from `subscribe`'s options: one followed search, one topic, the user's
-    recommendations (`--kind personal`) or, by default, the trending papers."""
+    recommendations (`--kind personal`, from one `--tag`'s papers alone when given) or, by default, the trending
+    papers."""
+    if tag is not None and kind != "personal":
+        raise click.BadParameter("--tag picks the tag of the user's recommendations: give --kind personal too",
+                                 param_hint="--tag")
     if authors:
         raise click.BadParameter("a webhook carries trending papers, one search, one topic or the user's "
                                  "recommendations, not an author: follow the author in a search instead",
@@ -23,7 +27,7 @@ def webhook_content(queries: tuple[str, ...], topics: tuple[str, ...], authors: 
     chosen: list[tuple[WebhookContent, str | None]] = [("query", q) for q in queries]
     chosen += [("topic", t) for t in topics]
     if kind == "personal":
-        chosen.append(("personal", None))
+        chosen.append(("personal", tag))
     if trending or kind in ("trending", "both"):
         chosen.append(("trending", None))
     if len(chosen) > 1:

@@ -109,6 +109,9 @@ class ChannelComposer:
             topic = self.store.topics.get_topic(topic_id)
             name = f"in topic {topic_id}" + (f" ({topic.label})" if topic is not None else "")
             return self._listed(ids, f"New {name}."), name, f"{base}/topics/{quote(str(topic_id))}"
+        if webhook.value:  # one tag's recommendations
+            return self._personal(webhook, candidates), f"recommended from your tag {webhook.value!r}", \
+                f"{base}/for-you?{urlencode({'tag': webhook.value})}"
         return self._personal(webhook, candidates), "recommended for you", f"{base}/for-you"
 
     def _searched(self, query: str, candidates: list[str], limit: int) -> list[str]:
@@ -135,8 +138,8 @@ class ChannelComposer:
                    | set(accounts.voted_ids(webhook.user_id)))
         try:
             picks = self.recommender().recommend(webhook.user_id, candidates=candidates, exclude=exclude,
-                                                 limit=webhook.max_papers)
-        except NothingToGoOn:
+                                                 limit=webhook.max_papers, tag=webhook.value)
+        except (NothingToGoOn, InputError):  # nothing to go on; or the tag is gone, or all its papers hidden
             return []
         return [self._paper(r.paper, r.why.text()) for r in picks]
 

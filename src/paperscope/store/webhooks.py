@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from paperscope.errors import InputError
-from paperscope.limits import FOLLOW_VALUE, WEBHOOK_URL
+from paperscope.limits import FOLLOW_VALUE, TAG, WEBHOOK_URL
 from paperscope.store.db import as_utc, as_utc_or_none, inserted_id, utc_now, write_transaction
 from paperscope.store.digests import FREQUENCIES, Frequency, OutboxMessage, message_from_row
-from paperscope.store.schema import outbox, users, webhooks
+from paperscope.store.schema import outbox, tags, users, webhooks
 
 WebhookFormat = Literal["slack", "mattermost", "discord", "teams", "json"]
 WebhookContent = Literal["trending", "query", "topic", "personal"]
@@ -68,6 +68,8 @@ class Webhook:
             return f"new papers for the search {self.value!r}"
         if self.content == "topic":
             return f"new papers in topic {self.value}"
+        if self.content == "personal" and self.value:
+            return f"your recommendations from the tag {self.value!r}"
         return "trending papers" if self.content == "trending" else "your recommendations"
 
 
@@ -140,6 +142,8 @@ class WebhookStore:
                        webhooks.c.content == content,
                        webhooks.c.value.is_(None) if value is None else webhooks.c.value == value)
         with write_transaction(self.engine) as conn:
+            if content == "personal" and value is not None:
+                _require_tag(conn, user_id, value)
             existing = conn.execute(sa.select(webhooks.c.id).where(same)).scalar_one_or_none()
             if existing is not None:
                 conn.execute(webhooks.update().where(webhooks.c.id == existing).values(**values))
@@ -283,9 +287,20 @@ class WebhookStore:
                 for r in conn.execute(query).mappings()]
 
 
+def _require_tag(conn: Connection, user_id: int, tag: str) -> None:
+    names = list(conn.execute(sa.select(tags.c.tag).where(tags.c.user_id == user_id).distinct()
+                              .order_by(tags.c.tag)).scalars())
+    if tag not in names:
+        known = ", ".join(repr(name) for name in names[:20]) or "none yet"
+        raise InputError(f"You have no tag {tag!r} (value); your tags: {known}.")
+
+
 def _checked_value(content: WebhookContent, value: str | None) -> str | None:
-    if content in ("trending", "personal"):
+    if content == "trending":
         return None
+    if content == "personal":  # optional: one tag, whose papers alone the recommendations learn from
+        tag = (value or "").strip()  # as tags are stored (store/accounts.py)
+        return TAG.check(tag) if tag else None
     cleaned = " ".join((value or "").split())
     if not cleaned:
         what = "the search to follow" if content == "query" else "the topic id"
