@@ -210,6 +210,7 @@ def test_library_tags_not_interested_and_user_page(client: TestClient) -> None:
     client.post(f"/papers/{MATH_ID}/library", data={"action": "hide", "csrf_token": token})
     me = client.get("/me").text
     assert "to-read" in me and f'data-paper-id="{HF_PAPER}"' in me  # a tag saves the paper to the library
+    assert 'href="/for-you?tag=to-read"' in me  # each tag links to the recommendations from its papers
     feed = re.search(r'<code id="private-feed">http://localhost:8000(/feeds/users/[^<]+\.xml)</code>', me)
     assert feed and client.get(feed.group(1)).status_code == 200  # the digest stage's feed, included
     assert client.get("/api/recommendations").status_code == 200
