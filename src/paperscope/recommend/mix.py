@@ -39,8 +39,8 @@ from paperscope.recommend.rankers import Corpus, GraphRanker, LinearRanker, Rank
 SIGNALS = ("model", "words", "graph", "citations")
 #: How a reason names each signal.
 SIGNAL_NAMES = {"model": "the text model", "words": "shared words (TF-IDF)",
-                "graph": "papers near your library in the paper graph",
-                "citations": "citation ties to your library"}
+                "graph": "papers near yours in the paper graph",
+                "citations": "citation ties to your papers"}
 DEFAULT_MIX: dict[str, float] = {"model": 1.0, "words": 0.0, "graph": 1.0, "citations": 1.0}
 LEVELS = (0.0, 0.5, 1.0)
 WORDS_LEVELS = (0.0, 0.5, 1.0, 2.0)  # the words SVM's weights on the menu; 2: led by the words (decision 0140)
