@@ -75,6 +75,9 @@ def test_library_recommend_and_subscribe(tmp_path: Path) -> None:
     by_tag = json.loads(cli.invoke(main, ["recommend", "ada@example.org", "--tag", "speech", "--json"]).output)
     assert {r["id"] for r in by_tag[:2]} == {"2601.00010", "2601.00011"}  # no tag reached 00010 above
     assert not {r["id"] for r in by_tag} & {"2601.00008", "2601.00009", "2601.00012", "2601.00013"}
+    untagged = cli.invoke(main, ["library", "untag", "ada@example.org", "speech", "2601.00009", "2601.00010"])
+    assert untagged.exit_code == 0 and "took the tag \u201cspeech\u201d off 1 of 2 papers" in untagged.output
+    assert "2601.00009" in cli.invoke(main, ["library", "list", "ada@example.org"]).output  # still saved
     no_tag = cli.invoke(main, ["recommend", "ada@example.org", "--tag", "robots"])
     assert no_tag.exit_code == 1 and "no tag \u201crobots\u201d" in no_tag.output
     assert "its tags: \u201cspeech\u201d" in no_tag.output

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from paperscope.config import Settings
 from paperscope.errors import InputError
-from paperscope.limits import NOTE
+from paperscope.limits import NOTE, TAG
 from paperscope.models import Paper
 from paperscope.store import Store, open_store
 from paperscope.web.markdown import render_markdown
@@ -222,6 +222,27 @@ def test_the_reading_state_api(client: TestClient) -> None:
     assert client.put(f"/api/papers/{MATH_ID}/reading", json={"state": "done"}, headers=ann).status_code == 422
     assert client.get("/api/library", headers=ann).json() == [{"paper_id": MATH_ID, "state": "reading"}]
     assert client.get("/api/library?reading=read", headers=ann).json() == []
+
+
+@pytest.mark.search_backend  # the web tests' site, indexed
+def test_the_tags_api_tags_lists_and_untags_your_papers_only(client: TestClient) -> None:
+    ann = _token_client(client, "notes-api-tags@example.org")
+    ben = _token_client(TestClient(client.app), "notes-api-tags-ben@example.org")
+    url = f"/api/papers/{MATH_ID}/tags"
+    tagged = client.post(url, json={"tag": "<i>proofs</i>"}, headers=ann)
+    assert tagged.status_code == 200 and tagged.json() == {"paper_id": MATH_ID, "tags": ["<i>proofs</i>"]}
+    client.post(f"/api/papers/{TEX_ID}/tags", json={"tag": "<i>proofs</i>"}, headers=ann)
+    assert client.get("/api/tags", headers=ann).json() == [{"tag": "<i>proofs</i>", "paper_ids": [MATH_ID, TEX_ID]}]
+    assert MATH_ID in {r["paper_id"] for r in client.get("/api/library", headers=ann).json()}  # tagging saves
+    assert client.get("/api/tags", headers=ben).json() == []
+    assert client.delete(url, params={"tag": "<i>proofs</i>"}, headers=ben).status_code == 404  # not ben's tag
+    assert client.post(url, json={"tag": "x" * (TAG.max_length + 1)}, headers=ann).status_code == 422
+    assert client.post(url, json={"tag": ""}, headers=ann).status_code == 422
+    assert TestClient(client.app).get("/api/tags").status_code == 401
+    assert client.delete(url, params={"tag": "<i>proofs</i>"}, headers=ann).status_code == 204
+    assert client.get("/api/tags", headers=ann).json() == [{"tag": "<i>proofs</i>", "paper_ids": [TEX_ID]}]
+    assert MATH_ID in {r["paper_id"] for r in client.get("/api/library", headers=ann).json()}  # still saved
+    assert client.delete(url, params={"tag": "<i>proofs</i>"}, headers=ann).status_code == 404
 
 
 # BibTeX ------------------------------------------------------------------------------------------------------

@@ -278,6 +278,13 @@ def test_for_you_page_recommends_with_reasons_and_skips_the_library(client: Test
     page_unknown = client.get("/for-you", params={"tag": "<b>nope</b>"})
     assert page_unknown.status_code == 404 and "<b>nope</b>" not in page_unknown.text  # escaped
 
+    paper_page = client.get(f"/papers/{HF_PAPER}").text
+    assert re.search(r'<span class="tag">agents</span>\s*<form method="post" action="/papers/[^"]+/untag"', paper_page)
+    untag = {"tag": "agents", "csrf_token": csrf(client, f"/papers/{HF_PAPER}")}
+    assert client.post(f"/papers/{HF_PAPER}/untag", data=untag, follow_redirects=False).status_code == 303
+    assert client.get("/for-you", params={"tag": "agents"}).status_code == 404  # the tag is gone ...
+    assert f'data-paper-id="{HF_PAPER}"' in client.get("/me").text  # ... and the paper is still saved
+
 
 def test_a_vote_through_another_process_shows_on_the_voters_next_page(site: Settings, client: TestClient) -> None:
     """Two apps over one store stand for two web processes, each with its own cached trending ranking."""

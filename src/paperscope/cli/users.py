@@ -198,10 +198,15 @@ def library() -> None:
     """Save papers to a user's library, mark them "not interested", or import a reference manager's library."""
 
 
-def _set_library(app: AppContext, email: str, paper_ids: tuple[str, ...], state: str) -> None:
+def _paper_ids(paper_ids: tuple[str, ...]) -> list[str]:
+    """The ids as stored: an arXiv id without its version or prefix (`2503.11731v2`, `arXiv:2503.11731`)."""
     from paperscope.ids import parse_arxiv_id
 
-    ids = [parsed[0] if (parsed := parse_arxiv_id(p)) else p for p in paper_ids]
+    return [parsed[0] if (parsed := parse_arxiv_id(p)) else p for p in paper_ids]
+
+
+def _set_library(app: AppContext, email: str, paper_ids: tuple[str, ...], state: str) -> None:
+    ids = _paper_ids(paper_ids)
     with app.store() as store:
         user = store.accounts.require_user(email)
         changed = store.accounts.set_library_state(user.id, ids, "saved" if state == "saved" else "hidden")
@@ -234,15 +239,27 @@ def library_hide(app: AppContext, email: str, paper_ids: tuple[str, ...]) -> Non
 @click.pass_obj
 def library_tag(app: AppContext, email: str, tag: str, paper_ids: tuple[str, ...]) -> None:
     """Tag papers for the user, which saves them too (`recommend --tag TAG` ranks from a tag's papers)."""
-    from paperscope.ids import parse_arxiv_id
-
-    ids = [parsed[0] if (parsed := parse_arxiv_id(p)) else p for p in paper_ids]
+    ids = _paper_ids(paper_ids)
     with app.store() as store:
         user = store.accounts.require_user(email)
         store.accounts.set_library_state(user.id, ids, "saved")  # every id checked before any is tagged
         for paper_id in ids:
             store.accounts.add_tag(user.id, paper_id, tag)
     click.echo(f"tagged {len(ids)} papers \u201c{tag.strip()}\u201d for {user.email}")
+
+
+@library.command("untag")
+@click.argument("email")
+@click.argument("tag")
+@click.argument("paper_ids", nargs=-1, required=True)
+@click.pass_obj
+def library_untag(app: AppContext, email: str, tag: str, paper_ids: tuple[str, ...]) -> None:
+    """Take a tag off papers for the user (they stay in the library)."""
+    ids = _paper_ids(paper_ids)
+    with app.store() as store:
+        user = store.accounts.require_user(email)
+        removed = sum(store.accounts.remove_tag(user.id, paper_id, tag) for paper_id in ids)
+    click.echo(f"took the tag \u201c{tag.strip()}\u201d off {removed} of {len(ids)} papers for {user.email}")
 
 
 @library.command("import")

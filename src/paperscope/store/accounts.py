@@ -221,10 +221,11 @@ class AccountStore:
             if not exists:
                 conn.execute(tags.insert().values(user_id=user_id, paper_id=paper_id, tag=name, created_at=utc_now()))
 
-    def remove_tag(self, user_id: int, paper_id: str, tag: str) -> None:
+    def remove_tag(self, user_id: int, paper_id: str, tag: str) -> bool:
+        """Take a tag off a paper (the paper stays in the library); whether the paper had it."""
         with write_transaction(self.engine) as conn:
-            conn.execute(tags.delete().where(tags.c.user_id == user_id, tags.c.paper_id == paper_id,
-                                             tags.c.tag == tag.strip()))
+            return bool(conn.execute(tags.delete().where(tags.c.user_id == user_id, tags.c.paper_id == paper_id,
+                                                         tags.c.tag == tag.strip())).rowcount)
 
     def tags_of(self, user_id: int) -> dict[str, list[str]]:
         """Each of the user's tags with its paper ids."""

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from paperscope.ids import ids_by_kind
-from paperscope.limits import ARXIV_ID, COLLECTION_DESCRIPTION, COLLECTION_NAME, COMMENT, NOTE, PAPER_ID
+from paperscope.limits import ARXIV_ID, COLLECTION_DESCRIPTION, COLLECTION_NAME, COMMENT, NOTE, PAPER_ID, TAG
 from paperscope.models import Paper
 from paperscope.store.authors import Author
 from paperscope.store.schema import MAX_RECORD_ID
@@ -217,6 +217,22 @@ class NoteOut(BaseModel):
     body_html: str = Field(description="The note as sanitised HTML, its math as MathML")
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class TagIn(BaseModel):
+    model_config = STRICT
+
+    tag: Annotated[str, Bounded(TAG)] = Field(description="A tag of yours; tagging a paper saves it to your library")
+
+
+class TagOut(BaseModel):
+    tag: str
+    paper_ids: list[str] = Field(description="Your papers with this tag, first tagged first")
+
+
+class PaperTagsOut(BaseModel):
+    paper_id: str
+    tags: list[str] = Field(description="Your tags on this paper")
 
 
 ReadingStateName = Literal["to-read", "reading", "read"]

@@ -1,5 +1,5 @@
 """JSON API of what is private to the caller about papers: their note on a paper, the reading state of the papers
-in their library, and a search of their notes. Nobody reads or changes another user's note: every operation
+in their library, their tags, and a search of their notes. Nobody reads or changes another user's note: every operation
 works on the caller's own rows."""
 
 from __future__ import annotations
@@ -9,14 +9,24 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response
 
 from paperscope.errors import InputError
-from paperscope.limits import NOTES_QUERY
+from paperscope.limits import NOTES_QUERY, TAG
 from paperscope.store.notes import Note
 from paperscope.web.bounded import Bounded
 from paperscope.web.deps import RequiredApiUser, ServicesDep
 from paperscope.web.lookups import get_paper
 from paperscope.web.markdown import render_markdown
 from paperscope.web.params import PaperIdPath
-from paperscope.web.schemas import ERROR_RESPONSES, NoteIn, NoteOut, ReadingIn, ReadingOut, ReadingStateName
+from paperscope.web.schemas import (
+    ERROR_RESPONSES,
+    NoteIn,
+    NoteOut,
+    PaperTagsOut,
+    ReadingIn,
+    ReadingOut,
+    ReadingStateName,
+    TagIn,
+    TagOut,
+)
 
 router = APIRouter(tags=["notes"], responses=ERROR_RESPONSES)
 NO_NOTE = "You have no note on this paper; write one with PUT and {\"body\": \"...\"}."
@@ -74,6 +84,37 @@ def library(services: ServicesDep, user: RequiredApiUser,
     ids = notes.library_by_reading(user.id, reading) if reading else services.store.accounts.library_ids(user.id)
     states = notes.reading_states(user.id, ids)
     return [ReadingOut(paper_id=i, state=states[i]) for i in ids if i in states]
+
+
+@router.get("/tags", response_model=list[TagOut], summary="Your tags, each with its papers")
+def list_tags(services: ServicesDep, user: RequiredApiUser) -> list[TagOut]:
+    return [TagOut(tag=tag, paper_ids=ids) for tag, ids in services.store.accounts.tags_of(user.id).items()]
+
+
+def _paper_tags(services: ServicesDep, user_id: int, paper_id: str) -> PaperTagsOut:
+    tagged = services.store.accounts.tags_of(user_id)
+    return PaperTagsOut(paper_id=paper_id, tags=[tag for tag, ids in tagged.items() if paper_id in ids])
+
+
+@router.post("/papers/{paper_id:path}/tags", response_model=PaperTagsOut,
+             summary="Tag a paper (saves it to your library); answers the paper's tags")
+def add_tag(services: ServicesDep, user: RequiredApiUser, paper_id: PaperIdPath, body: TagIn) -> PaperTagsOut:
+    paper = get_paper(services, paper_id)
+    try:
+        services.store.accounts.add_tag(user.id, paper.id, body.tag)
+    except InputError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return _paper_tags(services, user.id, paper.id)
+
+
+@router.delete("/papers/{paper_id:path}/tags", status_code=204, response_class=Response,
+               summary="Take one of your tags off a paper (it stays in your library)")
+def remove_tag(services: ServicesDep, user: RequiredApiUser, paper_id: PaperIdPath,
+               tag: Annotated[str, Query(description="The tag to take off"), Bounded(TAG)]) -> Response:
+    paper = get_paper(services, paper_id)
+    if not services.store.accounts.remove_tag(user.id, paper.id, tag):
+        raise HTTPException(404, f"This paper has no tag {tag!r} of yours; GET /api/tags lists them.")
+    return Response(status_code=204)
 
 
 @router.get("/notes", response_model=list[NoteOut], summary="Your notes that contain these words, latest first")

@@ -74,6 +74,15 @@ def tag(request: Request, services: ServicesDep, user: RequiredUser, paper_id: P
     return back(request, paper)
 
 
+@router.post("/papers/{paper_id:path}/untag", dependencies=[CsrfChecked],
+             summary="Take a tag off a paper (it stays in your library)")
+def untag(request: Request, services: ServicesDep, user: RequiredUser, paper_id: PaperIdPath,
+          tag: Annotated[str, Form(), Bounded(TAG)]) -> Response:
+    paper = get_paper(services, paper_id)
+    services.store.accounts.remove_tag(user.id, paper.id, tag)
+    return back(request, paper)
+
+
 @router.post("/papers/{paper_id:path}/reading", dependencies=[CsrfChecked],
              summary="Set the reading state (to-read, reading, read); saves the paper to the library")
 def reading(request: Request, services: ServicesDep, user: RequiredUser, paper_id: PaperIdPath,
