@@ -91,20 +91,16 @@ def list_tags(services: ServicesDep, user: RequiredApiUser) -> list[TagOut]:
     return [TagOut(tag=tag, paper_ids=ids) for tag, ids in services.store.accounts.tags_of(user.id).items()]
 
 
-def _paper_tags(services: ServicesDep, user_id: int, paper_id: str) -> PaperTagsOut:
-    tagged = services.store.accounts.tags_of(user_id)
-    return PaperTagsOut(paper_id=paper_id, tags=[tag for tag, ids in tagged.items() if paper_id in ids])
-
-
 @router.post("/papers/{paper_id:path}/tags", response_model=PaperTagsOut,
              summary="Tag a paper (saves it to your library); answers the paper's tags")
 def add_tag(services: ServicesDep, user: RequiredApiUser, paper_id: PaperIdPath, body: TagIn) -> PaperTagsOut:
     paper = get_paper(services, paper_id)
+    accounts = services.store.accounts
     try:
-        services.store.accounts.add_tag(user.id, paper.id, body.tag)
+        accounts.add_tag(user.id, paper.id, body.tag)
     except InputError as exc:
         raise HTTPException(400, str(exc)) from None
-    return _paper_tags(services, user.id, paper.id)
+    return PaperTagsOut(paper_id=paper.id, tags=[t for t, ids in accounts.tags_of(user.id).items() if paper.id in ids])
 
 
 @router.delete("/papers/{paper_id:path}/tags", status_code=204, response_class=Response,
