@@ -279,7 +279,8 @@ def test_for_you_page_recommends_with_reasons_and_skips_the_library(client: Test
     assert page_unknown.status_code == 404 and "<b>nope</b>" not in page_unknown.text  # escaped
 
     paper_page = client.get(f"/papers/{HF_PAPER}").text
-    assert re.search(r'<span class="tag">agents</span>\s*<form method="post" action="/papers/[^"]+/untag"', paper_page)
+    assert re.search(r'<a class="tag" href="/for-you\?tag=agents"[^>]*>agents</a><form method="post" '
+                     r'action="/papers/[^"]+/untag"', paper_page)  # the tag's recommendations, and a remove button
     untag = {"tag": "agents", "csrf_token": csrf(client, f"/papers/{HF_PAPER}")}
     assert client.post(f"/papers/{HF_PAPER}/untag", data=untag, follow_redirects=False).status_code == 303
     assert client.get("/for-you", params={"tag": "agents"}).status_code == 404  # the tag is gone ...

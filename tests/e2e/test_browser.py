@@ -142,7 +142,7 @@ def test_reader_signs_up_searches_upvotes_collects_and_signs_out(server: str, br
 
     page.fill("form[action$='/tags'] input[name=tag]", "robots")
     page.click("form[action$='/tags'] button[type=submit]")
-    page.wait_for_selector("#paper-tags span.tag:text-is('robots')")
+    page.wait_for_selector("#paper-tags .tag:text-is('robots')")
 
     title = page.locator("h1.title").inner_text()
     page.select_option("#add-to-collection select", value="")
