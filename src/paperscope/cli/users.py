@@ -242,9 +242,7 @@ def library_tag(app: AppContext, email: str, tag: str, paper_ids: tuple[str, ...
     ids = _paper_ids(paper_ids)
     with app.store() as store:
         user = store.accounts.require_user(email)
-        store.accounts.set_library_state(user.id, ids, "saved")  # every id checked before any is tagged
-        for paper_id in ids:
-            store.accounts.add_tag(user.id, paper_id, tag)
+        store.accounts.tag_papers(user.id, ids, tag)
     click.echo(f"tagged {len(ids)} papers \u201c{tag.strip()}\u201d for {user.email}")
 
 

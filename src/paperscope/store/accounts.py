@@ -213,13 +213,20 @@ class AccountStore:
 
     def add_tag(self, user_id: int, paper_id: str, tag: str) -> None:
         """Tag a paper (which also saves it to the library, as in arxiv-sanity)."""
+        self.tag_papers(user_id, [paper_id], tag)
+
+    def tag_papers(self, user_id: int, paper_ids: Iterable[str], tag: str) -> None:
+        """Tag papers, which also saves them; an unknown id is an `InputError` before any paper is tagged."""
         name = TAG.check(tag.strip())
-        self.set_library_state(user_id, [paper_id], "saved")
+        ids = list(dict.fromkeys(paper_ids))
+        self.set_library_state(user_id, ids, "saved")  # checks every id first
         with write_transaction(self.engine) as conn:
-            exists = conn.execute(sa.select(tags.c.tag).where(
-                tags.c.user_id == user_id, tags.c.paper_id == paper_id, tags.c.tag == name)).first()
-            if not exists:
-                conn.execute(tags.insert().values(user_id=user_id, paper_id=paper_id, tag=name, created_at=utc_now()))
+            tagged = set(conn.execute(sa.select(tags.c.paper_id).where(
+                tags.c.user_id == user_id, tags.c.tag == name, tags.c.paper_id.in_(ids))).scalars())
+            now = utc_now()
+            new = [dict(user_id=user_id, paper_id=i, tag=name, created_at=now) for i in ids if i not in tagged]
+            if new:
+                conn.execute(tags.insert(), new)
 
     def remove_tag(self, user_id: int, paper_id: str, tag: str) -> bool:
         """Take a tag off a paper (the paper stays in the library); whether the paper had it."""
@@ -231,7 +238,7 @@ class AccountStore:
         """Each of the user's tags with its paper ids."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(tags.c.tag, tags.c.paper_id).where(tags.c.user_id == user_id)
-                                .order_by(tags.c.tag, tags.c.created_at)).all()
+                                .order_by(tags.c.tag, tags.c.created_at, tags.c.paper_id)).all()
         tagged: dict[str, list[str]] = {}
         for tag, paper_id in rows:
             tagged.setdefault(tag, []).append(paper_id)
